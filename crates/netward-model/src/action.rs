@@ -1,0 +1,107 @@
+//! What a device does with traffic that matches an indicator, and how MDE's action names map
+//! onto it.
+
+use std::fmt;
+
+/// The action of an indicator. On one address, allow beats block, and block beats audit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Traffic passes, and no other indicator may block or audit it.
+    Allow,
+    /// Traffic passes and every hit is reported.
+    Audit,
+    /// Traffic is stopped and every hit is reported.
+    Block,
+}
+
+/// How an input action name constrains the generate-alert flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertRule {
+    /// The flag is whatever the submission says, `false` if it says nothing.
+    DefaultOff,
+    /// The flag is whatever the submission says, `true` if it says nothing (MDE's `Audit`).
+    DefaultOn,
+    /// The name implies an alert (`AlertAndBlock`, the legacy `Alert`): `false` is a contradiction.
+    Required,
+}
+
+/// An action name that netward does not take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// MDE's `Warn` asks a user in a browser; nobody can be asked at the kernel.
+    #[error(
+        "`Warn` is not supported: it shows a bypassable prompt in a browser, and a connection blocked in the kernel has nobody to prompt; use Audit or Block"
+    )]
+    Warn,
+    /// MDE's `BlockAndRemediate` is for files.
+    #[error(
+        "`BlockAndRemediate` is not supported for IP indicators (MDE refuses it for network indicators too: there is nothing to remediate); use Block"
+    )]
+    BlockAndRemediate,
+    /// Anything else.
+    #[error("`{0}` is not an action; use Allowed, Audit, Block or AlertAndBlock")]
+    Unknown(String),
+}
+
+impl Action {
+    /// Parses our names (`allow`, `audit`, `block`) and MDE's (`Allowed`, `Audit`, `Block`,
+    /// `AlertAndBlock`, the legacy `Alert`), case-insensitively.
+    pub fn parse(input: &str) -> Result<(Self, AlertRule), ActionError> {
+        match input.trim().to_ascii_lowercase().as_str() {
+            "allow" | "allowed" => Ok((Self::Allow, AlertRule::DefaultOff)),
+            "audit" => Ok((Self::Audit, AlertRule::DefaultOn)),
+            "alert" => Ok((Self::Audit, AlertRule::Required)),
+            "block" => Ok((Self::Block, AlertRule::DefaultOff)),
+            "alertandblock" => Ok((Self::Block, AlertRule::Required)),
+            "warn" => Err(ActionError::Warn),
+            "blockandremediate" => Err(ActionError::BlockAndRemediate),
+            _ => Err(ActionError::Unknown(input.trim().to_owned())),
+        }
+    }
+
+    /// The name MDE's API uses for this action.
+    pub fn mde_name(self) -> &'static str {
+        match self {
+            Self::Allow => "Allowed",
+            Self::Audit => "Audit",
+            Self::Block => "Block",
+        }
+    }
+
+    /// Our lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Audit => "audit",
+            Self::Block => "block",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mde_names_map_as_documented() {
+        assert_eq!(Action::parse("Allowed"), Ok((Action::Allow, AlertRule::DefaultOff)));
+        assert_eq!(Action::parse("Audit"), Ok((Action::Audit, AlertRule::DefaultOn)));
+        assert_eq!(Action::parse("Block"), Ok((Action::Block, AlertRule::DefaultOff)));
+        assert_eq!(Action::parse("AlertAndBlock"), Ok((Action::Block, AlertRule::Required)));
+        assert_eq!(Action::parse("block"), Ok((Action::Block, AlertRule::DefaultOff)));
+    }
+
+    #[test]
+    fn unsupported_names_say_why() {
+        assert_eq!(Action::parse("Warn"), Err(ActionError::Warn));
+        assert!(ActionError::Warn.to_string().contains("prompt"));
+        assert_eq!(Action::parse("BlockAndRemediate"), Err(ActionError::BlockAndRemediate));
+        assert!(matches!(Action::parse("nuke"), Err(ActionError::Unknown(n)) if n == "nuke"));
+    }
+}

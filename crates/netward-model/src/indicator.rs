@@ -1,0 +1,105 @@
+//! An indicator as netward keeps it: a validated draft plus who made it and when.
+
+use crate::{Action, IndicatorValue, Severity};
+
+/// A validated submission, ready to be stored. Built by
+/// [`IndicatorSubmission::validate`](crate::IndicatorSubmission::validate).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndicatorDraft {
+    /// The canonical value; unique among indicators.
+    pub value: IndicatorValue,
+    /// What devices do on a hit.
+    pub action: Action,
+    /// The alert title.
+    pub title: String,
+    /// Free text.
+    pub description: String,
+    /// Alert severity.
+    pub severity: Severity,
+    /// Unix second at which the indicator leaves every policy, if any.
+    pub expires_at: Option<i64>,
+    /// Whether a hit raises an alert.
+    pub generate_alert: bool,
+    /// Shown with alerts.
+    pub recommended_actions: String,
+    /// Device groups in scope; empty means every device. Sorted, no duplicates.
+    pub groups: Vec<String>,
+    /// The submitter's own correlation id.
+    pub external_id: String,
+    /// MDE's `application` field, kept for round trips.
+    pub application: String,
+    /// MDE's alert category (CSV import), kept for round trips.
+    pub category: String,
+    /// MITRE technique ids, comma-separated (CSV import).
+    pub mitre_techniques: String,
+}
+
+/// Who made a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// The token name, user name or feed name.
+    pub name: String,
+    /// What kind of principal it is.
+    pub kind: ActorKind,
+}
+
+/// The kind of principal behind a change; MDE's `sourceType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A person signed in to the console.
+    User,
+    /// A script with an API token.
+    ApiToken,
+    /// An automated feed.
+    Feed,
+    /// netward itself (first start, migrations).
+    System,
+}
+
+impl ActorKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::ApiToken => "ApiToken",
+            Self::Feed => "Feed",
+            Self::System => "System",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(input: &str) -> Option<Self> {
+        [Self::User, Self::ApiToken, Self::Feed, Self::System]
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(input))
+    }
+}
+
+/// A stored indicator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Indicator {
+    /// Server-assigned id, stable across updates of the same value.
+    pub id: i64,
+    /// The indicator's content.
+    pub draft: IndicatorDraft,
+    /// Who first submitted this value.
+    pub created_by: Actor,
+    /// When, in Unix seconds.
+    pub created_at: i64,
+    /// Who last changed it.
+    pub updated_by: Actor,
+    /// When, in Unix seconds.
+    pub updated_at: i64,
+}
+
+impl Indicator {
+    /// Whether the indicator is in force at `now`: it leaves the policy at its expiration second.
+    pub fn is_active(&self, now: i64) -> bool {
+        self.draft.expires_at.is_none_or(|at| now < at)
+    }
+
+    /// Whether a device in `group` is in scope.
+    pub fn applies_to(&self, group: &str) -> bool {
+        self.draft.groups.is_empty() || self.draft.groups.iter().any(|g| g == group)
+    }
+}

@@ -1,0 +1,32 @@
+//! The pure model of netward: what an indicator is, how a submission is validated and
+//! normalised, which blocks the guard rails refuse, and how many indicators compile into one
+//! device's effective policy.
+//!
+//! Nothing here does IO: no clock (callers pass `now` as Unix seconds), no network, no database,
+//! no async runtime. The server, the agent and the CLI all build on these types, and every rule
+//! in this crate is unit- and property-tested without root.
+
+pub mod action;
+pub mod group;
+pub mod guard;
+pub mod import;
+pub mod indicator;
+pub mod policy;
+pub mod range_set;
+pub mod role;
+pub mod severity;
+pub mod submission;
+pub mod timestamp;
+pub mod value;
+pub mod wire;
+
+pub use action::{Action, ActionError, AlertRule};
+pub use group::{Coverage, DeviceGroup, ProtectionMode, TenantSettings};
+pub use guard::{GuardRails, GuardViolation};
+pub use indicator::{Actor, ActorKind, Indicator, IndicatorDraft};
+pub use policy::{CompiledPolicy, FamilySets};
+pub use range_set::RangeSet;
+pub use role::Role;
+pub use severity::Severity;
+pub use submission::{FieldError, IndicatorSubmission};
+pub use value::{Family, IndicatorValue, ValueError};

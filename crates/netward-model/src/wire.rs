@@ -1,0 +1,369 @@
+//! The JSON the REST API speaks, shared by the server (which writes it) and the CLI (which reads
+//! it). Names follow MDE's Indicators API where MDE has the concept; the rest is ours, in the
+//! same camelCase. Request bodies refuse unknown fields, so a typo is an error, not a no-op.
+
+use serde::{Deserialize, Serialize};
+
+use crate::timestamp::format_rfc3339;
+use crate::{CompiledPolicy, DeviceGroup, Family, Indicator, TenantSettings};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// An indicator, as MDE's API shows one, plus `expired`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct IndicatorEntity {
+    /// Server-assigned id (a numeric string, as in MDE).
+    pub id: String,
+    /// Canonical value.
+    pub indicator_value: String,
+    /// Always `IpAddress`.
+    pub indicator_type: String,
+    /// `Allowed`, `Audit` or `Block`.
+    pub action: String,
+    /// Alert title.
+    pub title: String,
+    /// Free text.
+    pub description: String,
+    /// Alert severity.
+    pub severity: String,
+    /// When it leaves the policy, RFC 3339.
+    pub expiration_time: Option<String>,
+    /// Whether hits raise alerts.
+    pub generate_alert: bool,
+    /// Shown with alerts.
+    pub recommended_actions: String,
+    /// Scope; empty means every device.
+    pub rbac_group_names: Vec<String>,
+    /// The submitter's correlation id.
+    pub external_id: String,
+    /// MDE's application field.
+    pub application: String,
+    /// Alert category.
+    pub category: String,
+    /// MITRE technique ids.
+    pub mitre_techniques: String,
+    /// The token, user or feed that created it.
+    pub source: String,
+    /// `User`, `ApiToken`, `Feed` or `System`.
+    pub source_type: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When, RFC 3339.
+    pub creation_time_date_time_utc: String,
+    /// Who last changed it.
+    pub last_updated_by: String,
+    /// When, RFC 3339.
+    pub last_update_time: String,
+    /// Whether its expiration time has passed.
+    pub expired: bool,
+}
+
+impl IndicatorEntity {
+    /// The wire form of `ind` as of `now`.
+    pub fn new(ind: &Indicator, now: i64) -> Self {
+        let d = &ind.draft;
+        Self {
+            id: ind.id.to_string(),
+            indicator_value: d.value.to_string(),
+            indicator_type: "IpAddress".into(),
+            action: d.action.mde_name().into(),
+            title: d.title.clone(),
+            description: d.description.clone(),
+            severity: d.severity.as_str().into(),
+            expiration_time: d.expires_at.map(format_rfc3339),
+            generate_alert: d.generate_alert,
+            recommended_actions: d.recommended_actions.clone(),
+            rbac_group_names: d.groups.clone(),
+            external_id: d.external_id.clone(),
+            application: d.application.clone(),
+            category: d.category.clone(),
+            mitre_techniques: d.mitre_techniques.clone(),
+            source: ind.created_by.name.clone(),
+            source_type: ind.created_by.kind.as_str().into(),
+            created_by: ind.created_by.name.clone(),
+            creation_time_date_time_utc: format_rfc3339(ind.created_at),
+            last_updated_by: ind.updated_by.name.clone(),
+            last_update_time: format_rfc3339(ind.updated_at),
+            expired: !ind.is_active(now),
+        }
+    }
+}
+
+/// `{"value": [...]}` of indicators.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct IndicatorList {
+    /// The page of indicators.
+    pub value: Vec<IndicatorEntity>,
+}
+
+/// The outcome of one imported item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResult {
+    /// The indicator's id, when it was stored.
+    pub id: Option<String>,
+    /// The value as written in the item.
+    pub indicator: String,
+    /// Whether the item was refused.
+    pub is_failed: bool,
+    /// Why, when refused.
+    pub failure_reason: Option<String>,
+    /// The 1-based line of a CSV or list item (an extension of MDE's shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+/// `{"value": [...]}` of import results, one per item, in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportResultList {
+    /// One result per item.
+    pub value: Vec<ImportResult>,
+}
+
+/// Every error body: `{"error": {"code", "message", "target"}}`, as MDE's API answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorDetail {
+    /// A stable code such as `InvalidInput`, `Unauthorized`, `Forbidden`, `NotFound`.
+    pub code: String,
+    /// A sentence for a person.
+    pub message: String,
+    /// The field or parameter at fault, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// A device group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct GroupEntity {
+    /// Unique name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// `off`, `audit` or `block`.
+    pub mode: String,
+    /// `all` or `tcp`.
+    pub coverage: String,
+}
+
+impl From<&DeviceGroup> for GroupEntity {
+    fn from(g: &DeviceGroup) -> Self {
+        Self {
+            name: g.name.clone(),
+            description: g.description.clone(),
+            mode: g.mode.as_str().into(),
+            coverage: g.coverage.as_str().into(),
+        }
+    }
+}
+
+/// `{"value": [...]}` of groups.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct GroupList {
+    /// The groups, by name.
+    pub value: Vec<GroupEntity>,
+}
+
+/// The body of `POST /api/groups`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupCreate {
+    /// Unique name. Required.
+    pub name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// `off`, `audit` or `block` (default).
+    pub mode: Option<String>,
+    /// `all` (default) or `tcp`.
+    pub coverage: Option<String>,
+}
+
+/// The body of `PATCH /api/groups/{name}`: the fields to change.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupPatch {
+    /// Free text.
+    pub description: Option<String>,
+    /// `off`, `audit` or `block`.
+    pub mode: Option<String>,
+    /// `all` or `tcp`.
+    pub coverage: Option<String>,
+}
+
+/// Tenant-wide settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsEntity {
+    /// MDE's "Custom network indicators": off means nothing is enforced anywhere.
+    pub custom_network_indicators: bool,
+}
+
+impl From<TenantSettings> for SettingsEntity {
+    fn from(s: TenantSettings) -> Self {
+        Self {
+            custom_network_indicators: s.custom_network_indicators,
+        }
+    }
+}
+
+/// The body of `PATCH /api/settings`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// The emergency brake.
+    pub custom_network_indicators: Option<bool>,
+}
+
+/// An API token, without its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenEntity {
+    /// Id.
+    pub id: String,
+    /// Unique name; shown as the source of what the token creates.
+    pub name: String,
+    /// `viewer`, `analyst` or `admin`.
+    pub role: String,
+    /// When, RFC 3339.
+    pub created_at: String,
+    /// Who made it.
+    pub created_by: String,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// `{"value": [...]}` of tokens.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TokenList {
+    /// All tokens, revoked ones included.
+    pub value: Vec<TokenEntity>,
+}
+
+/// The body of `POST /api/tokens`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenCreate {
+    /// Unique name. Required.
+    pub name: Option<String>,
+    /// `viewer`, `analyst` or `admin`. Required.
+    pub role: Option<String>,
+}
+
+/// A new token: the only time its secret is shown.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenCreated {
+    /// The record.
+    pub token: TokenEntity,
+    /// The bearer secret. It is stored hashed and cannot be shown again.
+    pub secret: String,
+}
+
+/// One audit-log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntryEntity {
+    /// Increasing id.
+    pub id: String,
+    /// When, RFC 3339.
+    pub time: String,
+    /// Who.
+    pub actor: String,
+    /// `User`, `ApiToken`, `Feed` or `System`.
+    pub actor_type: String,
+    /// What, e.g. `indicator.create`, `group.update`.
+    pub action: String,
+    /// On what, e.g. the indicator value or the group name.
+    pub target: String,
+    /// The change, as JSON text.
+    pub detail: String,
+}
+
+/// `{"value": [...]}` of audit entries, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditList {
+    /// The page of entries.
+    pub value: Vec<AuditEntryEntity>,
+}
+
+/// A group's effective policy, as a device of that group would enforce it now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyEntity {
+    /// The group.
+    pub group: String,
+    /// The group's mode, `off` when the tenant switch is off.
+    pub mode: String,
+    /// The group's coverage.
+    pub coverage: String,
+    /// Whether the tenant switch "custom network indicators" is on.
+    pub custom_network_indicators: bool,
+    /// Indicators in scope and unexpired.
+    pub indicator_count: usize,
+    /// When the policy next changes by itself (the earliest expiry), RFC 3339.
+    pub next_change: Option<String>,
+    /// Allowed networks, IPv4 then IPv6, each as the fewest CIDRs.
+    pub allow: Vec<String>,
+    /// Blocked networks, with allows removed.
+    pub block: Vec<String>,
+    /// Audited networks, with allows and blocks removed.
+    pub audit: Vec<String>,
+}
+
+impl PolicyEntity {
+    /// The wire form of a compiled policy for `group`.
+    pub fn new(group: &DeviceGroup, settings: TenantSettings, policy: &CompiledPolicy) -> Self {
+        let nets = |pick: fn(&crate::FamilySets) -> &crate::RangeSet| -> Vec<String> {
+            pick(&policy.v4)
+                .to_networks(Family::V4)
+                .into_iter()
+                .chain(pick(&policy.v6).to_networks(Family::V6))
+                .map(|n| n.to_string())
+                .collect()
+        };
+        let mode = if settings.custom_network_indicators {
+            group.mode.as_str()
+        } else {
+            "off"
+        };
+        Self {
+            group: group.name.clone(),
+            mode: mode.into(),
+            coverage: group.coverage.as_str().into(),
+            custom_network_indicators: settings.custom_network_indicators,
+            indicator_count: policy.indicator_count,
+            next_change: policy.next_expiry.map(format_rfc3339),
+            allow: nets(|s| &s.allow),
+            block: nets(|s| &s.block),
+            audit: nets(|s| &s.audit),
+        }
+    }
+}
