@@ -90,18 +90,36 @@ mod tests {
 
     #[test]
     fn mde_names_map_as_documented() {
-        assert_eq!(Action::parse("Allowed"), Ok((Action::Allow, AlertRule::DefaultOff)));
-        assert_eq!(Action::parse("Audit"), Ok((Action::Audit, AlertRule::DefaultOn)));
-        assert_eq!(Action::parse("Block"), Ok((Action::Block, AlertRule::DefaultOff)));
-        assert_eq!(Action::parse("AlertAndBlock"), Ok((Action::Block, AlertRule::Required)));
-        assert_eq!(Action::parse("block"), Ok((Action::Block, AlertRule::DefaultOff)));
+        assert_eq!(
+            Action::parse("Allowed"),
+            Ok((Action::Allow, AlertRule::DefaultOff))
+        );
+        assert_eq!(
+            Action::parse("Audit"),
+            Ok((Action::Audit, AlertRule::DefaultOn))
+        );
+        assert_eq!(
+            Action::parse("Block"),
+            Ok((Action::Block, AlertRule::DefaultOff))
+        );
+        assert_eq!(
+            Action::parse("AlertAndBlock"),
+            Ok((Action::Block, AlertRule::Required))
+        );
+        assert_eq!(
+            Action::parse("block"),
+            Ok((Action::Block, AlertRule::DefaultOff))
+        );
     }
 
     #[test]
     fn unsupported_names_say_why() {
         assert_eq!(Action::parse("Warn"), Err(ActionError::Warn));
         assert!(ActionError::Warn.to_string().contains("prompt"));
-        assert_eq!(Action::parse("BlockAndRemediate"), Err(ActionError::BlockAndRemediate));
+        assert_eq!(
+            Action::parse("BlockAndRemediate"),
+            Err(ActionError::BlockAndRemediate)
+        );
         assert!(matches!(Action::parse("nuke"), Err(ActionError::Unknown(n)) if n == "nuke"));
     }
 }

@@ -17,7 +17,9 @@ pub const MIN_V6_PREFIX: u8 = 32;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GuardViolation {
     /// The block covers a protected range.
-    #[error("a block on {value} would cover {what} ({range}); resubmit with force to block it anyway")]
+    #[error(
+        "a block on {value} would cover {what} ({range}); resubmit with force to block it anyway"
+    )]
     Protected {
         /// The canonical value.
         value: String,
@@ -116,16 +118,34 @@ mod tests {
     #[test]
     fn protected_ranges_and_width_are_enforced_for_blocks_only() {
         let rails = GuardRails::new(&["192.0.2.10".parse().unwrap()]);
-        for bad in ["127.0.0.1", "::1", "169.254.1.1", "fe80::1", "192.0.2.0/24", "192.0.2.10", "0.0.0.0/0", "::/0"] {
-            assert!(matches!(check(&rails, bad), Err(GuardViolation::Protected { .. })), "{bad}");
+        for bad in [
+            "127.0.0.1",
+            "::1",
+            "169.254.1.1",
+            "fe80::1",
+            "192.0.2.0/24",
+            "192.0.2.10",
+            "0.0.0.0/0",
+            "::/0",
+        ] {
+            assert!(
+                matches!(check(&rails, bad), Err(GuardViolation::Protected { .. })),
+                "{bad}"
+            );
         }
         assert_eq!(
             check(&rails, "12.0.0.0/7"),
-            Err(GuardViolation::TooWide { value: "12.0.0.0/7".into(), limit: 8 })
+            Err(GuardViolation::TooWide {
+                value: "12.0.0.0/7".into(),
+                limit: 8
+            })
         );
         assert!(check(&rails, "11.0.0.0/8").is_ok());
         assert!(check(&rails, "2001:db8::/32").is_ok());
-        assert!(matches!(check(&rails, "2001:db8::/31"), Err(GuardViolation::TooWide { limit: 32, .. })));
+        assert!(matches!(
+            check(&rails, "2001:db8::/31"),
+            Err(GuardViolation::TooWide { limit: 32, .. })
+        ));
         let lo = IndicatorValue::parse("127.0.0.1").unwrap();
         assert!(rails.check(&lo, Action::Allow).is_ok());
         assert!(rails.check(&lo, Action::Audit).is_ok());

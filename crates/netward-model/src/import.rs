@@ -72,9 +72,7 @@ pub fn parse_json(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
 }
 
 /// Reads one submission from JSON, naming the field at fault on error.
-pub fn submission_from_json(
-    value: serde_json::Value,
-) -> Result<IndicatorSubmission, FieldError> {
+pub fn submission_from_json(value: serde_json::Value) -> Result<IndicatorSubmission, FieldError> {
     serde_path_to_error::deserialize(value).map_err(|e| field_error(&e))
 }
 
@@ -83,8 +81,9 @@ pub fn submission_from_slice(body: &[u8]) -> Result<IndicatorSubmission, FieldEr
     let mut de = serde_json::Deserializer::from_slice(body);
     let sub: IndicatorSubmission =
         serde_path_to_error::deserialize(&mut de).map_err(|e| field_error(&e))?;
-    de.end()
-        .map_err(|e| FieldError::new("body", format!("trailing data after the JSON object: {e}")))?;
+    de.end().map_err(|e| {
+        FieldError::new("body", format!("trailing data after the JSON object: {e}"))
+    })?;
     Ok(sub)
 }
 
@@ -131,7 +130,9 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
     }
     for required in ["IndicatorValue", "Action", "Title"] {
         if !columns.contains(&required) {
-            return Err(ImportError::CsvHeader(format!("the column `{required}` is missing")));
+            return Err(ImportError::CsvHeader(format!(
+                "the column `{required}` is missing"
+            )));
         }
     }
     let mut rows = Vec::new();
@@ -158,7 +159,11 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
             .ok()
             .and_then(|s| s.indicator_value.clone())
             .unwrap_or_default();
-        rows.push(ImportRow { line, raw_value, parsed });
+        rows.push(ImportRow {
+            line,
+            raw_value,
+            parsed,
+        });
     }
     Ok(rows)
 }
@@ -249,7 +254,10 @@ mod tests {
         assert_eq!(rows.len(), 3);
         let first = rows[0].parsed.as_ref().unwrap();
         assert_eq!(first.title.as_deref(), Some("Ip Address custom TI example"));
-        assert_eq!(first.rbac_group_names, Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(
+            first.rbac_group_names,
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
         assert_eq!(first.generate_alert, Some(false));
         assert_eq!(rows[0].line, Some(2));
         assert_eq!(rows[1].parsed.as_ref().unwrap().generate_alert, Some(true));
@@ -259,17 +267,36 @@ mod tests {
 
     #[test]
     fn csv_header_must_be_mde_columns() {
-        assert!(matches!(parse_csv(b"Value,Action\n1.2.3.4,Block\n"), Err(ImportError::CsvHeader(m)) if m.contains("Value")));
-        assert!(matches!(parse_csv(b"IndicatorValue,Action\n"), Err(ImportError::CsvHeader(m)) if m.contains("Title")));
+        assert!(
+            matches!(parse_csv(b"Value,Action\n1.2.3.4,Block\n"), Err(ImportError::CsvHeader(m)) if m.contains("Value"))
+        );
+        assert!(
+            matches!(parse_csv(b"IndicatorValue,Action\n"), Err(ImportError::CsvHeader(m)) if m.contains("Title"))
+        );
     }
 
     #[test]
     fn lists_skip_comments_and_keep_line_numbers() {
-        let defaults = IndicatorSubmission { action: Some("block".into()), ..Default::default() };
-        let rows = parse_list(b"# feed\n192.0.2.1  # c2\n\n198.51.100.0/24\n\xff\n", &defaults);
-        let values: Vec<_> = rows.iter().map(|r| (r.line, r.raw_value.as_str())).collect();
-        assert_eq!(values[..2], [(Some(2), "192.0.2.1"), (Some(4), "198.51.100.0/24")]);
-        assert_eq!(rows[0].parsed.as_ref().unwrap().action.as_deref(), Some("block"));
+        let defaults = IndicatorSubmission {
+            action: Some("block".into()),
+            ..Default::default()
+        };
+        let rows = parse_list(
+            b"# feed\n192.0.2.1  # c2\n\n198.51.100.0/24\n\xff\n",
+            &defaults,
+        );
+        let values: Vec<_> = rows
+            .iter()
+            .map(|r| (r.line, r.raw_value.as_str()))
+            .collect();
+        assert_eq!(
+            values[..2],
+            [(Some(2), "192.0.2.1"), (Some(4), "198.51.100.0/24")]
+        );
+        assert_eq!(
+            rows[0].parsed.as_ref().unwrap().action.as_deref(),
+            Some("block")
+        );
         assert!(rows[2].parsed.is_err());
     }
 
@@ -280,7 +307,13 @@ mod tests {
         assert_eq!(rows[1].parsed.as_ref().unwrap_err().field, "bogus");
         assert_eq!(rows[2].parsed.as_ref().unwrap_err().field, "indicatorValue");
         assert!(parse_json(b"[1,2]").is_err());
-        assert_eq!(submission_from_slice(b"{\"title\": 3}").unwrap_err().field, "title");
-        assert_eq!(submission_from_slice(b"not json").unwrap_err().field, "body");
+        assert_eq!(
+            submission_from_slice(b"{\"title\": 3}").unwrap_err().field,
+            "title"
+        );
+        assert_eq!(
+            submission_from_slice(b"not json").unwrap_err().field,
+            "body"
+        );
     }
 }

@@ -120,8 +120,17 @@ mod tests {
     use proptest::prelude::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
-    fn indicator(id: i64, value: &str, action: Action, groups: &[&str], expires_at: Option<i64>) -> Indicator {
-        let actor = Actor { name: "t".into(), kind: ActorKind::System };
+    fn indicator(
+        id: i64,
+        value: &str,
+        action: Action,
+        groups: &[&str],
+        expires_at: Option<i64>,
+    ) -> Indicator {
+        let actor = Actor {
+            name: "t".into(),
+            kind: ActorKind::System,
+        };
         Indicator {
             id,
             draft: IndicatorDraft {
@@ -150,7 +159,9 @@ mod tests {
     fn naive(indicators: &[Indicator], group: &str, now: i64, addr: IpAddr) -> Option<Action> {
         let covering: Vec<Action> = indicators
             .iter()
-            .filter(|i| i.is_active(now) && i.applies_to(group) && i.draft.value.network().contains(&addr))
+            .filter(|i| {
+                i.is_active(now) && i.applies_to(group) && i.draft.value.network().contains(&addr)
+            })
             .map(|i| i.draft.action)
             .collect();
         [Action::Allow, Action::Block, Action::Audit]
@@ -159,12 +170,23 @@ mod tests {
     }
 
     fn action() -> impl Strategy<Value = Action> {
-        prop_oneof![Just(Action::Allow), Just(Action::Block), Just(Action::Audit)]
+        prop_oneof![
+            Just(Action::Allow),
+            Just(Action::Block),
+            Just(Action::Audit)
+        ]
     }
 
     /// Indicators inside 10.0.0.0/26 and 2001:db8::/122, so that they overlap often.
     fn indicators() -> impl Strategy<Value = Vec<Indicator>> {
-        let one = (any::<bool>(), 0u32..64, 26u8..=32, action(), 0usize..3, proptest::option::of(1i64..4));
+        let one = (
+            any::<bool>(),
+            0u32..64,
+            26u8..=32,
+            action(),
+            0usize..3,
+            proptest::option::of(1i64..4),
+        );
         proptest::collection::vec(one, 0..16).prop_map(|v| {
             v.into_iter()
                 .enumerate()
@@ -174,11 +196,18 @@ mod tests {
                     let keep = u32::from(bits - plen);
                     let host = (host >> keep.min(31)) << keep.min(31);
                     let value = if v6 {
-                        format!("{}/{plen}", Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(host)))
+                        format!(
+                            "{}/{plen}",
+                            Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(host))
+                        )
                     } else {
                         format!("{}/{plen}", Ipv4Addr::from(0x0a00_0000 | host))
                     };
-                    let groups: &[&str] = match scope { 0 => &[], 1 => &["g1"], _ => &["g2"] };
+                    let groups: &[&str] = match scope {
+                        0 => &[],
+                        1 => &["g1"],
+                        _ => &["g2"],
+                    };
                     indicator(i as i64, &value, action, groups, exp)
                 })
                 .collect()
@@ -213,9 +242,18 @@ mod tests {
             indicator(3, "10.1.2.0/24", Action::Audit, &[], None),
         ];
         let p = CompiledPolicy::compile(&inds, "default", 0);
-        assert_eq!(p.action_for("10.1.2.3".parse().unwrap()), Some(Action::Allow));
-        assert_eq!(p.action_for("10.1.2.4".parse().unwrap()), Some(Action::Block));
-        assert_eq!(p.action_for("::ffff:10.1.2.4".parse().unwrap()), Some(Action::Block));
+        assert_eq!(
+            p.action_for("10.1.2.3".parse().unwrap()),
+            Some(Action::Allow)
+        );
+        assert_eq!(
+            p.action_for("10.1.2.4".parse().unwrap()),
+            Some(Action::Block)
+        );
+        assert_eq!(
+            p.action_for("::ffff:10.1.2.4".parse().unwrap()),
+            Some(Action::Block)
+        );
         assert!(p.v4.audit.is_empty());
         assert_eq!(p.v4.block.to_networks(Family::V4).len(), 32 - 8);
     }

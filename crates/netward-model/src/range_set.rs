@@ -175,10 +175,16 @@ mod tests {
     fn extremes_do_not_overflow() {
         let all = RangeSet::from_ranges([(0, u128::MAX), (5, 7)]);
         assert_eq!(all.ranges(), &[(0, u128::MAX)]);
-        assert_eq!(all.to_networks(Family::V6), vec!["::/0".parse::<IpNet>().unwrap()]);
+        assert_eq!(
+            all.to_networks(Family::V6),
+            vec!["::/0".parse::<IpNet>().unwrap()]
+        );
         let hole = all.difference(&RangeSet::from_ranges([(u128::MAX, u128::MAX)]));
         assert_eq!(hole.ranges(), &[(0, u128::MAX - 1)]);
         let v4 = RangeSet::from_ranges([(0, u128::from(u32::MAX))]);
-        assert_eq!(v4.to_networks(Family::V4), vec!["0.0.0.0/0".parse::<IpNet>().unwrap()]);
+        assert_eq!(
+            v4.to_networks(Family::V4),
+            vec!["0.0.0.0/0".parse::<IpNet>().unwrap()]
+        );
     }
 }

@@ -166,7 +166,9 @@ fn check_type(kind: &str) -> Result<(), FieldError> {
     } else if OTHER_MDE_TYPES.iter().any(|t| t.eq_ignore_ascii_case(kind)) {
         Err(FieldError::new(
             "indicatorType",
-            format!("`{kind}` indicators are not supported: netward enforces IP addresses and ranges only"),
+            format!(
+                "`{kind}` indicators are not supported: netward enforces IP addresses and ranges only"
+            ),
         ))
     } else {
         Err(FieldError::new(
@@ -178,13 +180,20 @@ fn check_type(kind: &str) -> Result<(), FieldError> {
 
 fn check_len(name: &str, value: &str, max: usize) -> Result<(), FieldError> {
     if value.chars().count() > max {
-        return Err(FieldError::new(name, format!("is longer than {max} characters")));
+        return Err(FieldError::new(
+            name,
+            format!("is longer than {max} characters"),
+        ));
     }
     Ok(())
 }
 
 fn text(field: &Option<String>, name: &str, max: usize) -> Result<String, FieldError> {
-    let value = field.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let value = field
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
     check_len(name, &value, max)?;
     Ok(value)
 }
@@ -248,11 +257,21 @@ mod tests {
 
     #[test]
     fn audit_alerts_by_default_and_alert_and_block_always() {
-        assert!(sub("192.0.2.1", "Audit").validate(NOW).unwrap().generate_alert);
+        assert!(
+            sub("192.0.2.1", "Audit")
+                .validate(NOW)
+                .unwrap()
+                .generate_alert
+        );
         let mut s = sub("192.0.2.1", "Audit");
         s.generate_alert = Some(false);
         assert!(!s.validate(NOW).unwrap().generate_alert);
-        assert!(!sub("192.0.2.1", "Block").validate(NOW).unwrap().generate_alert);
+        assert!(
+            !sub("192.0.2.1", "Block")
+                .validate(NOW)
+                .unwrap()
+                .generate_alert
+        );
         let d = sub("192.0.2.1", "AlertAndBlock").validate(NOW).unwrap();
         assert_eq!((d.action, d.generate_alert), (Action::Block, true));
         let mut s = sub("192.0.2.1", "AlertAndBlock");
@@ -268,11 +287,17 @@ mod tests {
             (sub("192.0.2.1", ""), "action"),
             (sub("192.0.2.1", "Warn"), "action"),
             (
-                IndicatorSubmission { title: None, ..sub("192.0.2.1", "Block") },
+                IndicatorSubmission {
+                    title: None,
+                    ..sub("192.0.2.1", "Block")
+                },
                 "title",
             ),
             (
-                IndicatorSubmission { severity: Some("Critical".into()), ..sub("192.0.2.1", "Block") },
+                IndicatorSubmission {
+                    severity: Some("Critical".into()),
+                    ..sub("192.0.2.1", "Block")
+                },
                 "severity",
             ),
             (
@@ -283,7 +308,10 @@ mod tests {
                 "expirationTime",
             ),
             (
-                IndicatorSubmission { indicator_type: Some("Url".into()), ..sub("192.0.2.1", "Block") },
+                IndicatorSubmission {
+                    indicator_type: Some("Url".into()),
+                    ..sub("192.0.2.1", "Block")
+                },
                 "indicatorType",
             ),
             (

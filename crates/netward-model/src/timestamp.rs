@@ -25,8 +25,14 @@ mod tests {
 
     #[test]
     fn mde_csv_times_parse_to_the_second() {
-        assert_eq!(parse_rfc3339("2018-09-16T12:11:06.2446367Z"), Some(1_537_099_866));
-        assert_eq!(parse_rfc3339("2018-09-16T14:11:06+02:00"), Some(1_537_099_866));
+        assert_eq!(
+            parse_rfc3339("2018-09-16T12:11:06.2446367Z"),
+            Some(1_537_099_866)
+        );
+        assert_eq!(
+            parse_rfc3339("2018-09-16T14:11:06+02:00"),
+            Some(1_537_099_866)
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
         assert_eq!(format_rfc3339(1_537_099_866), "2018-09-16T12:11:06Z");
     }

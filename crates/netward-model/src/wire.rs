@@ -100,6 +100,15 @@ pub struct IndicatorList {
     pub value: Vec<IndicatorEntity>,
 }
 
+/// The JSON body of `POST /api/indicators/import`, as MDE takes it (without its 500-item cap).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportBatch {
+    /// The items; each is validated on its own.
+    #[serde(rename = "Indicators")]
+    pub indicators: Vec<crate::IndicatorSubmission>,
+}
+
 /// The outcome of one imported item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

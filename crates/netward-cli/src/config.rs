@@ -1,0 +1,97 @@
+//! Where the server is and which token to use: `--server`/`--token`, else `NETWARD_SERVER` /
+//! `NETWARD_TOKEN`, else the config file (`--config`, `NETWARD_CONFIG`, or
+//! `$XDG_CONFIG_HOME/netward/cli.toml`, falling back to `~/.config/netward/cli.toml`).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::error::CliError;
+
+/// The server used when nothing else names one.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8440";
+
+/// Options shared by every client command.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// Server URL, e.g. http://127.0.0.1:8440.
+    #[arg(long, env = "NETWARD_SERVER", global = true)]
+    pub server: Option<String>,
+    /// API token (nwt_…).
+    #[arg(long, env = "NETWARD_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Config file with `server` and `token`.
+    #[arg(long, env = "NETWARD_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Server URL.
+    server: Option<String>,
+    /// API token.
+    token: Option<String>,
+}
+
+/// Resolved connection settings.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Server URL without a trailing slash.
+    pub server: String,
+    /// The token.
+    pub token: String,
+}
+
+fn default_config_path() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+        .map(|base| base.join("netward").join("cli.toml"))
+}
+
+impl ClientOptions {
+    /// Resolves server and token, reading the config file only if a flag or variable is missing.
+    pub fn resolve(&self) -> Result<Resolved, CliError> {
+        let mut server = self.server.clone();
+        let mut token = self.token.clone();
+        if server.is_none() || token.is_none() {
+            let (path, explicit) = match &self.config {
+                Some(p) => (Some(p.clone()), true),
+                None => (default_config_path(), false),
+            };
+            if let Some(path) = path {
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => {
+                        let file: ConfigFile = toml::from_str(&text)
+                            .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+                        server = server.or(file.server);
+                        token = token.or(file.token);
+                    }
+                    Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(CliError::File { path, source }),
+                }
+            }
+        }
+        let token = token.ok_or_else(|| {
+            CliError::Config(
+                "no API token: pass --token, set NETWARD_TOKEN, or put `token = \"…\"` in the config file".into(),
+            )
+        })?;
+        let server = server.unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(CliError::Config(format!(
+                "the server `{server}` is not an http:// or https:// URL"
+            )));
+        }
+        Ok(Resolved {
+            server: server.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+}

@@ -1,0 +1,177 @@
+//! `netward group list|show|create|update|rm|policy`.
+
+use clap::Subcommand;
+use netward_model::wire::{GroupCreate, GroupEntity, GroupList, GroupPatch, PolicyEntity};
+use reqwest::Method;
+
+use crate::client::ApiClient;
+use crate::error::CliError;
+use crate::table;
+
+/// Device-group commands.
+#[derive(Subcommand, Debug)]
+pub enum GroupCommand {
+    /// List groups.
+    List,
+    /// Show one group.
+    Show {
+        /// Group name.
+        name: String,
+    },
+    /// Create a group.
+    Create {
+        /// Group name.
+        name: String,
+        /// Free text.
+        #[arg(long)]
+        description: Option<String>,
+        /// off, audit or block (default block).
+        #[arg(long)]
+        mode: Option<String>,
+        /// all (default) or tcp.
+        #[arg(long)]
+        coverage: Option<String>,
+    },
+    /// Change a group's description, mode or coverage.
+    Update {
+        /// Group name.
+        name: String,
+        /// Free text.
+        #[arg(long)]
+        description: Option<String>,
+        /// off, audit or block.
+        #[arg(long)]
+        mode: Option<String>,
+        /// all or tcp.
+        #[arg(long)]
+        coverage: Option<String>,
+    },
+    /// Delete a group no indicator names.
+    Rm {
+        /// Group name.
+        name: String,
+    },
+    /// Show the effective policy a device of the group enforces now.
+    Policy {
+        /// Group name.
+        name: String,
+    },
+}
+
+fn path(name: &str) -> String {
+    let mut url = String::from("/api/groups/");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
+}
+
+fn print_groups(json: bool, groups: &[GroupEntity]) -> Result<(), CliError> {
+    if json {
+        return table::print_json(&groups);
+    }
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.name.clone(),
+                g.mode.clone(),
+                g.coverage.clone(),
+                g.description.clone(),
+            ]
+        })
+        .collect();
+    table::print(&["NAME", "MODE", "COVERAGE", "DESCRIPTION"], &rows);
+    Ok(())
+}
+
+/// Runs a group command.
+pub async fn run(client: &ApiClient, json: bool, cmd: GroupCommand) -> Result<(), CliError> {
+    match cmd {
+        GroupCommand::List => {
+            let list: GroupList = client.get("/api/groups", &[]).await?;
+            print_groups(json, &list.value)
+        }
+        GroupCommand::Show { name } => {
+            let g: GroupEntity = client.get(&path(&name), &[]).await?;
+            print_groups(json, &[g])
+        }
+        GroupCommand::Create {
+            name,
+            description,
+            mode,
+            coverage,
+        } => {
+            let body = GroupCreate {
+                name: Some(name),
+                description,
+                mode,
+                coverage,
+            };
+            let g: GroupEntity = client.write(Method::POST, "/api/groups", &body).await?;
+            print_groups(json, &[g])
+        }
+        GroupCommand::Update {
+            name,
+            description,
+            mode,
+            coverage,
+        } => {
+            let body = GroupPatch {
+                description,
+                mode,
+                coverage,
+            };
+            let g: GroupEntity = client.write(Method::PATCH, &path(&name), &body).await?;
+            print_groups(json, &[g])
+        }
+        GroupCommand::Rm { name } => {
+            client
+                .send_raw(client.request(Method::DELETE, &path(&name)))
+                .await?;
+            if !json {
+                println!("deleted group {name}");
+            }
+            Ok(())
+        }
+        GroupCommand::Policy { name } => {
+            let p: PolicyEntity = client.get(&format!("{}/policy", path(&name)), &[]).await?;
+            if json {
+                return table::print_json(&p);
+            }
+            table::print_record(&[
+                ("group", p.group.clone()),
+                ("mode", p.mode.clone()),
+                ("coverage", p.coverage.clone()),
+                (
+                    "custom network indicators",
+                    if p.custom_network_indicators {
+                        "on".into()
+                    } else {
+                        "off".into()
+                    },
+                ),
+                ("indicators", p.indicator_count.to_string()),
+                (
+                    "next change",
+                    p.next_change.clone().unwrap_or_else(|| "none".into()),
+                ),
+            ]);
+            let mut rows = Vec::new();
+            for (action, nets) in [
+                ("allow", &p.allow),
+                ("block", &p.block),
+                ("audit", &p.audit),
+            ] {
+                rows.extend(nets.iter().map(|n| vec![action.to_owned(), n.clone()]));
+            }
+            println!();
+            table::print(&["ACTION", "NETWORK"], &rows);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! `netward indicator add|list|show|rm|import`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Subcommand, ValueEnum};
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use netward_model::IndicatorSubmission;
+use netward_model::wire::{ImportResultList, IndicatorEntity, IndicatorList};
+use reqwest::Method;
+use tokio_util::io::ReaderStream;
+
+use crate::client::ApiClient;
+use crate::error::CliError;
+use crate::table;
+
+/// Indicator commands.
+#[derive(Subcommand, Debug)]
+pub enum IndicatorCommand {
+    /// Submit an indicator, or update the one with the same value.
+    Add {
+        /// IPv4 or IPv6 address, or CIDR network.
+        value: String,
+        /// allow, audit or block (MDE's Allowed, Audit, Block, AlertAndBlock also work).
+        #[arg(long)]
+        action: String,
+        /// Alert title.
+        #[arg(long)]
+        title: String,
+        /// Free text.
+        #[arg(long)]
+        description: Option<String>,
+        /// Informational, Low, Medium or High.
+        #[arg(long)]
+        severity: Option<String>,
+        /// RFC 3339 expiration time, e.g. 2030-01-31T00:00:00Z.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Whether hits raise alerts (true or false).
+        #[arg(long)]
+        alert: Option<bool>,
+        /// Device group in scope; repeat for several. None means every device.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Recommended actions shown with alerts.
+        #[arg(long)]
+        recommended_actions: Option<String>,
+        /// Your own correlation id.
+        #[arg(long)]
+        external_id: Option<String>,
+        /// Accept a block the guard rails would refuse (loopback, link-local, the server, wider than /8 or /32).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List indicators.
+    List {
+        /// Exact value.
+        #[arg(long)]
+        value: Option<String>,
+        /// allow, audit or block.
+        #[arg(long)]
+        action: Option<String>,
+        /// Indicators scoped to this group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Created by this token, user or feed.
+        #[arg(long)]
+        source: Option<String>,
+        /// Include expired indicators.
+        #[arg(long)]
+        include_expired: bool,
+        /// Page size (at most 10000).
+        #[arg(long)]
+        top: Option<usize>,
+        /// Items to skip.
+        #[arg(long)]
+        skip: Option<usize>,
+    },
+    /// Show one indicator, by id or value.
+    Show {
+        /// Id or value.
+        indicator: String,
+    },
+    /// Delete an indicator, by id or value.
+    Rm {
+        /// Id or value.
+        indicator: String,
+    },
+    /// Import a CSV (MDE's template), JSON ({"Indicators": [...]}) or plain list file.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// The format; by default from the extension (.csv, .json, anything else a list).
+        #[arg(long, value_enum)]
+        format: Option<ImportFileFormat>,
+        /// Lists: the action of every line.
+        #[arg(long)]
+        action: Option<String>,
+        /// Lists: the title of every line.
+        #[arg(long)]
+        title: Option<String>,
+        /// Lists: the description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Lists: the severity.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Lists: the expiration time.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Lists: whether hits raise alerts.
+        #[arg(long)]
+        alert: Option<bool>,
+        /// Lists: device groups in scope (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Accept blocks the guard rails would refuse.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Import file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ImportFileFormat {
+    /// MDE's CSV template.
+    Csv,
+    /// `{"Indicators": [...]}`.
+    Json,
+    /// One value per line, `#` comments.
+    List,
+}
+
+fn rows(list: &[IndicatorEntity]) -> Vec<Vec<String>> {
+    list.iter()
+        .map(|i| {
+            vec![
+                i.id.clone(),
+                i.indicator_value.clone(),
+                i.action.to_ascii_lowercase().replace("allowed", "allow"),
+                i.title.clone(),
+                i.severity.clone(),
+                if i.rbac_group_names.is_empty() {
+                    "(all)".into()
+                } else {
+                    i.rbac_group_names.join(",")
+                },
+                match (&i.expiration_time, i.expired) {
+                    (Some(t), true) => format!("{t} (expired)"),
+                    (Some(t), false) => t.clone(),
+                    (None, _) => "never".into(),
+                },
+            ]
+        })
+        .collect()
+}
+
+const HEADERS: [&str; 7] = [
+    "ID", "VALUE", "ACTION", "TITLE", "SEVERITY", "GROUPS", "EXPIRES",
+];
+
+fn print_one(i: &IndicatorEntity) {
+    table::print_record(&[
+        ("id", i.id.clone()),
+        ("value", i.indicator_value.clone()),
+        ("action", i.action.clone()),
+        ("title", i.title.clone()),
+        ("description", i.description.clone()),
+        ("severity", i.severity.clone()),
+        ("generate alert", i.generate_alert.to_string()),
+        (
+            "groups",
+            if i.rbac_group_names.is_empty() {
+                "(all devices)".into()
+            } else {
+                i.rbac_group_names.join(", ")
+            },
+        ),
+        (
+            "expires",
+            i.expiration_time.clone().unwrap_or_else(|| "never".into()),
+        ),
+        ("expired", i.expired.to_string()),
+        ("recommended actions", i.recommended_actions.clone()),
+        ("external id", i.external_id.clone()),
+        ("source", format!("{} ({})", i.source, i.source_type)),
+        (
+            "created",
+            format!("{} by {}", i.creation_time_date_time_utc, i.created_by),
+        ),
+        (
+            "updated",
+            format!("{} by {}", i.last_update_time, i.last_updated_by),
+        ),
+    ]);
+}
+
+/// Finds an indicator by id, or else by value (expired ones included).
+async fn find(client: &ApiClient, key: &str) -> Result<IndicatorEntity, CliError> {
+    if key.bytes().all(|b| b.is_ascii_digit()) {
+        return client.get(&format!("/api/indicators/{key}"), &[]).await;
+    }
+    let list: IndicatorList = client
+        .get(
+            "/api/indicators",
+            &[("value", key.to_owned()), ("includeExpired", "true".into())],
+        )
+        .await?;
+    list.value
+        .into_iter()
+        .next()
+        .ok_or_else(|| CliError::Usage(format!("no indicator has the value {key}")))
+}
+
+/// Runs an indicator command.
+pub async fn run(client: &ApiClient, json: bool, cmd: IndicatorCommand) -> Result<(), CliError> {
+    match cmd {
+        IndicatorCommand::Add {
+            value,
+            action,
+            title,
+            description,
+            severity,
+            expires,
+            alert,
+            groups,
+            recommended_actions,
+            external_id,
+            force,
+        } => {
+            let body = IndicatorSubmission {
+                indicator_value: Some(value),
+                indicator_type: Some("IpAddress".into()),
+                action: Some(action),
+                title: Some(title),
+                description,
+                severity,
+                expiration_time: expires,
+                generate_alert: alert,
+                rbac_group_names: Some(groups),
+                recommended_actions,
+                external_id,
+                ..Default::default()
+            };
+            let req = client
+                .request(Method::POST, "/api/indicators")
+                .query(&[("force", force.to_string())])
+                .json(&body);
+            let ind: IndicatorEntity = client.send(req).await?;
+            if json {
+                table::print_json(&ind)
+            } else {
+                print_one(&ind);
+                Ok(())
+            }
+        }
+        IndicatorCommand::List {
+            value,
+            action,
+            group,
+            source,
+            include_expired,
+            top,
+            skip,
+        } => {
+            let mut q: Vec<(&str, String)> = Vec::new();
+            for (k, v) in [
+                ("value", value),
+                ("action", action),
+                ("group", group),
+                ("source", source),
+            ] {
+                if let Some(v) = v {
+                    q.push((k, v));
+                }
+            }
+            if include_expired {
+                q.push(("includeExpired", "true".into()));
+            }
+            if let Some(t) = top {
+                q.push(("$top", t.to_string()));
+            }
+            if let Some(s) = skip {
+                q.push(("$skip", s.to_string()));
+            }
+            let list: IndicatorList = client.get("/api/indicators", &q).await?;
+            if json {
+                table::print_json(&list)
+            } else {
+                table::print(&HEADERS, &rows(&list.value));
+                Ok(())
+            }
+        }
+        IndicatorCommand::Show { indicator } => {
+            let ind = find(client, &indicator).await?;
+            if json {
+                table::print_json(&ind)
+            } else {
+                print_one(&ind);
+                Ok(())
+            }
+        }
+        IndicatorCommand::Rm { indicator } => {
+            let ind = find(client, &indicator).await?;
+            client
+                .send_raw(client.request(Method::DELETE, &format!("/api/indicators/{}", ind.id)))
+                .await?;
+            if !json {
+                println!("deleted indicator {} ({})", ind.id, ind.indicator_value);
+            }
+            Ok(())
+        }
+        IndicatorCommand::Import {
+            file,
+            format,
+            action,
+            title,
+            description,
+            severity,
+            expires,
+            alert,
+            groups,
+            force,
+        } => {
+            let format = format.unwrap_or_else(|| guess_format(&file));
+            let mut query = vec![("force", force.to_string())];
+            if format == ImportFileFormat::List {
+                for (k, v) in [
+                    ("action", action),
+                    ("title", title),
+                    ("description", description),
+                    ("severity", severity),
+                    ("expirationTime", expires),
+                    ("generateAlert", alert.map(|a| a.to_string())),
+                ] {
+                    if let Some(v) = v {
+                        query.push((k, v));
+                    }
+                }
+                if !groups.is_empty() {
+                    query.push(("rbacGroupNames", groups.join(",")));
+                }
+            } else if action.is_some() || title.is_some() || !groups.is_empty() {
+                return Err(CliError::Usage(
+                    "--action, --title and the other defaults apply to plain lists only; CSV and JSON rows carry their own".into(),
+                ));
+            }
+            let results = import(client, &file, format, &query).await?;
+            report_import(json, &results)
+        }
+    }
+}
+
+fn guess_format(file: &Path) -> ImportFileFormat {
+    match file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("csv") => ImportFileFormat::Csv,
+        Some("json") => ImportFileFormat::Json,
+        _ => ImportFileFormat::List,
+    }
+}
+
+/// Uploads the file with a progress bar on the terminal, then waits for the per-item results.
+async fn import(
+    client: &ApiClient,
+    file: &Path,
+    format: ImportFileFormat,
+    query: &[(&str, String)],
+) -> Result<ImportResultList, CliError> {
+    let file_err = |source| CliError::File {
+        path: file.to_owned(),
+        source,
+    };
+    let handle = tokio::fs::File::open(file).await.map_err(file_err)?;
+    let size = handle.metadata().await.map_err(file_err)?.len();
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:12} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("uploading");
+    let progress = bar.clone();
+    let stream = ReaderStream::with_capacity(handle, 256 * 1024).inspect(move |chunk| {
+        if let Ok(bytes) = chunk {
+            progress.inc(bytes.len() as u64);
+        }
+        if progress.position() >= size {
+            progress.set_message("applying");
+        }
+    });
+    let content_type = match format {
+        ImportFileFormat::Csv => "text/csv",
+        ImportFileFormat::Json => "application/json",
+        ImportFileFormat::List => "text/plain; charset=utf-8",
+    };
+    let req = client
+        .request(Method::POST, "/api/indicators/import")
+        .query(query)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .header(reqwest::header::CONTENT_LENGTH, size)
+        .body(reqwest::Body::wrap_stream(stream));
+    let result = client.send(req).await;
+    bar.finish_and_clear();
+    result
+}
+
+fn report_import(json: bool, results: &ImportResultList) -> Result<(), CliError> {
+    let total = results.value.len();
+    let failed: Vec<_> = results
+        .value
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_failed)
+        .collect();
+    if json {
+        table::print_json(results)?;
+    } else {
+        println!(
+            "{} applied, {} failed, {} in all",
+            total - failed.len(),
+            failed.len(),
+            total
+        );
+        if !failed.is_empty() {
+            let rows: Vec<Vec<String>> = failed
+                .iter()
+                .map(|(i, r)| {
+                    vec![
+                        r.line
+                            .map(|l| l.to_string())
+                            .unwrap_or_else(|| format!("item {}", i + 1)),
+                        r.indicator.clone(),
+                        r.failure_reason.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            table::print(&["WHERE", "VALUE", "REASON"], &rows);
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::PartialImport {
+            failed: failed.len(),
+            total,
+            applied: total - failed.len(),
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! Plain-text tables for terminal output, and JSON printing.
+
+use serde::Serialize;
+
+use crate::error::CliError;
+
+/// Prints `headers` and `rows` as left-aligned columns.
+pub fn print(headers: &[&str], rows: &[Vec<String>]) {
+    print!("{}", render(headers, rows));
+}
+
+/// Renders `headers` and `rows` as left-aligned columns separated by two spaces.
+pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
+        let parts: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("{}\n", parts.join("  ").trim_end())
+    };
+    let mut out = line(&mut headers.iter().copied());
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+/// Prints `key: value` lines for one record.
+pub fn print_record(fields: &[(&str, String)]) {
+    let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in fields {
+        println!("{k:<width$}  {v}");
+    }
+}
+
+/// Prints a value as pretty JSON.
+pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::Usage(format!("cannot render JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn columns_align() {
+        let out = super::render(
+            &["ID", "VALUE"],
+            &[
+                vec!["1".into(), "192.0.2.1".into()],
+                vec!["10".into(), "x".into()],
+            ],
+        );
+        assert_eq!(out, "ID  VALUE\n1   192.0.2.1\n10  x\n");
+    }
+}

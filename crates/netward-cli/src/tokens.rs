@@ -1,0 +1,84 @@
+//! `netward token create|list|revoke`.
+
+use clap::Subcommand;
+use netward_model::wire::{TokenCreate, TokenCreated, TokenEntity, TokenList};
+use reqwest::Method;
+
+use crate::client::ApiClient;
+use crate::error::CliError;
+use crate::table;
+
+/// Token commands (admins only).
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once.
+    Create {
+        /// Unique name, shown as the source of what the token creates.
+        #[arg(long)]
+        name: String,
+        /// viewer, analyst or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// List tokens.
+    List,
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id.
+        id: String,
+    },
+}
+
+fn print_tokens(tokens: &[TokenEntity]) {
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.clone(),
+                t.name.clone(),
+                t.role.clone(),
+                t.created_at.clone(),
+                t.created_by.clone(),
+                t.revoked_at.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    table::print(&["ID", "NAME", "ROLE", "CREATED", "BY", "REVOKED"], &rows);
+}
+
+/// Runs a token command.
+pub async fn run(client: &ApiClient, json: bool, cmd: TokenCommand) -> Result<(), CliError> {
+    match cmd {
+        TokenCommand::Create { name, role } => {
+            let body = TokenCreate {
+                name: Some(name),
+                role: Some(role),
+            };
+            let created: TokenCreated = client.write(Method::POST, "/api/tokens", &body).await?;
+            if json {
+                return table::print_json(&created);
+            }
+            print_tokens(std::slice::from_ref(&created.token));
+            println!("\nsecret (shown only now): {}", created.secret);
+            Ok(())
+        }
+        TokenCommand::List => {
+            let list: TokenList = client.get("/api/tokens", &[]).await?;
+            if json {
+                return table::print_json(&list);
+            }
+            print_tokens(&list.value);
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            let t: TokenEntity = client
+                .send(client.request(Method::DELETE, &format!("/api/tokens/{id}")))
+                .await?;
+            if json {
+                return table::print_json(&t);
+            }
+            print_tokens(&[t]);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The one place where failures become HTTP statuses and JSON error bodies.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use netward_model::wire::{ErrorBody, ErrorDetail};
+
+use crate::control::ControlError;
+
+/// An error response: `{"error": {"code", "message", "target"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    target: Option<String>,
+}
+
+impl ApiError {
+    /// A 400 on `target`.
+    pub fn invalid(target: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidInput", message).on(target)
+    }
+
+    /// A 401.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
+    }
+
+    /// A 403.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", message)
+    }
+
+    /// A 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFound", message)
+    }
+
+    /// A 405.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "this route does not take that method",
+        )
+    }
+
+    /// A 413.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", message)
+    }
+
+    /// A 415.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            message,
+        )
+    }
+
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            target: None,
+        }
+    }
+
+    fn on(mut self, target: &str) -> Self {
+        self.target = Some(target.to_owned());
+        self
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> Self {
+        match e {
+            ControlError::Invalid(f) => Self::invalid(&f.field, f.message),
+            ControlError::Guarded(g) => {
+                Self::new(StatusCode::BAD_REQUEST, "GuardRail", g.to_string()).on("indicatorValue")
+            }
+            ControlError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
+            ControlError::Conflict(message) => Self::new(StatusCode::CONFLICT, "Conflict", message),
+            ControlError::Store(_) | ControlError::Task(_) => {
+                tracing::error!(error = %e, error.source = ?std::error::Error::source(&e), "Request failed inside the server.");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "the server failed; the change was not applied (see the server log)",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                target: self.target,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

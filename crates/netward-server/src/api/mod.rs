@@ -1,0 +1,91 @@
+//! The REST API: routing, authentication, the OpenAPI document. Handlers translate HTTP into
+//! one typed call on [`ControlPlane`] and back; they never touch the store.
+//!
+//! Each resource has the same file name here and in the core (`api/indicators.rs` ↔
+//! `indicators.rs`).
+
+pub mod audit_log;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod groups;
+pub mod indicators;
+pub mod settings;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::control::ControlPlane;
+use error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "netward",
+        description = "Block and detect connections to malicious IP addresses. The indicator routes follow Microsoft Defender for Endpoint's Indicators API."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API")))]
+async fn openapi_json(
+    Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json(doc.as_ref().clone())
+}
+
+/// The whole HTTP application: `/api/*` behind bearer auth, `/healthz` open.
+pub fn router(cp: ControlPlane, max_body_bytes: usize) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(indicators::list, indicators::submit))
+        .routes(routes!(indicators::show, indicators::delete))
+        .routes(routes!(indicators::import))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::show, groups::update, groups::delete))
+        .routes(routes!(groups::policy))
+        .routes(routes!(settings::show, settings::update))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(audit_log::list))
+        .routes(routes!(openapi_json))
+        .split_for_parts();
+    let api = api
+        .layer(Extension(Arc::new(doc)))
+        .fallback(|| async { ApiError::not_found("no such API route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .route_layer(middleware::from_fn_with_state(
+            cp.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(api)
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(cp)
+}

@@ -1,0 +1,21 @@
+//! `netward server` configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8440";
+
+/// The default request-body limit: 256 MiB, enough for a million-row CSV import.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where the database (and, later, the CA) live. Created with mode 0700.
+    pub data_dir: PathBuf,
+    /// The address to listen on. Plain HTTP is only served on loopback.
+    pub listen: SocketAddr,
+    /// The largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}

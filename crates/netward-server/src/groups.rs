@@ -1,0 +1,135 @@
+//! Device-group commands. The `default` group always exists; a group that indicators still
+//! name cannot be deleted.
+
+use netward_model::group::{DEFAULT_GROUP, validate_group_name};
+use netward_model::wire::{GroupCreate, GroupPatch};
+use netward_model::{Actor, Coverage, DeviceGroup, FieldError, ProtectionMode};
+
+use crate::control::{ControlError, ControlPlane};
+use crate::store::{Change, GroupDeletion, StoreError};
+
+fn parse_mode(text: &str) -> Result<ProtectionMode, FieldError> {
+    ProtectionMode::parse(text).ok_or_else(|| {
+        FieldError::new(
+            "mode",
+            format!("`{text}` is not a mode; use off, audit or block"),
+        )
+    })
+}
+
+fn parse_coverage(text: &str) -> Result<Coverage, FieldError> {
+    Coverage::parse(text).ok_or_else(|| {
+        FieldError::new(
+            "coverage",
+            format!("`{text}` is not a coverage; use all or tcp"),
+        )
+    })
+}
+
+impl ControlPlane {
+    /// All groups.
+    pub async fn groups(&self) -> Result<Vec<DeviceGroup>, ControlError> {
+        self.blocking(|cp| Ok(cp.store.groups()?)).await
+    }
+
+    /// One group.
+    pub async fn group(&self, name: String) -> Result<DeviceGroup, ControlError> {
+        self.blocking(move |cp| {
+            cp.store
+                .group(&name)?
+                .ok_or_else(|| ControlError::NotFound(format!("group `{name}`")))
+        })
+        .await
+    }
+
+    /// Creates a group. Mode defaults to `block`, coverage to `all`.
+    pub async fn create_group(
+        &self,
+        input: GroupCreate,
+        actor: Actor,
+    ) -> Result<DeviceGroup, ControlError> {
+        let name = validate_group_name(input.name.as_deref().unwrap_or_default())
+            .map_err(|m| FieldError::new("name", m))?;
+        let group = DeviceGroup {
+            name,
+            description: input.description.unwrap_or_default().trim().to_owned(),
+            mode: input
+                .mode
+                .as_deref()
+                .map(parse_mode)
+                .transpose()?
+                .unwrap_or_default(),
+            coverage: input
+                .coverage
+                .as_deref()
+                .map(parse_coverage)
+                .transpose()?
+                .unwrap_or_default(),
+        };
+        self.blocking(move |cp| {
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            match cp.store.create_group(&group, &change) {
+                Ok(()) => Ok(group),
+                Err(StoreError::AlreadyExists(what)) => {
+                    Err(ControlError::Conflict(format!("{what} already exists")))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
+    /// Changes a group's description, mode or coverage.
+    pub async fn update_group(
+        &self,
+        name: String,
+        patch: GroupPatch,
+        actor: Actor,
+    ) -> Result<DeviceGroup, ControlError> {
+        let mode = patch.mode.as_deref().map(parse_mode).transpose()?;
+        let coverage = patch.coverage.as_deref().map(parse_coverage).transpose()?;
+        self.blocking(move |cp| {
+            let mut group = cp
+                .store
+                .group(&name)?
+                .ok_or_else(|| ControlError::NotFound(format!("group `{name}`")))?;
+            if let Some(d) = patch.description {
+                group.description = d.trim().to_owned();
+            }
+            group.mode = mode.unwrap_or(group.mode);
+            group.coverage = coverage.unwrap_or(group.coverage);
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            if !cp.store.update_group(&group, &change)? {
+                return Err(ControlError::NotFound(format!("group `{name}`")));
+            }
+            Ok(group)
+        })
+        .await
+    }
+
+    /// Deletes a group nobody uses.
+    pub async fn delete_group(&self, name: String, actor: Actor) -> Result<(), ControlError> {
+        if name == DEFAULT_GROUP {
+            return Err(ControlError::Conflict(
+                "the default group holds every ungrouped device and cannot be deleted".into(),
+            ));
+        }
+        self.blocking(move |cp| {
+            let change = Change { actor: &actor, at: cp.now() };
+            match cp.store.delete_group(&name, &change)? {
+                GroupDeletion::Deleted => Ok(()),
+                GroupDeletion::NotFound => Err(ControlError::NotFound(format!("group `{name}`"))),
+                GroupDeletion::InUse { indicators } => Err(ControlError::Conflict(format!(
+                    "group `{name}` is named in the scope of {indicators} indicator(s); change or delete them first"
+                ))),
+            }
+        })
+        .await
+    }
+}

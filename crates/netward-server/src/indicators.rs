@@ -1,0 +1,218 @@
+//! Indicator commands: submit (create or update by value), bulk import, list, show, delete,
+//! and a group's effective policy.
+
+use std::collections::HashSet;
+
+use netward_model::import::{self, ImportError, ImportRow};
+use netward_model::wire::{ImportResult, PolicyEntity};
+use netward_model::{
+    Actor, CompiledPolicy, FieldError, Indicator, IndicatorDraft, IndicatorSubmission,
+};
+
+use crate::control::{ControlError, ControlPlane};
+use crate::store::{Change, IndicatorQuery};
+
+/// The body formats `POST /api/indicators/import` takes.
+#[derive(Clone, Debug)]
+pub enum ImportFormat {
+    /// `{"Indicators": [...]}`.
+    Json,
+    /// MDE's CSV template.
+    Csv,
+    /// One value per line; the other fields come from these defaults.
+    List(Box<IndicatorSubmission>),
+}
+
+impl ControlPlane {
+    /// Creates or updates the indicator for the submission's value.
+    pub async fn submit_indicator(
+        &self,
+        submission: IndicatorSubmission,
+        force: bool,
+        actor: Actor,
+    ) -> Result<Indicator, ControlError> {
+        self.blocking(move |cp| {
+            let now = cp.now();
+            let draft = submission.validate(now)?;
+            cp.check_draft(&draft, force, &cp.group_names()?)
+                .map_err(|e| match e {
+                    DraftRefusal::Field(f) => ControlError::Invalid(f),
+                    DraftRefusal::Guard(g) => ControlError::Guarded(g),
+                })?;
+            let change = Change {
+                actor: &actor,
+                at: now,
+            };
+            let ids = cp
+                .store
+                .upsert_indicators(std::slice::from_ref(&draft), &change)?;
+            let id = ids
+                .first()
+                .copied()
+                .ok_or_else(|| ControlError::Task("no id".into()))?;
+            cp.store
+                .indicator(id)?
+                .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))
+        })
+        .await
+    }
+
+    /// Imports a body: every item gets a result, valid items are stored in one transaction.
+    pub async fn import_indicators(
+        &self,
+        body: Vec<u8>,
+        format: ImportFormat,
+        force: bool,
+        actor: Actor,
+    ) -> Result<Vec<ImportResult>, ControlError> {
+        self.blocking(move |cp| {
+            let rows = match format {
+                ImportFormat::Json => import::parse_json(&body),
+                ImportFormat::Csv => import::parse_csv(&body),
+                ImportFormat::List(defaults) => Ok(import::parse_list(&body, &defaults)),
+            }
+            .map_err(|e| {
+                let field = match e {
+                    ImportError::JsonShape(_) => "Indicators",
+                    ImportError::CsvHeader(_) => "header",
+                };
+                FieldError::new(field, e.to_string())
+            })?;
+            drop(body);
+            cp.import_rows(rows, force, &actor)
+        })
+        .await
+    }
+
+    fn import_rows(
+        &self,
+        rows: Vec<ImportRow>,
+        force: bool,
+        actor: &Actor,
+    ) -> Result<Vec<ImportResult>, ControlError> {
+        let now = self.now();
+        let groups = self.group_names()?;
+        let mut results = Vec::with_capacity(rows.len());
+        let mut drafts = Vec::with_capacity(rows.len());
+        let mut slots = Vec::with_capacity(rows.len());
+        for row in rows {
+            let outcome = row
+                .parsed
+                .and_then(|s| s.validate(now))
+                .map_err(|f| f.to_string())
+                .and_then(|d| {
+                    self.check_draft(&d, force, &groups)
+                        .map(|()| d)
+                        .map_err(|e| e.to_string())
+                });
+            let failure = match outcome {
+                Ok(draft) => {
+                    slots.push(results.len());
+                    drafts.push(draft);
+                    None
+                }
+                Err(reason) => Some(reason),
+            };
+            results.push(ImportResult {
+                id: None,
+                indicator: row.raw_value,
+                is_failed: failure.is_some(),
+                failure_reason: failure,
+                line: row.line,
+            });
+        }
+        let change = Change { actor, at: now };
+        let ids = self.store.upsert_indicators(&drafts, &change)?;
+        for (slot, id) in slots.into_iter().zip(ids) {
+            if let Some(r) = results.get_mut(slot) {
+                r.id = Some(id.to_string());
+            }
+        }
+        Ok(results)
+    }
+
+    /// A filtered page of indicators.
+    pub async fn list_indicators(
+        &self,
+        query: IndicatorQuery,
+    ) -> Result<Vec<Indicator>, ControlError> {
+        self.blocking(move |cp| Ok(cp.store.list_indicators(&query, cp.now())?))
+            .await
+    }
+
+    /// One indicator.
+    pub async fn indicator(&self, id: i64) -> Result<Indicator, ControlError> {
+        self.blocking(move |cp| {
+            cp.store
+                .indicator(id)?
+                .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))
+        })
+        .await
+    }
+
+    /// Deletes an indicator.
+    pub async fn delete_indicator(&self, id: i64, actor: Actor) -> Result<Indicator, ControlError> {
+        self.blocking(move |cp| {
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            cp.store
+                .delete_indicator(id, &change)?
+                .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))
+        })
+        .await
+    }
+
+    /// The effective policy a device of `group` enforces now.
+    pub async fn group_policy(&self, group: String) -> Result<PolicyEntity, ControlError> {
+        self.blocking(move |cp| {
+            let g = cp
+                .store
+                .group(&group)?
+                .ok_or_else(|| ControlError::NotFound(format!("group `{group}`")))?;
+            let settings = cp.store.settings()?;
+            let now = cp.now();
+            let policy = if settings.custom_network_indicators {
+                CompiledPolicy::compile(&cp.store.active_indicators(now)?, &g.name, now)
+            } else {
+                CompiledPolicy::default()
+            };
+            Ok(PolicyEntity::new(&g, settings, &policy))
+        })
+        .await
+    }
+
+    fn group_names(&self) -> Result<HashSet<String>, ControlError> {
+        Ok(self.store.groups()?.into_iter().map(|g| g.name).collect())
+    }
+
+    fn check_draft(
+        &self,
+        draft: &IndicatorDraft,
+        force: bool,
+        groups: &HashSet<String>,
+    ) -> Result<(), DraftRefusal> {
+        if let Some(unknown) = draft.groups.iter().find(|g| !groups.contains(*g)) {
+            return Err(DraftRefusal::Field(FieldError::new(
+                "rbacGroupNames",
+                format!("there is no device group `{unknown}`"),
+            )));
+        }
+        if !force {
+            self.rails
+                .check(&draft.value, draft.action)
+                .map_err(DraftRefusal::Guard)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a valid draft is still refused.
+#[derive(Debug, thiserror::Error)]
+enum DraftRefusal {
+    #[error(transparent)]
+    Field(FieldError),
+    #[error(transparent)]
+    Guard(netward_model::GuardViolation),
+}

@@ -1,0 +1,23 @@
+//! `netward server`: the control plane. It keeps indicators, device groups, tenant settings,
+//! API tokens and the audit log in an embedded SQLite store, and serves them through a REST
+//! API shaped like Microsoft Defender for Endpoint's Indicators API.
+//!
+//! Layout: `api/` turns HTTP into typed calls on [`ControlPlane`] (`control.rs` and one file
+//! per resource beside it); `store/` is the only code that touches the database; `server.rs`
+//! starts and stops it all. Agents, enrollment and events are not here yet.
+
+pub mod api;
+pub mod audit_log;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod groups;
+pub mod indicators;
+pub mod server;
+pub mod settings;
+pub mod store;
+pub mod tokens;
+
+pub use config::ServerConfig;
+pub use control::{ControlError, ControlPlane};
+pub use server::{RunningServer, ServerError, start};

@@ -1,0 +1,136 @@
+//! Starting and stopping the server: open the store, create the first admin token, bind, serve.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use netward_model::GuardRails;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api;
+use crate::clock::SystemClock;
+use crate::config::ServerConfig;
+use crate::control::{ControlError, ControlPlane};
+use crate::store::{SqliteStore, StoreError};
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Tokens would cross the network in clear text.
+    #[error(
+        "refusing to serve plain HTTP on {0}: bearer tokens would cross the network in clear text; listen on a loopback address"
+    )]
+    PlainHttpOffLoopback(SocketAddr),
+    /// The store could not be opened.
+    #[error("cannot open the store")]
+    Store(#[from] StoreError),
+    /// The first admin token could not be created.
+    #[error("cannot create the first admin token")]
+    Bootstrap(#[source] ControlError),
+    /// The listen address is unusable.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The first admin token's secret, when this start created it.
+    pub bootstrap_token: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, finishes in-flight requests and waits.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server stops by itself.
+    pub async fn wait(self) -> Result<(), ServerError> {
+        match self.task.await {
+            Ok(result) => result.map_err(ServerError::Serve),
+            Err(e) => Err(ServerError::Serve(std::io::Error::other(e))),
+        }
+    }
+
+    /// A sender that stops the server.
+    pub fn shutdown_handle(&mut self) -> Option<oneshot::Sender<()>> {
+        self.shutdown.take()
+    }
+}
+
+/// The addresses a block must not cover: the listen address, or every local interface
+/// address when listening on the unspecified address.
+fn own_addresses(listen: IpAddr) -> Vec<IpAddr> {
+    if !listen.is_unspecified() {
+        return vec![listen];
+    }
+    match if_addrs::get_if_addrs() {
+        Ok(ifaces) => ifaces.into_iter().map(|i| i.ip()).collect(),
+        Err(error) => {
+            tracing::warn!(%error, "Cannot list interface addresses; only loopback and link-local are guarded.");
+            Vec::new()
+        }
+    }
+}
+
+/// Opens the store in `config.data_dir`, creates the first admin token if there is none,
+/// binds and starts serving in the background.
+pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> {
+    if !config.listen.ip().is_loopback() {
+        return Err(ServerError::PlainHttpOffLoopback(config.listen));
+    }
+    let dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
+        .await
+        .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
+    let cp = ControlPlane::new(
+        Arc::new(store),
+        GuardRails::new(&own_addresses(config.listen.ip())),
+        Arc::new(SystemClock),
+    );
+    let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let app = api::router(cp, config.max_body_bytes);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "Server listening.");
+    Ok(RunningServer {
+        addr,
+        bootstrap_token,
+        shutdown: Some(tx),
+        task,
+    })
+}

@@ -1,0 +1,200 @@
+//! The one interface to the server's storage. Everything the control plane keeps, it keeps
+//! through [`Store`]; the embedded SQLite backend lives in [`sqlite`], and a PostgreSQL backend
+//! can follow by passing the same conformance suite (`tests.rs`).
+//!
+//! Every method that changes something writes its audit-log entry in the same transaction, so a
+//! change and its record are durable together or not at all. A method returns only once its
+//! transaction is durable on disk.
+
+pub mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use netward_model::{Action, Actor, DeviceGroup, Indicator, IndicatorDraft, Role, TenantSettings};
+
+pub use sqlite::SqliteStore;
+
+/// Who makes a change, and when (Unix seconds).
+#[derive(Clone, Debug)]
+pub struct Change<'a> {
+    /// The principal.
+    pub actor: &'a Actor,
+    /// The time of the change.
+    pub at: i64,
+}
+
+/// Filters and paging for [`Store::list_indicators`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndicatorQuery {
+    /// Exact canonical value.
+    pub value: Option<String>,
+    /// Action.
+    pub action: Option<Action>,
+    /// Indicators that name this group in their scope.
+    pub group: Option<String>,
+    /// Creator (token, user or feed name).
+    pub source: Option<String>,
+    /// Whether to include expired indicators.
+    pub include_expired: bool,
+    /// Page size.
+    pub top: usize,
+    /// Rows to skip.
+    pub skip: usize,
+}
+
+/// An API token as stored: only a hash of its secret is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Creation time.
+    pub created_at: i64,
+    /// Who created it.
+    pub created_by: String,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// One audit-log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Increasing id.
+    pub id: i64,
+    /// When.
+    pub at: i64,
+    /// Who.
+    pub actor: Actor,
+    /// What, e.g. `indicator.create`.
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// The change, as JSON text.
+    pub detail: String,
+}
+
+/// Paging for the audit log, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only entries on this target.
+    pub target: Option<String>,
+    /// Page size.
+    pub top: usize,
+    /// Entries to skip.
+    pub skip: usize,
+}
+
+/// What deleting a group came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupDeletion {
+    /// Deleted.
+    Deleted,
+    /// No such group.
+    NotFound,
+    /// Indicators still name it in their scope.
+    InUse {
+        /// How many.
+        indicators: u64,
+    },
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed an operation.
+    #[error("storage operation `{operation}` failed")]
+    Database {
+        /// What we were doing.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The data directory could not be prepared.
+    #[error("cannot prepare the data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored row does not parse: the database was changed behind our back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A unique name is taken.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// A thread panicked while holding the database.
+    #[error("the store is unusable after an earlier panic")]
+    Poisoned,
+}
+
+/// Everything the control plane stores. Methods block; callers run them off the async runtime.
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates or updates one indicator per draft (keyed by canonical value), in one
+    /// transaction, and returns their ids in order.
+    fn upsert_indicators(
+        &self,
+        drafts: &[IndicatorDraft],
+        change: &Change<'_>,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// One indicator by id, expired or not.
+    fn indicator(&self, id: i64) -> Result<Option<Indicator>, StoreError>;
+    /// A filtered page of indicators, by id, as of `now`.
+    fn list_indicators(
+        &self,
+        query: &IndicatorQuery,
+        now: i64,
+    ) -> Result<Vec<Indicator>, StoreError>;
+    /// Deletes an indicator; `None` if the id is unknown.
+    fn delete_indicator(
+        &self,
+        id: i64,
+        change: &Change<'_>,
+    ) -> Result<Option<Indicator>, StoreError>;
+    /// Every indicator that is unexpired at `now`.
+    fn active_indicators(&self, now: i64) -> Result<Vec<Indicator>, StoreError>;
+
+    /// All groups, by name.
+    fn groups(&self) -> Result<Vec<DeviceGroup>, StoreError>;
+    /// One group.
+    fn group(&self, name: &str) -> Result<Option<DeviceGroup>, StoreError>;
+    /// Creates a group; [`StoreError::AlreadyExists`] if the name is taken.
+    fn create_group(&self, group: &DeviceGroup, change: &Change<'_>) -> Result<(), StoreError>;
+    /// Replaces a group's settings; `false` if there is no such group.
+    fn update_group(&self, group: &DeviceGroup, change: &Change<'_>) -> Result<bool, StoreError>;
+    /// Deletes a group that no indicator names.
+    fn delete_group(&self, name: &str, change: &Change<'_>) -> Result<GroupDeletion, StoreError>;
+
+    /// The tenant settings.
+    fn settings(&self) -> Result<TenantSettings, StoreError>;
+    /// Replaces the tenant settings.
+    fn update_settings(
+        &self,
+        settings: &TenantSettings,
+        change: &Change<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a token by the hash of its secret; [`StoreError::AlreadyExists`] if the name is taken.
+    fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        secret_hash: &str,
+        change: &Change<'_>,
+    ) -> Result<TokenRecord, StoreError>;
+    /// The token whose secret hashes to `secret_hash`, revoked or not.
+    fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// All tokens.
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Revokes a token; `None` if the id is unknown.
+    fn revoke_token(&self, id: i64, change: &Change<'_>)
+    -> Result<Option<TokenRecord>, StoreError>;
+
+    /// A page of the audit log, newest first.
+    fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+}

@@ -1,0 +1,318 @@
+//! The store conformance suite: every backend must pass these. Each test takes a fresh store.
+
+use netward_model::{
+    Action, Actor, ActorKind, Coverage, DeviceGroup, IndicatorSubmission, ProtectionMode, Role,
+    TenantSettings,
+};
+
+use super::{AuditQuery, Change, GroupDeletion, IndicatorQuery, SqliteStore, Store, StoreError};
+
+fn actor() -> Actor {
+    Actor {
+        name: "tester".into(),
+        kind: ActorKind::ApiToken,
+    }
+}
+
+fn draft(
+    value: &str,
+    action: &str,
+    groups: &[&str],
+    expires: Option<&str>,
+) -> netward_model::IndicatorDraft {
+    IndicatorSubmission {
+        indicator_value: Some(value.into()),
+        action: Some(action.into()),
+        title: Some(format!("title {value}")),
+        rbac_group_names: Some(groups.iter().map(|g| g.to_string()).collect()),
+        expiration_time: expires.map(str::to_owned),
+        ..Default::default()
+    }
+    .validate(0)
+    .unwrap()
+}
+
+fn all(q: IndicatorQuery) -> IndicatorQuery {
+    IndicatorQuery { top: 1000, ..q }
+}
+
+fn upsert_keeps_one_indicator_per_value(store: &dyn Store) {
+    let a = actor();
+    let first = store
+        .upsert_indicators(
+            &[draft("192.0.2.1", "Block", &[], None)],
+            &Change { actor: &a, at: 10 },
+        )
+        .unwrap();
+    let again = store
+        .upsert_indicators(
+            &[draft("192.0.2.1", "Audit", &[], None)],
+            &Change { actor: &a, at: 20 },
+        )
+        .unwrap();
+    assert_eq!(first, again);
+    let ind = store.indicator(first[0]).unwrap().unwrap();
+    assert_eq!(
+        (ind.draft.action, ind.created_at, ind.updated_at),
+        (Action::Audit, 10, 20)
+    );
+    assert_eq!(
+        store
+            .list_indicators(&all(IndicatorQuery::default()), 0)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+fn list_filters_and_pages(store: &dyn Store) {
+    let a = actor();
+    let drafts = vec![
+        draft("192.0.2.1", "Block", &["g1"], None),
+        draft("192.0.2.2", "Allowed", &[], None),
+        draft("2001:db8::/48", "Block", &["g1", "g2"], None),
+        draft(
+            "198.51.100.0/24",
+            "Audit",
+            &[],
+            Some("1970-01-01T00:01:40Z"),
+        ),
+    ];
+    let ids = store
+        .upsert_indicators(&drafts, &Change { actor: &a, at: 1 })
+        .unwrap();
+    assert_eq!(ids.len(), 4);
+    let values = |q: IndicatorQuery, now| -> Vec<String> {
+        store
+            .list_indicators(&all(q), now)
+            .unwrap()
+            .iter()
+            .map(|i| i.draft.value.to_string())
+            .collect()
+    };
+    assert_eq!(
+        values(
+            IndicatorQuery {
+                action: Some(Action::Block),
+                ..Default::default()
+            },
+            0
+        ),
+        ["192.0.2.1", "2001:db8::/48"]
+    );
+    assert_eq!(
+        values(
+            IndicatorQuery {
+                group: Some("g2".into()),
+                ..Default::default()
+            },
+            0
+        ),
+        ["2001:db8::/48"]
+    );
+    assert_eq!(
+        values(
+            IndicatorQuery {
+                value: Some("192.0.2.2".into()),
+                ..Default::default()
+            },
+            0
+        ),
+        ["192.0.2.2"]
+    );
+    assert_eq!(
+        values(
+            IndicatorQuery {
+                source: Some("nobody".into()),
+                ..Default::default()
+            },
+            0
+        )
+        .len(),
+        0
+    );
+    assert_eq!(values(IndicatorQuery::default(), 99).len(), 4);
+    assert_eq!(
+        values(IndicatorQuery::default(), 100).len(),
+        3,
+        "expired at its second"
+    );
+    assert_eq!(
+        values(
+            IndicatorQuery {
+                include_expired: true,
+                ..Default::default()
+            },
+            100
+        )
+        .len(),
+        4
+    );
+    assert_eq!(store.active_indicators(100).unwrap().len(), 3);
+    let page = store
+        .list_indicators(
+            &IndicatorQuery {
+                top: 2,
+                skip: 1,
+                ..Default::default()
+            },
+            0,
+        )
+        .unwrap();
+    assert_eq!(page.iter().map(|i| i.id).collect::<Vec<_>>(), ids[1..3]);
+}
+
+fn delete_removes_and_audits(store: &dyn Store) {
+    let a = actor();
+    let ids = store
+        .upsert_indicators(
+            &[draft("192.0.2.9", "Block", &[], None)],
+            &Change { actor: &a, at: 5 },
+        )
+        .unwrap();
+    assert!(
+        store
+            .delete_indicator(ids[0], &Change { actor: &a, at: 6 })
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .delete_indicator(ids[0], &Change { actor: &a, at: 7 })
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.indicator(ids[0]).unwrap().is_none());
+    let log = store
+        .audit_log(&AuditQuery {
+            target: Some("192.0.2.9".into()),
+            top: 10,
+            skip: 0,
+        })
+        .unwrap();
+    let actions: Vec<_> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.at, e.actor.name.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("indicator.delete", 6, "tester"),
+            ("indicator.create", 5, "tester")
+        ]
+    );
+}
+
+fn groups_settings_and_tokens(store: &dyn Store) {
+    let a = actor();
+    let c = Change { actor: &a, at: 1 };
+    assert_eq!(
+        store
+            .groups()
+            .unwrap()
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>(),
+        ["default"]
+    );
+    let mut g = DeviceGroup {
+        name: "servers".into(),
+        description: String::new(),
+        mode: ProtectionMode::Audit,
+        coverage: Coverage::Tcp,
+    };
+    store.create_group(&g, &c).unwrap();
+    assert!(matches!(
+        store.create_group(&g, &c),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    g.mode = ProtectionMode::Off;
+    assert!(store.update_group(&g, &c).unwrap());
+    assert_eq!(store.group("servers").unwrap(), Some(g.clone()));
+    store
+        .upsert_indicators(&[draft("192.0.2.1", "Block", &["servers"], None)], &c)
+        .unwrap();
+    assert_eq!(
+        store.delete_group("servers", &c).unwrap(),
+        GroupDeletion::InUse { indicators: 1 }
+    );
+    assert_eq!(
+        store.delete_group("nope", &c).unwrap(),
+        GroupDeletion::NotFound
+    );
+
+    assert_eq!(store.settings().unwrap(), TenantSettings::default());
+    store
+        .update_settings(
+            &TenantSettings {
+                custom_network_indicators: false,
+            },
+            &c,
+        )
+        .unwrap();
+    assert!(!store.settings().unwrap().custom_network_indicators);
+
+    let t = store.create_token("ci", Role::Viewer, "h1", &c).unwrap();
+    assert!(matches!(
+        store.create_token("ci", Role::Admin, "h2", &c),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.token_by_hash("h1").unwrap().map(|t| t.role),
+        Some(Role::Viewer)
+    );
+    assert_eq!(
+        store
+            .revoke_token(t.id, &Change { actor: &a, at: 9 })
+            .unwrap()
+            .and_then(|t| t.revoked_at),
+        Some(9)
+    );
+    assert_eq!(
+        store
+            .token_by_hash("h1")
+            .unwrap()
+            .and_then(|t| t.revoked_at),
+        Some(9)
+    );
+    assert!(store.revoke_token(999, &c).unwrap().is_none());
+    assert_eq!(store.tokens().unwrap().len(), 1);
+}
+
+/// Runs the whole suite against stores made by `make`.
+fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
+    for test in [
+        upsert_keeps_one_indicator_per_value,
+        list_filters_and_pages,
+        delete_removes_and_audits,
+        groups_settings_and_tokens,
+    ] {
+        let (store, _dir) = make();
+        test(store.as_ref());
+    }
+}
+
+#[test]
+fn sqlite_store_conforms() {
+    conformance(|| {
+        let dir = tempfile::tempdir().unwrap();
+        (Box::new(SqliteStore::open(dir.path()).unwrap()), dir)
+    });
+}
+
+#[test]
+fn sqlite_store_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = actor();
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store
+            .upsert_indicators(
+                &[draft("192.0.2.1", "Block", &[], None)],
+                &Change { actor: &a, at: 1 },
+            )
+            .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.active_indicators(0).unwrap().len(), 1);
+}

@@ -1,0 +1,157 @@
+//! API tokens: creation, authentication, revocation, and the first admin token.
+//!
+//! A secret is `nwt_` followed by 64 hex digits (32 random bytes). Only its SHA-256 is stored:
+//! the secret has full entropy, so a slow password hash would add nothing but latency.
+
+use netward_model::wire::TokenCreate;
+use netward_model::{Actor, ActorKind, FieldError, Role};
+use sha2::{Digest, Sha256};
+
+use crate::control::{ControlError, ControlPlane};
+use crate::store::{Change, StoreError, TokenRecord};
+
+/// The prefix of every secret, so that scanners can spot leaked ones.
+pub const SECRET_PREFIX: &str = "nwt_";
+
+/// The hex SHA-256 of a secret.
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_secret() -> Result<String, ControlError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ControlError::Task(format!("no randomness for a token: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{SECRET_PREFIX}{hex}"))
+}
+
+fn validate_token_name(name: &str) -> Result<String, FieldError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(FieldError::new("name", "must have 1 to 64 characters"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@')))
+    {
+        return Err(FieldError::new(
+            "name",
+            format!("may hold letters, digits, '-', '_', '.' and '@', not {c:?}"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+impl ControlPlane {
+    /// Creates a token and returns it with its secret, which is not kept.
+    pub async fn create_token(
+        &self,
+        input: TokenCreate,
+        actor: Actor,
+    ) -> Result<(TokenRecord, String), ControlError> {
+        let name = validate_token_name(input.name.as_deref().unwrap_or_default())?;
+        let role_text = input.role.unwrap_or_default();
+        let role = Role::parse(&role_text).ok_or_else(|| {
+            FieldError::new(
+                "role",
+                format!("`{role_text}` is not a role; use viewer, analyst or admin"),
+            )
+        })?;
+        self.blocking(move |cp| cp.insert_token(&name, role, &actor))
+            .await
+    }
+
+    fn insert_token(
+        &self,
+        name: &str,
+        role: Role,
+        actor: &Actor,
+    ) -> Result<(TokenRecord, String), ControlError> {
+        let secret = new_secret()?;
+        let change = Change {
+            actor,
+            at: self.now(),
+        };
+        match self
+            .store
+            .create_token(name, role, &hash_secret(&secret), &change)
+        {
+            Ok(record) => Ok((record, secret)),
+            Err(StoreError::AlreadyExists(what)) => {
+                Err(ControlError::Conflict(format!("{what} already exists")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// On a store with no token at all, creates the admin token `admin` and returns its secret.
+    pub async fn bootstrap_admin(&self) -> Result<Option<String>, ControlError> {
+        self.blocking(|cp| {
+            if !cp.store.tokens()?.is_empty() {
+                return Ok(None);
+            }
+            let system = Actor {
+                name: "netward".into(),
+                kind: ActorKind::System,
+            };
+            cp.insert_token("admin", Role::Admin, &system)
+                .map(|(_, secret)| Some(secret))
+        })
+        .await
+    }
+
+    /// The live token whose secret is `secret`, if any.
+    pub async fn authenticate(&self, secret: String) -> Result<Option<TokenRecord>, ControlError> {
+        if !secret.starts_with(SECRET_PREFIX) {
+            return Ok(None);
+        }
+        self.blocking(move |cp| {
+            Ok(cp
+                .store
+                .token_by_hash(&hash_secret(&secret))?
+                .filter(|t| t.revoked_at.is_none()))
+        })
+        .await
+    }
+
+    /// All tokens, revoked ones included.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, ControlError> {
+        self.blocking(|cp| Ok(cp.store.tokens()?)).await
+    }
+
+    /// Revokes a token; later requests with it get 401.
+    pub async fn revoke_token(&self, id: i64, actor: Actor) -> Result<TokenRecord, ControlError> {
+        self.blocking(move |cp| {
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            cp.store
+                .revoke_token(id, &change)?
+                .ok_or_else(|| ControlError::NotFound(format!("token {id}")))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_prefixed_random_and_hashed() {
+        let a = new_secret().unwrap();
+        let b = new_secret().unwrap();
+        assert!(a.starts_with(SECRET_PREFIX) && a.len() == 68);
+        assert_ne!(a, b);
+        assert_eq!(hash_secret(&a).len(), 64);
+        assert_eq!(
+            hash_secret("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! The `netward` command: argument parsing and dispatch to the server and the CLI. `main.rs`
+//! only sets up logging, calls [`run`] and maps its result to an exit code.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use netward_cli::audit_log::AuditArgs;
+use netward_cli::client::ApiClient;
+use netward_cli::groups::GroupCommand;
+use netward_cli::indicators::IndicatorCommand;
+use netward_cli::settings::SettingsCommand;
+use netward_cli::tokens::TokenCommand;
+use netward_cli::{CliError, ClientOptions};
+use netward_server::ServerConfig;
+use netward_server::config::{DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+
+/// netward: block and detect connections to malicious IP addresses.
+#[derive(Parser, Debug)]
+#[command(name = "netward", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    client: ClientOptions,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the control plane (REST API and store).
+    Server(ServerArgs),
+    /// Manage indicators.
+    #[command(subcommand)]
+    Indicator(IndicatorCommand),
+    /// Manage device groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Show or change tenant settings.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Read the audit log.
+    Audit(AuditArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServerArgs {
+    /// Directory for the database; created with mode 0700.
+    #[arg(long, env = "NETWARD_DATA_DIR", default_value = "/var/lib/netward")]
+    data_dir: PathBuf,
+    /// Address to listen on. Plain HTTP is served on loopback only.
+    #[arg(long, env = "NETWARD_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "NETWARD_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+/// How `run` failed, for the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Wrong arguments or configuration: exit 2.
+    Usage(anyhow::Error),
+    /// Anything else: exit 1.
+    Failed(anyhow::Error),
+}
+
+impl From<CliError> for Failure {
+    fn from(e: CliError) -> Self {
+        match e {
+            CliError::Usage(_) | CliError::Config(_) => Failure::Usage(e.into()),
+            _ => Failure::Failed(e.into()),
+        }
+    }
+}
+
+/// Runs one `netward` command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let json = cli.client.json;
+    let client = || -> Result<ApiClient, CliError> { ApiClient::new(cli.client.resolve()?) };
+    match cli.command {
+        Command::Server(args) => serve(args).await.map_err(Failure::Failed),
+        Command::Indicator(cmd) => Ok(netward_cli::indicators::run(&client()?, json, cmd).await?),
+        Command::Group(cmd) => Ok(netward_cli::groups::run(&client()?, json, cmd).await?),
+        Command::Settings(cmd) => Ok(netward_cli::settings::run(&client()?, json, cmd).await?),
+        Command::Token(cmd) => Ok(netward_cli::tokens::run(&client()?, json, cmd).await?),
+        Command::Audit(args) => Ok(netward_cli::audit_log::run(&client()?, json, args).await?),
+    }
+}
+
+async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    let config = ServerConfig {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        max_body_bytes: args.max_body_bytes,
+    };
+    let mut server = netward_server::start(&config).await?;
+    if let Some(secret) = &server.bootstrap_token {
+        println!(
+            "netward: created the first admin token. It is shown only this once; store it now:\n{secret}"
+        );
+    }
+    println!("netward: listening on http://{}", server.addr);
+    let stop = server.shutdown_handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("Stopping on signal.");
+        if let Some(tx) = stop {
+            let _ = tx.send(());
+        }
+    });
+    server.wait().await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
