@@ -136,14 +136,15 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
         }
     }
     let mut rows = Vec::new();
+    let mut lines = LineCounter::default();
     for record in reader.records() {
         let (line, parsed) = match record {
             Err(e) => {
-                let line = e.position().map(|p| p.line());
+                let line = e.position().map(|p| lines.line_at(body, p.byte()));
                 (line, Err(FieldError::new("row", e.to_string())))
             }
             Ok(rec) => {
-                let line = rec.position().map(|p| p.line());
+                let line = rec.position().map(|p| lines.line_at(body, p.byte()));
                 if rec.len() != columns.len() {
                     let msg = format!("has {} fields; the header has {}", rec.len(), columns.len());
                     (line, Err(FieldError::new("row", msg)))
@@ -166,6 +167,34 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
         });
     }
     Ok(rows)
+}
+
+/// Turns record start offsets (in increasing order) into 1-based line numbers.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, body: &[u8], offset: u64) -> u64 {
+        let mut target = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(body.len());
+        // With CRLF, csv reports a record as starting at the `\n` that ends the previous one.
+        while matches!(body.get(target), Some(b'\r' | b'\n')) {
+            target += 1;
+        }
+        if target >= self.offset {
+            let newlines = body[self.offset..target]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            self.line += newlines as u64;
+            self.offset = target;
+        }
+        self.line + 1
+    }
 }
 
 fn csv_submission(
@@ -263,6 +292,13 @@ mod tests {
         assert_eq!(rows[1].parsed.as_ref().unwrap().generate_alert, Some(true));
         assert_eq!(rows[2].parsed.as_ref().unwrap_err().field, "row");
         assert_eq!(rows[2].line, Some(4));
+    }
+
+    #[test]
+    fn crlf_line_numbers_count_from_the_header() {
+        let rows = parse_csv(b"IndicatorValue,Action,Title\r\n1.2.3.4,Block,t\r\n\"1.2.3.5\",Block,\"two\r\nlines\"\r\n1.2.3.6,Block,t\r\n").unwrap();
+        let lines: Vec<_> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [Some(2), Some(3), Some(5)]);
     }
 
     #[test]

@@ -78,12 +78,12 @@ impl FieldError {
 impl IndicatorSubmission {
     /// Validates and normalises the submission as of `now` (Unix seconds).
     pub fn validate(&self, now: i64) -> Result<IndicatorDraft, FieldError> {
-        let raw_value = required(&self.indicator_value, "indicatorValue")?;
-        let value = IndicatorValue::parse(raw_value)
-            .map_err(|e| FieldError::new("indicatorValue", e.to_string()))?;
         if let Some(kind) = self.indicator_type.as_deref().map(str::trim) {
             check_type(kind)?;
         }
+        let raw_value = required(&self.indicator_value, "indicatorValue")?;
+        let value = IndicatorValue::parse(raw_value)
+            .map_err(|e| FieldError::new("indicatorValue", e.to_string()))?;
         let (action, alert_rule) = Action::parse(required(&self.action, "action")?)
             .map_err(|e| FieldError::new("action", e.to_string()))?;
         let generate_alert = match (alert_rule, self.generate_alert) {

@@ -31,7 +31,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// A JSON body; a type error or unknown field is a 400 on that field.
+/// A JSON object body; a type error or unknown field is a 400 on that field.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -40,13 +40,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let json: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::invalid("body", format!("the body is not JSON: {e}")))?;
+        if !json.is_object() {
+            return Err(ApiError::invalid("body", "the body must be a JSON object"));
+        }
+        let value: T = serde_path_to_error::deserialize(json).map_err(|e| {
             let f = netward_model::import::field_error(&e);
             ApiError::invalid(&f.field, f.message)
         })?;
-        de.end()
-            .map_err(|e| ApiError::invalid("body", format!("trailing data after the JSON: {e}")))?;
         Ok(Self(value))
     }
 }

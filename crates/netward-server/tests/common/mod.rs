@@ -1,0 +1,136 @@
+//! A real server on a loopback port with its own data directory, and a small HTTP client.
+
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of this module"
+)]
+
+use std::path::Path;
+
+use netward_server::{RunningServer, ServerConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub base: String,
+    pub admin: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn config(dir: &Path, max_body_bytes: usize) -> ServerConfig {
+    ServerConfig {
+        data_dir: dir.to_owned(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_body_bytes,
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with_limit(netward_server::config::DEFAULT_MAX_BODY_BYTES).await
+    }
+
+    pub async fn start_with_limit(max_body_bytes: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let server = netward_server::start(&config(dir.path(), max_body_bytes))
+            .await
+            .unwrap();
+        let admin = server
+            .bootstrap_token
+            .clone()
+            .expect("a new store creates an admin token");
+        Self {
+            base: format!("http://{}", server.addr),
+            server: Some(server),
+            admin,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same data directory.
+    pub async fn restart(&mut self) -> Option<String> {
+        self.server.take().unwrap().stop().await.unwrap();
+        let server = netward_server::start(&config(
+            self.dir.path(),
+            netward_server::config::DEFAULT_MAX_BODY_BYTES,
+        ))
+        .await
+        .unwrap();
+        self.base = format!("http://{}", server.addr);
+        let token = server.bootstrap_token.clone();
+        self.server = Some(server);
+        token
+    }
+
+    pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    /// Sends and returns the status and the JSON body (`Null` when empty).
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let bytes = resp.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.req(Method::GET, path, Some(&self.admin)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.req(Method::POST, path, Some(&self.admin)).json(&body))
+            .await
+    }
+
+    /// Submits a block indicator and returns its id.
+    pub async fn block(&self, value: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/indicators",
+                serde_json::json!({"indicatorValue": value, "action": "Block", "title": "t"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn token(&self, name: &str, role: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/tokens",
+                serde_json::json!({"name": name, "role": role}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["secret"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The `error` object of an error body, checked for shape.
+pub fn error_of(body: &Value) -> (&str, &str, Option<&str>) {
+    let e = &body["error"];
+    (
+        e["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {body}")),
+        e["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message in {body}")),
+        e["target"].as_str(),
+    )
+}
