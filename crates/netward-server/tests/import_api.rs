@@ -1,5 +1,7 @@
 //! `POST /api/indicators/import` in its three formats.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly at the first surprise")]
+
 mod common;
 
 use common::{TestServer, error_of};

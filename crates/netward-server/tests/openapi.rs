@@ -1,0 +1,77 @@
+//! The OpenAPI document matches the routes the server really serves.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly at the first surprise")]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::TestServer;
+use reqwest::{Method, StatusCode};
+
+#[tokio::test]
+async fn every_documented_route_exists_and_every_required_route_is_documented() {
+    let s = TestServer::start().await;
+    let (status, doc) = s.get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let required = [
+        ("GET", "/api/indicators"),
+        ("POST", "/api/indicators"),
+        ("GET", "/api/indicators/{id}"),
+        ("DELETE", "/api/indicators/{id}"),
+        ("POST", "/api/indicators/import"),
+        ("GET", "/api/groups"),
+        ("POST", "/api/groups"),
+        ("GET", "/api/groups/{name}"),
+        ("PATCH", "/api/groups/{name}"),
+        ("DELETE", "/api/groups/{name}"),
+        ("GET", "/api/groups/{name}/policy"),
+        ("GET", "/api/settings"),
+        ("PATCH", "/api/settings"),
+        ("GET", "/api/tokens"),
+        ("POST", "/api/tokens"),
+        ("DELETE", "/api/tokens/{id}"),
+        ("GET", "/api/audit"),
+        ("GET", "/api/openapi.json"),
+    ];
+    let required: BTreeSet<(String, String)> = required
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, required);
+
+    // A documented route answers 401 without a token (an unknown route answers 404), and
+    // with the admin token it never answers 404 or 405.
+    for (method, path) in &documented {
+        let concrete = path.replace("{id}", "1").replace("{name}", "default");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let (status, _) = s.send(s.req(method.clone(), &concrete, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {concrete}");
+        if method == Method::GET {
+            let (status, _) = s
+                .send(s.req(method.clone(), &concrete, Some(&s.admin)))
+                .await;
+            assert!(
+                status == StatusCode::OK
+                    || status == StatusCode::NOT_FOUND && concrete.ends_with("/1"),
+                "{method} {concrete}: {status}"
+            );
+        }
+    }
+    let (status, body) = s.send(s.req(Method::GET, "/api/nothing-here", None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = s
+        .send(s.req(Method::PUT, "/api/indicators", Some(&s.admin)))
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
