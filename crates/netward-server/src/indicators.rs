@@ -66,12 +66,14 @@ impl ControlPlane {
         actor: Actor,
     ) -> Result<Vec<ImportResult>, ControlError> {
         self.blocking(move |cp| {
+            let parse_started = std::time::Instant::now();
             let rows = match format {
                 ImportFormat::Json => import::parse_json(&body),
                 ImportFormat::Csv => import::parse_csv(&body),
                 ImportFormat::List(defaults) => Ok(import::parse_list(&body, &defaults)),
             }
             .map_err(|e| {
+                tracing::debug!(error = %e, "Import body refused.");
                 let field = match e {
                     ImportError::JsonShape(_) => "Indicators",
                     ImportError::CsvHeader(_) => "header",
@@ -79,6 +81,7 @@ impl ControlPlane {
                 FieldError::new(field, e.to_string())
             })?;
             drop(body);
+            tracing::info!(items = rows.len(), parse_ms = parse_started.elapsed().as_millis(), "Import parsed.");
             cp.import_rows(rows, force, &actor)
         })
         .await
@@ -90,6 +93,7 @@ impl ControlPlane {
         force: bool,
         actor: &Actor,
     ) -> Result<Vec<ImportResult>, ControlError> {
+        let started = std::time::Instant::now();
         let now = self.now();
         let groups = self.group_names()?;
         let mut results = Vec::with_capacity(rows.len());
@@ -121,6 +125,7 @@ impl ControlPlane {
                 line: row.line,
             });
         }
+        let validated = started.elapsed();
         let change = Change { actor, at: now };
         let ids = self.store.upsert_indicators(&drafts, &change)?;
         for (slot, id) in slots.into_iter().zip(ids) {
@@ -128,6 +133,14 @@ impl ControlPlane {
                 r.id = Some(id.to_string());
             }
         }
+        tracing::info!(
+            actor = %actor.name,
+            items = results.len(),
+            applied = drafts.len(),
+            validate_ms = validated.as_millis(),
+            store_ms = (started.elapsed() - validated).as_millis(),
+            "Import applied."
+        );
         Ok(results)
     }
 

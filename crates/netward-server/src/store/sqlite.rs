@@ -52,8 +52,6 @@ CREATE TABLE indicators (
     updated_by_kind TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
-CREATE INDEX indicators_expires_at ON indicators(expires_at);
-CREATE INDEX indicators_range ON indicators(family, range_start);
 CREATE INDEX indicators_created_by ON indicators(created_by);
 CREATE TABLE device_groups (
     name TEXT PRIMARY KEY,
@@ -112,7 +110,7 @@ impl SqliteStore {
         let mut conn = Connection::open(data_dir.join(DB_FILE)).map_err(db("open"))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;",
         )
         .map_err(db("configure"))?;
         let version: i64 = conn
@@ -359,90 +357,70 @@ impl Store for SqliteStore {
         let tx = conn.transaction().map_err(db("begin upsert"))?;
         let mut ids = Vec::with_capacity(drafts.len());
         {
-            let mut find = tx
-                .prepare_cached("SELECT id FROM indicators WHERE value = ?1")
+            // Ids only grow (AUTOINCREMENT), so a returned id above the old maximum is a new row.
+            let max_before: i64 = tx
+                .query_row("SELECT coalesce(max(id), 0) FROM indicators", [], |r| r.get(0))
                 .map_err(db("prepare upsert"))?;
-            let mut insert = tx
+            let mut created = std::collections::HashSet::new();
+            let mut upsert = tx
                 .prepare_cached(
                     "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
                      description, severity, expires_at, generate_alert, recommended_actions, groups, \
                      external_id, application, category, mitre_techniques, created_by, \
                      created_by_kind, created_at, updated_by, updated_by_kind, updated_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                     ?17, ?18, ?19, ?17, ?18, ?19)",
-                )
-                .map_err(db("prepare upsert"))?;
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE indicators SET action = ?2, title = ?3, description = ?4, severity = ?5, \
-                     expires_at = ?6, generate_alert = ?7, recommended_actions = ?8, groups = ?9, \
-                     external_id = ?10, application = ?11, category = ?12, mitre_techniques = ?13, \
-                     updated_by = ?14, updated_by_kind = ?15, updated_at = ?16 WHERE id = ?1",
+                     ?17, ?18, ?19, ?17, ?18, ?19) \
+                     ON CONFLICT(value) DO UPDATE SET action = excluded.action, \
+                     title = excluded.title, description = excluded.description, \
+                     severity = excluded.severity, expires_at = excluded.expires_at, \
+                     generate_alert = excluded.generate_alert, \
+                     recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
+                     external_id = excluded.external_id, application = excluded.application, \
+                     category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
+                     updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
+                     updated_at = excluded.updated_at \
+                     RETURNING id",
                 )
                 .map_err(db("prepare upsert"))?;
             for d in drafts {
                 let value = d.value.to_string();
                 let groups = serde_json::to_string(&d.groups)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let existing: Option<i64> = find
-                    .query_row([&value], |r| r.get(0))
-                    .optional()
-                    .map_err(db("find indicator"))?;
-                let (id, verb) = match existing {
-                    Some(id) => {
-                        update
-                            .execute(params![
-                                id,
-                                d.action.as_str(),
-                                d.title,
-                                d.description,
-                                d.severity.as_str(),
-                                d.expires_at,
-                                d.generate_alert,
-                                d.recommended_actions,
-                                groups,
-                                d.external_id,
-                                d.application,
-                                d.category,
-                                d.mitre_techniques,
-                                change.actor.name,
-                                change.actor.kind.as_str(),
-                                change.at,
-                            ])
-                            .map_err(db("update indicator"))?;
-                        (id, "indicator.update")
-                    }
-                    None => {
-                        let (start, end) = d.value.bounds();
-                        let family = match d.value.family() {
-                            netward_model::Family::V4 => 4,
-                            netward_model::Family::V6 => 6,
-                        };
-                        insert
-                            .execute(params![
-                                value,
-                                family,
-                                bound_blob(start),
-                                bound_blob(end),
-                                d.action.as_str(),
-                                d.title,
-                                d.description,
-                                d.severity.as_str(),
-                                d.expires_at,
-                                d.generate_alert,
-                                d.recommended_actions,
-                                groups,
-                                d.external_id,
-                                d.application,
-                                d.category,
-                                d.mitre_techniques,
-                                change.actor.name,
-                                change.actor.kind.as_str(),
-                                change.at,
-                            ])
-                            .map_err(db("insert indicator"))?;
-                        (tx.last_insert_rowid(), "indicator.create")
-                    }
+                let (start, end) = d.value.bounds();
+                let family = match d.value.family() {
+                    netward_model::Family::V4 => 4,
+                    netward_model::Family::V6 => 6,
+                };
+                let id: i64 = upsert
+                    .query_row(
+                        params![
+                            value,
+                            family,
+                            bound_blob(start),
+                            bound_blob(end),
+                            d.action.as_str(),
+                            d.title,
+                            d.description,
+                            d.severity.as_str(),
+                            d.expires_at,
+                            d.generate_alert,
+                            d.recommended_actions,
+                            groups,
+                            d.external_id,
+                            d.application,
+                            d.category,
+                            d.mitre_techniques,
+                            change.actor.name,
+                            change.actor.kind.as_str(),
+                            change.at,
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(db("upsert indicator"))?;
+                let verb = if id > max_before && created.insert(id) {
+                    "indicator.create"
+                } else {
+                    "indicator.update"
                 };
                 audit(&tx, change, verb, &value, &draft_detail(d))?;
                 ids.push(id);
