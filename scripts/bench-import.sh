@@ -50,10 +50,13 @@ hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 size_mb=$(du -m "$work/iocs.csv" | cut -f1)
 db_mb=$(du -cm "$work/data" | tail -1 | cut -f1)
 
+printf '| %s | %s |\n' "import benchmark" "value" "---" "---"
 printf '| %s | %s |\n' "rows" "$rows"
 printf '| %s | %s MB |\n' "CSV size" "$size_mb"
 printf '| %s | %.1f s |\n' "import wall time (upload, parse, validate, store)" "$(python3 -c "print($end - $start)")"
 printf '| %s | %s MB |\n' "server peak RSS" "$((hwm_kb / 1024))"
 printf '| %s | %s MB |\n' "data directory after import" "$db_mb"
 printf '| %s | %s |\n' "result" "$(head -1 "$work/import.out")"
-grep -h "Import" "$work/server.err" | sed "s/^/# /"
+echo
+echo "server log:"
+grep -h "Import" "$work/server.err"

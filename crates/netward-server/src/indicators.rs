@@ -81,7 +81,11 @@ impl ControlPlane {
                 FieldError::new(field, e.to_string())
             })?;
             drop(body);
-            tracing::info!(items = rows.len(), parse_ms = parse_started.elapsed().as_millis(), "Import parsed.");
+            tracing::info!(
+                items = rows.len(),
+                parse_ms = parse_started.elapsed().as_millis(),
+                "Import parsed."
+            );
             cp.import_rows(rows, force, &actor)
         })
         .await

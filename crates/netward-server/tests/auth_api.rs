@@ -1,7 +1,11 @@
 //! Tokens and roles: 401 without a valid token, 403 for a role that is too low, and the audit
 //! log of who changed what.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! `POST /api/indicators/import` in its three formats.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! `/api/indicators` over real HTTP: submit, upsert, list, show, delete, bad input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
 
 mod common;
 

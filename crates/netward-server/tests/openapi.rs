@@ -1,6 +1,10 @@
 //! The OpenAPI document matches the routes the server really serves.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
 
 mod common;
 

@@ -1,7 +1,11 @@
 //! Groups, the tenant switch, the guard rails and the effective policy, over real HTTP:
 //! allow beats block and audit whatever the prefix lengths, scope and expiry are honoured.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
 
 mod common;
 

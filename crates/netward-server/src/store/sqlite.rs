@@ -359,7 +359,9 @@ impl Store for SqliteStore {
         {
             // Ids only grow (AUTOINCREMENT), so a returned id above the old maximum is a new row.
             let max_before: i64 = tx
-                .query_row("SELECT coalesce(max(id), 0) FROM indicators", [], |r| r.get(0))
+                .query_row("SELECT coalesce(max(id), 0) FROM indicators", [], |r| {
+                    r.get(0)
+                })
                 .map_err(db("prepare upsert"))?;
             let mut created = std::collections::HashSet::new();
             let mut upsert = tx
