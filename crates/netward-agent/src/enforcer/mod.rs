@@ -1,0 +1,86 @@
+//! The one boundary between the agent and the kernel's packet filter. Everything above this
+//! module speaks [`KernelPolicy`]; [`nft::NftEnforcer`] turns it into nftables state over
+//! netlink, and [`fake::RecordingEnforcer`] records it for tests and benchmarks.
+
+pub mod fake;
+pub mod nft;
+
+use std::time::Duration;
+
+use crate::KernelPolicy;
+
+/// What one [`Enforcer::apply`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Whether every set was rewritten (first apply, after tampering, or after a restart),
+    /// rather than changed by a delta.
+    pub full: bool,
+    /// Whether the rules were (re)written.
+    pub rules_written: bool,
+    /// Set entries added.
+    pub added: usize,
+    /// Set entries removed.
+    pub removed: usize,
+    /// Wall time of the whole apply.
+    pub elapsed: Duration,
+}
+
+/// Why the kernel could not be brought to the desired state. The state before the failed
+/// transaction is left in place.
+#[derive(Debug, thiserror::Error)]
+pub enum EnforcerError {
+    /// A netlink socket operation failed.
+    #[error("netlink {operation} failed")]
+    Netlink {
+        /// What we were doing.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kernel refused a transaction; nothing of it was applied.
+    #[error("the kernel refused the nftables transaction ({operation}): {source}")]
+    Refused {
+        /// What the transaction was for.
+        operation: &'static str,
+        /// The kernel's errno.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kernel answered something we cannot read.
+    #[error("cannot decode the kernel's answer to {operation}: {detail}")]
+    Decode {
+        /// What we asked.
+        operation: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The `nft` program failed on the (small) ruleset script.
+    #[error("`nft -f` failed to {operation}: {stderr}")]
+    Nft {
+        /// What the script was for.
+        operation: &'static str,
+        /// What nft printed.
+        stderr: String,
+    },
+    /// The `nft` program could not be run.
+    #[error("cannot run `nft` (install the nftables package)")]
+    NftMissing(#[source] std::io::Error),
+}
+
+/// Brings the kernel to a [`KernelPolicy`] and keeps track of what it holds.
+pub trait Enforcer: Send {
+    /// Makes the kernel enforce `desired`. Changes only what differs from the last successful
+    /// apply, in one atomic transaction; rewrites everything when the previous state is unknown.
+    fn apply(&mut self, desired: &KernelPolicy) -> Result<ApplyReport, EnforcerError>;
+
+    /// Whether what this enforcer created is still in place, unaltered as far as can be seen
+    /// cheaply: the table, its chains, and their rule counts.
+    fn is_intact(&mut self) -> Result<bool, EnforcerError>;
+
+    /// Forgets the applied state, so that the next apply rewrites everything.
+    fn invalidate(&mut self);
+
+    /// Removes everything this enforcer created. Removing nothing is not an error.
+    fn remove(&mut self) -> Result<(), EnforcerError>;
+}

@@ -1,0 +1,399 @@
+//! nftables over netlink: batched, atomic transactions of set-element changes, and the few
+//! queries the enforcer needs. The whole batch goes out in one `sendmsg` (the kernel applies a
+//! batch only if it arrives whole), with the send buffer forced up to the batch size.
+
+use std::io;
+use std::os::fd::AsFd;
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage,
+    NetlinkPayload,
+};
+use netlink_packet_netfilter::nftables::{
+    ChainAttribute, ChainMessage, DataAttribute, ListAttribute, NfTablesMessage, RuleAttribute,
+    RuleMessage, SetElementAttribute, SetElementFlags, SetElementList, SetElementMessage,
+    TableAttribute, TableMessage,
+};
+use netlink_packet_netfilter::none::ControlMessage;
+use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
+use nix::sys::socket::{setsockopt, sockopt};
+
+use super::super::EnforcerError;
+use crate::SetId;
+
+/// `NFNL_SUBSYS_NFTABLES`, the resource id of batch begin/end messages.
+const SUBSYS_NFTABLES: u16 = 10;
+/// Elements per NEWSETELEM message, keeping each nested list well under 64 KiB.
+const ELEMENTS_PER_MESSAGE: usize = 1024;
+/// Receive buffer for acknowledgements.
+const RECV_BUFFER: usize = 16 * 1024 * 1024;
+
+/// One message of a batch.
+struct Pending {
+    message: NfTablesMessage,
+    flags: u16,
+}
+
+/// A netlink socket on the netfilter protocol.
+#[derive(Debug)]
+pub struct NfSocket {
+    socket: Socket,
+    sequence: u32,
+}
+
+fn io_err(operation: &'static str) -> impl FnOnce(io::Error) -> EnforcerError {
+    move |source| EnforcerError::Netlink { operation, source }
+}
+
+/// One change to one set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetChange {
+    /// The set.
+    pub id: SetId,
+    /// What to do.
+    pub op: ElementOp,
+    /// The ranges added or deleted (empty for a flush).
+    pub ranges: Vec<(u128, u128)>,
+}
+
+/// A set-element change, in kernel terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElementOp {
+    /// Remove every element of the set.
+    Flush,
+    /// Add the ranges.
+    Add,
+    /// Delete the ranges.
+    Delete,
+}
+
+impl NfSocket {
+    /// Opens and binds a socket in the caller's network namespace.
+    pub fn open() -> Result<Self, EnforcerError> {
+        let mut socket = Socket::new(NETLINK_NETFILTER).map_err(io_err("socket"))?;
+        socket
+            .bind(&SocketAddr::new(0, 0))
+            .map_err(io_err("bind"))?;
+        setsockopt(&socket.as_fd(), sockopt::RcvBufForce, &RECV_BUFFER)
+            .map_err(|e| io_err("set the receive buffer")(e.into()))?;
+        let _ = socket.set_ext_ack(true);
+        Ok(Self {
+            socket,
+            sequence: 1,
+        })
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.sequence = self.sequence.wrapping_add(1).max(1);
+        self.sequence
+    }
+
+    fn encode(
+        &mut self,
+        buf: &mut Vec<u8>,
+        family: NetfilterProtoFamily,
+        res_id: u16,
+        inner: impl Into<netlink_packet_netfilter::NetfilterMessageInner>,
+        flags: u16,
+    ) -> u32 {
+        let seq = self.next_seq();
+        let mut msg = NetlinkMessage::from(NetfilterMessage::new(
+            NetfilterHeader::new(family, 0, res_id),
+            inner,
+        ));
+        msg.header.flags = flags;
+        msg.header.sequence_number = seq;
+        msg.finalize();
+        let start = buf.len();
+        buf.resize(start + msg.buffer_len(), 0);
+        msg.serialize(&mut buf[start..]);
+        seq
+    }
+
+    /// Sends `changes` as one atomic transaction and waits for every acknowledgement.
+    pub fn transact(
+        &mut self,
+        operation: &'static str,
+        table: &str,
+        changes: &[SetChange],
+    ) -> Result<(), EnforcerError> {
+        let mut pending = Vec::new();
+        for c in changes {
+            pending.extend(element_messages(table, c.id, c.op, &c.ranges));
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(pending.len() * 4096);
+        self.encode(
+            &mut buf,
+            NetfilterProtoFamily::Unspec,
+            SUBSYS_NFTABLES,
+            ControlMessage::BatchBegin,
+            NLM_F_REQUEST,
+        );
+        let mut awaited = Vec::with_capacity(pending.len());
+        for p in pending {
+            let seq = self.encode(
+                &mut buf,
+                NetfilterProtoFamily::Inet,
+                0,
+                p.message,
+                NLM_F_REQUEST | NLM_F_ACK | p.flags,
+            );
+            awaited.push(seq);
+        }
+        self.encode(
+            &mut buf,
+            NetfilterProtoFamily::Unspec,
+            SUBSYS_NFTABLES,
+            ControlMessage::BatchEnd,
+            NLM_F_REQUEST,
+        );
+        let sndbuf = buf.len().max(256 * 1024);
+        setsockopt(&self.socket.as_fd(), sockopt::SndBufForce, &sndbuf)
+            .map_err(|e| io_err("set the send buffer")(e.into()))?;
+        let sent = self.socket.send(&buf, 0).map_err(io_err("send batch"))?;
+        if sent != buf.len() {
+            return Err(EnforcerError::Netlink {
+                operation: "send batch",
+                source: io::Error::other(format!("sent {sent} of {} bytes", buf.len())),
+            });
+        }
+        drop(buf);
+        self.await_acks(operation, awaited.len())
+    }
+
+    /// Reads acknowledgements until `expected` arrived or one reports an error.
+    fn await_acks(
+        &mut self,
+        operation: &'static str,
+        expected: usize,
+    ) -> Result<(), EnforcerError> {
+        let mut acked = 0;
+        while acked < expected {
+            let (data, _) = self
+                .socket
+                .recv_from_full()
+                .map_err(io_err("receive acknowledgements"))?;
+            for msg in parse_all(&data, operation)? {
+                if let NetlinkPayload::Error(e) = msg.payload {
+                    match e.code {
+                        None => acked += 1,
+                        Some(code) => {
+                            self.drain();
+                            return Err(EnforcerError::Refused {
+                                operation,
+                                source: io::Error::from_raw_os_error(-code.get()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Discards whatever is left to read after a refused batch.
+    fn drain(&mut self) {
+        if self.socket.set_non_blocking(true).is_ok() {
+            while self.socket.recv_from_full().is_ok() {}
+            let _ = self.socket.set_non_blocking(false);
+        }
+    }
+
+    /// Sends one request and collects the answers until the ack or the end of the dump.
+    fn request(
+        &mut self,
+        operation: &'static str,
+        message: NfTablesMessage,
+        dump: bool,
+    ) -> Result<Result<Vec<NfTablesMessage>, io::Error>, EnforcerError> {
+        let mut buf = Vec::new();
+        let flags = if dump {
+            NLM_F_REQUEST | NLM_F_DUMP
+        } else {
+            NLM_F_REQUEST | NLM_F_ACK
+        };
+        let seq = self.encode(&mut buf, NetfilterProtoFamily::Inet, 0, message, flags);
+        self.socket.send(&buf, 0).map_err(io_err("send request"))?;
+        let mut answers = Vec::new();
+        loop {
+            let (data, _) = self
+                .socket
+                .recv_from_full()
+                .map_err(io_err("receive answer"))?;
+            for msg in parse_all(&data, operation)? {
+                if msg.header.sequence_number != seq {
+                    continue;
+                }
+                match msg.payload {
+                    NetlinkPayload::Done(_) => return Ok(Ok(answers)),
+                    NetlinkPayload::Error(e) => {
+                        return Ok(match e.code {
+                            None => Ok(answers),
+                            Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
+                        });
+                    }
+                    NetlinkPayload::InnerMessage(inner) => {
+                        if let netlink_packet_netfilter::NetfilterMessageInner::NfTables(m) =
+                            inner.inner
+                        {
+                            answers.push(m);
+                        }
+                        if !dump {
+                            // A GET answers with the object, then the ack.
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Whether the inet table `table` exists.
+    pub fn table_exists(&mut self, table: &str) -> Result<bool, EnforcerError> {
+        let msg = NfTablesMessage::GetTable(TableMessage {
+            attributes: vec![TableAttribute::Name(table.to_owned())],
+        });
+        match self.request("get table", msg, false)? {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => Ok(false),
+            Err(source) => Err(EnforcerError::Refused {
+                operation: "get table",
+                source,
+            }),
+        }
+    }
+
+    /// The number of rules in `chain`, or `None` if the chain does not exist.
+    pub fn rule_count(&mut self, table: &str, chain: &str) -> Result<Option<usize>, EnforcerError> {
+        let get_chain = NfTablesMessage::GetChain(ChainMessage {
+            attributes: vec![
+                ChainAttribute::Table(table.to_owned()),
+                ChainAttribute::Name(chain.to_owned()),
+            ],
+        });
+        match self.request("get chain", get_chain, false)? {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => return Ok(None),
+            Err(source) => {
+                return Err(EnforcerError::Refused {
+                    operation: "get chain",
+                    source,
+                });
+            }
+        }
+        let dump = NfTablesMessage::GetRule(RuleMessage {
+            attributes: vec![
+                RuleAttribute::Table(table.to_owned()),
+                RuleAttribute::Chain(chain.to_owned()),
+            ],
+        });
+        match self.request("dump rules", dump, true)? {
+            Ok(rules) => Ok(Some(
+                rules
+                    .iter()
+                    .filter(|m| matches!(m, NfTablesMessage::NewRule(r) if r.attributes.iter().any(|a| matches!(a, RuleAttribute::Chain(c) if c == chain))))
+                    .count(),
+            )),
+            Err(source) => Err(EnforcerError::Refused { operation: "dump rules", source }),
+        }
+    }
+}
+
+fn parse_all(
+    data: &[u8],
+    operation: &'static str,
+) -> Result<Vec<NetlinkMessage<NetfilterMessage>>, EnforcerError> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset < data.len() {
+        let rest = &data[offset..];
+        let len = NetlinkBuffer::new_checked(rest)
+            .map(|b| b.length() as usize)
+            .map_err(|e| EnforcerError::Decode {
+                operation,
+                detail: e.to_string(),
+            })?;
+        if len == 0 || len > rest.len() {
+            break;
+        }
+        let msg = NetlinkMessage::<NetfilterMessage>::deserialize(&rest[..len]).map_err(|e| {
+            EnforcerError::Decode {
+                operation,
+                detail: e.to_string(),
+            }
+        })?;
+        out.push(msg);
+        offset += (len + 3) & !3;
+    }
+    Ok(out)
+}
+
+/// The key bytes of `value` for a set of `id`'s family (network byte order).
+fn key(id: SetId, value: u128) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    bytes[16 - id.key_len()..].to_vec()
+}
+
+/// The NEWSETELEM/DELSETELEM messages for one change of one set.
+fn element_messages(
+    table: &str,
+    id: SetId,
+    op: ElementOp,
+    ranges: &[(u128, u128)],
+) -> Vec<Pending> {
+    let header = |elements: Vec<ListAttribute<SetElementAttribute>>| {
+        let mut attributes = vec![
+            SetElementList::Table(table.to_owned()),
+            SetElementList::Set(id.name()),
+        ];
+        if !elements.is_empty() {
+            attributes.push(SetElementList::Elements(elements));
+        }
+        SetElementMessage { attributes }
+    };
+    if op == ElementOp::Flush {
+        return vec![Pending {
+            message: NfTablesMessage::DeleteSetElement(header(Vec::new())),
+            flags: 0,
+        }];
+    }
+    let max = if id.key_len() == 4 {
+        u128::from(u32::MAX)
+    } else {
+        u128::MAX
+    };
+    let mut elements = Vec::with_capacity(ranges.len() * 2);
+    for &(start, end) in ranges {
+        elements.push(ListAttribute::Element(vec![SetElementAttribute::Key(
+            DataAttribute::Value(key(id, start)),
+        )]));
+        // An interval ends with an END element at the first address past it; a range that
+        // runs to the family's last address has none.
+        if id.ranges && end < max {
+            elements.push(ListAttribute::Element(vec![
+                SetElementAttribute::Key(DataAttribute::Value(key(id, end + 1))),
+                SetElementAttribute::Flags(SetElementFlags::IntervalEnd),
+            ]));
+        }
+    }
+    elements
+        .chunks(ELEMENTS_PER_MESSAGE)
+        .map(|chunk| {
+            let message = header(chunk.to_vec());
+            match op {
+                ElementOp::Add => Pending {
+                    message: NfTablesMessage::NewSetElement(message),
+                    flags: NLM_F_CREATE,
+                },
+                _ => Pending {
+                    message: NfTablesMessage::DeleteSetElement(message),
+                    flags: 0,
+                },
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,151 @@
+//! The small, static part of the table: its sets (declared empty) and its chains and rules,
+//! as `nft -f` scripts. Set elements never go through `nft`: at a million entries it takes
+//! minutes (see `shared/reference/rust-ecosystem.md` §1.3); they go over netlink.
+//!
+//! Rules, in order, for the output hook (destination) and the input hook (source):
+//! 0. loopback traffic is accepted: it never leaves the machine, and it carries the resets
+//!    and ICMP errors the output rules generate (sent from the blocked address to us, so a
+//!    block that covers the device's own address must not eat them);
+//! 1. allow sets: accept;
+//! 2. block sets: depends on mode and coverage (below);
+//! 3. audit sets: count and accept.
+//!
+//! | mode  | coverage | TCP                 | other protocols                       |
+//! |-------|----------|---------------------|---------------------------------------|
+//! | block | all      | reject with a reset | reject with ICMP admin-prohibited     |
+//! | block | tcp      | reject with a reset | count and accept (audited)            |
+//! | audit | any      | count and accept    | count and accept                      |
+//!
+//! ICMP admin-prohibited, rather than a silent drop, makes the application fail at once: for
+//! locally generated packets the send itself returns `EPERM`.
+
+use netward_model::{Action, Coverage, Family, ProtectionMode};
+
+use crate::SetId;
+
+/// Hook priority: before the usual `filter` chains (0), so that an allow here cannot be
+/// overridden by a block elsewhere in our own table and our verdicts come first.
+pub const PRIORITY: i32 = -10;
+
+/// The chains the agent owns, with the packet field they match.
+pub const CHAINS: [(&str, &str); 2] = [("output", "daddr"), ("input", "saddr")];
+
+/// A script that creates the table with its empty sets, chains and rules.
+pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> String {
+    let mut s = format!("table inet {table} {{\n");
+    for id in SetId::all() {
+        let key = match id.family {
+            Family::V4 => "ipv4_addr",
+            Family::V6 => "ipv6_addr",
+        };
+        let flags = if id.ranges { " flags interval;" } else { "" };
+        s.push_str(&format!("  set {} {{ type {key};{flags} }}\n", id.name()));
+    }
+    s.push_str("}\n");
+    s.push_str(&rules_script(table, mode, coverage));
+    s
+}
+
+/// A script that (re)writes the chains' rules in one transaction, leaving the sets alone.
+pub fn rules_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> String {
+    let mut s = String::new();
+    for (chain, _) in CHAINS {
+        s.push_str(&format!(
+            "add chain inet {table} {chain} {{ type filter hook {chain} priority {PRIORITY}; policy accept; }}\n\
+             flush chain inet {table} {chain}\n"
+        ));
+    }
+    for (chain, field) in CHAINS {
+        // Traffic between local addresses (which includes the resets and ICMP errors our own
+        // rules generate, sent from the blocked address to us) runs over loopback and never
+        // leaves the machine: it must reach the application.
+        let lo = if chain == "input" { "iif" } else { "oif" };
+        s.push_str(&format!("add rule inet {table} {chain} {lo} lo accept\n"));
+        for action in [Action::Allow, Action::Block, Action::Audit] {
+            for id in SetId::all().into_iter().filter(|i| i.action == action) {
+                let proto = match id.family {
+                    Family::V4 => "ip",
+                    Family::V6 => "ip6",
+                };
+                let head = format!(
+                    "add rule inet {table} {chain} {proto} {field} @{}",
+                    id.name()
+                );
+                for verdict in verdicts(action, mode, coverage) {
+                    s.push_str(&format!("{head} {verdict}\n"));
+                }
+            }
+        }
+    }
+    s
+}
+
+/// The rule bodies for one set of `action`.
+fn verdicts(action: Action, mode: ProtectionMode, coverage: Coverage) -> Vec<&'static str> {
+    match (action, mode, coverage) {
+        (Action::Allow, _, _) => vec!["accept"],
+        (Action::Block, ProtectionMode::Block, Coverage::All) => vec![
+            "meta l4proto tcp counter reject with tcp reset",
+            "counter reject with icmpx admin-prohibited",
+        ],
+        (Action::Block, ProtectionMode::Block, Coverage::Tcp) => vec![
+            "meta l4proto tcp counter reject with tcp reset",
+            "counter accept",
+        ],
+        (Action::Block, _, _) | (Action::Audit, _, _) => vec!["counter accept"],
+    }
+}
+
+/// How many rules `rules_script` puts in each chain.
+pub fn rules_per_chain(mode: ProtectionMode, coverage: Coverage) -> usize {
+    1 + SetId::all()
+        .iter()
+        .map(|id| verdicts(id.action, mode, coverage).len())
+        .sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_order_is_allow_then_block_then_audit() {
+        let s = rules_script("t", ProtectionMode::Block, Coverage::All);
+        let first = |needle: &str| s.find(needle).unwrap();
+        assert!(first("@allow_v4_addr accept") < first("@block_v4_addr meta l4proto tcp"));
+        assert!(
+            first("@block_v6_net counter reject with icmpx")
+                < first("@audit_v4_addr counter accept")
+        );
+        assert!(s.contains("add rule inet t input ip saddr @block_v4_net meta l4proto tcp counter reject with tcp reset"));
+        assert_eq!(
+            s.matches("add rule inet t output").count(),
+            rules_per_chain(ProtectionMode::Block, Coverage::All)
+        );
+        assert_eq!(
+            s.matches("add rule inet t input").count(),
+            rules_per_chain(ProtectionMode::Block, Coverage::All)
+        );
+        assert!(
+            s.find("input iif lo accept").unwrap()
+                < s.find("input ip saddr @allow_v4_addr").unwrap()
+        );
+        assert!(
+            s.find("output oif lo accept").unwrap()
+                < s.find("output ip daddr @allow_v4_addr").unwrap()
+        );
+    }
+
+    #[test]
+    fn coverage_tcp_and_audit_mode_never_reject_other_protocols() {
+        let tcp = rules_script("t", ProtectionMode::Block, Coverage::Tcp);
+        assert!(!tcp.contains("icmpx"));
+        assert!(tcp.contains("reject with tcp reset"));
+        let audit = rules_script("t", ProtectionMode::Audit, Coverage::All);
+        assert!(!audit.contains("reject"));
+        assert!(
+            create_script("t", ProtectionMode::Block, Coverage::All)
+                .contains("set block_v6_net { type ipv6_addr; flags interval; }")
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The endpoint agent. Today it holds the kernel side: [`kernel_policy`] turns a device's
+//! indicators into the exact contents of the kernel's sets (pure, unit-tested), and
+//! [`enforcer`] is the one boundary to the kernel (nftables over netlink), with a recording
+//! fake for tests above it. Enrollment, the push channel and events come next.
+
+pub mod enforcer;
+pub mod kernel_policy;
+pub mod netns;
+
+pub use enforcer::{ApplyReport, Enforcer, EnforcerError};
+pub use kernel_policy::{KernelPolicy, SetContents, SetId};

@@ -1,0 +1,272 @@
+//! The nftables enforcer against the real kernel, in fresh network namespaces (root only):
+//! what reaches the remote host, for TCP, UDP and ICMP, over IPv4 and IPv6, in every mode and
+//! coverage.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod lab;
+
+use lab::{Lab, Outcome};
+use netward_agent::enforcer::nft::NftEnforcer;
+use netward_agent::kernel_policy::always_allowed;
+use netward_agent::{Enforcer, KernelPolicy};
+use netward_model::{
+    Actor, ActorKind, CompiledPolicy, Coverage, Indicator, IndicatorSubmission, ProtectionMode,
+};
+
+fn policy(mode: ProtectionMode, coverage: Coverage, indicators: &[(String, &str)]) -> KernelPolicy {
+    let actor = Actor {
+        name: "test".into(),
+        kind: ActorKind::System,
+    };
+    let inds: Vec<Indicator> = indicators
+        .iter()
+        .enumerate()
+        .map(|(i, (value, action))| Indicator {
+            id: i as i64 + 1,
+            draft: IndicatorSubmission {
+                indicator_value: Some(value.clone()),
+                action: Some((*action).into()),
+                title: Some("lab-test-access".into()),
+                ..Default::default()
+            }
+            .validate(0)
+            .unwrap(),
+            created_by: actor.clone(),
+            created_at: 0,
+            updated_by: actor.clone(),
+            updated_at: 0,
+        })
+        .collect();
+    let compiled = CompiledPolicy::compile(&inds, "default", 1);
+    KernelPolicy::new(mode, coverage, &compiled, &always_allowed(&[]))
+}
+
+fn enforcer(lab: &Lab) -> NftEnforcer {
+    NftEnforcer::open_in("netward", &lab.ep_path()).expect("open the enforcer (needs root)")
+}
+
+/// Asserts the full outcome for one remote address: what the endpoint saw, what arrived.
+fn assert_outcomes(lab: &Lab, to: &str, tcp_blocked: bool, udp_blocked: bool, icmp_blocked: bool) {
+    let addr = lab.remote(to);
+    static SENT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let tag = format!(
+        "{to}-{}",
+        SENT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let tcp = lab.tcp(addr, &format!("tcp {tag}"));
+    assert_eq!(
+        tcp,
+        if tcp_blocked {
+            Outcome::Refused
+        } else {
+            Outcome::Sent
+        },
+        "TCP to {addr}"
+    );
+    assert_eq!(
+        lab.arrived("tcp", &format!("tcp {tag}")),
+        !tcp_blocked,
+        "TCP text at {addr}"
+    );
+    let udp = lab.udp(addr, &format!("udp {tag}"));
+    assert_eq!(
+        udp,
+        if udp_blocked {
+            Outcome::Refused
+        } else {
+            Outcome::Sent
+        },
+        "UDP to {addr}"
+    );
+    assert_eq!(
+        lab.arrived("udp", &format!("udp {tag}")),
+        !udp_blocked,
+        "UDP text at {addr}"
+    );
+    assert_eq!(lab.ping(addr), !icmp_blocked, "ICMP echo to {addr}");
+}
+
+#[test]
+fn block_with_coverage_all_stops_tcp_udp_and_icmp_on_both_families() {
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let p = policy(
+        ProtectionMode::Block,
+        Coverage::All,
+        &[
+            (lab.remote("v4").to_string(), "block"),
+            (lab.remote("v6").to_string(), "block"),
+        ],
+    );
+    let report = e.apply(&p).unwrap();
+    assert!(report.full && report.rules_written);
+    assert_outcomes(&lab, "v4", true, true, true);
+    assert_outcomes(&lab, "v6", true, true, true);
+    assert_outcomes(&lab, "v4b", false, false, false);
+    assert_outcomes(&lab, "v6b", false, false, false);
+}
+
+#[test]
+fn coverage_tcp_blocks_tcp_only_as_mde_does() {
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let p = policy(
+        ProtectionMode::Block,
+        Coverage::Tcp,
+        &[
+            (lab.remote("v4").to_string(), "block"),
+            (lab.remote("v6").to_string(), "block"),
+        ],
+    );
+    e.apply(&p).unwrap();
+    assert_outcomes(&lab, "v4", true, false, false);
+    assert_outcomes(&lab, "v6", true, false, false);
+}
+
+#[test]
+fn audit_mode_and_audit_indicators_let_traffic_through_and_off_removes_the_table() {
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let inds = [
+        (lab.remote("v4").to_string(), "block"),
+        (lab.remote("v6").to_string(), "audit"),
+    ];
+    let audit = policy(ProtectionMode::Audit, Coverage::All, &inds);
+    e.apply(&audit).unwrap();
+    assert!(
+        lab.nft(&["-t", "list", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    assert_outcomes(&lab, "v4", false, false, false);
+    assert_outcomes(&lab, "v6", false, false, false);
+
+    let report = e
+        .apply(&policy(ProtectionMode::Off, Coverage::All, &inds))
+        .unwrap();
+    assert_eq!(report.removed, audit.entry_count());
+    assert!(
+        !lab.nft(&["-t", "list", "table", "inet", "netward"])
+            .status
+            .success(),
+        "off removes the table"
+    );
+    assert_outcomes(&lab, "v4", false, false, false);
+    assert!(e.is_intact().unwrap());
+}
+
+#[test]
+fn allow_beats_block_on_overlapping_ranges_in_both_families() {
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let p = policy(
+        ProtectionMode::Block,
+        Coverage::All,
+        &[
+            (lab.net("v4"), "block"),
+            (lab.net("v6"), "block"),
+            (lab.remote("v4b").to_string(), "allow"),
+            (lab.remote("v6b").to_string(), "allow"),
+        ],
+    );
+    e.apply(&p).unwrap();
+    assert_outcomes(&lab, "v4", true, true, true);
+    assert_outcomes(&lab, "v6", true, true, true);
+    assert_outcomes(&lab, "v4b", false, false, false);
+    assert_outcomes(&lab, "v6b", false, false, false);
+}
+
+#[test]
+fn deltas_change_only_what_differs_and_tampering_is_seen_and_repaired() {
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let v4 = lab.remote("v4").to_string();
+    let v4b = lab.remote("v4b").to_string();
+    let first = e
+        .apply(&policy(
+            ProtectionMode::Block,
+            Coverage::All,
+            &[(v4.clone(), "block")],
+        ))
+        .unwrap();
+    assert!(first.full);
+    let second = e
+        .apply(&policy(
+            ProtectionMode::Block,
+            Coverage::All,
+            &[
+                (v4.clone(), "block"),
+                (v4b.clone(), "block"),
+                (lab.net("v6"), "block"),
+            ],
+        ))
+        .unwrap();
+    assert!(
+        !second.full && !second.rules_written,
+        "a delta, not a rewrite"
+    );
+    // .2 and .3 are adjacent: the single address becomes one range, and the /64 is added.
+    assert_eq!((second.added, second.removed), (2, 1));
+    assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused);
+    assert_eq!(lab.tcp(lab.remote("v6b"), "x"), Outcome::Refused);
+    let third = e
+        .apply(&policy(
+            ProtectionMode::Block,
+            Coverage::All,
+            &[(v4b.clone(), "block")],
+        ))
+        .unwrap();
+    assert!(!third.full);
+    assert_eq!((third.added, third.removed), (1, 2));
+    assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Sent);
+    assert_eq!(lab.tcp(lab.remote("v6b"), "x"), Outcome::Sent);
+    assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused);
+    assert!(e.is_intact().unwrap());
+
+    // Someone deletes our table: the enforcer sees it, and a rewrite restores enforcement.
+    assert!(
+        lab.nft(&["delete", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    assert!(!e.is_intact().unwrap());
+    assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Sent);
+    let repaired = e
+        .apply(&policy(
+            ProtectionMode::Block,
+            Coverage::All,
+            &[(v4b.clone(), "block")],
+        ))
+        .unwrap();
+    assert!(repaired.full);
+    assert!(e.is_intact().unwrap());
+    assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused);
+
+    // Someone flushes a chain: seen too.
+    assert!(
+        lab.nft(&["flush", "chain", "inet", "netward", "output"])
+            .status
+            .success()
+    );
+    assert!(!e.is_intact().unwrap());
+    e.invalidate();
+    e.apply(&policy(
+        ProtectionMode::Block,
+        Coverage::All,
+        &[(v4b, "block")],
+    ))
+    .unwrap();
+    assert!(e.is_intact().unwrap());
+
+    e.remove().unwrap();
+    assert!(
+        !lab.nft(&["-t", "list", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+}
