@@ -7,6 +7,7 @@
 //! in this crate is unit- and property-tested without root.
 
 pub mod action;
+pub mod agent_wire;
 pub mod group;
 pub mod guard;
 pub mod import;

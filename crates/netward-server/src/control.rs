@@ -4,11 +4,14 @@
 //!
 //! Store calls block, so every method runs them on tokio's blocking pool.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use netward_model::{FieldError, GuardRails, GuardViolation};
+use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::policy_log::{LogEntry, PolicyLog};
 use crate::store::{Store, StoreError};
 
 /// The control plane. Cheap to clone.
@@ -17,6 +20,15 @@ pub struct ControlPlane {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) rails: Arc<GuardRails>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Recent policy changes, for deltas. Held across a change and its version read, so that
+    /// versions and history stay in order.
+    pub(crate) log: Arc<Mutex<PolicyLog>>,
+    /// The newest policy version, watched by every agent stream.
+    pub(crate) versions: Arc<watch::Sender<u64>>,
+    /// Open agent streams per device id.
+    pub(crate) presence: Arc<Mutex<HashMap<i64, usize>>>,
+    /// The URL agents reach this server at, put in enrollment tokens.
+    pub(crate) public_url: Arc<String>,
 }
 
 /// Why a command failed.
@@ -40,16 +52,47 @@ pub enum ControlError {
     /// A blocking task panicked or was cancelled.
     #[error("an internal task failed: {0}")]
     Task(String),
+    /// A device credential is unknown or revoked.
+    #[error("{0}")]
+    Unauthorized(String),
 }
 
 impl ControlPlane {
     /// A control plane over `store`, refusing blocks on `rails` unless forced.
-    pub fn new(store: Arc<dyn Store>, rails: GuardRails, clock: Arc<dyn Clock>) -> Self {
-        Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        rails: GuardRails,
+        clock: Arc<dyn Clock>,
+        public_url: String,
+    ) -> Result<Self, ControlError> {
+        let version = store.policy_version()?;
+        Ok(Self {
             store,
             rails: Arc::new(rails),
             clock,
-        }
+            log: Arc::new(Mutex::new(PolicyLog::new(version))),
+            versions: Arc::new(watch::Sender::new(version)),
+            presence: Arc::default(),
+            public_url: Arc::new(public_url),
+        })
+    }
+
+    /// Runs a store change that alters what devices enforce, then records its entries under
+    /// the new policy version and wakes every agent stream. Call from a blocking task.
+    pub(crate) fn policy_change<T>(
+        &self,
+        work: impl FnOnce() -> Result<(T, Vec<LogEntry>), ControlError>,
+    ) -> Result<T, ControlError> {
+        let mut log = self
+            .log
+            .lock()
+            .map_err(|_| ControlError::Task("the policy log is poisoned".into()))?;
+        let (out, entries) = work()?;
+        let version = self.store.policy_version()?;
+        log.record(version, entries);
+        drop(log);
+        self.versions.send_replace(version);
+        Ok(out)
     }
 
     /// The current time, Unix seconds.

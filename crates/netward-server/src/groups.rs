@@ -105,10 +105,12 @@ impl ControlPlane {
                 actor: &actor,
                 at: cp.now(),
             };
-            if !cp.store.update_group(&group, &change)? {
-                return Err(ControlError::NotFound(format!("group `{name}`")));
-            }
-            Ok(group)
+            cp.policy_change(|| {
+                if !cp.store.update_group(&group, &change)? {
+                    return Err(ControlError::NotFound(format!("group `{name}`")));
+                }
+                Ok((group, Vec::new()))
+            })
         })
         .await
     }
@@ -125,8 +127,8 @@ impl ControlPlane {
             match cp.store.delete_group(&name, &change)? {
                 GroupDeletion::Deleted => Ok(()),
                 GroupDeletion::NotFound => Err(ControlError::NotFound(format!("group `{name}`"))),
-                GroupDeletion::InUse { indicators } => Err(ControlError::Conflict(format!(
-                    "group `{name}` is named in the scope of {indicators} indicator(s); change or delete them first"
+                GroupDeletion::InUse { indicators, devices } => Err(ControlError::Conflict(format!(
+                    "group `{name}` still has {devices} device(s) and is named in the scope of {indicators} indicator(s); move or change them first"
                 ))),
             }
         })

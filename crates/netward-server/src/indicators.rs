@@ -10,6 +10,7 @@ use netward_model::{
 };
 
 use crate::control::{ControlError, ControlPlane};
+use crate::policy_log::{LogEntry, LoggedIndicator};
 use crate::store::{Change, IndicatorQuery};
 
 /// The body formats `POST /api/indicators/import` takes.
@@ -43,16 +44,21 @@ impl ControlPlane {
                 actor: &actor,
                 at: now,
             };
-            let ids = cp
-                .store
-                .upsert_indicators(std::slice::from_ref(&draft), &change)?;
-            let id = ids
-                .first()
-                .copied()
-                .ok_or_else(|| ControlError::Task("no id".into()))?;
-            cp.store
-                .indicator(id)?
-                .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))
+            cp.policy_change(|| {
+                let ids = cp
+                    .store
+                    .upsert_indicators(std::slice::from_ref(&draft), &change)?;
+                let id = ids
+                    .first()
+                    .copied()
+                    .ok_or_else(|| ControlError::Task("no id".into()))?;
+                let entry = LogEntry::Upsert(logged(id, &draft));
+                let stored = cp
+                    .store
+                    .indicator(id)?
+                    .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))?;
+                Ok((stored, vec![entry]))
+            })
         })
         .await
     }
@@ -131,7 +137,15 @@ impl ControlPlane {
         }
         let validated = started.elapsed();
         let change = Change { actor, at: now };
-        let ids = self.store.upsert_indicators(&drafts, &change)?;
+        let ids = self.policy_change(|| {
+            let ids = self.store.upsert_indicators(&drafts, &change)?;
+            let entries = ids
+                .iter()
+                .zip(&drafts)
+                .map(|(id, d)| LogEntry::Upsert(logged(*id, d)))
+                .collect();
+            Ok((ids, entries))
+        })?;
         for (slot, id) in slots.into_iter().zip(ids) {
             if let Some(r) = results.get_mut(slot) {
                 r.id = Some(id.to_string());
@@ -174,9 +188,13 @@ impl ControlPlane {
                 actor: &actor,
                 at: cp.now(),
             };
-            cp.store
-                .delete_indicator(id, &change)?
-                .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))
+            cp.policy_change(|| {
+                let gone = cp
+                    .store
+                    .delete_indicator(id, &change)?
+                    .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))?;
+                Ok((gone, vec![LogEntry::Delete(id)]))
+            })
         })
         .await
     }
@@ -222,6 +240,20 @@ impl ControlPlane {
                 .map_err(DraftRefusal::Guard)?;
         }
         Ok(())
+    }
+}
+
+/// The policy log's copy of a stored draft.
+pub(crate) fn logged(id: i64, d: &IndicatorDraft) -> LoggedIndicator {
+    LoggedIndicator {
+        indicator: netward_model::agent_wire::AgentIndicator {
+            id,
+            value: d.value.to_string(),
+            action: d.action.as_str().to_owned(),
+            expires_at: d.expires_at,
+            title: d.title.clone(),
+        },
+        groups: d.groups.clone(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! per resource beside it); `store/` is the only code that touches the database; `server.rs`
 //! starts and stops it all. Agents, enrollment and events are not here yet.
 
+pub mod agents;
 pub mod api;
 pub mod audit_log;
 pub mod clock;
@@ -13,6 +14,8 @@ pub mod config;
 pub mod control;
 pub mod groups;
 pub mod indicators;
+pub mod machines;
+pub mod policy_log;
 pub mod server;
 pub mod settings;
 pub mod store;

@@ -25,8 +25,8 @@ pub enum ServerError {
     /// The store could not be opened.
     #[error("cannot open the store")]
     Store(#[from] StoreError),
-    /// The first admin token could not be created.
-    #[error("cannot create the first admin token")]
+    /// The control plane could not start (first admin token, policy version).
+    #[error("cannot start the control plane")]
     Bootstrap(#[source] ControlError),
     /// The listen address is unusable.
     #[error("cannot listen on {addr}")]
@@ -101,12 +101,6 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> 
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
         .await
         .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
-    let cp = ControlPlane::new(
-        Arc::new(store),
-        GuardRails::new(&own_addresses(config.listen.ip())),
-        Arc::new(SystemClock),
-    );
-    let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -117,6 +111,14 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> 
         addr: config.listen,
         source,
     })?;
+    let cp = ControlPlane::new(
+        Arc::new(store),
+        GuardRails::new(&own_addresses(config.listen.ip())),
+        Arc::new(SystemClock),
+        format!("http://{addr}"),
+    )
+    .map_err(ServerError::Bootstrap)?;
+    let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
     let app = api::router(cp, config.max_body_bytes);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -27,8 +27,10 @@ impl ControlPlane {
                 actor: &actor,
                 at: cp.now(),
             };
-            cp.store.update_settings(&settings, &change)?;
-            Ok(settings)
+            cp.policy_change(|| {
+                cp.store.update_settings(&settings, &change)?;
+                Ok((settings, Vec::new()))
+            })
         })
         .await
     }

@@ -21,12 +21,16 @@ pub fn hash_secret(secret: &str) -> String {
         .collect()
 }
 
-fn new_secret() -> Result<String, ControlError> {
+/// 32 random bytes as 64 hex digits.
+pub(crate) fn random_hex() -> Result<String, ControlError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
-        .map_err(|e| ControlError::Task(format!("no randomness for a token: {e}")))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{SECRET_PREFIX}{hex}"))
+        .map_err(|e| ControlError::Task(format!("no randomness for a secret: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn new_secret() -> Result<String, ControlError> {
+    Ok(format!("{SECRET_PREFIX}{}", random_hex()?))
 }
 
 fn validate_token_name(name: &str) -> Result<String, FieldError> {

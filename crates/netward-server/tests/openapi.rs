@@ -47,6 +47,15 @@ async fn every_documented_route_exists_and_every_required_route_is_documented() 
         ("DELETE", "/api/tokens/{id}"),
         ("GET", "/api/audit"),
         ("GET", "/api/openapi.json"),
+        ("GET", "/api/machines"),
+        ("GET", "/api/machines/{id}"),
+        ("PATCH", "/api/machines/{id}"),
+        ("POST", "/api/machines/{id}/revoke"),
+        ("POST", "/api/enroll-tokens"),
+        ("POST", "/api/agent/enroll"),
+        ("GET", "/api/agent/policy"),
+        ("POST", "/api/agent/ack"),
+        ("GET", "/api/agent/stream"),
     ];
     let required: BTreeSet<(String, String)> = required
         .iter()
@@ -55,12 +64,28 @@ async fn every_documented_route_exists_and_every_required_route_is_documented() 
     assert_eq!(documented, required);
 
     // A documented route answers 401 without a token (an unknown route answers 404), and
-    // with the admin token it never answers 404 or 405.
+    // with the admin token it never answers 404 or 405. Enrollment takes its token in the
+    // body, and the agent routes take a device credential, not an API token.
     for (method, path) in &documented {
         let concrete = path.replace("{id}", "1").replace("{name}", "default");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let (status, _) = s.send(s.req(method.clone(), &concrete, None)).await;
+        if concrete == "/api/agent/enroll" {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "enrollment without a body");
+            continue;
+        }
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {concrete}");
+        if concrete.starts_with("/api/agent/") {
+            let (status, _) = s
+                .send(s.req(method.clone(), &concrete, Some(&s.admin)))
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "an API token is not a device credential"
+            );
+            continue;
+        }
         if method == Method::GET {
             let (status, _) = s
                 .send(s.req(method.clone(), &concrete, Some(&s.admin)))

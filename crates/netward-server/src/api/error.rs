@@ -84,6 +84,7 @@ impl From<ControlError> for ApiError {
             }
             ControlError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
             ControlError::Conflict(message) => Self::new(StatusCode::CONFLICT, "Conflict", message),
+            ControlError::Unauthorized(message) => Self::unauthorized(message),
             ControlError::Store(_) | ControlError::Task(_) => {
                 tracing::error!(error = %e, error.source = ?std::error::Error::source(&e), "Request failed inside the server.");
                 Self::new(

@@ -4,12 +4,14 @@
 //! Each resource has the same file name here and in the core (`api/indicators.rs` ↔
 //! `indicators.rs`).
 
+pub mod agents;
 pub mod audit_log;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod groups;
 pub mod indicators;
+pub mod machines;
 pub mod settings;
 pub mod tokens;
 
@@ -72,8 +74,27 @@ pub fn router(cp: ControlPlane, max_body_bytes: usize) -> Router {
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(audit_log::list))
+        .routes(routes!(machines::list))
+        .routes(routes!(machines::show, machines::update))
+        .routes(routes!(machines::revoke))
+        .routes(routes!(machines::create_enroll_token))
         .routes(routes!(openapi_json))
         .split_for_parts();
+    let (device_api, device_doc) = OpenApiRouter::new()
+        .routes(routes!(agents::policy))
+        .routes(routes!(agents::ack))
+        .routes(routes!(agents::stream))
+        .split_for_parts();
+    let (enroll_api, enroll_doc) = OpenApiRouter::new()
+        .routes(routes!(agents::enroll))
+        .split_for_parts();
+    let mut doc = doc;
+    doc.merge(device_doc);
+    doc.merge(enroll_doc);
+    let device_api = device_api.route_layer(middleware::from_fn_with_state(
+        cp.clone(),
+        agents::require_device,
+    ));
     let api = api
         .layer(Extension(Arc::new(doc)))
         .fallback(|| async { ApiError::not_found("no such API route") })
@@ -84,6 +105,8 @@ pub fn router(cp: ControlPlane, max_body_bytes: usize) -> Router {
         ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(enroll_api)
+        .merge(device_api)
         .merge(api)
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(max_body_bytes))

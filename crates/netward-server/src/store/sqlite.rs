@@ -18,13 +18,15 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_f
 use serde_json::json;
 
 use super::{
-    AuditQuery, AuditRecord, Change, GroupDeletion, IndicatorQuery, Store, StoreError, TokenRecord,
+    AckRecord, AuditQuery, AuditRecord, Change, DeviceRecord, EnrollTokenRecord, GroupDeletion,
+    IndicatorQuery, Store, StoreError, TokenRecord,
 };
+use netward_model::agent_wire::DeviceFacts;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "netward.db";
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -82,6 +84,37 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_target ON audit_log(target);
 ";
 
+/// Version 2: enrollment tokens and devices.
+const SCHEMA_2: &str = "
+CREATE TABLE enroll_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    secret_hash TEXT NOT NULL UNIQUE,
+    group_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE devices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    secret_hash TEXT NOT NULL UNIQUE,
+    hostname TEXT NOT NULL,
+    os TEXT NOT NULL,
+    kernel TEXT NOT NULL,
+    agent_version TEXT NOT NULL,
+    addresses TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    applied_version INTEGER,
+    applied_at INTEGER,
+    entries INTEGER NOT NULL DEFAULT 0,
+    not_enforceable TEXT NOT NULL DEFAULT '[]',
+    last_error TEXT,
+    last_tamper INTEGER,
+    revoked_at INTEGER
+);
+";
+
 const INDICATOR_COLUMNS: &str = "id, value, action, title, description, severity, expires_at, \
     generate_alert, recommended_actions, groups, external_id, application, category, \
     mitre_techniques, created_by, created_by_kind, created_at, updated_by, updated_by_kind, \
@@ -117,9 +150,12 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(db("read schema version"))?;
         match version {
-            0 => {
+            0 | 1 => {
                 let tx = conn.transaction().map_err(db("migrate"))?;
-                tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
+                if version == 0 {
+                    tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
+                }
+                tx.execute_batch(SCHEMA_2).map_err(db("migrate"))?;
                 tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                     .map_err(db("migrate"))?;
                 tx.commit().map_err(db("migrate"))?;
@@ -339,6 +375,70 @@ fn parse_token(
         created_by,
         revoked_at,
     })
+}
+
+const DEVICE_COLUMNS: &str = "id, hostname, os, kernel, agent_version, addresses, group_name, \
+    first_seen, last_seen, applied_version, applied_at, entries, not_enforceable, last_error, \
+    last_tamper, revoked_at";
+
+fn read_device(r: &Row<'_>) -> rusqlite::Result<(DeviceRecord, String, String)> {
+    let applied: Option<i64> = r.get(9)?;
+    let entries: i64 = r.get(11)?;
+    Ok((
+        DeviceRecord {
+            id: r.get(0)?,
+            facts: DeviceFacts {
+                hostname: r.get(1)?,
+                os: r.get(2)?,
+                kernel: r.get(3)?,
+                agent_version: r.get(4)?,
+                addresses: Vec::new(),
+            },
+            group: r.get(6)?,
+            first_seen: r.get(7)?,
+            last_seen: r.get(8)?,
+            applied_version: applied.and_then(|v| u64::try_from(v).ok()),
+            applied_at: r.get(10)?,
+            entries: u64::try_from(entries).unwrap_or_default(),
+            not_enforceable: Vec::new(),
+            last_error: r.get(13)?,
+            last_tamper: r.get(14)?,
+            revoked_at: r.get(15)?,
+        },
+        r.get(5)?,
+        r.get(12)?,
+    ))
+}
+
+fn parse_device(
+    (mut d, addresses, not_enforceable): (DeviceRecord, String, String),
+) -> Result<DeviceRecord, StoreError> {
+    d.facts.addresses = serde_json::from_str(&addresses)
+        .map_err(|_| StoreError::Corrupt(format!("device {}: addresses", d.id)))?;
+    d.not_enforceable = serde_json::from_str(&not_enforceable)
+        .map_err(|_| StoreError::Corrupt(format!("device {}: not_enforceable", d.id)))?;
+    Ok(d)
+}
+
+fn query_devices(
+    conn: &Connection,
+    filter: &str,
+    args: Vec<Value>,
+) -> Result<Vec<DeviceRecord>, StoreError> {
+    let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices {filter} ORDER BY id");
+    let mut st = conn.prepare_cached(&sql).map_err(db("read devices"))?;
+    let rows = st
+        .query_map(params_from_iter(args), read_device)
+        .map_err(db("read devices"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(parse_device(row.map_err(db("read devices"))?)?);
+    }
+    Ok(out)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -580,9 +680,17 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .map_err(db("count group users"))?;
-        if users > 0 {
+        let devices: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM devices WHERE group_name = ?1 AND revoked_at IS NULL",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(db("count group devices"))?;
+        if users > 0 || devices > 0 {
             return Ok(GroupDeletion::InUse {
                 indicators: u64::try_from(users).unwrap_or_default(),
+                devices: u64::try_from(devices).unwrap_or_default(),
             });
         }
         let n = tx
@@ -792,5 +900,216 @@ impl Store for SqliteStore {
             });
         }
         Ok(out)
+    }
+
+    fn policy_version(&self) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let v: i64 = conn
+            .query_row("SELECT coalesce(max(id), 0) FROM audit_log", [], |r| {
+                r.get(0)
+            })
+            .map_err(db("read policy version"))?;
+        Ok(u64::try_from(v).unwrap_or_default())
+    }
+
+    fn create_enroll_token(
+        &self,
+        secret_hash: &str,
+        group: &str,
+        expires_at: i64,
+        change: &Change<'_>,
+    ) -> Result<EnrollTokenRecord, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction()
+            .map_err(db("begin create enroll token"))?;
+        tx.execute(
+            "INSERT INTO enroll_tokens (secret_hash, group_name, created_at, created_by, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![secret_hash, group, change.at, change.actor.name, expires_at],
+        )
+        .map_err(db("create enroll token"))?;
+        let id = tx.last_insert_rowid();
+        audit(
+            &tx,
+            change,
+            "enroll-token.create",
+            group,
+            &json!({"id": id, "expiresAt": expires_at}),
+        )?;
+        tx.commit().map_err(db("commit create enroll token"))?;
+        Ok(EnrollTokenRecord {
+            id,
+            group: group.to_owned(),
+            expires_at,
+        })
+    }
+
+    fn enroll_token(&self, secret_hash: &str) -> Result<Option<EnrollTokenRecord>, StoreError> {
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT id, group_name, expires_at FROM enroll_tokens WHERE secret_hash = ?1",
+            [secret_hash],
+            |r| {
+                Ok(EnrollTokenRecord {
+                    id: r.get(0)?,
+                    group: r.get(1)?,
+                    expires_at: r.get(2)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(db("read enroll token"))
+    }
+
+    fn create_device(
+        &self,
+        facts: &DeviceFacts,
+        group: &str,
+        secret_hash: &str,
+        change: &Change<'_>,
+    ) -> Result<DeviceRecord, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(db("begin enroll"))?;
+        tx.execute(
+            "INSERT INTO devices (secret_hash, hostname, os, kernel, agent_version, addresses, \
+             group_name, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            params![
+                secret_hash,
+                facts.hostname,
+                facts.os,
+                facts.kernel,
+                facts.agent_version,
+                to_json(&facts.addresses)?,
+                group,
+                change.at
+            ],
+        )
+        .map_err(db("enroll device"))?;
+        let id = tx.last_insert_rowid();
+        audit(
+            &tx,
+            change,
+            "device.enroll",
+            &format!("device {id}"),
+            &json!({"hostname": facts.hostname, "group": group}),
+        )?;
+        let device = query_devices(&tx, "WHERE id = ?1", vec![Value::Integer(id)])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Corrupt(format!("device {id} vanished")))?;
+        tx.commit().map_err(db("commit enroll"))?;
+        Ok(device)
+    }
+
+    fn device_by_hash(&self, secret_hash: &str) -> Result<Option<DeviceRecord>, StoreError> {
+        let conn = self.conn()?;
+        Ok(query_devices(
+            &conn,
+            "WHERE secret_hash = ?1",
+            vec![Value::Text(secret_hash.to_owned())],
+        )?
+        .into_iter()
+        .next())
+    }
+
+    fn device(&self, id: i64) -> Result<Option<DeviceRecord>, StoreError> {
+        let conn = self.conn()?;
+        Ok(
+            query_devices(&conn, "WHERE id = ?1", vec![Value::Integer(id)])?
+                .into_iter()
+                .next(),
+        )
+    }
+
+    fn devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
+        let conn = self.conn()?;
+        query_devices(&conn, "", Vec::new())
+    }
+
+    fn record_ack(&self, id: i64, ack: &AckRecord, at: i64) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        conn.execute(
+            "UPDATE devices SET applied_version = ?2, applied_at = CASE WHEN ?9 IS NULL THEN ?3 ELSE applied_at END, \
+             entries = ?4, not_enforceable = ?5, last_error = ?9, \
+             last_tamper = CASE WHEN ?6 THEN ?3 ELSE last_tamper END, last_seen = ?3, \
+             hostname = ?7, addresses = ?8 WHERE id = ?1",
+            params![
+                id,
+                i64::try_from(ack.version).unwrap_or(i64::MAX),
+                at,
+                i64::try_from(ack.entries).unwrap_or(i64::MAX),
+                to_json(&ack.not_enforceable)?,
+                ack.tamper_repaired,
+                ack.facts.hostname,
+                to_json(&ack.facts.addresses)?,
+                ack.error,
+            ],
+        )
+        .map_err(db("record ack"))?;
+        Ok(())
+    }
+
+    fn touch_device(&self, id: i64, at: i64) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        conn.execute(
+            "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
+            params![id, at],
+        )
+        .map_err(db("touch device"))?;
+        Ok(())
+    }
+
+    fn move_device(&self, id: i64, group: &str, change: &Change<'_>) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(db("begin move device"))?;
+        let n = tx
+            .execute(
+                "UPDATE devices SET group_name = ?2 WHERE id = ?1",
+                params![id, group],
+            )
+            .map_err(db("move device"))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        audit(
+            &tx,
+            change,
+            "device.move",
+            &format!("device {id}"),
+            &json!({"group": group}),
+        )?;
+        tx.commit().map_err(db("commit move device"))?;
+        Ok(true)
+    }
+
+    fn revoke_device(
+        &self,
+        id: i64,
+        change: &Change<'_>,
+    ) -> Result<Option<DeviceRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(db("begin revoke device"))?;
+        let n = tx
+            .execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                params![id, change.at],
+            )
+            .map_err(db("revoke device"))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        audit(
+            &tx,
+            change,
+            "device.revoke",
+            &format!("device {id}"),
+            &json!({}),
+        )?;
+        let device = query_devices(&tx, "WHERE id = ?1", vec![Value::Integer(id)])?
+            .into_iter()
+            .next();
+        tx.commit().map_err(db("commit revoke device"))?;
+        Ok(device)
     }
 }

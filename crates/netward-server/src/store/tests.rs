@@ -234,7 +234,10 @@ fn groups_settings_and_tokens(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         store.delete_group("servers", &c).unwrap(),
-        GroupDeletion::InUse { indicators: 1 }
+        GroupDeletion::InUse {
+            indicators: 1,
+            devices: 0
+        }
     );
     assert_eq!(
         store.delete_group("nope", &c).unwrap(),

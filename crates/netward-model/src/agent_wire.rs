@@ -1,0 +1,193 @@
+//! The JSON of the agent channel: enrollment, policy updates, acknowledgements, and the
+//! device records the API shows. Shared by the server and the agent.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// The body of `POST /api/agent/enroll`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The enrollment token (`nwe_…`).
+    pub token: String,
+    /// What the device says about itself.
+    pub facts: DeviceFacts,
+}
+
+/// What a device reports about itself, at enrollment and with every acknowledgement.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceFacts {
+    /// Host name.
+    pub hostname: String,
+    /// Operating system, e.g. `Debian GNU/Linux 12`.
+    pub os: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// The agent's version.
+    pub agent_version: String,
+    /// The device's IP addresses.
+    pub addresses: Vec<String>,
+}
+
+/// The answer to an enrollment: the device's identity and credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollResponse {
+    /// The device id.
+    pub device_id: String,
+    /// The device's bearer secret (`nwd_…`); only its hash is stored.
+    pub secret: String,
+    /// The group the device was placed in.
+    pub group: String,
+}
+
+/// An indicator as an agent needs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AgentIndicator {
+    /// Indicator id.
+    pub id: i64,
+    /// Canonical value.
+    pub value: String,
+    /// `allow`, `audit` or `block`.
+    pub action: String,
+    /// Unix second at which it stops applying.
+    pub expires_at: Option<i64>,
+    /// Alert title.
+    pub title: String,
+}
+
+/// A policy update: a full snapshot, or the changes since the agent's version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyUpdate {
+    /// The version this update brings the agent to.
+    pub version: u64,
+    /// `true`: `upserts` is the whole policy and everything else is to be dropped.
+    pub full: bool,
+    /// The device's group.
+    pub group: String,
+    /// `off`, `audit` or `block` (`off` when the tenant switch is off).
+    pub mode: String,
+    /// `all` or `tcp`.
+    pub coverage: String,
+    /// Indicators to add or replace.
+    pub upserts: Vec<AgentIndicator>,
+    /// Indicator ids to drop.
+    pub removals: Vec<i64>,
+    /// The server's clock, Unix seconds, for the agent's log.
+    pub server_time: i64,
+}
+
+/// The body of `POST /api/agent/ack`: what the device now enforces.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AckRequest {
+    /// The version applied in the kernel.
+    pub version: u64,
+    /// Entries in the kernel's sets.
+    pub entries: u64,
+    /// Indicators the agent refused to enforce (they cover loopback or the server).
+    pub not_enforceable: Vec<i64>,
+    /// The last enforcement error, if the apply failed.
+    pub error: Option<String>,
+    /// Whether the agent found its kernel table altered and restored it.
+    pub tamper_repaired: bool,
+    /// The device's facts, refreshed.
+    pub facts: DeviceFacts,
+}
+
+/// A device, as `GET /api/machines` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MachineEntity {
+    /// Device id.
+    pub id: String,
+    /// Host name.
+    pub hostname: String,
+    /// Operating system.
+    pub os: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// Agent version.
+    pub agent_version: String,
+    /// IP addresses.
+    pub addresses: Vec<String>,
+    /// Device group.
+    pub group: String,
+    /// First contact, RFC 3339.
+    pub first_seen: String,
+    /// Last contact, RFC 3339.
+    pub last_seen: String,
+    /// Whether the push channel is connected now.
+    pub online: bool,
+    /// The policy version the device enforces.
+    pub applied_version: Option<u64>,
+    /// When it applied it, RFC 3339.
+    pub applied_at: Option<String>,
+    /// The newest policy version on the server.
+    pub current_version: u64,
+    /// Whether the device enforces the current policy.
+    pub in_sync: bool,
+    /// Entries in the device's kernel sets.
+    pub entries: u64,
+    /// Indicators the device reported as not enforceable.
+    pub not_enforceable: Vec<i64>,
+    /// The device's last enforcement error.
+    pub last_error: Option<String>,
+    /// When the device last repaired a tampered table, RFC 3339.
+    pub last_tamper: Option<String>,
+    /// Whether the credential is revoked.
+    pub revoked: bool,
+}
+
+/// `{"value": [...]}` of devices.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MachineList {
+    /// The devices.
+    pub value: Vec<MachineEntity>,
+}
+
+/// The body of `PATCH /api/machines/{id}`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MachinePatch {
+    /// Move the device to this group.
+    pub group: Option<String>,
+}
+
+/// The body of `POST /api/enroll-tokens`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollTokenCreate {
+    /// The group new devices join (default `default`).
+    pub group: Option<String>,
+    /// Lifetime in hours (default 168, at most 8760).
+    pub valid_hours: Option<u32>,
+}
+
+/// A new enrollment token, shown once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollTokenCreated {
+    /// What `netward agent --enroll` takes: the server address and the secret.
+    pub token: String,
+    /// The group devices join.
+    pub group: String,
+    /// When it stops working, RFC 3339.
+    pub expires_at: String,
+}
