@@ -199,8 +199,8 @@ impl ControlPlane {
                         LogEntry::Upsert(li) => {
                             let id = li.indicator.id;
                             let live = li.indicator.expires_at.is_none_or(|e| now < e);
-                            let in_scope = li.groups.is_empty()
-                                || li.groups.iter().any(|g| *g == device.group);
+                            let in_scope =
+                                li.groups.is_empty() || li.groups.contains(&device.group);
                             if live && in_scope {
                                 removals.remove(&id);
                                 upserts.insert(id, li.indicator.clone());
