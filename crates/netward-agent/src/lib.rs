@@ -6,6 +6,7 @@
 pub mod enforcer;
 pub mod kernel_policy;
 pub mod netns;
+pub mod runtime;
 
 pub use enforcer::{ApplyReport, Enforcer, EnforcerError};
 pub use kernel_policy::{KernelPolicy, SetContents, SetId};

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod groups;
 pub mod indicators;
+pub mod machines;
 pub mod settings;
 pub mod table;
 pub mod tokens;

@@ -9,6 +9,7 @@ use netward_cli::audit_log::AuditArgs;
 use netward_cli::client::ApiClient;
 use netward_cli::groups::GroupCommand;
 use netward_cli::indicators::IndicatorCommand;
+use netward_cli::machines::{DeviceCommand, EnrollTokenCommand};
 use netward_cli::settings::SettingsCommand;
 use netward_cli::tokens::TokenCommand;
 use netward_cli::{CliError, ClientOptions};
@@ -43,6 +44,63 @@ enum Command {
     Token(TokenCommand),
     /// Read the audit log.
     Audit(AuditArgs),
+    /// Devices: list, show, move to a group, revoke.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Create enrollment tokens for agents.
+    #[command(subcommand, name = "enroll-token")]
+    EnrollToken(EnrollTokenCommand),
+    /// Run the endpoint agent (as root), or `status` / `uninstall` it.
+    Agent(AgentArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+struct AgentArgs {
+    #[command(subcommand)]
+    action: Option<AgentAction>,
+    #[command(flatten)]
+    run: AgentRunArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct AgentRunArgs {
+    /// Enrollment token from `netward enroll-token create` (first start only).
+    #[arg(long)]
+    enroll: Option<String>,
+    #[command(flatten)]
+    local: AgentLocalArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct AgentLocalArgs {
+    /// Identity, policy and status live here (created mode 0700).
+    #[arg(
+        long,
+        env = "NETWARD_AGENT_STATE_DIR",
+        default_value = "/var/lib/netward-agent"
+    )]
+    state_dir: PathBuf,
+    /// Enforce in this network namespace (e.g. /run/netns/NAME) instead of the agent's own.
+    #[arg(long)]
+    netns: Option<PathBuf>,
+    /// The nftables table the agent owns.
+    #[arg(long, default_value = netward_agent::enforcer::nft::DEFAULT_TABLE)]
+    table: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum AgentAction {
+    /// What the agent enforces, from its state directory; needs no server.
+    Status {
+        #[command(flatten)]
+        local: AgentLocalArgs,
+    },
+    /// Remove the agent's nftables table and its state directory.
+    Uninstall {
+        #[command(flatten)]
+        local: AgentLocalArgs,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,6 +145,95 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Settings(cmd) => Ok(netward_cli::settings::run(&client()?, json, cmd).await?),
         Command::Token(cmd) => Ok(netward_cli::tokens::run(&client()?, json, cmd).await?),
         Command::Audit(args) => Ok(netward_cli::audit_log::run(&client()?, json, args).await?),
+        Command::Device(cmd) => Ok(netward_cli::machines::run(&client()?, json, cmd).await?),
+        Command::EnrollToken(cmd) => {
+            Ok(netward_cli::machines::run_enroll_token(&client()?, json, cmd).await?)
+        }
+        Command::Agent(args) => agent(args, json).await,
+    }
+}
+
+fn agent_config(
+    local: AgentLocalArgs,
+    enroll: Option<String>,
+) -> netward_agent::runtime::AgentConfig {
+    netward_agent::runtime::AgentConfig {
+        state_dir: local.state_dir,
+        enroll,
+        netns: local.netns,
+        table: local.table,
+    }
+}
+
+async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
+    match args.action {
+        None => {
+            let config = agent_config(args.run.local, args.run.enroll);
+            netward_agent::runtime::run(config, wait_for_signal())
+                .await
+                .map_err(|e| Failure::Failed(e.into()))
+        }
+        Some(AgentAction::Status { local }) => {
+            let status = netward_agent::runtime::read_status(&local.state_dir)
+                .map_err(|e| Failure::Failed(e.into()))?
+                .ok_or_else(|| {
+                    Failure::Failed(anyhow::anyhow!(
+                        "no agent status in {}: the agent has not run here",
+                        local.state_dir.display()
+                    ))
+                })?;
+            if json {
+                netward_cli::table::print_json(&status)?;
+            } else {
+                netward_cli::table::print_record(&[
+                    ("server", status.server.clone()),
+                    ("device", status.device_id.clone()),
+                    (
+                        "connection",
+                        if status.connected {
+                            "connected".into()
+                        } else {
+                            "disconnected".into()
+                        },
+                    ),
+                    ("group", status.group.clone()),
+                    ("mode", status.mode.clone()),
+                    ("coverage", status.coverage.clone()),
+                    (
+                        "policy version",
+                        status.version.map_or("-".into(), |v| v.to_string()),
+                    ),
+                    (
+                        "applied at",
+                        status.applied_at.clone().unwrap_or_else(|| "-".into()),
+                    ),
+                    (
+                        "indicators",
+                        format!(
+                            "{} allow, {} block, {} audit",
+                            status.allow, status.block, status.audit
+                        ),
+                    ),
+                    ("kernel entries", status.kernel_entries.to_string()),
+                    ("not enforceable", format!("{:?}", status.not_enforceable)),
+                    (
+                        "last error",
+                        status.last_error.clone().unwrap_or_else(|| "-".into()),
+                    ),
+                    ("status written", status.updated_at.clone()),
+                ]);
+            }
+            Ok(())
+        }
+        Some(AgentAction::Uninstall { local }) => {
+            let dir = local.state_dir.clone();
+            netward_agent::runtime::uninstall(&agent_config(local, None))
+                .map_err(|e| Failure::Failed(e.into()))?;
+            if !json {
+                println!("removed the nftables table and {}", dir.display());
+            }
+            Ok(())
+        }
     }
 }
 

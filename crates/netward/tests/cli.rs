@@ -6,83 +6,11 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 
-use serde_json::Value;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_netward");
-
-/// A `netward server` process, killed on drop.
-struct ServerProcess {
-    child: Child,
-    url: String,
-    admin: String,
-    _dir: tempfile::TempDir,
-}
-
-impl ServerProcess {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(BIN)
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut admin = None;
-        let url = loop {
-            let line = lines.next().expect("the server exited early").unwrap();
-            if line.starts_with("nwt_") {
-                admin = Some(line);
-            } else if let Some(url) = line.strip_prefix("netward: listening on ") {
-                break url.to_owned();
-            }
-        };
-        Self {
-            child,
-            url,
-            admin: admin.expect("the first start prints an admin token"),
-            _dir: dir,
-        }
-    }
-
-    fn cli(&self, token: &str, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("NETWARD_SERVER", &self.url)
-            .env("NETWARD_TOKEN", token)
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cli(&self.admin, args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{BIN, ServerProcess};
 
 #[test]
 fn indicators_are_added_listed_shown_imported_and_removed_from_the_cli() {

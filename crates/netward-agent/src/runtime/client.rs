@@ -1,0 +1,244 @@
+//! The agent's HTTP client: enroll, read the push stream, pull updates, acknowledge.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use netward_model::agent_wire::{
+    AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, PolicyUpdate,
+};
+use netward_model::wire::ErrorBody;
+use reqwest::{RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::AgentError;
+
+/// A server URL the agent may use: plain HTTP carries the device credential in clear, so it
+/// is accepted only on loopback until TLS lands.
+pub fn check_server_url(url: &str) -> Result<String, AgentError> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| AgentError::Config(format!("the server `{url}` is not an http:// URL")))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Err(AgentError::Config(format!(
+            "refusing plain HTTP to `{host}`: the device credential would cross the network in clear text; the server must be on loopback"
+        )));
+    }
+    Ok(url.to_owned())
+}
+
+/// One event from the push stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// The newest policy version.
+    Policy(u64),
+    /// A keep-alive comment.
+    KeepAlive,
+}
+
+/// A client for one server.
+#[derive(Clone, Debug)]
+pub struct AgentClient {
+    http: reqwest::Client,
+    server: String,
+}
+
+impl AgentClient {
+    /// A client of `server`.
+    pub fn new(server: &str) -> Result<Self, AgentError> {
+        let server = check_server_url(server)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("netward-agent/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| AgentError::Http(e.to_string()))?;
+        Ok(Self { http, server })
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, AgentError> {
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| AgentError::Http(e.to_string()))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| AgentError::Http(e.to_string()))?;
+        if status == StatusCode::UNAUTHORIZED {
+            let msg = serde_json::from_slice::<ErrorBody>(&bytes)
+                .map(|b| b.error.message)
+                .unwrap_or_else(|_| "unauthorized".into());
+            return Err(AgentError::Refused(msg));
+        }
+        if !status.is_success() {
+            let msg = serde_json::from_slice::<ErrorBody>(&bytes)
+                .map(|b| b.error.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
+            return Err(AgentError::Http(format!("HTTP {status}: {msg}")));
+        }
+        if bytes.is_empty() {
+            return serde_json::from_slice(b"null").map_err(|e| AgentError::Http(e.to_string()));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| AgentError::Http(e.to_string()))
+    }
+
+    /// Enrolls with `token` (`nwe_…@URL`).
+    pub async fn enroll(
+        &self,
+        token: &str,
+        facts: DeviceFacts,
+    ) -> Result<EnrollResponse, AgentError> {
+        let body = EnrollRequest {
+            token: token.to_owned(),
+            facts,
+        };
+        self.send(
+            self.http
+                .post(format!("{}/api/agent/enroll", self.server))
+                .json(&body),
+        )
+        .await
+    }
+
+    /// The update from `since` to the current policy.
+    pub async fn policy(
+        &self,
+        secret: &str,
+        since: Option<u64>,
+    ) -> Result<PolicyUpdate, AgentError> {
+        let mut req = self
+            .http
+            .get(format!("{}/api/agent/policy", self.server))
+            .bearer_auth(secret);
+        if let Some(v) = since {
+            req = req.query(&[("since", v.to_string())]);
+        }
+        self.send(req).await
+    }
+
+    /// Reports what the kernel enforces.
+    pub async fn ack(&self, secret: &str, ack: &AckRequest) -> Result<(), AgentError> {
+        let _: Option<()> = self
+            .send(
+                self.http
+                    .post(format!("{}/api/agent/ack", self.server))
+                    .bearer_auth(secret)
+                    .json(ack),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Opens the push stream.
+    pub async fn stream(
+        &self,
+        secret: &str,
+    ) -> Result<impl futures_util::Stream<Item = Result<StreamEvent, AgentError>> + use<>, AgentError>
+    {
+        let resp = self
+            .http
+            .get(format!("{}/api/agent/stream", self.server))
+            .bearer_auth(secret)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .map_err(|e| AgentError::Http(e.to_string()))?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            let msg = resp
+                .json::<ErrorBody>()
+                .await
+                .map(|b| b.error.message)
+                .unwrap_or_else(|_| "unauthorized".into());
+            return Err(AgentError::Refused(msg));
+        }
+        if !resp.status().is_success() {
+            return Err(AgentError::Http(format!(
+                "the stream answered HTTP {}",
+                resp.status()
+            )));
+        }
+        let mut parser = SseParser::default();
+        Ok(resp.bytes_stream().flat_map(move |chunk| {
+            let events: Vec<Result<StreamEvent, AgentError>> = match chunk {
+                Ok(bytes) => parser.push(&bytes).into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(AgentError::Http(e.to_string()))],
+            };
+            futures_util::stream::iter(events)
+        }))
+    }
+}
+
+/// Splits a server-sent-event byte stream into events.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buffer: String,
+}
+
+impl SseParser {
+    /// Feeds bytes and returns the complete events they finish.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<StreamEvent> {
+        self.buffer.push_str(&String::from_utf8_lossy(bytes));
+        let mut out = Vec::new();
+        while let Some(end) = self.buffer.find("\n\n") {
+            let block: String = self.buffer.drain(..end + 2).collect();
+            let mut kind = "message";
+            let mut data = String::new();
+            let mut comment = false;
+            for line in block.lines() {
+                if line.starts_with(':') {
+                    comment = true;
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    kind = if v.trim() == "policy" {
+                        "policy"
+                    } else {
+                        "other"
+                    };
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                }
+            }
+            match (kind, data.parse::<u64>()) {
+                ("policy", Ok(v)) => out.push(StreamEvent::Policy(v)),
+                _ if comment => out.push(StreamEvent::KeepAlive),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_split_across_chunks_are_parsed() {
+        let mut p = SseParser::default();
+        assert_eq!(p.push(b"event: policy\nid: 7\nda"), vec![]);
+        assert_eq!(
+            p.push(b"ta: 7\n\n:\n\nevent: policy\ndata: 8\n\n"),
+            vec![
+                StreamEvent::Policy(7),
+                StreamEvent::KeepAlive,
+                StreamEvent::Policy(8)
+            ]
+        );
+    }
+
+    #[test]
+    fn plain_http_is_for_loopback_only() {
+        assert!(check_server_url("http://127.0.0.1:8440/").is_ok());
+        assert!(check_server_url("http://[::1]:8440").is_ok());
+        assert!(check_server_url("http://localhost:8440").is_ok());
+        assert!(check_server_url("http://192.0.2.1:8440").is_err());
+        assert!(check_server_url("ftp://127.0.0.1").is_err());
+    }
+}

@@ -1,0 +1,384 @@
+//! The agent's state machine, over any [`Enforcer`]: merge policy updates, compile the
+//! indicators at the current second, apply them to the kernel, notice expiry and tampering,
+//! and say what to acknowledge. No IO of its own beyond the enforcer, so it is tested with the
+//! recording fake.
+
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+use netward_model::agent_wire::{AckRequest, AgentIndicator, DeviceFacts, PolicyUpdate};
+use netward_model::{
+    Action, Actor, ActorKind, CompiledPolicy, Coverage, Indicator, IndicatorDraft, IndicatorValue,
+    ProtectionMode, Severity,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::enforcer::{ApplyReport, Enforcer, EnforcerError};
+use crate::kernel_policy::{KernelPolicy, always_allowed};
+
+/// The policy the agent holds, as persisted in its state directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyState {
+    /// The version the indicators come from; `None` before the first update.
+    pub version: Option<u64>,
+    /// The device's group.
+    pub group: String,
+    /// `off`, `audit` or `block`.
+    pub mode: String,
+    /// `all` or `tcp`.
+    pub coverage: String,
+    /// The indicators in scope, by id.
+    pub indicators: BTreeMap<i64, AgentIndicator>,
+}
+
+impl PolicyState {
+    /// Applies an update: a snapshot replaces everything, a delta changes what it names.
+    pub fn merge(&mut self, update: PolicyUpdate) {
+        if update.full {
+            self.indicators.clear();
+        }
+        for id in &update.removals {
+            self.indicators.remove(id);
+        }
+        for ind in update.upserts {
+            self.indicators.insert(ind.id, ind);
+        }
+        self.version = Some(update.version);
+        self.group = update.group;
+        self.mode = update.mode;
+        self.coverage = update.coverage;
+    }
+}
+
+/// What the engine did on a tick.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// Nothing changed.
+    Idle,
+    /// An indicator expired and the kernel was updated.
+    Expired,
+    /// The kernel table was altered or removed by someone else, and was restored.
+    TamperRepaired,
+}
+
+/// The agent's enforcement state over an enforcer `E`.
+#[derive(Debug)]
+pub struct Engine<E: Enforcer> {
+    enforcer: E,
+    /// The policy held.
+    pub state: PolicyState,
+    always_allowed: Vec<IpNet>,
+    next_expiry: Option<i64>,
+    /// Set entries in the kernel after the last apply.
+    pub entries: u64,
+    /// Block indicators cut back because they cover loopback or the server.
+    pub not_enforceable: Vec<i64>,
+    /// The last enforcement error, cleared by a successful apply.
+    pub last_error: Option<String>,
+    /// Whether a tamper repair has not been acknowledged yet.
+    pub tamper_pending: bool,
+    /// Unix second of the last successful apply.
+    pub applied_at: Option<i64>,
+}
+
+fn to_indicator(a: &AgentIndicator) -> Option<Indicator> {
+    let value = IndicatorValue::parse(&a.value).ok()?;
+    let (action, _) = Action::parse(&a.action).ok()?;
+    let actor = Actor {
+        name: String::new(),
+        kind: ActorKind::System,
+    };
+    Some(Indicator {
+        id: a.id,
+        draft: IndicatorDraft {
+            value,
+            action,
+            title: a.title.clone(),
+            description: String::new(),
+            severity: Severity::default(),
+            expires_at: a.expires_at,
+            generate_alert: false,
+            recommended_actions: String::new(),
+            groups: Vec::new(),
+            external_id: String::new(),
+            application: String::new(),
+            category: String::new(),
+            mitre_techniques: String::new(),
+        },
+        created_by: actor.clone(),
+        created_at: 0,
+        updated_by: actor,
+        updated_at: 0,
+    })
+}
+
+impl<E: Enforcer> Engine<E> {
+    /// An engine that never blocks loopback or `server_addresses`.
+    pub fn new(enforcer: E, state: PolicyState, server_addresses: &[IpNet]) -> Self {
+        Self {
+            enforcer,
+            state,
+            always_allowed: always_allowed(server_addresses),
+            next_expiry: None,
+            entries: 0,
+            not_enforceable: Vec::new(),
+            last_error: None,
+            tamper_pending: false,
+            applied_at: None,
+        }
+    }
+
+    /// The enforcer, for tests.
+    pub fn enforcer(&self) -> &E {
+        &self.enforcer
+    }
+
+    /// Compiles the held policy at `now` and applies it.
+    pub fn enforce(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
+        let indicators: Vec<Indicator> = self
+            .state
+            .indicators
+            .values()
+            .filter_map(to_indicator)
+            .collect();
+        let compiled = CompiledPolicy::compile(&indicators, "", now);
+        let mode = ProtectionMode::parse(&self.state.mode).unwrap_or(ProtectionMode::Off);
+        let coverage = Coverage::parse(&self.state.coverage).unwrap_or_default();
+        let kernel = KernelPolicy::new(mode, coverage, &compiled, &self.always_allowed);
+        self.not_enforceable = indicators
+            .iter()
+            .filter(|i| i.is_active(now) && i.draft.action == Action::Block)
+            .filter(|i| {
+                self.always_allowed
+                    .iter()
+                    .any(|n| i.draft.value.overlaps(n))
+            })
+            .map(|i| i.id)
+            .collect();
+        match self.enforcer.apply(&kernel) {
+            Ok(report) => {
+                self.next_expiry = compiled.next_expiry;
+                self.entries = kernel.entry_count() as u64;
+                self.last_error = None;
+                self.applied_at = Some(now);
+                Ok(report)
+            }
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Merges an update and applies it.
+    pub fn update(&mut self, update: PolicyUpdate, now: i64) -> Result<ApplyReport, EnforcerError> {
+        self.state.merge(update);
+        self.enforce(now)
+    }
+
+    /// Re-applies when an indicator expired, and restores the kernel when it was altered.
+    pub fn tick(&mut self, now: i64) -> Result<TickOutcome, EnforcerError> {
+        if self.last_error.is_some() && self.state.version.is_some() {
+            self.enforcer.invalidate();
+            self.enforce(now)?;
+        }
+        if !self.enforcer.is_intact()? {
+            tracing::warn!("The kernel table was altered or removed; restoring it.");
+            self.enforcer.invalidate();
+            self.enforce(now)?;
+            self.tamper_pending = true;
+            return Ok(TickOutcome::TamperRepaired);
+        }
+        if self.next_expiry.is_some_and(|at| now >= at) {
+            self.enforce(now)?;
+            return Ok(TickOutcome::Expired);
+        }
+        Ok(TickOutcome::Idle)
+    }
+
+    /// The acknowledgement of what the kernel now holds.
+    pub fn ack(&mut self, facts: DeviceFacts) -> Option<AckRequest> {
+        let version = self.state.version?;
+        let tamper = std::mem::take(&mut self.tamper_pending);
+        Some(AckRequest {
+            version,
+            entries: self.entries,
+            not_enforceable: self.not_enforceable.clone(),
+            error: self.last_error.clone(),
+            tamper_repaired: tamper,
+            facts,
+        })
+    }
+
+    /// Removes everything the enforcer created.
+    pub fn uninstall(&mut self) -> Result<(), EnforcerError> {
+        self.enforcer.remove()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SetId;
+    use crate::enforcer::fake::RecordingEnforcer;
+    use netward_model::Family;
+
+    fn ind(id: i64, value: &str, action: &str, expires_at: Option<i64>) -> AgentIndicator {
+        AgentIndicator {
+            id,
+            value: value.into(),
+            action: action.into(),
+            expires_at,
+            title: "t".into(),
+        }
+    }
+
+    fn update(
+        version: u64,
+        full: bool,
+        upserts: Vec<AgentIndicator>,
+        removals: Vec<i64>,
+    ) -> PolicyUpdate {
+        PolicyUpdate {
+            version,
+            full,
+            group: "default".into(),
+            mode: "block".into(),
+            coverage: "all".into(),
+            upserts,
+            removals,
+            server_time: 0,
+        }
+    }
+
+    fn blocked(e: &Engine<RecordingEnforcer>) -> usize {
+        let cur = e.enforcer().current.as_ref().unwrap();
+        [false, true]
+            .iter()
+            .map(|r| {
+                cur.sets[&SetId {
+                    action: Action::Block,
+                    family: Family::V4,
+                    ranges: *r,
+                }]
+                    .len()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn snapshots_replace_and_deltas_change() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        e.update(
+            update(
+                5,
+                true,
+                vec![
+                    ind(1, "192.0.2.1", "block", None),
+                    ind(2, "192.0.2.9", "block", None),
+                ],
+                vec![],
+            ),
+            0,
+        )
+        .unwrap();
+        assert_eq!(blocked(&e), 2);
+        e.update(
+            update(
+                6,
+                false,
+                vec![ind(3, "198.51.100.0/24", "block", None)],
+                vec![1],
+            ),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            e.state.indicators.keys().copied().collect::<Vec<_>>(),
+            [2, 3]
+        );
+        e.update(
+            update(7, true, vec![ind(4, "203.0.113.1", "block", None)], vec![]),
+            0,
+        )
+        .unwrap();
+        assert_eq!(e.state.indicators.keys().copied().collect::<Vec<_>>(), [4]);
+        let ack = e.ack(DeviceFacts::default()).unwrap();
+        assert_eq!(
+            (ack.version, ack.error, ack.tamper_repaired),
+            (7, None, false)
+        );
+    }
+
+    #[test]
+    fn expiry_is_enforced_locally_at_the_second() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        e.update(
+            update(
+                1,
+                true,
+                vec![ind(1, "192.0.2.1", "block", Some(100))],
+                vec![],
+            ),
+            50,
+        )
+        .unwrap();
+        assert_eq!(blocked(&e), 1);
+        assert_eq!(e.tick(99).unwrap(), TickOutcome::Idle);
+        assert_eq!(e.tick(100).unwrap(), TickOutcome::Expired);
+        assert_eq!(blocked(&e), 0);
+        assert_eq!(e.tick(101).unwrap(), TickOutcome::Idle);
+    }
+
+    #[test]
+    fn tampering_is_repaired_and_reported_once() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        e.update(
+            update(1, true, vec![ind(1, "192.0.2.1", "block", None)], vec![]),
+            0,
+        )
+        .unwrap();
+        let writes = e.enforcer().applied.len();
+        e.enforcer.tampered = true;
+        assert_eq!(e.tick(1).unwrap(), TickOutcome::TamperRepaired);
+        assert_eq!(e.enforcer().applied.len(), writes + 1);
+        assert!(e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
+        assert!(!e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
+    }
+
+    #[test]
+    fn blocks_on_the_server_or_loopback_are_reported_not_enforceable() {
+        let server: IpNet = "192.0.2.10/32".parse().unwrap();
+        let mut e = Engine::new(
+            RecordingEnforcer::default(),
+            PolicyState::default(),
+            &[server],
+        );
+        e.update(
+            update(
+                1,
+                true,
+                vec![
+                    ind(1, "192.0.2.0/24", "block", None),
+                    ind(2, "127.0.0.1", "block", None),
+                    ind(3, "198.51.100.1", "block", None),
+                ],
+                vec![],
+            ),
+            0,
+        )
+        .unwrap();
+        assert_eq!(e.not_enforceable, [1, 2]);
+        let cur = e.enforcer().current.as_ref().unwrap();
+        let srv = u128::from(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 10)));
+        for r in [false, true] {
+            let set = &cur.sets[&SetId {
+                action: Action::Block,
+                family: Family::V4,
+                ranges: r,
+            }];
+            assert!(!set.iter().any(|(s, e)| (*s..=*e).contains(&srv)));
+        }
+    }
+}

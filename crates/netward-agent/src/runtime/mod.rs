@@ -1,0 +1,407 @@
+//! `netward agent`: enroll once, then hold a push connection to the server, pull each new
+//! policy version, apply it to the kernel and acknowledge it. The kernel keeps enforcing when
+//! the server, or the agent itself, is down; on restart the agent re-applies the policy it
+//! persisted, rewriting the table's rules and sets atomically, so there is no gap.
+//!
+//! - [`engine`]: the state machine over the enforcer (merge, compile, apply, expiry, tamper).
+//! - [`client`]: HTTP to the server; [`state`]: the state directory; [`facts`]: device facts.
+
+pub mod client;
+pub mod engine;
+pub mod facts;
+pub mod state;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use ipnet::IpNet;
+use netward_model::timestamp::format_rfc3339;
+
+use self::client::{AgentClient, StreamEvent};
+use self::engine::{Engine, PolicyState, TickOutcome};
+use self::state::{IDENTITY, Identity, POLICY, STATUS, Status};
+use crate::enforcer::nft::NftEnforcer;
+use crate::enforcer::{Enforcer, EnforcerError};
+
+/// How often expiry and the kernel table are checked.
+pub const TICK: Duration = Duration::from_millis(500);
+/// Silence on the push stream after which the connection is taken for dead (the server sends
+/// a keep-alive every 5 s).
+pub const STREAM_TIMEOUT: Duration = Duration::from_secs(15);
+/// The longest wait between reconnection attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Why the agent stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// A setting is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// The state directory is unusable.
+    #[error("cannot use {path}")]
+    State {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A state file does not parse.
+    #[error("{path} is corrupt: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The server refused the device (unknown, revoked, or a bad enrollment token).
+    #[error("the server refused this device: {0}")]
+    Refused(String),
+    /// An HTTP exchange failed.
+    #[error("server exchange failed: {0}")]
+    Http(String),
+    /// The kernel could not be brought to the policy.
+    #[error(transparent)]
+    Enforcer(#[from] EnforcerError),
+}
+
+/// How the agent runs.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// Identity, policy and status live here (mode 0700).
+    pub state_dir: PathBuf,
+    /// An enrollment token (`nwe_…@URL`), needed on the first start only.
+    pub enroll: Option<String>,
+    /// Enforce in this network namespace instead of the agent's own (the lab and tests).
+    pub netns: Option<PathBuf>,
+    /// The nftables table the agent owns.
+    pub table: String,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+type SharedEngine = Arc<Mutex<Engine<NftEnforcer>>>;
+
+/// Runs `work` on the engine off the async runtime.
+async fn with_engine<T: Send + 'static>(
+    engine: &SharedEngine,
+    work: impl FnOnce(&mut Engine<NftEnforcer>) -> T + Send + 'static,
+) -> Result<T, AgentError> {
+    let engine = engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = engine
+            .lock()
+            .map_err(|_| AgentError::Config("the engine is poisoned".into()))?;
+        Ok(work(&mut guard))
+    })
+    .await
+    .map_err(|e| AgentError::Config(format!("engine task failed: {e}")))?
+}
+
+fn open_enforcer(config: &AgentConfig) -> Result<NftEnforcer, EnforcerError> {
+    match &config.netns {
+        Some(path) => NftEnforcer::open_in(&config.table, path),
+        None => NftEnforcer::open(&config.table),
+    }
+}
+
+/// The server's address, never to be blocked.
+fn server_net(url: &str) -> Vec<IpNet> {
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .map(|h| h.rsplit_once(':').map_or(h, |(h, _)| h))
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .unwrap_or_default();
+    host.parse::<std::net::IpAddr>()
+        .map(|ip| vec![IpNet::from(ip)])
+        .unwrap_or_default()
+}
+
+fn write_status(
+    dir: &Path,
+    identity: &Identity,
+    engine: &Engine<NftEnforcer>,
+    connected: bool,
+    connection_error: Option<&str>,
+) {
+    let count = |a: &str| {
+        engine
+            .state
+            .indicators
+            .values()
+            .filter(|i| i.action == a)
+            .count()
+    };
+    let status = Status {
+        server: identity.server.clone(),
+        device_id: identity.device_id.clone(),
+        connected,
+        group: engine.state.group.clone(),
+        mode: engine.state.mode.clone(),
+        coverage: engine.state.coverage.clone(),
+        version: engine.state.version,
+        applied_at: engine.applied_at.map(format_rfc3339),
+        allow: count("allow"),
+        block: count("block"),
+        audit: count("audit"),
+        kernel_entries: engine.entries,
+        not_enforceable: engine.not_enforceable.clone(),
+        last_error: engine
+            .last_error
+            .clone()
+            .or_else(|| connection_error.map(str::to_owned)),
+        updated_at: format_rfc3339(now()),
+    };
+    if let Err(error) = state::write(dir, STATUS, &status) {
+        tracing::warn!(%error, "Cannot write the status file.");
+    }
+}
+
+/// Enrolls if needed, then runs until `shutdown` completes. Kernel rules stay in place when it
+/// returns.
+pub async fn run(
+    config: AgentConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), AgentError> {
+    state::prepare(&config.state_dir)?;
+    let identity = match state::read::<Identity>(&config.state_dir, IDENTITY)? {
+        Some(id) => {
+            if config.enroll.is_some() {
+                tracing::info!(device = %id.device_id, "Already enrolled; the enrollment token is not used.");
+            }
+            id
+        }
+        None => {
+            let token = config.enroll.clone().ok_or_else(|| {
+                AgentError::Config("this device is not enrolled: pass --enroll <token>".into())
+            })?;
+            let server = token
+                .split_once('@')
+                .map(|(_, url)| url.to_owned())
+                .ok_or_else(|| {
+                    AgentError::Config(
+                        "the enrollment token has no server address (nwe_…@URL)".into(),
+                    )
+                })?;
+            let client = AgentClient::new(&server)?;
+            let enrolled = client.enroll(&token, facts::collect()).await?;
+            let id = Identity {
+                server: client::check_server_url(&server)?,
+                device_id: enrolled.device_id,
+                secret: enrolled.secret,
+            };
+            state::write(&config.state_dir, IDENTITY, &id)?;
+            tracing::info!(device = %id.device_id, group = %enrolled.group, "Enrolled.");
+            id
+        }
+    };
+    let client = AgentClient::new(&identity.server)?;
+    let policy = state::read::<PolicyState>(&config.state_dir, POLICY)?.unwrap_or_default();
+    let enforcer = open_enforcer(&config)?;
+    let engine: SharedEngine = Arc::new(Mutex::new(Engine::new(
+        enforcer,
+        policy,
+        &server_net(&identity.server),
+    )));
+    let has_policy = with_engine(&engine, |e| e.state.version.is_some()).await?;
+    if has_policy {
+        // Restart: re-apply what we held, atomically, before talking to anyone.
+        match with_engine(&engine, |e| e.enforce(now())).await? {
+            Ok(report) => {
+                tracing::info!(entries = report.added, "Re-applied the persisted policy.")
+            }
+            Err(error) => tracing::error!(%error, "Cannot re-apply the persisted policy."),
+        }
+    }
+    {
+        let guard = engine
+            .lock()
+            .map_err(|_| AgentError::Config("poisoned".into()))?;
+        write_status(&config.state_dir, &identity, &guard, false, None);
+    }
+    let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = tokio::spawn(tick_loop(
+        engine.clone(),
+        client.clone(),
+        identity.clone(),
+        config.state_dir.clone(),
+        connected.clone(),
+    ));
+    let connection = connection_loop(
+        engine,
+        client,
+        identity,
+        config.state_dir.clone(),
+        connected,
+    );
+    tokio::select! {
+        () = shutdown => {}
+        result = connection => {
+            ticker.abort();
+            return result;
+        }
+    }
+    ticker.abort();
+    Ok(())
+}
+
+async fn tick_loop(
+    engine: SharedEngine,
+    client: AgentClient,
+    identity: Identity,
+    dir: PathBuf,
+    connected: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let outcome = with_engine(&engine, |e| e.tick(now())).await;
+        match outcome {
+            Ok(Ok(TickOutcome::Idle)) => continue,
+            Ok(Ok(outcome)) => {
+                tracing::info!(?outcome, "Kernel updated without the server.");
+                let ack = with_engine(&engine, |e| e.ack(facts::collect()))
+                    .await
+                    .ok()
+                    .flatten();
+                if let Ok(guard) = engine.lock() {
+                    write_status(
+                        &dir,
+                        &identity,
+                        &guard,
+                        connected.load(std::sync::atomic::Ordering::SeqCst),
+                        None,
+                    );
+                }
+                if let Some(ack) = ack
+                    && let Err(error) = client.ack(&identity.secret, &ack).await
+                {
+                    tracing::warn!(%error, "Cannot report to the server; the kernel is up to date.");
+                }
+            }
+            Ok(Err(error)) => tracing::error!(%error, "Cannot update the kernel."),
+            Err(error) => tracing::error!(%error, "Engine task failed."),
+        }
+    }
+}
+
+/// Pulls the update from the held version, applies it, persists it and acknowledges it.
+async fn sync(
+    engine: &SharedEngine,
+    client: &AgentClient,
+    identity: &Identity,
+    dir: &Path,
+) -> Result<(), AgentError> {
+    let since = with_engine(engine, |e| e.state.version).await?;
+    let update = client.policy(&identity.secret, since).await?;
+    let dir_owned = dir.to_owned();
+    let (report, ack) = with_engine(engine, move |e| {
+        let report = e.update(update, now());
+        let persisted = state::write(&dir_owned, POLICY, &e.state);
+        (
+            report.map_err(AgentError::from).and(persisted),
+            e.ack(facts::collect()),
+        )
+    })
+    .await?;
+    if let Some(ack) = ack {
+        client.ack(&identity.secret, &ack).await?;
+    }
+    report
+}
+
+async fn connection_loop(
+    engine: SharedEngine,
+    client: AgentClient,
+    identity: Identity,
+    dir: PathBuf,
+    connected: Arc<std::sync::atomic::AtomicBool>,
+) -> Result<(), AgentError> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let mut error: Option<String> = None;
+        match client.stream(&identity.secret).await {
+            Ok(stream) => {
+                tracing::info!(server = %identity.server, "Connected to the server.");
+                connected.store(true, std::sync::atomic::Ordering::SeqCst);
+                backoff = Duration::from_millis(250);
+                let mut stream = Box::pin(stream);
+                loop {
+                    match tokio::time::timeout(STREAM_TIMEOUT, stream.next()).await {
+                        Ok(Some(Ok(StreamEvent::Policy(version)))) => {
+                            let held = with_engine(&engine, |e| e.state.version).await?;
+                            if held != Some(version)
+                                && let Err(e) = sync(&engine, &client, &identity, &dir).await
+                            {
+                                tracing::error!(error = %e, version, "Cannot apply the policy.");
+                                error = Some(e.to_string());
+                            }
+                            if let Ok(guard) = engine.lock() {
+                                write_status(&dir, &identity, &guard, true, error.as_deref());
+                            }
+                        }
+                        Ok(Some(Ok(StreamEvent::KeepAlive))) => {}
+                        Ok(Some(Err(e))) => {
+                            error = Some(e.to_string());
+                            break;
+                        }
+                        Ok(None) => {
+                            error = Some("the server closed the stream".into());
+                            break;
+                        }
+                        Err(_) => {
+                            error = Some("no keep-alive from the server for 15 s".into());
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(AgentError::Refused(message)) => {
+                tracing::error!(%message, "The server refuses this device.");
+                error = Some(format!("refused: {message}"));
+                backoff = MAX_BACKOFF;
+            }
+            Err(e) => error = Some(e.to_string()),
+        }
+        connected.store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(guard) = engine.lock() {
+            write_status(&dir, &identity, &guard, false, error.as_deref());
+        }
+        tracing::warn!(
+            error = error.as_deref().unwrap_or(""),
+            retry_in_ms = backoff.as_millis(),
+            "Disconnected; still enforcing the held policy."
+        );
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// The status the running agent last wrote, without any server.
+pub fn read_status(dir: &Path) -> Result<Option<Status>, AgentError> {
+    state::read(dir, STATUS)
+}
+
+/// Removes the agent's table and its state directory.
+pub fn uninstall(config: &AgentConfig) -> Result<(), AgentError> {
+    open_enforcer(config)?.remove()?;
+    match std::fs::remove_dir_all(&config.state_dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(AgentError::State {
+            path: config.state_dir.clone(),
+            source,
+        }),
+    }
+}

@@ -1,0 +1,114 @@
+//! The agent's state directory: its identity, the policy it holds, and its status, each a JSON
+//! file replaced atomically (write, fsync, rename), so a crash never leaves half a file. The
+//! directory is private to root (0700).
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::AgentError;
+
+/// The device's identity, from enrollment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Identity {
+    /// The server's base URL.
+    pub server: String,
+    /// The device id.
+    pub device_id: String,
+    /// The device credential (`nwd_…`).
+    pub secret: String,
+}
+
+/// What `netward agent status` shows, written by the running agent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// The server's base URL.
+    pub server: String,
+    /// The device id.
+    pub device_id: String,
+    /// Whether the push channel is connected.
+    pub connected: bool,
+    /// The group.
+    pub group: String,
+    /// `off`, `audit` or `block`.
+    pub mode: String,
+    /// `all` or `tcp`.
+    pub coverage: String,
+    /// The policy version enforced.
+    pub version: Option<u64>,
+    /// When it was applied, RFC 3339.
+    pub applied_at: Option<String>,
+    /// Indicators held, per action.
+    pub allow: usize,
+    /// Block indicators held.
+    pub block: usize,
+    /// Audit indicators held.
+    pub audit: usize,
+    /// Entries in the kernel's sets.
+    pub kernel_entries: u64,
+    /// Indicators cut back because they cover loopback or the server.
+    pub not_enforceable: Vec<i64>,
+    /// The last error (enforcement or connection).
+    pub last_error: Option<String>,
+    /// When the status was written, RFC 3339.
+    pub updated_at: String,
+}
+
+/// File names in the state directory.
+pub const IDENTITY: &str = "identity.json";
+/// The held policy.
+pub const POLICY: &str = "policy.json";
+/// The status.
+pub const STATUS: &str = "status.json";
+
+/// Creates the state directory, private to its owner.
+pub fn prepare(dir: &Path) -> Result<(), AgentError> {
+    let err = |source| AgentError::State {
+        path: dir.to_owned(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(err)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err)
+}
+
+/// Reads `name` from `dir`; `None` if it does not exist.
+pub fn read<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, AgentError> {
+    let path = dir.join(name);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| AgentError::Corrupt {
+                path,
+                detail: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(AgentError::State { path, source }),
+    }
+}
+
+/// Replaces `name` in `dir` atomically.
+pub fn write<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), AgentError> {
+    let path = dir.join(name);
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp"));
+    let err = |source| AgentError::State {
+        path: path.clone(),
+        source,
+    };
+    let bytes = serde_json::to_vec(value).map_err(|e| AgentError::Corrupt {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    let mut file = File::create(&tmp).map_err(err)?;
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(err)?;
+    file.write_all(&bytes).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    fs::rename(&tmp, &path).map_err(err)?;
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! The agent end to end, as root: a real server process on loopback, real agent processes
+//! enforcing in the endpoint namespaces of the lab, and traffic to a remote host namespace.
+//! Checks push, coverage, kill -9, restarts of agent and server without a gap, tamper repair,
+//! local expiry, revocation and group scoping.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod common;
+#[path = "../../netward-agent/tests/lab/mod.rs"]
+mod lab;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{BIN, ServerProcess};
+use lab::{Lab, Outcome};
+use serde_json::Value;
+
+/// A `netward agent` process enforcing in a lab's endpoint namespace; killed on drop.
+struct AgentProcess {
+    child: Option<Child>,
+    state: PathBuf,
+}
+
+impl AgentProcess {
+    fn start(state: &Path, netns: PathBuf, enroll: Option<&str>) -> Self {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["agent", "--state-dir"])
+            .arg(state)
+            .arg("--netns")
+            .arg(&netns);
+        if let Some(t) = enroll {
+            cmd.args(["--enroll", t]);
+        }
+        let child = cmd
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Self {
+            child: Some(child),
+            state: state.to_owned(),
+        }
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap(); // SIGKILL
+            c.wait().unwrap();
+        }
+    }
+
+    fn status(&self) -> Value {
+        let out = Command::new(BIN)
+            .args(["agent", "status", "--json", "--state-dir"])
+            .arg(&self.state)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started.elapsed()
+}
+
+fn machines(s: &ServerProcess) -> Vec<Value> {
+    s.json(&["device", "list"])["value"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn in_sync(s: &ServerProcess, hostname_count: usize) -> bool {
+    let m = machines(s);
+    m.len() == hostname_count && m.iter().all(|d| d["inSync"] == true && d["online"] == true)
+}
+
+fn enroll_token(s: &ServerProcess, group: &str) -> String {
+    s.ok(&["enroll-token", "create", "--group", group])
+        .trim()
+        .to_owned()
+}
+
+/// Sends TCP connects to `to` from the endpoint until stopped; counts any that got through.
+fn watch_blocked(
+    lab: &Arc<Lab>,
+    to: std::net::IpAddr,
+) -> (
+    Arc<AtomicBool>,
+    Arc<AtomicUsize>,
+    std::thread::JoinHandle<usize>,
+) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let leaks = Arc::new(AtomicUsize::new(0));
+    let (lab, s2, l2) = (lab.clone(), stop.clone(), leaks.clone());
+    let handle = std::thread::spawn(move || {
+        let mut tries = 0;
+        while !s2.load(Ordering::SeqCst) {
+            tries += 1;
+            if lab.tcp(to, "probe") != Outcome::Refused {
+                l2.fetch_add(1, Ordering::SeqCst);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tries
+    });
+    (stop, leaks, handle)
+}
+
+#[test]
+fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
+    let lab = Arc::new(Lab::new());
+    let mut server = ServerProcess::start();
+    let state = tempfile::tempdir().unwrap();
+    let token = enroll_token(&server, "default");
+    let mut agent = AgentProcess::start(state.path(), lab.ep_path(), Some(&token));
+    wait_until(
+        "the device is enrolled and in sync",
+        Duration::from_secs(15),
+        || in_sync(&server, 1),
+    );
+    let status = agent.status();
+    assert_eq!(status["connected"], true);
+    assert_eq!(status["mode"], "block");
+
+    // An indicator added through the API reaches the kernel.
+    let v4 = lab.remote("v4");
+    server.ok(&[
+        "indicator",
+        "add",
+        &v4.to_string(),
+        "--action",
+        "block",
+        "--title",
+        "lab-test-access",
+    ]);
+    let took = wait_until(
+        "TCP to the indicator is refused",
+        Duration::from_secs(5),
+        || lab.tcp(v4, "x") == Outcome::Refused,
+    );
+    eprintln!("indicator enforced {took:?} after the API answered");
+    assert_eq!(lab.udp(v4, "udp-all"), Outcome::Refused);
+    assert!(!lab.arrived("udp", "udp-all"));
+    assert!(!lab.ping(v4));
+    wait_until("the device acknowledges", Duration::from_secs(5), || {
+        in_sync(&server, 1)
+    });
+
+    // Coverage tcp: UDP goes through, as with MDE; back to all.
+    server.ok(&["group", "update", "default", "--coverage", "tcp"]);
+    wait_until(
+        "UDP is delivered under coverage tcp",
+        Duration::from_secs(5),
+        || lab.udp(v4, "udp-tcp-only") == Outcome::Sent && lab.arrived("udp", "udp-tcp-only"),
+    );
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Refused);
+    server.ok(&["group", "update", "default", "--coverage", "all"]);
+    wait_until("UDP is refused again", Duration::from_secs(5), || {
+        lab.udp(v4, "y") == Outcome::Refused
+    });
+
+    // kill -9: the kernel keeps enforcing. A change made meanwhile arrives on restart, and
+    // the block never lapses while the agent restarts.
+    let (stop, leaks, probe) = watch_blocked(&lab, v4);
+    agent.kill9();
+    std::thread::sleep(Duration::from_millis(300));
+    let v6 = lab.remote("v6");
+    server.ok(&[
+        "indicator",
+        "add",
+        &v6.to_string(),
+        "--action",
+        "block",
+        "--title",
+        "while-down",
+    ]);
+    let agent2 = AgentProcess::start(state.path(), lab.ep_path(), None);
+    wait_until(
+        "the missed indicator is enforced after restart",
+        Duration::from_secs(10),
+        || lab.tcp(v6, "x") == Outcome::Refused,
+    );
+
+    // The server restarts: enforcement stays, and the agent reconnects by itself.
+    server.stop();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Refused);
+    server.restart();
+    let v4b = lab.remote("v4b");
+    server.ok(&[
+        "indicator",
+        "add",
+        &v4b.to_string(),
+        "--action",
+        "block",
+        "--title",
+        "after-server-restart",
+    ]);
+    wait_until(
+        "an indicator added after the server restart is enforced",
+        Duration::from_secs(20),
+        || lab.tcp(v4b, "x") == Outcome::Refused,
+    );
+    stop.store(true, Ordering::SeqCst);
+    let tries = probe.join().unwrap();
+    assert!(tries > 10, "the probe ran {tries} times");
+    assert_eq!(
+        leaks.load(Ordering::SeqCst),
+        0,
+        "a connection got through during the restarts"
+    );
+
+    // Someone deletes the table: the agent restores it and reports it.
+    assert!(
+        lab.nft(&["delete", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    wait_until(
+        "the tampered table is restored",
+        Duration::from_secs(5),
+        || lab.tcp(v4, "x") == Outcome::Refused,
+    );
+    wait_until(
+        "the server records the repair",
+        Duration::from_secs(5),
+        || machines(&server)[0]["lastTamper"].is_string(),
+    );
+
+    // Uninstall removes everything the agent created.
+    drop(agent2);
+    let out = Command::new(BIN)
+        .args(["agent", "uninstall", "--state-dir"])
+        .arg(state.path())
+        .arg("--netns")
+        .arg(lab.ep_path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !lab.nft(&["-t", "list", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    assert!(!state.path().exists());
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Sent);
+}
+
+#[test]
+fn scoping_expiry_and_revocation() {
+    let lab1 = Lab::new();
+    let lab2 = Lab::new();
+    let server = ServerProcess::start();
+    server.ok(&["group", "create", "g2"]);
+    let (s1, s2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a1 = AgentProcess::start(
+        s1.path(),
+        lab1.ep_path(),
+        Some(&enroll_token(&server, "default")),
+    );
+    let a2 = AgentProcess::start(
+        s2.path(),
+        lab2.ep_path(),
+        Some(&enroll_token(&server, "g2")),
+    );
+    wait_until("both devices are in sync", Duration::from_secs(15), || {
+        in_sync(&server, 2)
+    });
+
+    // Each agent gets only the indicators scoped to its group.
+    let (r1, r2) = (lab1.remote("v4"), lab2.remote("v4"));
+    server.ok(&[
+        "indicator",
+        "add",
+        &r1.to_string(),
+        "--action",
+        "block",
+        "--title",
+        "g-default",
+        "--group",
+        "default",
+    ]);
+    server.ok(&[
+        "indicator",
+        "add",
+        &r2.to_string(),
+        "--action",
+        "block",
+        "--title",
+        "g-2",
+        "--group",
+        "g2",
+    ]);
+    wait_until("lab 1 blocks its indicator", Duration::from_secs(5), || {
+        lab1.tcp(r1, "x") == Outcome::Refused
+    });
+    wait_until("lab 2 blocks its indicator", Duration::from_secs(5), || {
+        lab2.tcp(r2, "x") == Outcome::Refused
+    });
+    wait_until("both acknowledge", Duration::from_secs(5), || {
+        in_sync(&server, 2)
+    });
+    assert_eq!(a1.status()["block"], 1);
+    assert_eq!(a2.status()["block"], 1);
+
+    // Expiry is enforced by the agent at the expiration second.
+    let r1b = lab1.remote("v4b");
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3;
+    let at = time::OffsetDateTime::from_unix_timestamp(expires as i64)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    server.ok(&[
+        "indicator",
+        "add",
+        &r1b.to_string(),
+        "--action",
+        "block",
+        "--title",
+        "expiring",
+        "--expires",
+        &at,
+    ]);
+    wait_until(
+        "the expiring indicator is enforced",
+        Duration::from_secs(5),
+        || lab1.tcp(r1b, "x") == Outcome::Refused,
+    );
+    wait_until(
+        "the indicator lapses after its expiration",
+        Duration::from_secs(10),
+        || lab1.tcp(r1b, "x") == Outcome::Sent,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now >= expires, "unblocked before the expiration second");
+
+    // A revoked device is refused; what it enforces stays until uninstall.
+    let id = machines(&server)
+        .iter()
+        .find(|m| m["group"] == "default")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.ok(&["device", "revoke", &id]);
+    wait_until(
+        "agent 1 reports the refusal",
+        Duration::from_secs(15),
+        || {
+            a1.status()["lastError"]
+                .as_str()
+                .is_some_and(|e| e.contains("revoked"))
+        },
+    );
+    assert_eq!(lab1.tcp(r1, "x"), Outcome::Refused);
+    let listed = machines(&server);
+    let revoked = listed.iter().find(|m| m["id"] == id.as_str()).unwrap();
+    assert_eq!(
+        (revoked["revoked"].as_bool(), revoked["online"].as_bool()),
+        (Some(true), Some(false))
+    );
+}
