@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+pub mod lab;
 use netward_cli::audit_log::AuditArgs;
 use netward_cli::client::ApiClient;
 use netward_cli::groups::GroupCommand;
@@ -52,6 +54,15 @@ enum Command {
     EnrollToken(EnrollTokenCommand),
     /// Run the endpoint agent (as root), or `status` / `uninstall` it.
     Agent(AgentArgs),
+    /// Rebuild the field report's experiment in network namespaces and print what happened.
+    Lab(LabArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct LabArgs {
+    /// `all` blocks every protocol; `tcp` reproduces MDE, which blocks TCP only.
+    #[arg(long, default_value = "all")]
+    coverage: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -150,7 +161,50 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(netward_cli::machines::run_enroll_token(&client()?, json, cmd).await?)
         }
         Command::Agent(args) => agent(args, json).await,
+        Command::Lab(args) => lab_command(args, json).await,
     }
+}
+
+async fn lab_command(args: LabArgs, json: bool) -> Result<(), Failure> {
+    let coverage = args.coverage.clone();
+    let work = tokio::task::spawn_blocking(move || lab::run(&coverage));
+    let report = tokio::select! {
+        r = work => r.map_err(|e| Failure::Failed(e.into()))?.map_err(Failure::Failed)?,
+        () = wait_for_signal() => {
+            lab::cleanup();
+            return Err(Failure::Failed(anyhow::anyhow!("interrupted; everything the lab created was removed")));
+        }
+    };
+    if json {
+        netward_cli::table::print_json(&report)?;
+        return Ok(());
+    }
+    println!(
+        "coverage {}: the block was enforced and acknowledged by the endpoint {} ms after the API answered (policy v{})\n",
+        report.coverage, report.propagation_ms, report.policy_version
+    );
+    let rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.protocol.clone(),
+                r.reached_remote.clone(),
+                r.endpoint_saw.clone(),
+                r.server_recorded.clone(),
+            ]
+        })
+        .collect();
+    netward_cli::table::print(
+        &[
+            "PROTOCOL",
+            "REACHED THE REMOTE HOST",
+            "THE ENDPOINT SAW",
+            "THE SERVER RECORDED",
+        ],
+        &rows,
+    );
+    Ok(())
 }
 
 fn agent_config(

@@ -1,0 +1,447 @@
+//! `netward lab`: the field report's experiment, rebuilt on this machine.
+//!
+//! It creates two network namespaces joined by a veth pair: an endpoint (198.18.0.1) and a
+//! remote host (198.18.0.2) listening on TCP and UDP port 55440. The console is a `netward
+//! server` on this machine's loopback; the agent runs beside it and enforces in the endpoint's
+//! namespace (`--netns`), because until TLS lands the server speaks plain HTTP on loopback only.
+//! It registers the remote address as a block indicator titled `lab-test-access`, waits for the
+//! device to acknowledge it, sends text over UDP and TCP (and a ping), and prints what reached
+//! the remote host, what the endpoint saw, and what the server recorded. Everything it created
+//! is removed on exit, on failure and on Ctrl-C. Addresses are from 198.18.0.0/15, the range
+//! reserved for benchmarking, and never leave the two namespaces.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use netward_agent::netns::run_in;
+use serde::Serialize;
+
+const PORT: u16 = 55440;
+const ENDPOINT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+const REMOTE: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const TITLE: &str = "lab-test-access";
+
+/// One row of the result.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabRow {
+    /// TCP, UDP or ICMP.
+    pub protocol: String,
+    /// What arrived at the remote host.
+    pub reached_remote: String,
+    /// What the sending application saw.
+    pub endpoint_saw: String,
+    /// What the server records for this traffic.
+    pub server_recorded: String,
+}
+
+/// The result of one run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabReport {
+    /// `all` or `tcp`.
+    pub coverage: String,
+    /// Milliseconds from the API's answer to the device's acknowledgement.
+    pub propagation_ms: u128,
+    /// The policy version the device acknowledged.
+    pub policy_version: u64,
+    /// One row per protocol.
+    pub rows: Vec<LabRow>,
+}
+
+/// Everything the lab created, removed on drop.
+#[derive(Default)]
+struct LabResources {
+    names: Vec<String>,
+    children: Vec<Child>,
+    dir: Option<tempfile::TempDir>,
+}
+
+/// The running lab's resources, reachable from the Ctrl-C path.
+static ACTIVE: Mutex<Option<LabResources>> = Mutex::new(None);
+
+fn track(add: impl FnOnce(&mut LabResources)) {
+    if let Ok(mut active) = ACTIVE.lock() {
+        add(active.get_or_insert_with(LabResources::default));
+    }
+}
+
+/// Removes whatever the running lab created: namespaces, processes, files. Safe to call twice.
+pub fn cleanup() {
+    let taken = ACTIVE.lock().ok().and_then(|mut a| a.take());
+    drop(taken);
+}
+
+impl Drop for LabResources {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for n in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+        self.dir.take();
+    }
+}
+
+fn ip(args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .context("run `ip` (install iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+struct Console {
+    url: String,
+    token: String,
+    exe: PathBuf,
+}
+
+impl Console {
+    fn cli(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+        let out = Command::new(&self.exe)
+            .args(args)
+            .arg("--json")
+            .env("NETWARD_SERVER", &self.url)
+            .env("NETWARD_TOKEN", &self.token)
+            .output()
+            .context("run the netward CLI")?;
+        if !out.status.success() {
+            bail!(
+                "netward {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        if out.stdout.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&out.stdout).context("read the CLI's JSON")
+    }
+
+    fn device(&self) -> anyhow::Result<serde_json::Value> {
+        let list = self.cli(&["device", "list"])?;
+        list["value"]
+            .get(0)
+            .cloned()
+            .ok_or_else(|| anyhow!("no device enrolled yet"))
+    }
+}
+
+fn wait_for<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<T> {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check()? {
+            return Ok(v);
+        }
+        if started.elapsed() > limit {
+            bail!("timed out after {limit:?} waiting until {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs the experiment with `coverage` (`all` or `tcp`).
+pub fn run(coverage: &str) -> anyhow::Result<LabReport> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("netward lab needs root: it creates network namespaces and nftables rules");
+    }
+    if coverage != "all" && coverage != "tcp" {
+        bail!("--coverage takes all or tcp");
+    }
+    let id = std::process::id();
+    let (ep, rh) = (format!("nwlab{id}ep"), format!("nwlab{id}rh"));
+    let report = experiment(coverage, id, &ep, &rh);
+    cleanup();
+    report
+}
+
+fn experiment(coverage: &str, id: u32, ep: &str, rh: &str) -> anyhow::Result<LabReport> {
+    let temp = tempfile::tempdir()?;
+    let dir = temp.path().to_owned();
+    track(|r| r.dir = Some(temp));
+    for n in [ep, rh] {
+        track(|r| r.names.push(n.to_owned()));
+        ip(&["netns", "add", n])?;
+    }
+    let (va, vb) = (format!("nwl{id}a"), format!("nwl{id}b"));
+    ip(&[
+        "link", "add", &va, "netns", ep, "type", "veth", "peer", "name", &vb, "netns", rh,
+    ])?;
+    for (ns, dev, addr) in [(ep, &va, ENDPOINT), (rh, &vb, REMOTE)] {
+        ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev])?;
+        ip(&["-n", ns, "link", "set", dev, "up"])?;
+        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+    }
+    let (ep_path, rh_path) = (
+        PathBuf::from(format!("/run/netns/{ep}")),
+        PathBuf::from(format!("/run/netns/{rh}")),
+    );
+
+    // The remote host: nc -l -p 55440, over TCP and UDP.
+    let received: Arc<Mutex<(Vec<String>, Vec<String>)>> = Arc::default();
+    let (tcp, udp) = run_in(&rh_path, || -> std::io::Result<_> {
+        Ok((
+            TcpListener::bind((REMOTE, PORT))?,
+            UdpSocket::bind((REMOTE, PORT))?,
+        ))
+    })??;
+    {
+        let tcp_received = received.clone();
+        let udp_received = received.clone();
+        std::thread::spawn(move || {
+            for mut s in tcp.incoming().flatten() {
+                let mut text = String::new();
+                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+                let _ = s.read_to_string(&mut text);
+                if let Ok(mut r) = tcp_received.lock() {
+                    r.0.push(text);
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok(n) = udp.recv(&mut buf) {
+                if let Ok(mut r) = udp_received.lock() {
+                    r.1.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                }
+            }
+        });
+    }
+
+    // The console.
+    let exe = std::env::current_exe()?;
+    let mut server = Command::new(&exe)
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("server"))
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start the server")?;
+    let stdout = server
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("no server output"))?;
+    track(|r| r.children.push(server));
+    let mut token = None;
+    let mut url = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if line.starts_with("nwt_") {
+            token = Some(line);
+        } else if let Some(u) = line.strip_prefix("netward: listening on ") {
+            url = Some(u.to_owned());
+            break;
+        }
+    }
+    let console = Console {
+        url: url.ok_or_else(|| anyhow!("the server did not start"))?,
+        token: token.ok_or_else(|| anyhow!("the server printed no admin token"))?,
+        exe: exe.clone(),
+    };
+    console.cli(&[
+        "group",
+        "update",
+        "default",
+        "--mode",
+        "block",
+        "--coverage",
+        coverage,
+    ])?;
+    let enroll = console.cli(&["enroll-token", "create"])?;
+    let enroll = enroll["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no enrollment token"))?
+        .to_owned();
+
+    // The endpoint's agent.
+    let agent = Command::new(&exe)
+        .args(["agent", "--enroll", &enroll, "--state-dir"])
+        .arg(dir.join("agent"))
+        .arg("--netns")
+        .arg(&ep_path)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start the agent")?;
+    track(|r| r.children.push(agent));
+    wait_for(
+        "the endpoint enrolls and syncs",
+        Duration::from_secs(20),
+        || {
+            Ok(console
+                .device()
+                .ok()
+                .filter(|d| d["inSync"] == true)
+                .map(|_| ()))
+        },
+    )?;
+
+    // Register the remote host as a block indicator, and wait for the device to enforce it.
+    let added = Instant::now();
+    console.cli(&[
+        "indicator",
+        "add",
+        &REMOTE.to_string(),
+        "--action",
+        "AlertAndBlock",
+        "--title",
+        TITLE,
+    ])?;
+    let answered = added.elapsed();
+    let device = wait_for(
+        "the endpoint acknowledges the indicator",
+        Duration::from_secs(20),
+        || {
+            let d = console.device()?;
+            let current = d["currentVersion"].as_u64().unwrap_or(0);
+            Ok((d["inSync"] == true
+                && d["appliedVersion"].as_u64() == Some(current)
+                && d["entries"].as_u64() > Some(2))
+            .then_some(d))
+        },
+    )?;
+    let propagation = added.elapsed().saturating_sub(answered);
+    let version = device["appliedVersion"].as_u64().unwrap_or(0);
+
+    // The experiment: nc -u, then nc, then a ping.
+    let udp_text = format!("hello over udp {id}");
+    let tcp_text = format!("hello over tcp {id}");
+    let udp_saw = run_in(&ep_path, {
+        let t = udp_text.clone();
+        move || -> String {
+            match UdpSocket::bind((ENDPOINT, 0))
+                .and_then(|s| s.send_to(t.as_bytes(), SocketAddr::new(IpAddr::V4(REMOTE), PORT)))
+            {
+                Ok(_) => "sent, no error".into(),
+                Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                    "send failed at once: operation not permitted".into()
+                }
+                Err(e) => format!("send failed: {e}"),
+            }
+        }
+    })?;
+    let tcp_saw = run_in(&ep_path, {
+        let t = tcp_text.clone();
+        move || -> String {
+            let started = Instant::now();
+            match TcpStream::connect_timeout(
+                &SocketAddr::new(IpAddr::V4(REMOTE), PORT),
+                Duration::from_secs(3),
+            ) {
+                Ok(mut s) => {
+                    let _ = s.write_all(t.as_bytes());
+                    "connected, text sent".into()
+                }
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => format!(
+                    "connection refused after {} ms",
+                    started.elapsed().as_millis()
+                ),
+                Err(e) => format!("connect failed: {e}"),
+            }
+        }
+    })?;
+    let ping = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ep,
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            "1",
+            &REMOTE.to_string(),
+        ])
+        .output()
+        .context("run ping (install iputils-ping)")?;
+    let ping_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr)
+    );
+    let ping_refused = ping_text.contains("Operation not permitted");
+    let ping_saw = if ping.status.success() {
+        "echo reply".to_owned()
+    } else if ping_refused {
+        "send failed at once: operation not permitted".to_owned()
+    } else {
+        "no reply within 1 s".to_owned()
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let (tcp_got, udp_got) = received
+        .lock()
+        .map(|r| (r.0.clone(), r.1.clone()))
+        .map_err(|_| anyhow!("listener poisoned"))?;
+
+    let arrived = |got: &[String], text: &str| {
+        if got.iter().any(|t| t == text) {
+            format!("the text arrived: {text:?}")
+        } else {
+            "nothing".to_owned()
+        }
+    };
+    let recorded = |proto: &str| -> String {
+        let blocked = coverage == "all" || proto == "TCP";
+        let what = if blocked {
+            "block".to_owned()
+        } else {
+            format!("audit ({proto} is not covered by coverage tcp)")
+        };
+        format!(
+            "device in sync at policy v{version}: {what}; per-hit events come with the event pipeline"
+        )
+    };
+    let rows = vec![
+        LabRow {
+            protocol: "UDP".into(),
+            reached_remote: arrived(&udp_got, &udp_text),
+            endpoint_saw: udp_saw,
+            server_recorded: recorded("UDP"),
+        },
+        LabRow {
+            protocol: "TCP".into(),
+            reached_remote: arrived(&tcp_got, &tcp_text),
+            endpoint_saw: tcp_saw,
+            server_recorded: recorded("TCP"),
+        },
+        LabRow {
+            protocol: "ICMP".into(),
+            reached_remote: if ping.status.success() {
+                "the echo request arrived (it was answered)".into()
+            } else if ping_refused {
+                "nothing: the request never left the endpoint".into()
+            } else {
+                "unknown: no reply".into()
+            },
+            endpoint_saw: ping_saw,
+            server_recorded: recorded("ICMP"),
+        },
+    ];
+    Ok(LabReport {
+        coverage: coverage.into(),
+        propagation_ms: propagation.as_millis(),
+        policy_version: version,
+        rows,
+    })
+}

@@ -1,0 +1,109 @@
+//! `netward lab` end to end (root): the field report's table, checked against what the
+//! listeners on the remote host really received, for both coverages.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::BIN;
+use serde_json::Value;
+
+/// Runs the lab; returns its report and the namespaces of that run still present afterwards.
+fn lab(coverage: &str) -> (Value, Vec<String>) {
+    let child = Command::new(BIN)
+        .args(["lab", "--json", "--coverage", coverage])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prefix = format!("nwlab{}", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "netward lab failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        serde_json::from_slice(&out.stdout).unwrap(),
+        leftovers(&prefix),
+    )
+}
+
+fn leftovers(prefix: &str) -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn row<'a>(report: &'a Value, protocol: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["protocol"] == protocol)
+        .unwrap()
+}
+
+#[test]
+fn coverage_all_blocks_every_protocol_and_says_so() {
+    let (report, left) = lab("all");
+    for proto in ["TCP", "UDP", "ICMP"] {
+        let r = row(&report, proto);
+        assert!(
+            r["reachedRemote"].as_str().unwrap().starts_with("nothing"),
+            "{r}"
+        );
+        assert!(
+            r["serverRecorded"].as_str().unwrap().contains(": block"),
+            "{r}"
+        );
+    }
+    assert!(
+        row(&report, "TCP")["endpointSaw"]
+            .as_str()
+            .unwrap()
+            .starts_with("connection refused")
+    );
+    assert!(
+        row(&report, "UDP")["endpointSaw"]
+            .as_str()
+            .unwrap()
+            .contains("operation not permitted")
+    );
+    assert!(report["policyVersion"].as_u64().unwrap() > 0);
+    assert!(left.is_empty(), "the lab left {left:?}");
+}
+
+#[test]
+fn coverage_tcp_reproduces_mde_and_labels_udp_truthfully() {
+    let (report, left) = lab("tcp");
+    let udp = row(&report, "UDP");
+    assert!(
+        udp["reachedRemote"]
+            .as_str()
+            .unwrap()
+            .starts_with("the text arrived"),
+        "{udp}"
+    );
+    assert_eq!(udp["endpointSaw"], "sent, no error");
+    assert!(
+        udp["serverRecorded"]
+            .as_str()
+            .unwrap()
+            .contains("audit (UDP is not covered"),
+        "{udp}"
+    );
+    let tcp = row(&report, "TCP");
+    assert_eq!(tcp["reachedRemote"], "nothing");
+    assert!(tcp["serverRecorded"].as_str().unwrap().contains(": block"));
+    assert!(left.is_empty(), "the lab left {left:?}");
+}
