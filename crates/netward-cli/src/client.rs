@@ -20,8 +20,10 @@ pub struct ApiClient {
 impl ApiClient {
     /// A client for `resolved`.
     pub fn new(resolved: Resolved) -> Result<Self, CliError> {
+        let tls = crate::tls::client_config(resolved.ca_cert.as_deref())?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("netward-cli/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_preconfigured(tls)
             .build()
             .map_err(|source| CliError::Connect {
                 server: resolved.server.clone(),

@@ -1,5 +1,5 @@
 //! Where the server is and which token to use: `--server`/`--token`, else `NETWARD_SERVER` /
-//! `NETWARD_TOKEN`, else the config file (`--config`, `NETWARD_CONFIG`, or
+//! `NETWARD_TOKEN`, else the config file (likewise `--ca-cert` / `NETWARD_CA_CERT` / `ca_cert`) (`--config`, `NETWARD_CONFIG`, or
 //! `$XDG_CONFIG_HOME/netward/cli.toml`, falling back to `~/.config/netward/cli.toml`).
 
 use std::path::{Path, PathBuf};
@@ -10,18 +10,21 @@ use serde::Deserialize;
 use crate::error::CliError;
 
 /// The server used when nothing else names one.
-pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8440";
+pub const DEFAULT_SERVER: &str = "https://127.0.0.1:8440";
 
 /// Options shared by every client command.
 #[derive(Args, Clone, Debug, Default)]
 pub struct ClientOptions {
-    /// Server URL, e.g. http://127.0.0.1:8440.
+    /// Server URL, e.g. https://127.0.0.1:8440.
     #[arg(long, env = "NETWARD_SERVER", global = true)]
     pub server: Option<String>,
     /// API token (nwt_…).
     #[arg(long, env = "NETWARD_TOKEN", global = true, hide_env_values = true)]
     pub token: Option<String>,
-    /// Config file with `server` and `token`.
+    /// The server's CA certificate (its path is printed when the server starts).
+    #[arg(long, env = "NETWARD_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// Config file with `server`, `token` and `ca_cert`.
     #[arg(long, env = "NETWARD_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Print JSON instead of tables.
@@ -37,6 +40,8 @@ struct ConfigFile {
     server: Option<String>,
     /// API token.
     token: Option<String>,
+    /// The server's CA certificate.
+    ca_cert: Option<PathBuf>,
 }
 
 /// Resolved connection settings.
@@ -46,6 +51,8 @@ pub struct Resolved {
     pub server: String,
     /// The token.
     pub token: String,
+    /// The CA certificate to trust.
+    pub ca_cert: Option<PathBuf>,
 }
 
 fn default_config_path() -> Option<PathBuf> {
@@ -60,7 +67,8 @@ impl ClientOptions {
     pub fn resolve(&self) -> Result<Resolved, CliError> {
         let mut server = self.server.clone();
         let mut token = self.token.clone();
-        if server.is_none() || token.is_none() {
+        let mut ca_cert = self.ca_cert.clone();
+        if server.is_none() || token.is_none() || ca_cert.is_none() {
             let (path, explicit) = match &self.config {
                 Some(p) => (Some(p.clone()), true),
                 None => (default_config_path(), false),
@@ -72,6 +80,7 @@ impl ClientOptions {
                             .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
                         server = server.or(file.server);
                         token = token.or(file.token);
+                        ca_cert = ca_cert.or(file.ca_cert);
                     }
                     Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(source) => return Err(CliError::File { path, source }),
@@ -84,7 +93,19 @@ impl ClientOptions {
             )
         })?;
         let server = server.unwrap_or_else(|| DEFAULT_SERVER.to_owned());
-        if !(server.starts_with("http://") || server.starts_with("https://")) {
+        if server.starts_with("http://") {
+            if !crate::tls::is_loopback_url(&server) {
+                return Err(CliError::Config(format!(
+                    "refusing plain HTTP to `{server}`: the token would cross the network in clear text; use https://"
+                )));
+            }
+        } else if server.starts_with("https://") {
+            if ca_cert.is_none() {
+                return Err(CliError::Config(
+                    "an https:// server needs --ca-cert (NETWARD_CA_CERT): the CA certificate the server printed at start".into(),
+                ));
+            }
+        } else {
             return Err(CliError::Config(format!(
                 "the server `{server}` is not an http:// or https:// URL"
             )));
@@ -92,6 +113,7 @@ impl ClientOptions {
         Ok(Resolved {
             server: server.trim_end_matches('/').to_owned(),
             token,
+            ca_cert,
         })
     }
 }

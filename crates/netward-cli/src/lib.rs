@@ -13,6 +13,7 @@ pub mod indicators;
 pub mod machines;
 pub mod settings;
 pub mod table;
+pub mod tls;
 pub mod tokens;
 
 pub use config::ClientOptions;

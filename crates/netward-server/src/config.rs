@@ -18,4 +18,10 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Serve plain HTTP instead of TLS. Only allowed on a loopback address.
+    pub plain_http: bool,
+    /// Extra names (DNS or IP) for the server certificate, beyond the listen address.
+    pub tls_names: Vec<String>,
+    /// The URL agents reach the server at, when it differs from the listen address.
+    pub advertise: Option<String>,
 }

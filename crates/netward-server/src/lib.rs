@@ -19,6 +19,7 @@ pub mod policy_log;
 pub mod server;
 pub mod settings;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 
 pub use config::ServerConfig;

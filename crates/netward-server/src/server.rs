@@ -1,6 +1,7 @@
 //! Starting and stopping the server: open the store, create the first admin token, bind, serve.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use netward_model::GuardRails;
@@ -19,9 +20,15 @@ use crate::store::{SqliteStore, StoreError};
 pub enum ServerError {
     /// Tokens would cross the network in clear text.
     #[error(
-        "refusing to serve plain HTTP on {0}: bearer tokens would cross the network in clear text; listen on a loopback address"
+        "refusing to serve plain HTTP on {0}: bearer tokens would cross the network in clear text; drop --plain-http or listen on a loopback address"
     )]
     PlainHttpOffLoopback(SocketAddr),
+    /// Listening on every address, with no URL for agents.
+    #[error("listening on {0} needs --advertise <URL>: the address agents should use")]
+    NoAdvertise(SocketAddr),
+    /// TLS could not be set up.
+    #[error("cannot set up TLS")]
+    Tls(#[from] crate::tls::TlsError),
     /// The store could not be opened.
     #[error("cannot open the store")]
     Store(#[from] StoreError),
@@ -49,6 +56,10 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The first admin token's secret, when this start created it.
     pub bootstrap_token: Option<String>,
+    /// The URL clients use: `https://…`, or `http://…` with `--plain-http`.
+    pub url: String,
+    /// The CA certificate clients trust, and its SHA-256 (with TLS).
+    pub ca: Option<(PathBuf, String)>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), std::io::Error>>,
 }
@@ -94,8 +105,11 @@ fn own_addresses(listen: IpAddr) -> Vec<IpAddr> {
 /// Opens the store in `config.data_dir`, creates the first admin token if there is none,
 /// binds and starts serving in the background.
 pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> {
-    if !config.listen.ip().is_loopback() {
+    if config.plain_http && !config.listen.ip().is_loopback() {
         return Err(ServerError::PlainHttpOffLoopback(config.listen));
+    }
+    if config.listen.ip().is_unspecified() && config.advertise.is_none() {
+        return Err(ServerError::NoAdvertise(config.listen));
     }
     let dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
@@ -111,27 +125,74 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> 
         addr: config.listen,
         source,
     })?;
+    let own = own_addresses(config.listen.ip());
+    let tls = if config.plain_http {
+        None
+    } else {
+        let mut names: Vec<String> = own.iter().map(IpAddr::to_string).collect();
+        names.extend([
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ]);
+        names.extend(config.tls_names.iter().cloned());
+        names.sort();
+        names.dedup();
+        let dir = config.data_dir.clone();
+        Some(
+            tokio::task::spawn_blocking(move || crate::tls::load_or_create(&dir, &names))
+                .await
+                .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??,
+        )
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = config
+        .advertise
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let enroll_target = match &tls {
+        Some(t) => format!("{url}#sha256:{}", t.ca_fingerprint),
+        None => url.clone(),
+    };
     let cp = ControlPlane::new(
         Arc::new(store),
-        GuardRails::new(&own_addresses(config.listen.ip())),
+        GuardRails::new(&own),
         Arc::new(SystemClock),
-        format!("http://{addr}"),
+        enroll_target,
     )
     .map_err(ServerError::Bootstrap)?;
     let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
     let app = api::router(cp, config.max_body_bytes);
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
+    let ca = tls
+        .as_ref()
+        .map(|t| (t.ca_path.clone(), t.ca_fingerprint.clone()));
+    let stop = async move {
+        let _ = rx.await;
+    };
+    let task = match tls {
+        Some(t) => {
+            let listener = crate::tls::TlsListener::new(listener, t.config)
+                .map_err(|source| ServerError::Bind { addr, source })?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
             })
-            .await
-    });
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        }),
+    };
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "Server listening.");
     Ok(RunningServer {
         addr,
         bootstrap_token,
+        url,
+        ca,
         shutdown: Some(tx),
         task,
     })

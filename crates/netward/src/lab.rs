@@ -230,7 +230,13 @@ fn experiment(coverage: &str, id: u32, ep: &str, rh: &str) -> anyhow::Result<Lab
     // The console.
     let exe = std::env::current_exe()?;
     let mut server = Command::new(&exe)
-        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "server",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(dir.join("server"))
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())

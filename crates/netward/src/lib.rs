@@ -116,15 +116,24 @@ enum AgentAction {
 
 #[derive(clap::Args, Debug)]
 struct ServerArgs {
-    /// Directory for the database; created with mode 0700.
+    /// Directory for the database and the TLS CA; created with mode 0700.
     #[arg(long, env = "NETWARD_DATA_DIR", default_value = "/var/lib/netward")]
     data_dir: PathBuf,
-    /// Address to listen on. Plain HTTP is served on loopback only.
+    /// Address to listen on (TLS; plain HTTP only with --plain-http on loopback).
     #[arg(long, env = "NETWARD_LISTEN", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "NETWARD_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Serve plain HTTP instead of TLS; only on a loopback address.
+    #[arg(long)]
+    plain_http: bool,
+    /// Another name (DNS or IP) for the server certificate; repeatable.
+    #[arg(long = "tls-name")]
+    tls_names: Vec<String>,
+    /// The URL agents reach this server at (needed when listening on 0.0.0.0 or [::]).
+    #[arg(long, env = "NETWARD_ADVERTISE")]
+    advertise: Option<String>,
 }
 
 /// How `run` failed, for the exit code.
@@ -296,6 +305,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         listen: args.listen,
         max_body_bytes: args.max_body_bytes,
+        plain_http: args.plain_http,
+        tls_names: args.tls_names,
+        advertise: args.advertise,
     };
     let mut server = netward_server::start(&config).await?;
     if let Some(secret) = &server.bootstrap_token {
@@ -303,7 +315,13 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             "netward: created the first admin token. It is shown only this once; store it now:\n{secret}"
         );
     }
-    println!("netward: listening on http://{}", server.addr);
+    if let Some((path, fingerprint)) = &server.ca {
+        println!(
+            "netward: CA certificate {} (sha256 {fingerprint})",
+            path.display()
+        );
+    }
+    println!("netward: listening on {}", server.url);
     let stop = server.shutdown_handle();
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -12,13 +12,45 @@ use serde::de::DeserializeOwned;
 
 use super::AgentError;
 
-/// A server URL the agent may use: plain HTTP carries the device credential in clear, so it
-/// is accepted only on loopback until TLS lands.
-pub fn check_server_url(url: &str) -> Result<String, AgentError> {
+/// Splits an enrollment token `nwe_<secret>@<URL>[#sha256:<hex>]` into the server URL and the
+/// pinned CA fingerprint.
+pub fn parse_enroll_token(token: &str) -> Result<(String, Option<String>), AgentError> {
+    let (_, rest) = token.trim().split_once('@').ok_or_else(|| {
+        AgentError::Config("the enrollment token has no server address (nwe_…@URL)".into())
+    })?;
+    let (url, pin) = match rest.split_once('#') {
+        Some((url, frag)) => {
+            let fp = frag
+                .strip_prefix("sha256:")
+                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            let fp = fp.ok_or_else(|| {
+                AgentError::Config("the enrollment token's CA fingerprint is malformed".into())
+            })?;
+            (url, Some(fp.to_ascii_lowercase()))
+        }
+        None => (rest, None),
+    };
+    Ok((check_server_url(url, pin.is_some())?, pin))
+}
+
+/// A server URL the agent may use: `https://` with a pinned CA, or plain `http://` on
+/// loopback only, since it carries the device credential in clear.
+pub fn check_server_url(url: &str, pinned: bool) -> Result<String, AgentError> {
     let url = url.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| AgentError::Config(format!("the server `{url}` is not an http:// URL")))?;
+    if let Some(rest) = url.strip_prefix("https://") {
+        if !pinned {
+            return Err(AgentError::Config(format!(
+                "`{url}`: an https server needs the CA fingerprint from its enrollment token"
+            )));
+        }
+        if rest.is_empty() {
+            return Err(AgentError::Config(format!("`{url}` names no host")));
+        }
+        return Ok(url.to_owned());
+    }
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        AgentError::Config(format!("the server `{url}` is not an http(s):// URL"))
+    })?;
     let host = rest.split('/').next().unwrap_or_default();
     let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -32,6 +64,18 @@ pub fn check_server_url(url: &str) -> Result<String, AgentError> {
         )));
     }
     Ok(url.to_owned())
+}
+
+/// An error with its causes, so that a TLS refusal says why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
 }
 
 /// One event from the push stream.
@@ -51,11 +95,13 @@ pub struct AgentClient {
 }
 
 impl AgentClient {
-    /// A client of `server`.
-    pub fn new(server: &str) -> Result<Self, AgentError> {
-        let server = check_server_url(server)?;
+    /// A client of `server`, trusting only the CA with `pin` (for https).
+    pub fn new(server: &str, pin: Option<&str>) -> Result<Self, AgentError> {
+        let server = check_server_url(server, pin.is_some())?;
+        let tls = super::tls::client_config(pin).map_err(|e| AgentError::Config(e.to_string()))?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("netward-agent/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_preconfigured(tls)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| AgentError::Http(e.to_string()))?;
@@ -66,7 +112,7 @@ impl AgentClient {
         let resp = req
             .send()
             .await
-            .map_err(|e| AgentError::Http(e.to_string()))?;
+            .map_err(|e| AgentError::Http(error_chain(&e)))?;
         let status = resp.status();
         let bytes = resp
             .bytes()
@@ -150,7 +196,7 @@ impl AgentClient {
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send()
             .await
-            .map_err(|e| AgentError::Http(e.to_string()))?;
+            .map_err(|e| AgentError::Http(error_chain(&e)))?;
         if resp.status() == StatusCode::UNAUTHORIZED {
             let msg = resp
                 .json::<ErrorBody>()
@@ -234,11 +280,31 @@ mod tests {
     }
 
     #[test]
-    fn plain_http_is_for_loopback_only() {
-        assert!(check_server_url("http://127.0.0.1:8440/").is_ok());
-        assert!(check_server_url("http://[::1]:8440").is_ok());
-        assert!(check_server_url("http://localhost:8440").is_ok());
-        assert!(check_server_url("http://192.0.2.1:8440").is_err());
-        assert!(check_server_url("ftp://127.0.0.1").is_err());
+    fn plain_http_is_for_loopback_only_and_https_needs_a_pin() {
+        assert!(check_server_url("http://127.0.0.1:8440/", false).is_ok());
+        assert!(check_server_url("http://[::1]:8440", false).is_ok());
+        assert!(check_server_url("http://localhost:8440", false).is_ok());
+        assert!(check_server_url("http://192.0.2.1:8440", false).is_err());
+        assert!(check_server_url("ftp://127.0.0.1", false).is_err());
+        assert!(check_server_url("https://192.0.2.1:8440", false).is_err());
+        assert!(check_server_url("https://192.0.2.1:8440", true).is_ok());
+    }
+
+    #[test]
+    fn enrollment_tokens_carry_the_url_and_the_pin() {
+        let fp = "ab".repeat(32);
+        let (url, pin) =
+            parse_enroll_token(&format!("nwe_x@https://192.0.2.1:8440#sha256:{fp}")).unwrap();
+        assert_eq!(
+            (url.as_str(), pin.as_deref()),
+            ("https://192.0.2.1:8440", Some(fp.as_str()))
+        );
+        assert!(parse_enroll_token("nwe_x@https://192.0.2.1:8440#sha256:zz").is_err());
+        assert!(parse_enroll_token("nwe_x@https://192.0.2.1:8440").is_err());
+        assert_eq!(
+            parse_enroll_token("nwe_x@http://127.0.0.1:1").unwrap().1,
+            None
+        );
+        assert!(parse_enroll_token("nwe_x").is_err());
     }
 }

@@ -10,6 +10,7 @@ pub mod client;
 pub mod engine;
 pub mod facts;
 pub mod state;
+pub mod tls;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -185,18 +186,12 @@ pub async fn run(
             let token = config.enroll.clone().ok_or_else(|| {
                 AgentError::Config("this device is not enrolled: pass --enroll <token>".into())
             })?;
-            let server = token
-                .split_once('@')
-                .map(|(_, url)| url.to_owned())
-                .ok_or_else(|| {
-                    AgentError::Config(
-                        "the enrollment token has no server address (nwe_…@URL)".into(),
-                    )
-                })?;
-            let client = AgentClient::new(&server)?;
+            let (server, pin) = client::parse_enroll_token(&token)?;
+            let client = AgentClient::new(&server, pin.as_deref())?;
             let enrolled = client.enroll(&token, facts::collect()).await?;
             let id = Identity {
-                server: client::check_server_url(&server)?,
+                server,
+                ca_fingerprint: pin,
                 device_id: enrolled.device_id,
                 secret: enrolled.secret,
             };
@@ -205,7 +200,7 @@ pub async fn run(
             id
         }
     };
-    let client = AgentClient::new(&identity.server)?;
+    let client = AgentClient::new(&identity.server, identity.ca_fingerprint.as_deref())?;
     let policy = state::read::<PolicyState>(&config.state_dir, POLICY)?.unwrap_or_default();
     let enforcer = open_enforcer(&config)?;
     let engine: SharedEngine = Arc::new(Mutex::new(Engine::new(

@@ -18,6 +18,9 @@ use super::AgentError;
 pub struct Identity {
     /// The server's base URL.
     pub server: String,
+    /// The SHA-256 of the server's CA, pinned at enrollment (`None` for plain HTTP on loopback).
+    #[serde(default)]
+    pub ca_fingerprint: Option<String>,
     /// The device id.
     pub device_id: String,
     /// The device credential (`nwd_…`).

@@ -24,6 +24,9 @@ pub fn config(dir: &Path, max_body_bytes: usize) -> ServerConfig {
         data_dir: dir.to_owned(),
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body_bytes,
+        plain_http: true,
+        tls_names: Vec::new(),
+        advertise: None,
     }
 }
 

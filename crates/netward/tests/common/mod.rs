@@ -28,7 +28,7 @@ pub struct ServerProcess {
 
 fn spawn(dir: &std::path::Path, listen: &str) -> (Child, String, Option<String>) {
     let mut child = Command::new(BIN)
-        .args(["server", "--listen", listen, "--data-dir"])
+        .args(["server", "--plain-http", "--listen", listen, "--data-dir"])
         .arg(dir.join("data"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

@@ -1,0 +1,213 @@
+//! TLS for the control plane. On first start the server creates its own certificate authority
+//! in `<data-dir>/tls/` (`ca.pem`, and `ca.key` readable by the owner only). On every start it
+//! issues a fresh server certificate from that CA for the names it answers to. Agents pin the
+//! CA by the SHA-256 fingerprint carried in their enrollment token; the CLI trusts `ca.pem`.
+
+use std::fs;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sha2::{Digest, Sha256};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+/// Why TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file in the TLS directory could not be read or written.
+    #[error("cannot use {path}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A certificate or key could not be made or read.
+    #[error("certificate error: {0}")]
+    Certificate(String),
+}
+
+/// The server's TLS setup.
+#[derive(Clone, Debug)]
+pub struct TlsMaterial {
+    /// The rustls configuration (server certificate chain: leaf, then CA).
+    pub config: Arc<rustls::ServerConfig>,
+    /// The CA certificate's path, for the CLI's `--ca-cert`.
+    pub ca_path: PathBuf,
+    /// The CA certificate's SHA-256, hex, for enrollment tokens.
+    pub ca_fingerprint: String,
+}
+
+fn cert_err(e: impl std::fmt::Display) -> TlsError {
+    TlsError::Certificate(e.to_string())
+}
+
+fn ca_params() -> Result<CertificateParams, TlsError> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "netward control-plane CA");
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    Ok(params)
+}
+
+/// The hex SHA-256 of a DER certificate.
+pub fn fingerprint(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn write_private(path: &Path, contents: &str, mode: u32) -> Result<(), TlsError> {
+    let err = |source| TlsError::File {
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(err)?;
+    f.write_all(contents.as_bytes()).map_err(err)?;
+    f.sync_all().map_err(err)
+}
+
+/// Loads the CA from `data_dir/tls` (creating it on first start) and issues a server
+/// certificate for `names` (IP addresses or DNS names).
+pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, TlsError> {
+    let dir = data_dir.join("tls");
+    let dir_err = |source| TlsError::File {
+        path: dir.clone(),
+        source,
+    };
+    fs::create_dir_all(&dir).map_err(dir_err)?;
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
+    let (key_path, ca_path) = (dir.join("ca.key"), dir.join("ca.pem"));
+    if !key_path.exists() {
+        let key = KeyPair::generate().map_err(cert_err)?;
+        let cert = ca_params()?.self_signed(&key).map_err(cert_err)?;
+        write_private(&key_path, &key.serialize_pem(), 0o600)?;
+        write_private(&ca_path, &cert.pem(), 0o644)?;
+        tracing::info!(path = %ca_path.display(), "Created the control plane's certificate authority.");
+    }
+    let read = |p: &Path| {
+        fs::read_to_string(p).map_err(|source| TlsError::File {
+            path: p.to_owned(),
+            source,
+        })
+    };
+    let ca_key = KeyPair::from_pem(&read(&key_path)?).map_err(cert_err)?;
+    let ca_pem = read(&ca_path)?;
+    let ca_der = rustls_pki_types::pem::PemObject::from_pem_slice(ca_pem.as_bytes())
+        .map_err(|e: rustls_pki_types::pem::Error| cert_err(e))?;
+    let ca_der: CertificateDer<'static> = ca_der;
+    // Re-issue from the same name and key: certificates it signs chain to the stored CA.
+    let issuer = Issuer::new(ca_params()?, ca_key);
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "netward server");
+    let mut sans = Vec::new();
+    for n in names {
+        sans.push(match n.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => SanType::DnsName(n.clone().try_into().map_err(cert_err)?),
+        });
+    }
+    params.subject_alt_names = sans;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_key = KeyPair::generate().map_err(cert_err)?;
+    let leaf = params.signed_by(&leaf_key, &issuer).map_err(cert_err)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(cert_err)?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone(), ca_der.clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .map_err(cert_err)?;
+    Ok(TlsMaterial {
+        config: Arc::new(config),
+        ca_path,
+        ca_fingerprint: fingerprint(&ca_der),
+    })
+}
+
+/// A listener that hands axum TLS streams. Handshakes run in their own tasks, so one slow
+/// client cannot hold up the others.
+#[derive(Debug)]
+pub struct TlsListener {
+    rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl TlsListener {
+    /// Accepts on `tcp` with `config`.
+    pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+        let local = tcp.local_addr()?;
+        let (tx, rx) = mpsc::channel(64);
+        let acceptor = TlsAcceptor::from(config);
+        tokio::spawn(async move {
+            loop {
+                let (stream, peer) = match tcp.accept().await {
+                    Ok(c) => c,
+                    Err(error) => {
+                        tracing::warn!(%error, "Accept failed.");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let (acceptor, conn_tx) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls)) => {
+                            let _ = conn_tx.send((tls, peer)).await;
+                        }
+                        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed."),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out."),
+                    }
+                });
+                if tx.is_closed() {
+                    return;
+                }
+            }
+        });
+        Ok(Self { rx, local })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(conn) => conn,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
