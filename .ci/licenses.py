@@ -10,6 +10,8 @@ import sys
 PERMISSIVE = {
     "MIT", "Apache-2.0", "Apache-2.0 WITH LLVM-exception", "BSD-2-Clause", "BSD-3-Clause",
     "ISC", "Zlib", "Unicode-3.0", "Unicode-DFS-2016", "Unlicense", "BSL-1.0", "CC0-1.0",
+    # A permissive licence for data (the Mozilla root certificates in webpki-root-certs).
+    "CDLA-Permissive-2.0",
 }
 
 

@@ -36,6 +36,8 @@ impl TestServer {
     }
 
     pub async fn start_with_limit(max_body_bytes: usize) -> Self {
+        // reqwest is built without a default crypto provider; the tests' client uses ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let server = netward_server::start(&config(dir.path(), max_body_bytes))
             .await
