@@ -206,10 +206,15 @@ async fn find(client: &ApiClient, key: &str) -> Result<IndicatorEntity, CliError
             &[("value", key.to_owned()), ("includeExpired", "true".into())],
         )
         .await?;
-    list.value
+    let found = list
+        .value
         .into_iter()
         .next()
-        .ok_or_else(|| CliError::Usage(format!("no indicator has the value {key}")))
+        .ok_or_else(|| CliError::Usage(format!("no indicator has the value {key}")))?;
+    // The single-indicator route adds on how many devices it is enforced.
+    client
+        .get(&format!("/api/indicators/{}", found.id), &[])
+        .await
 }
 
 /// Runs an indicator command.

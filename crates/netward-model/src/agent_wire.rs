@@ -191,3 +191,33 @@ pub struct EnrollTokenCreated {
     /// When it stops working, RFC 3339.
     pub expires_at: String,
 }
+
+/// On how many devices an indicator is enforced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnforcementSummary {
+    /// Enrolled, unrevoked devices whose group is in the indicator's scope.
+    pub in_scope: u64,
+    /// Those that acknowledged a policy version that includes the indicator's last change.
+    pub enforced: u64,
+    /// The others, with why.
+    pub not_enforced: Vec<DeviceLag>,
+}
+
+/// A device that does not enforce an indicator yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceLag {
+    /// Device id.
+    pub id: String,
+    /// Host name.
+    pub hostname: String,
+    /// Whether its push channel is connected.
+    pub online: bool,
+    /// Last contact, RFC 3339.
+    pub last_seen: String,
+    /// Its last enforcement error, if that is the reason.
+    pub error: Option<String>,
+}

@@ -59,6 +59,9 @@ pub struct IndicatorEntity {
     pub last_update_time: String,
     /// Whether its expiration time has passed.
     pub expired: bool,
+    /// On how many devices it is enforced (`GET /api/indicators/{id}` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcement: Option<crate::agent_wire::EnforcementSummary>,
 }
 
 impl IndicatorEntity {
@@ -88,6 +91,7 @@ impl IndicatorEntity {
             last_updated_by: ind.updated_by.name.clone(),
             last_update_time: format_rfc3339(ind.updated_at),
             expired: !ind.is_active(now),
+            enforcement: None,
         }
     }
 }

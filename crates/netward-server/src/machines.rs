@@ -35,6 +35,41 @@ impl ControlPlane {
         }
     }
 
+    /// On how many devices in its scope `ind` is enforced.
+    pub async fn enforcement(
+        &self,
+        ind: netward_model::Indicator,
+    ) -> Result<netward_model::agent_wire::EnforcementSummary, ControlError> {
+        self.blocking(move |cp| {
+            let version = cp
+                .store
+                .indicator_version(&ind.draft.value.to_string())?
+                .unwrap_or(0);
+            let mut summary = netward_model::agent_wire::EnforcementSummary::default();
+            for d in cp.store.devices()? {
+                if d.revoked_at.is_some() || !ind.applies_to(&d.group) {
+                    continue;
+                }
+                summary.in_scope += 1;
+                if d.applied_version.is_some_and(|v| v >= version) && d.last_error.is_none() {
+                    summary.enforced += 1;
+                } else {
+                    summary
+                        .not_enforced
+                        .push(netward_model::agent_wire::DeviceLag {
+                            id: d.id.to_string(),
+                            online: cp.is_online(d.id),
+                            last_seen: format_rfc3339(d.last_seen),
+                            error: d.last_error.clone(),
+                            hostname: d.facts.hostname,
+                        });
+                }
+            }
+            Ok(summary)
+        })
+        .await
+    }
+
     /// All devices.
     pub async fn machines(&self) -> Result<Vec<MachineEntity>, ControlError> {
         self.blocking(|cp| {

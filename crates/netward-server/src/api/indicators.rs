@@ -102,7 +102,7 @@ pub async fn list(
     }))
 }
 
-/// One indicator by id.
+/// One indicator by id, with the devices that enforce it.
 #[utoipa::path(get, path = "/api/indicators/{id}", tag = "indicators",
     params(("id" = String, Path, description = "Indicator id")),
     responses((status = 200, body = IndicatorEntity), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -111,7 +111,11 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<IndicatorEntity>, ApiError> {
     let ind = cp.indicator(parse_id(&id)?).await?;
-    Ok(Json(IndicatorEntity::new(&ind, cp.now())))
+    let mut entity = IndicatorEntity::new(&ind, cp.now());
+    if !entity.expired {
+        entity.enforcement = Some(cp.enforcement(ind).await?);
+    }
+    Ok(Json(entity))
 }
 
 /// Delete an indicator.

@@ -261,6 +261,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// device enforces writes one, in its own transaction, so the version only grows.
     fn policy_version(&self) -> Result<u64, StoreError>;
 
+    /// The policy version of the last change to the indicator with `value`: the id of its
+    /// newest audit-log entry.
+    fn indicator_version(&self, value: &str) -> Result<Option<u64>, StoreError>;
+
     /// Stores an enrollment token by the hash of its secret.
     fn create_enroll_token(
         &self,

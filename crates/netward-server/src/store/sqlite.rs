@@ -912,6 +912,18 @@ impl Store for SqliteStore {
         Ok(u64::try_from(v).unwrap_or_default())
     }
 
+    fn indicator_version(&self, value: &str) -> Result<Option<u64>, StoreError> {
+        let conn = self.conn()?;
+        let v: Option<i64> = conn
+            .query_row(
+                "SELECT max(id) FROM audit_log WHERE target = ?1 AND action LIKE 'indicator.%'",
+                [value],
+                |r| r.get(0),
+            )
+            .map_err(db("read indicator version"))?;
+        Ok(v.and_then(|v| u64::try_from(v).ok()))
+    }
+
     fn create_enroll_token(
         &self,
         secret_hash: &str,
