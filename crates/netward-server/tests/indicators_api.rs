@@ -37,8 +37,19 @@ async fn submit_show_update_list_and_delete_round_trip() {
     assert_eq!(created["sourceType"], "ApiToken");
     let id = created["id"].as_str().unwrap().to_owned();
 
-    let (status, shown) = s.get(&format!("/api/indicators/{id}")).await;
-    assert_eq!((status, &shown), (StatusCode::OK, &created));
+    let (status, mut shown) = s.get(&format!("/api/indicators/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let enforcement = shown
+        .as_object_mut()
+        .unwrap()
+        .remove("enforcement")
+        .unwrap();
+    assert_eq!(
+        enforcement,
+        json!({"inScope": 0, "enforced": 0, "notEnforced": []}),
+        "no device is enrolled"
+    );
+    assert_eq!(shown, created);
 
     // The same address in another textual form updates the same indicator.
     let (status, updated) = s
