@@ -1,14 +1,14 @@
 //! `netward lab`: the field report's experiment, rebuilt on this machine.
 //!
-//! It creates two network namespaces joined by a veth pair: an endpoint (198.18.0.1) and a
-//! remote host (198.18.0.2) listening on TCP and UDP port 55440. The console is a `netward
-//! server` on this machine's loopback; the agent runs beside it and enforces in the endpoint's
-//! namespace (`--netns`), because until TLS lands the server speaks plain HTTP on loopback only.
-//! It registers the remote address as a block indicator titled `lab-test-access`, waits for the
-//! device to acknowledge it, sends text over UDP and TCP (and a ping), and prints what reached
-//! the remote host, what the endpoint saw, and what the server recorded. Everything it created
-//! is removed on exit, on failure and on Ctrl-C. Addresses are from 198.18.0.0/15, the range
-//! reserved for benchmarking, and never leave the two namespaces.
+//! It creates three network namespaces: a console (198.18.1.1) running `netward server` over
+//! TLS, an endpoint (198.18.1.2 towards the console, 198.18.0.1 towards the remote host)
+//! running `netward agent`, enrolled with a token that pins the console's CA, and a remote host
+//! (198.18.0.2) listening on TCP and UDP port 55440. It registers the remote address as a block
+//! indicator titled `lab-test-access`, waits for the device to acknowledge it, sends text over
+//! UDP and TCP (and a ping), and prints what reached the remote host, what the endpoint saw,
+//! and what the server recorded. Everything it created is removed on exit, on failure and on
+//! Ctrl-C. Addresses are from 198.18.0.0/15, the range reserved for benchmarking, and never
+//! leave the three namespaces.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -24,6 +24,8 @@ use serde::Serialize;
 const PORT: u16 = 55440;
 const ENDPOINT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const REMOTE: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const CONSOLE: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 1);
+const ENDPOINT_TO_CONSOLE: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
 const TITLE: &str = "lab-test-access";
 
 /// One row of the result.
@@ -106,18 +108,23 @@ fn ip(args: &[&str]) -> anyhow::Result<()> {
 }
 
 struct Console {
+    netns: String,
     url: String,
     token: String,
+    ca: String,
     exe: PathBuf,
 }
 
 impl Console {
     fn cli(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
-        let out = Command::new(&self.exe)
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.netns])
+            .arg(&self.exe)
             .args(args)
             .arg("--json")
             .env("NETWARD_SERVER", &self.url)
             .env("NETWARD_TOKEN", &self.token)
+            .env("NETWARD_CA_CERT", &self.ca)
             .output()
             .context("run the netward CLI")?;
         if !out.status.success() {
@@ -168,28 +175,51 @@ pub fn run(coverage: &str) -> anyhow::Result<LabReport> {
         bail!("--coverage takes all or tcp");
     }
     let id = std::process::id();
-    let (ep, rh) = (format!("nwlab{id}ep"), format!("nwlab{id}rh"));
-    let report = experiment(coverage, id, &ep, &rh);
+    let (cs, ep, rh) = (
+        format!("nwlab{id}cs"),
+        format!("nwlab{id}ep"),
+        format!("nwlab{id}rh"),
+    );
+    let report = experiment(coverage, id, &cs, &ep, &rh);
     cleanup();
     report
 }
 
-fn experiment(coverage: &str, id: u32, ep: &str, rh: &str) -> anyhow::Result<LabReport> {
+fn experiment(coverage: &str, id: u32, cs: &str, ep: &str, rh: &str) -> anyhow::Result<LabReport> {
     let temp = tempfile::tempdir()?;
     let dir = temp.path().to_owned();
     track(|r| r.dir = Some(temp));
-    for n in [ep, rh] {
+    for n in [cs, ep, rh] {
         track(|r| r.names.push(n.to_owned()));
         ip(&["netns", "add", n])?;
     }
-    let (va, vb) = (format!("nwl{id}a"), format!("nwl{id}b"));
-    ip(&[
-        "link", "add", &va, "netns", ep, "type", "veth", "peer", "name", &vb, "netns", rh,
-    ])?;
-    for (ns, dev, addr) in [(ep, &va, ENDPOINT), (rh, &vb, REMOTE)] {
-        ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev])?;
-        ip(&["-n", ns, "link", "set", dev, "up"])?;
-        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+    let links = [
+        (
+            format!("nwl{id}a"),
+            ep,
+            ENDPOINT,
+            format!("nwl{id}b"),
+            rh,
+            REMOTE,
+        ),
+        (
+            format!("nwl{id}c"),
+            cs,
+            CONSOLE,
+            format!("nwl{id}d"),
+            ep,
+            ENDPOINT_TO_CONSOLE,
+        ),
+    ];
+    for (va, ns_a, addr_a, vb, ns_b, addr_b) in &links {
+        ip(&[
+            "link", "add", va, "netns", ns_a, "type", "veth", "peer", "name", vb, "netns", ns_b,
+        ])?;
+        for (ns, dev, addr) in [(ns_a, va, addr_a), (ns_b, vb, addr_b)] {
+            ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev])?;
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        }
     }
     let (ep_path, rh_path) = (
         PathBuf::from(format!("/run/netns/{ep}")),
@@ -229,12 +259,13 @@ fn experiment(coverage: &str, id: u32, ep: &str, rh: &str) -> anyhow::Result<Lab
 
     // The console.
     let exe = std::env::current_exe()?;
-    let mut server = Command::new(&exe)
+    let mut server = Command::new("ip")
+        .args(["netns", "exec", cs])
+        .arg(&exe)
         .args([
             "server",
-            "--plain-http",
             "--listen",
-            "127.0.0.1:0",
+            &format!("{CONSOLE}:8443"),
             "--data-dir",
         ])
         .arg(dir.join("server"))
@@ -250,18 +281,23 @@ fn experiment(coverage: &str, id: u32, ep: &str, rh: &str) -> anyhow::Result<Lab
     track(|r| r.children.push(server));
     let mut token = None;
     let mut url = None;
+    let mut ca = None;
     for line in BufReader::new(stdout).lines() {
         let line = line?;
         if line.starts_with("nwt_") {
             token = Some(line);
+        } else if let Some(rest) = line.strip_prefix("netward: CA certificate ") {
+            ca = rest.split(" (sha256").next().map(str::to_owned);
         } else if let Some(u) = line.strip_prefix("netward: listening on ") {
             url = Some(u.to_owned());
             break;
         }
     }
     let console = Console {
+        netns: cs.to_owned(),
         url: url.ok_or_else(|| anyhow!("the server did not start"))?,
         token: token.ok_or_else(|| anyhow!("the server printed no admin token"))?,
+        ca: ca.ok_or_else(|| anyhow!("the server printed no CA certificate"))?,
         exe: exe.clone(),
     };
     console.cli(&[
@@ -279,12 +315,12 @@ fn experiment(coverage: &str, id: u32, ep: &str, rh: &str) -> anyhow::Result<Lab
         .ok_or_else(|| anyhow!("no enrollment token"))?
         .to_owned();
 
-    // The endpoint's agent.
-    let agent = Command::new(&exe)
+    // The endpoint's agent, in the endpoint's own namespace.
+    let agent = Command::new("ip")
+        .args(["netns", "exec", ep])
+        .arg(&exe)
         .args(["agent", "--enroll", &enroll, "--state-dir"])
         .arg(dir.join("agent"))
-        .arg("--netns")
-        .arg(&ep_path)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
