@@ -34,6 +34,32 @@ pub struct IndicatorDraft {
     pub mitre_techniques: String,
 }
 
+impl IndicatorDraft {
+    /// A draft with only a value, an action, a title and an expiry; every other field empty.
+    pub fn bare(
+        value: IndicatorValue,
+        action: Action,
+        title: &str,
+        expires_at: Option<i64>,
+    ) -> Self {
+        Self {
+            value,
+            action,
+            title: title.to_owned(),
+            description: String::new(),
+            severity: Severity::default(),
+            expires_at,
+            generate_alert: false,
+            recommended_actions: String::new(),
+            groups: Vec::new(),
+            external_id: String::new(),
+            application: String::new(),
+            category: String::new(),
+            mitre_techniques: String::new(),
+        }
+    }
+}
+
 /// Who made a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
@@ -93,6 +119,22 @@ pub struct Indicator {
 }
 
 impl Indicator {
+    /// An indicator made by netward itself at time 0, e.g. one an agent received.
+    pub fn system(id: i64, draft: IndicatorDraft) -> Self {
+        let actor = Actor {
+            name: String::new(),
+            kind: ActorKind::System,
+        };
+        Self {
+            id,
+            draft,
+            created_by: actor.clone(),
+            created_at: 0,
+            updated_by: actor,
+            updated_at: 0,
+        }
+    }
+
     /// Whether the indicator is in force at `now`: it leaves the policy at its expiration second.
     pub fn is_active(&self, now: i64) -> bool {
         self.draft.expires_at.is_none_or(|at| now < at)

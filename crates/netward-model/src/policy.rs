@@ -116,7 +116,7 @@ impl CompiledPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Actor, ActorKind, IndicatorDraft, IndicatorValue, Severity};
+    use crate::{IndicatorDraft, IndicatorValue};
     use proptest::prelude::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -127,32 +127,10 @@ mod tests {
         groups: &[&str],
         expires_at: Option<i64>,
     ) -> Indicator {
-        let actor = Actor {
-            name: "t".into(),
-            kind: ActorKind::System,
-        };
-        Indicator {
-            id,
-            draft: IndicatorDraft {
-                value: IndicatorValue::parse(value).unwrap(),
-                action,
-                title: format!("i{id}"),
-                description: String::new(),
-                severity: Severity::Low,
-                expires_at,
-                generate_alert: false,
-                recommended_actions: String::new(),
-                groups: groups.iter().map(|g| g.to_string()).collect(),
-                external_id: String::new(),
-                application: String::new(),
-                category: String::new(),
-                mitre_techniques: String::new(),
-            },
-            created_by: actor.clone(),
-            created_at: 0,
-            updated_by: actor,
-            updated_at: 0,
-        }
+        let value = IndicatorValue::parse(value).unwrap();
+        let mut draft = IndicatorDraft::bare(value, action, &format!("i{id}"), expires_at);
+        draft.groups = groups.iter().map(|g| g.to_string()).collect();
+        Indicator::system(id, draft)
     }
 
     /// The naive model: look at every indicator that covers the address.

@@ -70,6 +70,16 @@ impl ControlPlane {
         .await
     }
 
+    /// Device `id` as the API shows it now. Call from a blocking task.
+    fn machine_now(&self, id: i64) -> Result<MachineEntity, ControlError> {
+        let current = *self.versions.borrow();
+        let d = self
+            .store
+            .device(id)?
+            .ok_or_else(|| ControlError::NotFound(format!("device {id}")))?;
+        Ok(self.machine_entity(d, current))
+    }
+
     /// All devices.
     pub async fn machines(&self) -> Result<Vec<MachineEntity>, ControlError> {
         self.blocking(|cp| {
@@ -86,15 +96,7 @@ impl ControlPlane {
 
     /// One device.
     pub async fn machine(&self, id: i64) -> Result<MachineEntity, ControlError> {
-        self.blocking(move |cp| {
-            let current = *cp.versions.borrow();
-            let d = cp
-                .store
-                .device(id)?
-                .ok_or_else(|| ControlError::NotFound(format!("device {id}")))?;
-            Ok(cp.machine_entity(d, current))
-        })
-        .await
+        self.blocking(move |cp| cp.machine_now(id)).await
     }
 
     /// Moves a device to another group; it gets a snapshot of that group's policy.
@@ -128,12 +130,7 @@ impl ControlPlane {
                     Ok(((), vec![LogEntry::DeviceMoved(id)]))
                 })?;
             }
-            let current = *cp.versions.borrow();
-            let d = cp
-                .store
-                .device(id)?
-                .ok_or_else(|| ControlError::NotFound(format!("device {id}")))?;
-            Ok(cp.machine_entity(d, current))
+            cp.machine_now(id)
         })
         .await
     }

@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use netward_model::agent_wire::{AckRequest, AgentIndicator, DeviceFacts, PolicyUpdate};
 use netward_model::{
-    Action, Actor, ActorKind, CompiledPolicy, Coverage, Indicator, IndicatorDraft, IndicatorValue,
-    ProtectionMode, Severity,
+    Action, CompiledPolicy, Coverage, Indicator, IndicatorDraft, IndicatorValue, ProtectionMode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -85,32 +84,10 @@ pub struct Engine<E: Enforcer> {
 fn to_indicator(a: &AgentIndicator) -> Option<Indicator> {
     let value = IndicatorValue::parse(&a.value).ok()?;
     let (action, _) = Action::parse(&a.action).ok()?;
-    let actor = Actor {
-        name: String::new(),
-        kind: ActorKind::System,
-    };
-    Some(Indicator {
-        id: a.id,
-        draft: IndicatorDraft {
-            value,
-            action,
-            title: a.title.clone(),
-            description: String::new(),
-            severity: Severity::default(),
-            expires_at: a.expires_at,
-            generate_alert: false,
-            recommended_actions: String::new(),
-            groups: Vec::new(),
-            external_id: String::new(),
-            application: String::new(),
-            category: String::new(),
-            mitre_techniques: String::new(),
-        },
-        created_by: actor.clone(),
-        created_at: 0,
-        updated_by: actor,
-        updated_at: 0,
-    })
+    Some(Indicator::system(
+        a.id,
+        IndicatorDraft::bare(value, action, &a.title, a.expires_at),
+    ))
 }
 
 impl<E: Enforcer> Engine<E> {
