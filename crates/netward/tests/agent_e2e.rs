@@ -374,6 +374,32 @@ fn scoping_expiry_and_revocation() {
         .as_secs();
     assert!(now >= expires, "unblocked before the expiration second");
 
+    // Moving a device to another group swaps its policy for that group's.
+    let id = machines(&server)
+        .iter()
+        .find(|m| m["group"] == "default")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.ok(&["device", "move", &id, "--group", "g2"]);
+    wait_until(
+        "the moved device drops the default group's indicator",
+        Duration::from_secs(5),
+        || lab1.tcp(r1, "x") == Outcome::Sent,
+    );
+    wait_until(
+        "the moved device holds g2's indicator",
+        Duration::from_secs(5),
+        || a1.status()["block"] == 1 && a1.status()["group"] == "g2",
+    );
+    server.ok(&["device", "move", &id, "--group", "default"]);
+    wait_until(
+        "moved back, it blocks again",
+        Duration::from_secs(5),
+        || lab1.tcp(r1, "x") == Outcome::Refused,
+    );
+
     // A revoked device is refused; what it enforces stays until uninstall.
     let id = machines(&server)
         .iter()
