@@ -162,16 +162,18 @@ impl ControlPlane {
         since: Option<u64>,
     ) -> Result<PolicyUpdate, ControlError> {
         self.blocking(move |cp| {
+            // Hold the history while reading the device and the policy, so that the update
+            // matches the version it names (a move committed meanwhile would otherwise be
+            // served as the old group's snapshot under the new version).
+            let log = cp
+                .log
+                .lock()
+                .map_err(|_| ControlError::Task("the policy log is poisoned".into()))?;
             let device = cp
                 .store
                 .device(id)?
                 .ok_or_else(|| ControlError::Unauthorized("the device is not enrolled".into()))?;
             cp.store.touch_device(id, cp.now())?;
-            // Hold the history while reading, so the update matches the version it names.
-            let log = cp
-                .log
-                .lock()
-                .map_err(|_| ControlError::Task("the policy log is poisoned".into()))?;
             let settings = cp.store.settings()?;
             let group = cp.store.group(&device.group)?;
             let (mode, coverage) = group

@@ -29,6 +29,8 @@ pub struct ControlPlane {
     pub(crate) presence: Arc<Mutex<HashMap<i64, usize>>>,
     /// The URL agents reach this server at, put in enrollment tokens.
     pub(crate) public_url: Arc<String>,
+    /// Set when the server stops, so that long-lived agent streams end and shutdown completes.
+    pub(crate) closing: Arc<watch::Sender<bool>>,
 }
 
 /// Why a command failed.
@@ -74,6 +76,7 @@ impl ControlPlane {
             versions: Arc::new(watch::Sender::new(version)),
             presence: Arc::default(),
             public_url: Arc::new(public_url),
+            closing: Arc::new(watch::Sender::new(false)),
         })
     }
 
@@ -87,12 +90,38 @@ impl ControlPlane {
             .log
             .lock()
             .map_err(|_| ControlError::Task("the policy log is poisoned".into()))?;
-        let (out, entries) = work()?;
-        let version = self.store.policy_version()?;
-        log.record(version, entries);
-        drop(log);
-        self.versions.send_replace(version);
-        Ok(out)
+        let outcome = work().and_then(|(out, entries)| {
+            let version = self.store.policy_version()?;
+            Ok((out, entries, version))
+        });
+        match outcome {
+            Ok((out, entries, version)) => {
+                log.record(version, entries);
+                // Announce under the lock, so that versions go out in order.
+                self.versions.send_replace(version);
+                Ok(out)
+            }
+            Err(e) => {
+                // The change may have committed without its history: send snapshots from now
+                // on, rather than a delta that silently skips it.
+                let version = self.store.policy_version().ok();
+                log.reset(version);
+                if let Some(v) = version {
+                    self.versions.send_replace(v);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends every agent stream; called when the server stops.
+    pub fn begin_shutdown(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// A receiver that turns true when the server stops.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// The current time, Unix seconds.

@@ -86,6 +86,20 @@ impl PolicyLog {
             .extend(entries.into_iter().map(|e| (version, e)));
     }
 
+    /// Forgets the history after a change that may have committed without being recorded:
+    /// every agent behind `version` (or, when it is unknown, behind any future version) gets a
+    /// snapshot.
+    pub fn reset(&mut self, version: Option<u64>) {
+        self.entries.clear();
+        match version {
+            Some(v) => {
+                self.current = self.current.max(v);
+                self.base = self.current;
+            }
+            None => self.base = self.current.saturating_add(1),
+        }
+    }
+
     /// The changes after `since`, or `None` when they are not all known.
     pub fn since(&self, since: u64) -> Option<impl Iterator<Item = &LogEntry>> {
         if since < self.base || since > self.current {
@@ -139,5 +153,13 @@ mod tests {
             "a change larger than the history clears it"
         );
         assert_eq!(log.since(14).map(|i| i.count()), Some(0));
+        log.reset(Some(16));
+        assert!(log.since(14).is_none(), "a reset forces snapshots");
+        assert_eq!(log.since(16).map(|i| i.count()), Some(0));
+        log.reset(None);
+        assert!(
+            log.since(16).is_none(),
+            "an unknown version forces snapshots too"
+        );
     }
 }

@@ -163,13 +163,15 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> 
     )
     .map_err(ServerError::Bootstrap)?;
     let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
-    let app = api::router(cp, config.max_body_bytes);
+    let app = api::router(cp.clone(), config.max_body_bytes);
     let (tx, rx) = oneshot::channel::<()>();
     let ca = tls
         .as_ref()
         .map(|t| (t.ca_path.clone(), t.ca_fingerprint.clone()));
+    let closing = cp.clone();
     let stop = async move {
         let _ = rx.await;
+        closing.begin_shutdown();
     };
     let task = match tls {
         Some(t) => {

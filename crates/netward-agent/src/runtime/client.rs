@@ -78,6 +78,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// The longest wait for one request (the push stream has its own keep-alive timeout).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// One event from the push stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StreamEvent {
@@ -149,6 +152,7 @@ impl AgentClient {
         self.send(
             self.http
                 .post(format!("{}/api/agent/enroll", self.server))
+                .timeout(REQUEST_TIMEOUT)
                 .json(&body),
         )
         .await
@@ -163,6 +167,7 @@ impl AgentClient {
         let mut req = self
             .http
             .get(format!("{}/api/agent/policy", self.server))
+            .timeout(REQUEST_TIMEOUT)
             .bearer_auth(secret);
         if let Some(v) = since {
             req = req.query(&[("since", v.to_string())]);
@@ -176,6 +181,7 @@ impl AgentClient {
             .send(
                 self.http
                     .post(format!("{}/api/agent/ack", self.server))
+                    .timeout(REQUEST_TIMEOUT)
                     .bearer_auth(secret)
                     .json(ack),
             )

@@ -79,7 +79,12 @@ pub struct Engine<E: Enforcer> {
     pub tamper_pending: bool,
     /// Unix second of the last successful apply.
     pub applied_at: Option<i64>,
+    /// Unix second of the last failed apply, to space out retries.
+    failed_at: Option<i64>,
 }
+
+/// Seconds between retries of a failed apply.
+pub const RETRY_SECS: i64 = 10;
 
 fn to_indicator(a: &AgentIndicator) -> Option<Indicator> {
     let value = IndicatorValue::parse(&a.value).ok()?;
@@ -103,7 +108,19 @@ impl<E: Enforcer> Engine<E> {
             last_error: None,
             tamper_pending: false,
             applied_at: None,
+            failed_at: None,
         }
+    }
+
+    /// Replaces the server addresses that are never blocked; `true` if they changed (the caller
+    /// then re-enforces).
+    pub fn set_server_addresses(&mut self, server_addresses: &[IpNet]) -> bool {
+        let next = always_allowed(server_addresses);
+        if next == self.always_allowed {
+            return false;
+        }
+        self.always_allowed = next;
+        true
     }
 
     /// The enforcer, for tests.
@@ -138,11 +155,13 @@ impl<E: Enforcer> Engine<E> {
                 self.next_expiry = compiled.next_expiry;
                 self.entries = kernel.entry_count() as u64;
                 self.last_error = None;
+                self.failed_at = None;
                 self.applied_at = Some(now);
                 Ok(report)
             }
             Err(e) => {
                 self.last_error = Some(e.to_string());
+                self.failed_at = Some(now);
                 Err(e)
             }
         }
@@ -156,7 +175,7 @@ impl<E: Enforcer> Engine<E> {
 
     /// Re-applies when an indicator expired, and restores the kernel when it was altered.
     pub fn tick(&mut self, now: i64) -> Result<TickOutcome, EnforcerError> {
-        if self.last_error.is_some() && self.state.version.is_some() {
+        if self.state.version.is_some() && self.failed_at.is_some_and(|at| now >= at + RETRY_SECS) {
             self.enforcer.invalidate();
             self.enforce(now)?;
         }
@@ -174,18 +193,25 @@ impl<E: Enforcer> Engine<E> {
         Ok(TickOutcome::Idle)
     }
 
-    /// The acknowledgement of what the kernel now holds.
-    pub fn ack(&mut self, facts: DeviceFacts) -> Option<AckRequest> {
+    /// The acknowledgement of what the kernel now holds. A pending tamper report stays pending
+    /// until [`Engine::ack_delivered`] says the server has it.
+    pub fn ack(&self, facts: DeviceFacts) -> Option<AckRequest> {
         let version = self.state.version?;
-        let tamper = std::mem::take(&mut self.tamper_pending);
         Some(AckRequest {
             version,
             entries: self.entries,
             not_enforceable: self.not_enforceable.clone(),
             error: self.last_error.clone(),
-            tamper_repaired: tamper,
+            tamper_repaired: self.tamper_pending,
             facts,
         })
+    }
+
+    /// Records that the server accepted `ack`.
+    pub fn ack_delivered(&mut self, ack: &AckRequest) {
+        if ack.tamper_repaired {
+            self.tamper_pending = false;
+        }
     }
 
     /// Removes everything the enforcer created.
@@ -320,7 +346,13 @@ mod tests {
         e.enforcer.tampered = true;
         assert_eq!(e.tick(1).unwrap(), TickOutcome::TamperRepaired);
         assert_eq!(e.enforcer().applied.len(), writes + 1);
-        assert!(e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
+        let ack = e.ack(DeviceFacts::default()).unwrap();
+        assert!(ack.tamper_repaired);
+        assert!(
+            e.ack(DeviceFacts::default()).unwrap().tamper_repaired,
+            "kept until delivered"
+        );
+        e.ack_delivered(&ack);
         assert!(!e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
     }
 

@@ -114,18 +114,72 @@ fn open_enforcer(config: &AgentConfig) -> Result<NftEnforcer, EnforcerError> {
     }
 }
 
-/// The server's address, never to be blocked.
-fn server_net(url: &str) -> Vec<IpNet> {
-    let host = url
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .map(|h| h.rsplit_once(':').map_or(h, |(h, _)| h))
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-        .unwrap_or_default();
-    host.parse::<std::net::IpAddr>()
-        .map(|ip| vec![IpNet::from(ip)])
+/// File in the state directory: the server's last resolved addresses, so that they stay
+/// allowed when the agent restarts while DNS or the server is away.
+const SERVER_ADDRESSES: &str = "server-addresses.json";
+
+/// The host and port of a server URL (`https://host:port/…`, IPv6 in brackets).
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        let port = after
+            .strip_prefix(':')
+            .map_or(Some(default_port), |p| p.parse().ok())?;
+        return Some((host.to_owned(), port));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Some((host.to_owned(), port.parse().ok()?)),
+        None => Some((authority.to_owned(), default_port)),
+    }
+}
+
+/// The DNS resolvers of this machine, which must stay reachable to find the server.
+fn resolvers() -> Vec<IpNet> {
+    std::fs::read_to_string("/etc/resolv.conf")
         .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .map(IpNet::from)
+        .collect()
+}
+
+/// The addresses never to block: the server's (resolved now when its name allows), and the
+/// resolvers. Falls back to the last addresses that resolved.
+async fn server_addresses(url: &str, dir: &Path) -> Vec<IpNet> {
+    let mut out = resolvers();
+    let resolved: Vec<IpNet> = match host_port(url) {
+        Some((host, port)) => match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![IpNet::from(ip)],
+            Err(_) => match tokio::net::lookup_host((host.as_str(), port)).await {
+                Ok(addrs) => addrs.map(|a| IpNet::from(a.ip())).collect(),
+                Err(error) => {
+                    tracing::warn!(%host, %error, "Cannot resolve the server; keeping its last known addresses allowed.");
+                    Vec::new()
+                }
+            },
+        },
+        None => Vec::new(),
+    };
+    if resolved.is_empty() {
+        out.extend(
+            state::read::<Vec<IpNet>>(dir, SERVER_ADDRESSES)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        );
+    } else {
+        if let Err(error) = state::write(dir, SERVER_ADDRESSES, &resolved) {
+            tracing::warn!(%error, "Cannot save the server's addresses.");
+        }
+        out.extend(resolved);
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn write_status(
@@ -168,6 +222,54 @@ fn write_status(
     }
 }
 
+/// What the runtime's tasks share.
+#[derive(Clone)]
+struct Shared {
+    engine: SharedEngine,
+    client: AgentClient,
+    identity: Identity,
+    dir: PathBuf,
+    connected: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Shared {
+    /// Writes the status file, off the async runtime.
+    async fn status(&self, connection_error: Option<String>) {
+        let (dir, identity) = (self.dir.clone(), self.identity.clone());
+        let connected = self.connected.load(std::sync::atomic::Ordering::SeqCst);
+        let _ = with_engine(&self.engine, move |e| {
+            write_status(&dir, &identity, e, connected, connection_error.as_deref())
+        })
+        .await;
+    }
+
+    /// Sends the acknowledgement of what the kernel holds; clears a pending tamper report only
+    /// once the server has it.
+    async fn ack(&self) -> Result<(), AgentError> {
+        let Some(ack) = with_engine(&self.engine, |e| e.ack(facts::collect())).await? else {
+            return Ok(());
+        };
+        self.client.ack(&self.identity.secret, &ack).await?;
+        with_engine(&self.engine, move |e| e.ack_delivered(&ack)).await
+    }
+
+    /// Refreshes the never-blocked server addresses, re-enforcing if they changed.
+    async fn refresh_server_addresses(&self) {
+        let addrs = server_addresses(&self.identity.server, &self.dir).await;
+        let result = with_engine(&self.engine, move |e| {
+            if e.set_server_addresses(&addrs) && e.state.version.is_some() {
+                e.enforce(now()).map(|_| ())
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        if let Ok(Err(error)) = result {
+            tracing::error!(%error, "Cannot re-apply the policy with the server's new addresses.");
+        }
+    }
+}
+
 /// Enrolls if needed, then runs until `shutdown` completes. Kernel rules stay in place when it
 /// returns.
 pub async fn run(
@@ -203,45 +305,29 @@ pub async fn run(
     let client = AgentClient::new(&identity.server, identity.ca_fingerprint.as_deref())?;
     let policy = state::read::<PolicyState>(&config.state_dir, POLICY)?.unwrap_or_default();
     let enforcer = open_enforcer(&config)?;
-    let engine: SharedEngine = Arc::new(Mutex::new(Engine::new(
-        enforcer,
-        policy,
-        &server_net(&identity.server),
-    )));
-    let has_policy = with_engine(&engine, |e| e.state.version.is_some()).await?;
-    if has_policy {
+    let server = server_addresses(&identity.server, &config.state_dir).await;
+    let engine: SharedEngine = Arc::new(Mutex::new(Engine::new(enforcer, policy, &server)));
+    let shared = Shared {
+        engine,
+        client,
+        identity,
+        dir: config.state_dir.clone(),
+        connected: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    };
+    if with_engine(&shared.engine, |e| e.state.version.is_some()).await? {
         // Restart: re-apply what we held, atomically, before talking to anyone.
-        match with_engine(&engine, |e| e.enforce(now())).await? {
+        match with_engine(&shared.engine, |e| e.enforce(now())).await? {
             Ok(report) => {
                 tracing::info!(entries = report.added, "Re-applied the persisted policy.")
             }
             Err(error) => tracing::error!(%error, "Cannot re-apply the persisted policy."),
         }
     }
-    {
-        let guard = engine
-            .lock()
-            .map_err(|_| AgentError::Config("poisoned".into()))?;
-        write_status(&config.state_dir, &identity, &guard, false, None);
-    }
-    let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let ticker = tokio::spawn(tick_loop(
-        engine.clone(),
-        client.clone(),
-        identity.clone(),
-        config.state_dir.clone(),
-        connected.clone(),
-    ));
-    let connection = connection_loop(
-        engine,
-        client,
-        identity,
-        config.state_dir.clone(),
-        connected,
-    );
+    shared.status(None).await;
+    let ticker = tokio::spawn(tick_loop(shared.clone()));
     tokio::select! {
         () = shutdown => {}
-        result = connection => {
+        result = connection_loop(shared) => {
             ticker.abort();
             return result;
         }
@@ -250,101 +336,72 @@ pub async fn run(
     Ok(())
 }
 
-async fn tick_loop(
-    engine: SharedEngine,
-    client: AgentClient,
-    identity: Identity,
-    dir: PathBuf,
-    connected: Arc<std::sync::atomic::AtomicBool>,
-) {
+async fn tick_loop(shared: Shared) {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        let outcome = with_engine(&engine, |e| e.tick(now())).await;
-        match outcome {
+        match with_engine(&shared.engine, |e| e.tick(now())).await {
             Ok(Ok(TickOutcome::Idle)) => continue,
             Ok(Ok(outcome)) => {
                 tracing::info!(?outcome, "Kernel updated without the server.");
-                let ack = with_engine(&engine, |e| e.ack(facts::collect()))
-                    .await
-                    .ok()
-                    .flatten();
-                if let Ok(guard) = engine.lock() {
-                    write_status(
-                        &dir,
-                        &identity,
-                        &guard,
-                        connected.load(std::sync::atomic::Ordering::SeqCst),
-                        None,
-                    );
-                }
-                if let Some(ack) = ack
-                    && let Err(error) = client.ack(&identity.secret, &ack).await
-                {
+                shared.status(None).await;
+                if let Err(error) = shared.ack().await {
                     tracing::warn!(%error, "Cannot report to the server; the kernel is up to date.");
                 }
             }
-            Ok(Err(error)) => tracing::error!(%error, "Cannot update the kernel."),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "Cannot update the kernel; retrying in 10 s.");
+                shared.status(None).await;
+            }
             Err(error) => tracing::error!(%error, "Engine task failed."),
         }
     }
 }
 
 /// Pulls the update from the held version, applies it, persists it and acknowledges it.
-async fn sync(
-    engine: &SharedEngine,
-    client: &AgentClient,
-    identity: &Identity,
-    dir: &Path,
-) -> Result<(), AgentError> {
-    let since = with_engine(engine, |e| e.state.version).await?;
-    let update = client.policy(&identity.secret, since).await?;
-    let dir_owned = dir.to_owned();
-    let (report, ack) = with_engine(engine, move |e| {
+async fn sync(shared: &Shared) -> Result<(), AgentError> {
+    let since = with_engine(&shared.engine, |e| e.state.version).await?;
+    let update = shared.client.policy(&shared.identity.secret, since).await?;
+    let dir = shared.dir.clone();
+    let report = with_engine(&shared.engine, move |e| {
         let report = e.update(update, now());
-        let persisted = state::write(&dir_owned, POLICY, &e.state);
-        (
-            report.map_err(AgentError::from).and(persisted),
-            e.ack(facts::collect()),
-        )
+        let persisted = state::write(&dir, POLICY, &e.state);
+        report.map_err(AgentError::from).and(persisted)
     })
     .await?;
-    if let Some(ack) = ack {
-        client.ack(&identity.secret, &ack).await?;
-    }
+    shared.ack().await?;
     report
 }
 
-async fn connection_loop(
-    engine: SharedEngine,
-    client: AgentClient,
-    identity: Identity,
-    dir: PathBuf,
-    connected: Arc<std::sync::atomic::AtomicBool>,
-) -> Result<(), AgentError> {
+async fn connection_loop(shared: Shared) -> Result<(), AgentError> {
+    use std::sync::atomic::Ordering;
     let mut backoff = Duration::from_millis(250);
     loop {
-        let mut error: Option<String> = None;
-        match client.stream(&identity.secret).await {
+        let mut error: Option<String>;
+        shared.refresh_server_addresses().await;
+        match shared.client.stream(&shared.identity.secret).await {
             Ok(stream) => {
-                tracing::info!(server = %identity.server, "Connected to the server.");
-                connected.store(true, std::sync::atomic::Ordering::SeqCst);
+                tracing::info!(server = %shared.identity.server, "Connected to the server.");
+                shared.connected.store(true, Ordering::SeqCst);
                 backoff = Duration::from_millis(250);
+                // Whatever was not acknowledged before (the server was away) is now.
+                if let Err(e) = shared.ack().await {
+                    tracing::warn!(error = %e, "Cannot acknowledge on connect.");
+                }
                 let mut stream = Box::pin(stream);
                 loop {
                     match tokio::time::timeout(STREAM_TIMEOUT, stream.next()).await {
                         Ok(Some(Ok(StreamEvent::Policy(version)))) => {
-                            let held = with_engine(&engine, |e| e.state.version).await?;
+                            let held = with_engine(&shared.engine, |e| e.state.version).await?;
+                            error = None;
                             if held != Some(version)
-                                && let Err(e) = sync(&engine, &client, &identity, &dir).await
+                                && let Err(e) = sync(&shared).await
                             {
                                 tracing::error!(error = %e, version, "Cannot apply the policy.");
                                 error = Some(e.to_string());
                             }
-                            if let Ok(guard) = engine.lock() {
-                                write_status(&dir, &identity, &guard, true, error.as_deref());
-                            }
+                            shared.status(error.clone()).await;
                         }
                         Ok(Some(Ok(StreamEvent::KeepAlive))) => {}
                         Ok(Some(Err(e))) => {
@@ -369,10 +426,8 @@ async fn connection_loop(
             }
             Err(e) => error = Some(e.to_string()),
         }
-        connected.store(false, std::sync::atomic::Ordering::SeqCst);
-        if let Ok(guard) = engine.lock() {
-            write_status(&dir, &identity, &guard, false, error.as_deref());
-        }
+        shared.connected.store(false, Ordering::SeqCst);
+        shared.status(error.clone()).await;
         tracing::warn!(
             error = error.as_deref().unwrap_or(""),
             retry_in_ms = backoff.as_millis(),

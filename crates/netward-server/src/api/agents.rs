@@ -121,10 +121,17 @@ pub async fn stream(
         id: device.id,
     };
     let rx = cp.subscribe();
-    let events = futures_util::stream::unfold(
-        (rx, presence, true),
-        |(mut rx, presence, first)| async move {
-            if !first && rx.changed().await.is_err() {
+    let closing = cp.closing();
+    let state = (rx, closing, presence, true);
+    let events =
+        futures_util::stream::unfold(state, |(mut rx, mut closing, presence, first)| async move {
+            if !first {
+                tokio::select! {
+                    changed = rx.changed() => changed.ok()?,
+                    _ = closing.wait_for(|c| *c) => return None,
+                }
+            }
+            if *closing.borrow() {
                 return None;
             }
             // A revocation bumps the version too: check the credential on every wake.
@@ -141,8 +148,7 @@ pub async fn stream(
                 .event("policy")
                 .id(version.to_string())
                 .data(version.to_string());
-            Some((Ok(event), (rx, presence, false)))
-        },
-    );
+            Some((Ok(event), (rx, closing, presence, false)))
+        });
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }

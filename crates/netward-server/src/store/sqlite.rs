@@ -1045,7 +1045,8 @@ impl Store for SqliteStore {
             "UPDATE devices SET applied_version = ?2, applied_at = CASE WHEN ?9 IS NULL THEN ?3 ELSE applied_at END, \
              entries = ?4, not_enforceable = ?5, last_error = ?9, \
              last_tamper = CASE WHEN ?6 THEN ?3 ELSE last_tamper END, last_seen = ?3, \
-             hostname = ?7, addresses = ?8 WHERE id = ?1",
+             hostname = ?7, addresses = ?8 \
+             WHERE id = ?1 AND (applied_version IS NULL OR applied_version <= ?2)",
             params![
                 id,
                 i64::try_from(ack.version).unwrap_or(i64::MAX),

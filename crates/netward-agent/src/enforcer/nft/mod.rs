@@ -5,7 +5,10 @@
 //!   transaction, without touching the sets.
 //! - Set elements only ever travel over netlink ([`netlink`]): a full rewrite flushes and
 //!   refills every set in one atomic batch, and a delta adds and removes only what changed.
-//!   So a policy is never half-applied, and replacing one never leaves a moment without rules.
+//!   The sets are never half-changed, and replacing them never leaves a moment without rules.
+//!   A change of mode or coverage is a second, `nft`, transaction; it goes in before the sets
+//!   when it relaxes the rules and after them when it tightens them, so the moment between
+//!   never blocks more than either the old or the new policy.
 //! - [`Enforcer::is_intact`] checks the table, the chains and their rule counts, cheaply: it
 //!   never lists set elements, which costs minutes at a million ranges.
 
@@ -79,6 +82,16 @@ fn run_nft(
     }
 }
 
+/// How much a policy's rules block: off < audit < block TCP only < block everything.
+fn strictness(p: &KernelPolicy) -> u8 {
+    match (p.mode, p.coverage) {
+        (ProtectionMode::Off, _) => 0,
+        (ProtectionMode::Audit, _) => 1,
+        (ProtectionMode::Block, netward_model::Coverage::Tcp) => 2,
+        (ProtectionMode::Block, netward_model::Coverage::All) => 3,
+    }
+}
+
 impl NftEnforcer {
     /// An enforcer of the table `table` in the current network namespace. Nothing is changed
     /// until the first apply.
@@ -146,13 +159,24 @@ impl Enforcer for NftEnforcer {
             _ => None,
         };
         let mut rules_written = false;
+        // When the rules change on a live table, the rules and the sets are two transactions.
+        // Order them so that the moment between never blocks more than either policy: a
+        // stricter rule set goes in after the new sets, a laxer one before.
+        let mut rules_after_sets = None;
         if !present {
             let script = ruleset::create_script(&self.table, desired.mode, desired.coverage);
             run_nft(self.netns.as_deref(), "create the table", &script)?;
             rules_written = true;
         } else if previous.as_ref().is_none_or(|p| !p.same_rules(desired)) {
             let script = ruleset::rules_script(&self.table, desired.mode, desired.coverage);
-            run_nft(self.netns.as_deref(), "rewrite the rules", &script)?;
+            let stricter = previous
+                .as_ref()
+                .is_some_and(|p| strictness(desired) > strictness(p));
+            if stricter {
+                rules_after_sets = Some(script);
+            } else {
+                run_nft(self.netns.as_deref(), "rewrite the rules", &script)?;
+            }
             rules_written = true;
         }
         let (changes, added, removed, full) = match &previous {
@@ -214,6 +238,12 @@ impl Enforcer for NftEnforcer {
         if let Err(e) = self
             .socket
             .transact("apply the policy", &self.table, &changes)
+        {
+            self.applied = None;
+            return Err(e);
+        }
+        if let Some(script) = rules_after_sets
+            && let Err(e) = run_nft(self.netns.as_deref(), "rewrite the rules", &script)
         {
             self.applied = None;
             return Err(e);

@@ -28,6 +28,8 @@ const SUBSYS_NFTABLES: u16 = 10;
 const ELEMENTS_PER_MESSAGE: usize = 1024;
 /// Receive buffer for acknowledgements.
 const RECV_BUFFER: usize = 16 * 1024 * 1024;
+/// Longest wait for the kernel's answer, in seconds.
+const RECV_TIMEOUT_SECS: i64 = 30;
 
 /// One message of a batch.
 struct Pending {
@@ -77,6 +79,10 @@ impl NfSocket {
             .map_err(io_err("bind"))?;
         setsockopt(&socket.as_fd(), sockopt::RcvBufForce, &RECV_BUFFER)
             .map_err(|e| io_err("set the receive buffer")(e.into()))?;
+        // A kernel that never answers must not hang the agent.
+        let timeout = nix::sys::time::TimeVal::new(RECV_TIMEOUT_SECS, 0);
+        setsockopt(&socket.as_fd(), sockopt::ReceiveTimeout, &timeout)
+            .map_err(|e| io_err("set the receive timeout")(e.into()))?;
         let _ = socket.set_ext_ack(true);
         Ok(Self {
             socket,
