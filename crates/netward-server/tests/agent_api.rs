@@ -1,0 +1,252 @@
+//! The agent channel over real HTTP: enrollment, snapshots and deltas, acknowledgements,
+//! revocation, the push stream and shutdown with streams open.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestServer, error_of};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn enroll(s: &TestServer, group: &str) -> (String, String) {
+    let (status, t) = s.post("/api/enroll-tokens", json!({"group": group})).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let token = t["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("nwe_") && token.contains('@'), "{token}");
+    let facts = json!({"hostname": "ep1", "os": "Debian", "kernel": "6.18", "agentVersion": "0.1.0", "addresses": ["192.0.2.50"]});
+    let (status, d) = s
+        .send(
+            s.req(Method::POST, "/api/agent/enroll", None)
+                .json(&json!({"token": token, "facts": facts})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    (
+        d["deviceId"].as_str().unwrap().to_owned(),
+        d["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn policy(s: &TestServer, secret: &str, since: Option<u64>) -> (StatusCode, Value) {
+    let path = match since {
+        Some(v) => format!("/api/agent/policy?since={v}"),
+        None => "/api/agent/policy".into(),
+    };
+    s.send(s.req(Method::GET, &path, Some(secret))).await
+}
+
+fn ack(version: u64) -> Value {
+    json!({"version": version, "entries": 3, "notEnforceable": [], "error": null, "tamperRepaired": false,
+           "facts": {"hostname": "ep1", "os": "Debian", "kernel": "6.18", "agentVersion": "0.1.0", "addresses": []}})
+}
+
+#[tokio::test]
+async fn enrollment_is_checked_and_refused_tokens_say_why() {
+    let s = TestServer::start().await;
+    let facts =
+        json!({"hostname": "x", "os": "", "kernel": "", "agentVersion": "", "addresses": []});
+    let (status, body) = s
+        .send(
+            s.req(Method::POST, "/api/agent/enroll", None)
+                .json(&json!({"token": "nwe_bogus@http://x", "facts": facts})),
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (StatusCode::UNAUTHORIZED, "Unauthorized")
+    );
+    let (status, body) = s.post("/api/enroll-tokens", json!({"group": "nope"})).await;
+    assert_eq!(
+        (status, error_of(&body).2),
+        (StatusCode::BAD_REQUEST, Some("group"))
+    );
+    let (status, body) = s.post("/api/enroll-tokens", json!({"validHours": 0})).await;
+    assert_eq!(
+        (status, error_of(&body).2),
+        (StatusCode::BAD_REQUEST, Some("validHours"))
+    );
+    let (_, secret) = enroll(&s, "default").await;
+    assert!(secret.starts_with("nwd_"));
+    // An API token is not a device credential, and a device credential is not an API token.
+    assert_eq!(policy(&s, &s.admin, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        s.send(s.req(Method::GET, "/api/indicators", Some(&secret)))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn snapshots_then_deltas_scoped_to_the_group() {
+    let s = TestServer::start().await;
+    s.post("/api/groups", json!({"name": "other"})).await;
+    s.block("192.0.2.1").await;
+    let (device, secret) = enroll(&s, "default").await;
+
+    let (status, snap) = policy(&s, &secret, None).await;
+    assert_eq!(status, StatusCode::OK, "{snap}");
+    assert_eq!(snap["full"], true);
+    assert_eq!(snap["upserts"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (snap["mode"].as_str(), snap["coverage"].as_str()),
+        (Some("block"), Some("all"))
+    );
+    let v1 = snap["version"].as_u64().unwrap();
+
+    // Changes after v1 come as a delta: one in scope, one scoped elsewhere, one deleted.
+    let id2 = s.block("192.0.2.2").await;
+    s.post("/api/indicators", json!({"indicatorValue": "192.0.2.3", "action": "Block", "title": "t", "rbacGroupNames": ["other"]})).await;
+    let first = s.get("/api/indicators?value=192.0.2.1").await.1["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.send(s.req(
+        Method::DELETE,
+        &format!("/api/indicators/{first}"),
+        Some(&s.admin),
+    ))
+    .await;
+    let (_, delta) = policy(&s, &secret, Some(v1)).await;
+    assert_eq!(delta["full"], false, "{delta}");
+    let upserts: Vec<&str> = delta["upserts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(upserts, ["192.0.2.2"]);
+    let removals: Vec<i64> = delta["removals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(removals.contains(&first.parse().unwrap()), "{delta}");
+    assert!(!removals.contains(&id2.parse().unwrap()));
+    let v2 = delta["version"].as_u64().unwrap();
+    assert!(v2 > v1);
+
+    // An empty delta at the current version; a snapshot for a version the server never had.
+    let (_, same) = policy(&s, &secret, Some(v2)).await;
+    assert_eq!(
+        (
+            same["full"].as_bool(),
+            same["upserts"].as_array().unwrap().len()
+        ),
+        (Some(false), 0)
+    );
+    let (_, future) = policy(&s, &secret, Some(v2 + 1000)).await;
+    assert_eq!(future["full"], true);
+
+    // Acknowledgements: in sync at v2; an older ack never moves it back; a future one is refused.
+    assert_eq!(
+        s.send(
+            s.req(Method::POST, "/api/agent/ack", Some(&secret))
+                .json(&ack(v2))
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    s.send(
+        s.req(Method::POST, "/api/agent/ack", Some(&secret))
+            .json(&ack(v1)),
+    )
+    .await;
+    let (_, m) = s.get(&format!("/api/machines/{device}")).await;
+    assert_eq!(
+        (m["appliedVersion"].as_u64(), m["inSync"].as_bool()),
+        (Some(v2), Some(true)),
+        "{m}"
+    );
+    let (status, body) = s
+        .send(
+            s.req(Method::POST, "/api/agent/ack", Some(&secret))
+                .json(&ack(v2 + 1000)),
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&body).2),
+        (StatusCode::BAD_REQUEST, Some("version"))
+    );
+
+    // A move forces a snapshot of the new group; a revocation refuses the device.
+    s.send(
+        s.req(
+            Method::PATCH,
+            &format!("/api/machines/{device}"),
+            Some(&s.admin),
+        )
+        .json(&json!({"group": "other"})),
+    )
+    .await;
+    let (_, moved) = policy(&s, &secret, Some(v2)).await;
+    assert_eq!(moved["full"], true);
+    assert_eq!(moved["group"], "other");
+    let values: Vec<&str> = moved["upserts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["192.0.2.2", "192.0.2.3"]);
+    let (_, m) = s.get(&format!("/api/machines/{device}")).await;
+    assert_eq!(m["inSync"], false, "behind after the move");
+    s.send(s.req(
+        Method::POST,
+        &format!("/api/machines/{device}/revoke"),
+        Some(&s.admin),
+    ))
+    .await;
+    let (status, body) = policy(&s, &secret, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(error_of(&body).1.contains("revoked"));
+}
+
+#[tokio::test]
+async fn the_stream_names_the_version_at_once_and_on_change_and_shutdown_ends_it() {
+    let mut s = TestServer::start().await;
+    let (_, secret) = enroll(&s, "default").await;
+    let mut resp = s
+        .req(Method::GET, "/api/agent/stream", Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let first = String::from_utf8(resp.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains("event: policy"), "{first}");
+    let (_, machines) = s.get("/api/machines").await;
+    assert_eq!(machines["value"][0]["online"], true);
+    s.block("192.0.2.9").await;
+    let next = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let next = String::from_utf8(next.to_vec()).unwrap();
+    let v: u64 = next
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let current = s.get("/api/machines").await.1["value"][0]["currentVersion"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(v, current);
+    // Stopping the server ends open streams instead of waiting for them forever.
+    let server = s.server.take().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server.stop())
+        .await
+        .expect("shutdown hung on an open stream")
+        .unwrap();
+}
