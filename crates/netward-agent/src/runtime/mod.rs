@@ -276,6 +276,11 @@ pub async fn run(
     config: AgentConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AgentError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(AgentError::Config(
+            "netward agent needs root: it programs nftables and keeps its credential in a root-only directory".into(),
+        ));
+    }
     state::prepare(&config.state_dir)?;
     let identity = match state::read::<Identity>(&config.state_dir, IDENTITY)? {
         Some(id) => {
