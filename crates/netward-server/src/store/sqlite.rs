@@ -115,6 +115,31 @@ CREATE TABLE devices (
 );
 ";
 
+/// Indicators per multi-row upsert (22 parameters each, under SQLite's 32,766).
+const UPSERT_CHUNK: usize = 500;
+/// Audit rows per multi-row insert.
+const AUDIT_CHUNK: usize = 1000;
+
+/// `INSERT … VALUES (…), (…) ON CONFLICT(value) DO UPDATE … RETURNING id, value` for `rows`.
+fn upsert_sql(rows: usize) -> String {
+    let one = format!("({})", vec!["?"; 22].join(", "));
+    format!(
+        "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
+         description, severity, expires_at, generate_alert, recommended_actions, groups, \
+         external_id, application, category, mitre_techniques, created_by, created_by_kind, \
+         created_at, updated_by, updated_by_kind, updated_at) VALUES {} \
+         ON CONFLICT(value) DO UPDATE SET action = excluded.action, title = excluded.title, \
+         description = excluded.description, severity = excluded.severity, \
+         expires_at = excluded.expires_at, generate_alert = excluded.generate_alert, \
+         recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
+         external_id = excluded.external_id, application = excluded.application, \
+         category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
+         updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
+         updated_at = excluded.updated_at RETURNING id, value",
+        vec![one; rows].join(", ")
+    )
+}
+
 const INDICATOR_COLUMNS: &str = "id, value, action, title, description, severity, expires_at, \
     generate_alert, recommended_actions, groups, external_id, application, category, \
     mitre_techniques, created_by, created_by_kind, created_at, updated_by, updated_by_kind, \
@@ -143,7 +168,7 @@ impl SqliteStore {
         let mut conn = Connection::open(data_dir.join(DB_FILE)).map_err(db("open"))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;",
+             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
         )
         .map_err(db("configure"))?;
         let version: i64 = conn
@@ -456,77 +481,93 @@ impl Store for SqliteStore {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db("begin upsert"))?;
         let mut ids = Vec::with_capacity(drafts.len());
-        {
-            // Ids only grow (AUTOINCREMENT), so a returned id above the old maximum is a new row.
-            let max_before: i64 = tx
-                .query_row("SELECT coalesce(max(id), 0) FROM indicators", [], |r| {
-                    r.get(0)
-                })
-                .map_err(db("prepare upsert"))?;
-            let mut created = std::collections::HashSet::new();
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
-                     description, severity, expires_at, generate_alert, recommended_actions, groups, \
-                     external_id, application, category, mitre_techniques, created_by, \
-                     created_by_kind, created_at, updated_by, updated_by_kind, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                     ?17, ?18, ?19, ?17, ?18, ?19) \
-                     ON CONFLICT(value) DO UPDATE SET action = excluded.action, \
-                     title = excluded.title, description = excluded.description, \
-                     severity = excluded.severity, expires_at = excluded.expires_at, \
-                     generate_alert = excluded.generate_alert, \
-                     recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
-                     external_id = excluded.external_id, application = excluded.application, \
-                     category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
-                     updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
-                     updated_at = excluded.updated_at \
-                     RETURNING id",
-                )
-                .map_err(db("prepare upsert"))?;
-            for d in drafts {
+        // Ids only grow (AUTOINCREMENT), so a returned id above the old maximum is a new row.
+        let max_before: i64 = tx
+            .query_row("SELECT coalesce(max(id), 0) FROM indicators", [], |r| {
+                r.get(0)
+            })
+            .map_err(db("prepare upsert"))?;
+        let mut created = std::collections::HashSet::new();
+        let mut audit_rows: Vec<(&'static str, String, String)> = Vec::with_capacity(drafts.len());
+        // Multi-row statements: one statement per chunk costs far less than one per row.
+        for chunk in drafts.chunks(UPSERT_CHUNK) {
+            let sql = upsert_sql(chunk.len());
+            let mut st = tx.prepare_cached(&sql).map_err(db("prepare upsert"))?;
+            let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 22);
+            let mut values = Vec::with_capacity(chunk.len());
+            for d in chunk {
                 let value = d.value.to_string();
-                let groups = serde_json::to_string(&d.groups)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let (start, end) = d.value.bounds();
                 let family = match d.value.family() {
                     netward_model::Family::V4 => 4,
                     netward_model::Family::V6 => 6,
                 };
-                let id: i64 = upsert
-                    .query_row(
-                        params![
-                            value,
-                            family,
-                            bound_blob(start),
-                            bound_blob(end),
-                            d.action.as_str(),
-                            d.title,
-                            d.description,
-                            d.severity.as_str(),
-                            d.expires_at,
-                            d.generate_alert,
-                            d.recommended_actions,
-                            groups,
-                            d.external_id,
-                            d.application,
-                            d.category,
-                            d.mitre_techniques,
-                            change.actor.name,
-                            change.actor.kind.as_str(),
-                            change.at,
-                        ],
-                        |r| r.get(0),
-                    )
-                    .map_err(db("upsert indicator"))?;
+                let text = |t: &str| Value::Text(t.to_owned());
+                args.extend([
+                    text(&value),
+                    Value::Integer(family),
+                    Value::Blob(bound_blob(start)),
+                    Value::Blob(bound_blob(end)),
+                    text(d.action.as_str()),
+                    text(&d.title),
+                    text(&d.description),
+                    text(d.severity.as_str()),
+                    d.expires_at.map_or(Value::Null, Value::Integer),
+                    Value::Integer(i64::from(d.generate_alert)),
+                    text(&d.recommended_actions),
+                    Value::Text(to_json(&d.groups)?),
+                    text(&d.external_id),
+                    text(&d.application),
+                    text(&d.category),
+                    text(&d.mitre_techniques),
+                    text(&change.actor.name),
+                    text(change.actor.kind.as_str()),
+                    Value::Integer(change.at),
+                    text(&change.actor.name),
+                    text(change.actor.kind.as_str()),
+                    Value::Integer(change.at),
+                ]);
+                values.push(value);
+            }
+            let returned: std::collections::HashMap<String, i64> = st
+                .query_map(params_from_iter(args), |r| {
+                    Ok((r.get::<_, String>(1)?, r.get::<_, i64>(0)?))
+                })
+                .map_err(db("upsert indicators"))?
+                .collect::<Result<_, _>>()
+                .map_err(db("upsert indicators"))?;
+            for (d, value) in chunk.iter().zip(values) {
+                let id = *returned
+                    .get(&value)
+                    .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
                 let verb = if id > max_before && created.insert(id) {
                     "indicator.create"
                 } else {
                     "indicator.update"
                 };
-                audit(&tx, change, verb, &value, &draft_detail(d))?;
+                audit_rows.push((verb, value, draft_detail(d).to_string()));
                 ids.push(id);
             }
+        }
+        for chunk in audit_rows.chunks(AUDIT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO audit_log (at, actor, actor_kind, action, target, detail) VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
+            let mut st = tx.prepare_cached(&sql).map_err(db("write audit log"))?;
+            let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+            for (verb, target, detail) in chunk {
+                args.extend([
+                    Value::Integer(change.at),
+                    Value::Text(change.actor.name.clone()),
+                    Value::Text(change.actor.kind.as_str().to_owned()),
+                    Value::Text((*verb).to_owned()),
+                    Value::Text(target.clone()),
+                    Value::Text(detail.clone()),
+                ]);
+            }
+            st.execute(params_from_iter(args))
+                .map_err(db("write audit log"))?;
         }
         tx.commit().map_err(db("commit upsert"))?;
         Ok(ids)

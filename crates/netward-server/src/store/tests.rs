@@ -65,6 +65,35 @@ fn upsert_keeps_one_indicator_per_value(store: &dyn Store) {
     );
 }
 
+fn a_batch_with_repeats_and_more_rows_than_a_statement_holds(store: &dyn Store) {
+    let a = actor();
+    let mut drafts: Vec<_> = (0..1203u32)
+        .map(|i| draft(&format!("10.{}.{}.1", i / 256, i % 256), "Block", &[], None))
+        .collect();
+    drafts.push(draft("10.0.0.1", "Audit", &[], None));
+    let ids = store
+        .upsert_indicators(&drafts, &Change { actor: &a, at: 3 })
+        .unwrap();
+    assert_eq!(ids.len(), 1204);
+    assert_eq!(ids[0], ids[1203], "the repeated value kept its id");
+    let first = store.indicator(ids[0]).unwrap().unwrap();
+    assert_eq!(first.draft.action, Action::Audit, "the later row wins");
+    let log = store
+        .audit_log(&AuditQuery {
+            target: Some("10.0.0.1".into()),
+            top: 10,
+            skip: 0,
+        })
+        .unwrap();
+    let verbs: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(verbs, ["indicator.update", "indicator.create"]);
+    let every = IndicatorQuery {
+        top: 5000,
+        ..IndicatorQuery::default()
+    };
+    assert_eq!(store.list_indicators(&every, 0).unwrap().len(), 1203);
+}
+
 fn list_filters_and_pages(store: &dyn Store) {
     let a = actor();
     let drafts = vec![
@@ -286,6 +315,7 @@ fn groups_settings_and_tokens(store: &dyn Store) {
 fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
     for test in [
         upsert_keeps_one_indicator_per_value,
+        a_batch_with_repeats_and_more_rows_than_a_statement_holds,
         list_filters_and_pages,
         delete_removes_and_audits,
         groups_settings_and_tokens,
