@@ -480,7 +480,13 @@ impl Store for SqliteStore {
     ) -> Result<Vec<i64>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db("begin upsert"))?;
-        let mut ids = Vec::with_capacity(drafts.len());
+        let mut ids = vec![0i64; drafts.len()];
+        // Insert in value order: every index then grows at its end instead of at random
+        // places, which is what a million-row import spends its time on. A stable sort keeps
+        // repeated values in submission order, so the last one still wins.
+        let values: Vec<String> = drafts.iter().map(|d| d.value.to_string()).collect();
+        let mut order: Vec<usize> = (0..drafts.len()).collect();
+        order.sort_by(|a, b| values[*a].cmp(&values[*b]));
         // Ids only grow (AUTOINCREMENT), so a returned id above the old maximum is a new row.
         let max_before: i64 = tx
             .query_row("SELECT coalesce(max(id), 0) FROM indicators", [], |r| {
@@ -490,13 +496,12 @@ impl Store for SqliteStore {
         let mut created = std::collections::HashSet::new();
         let mut audit_rows: Vec<(&'static str, String, String)> = Vec::with_capacity(drafts.len());
         // Multi-row statements: one statement per chunk costs far less than one per row.
-        for chunk in drafts.chunks(UPSERT_CHUNK) {
+        for chunk in order.chunks(UPSERT_CHUNK) {
             let sql = upsert_sql(chunk.len());
             let mut st = tx.prepare_cached(&sql).map_err(db("prepare upsert"))?;
             let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 22);
-            let mut values = Vec::with_capacity(chunk.len());
-            for d in chunk {
-                let value = d.value.to_string();
+            for &i in chunk {
+                let (d, value) = (&drafts[i], &values[i]);
                 let (start, end) = d.value.bounds();
                 let family = match d.value.family() {
                     netward_model::Family::V4 => 4,
@@ -504,7 +509,7 @@ impl Store for SqliteStore {
                 };
                 let text = |t: &str| Value::Text(t.to_owned());
                 args.extend([
-                    text(&value),
+                    text(value),
                     Value::Integer(family),
                     Value::Blob(bound_blob(start)),
                     Value::Blob(bound_blob(end)),
@@ -527,7 +532,6 @@ impl Store for SqliteStore {
                     text(change.actor.kind.as_str()),
                     Value::Integer(change.at),
                 ]);
-                values.push(value);
             }
             let returned: std::collections::HashMap<String, i64> = st
                 .query_map(params_from_iter(args), |r| {
@@ -536,17 +540,18 @@ impl Store for SqliteStore {
                 .map_err(db("upsert indicators"))?
                 .collect::<Result<_, _>>()
                 .map_err(db("upsert indicators"))?;
-            for (d, value) in chunk.iter().zip(values) {
+            for &i in chunk {
+                let value = &values[i];
                 let id = *returned
-                    .get(&value)
+                    .get(value)
                     .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
                 let verb = if id > max_before && created.insert(id) {
                     "indicator.create"
                 } else {
                     "indicator.update"
                 };
-                audit_rows.push((verb, value, draft_detail(d).to_string()));
-                ids.push(id);
+                audit_rows.push((verb, value.clone(), draft_detail(&drafts[i]).to_string()));
+                ids[i] = id;
             }
         }
         for chunk in audit_rows.chunks(AUDIT_CHUNK) {
