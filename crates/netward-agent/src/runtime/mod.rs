@@ -344,9 +344,21 @@ pub async fn run(
 async fn tick_loop(shared: Shared) {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Log a persistent failure once, not every tick.
+    let mut last_failure: Option<String> = None;
     loop {
         interval.tick().await;
-        match with_engine(&shared.engine, |e| e.tick(now())).await {
+        let outcome = with_engine(&shared.engine, |e| e.tick(now())).await;
+        if let Ok(Err(error)) = &outcome {
+            let text = error.to_string();
+            if last_failure.as_ref() == Some(&text) {
+                continue;
+            }
+            last_failure = Some(text);
+        } else {
+            last_failure = None;
+        }
+        match outcome {
             Ok(Ok(TickOutcome::Idle)) => continue,
             Ok(Ok(outcome)) => {
                 tracing::info!(?outcome, "Kernel updated without the server.");
@@ -356,7 +368,7 @@ async fn tick_loop(shared: Shared) {
                 }
             }
             Ok(Err(error)) => {
-                tracing::error!(%error, "Cannot update the kernel; retrying in 10 s.");
+                tracing::error!(%error, "Cannot check or update the kernel; retrying.");
                 shared.status(None).await;
             }
             Err(error) => tracing::error!(%error, "Engine task failed."),
