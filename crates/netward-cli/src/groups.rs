@@ -134,7 +134,7 @@ pub async fn run(client: &ApiClient, json: bool, cmd: GroupCommand) -> Result<()
                 .send_raw(client.request(Method::DELETE, &path(&name)))
                 .await?;
             if !json {
-                println!("deleted group {name}");
+                crate::say!("deleted group {name}");
             }
             Ok(())
         }
@@ -169,7 +169,7 @@ pub async fn run(client: &ApiClient, json: bool, cmd: GroupCommand) -> Result<()
             ] {
                 rows.extend(nets.iter().map(|n| vec![action.to_owned(), n.clone()]));
             }
-            println!();
+            crate::say!();
             table::print(&["ACTION", "NETWORK"], &rows);
             Ok(())
         }

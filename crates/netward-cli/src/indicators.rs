@@ -311,7 +311,7 @@ pub async fn run(client: &ApiClient, json: bool, cmd: IndicatorCommand) -> Resul
                 .send_raw(client.request(Method::DELETE, &format!("/api/indicators/{}", ind.id)))
                 .await?;
             if !json {
-                println!("deleted indicator {} ({})", ind.id, ind.indicator_value);
+                crate::say!("deleted indicator {} ({})", ind.id, ind.indicator_value);
             }
             Ok(())
         }
@@ -425,7 +425,7 @@ fn report_import(json: bool, results: &ImportResultList) -> Result<(), CliError>
     if json {
         table::print_json(results)?;
     } else {
-        println!(
+        crate::say!(
             "{} applied, {} failed, {} in all",
             total - failed.len(),
             failed.len(),

@@ -179,7 +179,7 @@ pub async fn run_enroll_token(
     if json {
         return table::print_json(&created);
     }
-    println!("{}", created.token);
+    crate::say!("{}", created.token);
     eprintln!(
         "group {}, valid until {}; shown only now",
         created.group, created.expires_at

@@ -1,12 +1,34 @@
 //! Plain-text tables for terminal output, and JSON printing.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::error::CliError;
 
+/// Writes `text` to standard output. When the reader has gone away (`netward … | head`), the
+/// process ends quietly instead of panicking on a broken pipe.
+pub fn write_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` through [`write_out`].
+#[macro_export]
+macro_rules! say {
+    () => { $crate::table::write_out("\n") };
+    ($($arg:tt)*) => { $crate::table::write_out(&format!("{}\n", format_args!($($arg)*))) };
+}
+
 /// Prints `headers` and `rows` as left-aligned columns.
 pub fn print(headers: &[&str], rows: &[Vec<String>]) {
-    print!("{}", render(headers, rows));
+    write_out(&render(headers, rows));
 }
 
 /// Renders `headers` and `rows` as left-aligned columns separated by two spaces.
@@ -35,7 +57,7 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
 pub fn print_record(fields: &[(&str, String)]) {
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in fields {
-        println!("{k:<width$}  {v}");
+        crate::say!("{k:<width$}  {v}");
     }
 }
 
@@ -43,7 +65,7 @@ pub fn print_record(fields: &[(&str, String)]) {
 pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::Usage(format!("cannot render JSON: {e}")))?;
-    println!("{text}");
+    crate::say!("{text}");
     Ok(())
 }
 

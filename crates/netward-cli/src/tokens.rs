@@ -59,7 +59,7 @@ pub async fn run(client: &ApiClient, json: bool, cmd: TokenCommand) -> Result<()
                 return table::print_json(&created);
             }
             print_tokens(std::slice::from_ref(&created.token));
-            println!("\nsecret (shown only now): {}", created.secret);
+            crate::say!("\nsecret (shown only now): {}", created.secret);
             Ok(())
         }
         TokenCommand::List => {

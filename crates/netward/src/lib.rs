@@ -188,9 +188,11 @@ async fn lab_command(args: LabArgs, json: bool) -> Result<(), Failure> {
         netward_cli::table::print_json(&report)?;
         return Ok(());
     }
-    println!(
+    netward_cli::say!(
         "coverage {}: the block was enforced and acknowledged by the endpoint {} ms after the API answered (policy v{})\n",
-        report.coverage, report.propagation_ms, report.policy_version
+        report.coverage,
+        report.propagation_ms,
+        report.policy_version
     );
     let rows: Vec<Vec<String>> = report
         .rows
@@ -293,7 +295,7 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
             netward_agent::runtime::uninstall(&agent_config(local, None))
                 .map_err(|e| Failure::Failed(e.into()))?;
             if !json {
-                println!("removed the nftables table and {}", dir.display());
+                netward_cli::say!("removed the nftables table and {}", dir.display());
             }
             Ok(())
         }
@@ -311,17 +313,17 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     };
     let mut server = netward_server::start(&config).await?;
     if let Some(secret) = &server.bootstrap_token {
-        println!(
+        netward_cli::say!(
             "netward: created the first admin token. It is shown only this once; store it now:\n{secret}"
         );
     }
     if let Some((path, fingerprint)) = &server.ca {
-        println!(
+        netward_cli::say!(
             "netward: CA certificate {} (sha256 {fingerprint})",
             path.display()
         );
     }
-    println!("netward: listening on {}", server.url);
+    netward_cli::say!("netward: listening on {}", server.url);
     let stop = server.shutdown_handle();
     tokio::spawn(async move {
         wait_for_signal().await;
