@@ -173,7 +173,8 @@ impl ControlPlane {
                 .store
                 .device(id)?
                 .ok_or_else(|| ControlError::Unauthorized("the device is not enrolled".into()))?;
-            cp.store.touch_device(id, cp.now())?;
+            // Last-seen moves with acknowledgements, not with pulls: a pull must not cost a
+            // synchronous disk write, or a fleet pulling at once queues behind the disk.
             let settings = cp.store.settings()?;
             let group = cp.store.group(&device.group)?;
             let (mode, coverage) = group

@@ -415,8 +415,11 @@ async fn connection_loop(shared: Shared) -> Result<(), AgentError> {
                             if held != Some(version)
                                 && let Err(e) = sync(&shared).await
                             {
-                                tracing::error!(error = %e, version, "Cannot apply the policy.");
+                                // Reconnect: the server names its version again at once, so
+                                // the pull is retried instead of waiting for the next change.
+                                tracing::error!(error = %e, version, "Cannot apply the policy; reconnecting.");
                                 error = Some(e.to_string());
+                                break;
                             }
                             shared.status(error.clone()).await;
                         }

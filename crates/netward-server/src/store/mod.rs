@@ -291,8 +291,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn devices(&self) -> Result<Vec<DeviceRecord>, StoreError>;
     /// Records an acknowledgement (telemetry: not in the audit log).
     fn record_ack(&self, id: i64, ack: &AckRecord, at: i64) -> Result<(), StoreError>;
-    /// Records that the device was seen.
-    fn touch_device(&self, id: i64, at: i64) -> Result<(), StoreError>;
     /// Moves a device to another group; `false` if there is no such device.
     fn move_device(&self, id: i64, group: &str, change: &Change<'_>) -> Result<bool, StoreError>;
     /// Revokes a device's credential; `None` if there is no such device.

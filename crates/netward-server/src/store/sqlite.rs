@@ -1109,16 +1109,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn touch_device(&self, id: i64, at: i64) -> Result<(), StoreError> {
-        let conn = self.conn()?;
-        conn.execute(
-            "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
-            params![id, at],
-        )
-        .map_err(db("touch device"))?;
-        Ok(())
-    }
-
     fn move_device(&self, id: i64, group: &str, change: &Change<'_>) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db("begin move device"))?;

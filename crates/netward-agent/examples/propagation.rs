@@ -1,0 +1,183 @@
+//! Benchmark: propagation from the API to many agents' enforcement, with no root needed.
+//!
+//! `cargo run --release -p netward-agent --example propagation -- [AGENTS…]` (default 1 100 1000)
+//!
+//! Starts a server on loopback (plain HTTP, in this process), enrolls AGENTS agents that each
+//! run the real sync path (push stream, policy pull, engine, acknowledgement) with a recording
+//! enforcer instead of nftables, then adds 20 block indicators one at a time and records, for
+//! every agent, the time from the API's answer to the moment its engine applied the version
+//! that holds the indicator. Prints p50, p99 and max per fleet size.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use netward_agent::enforcer::fake::RecordingEnforcer;
+use netward_agent::runtime::client::{AgentClient, StreamEvent};
+use netward_agent::runtime::engine::{Engine, PolicyState};
+use netward_model::agent_wire::DeviceFacts;
+use netward_server::ServerConfig;
+use tokio::sync::watch;
+
+const ROUNDS: usize = 20;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// One agent: returns a receiver of (version, applied-at) updates.
+async fn agent(client: AgentClient, secret: String) -> watch::Receiver<(u64, Instant)> {
+    let (tx, rx) = watch::channel((0u64, Instant::now()));
+    tokio::spawn(async move {
+        let mut engine = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        let mut stream = Box::pin(client.stream(&secret).await.unwrap());
+        while let Some(Ok(event)) = stream.next().await {
+            let StreamEvent::Policy(version) = event else {
+                continue;
+            };
+            if engine.state.version == Some(version) {
+                continue;
+            }
+            // Retry a failed pull, as the agent does by reconnecting.
+            let mut tries = 0;
+            let update = loop {
+                match client.policy(&secret, engine.state.version).await {
+                    Ok(u) => break u,
+                    Err(e) if tries < 20 => {
+                        tries += 1;
+                        tracing_free_sleep(tries, &e).await;
+                    }
+                    Err(e) => panic!("pull failed 20 times: {e}"),
+                }
+            };
+            let applied = update.version;
+            engine.update(update, 0).unwrap();
+            let _ = tx.send((applied, Instant::now()));
+            if let Some(ack) = engine.ack(DeviceFacts::default()) {
+                let _ = client.ack(&secret, &ack).await;
+            }
+        }
+    });
+    rx
+}
+
+async fn tracing_free_sleep(tries: u32, _error: &netward_agent::runtime::AgentError) {
+    tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
+}
+
+async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = netward_server::start(&ServerConfig {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_body_bytes: 1 << 20,
+        plain_http: true,
+        tls_names: Vec::new(),
+        advertise: None,
+    })
+    .await
+    .unwrap();
+    let url = server.url.clone();
+    let admin = server.bootstrap_token.clone().unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    let token: serde_json::Value = http
+        .post(format!("{url}/api/enroll-tokens"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let client = AgentClient::new(&url, None).unwrap();
+    let mut fleet = Vec::with_capacity(agents);
+    for _ in 0..agents {
+        let enrolled = client.enroll(&token, DeviceFacts::default()).await.unwrap();
+        fleet.push(agent(client.clone(), enrolled.secret).await);
+    }
+    // Let every agent take its first snapshot.
+    tokio::time::sleep(Duration::from_millis(500 + agents as u64)).await;
+    let mut latencies = Vec::with_capacity(agents * ROUNDS);
+    for round in 0..ROUNDS {
+        let started = Instant::now();
+        let resp: serde_json::Value = http
+            .post(format!("{url}/api/indicators"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"indicatorValue": format!("198.51.100.{}", round + 1), "action": "Block", "title": "bench"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(resp["id"].is_string(), "{resp}");
+        let answered = Instant::now();
+        let _ = started;
+        let target = server_version(&http, &url, &admin).await;
+        for rx in &mut fleet {
+            let (_, at) = *rx.wait_for(|(v, _)| *v >= target).await.unwrap();
+            latencies.push(at.saturating_duration_since(answered));
+        }
+    }
+    latencies.sort();
+    let out = (
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        *latencies.last().unwrap(),
+        latencies.len(),
+    );
+    server.stop().await.unwrap();
+    out
+}
+
+async fn server_version(http: &reqwest::Client, url: &str, admin: &str) -> u64 {
+    let machines: serde_json::Value = http
+        .get(format!("{url}/api/machines"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    machines["value"][0]["currentVersion"].as_u64().unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("a number of agents"))
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![1, 100, 1000]
+    } else {
+        sizes
+    };
+    println!("| agents | samples | p50 | p99 | max |");
+    println!("|---|---|---|---|---|");
+    for n in sizes {
+        let (p50, p99, max, samples) = run(n).await;
+        println!(
+            "| {n} | {samples} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            p50.as_secs_f64() * 1000.0,
+            p99.as_secs_f64() * 1000.0,
+            max.as_secs_f64() * 1000.0
+        );
+    }
+}
