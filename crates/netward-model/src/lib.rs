@@ -25,7 +25,7 @@ pub use action::{Action, ActionError, AlertRule};
 pub use group::{Coverage, DeviceGroup, ProtectionMode, TenantSettings};
 pub use guard::{GuardRails, GuardViolation};
 pub use indicator::{Actor, ActorKind, Indicator, IndicatorDraft};
-pub use policy::{CompiledPolicy, FamilySets};
+pub use policy::{CompiledPolicy, FamilySets, PolicyEntry};
 pub use range_set::RangeSet;
 pub use role::Role;
 pub use severity::Severity;

@@ -17,6 +17,29 @@ pub struct FamilySets {
     pub audit: RangeSet,
 }
 
+/// What the compiler needs of an indicator: a small, copyable record, so that an agent can
+/// keep a million of them ready to recompile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyEntry {
+    /// The canonical value.
+    pub value: crate::IndicatorValue,
+    /// Its action.
+    pub action: Action,
+    /// When it stops applying.
+    pub expires_at: Option<i64>,
+}
+
+impl PolicyEntry {
+    /// The entry of a stored indicator.
+    pub fn of(ind: &Indicator) -> Self {
+        Self {
+            value: ind.draft.value,
+            action: ind.draft.action,
+            expires_at: ind.draft.expires_at,
+        }
+    }
+}
+
 /// One device group's effective policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CompiledPolicy {
@@ -63,27 +86,38 @@ impl CompiledPolicy {
         group: &str,
         now: i64,
     ) -> Self {
+        Self::compile_entries(
+            indicators
+                .into_iter()
+                .filter(|i| i.applies_to(group))
+                .map(PolicyEntry::of),
+            now,
+        )
+    }
+
+    /// Compiles entries already in scope, keeping those active at `now`.
+    pub fn compile_entries(entries: impl IntoIterator<Item = PolicyEntry>, now: i64) -> Self {
         let mut raw: [[Vec<(u128, u128)>; 3]; 2] = Default::default();
         let mut count = 0;
         let mut next_expiry: Option<i64> = None;
-        for ind in indicators {
-            if !ind.is_active(now) || !ind.applies_to(group) {
+        for e in entries {
+            if e.expires_at.is_some_and(|at| now >= at) {
                 continue;
             }
             count += 1;
-            if let Some(at) = ind.draft.expires_at {
+            if let Some(at) = e.expires_at {
                 next_expiry = Some(next_expiry.map_or(at, |n| n.min(at)));
             }
-            let family = match ind.draft.value.family() {
+            let family = match e.value.family() {
                 Family::V4 => 0,
                 Family::V6 => 1,
             };
-            let action = match ind.draft.action {
+            let action = match e.action {
                 Action::Allow => 0,
                 Action::Block => 1,
                 Action::Audit => 2,
             };
-            raw[family][action].push(ind.draft.value.bounds());
+            raw[family][action].push(e.value.bounds());
         }
         let [v4, v6] = raw.map(|[allow, block, audit]| {
             FamilySets::resolve(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use netward_model::agent_wire::{AckRequest, AgentIndicator, DeviceFacts, PolicyUpdate};
 use netward_model::{
-    Action, CompiledPolicy, Coverage, Indicator, IndicatorDraft, IndicatorValue, ProtectionMode,
+    Action, CompiledPolicy, Coverage, IndicatorValue, PolicyEntry, ProtectionMode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +67,8 @@ pub struct Engine<E: Enforcer> {
     enforcer: E,
     /// The policy held.
     pub state: PolicyState,
+    /// The held indicators, parsed once when they arrive rather than on every compile.
+    parsed: BTreeMap<i64, PolicyEntry>,
     always_allowed: Vec<IpNet>,
     next_expiry: Option<i64>,
     /// Set entries in the kernel after the last apply.
@@ -86,21 +88,26 @@ pub struct Engine<E: Enforcer> {
 /// Seconds between retries of a failed apply.
 pub const RETRY_SECS: i64 = 10;
 
-fn to_indicator(a: &AgentIndicator) -> Option<Indicator> {
-    let value = IndicatorValue::parse(&a.value).ok()?;
-    let (action, _) = Action::parse(&a.action).ok()?;
-    Some(Indicator::system(
-        a.id,
-        IndicatorDraft::bare(value, action, &a.title, a.expires_at),
-    ))
+fn to_entry(a: &AgentIndicator) -> Option<PolicyEntry> {
+    Some(PolicyEntry {
+        value: IndicatorValue::parse(&a.value).ok()?,
+        action: Action::parse(&a.action).ok()?.0,
+        expires_at: a.expires_at,
+    })
 }
 
 impl<E: Enforcer> Engine<E> {
     /// An engine that never blocks loopback or `server_addresses`.
     pub fn new(enforcer: E, state: PolicyState, server_addresses: &[IpNet]) -> Self {
+        let parsed = state
+            .indicators
+            .values()
+            .filter_map(|a| to_entry(a).map(|e| (a.id, e)))
+            .collect();
         Self {
             enforcer,
             state,
+            parsed,
             always_allowed: always_allowed(server_addresses),
             next_expiry: None,
             entries: 0,
@@ -130,25 +137,16 @@ impl<E: Enforcer> Engine<E> {
 
     /// Compiles the held policy at `now` and applies it.
     pub fn enforce(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
-        let indicators: Vec<Indicator> = self
-            .state
-            .indicators
-            .values()
-            .filter_map(to_indicator)
-            .collect();
-        let compiled = CompiledPolicy::compile(&indicators, "", now);
+        let compiled = CompiledPolicy::compile_entries(self.parsed.values().copied(), now);
         let mode = ProtectionMode::parse(&self.state.mode).unwrap_or(ProtectionMode::Off);
         let coverage = Coverage::parse(&self.state.coverage).unwrap_or_default();
         let kernel = KernelPolicy::new(mode, coverage, &compiled, &self.always_allowed);
-        self.not_enforceable = indicators
+        self.not_enforceable = self
+            .parsed
             .iter()
-            .filter(|i| i.is_active(now) && i.draft.action == Action::Block)
-            .filter(|i| {
-                self.always_allowed
-                    .iter()
-                    .any(|n| i.draft.value.overlaps(n))
-            })
-            .map(|i| i.id)
+            .filter(|(_, e)| e.action == Action::Block && e.expires_at.is_none_or(|at| now < at))
+            .filter(|(_, e)| self.always_allowed.iter().any(|n| e.value.overlaps(n)))
+            .map(|(id, _)| *id)
             .collect();
         match self.enforcer.apply(&kernel) {
             Ok(report) => {
@@ -169,6 +167,23 @@ impl<E: Enforcer> Engine<E> {
 
     /// Merges an update and applies it.
     pub fn update(&mut self, update: PolicyUpdate, now: i64) -> Result<ApplyReport, EnforcerError> {
+        if update.full {
+            self.parsed.clear();
+        }
+        for id in &update.removals {
+            self.parsed.remove(id);
+        }
+        for a in &update.upserts {
+            match to_entry(a) {
+                Some(i) => {
+                    self.parsed.insert(a.id, i);
+                }
+                None => {
+                    tracing::warn!(id = a.id, value = %a.value, "Ignoring an indicator the agent cannot read.");
+                    self.parsed.remove(&a.id);
+                }
+            }
+        }
         self.state.merge(update);
         self.enforce(now)
     }
