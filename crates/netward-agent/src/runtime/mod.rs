@@ -475,3 +475,29 @@ pub fn uninstall(config: &AgentConfig) -> Result<(), AgentError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::host_port;
+
+    #[test]
+    fn server_urls_yield_host_and_port() {
+        assert_eq!(
+            host_port("https://netward.example:8440/x"),
+            Some(("netward.example".into(), 8440))
+        );
+        assert_eq!(
+            host_port("https://[2001:db8::1]:8443"),
+            Some(("2001:db8::1".into(), 8443))
+        );
+        assert_eq!(
+            host_port("https://[2001:db8::1]"),
+            Some(("2001:db8::1".into(), 443))
+        );
+        assert_eq!(
+            host_port("http://127.0.0.1"),
+            Some(("127.0.0.1".into(), 80))
+        );
+        assert_eq!(host_port("no-scheme"), None);
+    }
+}
