@@ -24,8 +24,9 @@ impl Drop for Netns {
     }
 }
 
-fn meminfo_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
+/// The value in KiB of `key` in a `/proc` file of `key: value kB` lines.
+fn proc_kib(path: &str, key: &str) -> u64 {
+    std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .find(|l| l.starts_with(key))
@@ -34,14 +35,8 @@ fn meminfo_kib(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn status_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+fn meminfo_kib(key: &str) -> u64 {
+    proc_kib("/proc/meminfo", key)
 }
 
 /// A deterministic generator (64-bit LCG), so runs are comparable.
@@ -196,7 +191,10 @@ fn main() {
             kernel.as_secs_f64() * 1000.0
         );
     }
-    println!("| agent peak RSS | {} MB |", status_kib("VmHWM:") / 1024);
+    println!(
+        "| agent peak RSS | {} MB |",
+        proc_kib("/proc/self/status", "VmHWM:") / 1024
+    );
     println!(
         "| kernel memory (Slab + vmalloc delta, approximate) | {} MB |",
         kernel_kib / 1024

@@ -401,13 +401,6 @@ fn scoping_expiry_and_revocation() {
     );
 
     // A revoked device is refused; what it enforces stays until uninstall.
-    let id = machines(&server)
-        .iter()
-        .find(|m| m["group"] == "default")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     server.ok(&["device", "revoke", &id]);
     wait_until(
         "agent 1 reports the refusal",
