@@ -179,11 +179,13 @@ impl Lab {
         }
     }
 
-    /// Sends `text` over TCP from the endpoint; what the endpoint saw.
+    /// Sends `text` over TCP from the endpoint; what the endpoint saw. A block answers at once
+    /// (a reset); the generous timeout only keeps a loaded machine from turning a slow
+    /// handshake into a false "timed out" (seen once in CI with 2 s).
     pub fn tcp(&self, to: IpAddr, text: &str) -> Outcome {
         let text = text.to_owned();
         run_in(&self.ep_path(), move || {
-            match TcpStream::connect_timeout(&SocketAddr::new(to, PORT), Duration::from_secs(2)) {
+            match TcpStream::connect_timeout(&SocketAddr::new(to, PORT), Duration::from_secs(10)) {
                 Ok(mut s) => {
                     let _ = s.write_all(text.as_bytes());
                     Outcome::Sent
