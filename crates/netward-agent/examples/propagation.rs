@@ -77,6 +77,7 @@ async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
         plain_http: true,
         tls_names: Vec::new(),
         advertise: None,
+        detection: Default::default(),
     })
     .await
     .unwrap();

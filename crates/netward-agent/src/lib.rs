@@ -1,9 +1,10 @@
 //! The endpoint agent. Today it holds the kernel side: [`kernel_policy`] turns a device's
 //! indicators into the exact contents of the kernel's sets (pure, unit-tested), and
 //! [`enforcer`] is the one boundary to the kernel (nftables over netlink), with a recording
-//! fake for tests above it. Enrollment, the push channel and events come next.
+//! fake for tests above it; [`events`] reports every hit; [`runtime`] runs it all.
 
 pub mod enforcer;
+pub mod events;
 pub mod kernel_policy;
 pub mod netns;
 pub mod runtime;

@@ -7,6 +7,7 @@
 pub mod audit_log;
 pub mod client;
 pub mod config;
+pub mod detection;
 pub mod error;
 pub mod groups;
 pub mod indicators;

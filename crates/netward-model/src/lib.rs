@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod agent_wire;
+pub mod detection;
 pub mod group;
 pub mod guard;
 pub mod import;

@@ -7,7 +7,7 @@ use std::fmt;
 pub enum Role {
     /// Reads everything but the audit log and the token list.
     Viewer,
-    /// Also writes indicators (and, later, alerts).
+    /// Also writes indicators, and the status of alerts and incidents.
     Analyst,
     /// Also writes groups, settings and tokens, and reads the audit log.
     Admin,

@@ -24,4 +24,6 @@ pub struct ServerConfig {
     pub tls_names: Vec<String>,
     /// The URL agents reach the server at, when it differs from the listen address.
     pub advertise: Option<String>,
+    /// Event retention and SIEM exports.
+    pub detection: crate::detection::DetectionConfig,
 }

@@ -31,6 +31,15 @@ pub struct ControlPlane {
     pub(crate) public_url: Arc<String>,
     /// Set when the server stops, so that long-lived agent streams end and shutdown completes.
     pub(crate) closing: Arc<watch::Sender<bool>>,
+    /// The id of the newest stored event, watched by live followers.
+    pub(crate) live_events: Arc<watch::Sender<i64>>,
+    /// Alerts as they are raised or change.
+    pub(crate) live_alerts:
+        Arc<tokio::sync::broadcast::Sender<netward_model::detection::AlertEntity>>,
+    /// SIEM outputs.
+    pub(crate) exporter: Arc<crate::detection::Exporter>,
+    /// Days events are kept.
+    pub(crate) retention_days: u32,
 }
 
 /// Why a command failed.
@@ -77,7 +86,21 @@ impl ControlPlane {
             presence: Arc::default(),
             public_url: Arc::new(public_url),
             closing: Arc::new(watch::Sender::new(false)),
+            live_events: Arc::new(watch::Sender::new(0)),
+            live_alerts: Arc::new(tokio::sync::broadcast::Sender::new(1024)),
+            exporter: Arc::default(),
+            retention_days: crate::detection::DEFAULT_RETENTION_DAYS,
         })
+    }
+
+    /// Sets up detection: retention and SIEM exports.
+    pub fn with_detection(
+        mut self,
+        config: &crate::detection::DetectionConfig,
+    ) -> Result<Self, crate::detection::ExportError> {
+        self.exporter = Arc::new(crate::detection::Exporter::open(config)?);
+        self.retention_days = config.retention_days;
+        Ok(self)
     }
 
     /// Runs a store change that alters what devices enforce, then records its entries under

@@ -4,7 +4,8 @@
 //!
 //! Layout: `api/` turns HTTP into typed calls on [`ControlPlane`] (`control.rs` and one file
 //! per resource beside it); `store/` is the only code that touches the database; `server.rs`
-//! starts and stops it all. Agents, enrollment and events are not here yet.
+//! starts and stops it all. `agents.rs` serves the agent channel and `detection.rs` events,
+//! alerts and incidents.
 
 pub mod agents;
 pub mod api;
@@ -12,6 +13,7 @@ pub mod audit_log;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod detection;
 pub mod groups;
 pub mod indicators;
 pub mod machines;

@@ -44,6 +44,9 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// A SIEM export could not be set up.
+    #[error("cannot set up the event export")]
+    Export(#[from] crate::detection::ExportError),
     /// Serving failed.
     #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -161,7 +164,9 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> 
         Arc::new(SystemClock),
         enroll_target,
     )
-    .map_err(ServerError::Bootstrap)?;
+    .map_err(ServerError::Bootstrap)?
+    .with_detection(&config.detection)?;
+    tokio::spawn(cp.clone().retention_loop());
     let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
     let app = api::router(cp.clone(), config.max_body_bytes);
     let (tx, rx) = oneshot::channel::<()>();

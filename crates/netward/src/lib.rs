@@ -52,6 +52,18 @@ enum Command {
     /// Create enrollment tokens for agents.
     #[command(subcommand, name = "enroll-token")]
     EnrollToken(EnrollTokenCommand),
+    /// Alerts: list, show, resolve.
+    #[command(subcommand)]
+    Alert(netward_cli::detection::AlertCommand),
+    /// Incidents (an indicator's alerts across devices): list, show, resolve.
+    #[command(subcommand)]
+    Incident(netward_cli::detection::IncidentCommand),
+    /// A device's events in time order.
+    Timeline(netward_cli::detection::TimelineArgs),
+    /// Events across devices, filtered; `--follow` keeps printing new ones.
+    Events(netward_cli::detection::EventsArgs),
+    /// Every device and process that contacted an address or range.
+    Hunt(netward_cli::detection::HuntArgs),
     /// Run the endpoint agent (as root), or `status` / `uninstall` it.
     Agent(AgentArgs),
     /// Rebuild the field report's experiment in network namespaces and print what happened.
@@ -79,6 +91,18 @@ struct AgentRunArgs {
     /// Enrollment token from `netward enroll-token create` (first start only).
     #[arg(long)]
     enroll: Option<String>,
+    /// Name the process behind each hit for connections made by processes in this cgroup
+    /// (cgroup2 directory). Default: the cgroup2 root, i.e. every process on the machine.
+    #[arg(long, conflicts_with = "no_process_attribution")]
+    cgroup: Option<PathBuf>,
+    /// Do not attach the BPF programs that name processes; hits then name no process.
+    #[arg(long)]
+    no_process_attribution: bool,
+    /// Events the on-disk spool keeps at most while the server is away; beyond that, new
+    /// events are dropped and their hits counted.
+    #[arg(long, default_value_t = netward_agent::events::spool::DEFAULT_CAPACITY,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    spool_capacity: u64,
     #[command(flatten)]
     local: AgentLocalArgs,
 }
@@ -134,6 +158,17 @@ struct ServerArgs {
     /// The URL agents reach this server at (needed when listening on 0.0.0.0 or [::]).
     #[arg(long, env = "NETWARD_ADVERTISE")]
     advertise: Option<String>,
+    /// Days events are kept before they are deleted.
+    #[arg(long, env = "NETWARD_EVENT_RETENTION_DAYS",
+        default_value_t = netward_server::detection::DEFAULT_RETENTION_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..=3650))]
+    event_retention_days: u32,
+    /// Append every event and alert to this file, one JSON object per line (for SIEMs).
+    #[arg(long, env = "NETWARD_EXPORT_NDJSON")]
+    export_ndjson: Option<PathBuf>,
+    /// Send every event and alert as an RFC 5424 syslog message over UDP to HOST:PORT.
+    #[arg(long, env = "NETWARD_EXPORT_SYSLOG")]
+    export_syslog: Option<SocketAddr>,
 }
 
 /// How `run` failed, for the exit code.
@@ -166,6 +201,17 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Token(cmd) => Ok(netward_cli::tokens::run(&client()?, json, cmd).await?),
         Command::Audit(args) => Ok(netward_cli::audit_log::run(&client()?, json, args).await?),
         Command::Device(cmd) => Ok(netward_cli::machines::run(&client()?, json, cmd).await?),
+        Command::Alert(cmd) => Ok(netward_cli::detection::run_alert(&client()?, json, cmd).await?),
+        Command::Incident(cmd) => {
+            Ok(netward_cli::detection::run_incident(&client()?, json, cmd).await?)
+        }
+        Command::Timeline(args) => {
+            Ok(netward_cli::detection::run_timeline(&client()?, json, args).await?)
+        }
+        Command::Events(args) => {
+            Ok(netward_cli::detection::run_events(&client()?, json, args).await?)
+        }
+        Command::Hunt(args) => Ok(netward_cli::detection::run_hunt(&client()?, json, args).await?),
         Command::EnrollToken(cmd) => {
             Ok(netward_cli::machines::run_enroll_token(&client()?, json, cmd).await?)
         }
@@ -218,22 +264,41 @@ async fn lab_command(args: LabArgs, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn agent_config(
-    local: AgentLocalArgs,
-    enroll: Option<String>,
-) -> netward_agent::runtime::AgentConfig {
+fn agent_config(local: AgentLocalArgs) -> netward_agent::runtime::AgentConfig {
     netward_agent::runtime::AgentConfig {
         state_dir: local.state_dir,
-        enroll,
+        enroll: None,
         netns: local.netns,
         table: local.table,
+        cgroup: None,
+        spool_capacity: netward_agent::events::spool::DEFAULT_CAPACITY,
     }
 }
 
 async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
     match args.action {
         None => {
-            let config = agent_config(args.run.local, args.run.enroll);
+            let run = args.run;
+            let cgroup = if run.no_process_attribution {
+                None
+            } else {
+                match run.cgroup {
+                    Some(cg) => Some(cg),
+                    None => Some(netward_agent::events::attribution::cgroup2_root().ok_or_else(
+                        || {
+                            Failure::Usage(anyhow::anyhow!(
+                                "no cgroup2 hierarchy is mounted; pass --cgroup or --no-process-attribution"
+                            ))
+                        },
+                    )?),
+                }
+            };
+            let config = netward_agent::runtime::AgentConfig {
+                enroll: run.enroll,
+                cgroup,
+                spool_capacity: run.spool_capacity,
+                ..agent_config(run.local)
+            };
             netward_agent::runtime::run(config, wait_for_signal())
                 .await
                 .map_err(|e| Failure::Failed(e.into()))
@@ -292,7 +357,7 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
         }
         Some(AgentAction::Uninstall { local }) => {
             let dir = local.state_dir.clone();
-            netward_agent::runtime::uninstall(&agent_config(local, None))
+            netward_agent::runtime::uninstall(&agent_config(local))
                 .map_err(|e| Failure::Failed(e.into()))?;
             if !json {
                 netward_cli::say!("removed the nftables table and {}", dir.display());
@@ -310,6 +375,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         plain_http: args.plain_http,
         tls_names: args.tls_names,
         advertise: args.advertise,
+        detection: netward_server::detection::DetectionConfig {
+            retention_days: args.event_retention_days,
+            ndjson: args.export_ndjson,
+            syslog: args.export_syslog,
+        },
     };
     let mut server = netward_server::start(&config).await?;
     if let Some(secret) = &server.bootstrap_token {

@@ -189,6 +189,22 @@ impl AgentClient {
         Ok(())
     }
 
+    /// Sends spooled events; the answer says up to which sequence number they are stored.
+    pub async fn events(
+        &self,
+        secret: &str,
+        batch: &netward_model::detection::EventBatch,
+    ) -> Result<netward_model::detection::EventAck, AgentError> {
+        self.send(
+            self.http
+                .post(format!("{}/api/agent/events", self.server))
+                .timeout(REQUEST_TIMEOUT)
+                .bearer_auth(secret)
+                .json(batch),
+        )
+        .await
+    }
+
     /// Opens the push stream.
     pub async fn stream(
         &self,

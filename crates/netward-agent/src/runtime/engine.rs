@@ -12,7 +12,10 @@ use netward_model::{
 };
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::enforcer::{ApplyReport, Enforcer, EnforcerError};
+use crate::events::IndexSlot;
 use crate::kernel_policy::{KernelPolicy, always_allowed};
 
 /// The policy the agent holds, as persisted in its state directory.
@@ -67,8 +70,11 @@ pub struct Engine<E: Enforcer> {
     enforcer: E,
     /// The policy held.
     pub state: PolicyState,
-    /// The held indicators, parsed once when they arrive rather than on every compile.
-    parsed: BTreeMap<i64, PolicyEntry>,
+    /// The held indicators, parsed once when they arrive rather than on every compile. Shared
+    /// with the event sensor through `index_slot`.
+    parsed: Arc<BTreeMap<i64, PolicyEntry>>,
+    /// Where the indicators are published for the event sensor after each apply.
+    index_slot: Option<IndexSlot>,
     always_allowed: Vec<IpNet>,
     next_expiry: Option<i64>,
     /// Set entries in the kernel after the last apply.
@@ -99,15 +105,18 @@ fn to_entry(a: &AgentIndicator) -> Option<PolicyEntry> {
 impl<E: Enforcer> Engine<E> {
     /// An engine that never blocks loopback or `server_addresses`.
     pub fn new(enforcer: E, state: PolicyState, server_addresses: &[IpNet]) -> Self {
-        let parsed = state
-            .indicators
-            .values()
-            .filter_map(|a| to_entry(a).map(|e| (a.id, e)))
-            .collect();
+        let parsed = Arc::new(
+            state
+                .indicators
+                .values()
+                .filter_map(|a| to_entry(a).map(|e| (a.id, e)))
+                .collect(),
+        );
         Self {
             enforcer,
             state,
             parsed,
+            index_slot: None,
             always_allowed: always_allowed(server_addresses),
             next_expiry: None,
             entries: 0,
@@ -128,6 +137,14 @@ impl<E: Enforcer> Engine<E> {
         }
         self.always_allowed = next;
         true
+    }
+
+    /// Publishes the held indicators to `slot` after every apply, for the event sensor.
+    pub fn publish_to(&mut self, slot: IndexSlot) {
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(self.parsed.clone());
+        }
+        self.index_slot = Some(slot);
     }
 
     /// The enforcer, for tests.
@@ -155,6 +172,11 @@ impl<E: Enforcer> Engine<E> {
                 self.last_error = None;
                 self.failed_at = None;
                 self.applied_at = Some(now);
+                if let Some(slot) = &self.index_slot
+                    && let Ok(mut s) = slot.lock()
+                {
+                    *s = Some(self.parsed.clone());
+                }
                 Ok(report)
             }
             Err(e) => {
@@ -167,20 +189,28 @@ impl<E: Enforcer> Engine<E> {
 
     /// Merges an update and applies it.
     pub fn update(&mut self, update: PolicyUpdate, now: i64) -> Result<ApplyReport, EnforcerError> {
+        // Withdraw the published copy first, so that changing the indicators below does not
+        // copy them all (unless the sensor is indexing them at this very moment).
+        if let Some(slot) = &self.index_slot
+            && let Ok(mut s) = slot.lock()
+        {
+            s.take();
+        }
+        let parsed = Arc::make_mut(&mut self.parsed);
         if update.full {
-            self.parsed.clear();
+            parsed.clear();
         }
         for id in &update.removals {
-            self.parsed.remove(id);
+            parsed.remove(id);
         }
         for a in &update.upserts {
             match to_entry(a) {
                 Some(i) => {
-                    self.parsed.insert(a.id, i);
+                    parsed.insert(a.id, i);
                 }
                 None => {
                     tracing::warn!(id = a.id, value = %a.value, "Ignoring an indicator the agent cannot read.");
-                    self.parsed.remove(&a.id);
+                    parsed.remove(&a.id);
                 }
             }
         }

@@ -21,11 +21,16 @@ use futures_util::StreamExt;
 use ipnet::IpNet;
 use netward_model::timestamp::format_rfc3339;
 
+use netward_model::detection::EventBatch;
+
 use self::client::{AgentClient, StreamEvent};
 use self::engine::{Engine, PolicyState, TickOutcome};
 use self::state::{IDENTITY, Identity, POLICY, STATUS, Status};
 use crate::enforcer::nft::NftEnforcer;
 use crate::enforcer::{Enforcer, EnforcerError};
+use crate::events::aggregate::Aggregator;
+use crate::events::spool::Spool;
+use crate::events::{self, IndexSlot, Sensor, SensorConfig};
 
 /// How often expiry and the kernel table are checked.
 pub const TICK: Duration = Duration::from_millis(500);
@@ -80,7 +85,17 @@ pub struct AgentConfig {
     pub netns: Option<PathBuf>,
     /// The nftables table the agent owns.
     pub table: String,
+    /// The cgroup whose processes' connections are attributed (the cgroup2 root in
+    /// production); `None` turns process attribution off.
+    pub cgroup: Option<PathBuf>,
+    /// Events the on-disk spool holds at most while the server is away.
+    pub spool_capacity: u64,
 }
+
+/// How often hits are gathered into events and sent.
+pub const EVENT_INTERVAL: Duration = Duration::from_secs(1);
+/// Events per upload.
+const EVENT_BATCH: usize = 500;
 
 fn now() -> i64 {
     SystemTime::now()
@@ -311,7 +326,29 @@ pub async fn run(
     let policy = state::read::<PolicyState>(&config.state_dir, POLICY)?.unwrap_or_default();
     let enforcer = open_enforcer(&config)?;
     let server = server_addresses(&identity.server, &config.state_dir).await;
-    let engine: SharedEngine = Arc::new(Mutex::new(Engine::new(enforcer, policy, &server)));
+    let mut engine = Engine::new(enforcer, policy, &server);
+    let slot = IndexSlot::default();
+    engine.publish_to(slot.clone());
+    let engine: SharedEngine = Arc::new(Mutex::new(engine));
+    let spool =
+        Spool::open(&config.state_dir, config.spool_capacity).map_err(|e| AgentError::State {
+            path: config.state_dir.join(events::spool::FILE),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let spool = Arc::new(Mutex::new(spool));
+    let sensor = match Sensor::start(
+        &SensorConfig {
+            netns: config.netns.clone(),
+            cgroup: config.cgroup.clone(),
+        },
+        slot,
+    ) {
+        Ok(sensor) => Some(sensor),
+        Err(error) => {
+            tracing::error!(%error, "Hits cannot be reported; enforcement goes on.");
+            None
+        }
+    };
     let shared = Shared {
         engine,
         client,
@@ -330,15 +367,134 @@ pub async fn run(
     }
     shared.status(None).await;
     let ticker = tokio::spawn(tick_loop(shared.clone()));
-    tokio::select! {
-        () = shutdown => {}
-        result = connection_loop(shared) => {
-            ticker.abort();
-            return result;
+    let reporter = sensor.as_ref().map(|s| Reporter {
+        aggregator: s.aggregator.clone(),
+        lost: s.lost.clone(),
+        spool: spool.clone(),
+    });
+    let events = reporter
+        .clone()
+        .map(|r| tokio::spawn(event_loop(shared.clone(), r)));
+    let result = tokio::select! {
+        () = shutdown => Ok(()),
+        result = connection_loop(shared) => result,
+    };
+    ticker.abort();
+    if let Some(events) = events {
+        events.abort();
+    }
+    // What was counted but not yet spooled is kept for the next start.
+    if let Some(r) = reporter {
+        let _ = tokio::task::spawn_blocking(move || r.spool_pending()).await;
+    }
+    drop(sensor);
+    result
+}
+
+/// The path from the sensor's counts to the server.
+#[derive(Clone)]
+struct Reporter {
+    aggregator: Arc<Mutex<Aggregator>>,
+    lost: Arc<std::sync::atomic::AtomicU64>,
+    spool: Arc<Mutex<Spool>>,
+}
+
+impl Reporter {
+    /// Moves the counted hits into the spool, durably. Blocks.
+    fn spool_pending(&self) -> Result<(), String> {
+        let events = match self.aggregator.lock() {
+            Ok(mut a) => a.drain(),
+            Err(_) => return Err("the aggregator is poisoned".into()),
+        };
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut spool = self.spool.lock().map_err(|_| "the spool is poisoned")?;
+        let kept = spool.push(&events).map_err(|e| e.to_string())?;
+        if kept < events.len() {
+            tracing::warn!(
+                dropped = events.len() - kept,
+                "The event spool is full; dropping events and counting their hits."
+            );
+        }
+        Ok(())
+    }
+
+    /// The oldest spooled events, with the drop and loss counters. Blocks.
+    fn next_batch(&self) -> Result<EventBatch, String> {
+        let spool = self.spool.lock().map_err(|_| "the spool is poisoned")?;
+        Ok(EventBatch {
+            events: spool.peek(EVENT_BATCH).map_err(|e| e.to_string())?,
+            dropped: spool.dropped().map_err(|e| e.to_string())?,
+            lost: self.lost.load(std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+}
+
+/// Every [`EVENT_INTERVAL`]: spool what the sensor counted, then send the spool to the server
+/// until it is empty or the server is away (then retry, backing off to [`MAX_BACKOFF`]).
+async fn event_loop(shared: Shared, reporter: Reporter) {
+    let mut interval = tokio::time::interval(EVENT_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut backoff = Duration::ZERO;
+    let mut next_try = tokio::time::Instant::now();
+    let mut reported_lost = 0;
+    loop {
+        interval.tick().await;
+        let r = reporter.clone();
+        match tokio::task::spawn_blocking(move || r.spool_pending()).await {
+            Ok(Err(error)) => tracing::error!(%error, "Cannot spool events."),
+            Err(error) => tracing::error!(%error, "Event task failed."),
+            Ok(Ok(())) => {}
+        }
+        if tokio::time::Instant::now() < next_try {
+            continue;
+        }
+        loop {
+            let r = reporter.clone();
+            let batch = match tokio::task::spawn_blocking(move || r.next_batch()).await {
+                Ok(Ok(batch)) => batch,
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "Cannot read the event spool.");
+                    break;
+                }
+                Err(_) => break,
+            };
+            if batch.events.is_empty() && batch.lost == reported_lost {
+                break;
+            }
+            let lost = batch.lost;
+            match shared.client.events(&shared.identity.secret, &batch).await {
+                Ok(ack) => {
+                    backoff = Duration::ZERO;
+                    reported_lost = lost;
+                    let r = reporter.clone();
+                    let acked = tokio::task::spawn_blocking(move || {
+                        r.spool
+                            .lock()
+                            .map_err(|_| "the spool is poisoned".to_owned())
+                            .and_then(|mut s| {
+                                s.acknowledge(ack.acked_seq).map_err(|e| e.to_string())
+                            })
+                    })
+                    .await;
+                    if !matches!(acked, Ok(Ok(()))) {
+                        tracing::error!("Cannot remove delivered events from the spool.");
+                        break;
+                    }
+                    if batch.events.len() < EVENT_BATCH {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    backoff = (backoff * 2).clamp(EVENT_INTERVAL, MAX_BACKOFF);
+                    next_try = tokio::time::Instant::now() + backoff;
+                    tracing::warn!(%error, retry_in_ms = backoff.as_millis(), "Cannot send events; they stay spooled.");
+                    break;
+                }
+            }
         }
     }
-    ticker.abort();
-    Ok(())
 }
 
 async fn tick_loop(shared: Shared) {

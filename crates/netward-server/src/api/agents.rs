@@ -94,6 +94,18 @@ pub async fn ack(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Deliver spooled events. Each is stored once per (device, `seq`), so a batch can be resent
+/// safely; the answer names the highest `seq` stored.
+#[utoipa::path(post, path = "/api/agent/events", tag = "agent", request_body = netward_model::detection::EventBatch,
+    responses((status = 200, body = netward_model::detection::EventAck), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn events(
+    State(cp): State<ControlPlane>,
+    Extension(DevicePrincipal(device)): Extension<DevicePrincipal>,
+    JsonBody(body): JsonBody<netward_model::detection::EventBatch>,
+) -> Result<Json<netward_model::detection::EventAck>, ApiError> {
+    Ok(Json(cp.ingest_events(device.id, body).await?))
+}
+
 /// Keeps a device marked online while its stream is open.
 struct Presence {
     cp: ControlPlane,

@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod audit_log;
 pub mod auth;
+pub mod detection;
 pub mod error;
 pub mod extract;
 pub mod groups;
@@ -78,12 +79,25 @@ pub fn router(cp: ControlPlane, max_body_bytes: usize) -> Router {
         .routes(routes!(machines::show, machines::update))
         .routes(routes!(machines::revoke))
         .routes(routes!(machines::create_enroll_token))
+        .routes(routes!(detection::list_events))
+        .routes(routes!(detection::stream_events))
+        .routes(routes!(detection::timeline))
+        .routes(routes!(detection::contacts))
+        .routes(routes!(detection::list_alerts))
+        .routes(routes!(detection::stream_alerts))
+        .routes(routes!(detection::show_alert, detection::update_alert))
+        .routes(routes!(detection::list_incidents))
+        .routes(routes!(
+            detection::show_incident,
+            detection::update_incident
+        ))
         .routes(routes!(openapi_json))
         .split_for_parts();
     let (device_api, device_doc) = OpenApiRouter::new()
         .routes(routes!(agents::policy))
         .routes(routes!(agents::ack))
         .routes(routes!(agents::stream))
+        .routes(routes!(agents::events))
         .split_for_parts();
     let (enroll_api, enroll_doc) = OpenApiRouter::new()
         .routes(routes!(agents::enroll))

@@ -6,13 +6,25 @@
 //! change and its record are durable together or not at all. A method returns only once its
 //! transaction is durable on disk.
 
+pub mod detection;
 pub mod sqlite;
+mod sqlite_detection;
 #[cfg(test)]
 mod tests;
 
 use netward_model::{Action, Actor, DeviceGroup, Indicator, IndicatorDraft, Role, TenantSettings};
 
+pub use detection::{
+    AlertQuery, AlertRecord, ContactRecord, EventQuery, IncidentRecord, IngestOutcome, StoredEvent,
+};
 pub use sqlite::SqliteStore;
+pub use sqlite_detection::remote_key as sqlite_remote_key_bytes;
+
+/// The family and 128-bit key of an address, as event queries compare them.
+pub fn sqlite_remote_key(ip: &str) -> Option<(bool, u128)> {
+    let v = netward_model::IndicatorValue::parse(ip).ok()?;
+    Some((v.family() == netward_model::Family::V6, v.bounds().0))
+}
 
 /// Who makes a change, and when (Unix seconds).
 #[derive(Clone, Debug)]
@@ -299,4 +311,52 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         id: i64,
         change: &Change<'_>,
     ) -> Result<Option<DeviceRecord>, StoreError>;
+
+    /// Stores a device's events, each once (by device and `seq`), and raises or updates the
+    /// alerts and incidents they call for, in one transaction. `dropped` and `lost` are the
+    /// device's running counters. Telemetry: not in the audit log.
+    fn ingest_events(
+        &self,
+        device: i64,
+        events: &[netward_model::detection::AgentEvent],
+        dropped: u64,
+        lost: u64,
+        at_ms: i64,
+    ) -> Result<IngestOutcome, StoreError>;
+    /// Events matching `query`.
+    fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Devices and processes that contacted the hunted addresses, from the stored events.
+    fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError>;
+    /// Deletes events whose last attempt is older than `before_ms`; how many went.
+    fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError>;
+    /// Alerts matching `query`, newest activity first.
+    fn alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError>;
+    /// The events behind an alert, newest first.
+    fn alert_evidence(&self, id: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Sets an alert's status; `None` if there is no such alert.
+    fn set_alert_status(
+        &self,
+        id: i64,
+        status: &str,
+        change: &Change<'_>,
+    ) -> Result<Option<AlertRecord>, StoreError>;
+    /// Incidents, newest activity first; `id` narrows to one.
+    fn incidents(
+        &self,
+        id: Option<i64>,
+        status: Option<&str>,
+        top: usize,
+        skip: usize,
+    ) -> Result<Vec<IncidentRecord>, StoreError>;
+    /// Sets an incident's status and that of all its alerts; `None` if there is no such
+    /// incident.
+    fn set_incident_status(
+        &self,
+        id: i64,
+        status: &str,
+        change: &Change<'_>,
+    ) -> Result<Option<IncidentRecord>, StoreError>;
+    /// Events a device had to drop (spool full) and lost (kernel log overruns), as it last
+    /// reported them.
+    fn device_event_counters(&self, device: i64) -> Result<(u64, u64), StoreError>;
 }

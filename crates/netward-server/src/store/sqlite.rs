@@ -26,7 +26,7 @@ use netward_model::agent_wire::DeviceFacts;
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "netward.db";
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -175,12 +175,16 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(db("read schema version"))?;
         match version {
-            0 | 1 => {
+            0..=2 => {
                 let tx = conn.transaction().map_err(db("migrate"))?;
                 if version == 0 {
                     tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
                 }
-                tx.execute_batch(SCHEMA_2).map_err(db("migrate"))?;
+                if version <= 1 {
+                    tx.execute_batch(SCHEMA_2).map_err(db("migrate"))?;
+                }
+                tx.execute_batch(super::sqlite_detection::SCHEMA_3)
+                    .map_err(db("migrate"))?;
                 tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                     .map_err(db("migrate"))?;
                 tx.commit().map_err(db("migrate"))?;
@@ -1160,5 +1164,113 @@ impl Store for SqliteStore {
             .next();
         tx.commit().map_err(db("commit revoke device"))?;
         Ok(device)
+    }
+
+    fn ingest_events(
+        &self,
+        device: i64,
+        events: &[netward_model::detection::AgentEvent],
+        dropped: u64,
+        lost: u64,
+        at_ms: i64,
+    ) -> Result<super::IngestOutcome, StoreError> {
+        let mut conn = self.conn()?;
+        super::sqlite_detection::ingest(&mut conn, device, events, dropped, lost, at_ms)
+    }
+
+    fn events(&self, query: &super::EventQuery) -> Result<Vec<super::StoredEvent>, StoreError> {
+        let conn = self.conn()?;
+        super::sqlite_detection::events(&conn, query)
+    }
+
+    fn contacts(&self, query: &super::EventQuery) -> Result<Vec<super::ContactRecord>, StoreError> {
+        let conn = self.conn()?;
+        super::sqlite_detection::contacts(&conn, query)
+    }
+
+    fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        super::sqlite_detection::purge(&mut conn, before_ms)
+    }
+
+    fn alerts(&self, query: &super::AlertQuery) -> Result<Vec<super::AlertRecord>, StoreError> {
+        let conn = self.conn()?;
+        super::sqlite_detection::alerts(&conn, query)
+    }
+
+    fn alert_evidence(&self, id: i64, limit: usize) -> Result<Vec<super::StoredEvent>, StoreError> {
+        let conn = self.conn()?;
+        super::sqlite_detection::evidence(&conn, id, limit)
+    }
+
+    fn set_alert_status(
+        &self,
+        id: i64,
+        status: &str,
+        change: &Change<'_>,
+    ) -> Result<Option<super::AlertRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(db("set alert status"))?;
+        if !super::sqlite_detection::set_alert_status(&tx, id, status, change)? {
+            return Ok(None);
+        }
+        audit(
+            &tx,
+            change,
+            "alert.status",
+            &format!("alert:{id}"),
+            &json!({ "status": status }),
+        )?;
+        tx.commit().map_err(db("set alert status"))?;
+        let query = super::AlertQuery {
+            id: Some(id),
+            top: 1,
+            ..Default::default()
+        };
+        Ok(super::sqlite_detection::alerts(&conn, &query)?
+            .into_iter()
+            .next())
+    }
+
+    fn incidents(
+        &self,
+        id: Option<i64>,
+        status: Option<&str>,
+        top: usize,
+        skip: usize,
+    ) -> Result<Vec<super::IncidentRecord>, StoreError> {
+        let conn = self.conn()?;
+        super::sqlite_detection::incidents(&conn, id, status, top, skip)
+    }
+
+    fn set_incident_status(
+        &self,
+        id: i64,
+        status: &str,
+        change: &Change<'_>,
+    ) -> Result<Option<super::IncidentRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(db("set incident status"))?;
+        if !super::sqlite_detection::set_incident_status(&tx, id, status, change)? {
+            return Ok(None);
+        }
+        audit(
+            &tx,
+            change,
+            "incident.status",
+            &format!("incident:{id}"),
+            &json!({ "status": status }),
+        )?;
+        tx.commit().map_err(db("set incident status"))?;
+        Ok(
+            super::sqlite_detection::incidents(&conn, Some(id), None, 1, 0)?
+                .into_iter()
+                .next(),
+        )
+    }
+
+    fn device_event_counters(&self, device: i64) -> Result<(u64, u64), StoreError> {
+        let conn = self.conn()?;
+        super::sqlite_detection::counters(&conn, device)
     }
 }

@@ -27,6 +27,7 @@ pub fn config(dir: &Path, max_body_bytes: usize) -> ServerConfig {
         plain_http: true,
         tls_names: Vec::new(),
         advertise: None,
+        detection: Default::default(),
     }
 }
 

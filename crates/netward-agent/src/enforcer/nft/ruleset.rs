@@ -16,6 +16,9 @@
 //! | block | tcp      | reject with a reset | count and accept (audited)            |
 //! | audit | any      | count and accept    | count and accept                      |
 //!
+//! Every rule that decides something logs the hit to the agent's NFLOG group first (see
+//! `verdicts`), with the outcome and reason in the prefix.
+//!
 //! ICMP admin-prohibited, rather than a silent drop, makes the application fail at once: for
 //! locally generated packets the send itself returns `EPERM`.
 
@@ -71,7 +74,7 @@ pub fn rules_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> St
                     "add rule inet {table} {chain} {proto} {field} @{}",
                     id.name()
                 );
-                for verdict in verdicts(action, mode, coverage) {
+                for verdict in verdicts(chain, action, mode, coverage) {
                     s.push_str(&format!("{head} {verdict}\n"));
                 }
             }
@@ -80,19 +83,55 @@ pub fn rules_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> St
     s
 }
 
-/// The rule bodies for one set of `action`.
-fn verdicts(action: Action, mode: ProtectionMode, coverage: Coverage) -> Vec<&'static str> {
+/// The rule bodies for one set of `action` in `chain`. Every rule that decides something is
+/// preceded by, or carries, a log statement to the agent's NFLOG group whose prefix names the
+/// outcome and the reason (see `events::nflog`), so each hit is reported as what the kernel
+/// actually did. Traffic that passes is logged once per connection (`ct state new`); traffic
+/// that is refused is logged on every attempt.
+fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverage) -> Vec<String> {
+    use crate::events::nflog::{Direction, GROUP, SNAPLEN, Verdict};
+    use netward_model::detection::Outcome;
+    let direction = if chain == "input" {
+        Direction::Inbound
+    } else {
+        Direction::Outbound
+    };
+    let log = |outcome: Outcome, reason: &'static str| {
+        let prefix = Verdict {
+            direction,
+            set_action: action,
+            outcome,
+            reason,
+        }
+        .prefix();
+        format!("log prefix \"{prefix}\" group {GROUP} snaplen {SNAPLEN}")
+    };
+    let passes = |outcome: Outcome, reason: &'static str| {
+        vec![
+            format!("ct state new {}", log(outcome, reason)),
+            if outcome == Outcome::Allowed {
+                "accept".to_owned()
+            } else {
+                "counter accept".to_owned()
+            },
+        ]
+    };
+    let blocked = log(Outcome::Blocked, "indicator_block");
     match (action, mode, coverage) {
-        (Action::Allow, _, _) => vec!["accept"],
+        (Action::Allow, _, _) => passes(Outcome::Allowed, "indicator_allow"),
         (Action::Block, ProtectionMode::Block, Coverage::All) => vec![
-            "meta l4proto tcp counter reject with tcp reset",
-            "counter reject with icmpx admin-prohibited",
+            format!("meta l4proto tcp {blocked} counter reject with tcp reset"),
+            format!("{blocked} counter reject with icmpx admin-prohibited"),
         ],
-        (Action::Block, ProtectionMode::Block, Coverage::Tcp) => vec![
-            "meta l4proto tcp counter reject with tcp reset",
-            "counter accept",
-        ],
-        (Action::Block, _, _) | (Action::Audit, _, _) => vec!["counter accept"],
+        (Action::Block, ProtectionMode::Block, Coverage::Tcp) => {
+            let mut v = vec![format!(
+                "meta l4proto tcp {blocked} counter reject with tcp reset"
+            )];
+            v.extend(passes(Outcome::Audited, "protocol_not_covered"));
+            v
+        }
+        (Action::Block, _, _) => passes(Outcome::Audited, "device_audit_mode"),
+        (Action::Audit, _, _) => passes(Outcome::Audited, "indicator_audit"),
     }
 }
 
@@ -100,7 +139,7 @@ fn verdicts(action: Action, mode: ProtectionMode, coverage: Coverage) -> Vec<&'s
 pub fn rules_per_chain(mode: ProtectionMode, coverage: Coverage) -> usize {
     1 + SetId::all()
         .iter()
-        .map(|id| verdicts(id.action, mode, coverage).len())
+        .map(|id| verdicts("output", id.action, mode, coverage).len())
         .sum::<usize>()
 }
 
@@ -113,11 +152,18 @@ mod tests {
         let s = rules_script("t", ProtectionMode::Block, Coverage::All);
         let first = |needle: &str| s.find(needle).unwrap();
         assert!(first("@allow_v4_addr accept") < first("@block_v4_addr meta l4proto tcp"));
+        assert!(s.contains(
+            "add rule inet t output ip daddr @block_v4_addr meta l4proto tcp log prefix \"netward:out:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with tcp reset"
+        ));
+        assert!(s.contains(
+            "add rule inet t input ip6 saddr @audit_v6_net ct state new log prefix \"netward:in:audit:audited:indicator_audit\""
+        ));
         assert!(
-            first("@block_v6_net counter reject with icmpx")
-                < first("@audit_v4_addr counter accept")
+            first(
+                "@block_v6_net log prefix \"netward:out:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with icmpx"
+            ) < first("@audit_v4_addr counter accept")
         );
-        assert!(s.contains("add rule inet t input ip saddr @block_v4_net meta l4proto tcp counter reject with tcp reset"));
+        assert!(s.contains("add rule inet t input ip saddr @block_v4_net meta l4proto tcp log prefix \"netward:in:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with tcp reset"));
         assert_eq!(
             s.matches("add rule inet t output").count(),
             rules_per_chain(ProtectionMode::Block, Coverage::All)
@@ -141,8 +187,12 @@ mod tests {
         let tcp = rules_script("t", ProtectionMode::Block, Coverage::Tcp);
         assert!(!tcp.contains("icmpx"));
         assert!(tcp.contains("reject with tcp reset"));
+        assert!(tcp.contains(
+            "ct state new log prefix \"netward:out:block:audited:protocol_not_covered\""
+        ));
         let audit = rules_script("t", ProtectionMode::Audit, Coverage::All);
         assert!(!audit.contains("reject"));
+        assert!(audit.contains("netward:out:block:audited:device_audit_mode"));
         assert!(
             create_script("t", ProtectionMode::Block, Coverage::All)
                 .contains("set block_v6_net { type ipv6_addr; flags interval; }")

@@ -1,0 +1,402 @@
+//! Reading the kernel's hit log: the agent's nftables rules send every hit to an NFLOG group
+//! with a prefix that names the direction, the set, the outcome and the reason
+//! (`netward:out:block:blocked:indicator_block`). This module reads those messages over
+//! netlink and turns each into a [`Hit`]. It decides nothing itself: the outcome is the rule's.
+//!
+//! Nothing is lost silently: the group is configured with per-instance sequence numbers, so a
+//! gap (after a netlink buffer overrun, `ENOBUFS`) is counted exactly as lost hits.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_netfilter::nflog::{
+    ConfigCmd, ConfigFlags, ConfigMode, ConfigNla, PacketNla, Timeout, ULogMessage, config_request,
+};
+use netlink_packet_netfilter::{NetfilterMessage, NetfilterMessageInner, NetfilterProtoFamily};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
+use netward_model::detection::Outcome;
+use nix::sys::socket::{setsockopt, sockopt};
+
+/// The NFLOG group the agent's rules log to.
+pub const GROUP: u16 = 4207;
+/// Bytes of each packet copied: the IP header and the start of the transport header.
+pub const SNAPLEN: u32 = 128;
+/// The prefix every netward log rule starts with.
+pub const PREFIX: &str = "netward";
+/// A large receive buffer, so that a storm is read rather than overrun.
+const RECV_BUFFER: usize = 32 * 1024 * 1024;
+
+/// Which way the traffic went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// From this device (the output hook).
+    Outbound,
+    /// To this device (the input hook).
+    Inbound,
+}
+
+impl Direction {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outbound => "outbound",
+            Self::Inbound => "inbound",
+        }
+    }
+}
+
+/// What one log rule says about the packets it logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Verdict {
+    /// The chain's direction.
+    pub direction: Direction,
+    /// The action of the set that matched (`allow`, `block` or `audit`).
+    pub set_action: netward_model::Action,
+    /// What the rule did.
+    pub outcome: Outcome,
+    /// Why, one of [`netward_model::detection::REASONS`].
+    pub reason: &'static str,
+}
+
+impl Verdict {
+    /// The log prefix of this verdict.
+    pub fn prefix(&self) -> String {
+        let dir = match self.direction {
+            Direction::Outbound => "out",
+            Direction::Inbound => "in",
+        };
+        format!(
+            "{PREFIX}:{dir}:{}:{}:{}",
+            self.set_action.as_str(),
+            self.outcome.as_str(),
+            self.reason
+        )
+    }
+
+    /// Reads a prefix written by [`Verdict::prefix`].
+    pub fn parse(prefix: &str) -> Option<Self> {
+        let mut parts = prefix.split(':');
+        if parts.next()? != PREFIX {
+            return None;
+        }
+        let direction = match parts.next()? {
+            "out" => Direction::Outbound,
+            "in" => Direction::Inbound,
+            _ => return None,
+        };
+        let set_action = netward_model::Action::parse(parts.next()?).ok()?.0;
+        let outcome = Outcome::parse(parts.next()?)?;
+        let reason = parts.next()?;
+        let reason = netward_model::detection::REASONS
+            .into_iter()
+            .find(|r| *r == reason)?;
+        Some(Self {
+            direction,
+            set_action,
+            outcome,
+            reason,
+        })
+    }
+}
+
+/// One logged packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// The rule's verdict.
+    pub verdict: Verdict,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// The device's address.
+    pub local: IpAddr,
+    /// The device's port (TCP, UDP).
+    pub local_port: Option<u16>,
+    /// The other end.
+    pub remote: IpAddr,
+    /// Its port (TCP, UDP).
+    pub remote_port: Option<u16>,
+    /// The sending socket's uid (locally generated packets only).
+    pub uid: Option<u32>,
+}
+
+/// What the first bytes of an IP packet say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Packet {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// Source port (TCP, UDP).
+    pub sport: Option<u16>,
+    /// Destination port (TCP, UDP).
+    pub dport: Option<u16>,
+}
+
+/// Addresses, protocol and ports of an IP packet's first bytes.
+pub fn parse_packet(p: &[u8]) -> Option<Packet> {
+    let version = p.first()? >> 4;
+    let (src, dst, proto, l4) = match version {
+        4 => {
+            let ihl = usize::from(p[0] & 0x0f) * 4;
+            let src: [u8; 4] = p.get(12..16)?.try_into().ok()?;
+            let dst: [u8; 4] = p.get(16..20)?.try_into().ok()?;
+            (
+                IpAddr::from(src),
+                IpAddr::from(dst),
+                *p.get(9)?,
+                p.get(ihl..),
+            )
+        }
+        6 => {
+            let src: [u8; 16] = p.get(8..24)?.try_into().ok()?;
+            let dst: [u8; 16] = p.get(24..40)?.try_into().ok()?;
+            (
+                IpAddr::from(src),
+                IpAddr::from(dst),
+                *p.get(6)?,
+                p.get(40..),
+            )
+        }
+        _ => return None,
+    };
+    let ports = match (proto, l4) {
+        (6 | 17, Some(l4)) if l4.len() >= 4 => (
+            Some(u16::from_be_bytes([l4[0], l4[1]])),
+            Some(u16::from_be_bytes([l4[2], l4[3]])),
+        ),
+        _ => (None, None),
+    };
+    Some(Packet {
+        src,
+        dst,
+        protocol: proto,
+        sport: ports.0,
+        dport: ports.1,
+    })
+}
+
+/// A hit, built from a packet's log attributes.
+pub fn hit_of(nlas: &[PacketNla]) -> Option<(Hit, Option<u32>)> {
+    let mut prefix = None;
+    let mut payload = None;
+    let mut uid = None;
+    let mut seq = None;
+    for nla in nlas {
+        match nla {
+            PacketNla::Prefix(p) => prefix = p.to_str().ok(),
+            PacketNla::Payload(p) => payload = Some(p.as_slice()),
+            PacketNla::Uid(u) => uid = Some(*u),
+            PacketNla::Seq(s) => seq = Some(*s),
+            _ => {}
+        }
+    }
+    let verdict = Verdict::parse(prefix?)?;
+    let Packet {
+        src,
+        dst,
+        protocol,
+        sport,
+        dport,
+    } = parse_packet(payload?)?;
+    let hit = match verdict.direction {
+        Direction::Outbound => Hit {
+            verdict,
+            protocol,
+            local: src,
+            local_port: sport,
+            remote: dst,
+            remote_port: dport,
+            uid,
+        },
+        Direction::Inbound => Hit {
+            verdict,
+            protocol,
+            local: dst,
+            local_port: dport,
+            remote: src,
+            remote_port: sport,
+            uid: None,
+        },
+    };
+    Some((hit, seq))
+}
+
+/// An NFLOG socket bound to [`GROUP`] in the namespace it was opened in.
+#[derive(Debug)]
+pub struct NflogSocket {
+    socket: Socket,
+    buf: Vec<u8>,
+    next_seq: Option<u32>,
+}
+
+/// What one read brought.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The hits, in order.
+    pub hits: Vec<Hit>,
+    /// Messages the kernel could not deliver (counted from sequence gaps).
+    pub lost: u64,
+}
+
+fn configure(
+    socket: &mut Socket,
+    family: NetfilterProtoFamily,
+    nlas: Vec<ConfigNla>,
+    group: u16,
+) -> io::Result<()> {
+    let mut msg = config_request(family, group, nlas);
+    msg.header.sequence_number = 1;
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.serialize(&mut buf);
+    socket.send(&buf, 0)?;
+    let mut answer = vec![0u8; 8192];
+    let n = socket.recv(&mut &mut answer[..], 0)?;
+    let reply = NetlinkMessage::<NetfilterMessage>::deserialize(&answer[..n])
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    if let NetlinkPayload::Error(e) = reply.payload
+        && let Some(code) = e.code
+    {
+        return Err(io::Error::from_raw_os_error(-code.get()));
+    }
+    Ok(())
+}
+
+impl NflogSocket {
+    /// Binds [`GROUP`] in the caller's network namespace. Only one process can hold a group:
+    /// a second agent in the same namespace fails here with `EBUSY`.
+    pub fn open() -> io::Result<Self> {
+        let mut socket = Socket::new(NETLINK_NETFILTER)?;
+        socket.bind(&SocketAddr::new(0, 0))?;
+        setsockopt(&socket.as_fd(), sockopt::RcvBufForce, &RECV_BUFFER).map_err(io::Error::from)?;
+        // Wake up now and then even when nothing is logged, so the reader can stop.
+        let timeout = nix::sys::time::TimeVal::new(0, 200_000);
+        setsockopt(&socket.as_fd(), sockopt::ReceiveTimeout, &timeout).map_err(io::Error::from)?;
+        for family in [NetfilterProtoFamily::IPv4, NetfilterProtoFamily::IPv6] {
+            // Binding a family's logger is a no-op on current kernels and required on old ones.
+            let _ = configure(&mut socket, family, vec![ConfigCmd::PfBind.into()], 0);
+        }
+        let timeout: Timeout = Duration::from_millis(20).into();
+        configure(
+            &mut socket,
+            NetfilterProtoFamily::Unspec,
+            vec![
+                ConfigCmd::Bind.into(),
+                ConfigFlags::SEQ.into(),
+                ConfigMode::new_packet(SNAPLEN).into(),
+                timeout.into(),
+                ConfigNla::QThresh(64),
+            ],
+            GROUP,
+        )?;
+        Ok(Self {
+            socket,
+            buf: vec![0; 1 << 20],
+            next_seq: None,
+        })
+    }
+
+    /// Reads what the kernel has logged, waiting at most 200 ms.
+    pub fn read(&mut self) -> io::Result<Batch> {
+        let mut batch = Batch::default();
+        let n = match self.socket.recv(&mut &mut self.buf[..], 0) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(batch);
+            }
+            // The kernel dropped messages; the sequence gap counts them.
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => return Ok(batch),
+            Err(e) => return Err(e),
+        };
+        let mut offset = 0;
+        while offset < n {
+            let Ok(msg) = NetlinkMessage::<NetfilterMessage>::deserialize(&self.buf[offset..n])
+            else {
+                break;
+            };
+            let len = msg.header.length as usize;
+            if let NetlinkPayload::InnerMessage(NetfilterMessage {
+                inner: NetfilterMessageInner::ULog(ULogMessage::Packet(nlas)),
+                ..
+            }) = &msg.payload
+                && let Some((hit, seq)) = hit_of(nlas)
+            {
+                if let Some(seq) = seq {
+                    if let Some(expected) = self.next_seq {
+                        batch.lost += u64::from(seq.wrapping_sub(expected));
+                    }
+                    self.next_seq = Some(seq.wrapping_add(1));
+                }
+                batch.hits.push(hit);
+            }
+            if len == 0 {
+                break;
+            }
+            offset += (len + 3) & !3;
+        }
+        Ok(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_round_trip_and_reject_strangers() {
+        let v = Verdict {
+            direction: Direction::Outbound,
+            set_action: netward_model::Action::Block,
+            outcome: Outcome::Audited,
+            reason: "protocol_not_covered",
+        };
+        assert_eq!(v.prefix(), "netward:out:block:audited:protocol_not_covered");
+        assert_eq!(Verdict::parse(&v.prefix()), Some(v));
+        assert_eq!(Verdict::parse("netward:out:block:audited:because"), None);
+        assert_eq!(
+            Verdict::parse("other:out:block:blocked:indicator_block"),
+            None
+        );
+        assert!(v.prefix().len() < 64, "nft log prefixes are limited");
+    }
+
+    #[test]
+    fn packets_give_addresses_protocol_and_ports() {
+        let mut v4 = vec![0u8; 28];
+        v4[0] = 0x45;
+        v4[9] = 17;
+        v4[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        v4[16..20].copy_from_slice(&[10, 0, 0, 2]);
+        v4[20..24].copy_from_slice(&[0x30, 0x39, 0x00, 0x35]);
+        assert_eq!(
+            parse_packet(&v4),
+            Some(Packet {
+                src: "10.0.0.1".parse().unwrap(),
+                dst: "10.0.0.2".parse().unwrap(),
+                protocol: 17,
+                sport: Some(12345),
+                dport: Some(53)
+            })
+        );
+        let mut v6 = vec![0u8; 40];
+        v6[0] = 0x60;
+        v6[6] = 58;
+        v6[23] = 1;
+        v6[39] = 2;
+        let p = parse_packet(&v6).unwrap();
+        assert_eq!(
+            (p.src.to_string(), p.dst.to_string()),
+            ("::1".into(), "::2".into())
+        );
+        assert_eq!((p.protocol, p.sport, p.dport), (58, None, None));
+        assert_eq!(parse_packet(&[0x45, 0]), None);
+    }
+}

@@ -1,0 +1,233 @@
+//! The event spool: a bounded SQLite file in the state directory. Events enter it before they
+//! are sent and leave only when the server has acknowledged them, so a server outage, an agent
+//! restart or a crash loses nothing that reached it. Sequence numbers come from SQLite's
+//! `AUTOINCREMENT`, so they only grow, even across restarts, and the server uses them to store
+//! each event once.
+//!
+//! When the spool is full, new events are dropped and their hits counted; the count travels
+//! with every batch, so the server shows how much a device had to drop.
+
+use std::path::{Path, PathBuf};
+
+use netward_model::detection::AgentEvent;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The spool's file in the state directory.
+pub const FILE: &str = "events.db";
+/// Events the spool holds at most, by default.
+pub const DEFAULT_CAPACITY: u64 = 100_000;
+
+/// A spool failure.
+#[derive(Debug, thiserror::Error)]
+#[error("event spool {path}: {source}")]
+pub struct SpoolError {
+    path: PathBuf,
+    #[source]
+    source: rusqlite::Error,
+}
+
+/// The spool.
+#[derive(Debug)]
+pub struct Spool {
+    conn: Connection,
+    path: PathBuf,
+    capacity: u64,
+}
+
+impl Spool {
+    /// Opens (or creates) the spool in `dir`, holding at most `capacity` events.
+    pub fn open(dir: &Path, capacity: u64) -> Result<Self, SpoolError> {
+        let path = dir.join(FILE);
+        let err = |source| SpoolError {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS spool (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 body TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS counters (
+                 name TEXT PRIMARY KEY,
+                 value INTEGER NOT NULL
+             );",
+        )
+        .map_err(err)?;
+        Ok(Self {
+            conn,
+            path,
+            capacity,
+        })
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> SpoolError + '_ {
+        |source| SpoolError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Events waiting.
+    pub fn len(&self) -> Result<u64, SpoolError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM spool", [], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(self.err())
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> Result<bool, SpoolError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Hits dropped since the spool was created.
+    pub fn dropped(&self) -> Result<u64, SpoolError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'dropped'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|v| u64::try_from(v.unwrap_or(0)).unwrap_or(0))
+            .map_err(self.err())
+    }
+
+    /// Stores `events` durably, in one transaction; returns how many fit. The rest are
+    /// dropped and their hits counted.
+    pub fn push(&mut self, events: &[AgentEvent]) -> Result<usize, SpoolError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let room = self.capacity.saturating_sub(self.len()?);
+        let fit = events
+            .len()
+            .min(usize::try_from(room).unwrap_or(usize::MAX));
+        let dropped: u64 = events[fit..].iter().map(|e| e.count).sum();
+        let path = self.path.clone();
+        let err = |source| SpoolError {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO spool (body) VALUES (?1)")
+                .map_err(err)?;
+            for e in &events[..fit] {
+                let body = serde_json::to_string(e).unwrap_or_default();
+                insert.execute(params![body]).map_err(err)?;
+            }
+        }
+        if dropped > 0 {
+            tx.execute(
+                "INSERT INTO counters (name, value) VALUES ('dropped', ?1)
+                 ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                params![i64::try_from(dropped).unwrap_or(i64::MAX)],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(fit)
+    }
+
+    /// The oldest `limit` events, with their sequence numbers.
+    pub fn peek(&self, limit: usize) -> Result<Vec<AgentEvent>, SpoolError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, body FROM spool ORDER BY seq LIMIT ?1")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, body) = row.map_err(self.err())?;
+            match serde_json::from_str::<AgentEvent>(&body) {
+                Ok(mut e) => {
+                    e.seq = u64::try_from(seq).unwrap_or(0);
+                    out.push(e);
+                }
+                Err(error) => {
+                    tracing::error!(seq, %error, "Discarding an unreadable spooled event.");
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes every event up to `seq`: the server has them.
+    pub fn acknowledge(&mut self, seq: u64) -> Result<(), SpoolError> {
+        self.conn
+            .execute(
+                "DELETE FROM spool WHERE seq <= ?1",
+                params![i64::try_from(seq).unwrap_or(i64::MAX)],
+            )
+            .map(|_| ())
+            .map_err(self.err())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(count: u64) -> AgentEvent {
+        AgentEvent {
+            seq: 0,
+            first_seen_ms: 1,
+            last_seen_ms: 2,
+            count,
+            direction: "outbound".into(),
+            protocol: "tcp".into(),
+            local_ip: "10.0.0.1".into(),
+            local_port: None,
+            remote_ip: "192.0.2.1".into(),
+            remote_port: Some(443),
+            outcome: "blocked".into(),
+            reason: "indicator_block".into(),
+            indicators: vec![],
+            process: None,
+        }
+    }
+
+    #[test]
+    fn events_stay_until_acknowledged_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Spool::open(dir.path(), 10).unwrap();
+        assert_eq!(s.push(&[event(1), event(2), event(3)]).unwrap(), 3);
+        let first = s.peek(2).unwrap();
+        assert_eq!(first.iter().map(|e| e.count).collect::<Vec<_>>(), [1, 2]);
+        s.acknowledge(first[1].seq).unwrap();
+        drop(s);
+        let mut s = Spool::open(dir.path(), 10).unwrap();
+        let rest = s.peek(10).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].count, 3);
+        assert!(rest[0].seq > first[1].seq);
+        s.acknowledge(rest[0].seq).unwrap();
+        assert!(s.is_empty().unwrap());
+        // Sequence numbers are never reused, even once the spool is empty.
+        s.push(&[event(4)]).unwrap();
+        assert!(s.peek(1).unwrap()[0].seq > rest[0].seq);
+    }
+
+    #[test]
+    fn a_full_spool_drops_new_events_and_counts_their_hits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Spool::open(dir.path(), 2).unwrap();
+        assert_eq!(
+            s.push(&[event(5), event(6), event(7), event(8)]).unwrap(),
+            2
+        );
+        assert_eq!(s.dropped().unwrap(), 15);
+        assert_eq!(s.push(&[event(1)]).unwrap(), 0);
+        assert_eq!(s.dropped().unwrap(), 16);
+        assert_eq!(s.len().unwrap(), 2);
+    }
+}

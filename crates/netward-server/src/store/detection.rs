@@ -1,0 +1,164 @@
+//! What the store keeps for detection: events, alerts and incidents, and the queries on them.
+
+use netward_model::detection::AgentEvent;
+
+/// An event as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The server's id.
+    pub id: i64,
+    /// The device.
+    pub device_id: i64,
+    /// Its host name.
+    pub device_name: String,
+    /// What the agent reported.
+    pub event: AgentEvent,
+    /// The title of each matched indicator, in order, when it existed at ingest.
+    pub titles: Vec<Option<String>>,
+}
+
+/// Filters and paging for events.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only this device.
+    pub device: Option<i64>,
+    /// Only events that matched this indicator.
+    pub indicator: Option<i64>,
+    /// Only remote addresses in this range: (is IPv6, first, last), as `IndicatorValue::bounds`.
+    pub remote: Option<(bool, u128, u128)>,
+    /// Only this outcome (`blocked`, `audited`, `allowed`).
+    pub outcome: Option<String>,
+    /// Only events whose last attempt is at or after this (Unix ms).
+    pub from_ms: Option<i64>,
+    /// Only events whose first attempt is before this (Unix ms).
+    pub to_ms: Option<i64>,
+    /// Only events stored after this id (for following).
+    pub after_id: Option<i64>,
+    /// Oldest first (a timeline) rather than newest first.
+    pub ascending: bool,
+    /// Page size.
+    pub top: usize,
+    /// Rows to skip.
+    pub skip: usize,
+}
+
+/// What an ingest did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    /// The highest `seq` now stored for the device.
+    pub acked_seq: u64,
+    /// The events stored by this call (not the duplicates).
+    pub stored: Vec<StoredEvent>,
+    /// Alerts raised by this call.
+    pub raised: Vec<i64>,
+    /// Alerts updated by this call (raised ones included).
+    pub touched: Vec<i64>,
+}
+
+/// An alert as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertRecord {
+    /// Id.
+    pub id: i64,
+    /// Its incident.
+    pub incident_id: i64,
+    /// The device.
+    pub device_id: i64,
+    /// Its host name.
+    pub device_name: String,
+    /// The indicator.
+    pub indicator_id: i64,
+    /// Its value.
+    pub indicator_value: String,
+    /// Its title when the alert was raised.
+    pub title: String,
+    /// Its severity.
+    pub severity: String,
+    /// Its recommended actions.
+    pub recommended_actions: String,
+    /// `new`, `inProgress` or `resolved`.
+    pub status: String,
+    /// Who set the status.
+    pub status_by: Option<String>,
+    /// When (Unix seconds).
+    pub status_at: Option<i64>,
+    /// First hit (Unix ms).
+    pub first_ms: i64,
+    /// Last hit (Unix ms).
+    pub last_ms: i64,
+    /// Attempts.
+    pub hit_count: u64,
+    /// Outcomes seen.
+    pub outcomes: Vec<String>,
+}
+
+/// Filters for alerts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertQuery {
+    /// Only this alert.
+    pub id: Option<i64>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this device.
+    pub device: Option<i64>,
+    /// Only this indicator.
+    pub indicator: Option<i64>,
+    /// Only this incident.
+    pub incident: Option<i64>,
+    /// Page size.
+    pub top: usize,
+    /// Rows to skip.
+    pub skip: usize,
+}
+
+/// An incident as stored, with its counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentRecord {
+    /// Id.
+    pub id: i64,
+    /// The indicator.
+    pub indicator_id: i64,
+    /// Its value.
+    pub indicator_value: String,
+    /// Its title.
+    pub title: String,
+    /// The highest severity of its alerts.
+    pub severity: String,
+    /// `new`, `inProgress` or `resolved`.
+    pub status: String,
+    /// Who set the status.
+    pub status_by: Option<String>,
+    /// When (Unix seconds).
+    pub status_at: Option<i64>,
+    /// First hit (Unix ms).
+    pub first_ms: i64,
+    /// Last hit (Unix ms).
+    pub last_ms: i64,
+    /// Alerts.
+    pub alert_count: u64,
+    /// Devices.
+    pub device_count: u64,
+    /// Attempts.
+    pub hit_count: u64,
+}
+
+/// One device and process that contacted hunted addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactRecord {
+    /// The device.
+    pub device_id: i64,
+    /// Its host name.
+    pub device_name: String,
+    /// The executable (or short name), `unknown` when not known.
+    pub process: String,
+    /// Remote addresses contacted.
+    pub remote_ips: Vec<String>,
+    /// Outcomes seen.
+    pub outcomes: Vec<String>,
+    /// First attempt (Unix ms).
+    pub first_ms: i64,
+    /// Last attempt (Unix ms).
+    pub last_ms: i64,
+    /// Attempts.
+    pub count: u64,
+}

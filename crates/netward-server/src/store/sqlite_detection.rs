@@ -1,0 +1,733 @@
+//! The SQLite side of detection: events, alerts and incidents (schema version 3).
+//!
+//! An event is stored once per (device, seq). A remote address is kept as its family and a
+//! 16-byte big-endian key, so that "every event with a remote address in 10.0.0.0/8" is an
+//! index range scan.
+
+use netward_model::detection::{AgentEvent, MatchedIndicator, Outcome, ProcessInfo};
+use netward_model::{IndicatorValue, Severity};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
+
+use super::detection::{
+    AlertQuery, AlertRecord, ContactRecord, EventQuery, IncidentRecord, IngestOutcome, StoredEvent,
+};
+use super::{Change, StoreError};
+
+/// Version 3: events, alerts and incidents.
+pub const SCHEMA_3: &str = "
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    local_ip TEXT NOT NULL,
+    local_port INTEGER,
+    remote_ip TEXT NOT NULL,
+    remote_v6 INTEGER NOT NULL,
+    remote_key BLOB NOT NULL,
+    remote_port INTEGER,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    indicators TEXT NOT NULL,
+    titles TEXT NOT NULL,
+    process TEXT,
+    received_ms INTEGER NOT NULL,
+    UNIQUE (device_id, seq)
+);
+CREATE INDEX events_time ON events(last_ms);
+CREATE INDEX events_device_time ON events(device_id, first_ms);
+CREATE INDEX events_remote ON events(remote_v6, remote_key);
+CREATE TABLE event_indicators (
+    event_id INTEGER NOT NULL,
+    indicator_id INTEGER NOT NULL,
+    PRIMARY KEY (indicator_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    indicator_id INTEGER NOT NULL,
+    indicator_value TEXT NOT NULL,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_by TEXT,
+    status_at INTEGER,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL
+);
+CREATE INDEX incidents_indicator ON incidents(indicator_id, status);
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    indicator_id INTEGER NOT NULL,
+    indicator_value TEXT NOT NULL,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    recommended_actions TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_by TEXT,
+    status_at INTEGER,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    hit_count INTEGER NOT NULL,
+    outcomes TEXT NOT NULL
+);
+CREATE INDEX alerts_device_indicator ON alerts(device_id, indicator_id, status);
+CREATE INDEX alerts_incident ON alerts(incident_id);
+CREATE TABLE alert_events (
+    alert_id INTEGER NOT NULL,
+    event_id INTEGER NOT NULL,
+    PRIMARY KEY (alert_id, event_id)
+) WITHOUT ROWID;
+ALTER TABLE devices ADD COLUMN events_dropped INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN events_lost INTEGER NOT NULL DEFAULT 0;
+";
+
+fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Database { operation, source }
+}
+
+fn i(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn u(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The family and sort key of an address.
+pub fn remote_key(ip: &str) -> Option<(bool, Vec<u8>)> {
+    let v = IndicatorValue::parse(ip).ok()?;
+    Some((
+        v.family() == netward_model::Family::V6,
+        v.bounds().0.to_be_bytes().to_vec(),
+    ))
+}
+
+struct IndicatorInfo {
+    title: String,
+    severity: String,
+    recommended_actions: String,
+    generate_alert: bool,
+}
+
+fn indicator_info(tx: &Transaction<'_>, id: i64) -> Result<Option<IndicatorInfo>, StoreError> {
+    tx.prepare_cached(
+        "SELECT title, severity, recommended_actions, generate_alert FROM indicators WHERE id = ?1",
+    )
+    .and_then(|mut st| {
+        st.query_row(params![id], |r| {
+            Ok(IndicatorInfo {
+                title: r.get(0)?,
+                severity: r.get(1)?,
+                recommended_actions: r.get(2)?,
+                generate_alert: r.get(3)?,
+            })
+        })
+        .optional()
+    })
+    .map_err(db("read indicator"))
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match Severity::parse(s) {
+        Some(Severity::High) => 3,
+        Some(Severity::Medium) => 2,
+        Some(Severity::Low) => 1,
+        _ => 0,
+    }
+}
+
+/// Raises or updates the alert for (device, indicator) and its incident; returns the alert id
+/// and whether it is new.
+fn alert_for(
+    tx: &Transaction<'_>,
+    device: i64,
+    m: &MatchedIndicator,
+    info: &IndicatorInfo,
+    e: &AgentEvent,
+) -> Result<(i64, bool), StoreError> {
+    let open: Option<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT id, outcomes FROM alerts WHERE device_id = ?1 AND indicator_id = ?2 \
+             AND status != 'resolved' ORDER BY id DESC LIMIT 1",
+        )
+        .and_then(|mut st| {
+            st.query_row(params![device, m.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(db("find alert"))?;
+    let incident = incident_for(tx, m, info, e)?;
+    match open {
+        Some((id, outcomes)) => {
+            let mut list: Vec<&str> = outcomes.split(',').filter(|o| !o.is_empty()).collect();
+            if !list.contains(&e.outcome.as_str()) {
+                list.push(&e.outcome);
+                list.sort_unstable();
+            }
+            tx.execute(
+                "UPDATE alerts SET first_ms = min(first_ms, ?2), last_ms = max(last_ms, ?3), \
+                 hit_count = hit_count + ?4, outcomes = ?5 WHERE id = ?1",
+                params![
+                    id,
+                    e.first_seen_ms,
+                    e.last_seen_ms,
+                    i(e.count),
+                    list.join(",")
+                ],
+            )
+            .map_err(db("update alert"))?;
+            Ok((id, false))
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO alerts (incident_id, device_id, indicator_id, indicator_value, title, \
+                 severity, recommended_actions, status, first_ms, last_ms, hit_count, outcomes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'new', ?8, ?9, ?10, ?11)",
+                params![
+                    incident,
+                    device,
+                    m.id,
+                    m.value,
+                    info.title,
+                    info.severity,
+                    info.recommended_actions,
+                    e.first_seen_ms,
+                    e.last_seen_ms,
+                    i(e.count),
+                    e.outcome
+                ],
+            )
+            .map_err(db("raise alert"))?;
+            Ok((tx.last_insert_rowid(), true))
+        }
+    }
+}
+
+fn incident_for(
+    tx: &Transaction<'_>,
+    m: &MatchedIndicator,
+    info: &IndicatorInfo,
+    e: &AgentEvent,
+) -> Result<i64, StoreError> {
+    let open: Option<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT id, severity FROM incidents WHERE indicator_id = ?1 AND status != 'resolved' \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .and_then(|mut st| {
+            st.query_row(params![m.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(db("find incident"))?;
+    match open {
+        Some((id, severity)) => {
+            let severity = if severity_rank(&info.severity) > severity_rank(&severity) {
+                info.severity.clone()
+            } else {
+                severity
+            };
+            tx.execute(
+                "UPDATE incidents SET first_ms = min(first_ms, ?2), last_ms = max(last_ms, ?3), \
+                 severity = ?4 WHERE id = ?1",
+                params![id, e.first_seen_ms, e.last_seen_ms, severity],
+            )
+            .map_err(db("update incident"))?;
+            Ok(id)
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO incidents (indicator_id, indicator_value, title, severity, status, \
+                 first_ms, last_ms) VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6)",
+                params![
+                    m.id,
+                    m.value,
+                    info.title,
+                    info.severity,
+                    e.first_seen_ms,
+                    e.last_seen_ms
+                ],
+            )
+            .map_err(db("open incident"))?;
+            Ok(tx.last_insert_rowid())
+        }
+    }
+}
+
+/// Stores the events and raises their alerts, in one transaction.
+pub fn ingest(
+    conn: &mut Connection,
+    device: i64,
+    events: &[AgentEvent],
+    dropped: u64,
+    lost: u64,
+    at_ms: i64,
+) -> Result<IngestOutcome, StoreError> {
+    let tx = conn.transaction().map_err(db("begin ingest"))?;
+    let device_name: String = tx
+        .query_row(
+            "SELECT hostname FROM devices WHERE id = ?1",
+            params![device],
+            |r| r.get(0),
+        )
+        .map_err(db("read device"))?;
+    let mut out = IngestOutcome::default();
+    for e in events {
+        let Some((v6, key)) = remote_key(&e.remote_ip) else {
+            tracing::warn!(device, seq = e.seq, remote = %e.remote_ip, "Skipping an event with an unreadable remote address.");
+            continue;
+        };
+        let mut titles = Vec::with_capacity(e.indicators.len());
+        let mut infos = Vec::with_capacity(e.indicators.len());
+        for m in &e.indicators {
+            let info = indicator_info(&tx, m.id)?;
+            titles.push(info.as_ref().map(|i| i.title.clone()));
+            infos.push(info);
+        }
+        let inserted = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO events (device_id, seq, first_ms, last_ms, count, direction, \
+                 protocol, local_ip, local_port, remote_ip, remote_v6, remote_key, remote_port, \
+                 outcome, reason, indicators, titles, process, received_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    device,
+                    i(e.seq),
+                    e.first_seen_ms,
+                    e.last_seen_ms,
+                    i(e.count),
+                    e.direction,
+                    e.protocol,
+                    e.local_ip,
+                    e.local_port,
+                    e.remote_ip,
+                    v6,
+                    key,
+                    e.remote_port,
+                    e.outcome,
+                    e.reason,
+                    serde_json::to_string(&e.indicators).unwrap_or_default(),
+                    serde_json::to_string(&titles).unwrap_or_default(),
+                    e.process
+                        .as_ref()
+                        .map(|p| serde_json::to_string(p).unwrap_or_default()),
+                    at_ms,
+                ])
+            })
+            .map_err(db("store event"))?;
+        if inserted == 0 {
+            continue; // Sent before: stored once.
+        }
+        let id = tx.last_insert_rowid();
+        for (m, info) in e.indicators.iter().zip(&infos) {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO event_indicators (event_id, indicator_id) VALUES (?1, ?2)",
+            )
+            .and_then(|mut st| st.execute(params![id, m.id]))
+            .map_err(db("index event"))?;
+            let alerting = Outcome::parse(&e.outcome).is_some_and(|o| o != Outcome::Allowed);
+            if let Some(info) = info
+                && info.generate_alert
+                && alerting
+            {
+                let (alert, raised) = alert_for(&tx, device, m, info, e)?;
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO alert_events (alert_id, event_id) VALUES (?1, ?2)",
+                )
+                .and_then(|mut st| st.execute(params![alert, id]))
+                .map_err(db("link evidence"))?;
+                if raised {
+                    out.raised.push(alert);
+                }
+                if !out.touched.contains(&alert) {
+                    out.touched.push(alert);
+                }
+            }
+        }
+        out.stored.push(StoredEvent {
+            id,
+            device_id: device,
+            device_name: device_name.clone(),
+            event: e.clone(),
+            titles,
+        });
+    }
+    tx.execute(
+        "UPDATE devices SET events_dropped = max(events_dropped, ?2), \
+         events_lost = max(events_lost, ?3) WHERE id = ?1",
+        params![device, i(dropped), i(lost)],
+    )
+    .map_err(db("record event counters"))?;
+    let acked: Option<i64> = tx
+        .query_row(
+            "SELECT max(seq) FROM events WHERE device_id = ?1",
+            params![device],
+            |r| r.get(0),
+        )
+        .map_err(db("read acked seq"))?;
+    // Every event of this batch is stored now (or was skipped as unreadable): acknowledge
+    // through the batch's last one even when older events have since been purged.
+    let batch_max = events.iter().map(|e| e.seq).max().unwrap_or(0);
+    out.acked_seq = u(acked.unwrap_or(0)).max(batch_max);
+    tx.commit().map_err(db("commit ingest"))?;
+    Ok(out)
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.device_id, coalesce(d.hostname, ''), e.seq, e.first_ms, \
+    e.last_ms, e.count, e.direction, e.protocol, e.local_ip, e.local_port, e.remote_ip, \
+    e.remote_port, e.outcome, e.reason, e.indicators, e.titles, e.process";
+
+fn read_event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let indicators: String = r.get(15)?;
+    let titles: String = r.get(16)?;
+    let process: Option<String> = r.get(17)?;
+    Ok(StoredEvent {
+        id: r.get(0)?,
+        device_id: r.get(1)?,
+        device_name: r.get(2)?,
+        event: AgentEvent {
+            seq: u(r.get(3)?),
+            first_seen_ms: r.get(4)?,
+            last_seen_ms: r.get(5)?,
+            count: u(r.get(6)?),
+            direction: r.get(7)?,
+            protocol: r.get(8)?,
+            local_ip: r.get(9)?,
+            local_port: r.get(10)?,
+            remote_ip: r.get(11)?,
+            remote_port: r.get(12)?,
+            outcome: r.get(13)?,
+            reason: r.get(14)?,
+            indicators: serde_json::from_str(&indicators).unwrap_or_default(),
+            process: process.and_then(|p| serde_json::from_str::<ProcessInfo>(&p).ok()),
+        },
+        titles: serde_json::from_str(&titles).unwrap_or_default(),
+    })
+}
+
+/// The WHERE clause and parameters of an event query.
+fn event_filter(q: &EventQuery) -> (String, Vec<Value>) {
+    let mut clauses = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(d) = q.device {
+        clauses.push("e.device_id = ?".to_owned());
+        args.push(Value::Integer(d));
+    }
+    if let Some(ind) = q.indicator {
+        clauses.push(
+            "e.id IN (SELECT event_id FROM event_indicators WHERE indicator_id = ?)".to_owned(),
+        );
+        args.push(Value::Integer(ind));
+    }
+    if let Some((v6, lo, hi)) = q.remote {
+        clauses.push("e.remote_v6 = ? AND e.remote_key BETWEEN ? AND ?".to_owned());
+        args.push(Value::Integer(i64::from(v6)));
+        args.push(Value::Blob(lo.to_be_bytes().to_vec()));
+        args.push(Value::Blob(hi.to_be_bytes().to_vec()));
+    }
+    if let Some(o) = &q.outcome {
+        clauses.push("e.outcome = ?".to_owned());
+        args.push(Value::Text(o.clone()));
+    }
+    if let Some(from) = q.from_ms {
+        clauses.push("e.last_ms >= ?".to_owned());
+        args.push(Value::Integer(from));
+    }
+    if let Some(to) = q.to_ms {
+        clauses.push("e.first_ms < ?".to_owned());
+        args.push(Value::Integer(to));
+    }
+    if let Some(after) = q.after_id {
+        clauses.push("e.id > ?".to_owned());
+        args.push(Value::Integer(after));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (filter, args)
+}
+
+/// Events matching `q`.
+pub fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+    let (filter, mut args) = event_filter(q);
+    let order = if q.ascending {
+        "e.first_ms ASC, e.id ASC"
+    } else {
+        "e.first_ms DESC, e.id DESC"
+    };
+    // Following is by id, so that nothing stored later is ever skipped.
+    let order = if q.after_id.is_some() {
+        "e.id ASC"
+    } else {
+        order
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN devices d ON d.id = e.device_id \
+         {filter} ORDER BY {order} LIMIT ? OFFSET ?"
+    );
+    args.push(Value::Integer(i(q.top as u64)));
+    args.push(Value::Integer(i(q.skip as u64)));
+    let mut st = conn.prepare(&sql).map_err(db("query events"))?;
+    let rows = st
+        .query_map(params_from_iter(args), read_event)
+        .map_err(db("query events"))?;
+    rows.collect::<Result<_, _>>().map_err(db("read events"))
+}
+
+/// Contacts (device × process) among the events matching `q`.
+pub fn contacts(conn: &Connection, q: &EventQuery) -> Result<Vec<ContactRecord>, StoreError> {
+    let (filter, args) = event_filter(q);
+    let sql = format!(
+        "SELECT e.device_id, coalesce(d.hostname, ''), \
+         coalesce(json_extract(e.process, '$.exe'), json_extract(e.process, '$.name'), 'unknown') AS proc, \
+         group_concat(DISTINCT e.remote_ip), group_concat(DISTINCT e.outcome), \
+         min(e.first_ms), max(e.last_ms), sum(e.count) \
+         FROM events e LEFT JOIN devices d ON d.id = e.device_id {filter} \
+         GROUP BY e.device_id, proc ORDER BY min(e.first_ms), e.device_id, proc LIMIT {}",
+        q.top.max(1)
+    );
+    let mut st = conn.prepare(&sql).map_err(db("hunt"))?;
+    let rows = st
+        .query_map(params_from_iter(args), |r| {
+            let split = |s: Option<String>| -> Vec<String> {
+                let mut v: Vec<String> = s
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                v.sort();
+                v
+            };
+            Ok(ContactRecord {
+                device_id: r.get(0)?,
+                device_name: r.get(1)?,
+                process: r.get(2)?,
+                remote_ips: split(r.get(3)?),
+                outcomes: split(r.get(4)?),
+                first_ms: r.get(5)?,
+                last_ms: r.get(6)?,
+                count: u(r.get(7)?),
+            })
+        })
+        .map_err(db("hunt"))?;
+    rows.collect::<Result<_, _>>().map_err(db("hunt"))
+}
+
+/// Deletes events older than `before_ms`, with their index and evidence links.
+pub fn purge(conn: &mut Connection, before_ms: i64) -> Result<u64, StoreError> {
+    let tx = conn.transaction().map_err(db("purge"))?;
+    tx.execute(
+        "DELETE FROM event_indicators WHERE event_id IN (SELECT id FROM events WHERE last_ms < ?1)",
+        params![before_ms],
+    )
+    .map_err(db("purge"))?;
+    tx.execute(
+        "DELETE FROM alert_events WHERE event_id IN (SELECT id FROM events WHERE last_ms < ?1)",
+        params![before_ms],
+    )
+    .map_err(db("purge"))?;
+    let n = tx
+        .execute("DELETE FROM events WHERE last_ms < ?1", params![before_ms])
+        .map_err(db("purge"))?;
+    tx.commit().map_err(db("purge"))?;
+    Ok(n as u64)
+}
+
+const ALERT_COLUMNS: &str = "a.id, a.incident_id, a.device_id, coalesce(d.hostname, ''), \
+    a.indicator_id, a.indicator_value, a.title, a.severity, a.recommended_actions, a.status, \
+    a.status_by, a.status_at, a.first_ms, a.last_ms, a.hit_count, a.outcomes";
+
+fn read_alert(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
+    let outcomes: String = r.get(15)?;
+    Ok(AlertRecord {
+        id: r.get(0)?,
+        incident_id: r.get(1)?,
+        device_id: r.get(2)?,
+        device_name: r.get(3)?,
+        indicator_id: r.get(4)?,
+        indicator_value: r.get(5)?,
+        title: r.get(6)?,
+        severity: r.get(7)?,
+        recommended_actions: r.get(8)?,
+        status: r.get(9)?,
+        status_by: r.get(10)?,
+        status_at: r.get(11)?,
+        first_ms: r.get(12)?,
+        last_ms: r.get(13)?,
+        hit_count: u(r.get(14)?),
+        outcomes: outcomes
+            .split(',')
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+/// Alerts matching `q`.
+pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError> {
+    let mut clauses = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    for (column, value) in [
+        ("a.id", q.id),
+        ("a.device_id", q.device),
+        ("a.indicator_id", q.indicator),
+        ("a.incident_id", q.incident),
+    ] {
+        if let Some(v) = value {
+            clauses.push(format!("{column} = ?"));
+            args.push(Value::Integer(v));
+        }
+    }
+    if let Some(s) = &q.status {
+        clauses.push("a.status = ?".to_owned());
+        args.push(Value::Text(s.clone()));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN devices d ON d.id = a.device_id {filter} \
+         ORDER BY a.last_ms DESC, a.id DESC LIMIT ? OFFSET ?"
+    );
+    args.push(Value::Integer(i(q.top as u64)));
+    args.push(Value::Integer(i(q.skip as u64)));
+    let mut st = conn.prepare(&sql).map_err(db("query alerts"))?;
+    let rows = st
+        .query_map(params_from_iter(args), read_alert)
+        .map_err(db("query alerts"))?;
+    rows.collect::<Result<_, _>>().map_err(db("read alerts"))
+}
+
+/// The events linked to an alert, newest first.
+pub fn evidence(conn: &Connection, id: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM alert_events ae JOIN events e ON e.id = ae.event_id \
+         LEFT JOIN devices d ON d.id = e.device_id WHERE ae.alert_id = ?1 \
+         ORDER BY e.first_ms DESC, e.id DESC LIMIT ?2"
+    );
+    let mut st = conn.prepare(&sql).map_err(db("query evidence"))?;
+    let rows = st
+        .query_map(params![id, i(limit as u64)], read_event)
+        .map_err(db("query evidence"))?;
+    rows.collect::<Result<_, _>>().map_err(db("read evidence"))
+}
+
+/// Sets an alert's status.
+pub fn set_alert_status(
+    tx: &Transaction<'_>,
+    id: i64,
+    status: &str,
+    change: &Change<'_>,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .execute(
+            "UPDATE alerts SET status = ?2, status_by = ?3, status_at = ?4 WHERE id = ?1",
+            params![id, status, change.actor.name, change.at],
+        )
+        .map_err(db("set alert status"))?;
+    Ok(n > 0)
+}
+
+/// Incidents, with counts.
+pub fn incidents(
+    conn: &Connection,
+    id: Option<i64>,
+    status: Option<&str>,
+    top: usize,
+    skip: usize,
+) -> Result<Vec<IncidentRecord>, StoreError> {
+    let mut clauses = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(id) = id {
+        clauses.push("i.id = ?");
+        args.push(Value::Integer(id));
+    }
+    if let Some(s) = status {
+        clauses.push("i.status = ?");
+        args.push(Value::Text(s.to_owned()));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT i.id, i.indicator_id, i.indicator_value, i.title, i.severity, i.status, \
+         i.status_by, i.status_at, i.first_ms, i.last_ms, \
+         (SELECT count(*) FROM alerts a WHERE a.incident_id = i.id), \
+         (SELECT count(DISTINCT a.device_id) FROM alerts a WHERE a.incident_id = i.id), \
+         (SELECT coalesce(sum(a.hit_count), 0) FROM alerts a WHERE a.incident_id = i.id) \
+         FROM incidents i {filter} ORDER BY i.last_ms DESC, i.id DESC LIMIT ? OFFSET ?"
+    );
+    args.push(Value::Integer(i(top as u64)));
+    args.push(Value::Integer(i(skip as u64)));
+    let mut st = conn.prepare(&sql).map_err(db("query incidents"))?;
+    let rows = st
+        .query_map(params_from_iter(args), |r| {
+            Ok(IncidentRecord {
+                id: r.get(0)?,
+                indicator_id: r.get(1)?,
+                indicator_value: r.get(2)?,
+                title: r.get(3)?,
+                severity: r.get(4)?,
+                status: r.get(5)?,
+                status_by: r.get(6)?,
+                status_at: r.get(7)?,
+                first_ms: r.get(8)?,
+                last_ms: r.get(9)?,
+                alert_count: u(r.get(10)?),
+                device_count: u(r.get(11)?),
+                hit_count: u(r.get(12)?),
+            })
+        })
+        .map_err(db("query incidents"))?;
+    rows.collect::<Result<_, _>>().map_err(db("read incidents"))
+}
+
+/// Sets an incident's status and its alerts'.
+pub fn set_incident_status(
+    tx: &Transaction<'_>,
+    id: i64,
+    status: &str,
+    change: &Change<'_>,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .execute(
+            "UPDATE incidents SET status = ?2, status_by = ?3, status_at = ?4 WHERE id = ?1",
+            params![id, status, change.actor.name, change.at],
+        )
+        .map_err(db("set incident status"))?;
+    if n > 0 {
+        tx.execute(
+            "UPDATE alerts SET status = ?2, status_by = ?3, status_at = ?4 \
+             WHERE incident_id = ?1 AND status != ?2",
+            params![id, status, change.actor.name, change.at],
+        )
+        .map_err(db("set alert status"))?;
+    }
+    Ok(n > 0)
+}
+
+/// A device's reported drop and loss counters.
+pub fn counters(conn: &Connection, device: i64) -> Result<(u64, u64), StoreError> {
+    conn.query_row(
+        "SELECT events_dropped, events_lost FROM devices WHERE id = ?1",
+        params![device],
+        |r| Ok((u(r.get(0)?), u(r.get(1)?))),
+    )
+    .optional()
+    .map(|v| v.unwrap_or((0, 0)))
+    .map_err(db("read event counters"))
+}
