@@ -117,6 +117,8 @@ fn print_machine(m: &MachineEntity) {
             "last tamper repair",
             m.last_tamper.clone().unwrap_or_else(|| "-".into()),
         ),
+        ("events dropped", m.events_dropped.to_string()),
+        ("events lost", m.events_lost.to_string()),
     ]);
 }
 

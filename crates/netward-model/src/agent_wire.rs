@@ -149,6 +149,12 @@ pub struct MachineEntity {
     pub last_tamper: Option<String>,
     /// Whether the credential is revoked.
     pub revoked: bool,
+    /// Hits the device's agent dropped because its event spool was full.
+    #[serde(default)]
+    pub events_dropped: u64,
+    /// Hit log messages the device's kernel could not deliver to its agent.
+    #[serde(default)]
+    pub events_lost: u64,
 }
 
 /// `{"value": [...]}` of devices.

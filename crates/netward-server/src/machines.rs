@@ -12,7 +12,11 @@ use crate::store::{Change, DeviceRecord};
 
 impl ControlPlane {
     fn machine_entity(&self, d: DeviceRecord, current: u64) -> MachineEntity {
+        let (events_dropped, events_lost) =
+            self.store.device_event_counters(d.id).unwrap_or((0, 0));
         MachineEntity {
+            events_dropped,
+            events_lost,
             id: d.id.to_string(),
             online: d.revoked_at.is_none() && self.is_online(d.id),
             in_sync: d.applied_version == Some(current) && d.last_error.is_none(),

@@ -32,7 +32,7 @@ struct AgentProcess {
 impl AgentProcess {
     fn start(state: &Path, netns: PathBuf, enroll: Option<&str>) -> Self {
         let mut cmd = Command::new(BIN);
-        cmd.args(["agent", "--state-dir"])
+        cmd.args(["agent", "--no-process-attribution", "--state-dir"])
             .arg(state)
             .arg("--netns")
             .arg(&netns);

@@ -174,9 +174,11 @@ impl Attribution {
             program
                 .load()
                 .map_err(|source| AttributionError::Program { name, source })?;
-            // Other programs on the cgroup (systemd's, a container runtime's) keep running.
+            // A BPF link (kernel 5.7 and later) always runs beside the cgroup's other programs
+            // (systemd's, a container runtime's) and takes no attach flags: `Single` passes
+            // none. `AllowMultiple` would make the kernel refuse the link.
             program
-                .attach(file, CgroupAttachMode::AllowMultiple)
+                .attach(file, CgroupAttachMode::Single)
                 .map_err(|source| AttributionError::Program { name, source })?;
         }
         let map = bpf
