@@ -314,6 +314,72 @@ fn groups_settings_and_tokens(store: &dyn Store) {
     assert_eq!(store.tokens().unwrap().len(), 1);
 }
 
+fn events_are_stored_once_and_purged_with_their_links(store: &dyn Store) {
+    use netward_model::detection::{AgentEvent, MatchedIndicator};
+    let a = actor();
+    let change = Change { actor: &a, at: 1 };
+    let mut d = draft("192.0.2.9", "Block", &[], None);
+    d.generate_alert = true;
+    let id = store.upsert_indicators(&[d], &change).unwrap()[0];
+    let device = store
+        .create_device(&Default::default(), "default", "h", &change)
+        .unwrap()
+        .id;
+    let ev = |seq: u64, at: i64| AgentEvent {
+        seq,
+        first_seen_ms: at,
+        last_seen_ms: at,
+        count: 2,
+        direction: "outbound".into(),
+        protocol: "udp".into(),
+        local_ip: "192.0.2.1".into(),
+        local_port: Some(5000),
+        remote_ip: "192.0.2.9".into(),
+        remote_port: Some(53),
+        outcome: "blocked".into(),
+        reason: "indicator_block".into(),
+        indicators: vec![MatchedIndicator {
+            id,
+            value: "192.0.2.9".into(),
+        }],
+        process: None,
+    };
+    let first = store
+        .ingest_events(device, &[ev(1, 1_000), ev(2, 90_000_000)], 0, 0, 0)
+        .unwrap();
+    assert_eq!(
+        (first.stored.len(), first.raised.len(), first.acked_seq),
+        (2, 1, 2)
+    );
+    let again = store
+        .ingest_events(device, &[ev(2, 90_000_000)], 0, 0, 0)
+        .unwrap();
+    assert!(again.stored.is_empty() && again.raised.is_empty());
+    assert_eq!(again.acked_seq, 2);
+    let q = super::EventQuery {
+        top: 100,
+        ..Default::default()
+    };
+    assert_eq!(store.events(&q).unwrap().len(), 2);
+    let alert = store
+        .alerts(&super::AlertQuery {
+            top: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(alert[0].hit_count, 4, "counted once per stored event");
+    // Retention removes the old event and its evidence link, and keeps the alert.
+    assert_eq!(store.purge_events(50_000_000).unwrap(), 1);
+    assert_eq!(store.events(&q).unwrap().len(), 1);
+    assert_eq!(store.alert_evidence(alert[0].id, 10).unwrap().len(), 1);
+    // A purged event resent late is stored again, as new data: the acknowledgement still
+    // moves on, so the agent never loops on it.
+    let late = store
+        .ingest_events(device, &[ev(1, 1_000)], 0, 0, 0)
+        .unwrap();
+    assert_eq!(late.acked_seq, 2);
+}
+
 /// Runs the whole suite against stores made by `make`.
 fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
     for test in [
@@ -322,6 +388,7 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         list_filters_and_pages,
         delete_removes_and_audits,
         groups_settings_and_tokens,
+        events_are_stored_once_and_purged_with_their_links,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

@@ -37,12 +37,17 @@ impl TestServer {
     }
 
     pub async fn start_with_limit(max_body_bytes: usize) -> Self {
+        Self::start_with(|c| c.max_body_bytes = max_body_bytes).await
+    }
+
+    /// Starts with the default configuration changed by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         // reqwest is built without a default crypto provider; the tests' client uses ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
-        let server = netward_server::start(&config(dir.path(), max_body_bytes))
-            .await
-            .unwrap();
+        let mut c = config(dir.path(), netward_server::config::DEFAULT_MAX_BODY_BYTES);
+        adjust(&mut c);
+        let server = netward_server::start(&c).await.unwrap();
         let admin = server
             .bootstrap_token
             .clone()
