@@ -24,12 +24,12 @@ struct endpoint {
 };
 
 struct origin {
-    __u64 at_ns;   // bpf_ktime_get_ns (CLOCK_MONOTONIC)
+    __u64 at_ns;   // bpf_ktime_get_boot_ns (CLOCK_BOOTTIME, as process start times)
     __u32 tgid;
     __u32 uid;
     __u32 ambiguous;
-    __u32 _pad;
-    char comm[16];
+    __u32 tid;     // the calling thread
+    char comm[16]; // the calling thread's name
 };
 
 struct {
@@ -41,12 +41,14 @@ struct {
 
 static __always_inline void remember(struct endpoint *key)
 {
-    __u64 now = bpf_ktime_get_ns();
-    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    __u64 now = bpf_ktime_get_boot_ns();
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 tgid = pid_tgid >> 32;
     struct origin *old = bpf_map_lookup_elem(&origins, key);
     struct origin fresh = {};
     fresh.at_ns = now;
     fresh.tgid = tgid;
+    fresh.tid = (__u32)pid_tgid;
     fresh.uid = (__u32)bpf_get_current_uid_gid();
     bpf_get_current_comm(&fresh.comm, sizeof(fresh.comm));
     if (old && old->tgid != tgid && now - old->at_ns < AMBIGUOUS_NS)

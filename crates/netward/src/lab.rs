@@ -6,9 +6,13 @@
 //! (198.18.0.2) listening on TCP and UDP port 55440. It registers the remote address as a block
 //! indicator titled `lab-test-access`, waits for the device to acknowledge it, sends text over
 //! UDP and TCP (and a ping), and prints what reached the remote host, what the endpoint saw,
-//! and what the server recorded. Everything it created is removed on exit, on failure and on
-//! Ctrl-C. Addresses are from 198.18.0.0/15, the range reserved for benchmarking, and never
-//! leave the three namespaces.
+//! and the event the server recorded for each (outcome, reason, process, alert).
+//!
+//! The lab moves itself into a cgroup of its own and attaches the agent's attribution programs
+//! there, so the events name the lab as the process, and no other process on the machine is
+//! touched. Everything it created (namespaces, processes, the cgroup, files) is removed on
+//! exit, on failure and on Ctrl-C. Addresses are from 198.18.0.0/15, the range reserved for
+//! benchmarking, and never leave the three namespaces.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -62,6 +66,8 @@ struct LabResources {
     names: Vec<String>,
     children: Vec<Child>,
     dir: Option<tempfile::TempDir>,
+    /// The lab's cgroup, and the one it came from.
+    cgroup: Option<(PathBuf, PathBuf)>,
 }
 
 /// The running lab's resources, reachable from the Ctrl-C path.
@@ -87,6 +93,18 @@ impl Drop for LabResources {
         }
         for n in &self.names {
             let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+        if let Some((own, original)) = self.cgroup.take() {
+            let _ = std::fs::write(
+                original.join("cgroup.procs"),
+                std::process::id().to_string(),
+            );
+            for _ in 0..50 {
+                if std::fs::remove_dir(&own).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         self.dir.take();
     }
@@ -185,10 +203,52 @@ pub fn run(coverage: &str) -> anyhow::Result<LabReport> {
     report
 }
 
+/// Moves the lab into a cgroup of its own; returns its path.
+fn enter_own_cgroup(id: u32) -> anyhow::Result<PathBuf> {
+    let root = netward_agent::events::attribution::cgroup2_root()
+        .ok_or_else(|| anyhow!("no cgroup2 hierarchy is mounted"))?;
+    let current = std::fs::read_to_string("/proc/self/cgroup")?
+        .lines()
+        .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+        .ok_or_else(|| anyhow!("this process has no cgroup2 membership"))?;
+    let original = root.join(current.trim_start_matches('/'));
+    let own = root.join(format!("netward-lab-{id}"));
+    std::fs::create_dir(&own).with_context(|| format!("create {}", own.display()))?;
+    track(|r| r.cgroup = Some((own.clone(), original)));
+    std::fs::write(own.join("cgroup.procs"), id.to_string())
+        .with_context(|| format!("move into {}", own.display()))?;
+    Ok(own)
+}
+
+/// What the server recorded for `protocol`: the event's outcome, reason and process, and the
+/// alert, as the API returns them.
+fn recorded(events: &[serde_json::Value], protocol: &str, alerted: bool) -> String {
+    let Some(e) = events.iter().find(|e| e["Protocol"] == protocol) else {
+        return "no event".to_owned();
+    };
+    let f = &e["AdditionalFields"];
+    let process = match e["InitiatingProcessId"].as_u64() {
+        Some(pid) => format!(
+            "{} (pid {pid})",
+            e["InitiatingProcessFileName"].as_str().unwrap_or("?")
+        ),
+        None => "process unknown".to_owned(),
+    };
+    format!(
+        "{} ({}), {}, {} hit(s){}",
+        f["Outcome"].as_str().unwrap_or("?"),
+        f["Reason"].as_str().unwrap_or("?"),
+        process,
+        f["Count"].as_u64().unwrap_or(0),
+        if alerted { "; alert raised" } else { "" }
+    )
+}
+
 fn experiment(coverage: &str, id: u32, cs: &str, ep: &str, rh: &str) -> anyhow::Result<LabReport> {
     let temp = tempfile::tempdir()?;
     let dir = temp.path().to_owned();
     track(|r| r.dir = Some(temp));
+    let cgroup = enter_own_cgroup(id)?;
     for n in [cs, ep, rh] {
         track(|r| r.names.push(n.to_owned()));
         ip(&["netns", "add", n])?;
@@ -315,11 +375,14 @@ fn experiment(coverage: &str, id: u32, cs: &str, ep: &str, rh: &str) -> anyhow::
         .ok_or_else(|| anyhow!("no enrollment token"))?
         .to_owned();
 
-    // The endpoint's agent, in the endpoint's own namespace.
-    let agent = Command::new("ip")
-        .args(["netns", "exec", ep])
+    // The endpoint's agent, in the endpoint's own network namespace. nsenter rather than
+    // `ip netns exec`, which remounts /sys and would hide the cgroup hierarchy from it.
+    let agent = Command::new("nsenter")
+        .arg(format!("--net={}", ep_path.display()))
         .arg(&exe)
-        .args(["agent", "--enroll", &enroll, "--state-dir"])
+        .args(["agent", "--enroll", &enroll, "--cgroup"])
+        .arg(&cgroup)
+        .arg("--state-dir")
         .arg(dir.join("agent"))
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
@@ -443,16 +506,32 @@ fn experiment(coverage: &str, id: u32, cs: &str, ep: &str, rh: &str) -> anyhow::
             "nothing".to_owned()
         }
     };
+    // The events, as the server's API returns them (the agent reports every second).
+    let remote = REMOTE.to_string();
+    let events = wait_for(
+        "the server records the three attempts",
+        Duration::from_secs(10),
+        || {
+            let list = console.cli(&["events", "--remote-ip", &remote])?;
+            let list = list["value"].as_array().cloned().unwrap_or_default();
+            let all = ["Tcp", "Udp", "Icmp"]
+                .iter()
+                .all(|p| list.iter().any(|e| e["Protocol"] == *p));
+            Ok(all.then_some(list))
+        },
+    )
+    .unwrap_or_default();
+    let alerts = console.cli(&["alert", "list"])?;
+    let alerted = alerts["value"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|a| a["title"] == TITLE));
     let recorded = |proto: &str| -> String {
-        let blocked = coverage == "all" || proto == "TCP";
-        let what = if blocked {
-            "block".to_owned()
-        } else {
-            format!("audit ({proto} is not covered by coverage tcp)")
+        let name = match proto {
+            "TCP" => "Tcp",
+            "UDP" => "Udp",
+            _ => "Icmp",
         };
-        format!(
-            "device in sync at policy v{version}: {what}; per-hit events come with the event pipeline"
-        )
+        recorded(&events, name, alerted)
     };
     let rows = vec![
         LabRow {

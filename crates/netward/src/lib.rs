@@ -283,6 +283,12 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
                 None
             } else {
                 match run.cgroup {
+                    Some(cg) if !cg.join("cgroup.procs").is_file() => {
+                        return Err(Failure::Usage(anyhow::anyhow!(
+                            "--cgroup {}: not a cgroup2 directory (as this process sees the file system)",
+                            cg.display()
+                        )));
+                    }
                     Some(cg) => Some(cg),
                     None => Some(netward_agent::events::attribution::cgroup2_root().ok_or_else(
                         || {

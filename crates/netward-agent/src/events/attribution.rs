@@ -79,15 +79,17 @@ pub struct Attribution {
 /// What the programs remembered about an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
-    /// Monotonic nanoseconds of the last connect or send.
+    /// Nanoseconds since boot (`CLOCK_BOOTTIME`) of the last connect or send.
     pub at_ns: u64,
-    /// Thread-group id.
+    /// Thread-group id (the process).
     pub tgid: u32,
+    /// The calling thread.
+    pub tid: u32,
     /// User id.
     pub uid: u32,
     /// Another process reached the endpoint around the same time.
     pub ambiguous: bool,
-    /// The kernel's short name for the process.
+    /// The kernel's short name for the calling thread.
     pub comm: String,
 }
 
@@ -125,6 +127,7 @@ pub fn parse_origin(v: &[u8; 40]) -> Origin {
         tgid: u32_at(8),
         uid: u32_at(12),
         ambiguous: u32_at(16) != 0,
+        tid: u32_at(20),
         comm: String::from_utf8_lossy(&comm[..end]).into_owned(),
     }
 }
@@ -143,8 +146,8 @@ pub fn cgroup2_root() -> Option<PathBuf> {
         .min_by_key(|p| p.as_os_str().len())
 }
 
-fn monotonic_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+fn boottime_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
         .map(|t| {
             u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
                 + u64::try_from(t.tv_nsec()).unwrap_or(0)
@@ -208,7 +211,7 @@ impl Attribution {
         packet_uid: Option<u32>,
     ) -> Option<Origin> {
         let origin = self.origin(protocol, remote, port?)?;
-        let age = monotonic_ns().saturating_sub(origin.at_ns);
+        let age = boottime_ns().saturating_sub(origin.at_ns);
         if origin.ambiguous
             || u128::from(age) > MAX_AGE.as_nanos()
             || packet_uid.is_some_and(|u| u != origin.uid)
@@ -219,12 +222,40 @@ impl Attribution {
     }
 }
 
-/// The process as `/proc` describes it, if it still runs as the same program; otherwise what
-/// the kernel told the BPF program.
+/// When the process `dir` (`/proc/PID`) started, in nanoseconds since boot, and the length of
+/// a clock tick (the precision of that time).
+fn started_ns(dir: &Path) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    // Field 22, counted after the command name, which may itself hold spaces and parentheses.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let ticks: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|h| u64::try_from(h).ok())
+        .filter(|h| *h > 0)?;
+    let tick = 1_000_000_000 / hz;
+    Some((ticks.saturating_mul(tick), tick))
+}
+
+/// The process as `/proc` describes it, when it is certainly the one that made the hit: the
+/// calling thread still runs under the same name, or the process at that pid started before
+/// the hit (a pid is never held by two processes at once). Otherwise what the kernel told the
+/// BPF program: pid, uid and the thread's name.
 pub fn describe(origin: &Origin) -> ProcessInfo {
     let dir = PathBuf::from(format!("/proc/{}", origin.tgid));
-    let same = std::fs::read_to_string(dir.join("comm"))
-        .is_ok_and(|c| c.trim_end_matches('\n') == origin.comm);
+    let read_comm = |p: PathBuf| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|c| c.trim_end_matches('\n').to_owned())
+    };
+    let thread = read_comm(dir.join(format!("task/{}/comm", origin.tid)));
+    let same = thread.as_deref() == Some(origin.comm.as_str())
+        || started_ns(&dir).is_some_and(|(start, tick)| start + tick <= origin.at_ns);
+    let name = same
+        .then(|| read_comm(dir.join("comm")))
+        .flatten()
+        .unwrap_or_else(|| origin.comm.clone());
     let (exe, cmdline) = if same {
         let exe = std::fs::read_link(dir.join("exe"))
             .ok()
@@ -246,7 +277,7 @@ pub fn describe(origin: &Origin) -> ProcessInfo {
         .map(|u| u.name);
     ProcessInfo {
         pid: origin.tgid,
-        name: origin.comm.clone(),
+        name,
         exe,
         cmdline,
         uid: origin.uid,
@@ -278,12 +309,14 @@ mod tests {
         v[8..12].copy_from_slice(&4242u32.to_ne_bytes());
         v[12..16].copy_from_slice(&1000u32.to_ne_bytes());
         v[16..20].copy_from_slice(&1u32.to_ne_bytes());
+        v[20..24].copy_from_slice(&4243u32.to_ne_bytes());
         v[24..30].copy_from_slice(b"curl\0x");
         assert_eq!(
             parse_origin(&v),
             Origin {
                 at_ns: 7,
                 tgid: 4242,
+                tid: 4243,
                 uid: 1000,
                 ambiguous: true,
                 comm: "curl".into()
