@@ -221,6 +221,29 @@ fn every_outcome_is_reported_as_it_happened_with_the_process_and_an_alert() {
         "tcp",
     ]);
     in_sync(&s);
+    // A live tail, started before anything happens.
+    let mut follow = Command::new(BIN)
+        .args(["events", "--follow", "--json", "--outcome", "blocked"])
+        .env("NETWARD_SERVER", &s.url)
+        .env("NETWARD_TOKEN", &s.admin)
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tail = {
+        use std::io::BufRead;
+        let out = std::io::BufReader::new(follow.stdout.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel::<Value>();
+        std::thread::spawn(move || {
+            for line in out.lines() {
+                let Ok(line) = line else { return };
+                if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        rx
+    };
 
     // The field report, with coverage tcp: TCP is refused; UDP goes through and is reported
     // as audited, never as blocked.
@@ -261,6 +284,16 @@ fn every_outcome_is_reported_as_it_happened_with_the_process_and_an_alert() {
     assert_eq!(udp["AdditionalFields"]["Reason"], "protocol_not_covered");
     assert_eq!(udp["AdditionalFields"]["IsAudit"], true);
     assert_eq!(udp["InitiatingProcessId"], tcp["InitiatingProcessId"]);
+    // The live tail printed the blocked attempt, and only that (the filter holds).
+    let tailed = tail.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(tailed["Id"], tcp["Id"]);
+    assert_eq!(tailed["AdditionalFields"]["Outcome"], "blocked");
+    assert!(
+        tail.recv_timeout(Duration::from_millis(500)).is_err(),
+        "nothing else yet"
+    );
+    follow.kill().unwrap();
+    follow.wait().unwrap();
 
     // The alert carries the indicator's title, severity and recommended actions.
     let alerts = s.json(&["alert", "list"])["value"]
