@@ -88,6 +88,9 @@ ALTER TABLE devices ADD COLUMN events_dropped INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN events_lost INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Events per multi-row insert (19 parameters each).
+const EVENT_CHUNK: usize = 100;
+
 fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Database { operation, source }
 }
@@ -143,8 +146,9 @@ fn severity_rank(s: &str) -> u8 {
     }
 }
 
-/// Raises or updates the alert for (device, indicator) and its incident; returns the alert id
-/// and whether it is new.
+/// Raises or updates the alert for (device, indicator) and its incident with `e`, the
+/// aggregate of a batch's hits on the indicator (`outcome` may list several, comma-separated);
+/// returns the alert id and whether it is new.
 fn alert_for(
     tx: &Transaction<'_>,
     device: i64,
@@ -166,10 +170,12 @@ fn alert_for(
     match open {
         Some((id, outcomes)) => {
             let mut list: Vec<&str> = outcomes.split(',').filter(|o| !o.is_empty()).collect();
-            if !list.contains(&e.outcome.as_str()) {
-                list.push(&e.outcome);
-                list.sort_unstable();
+            for o in e.outcome.split(',') {
+                if !list.contains(&o) {
+                    list.push(o);
+                }
             }
+            list.sort_unstable();
             tx.execute(
                 "UPDATE alerts SET first_ms = min(first_ms, ?2), last_ms = max(last_ms, ?3), \
                  hit_count = hit_count + ?4, outcomes = ?5 WHERE id = ?1",
@@ -200,7 +206,12 @@ fn alert_for(
                     e.first_seen_ms,
                     e.last_seen_ms,
                     i(e.count),
-                    e.outcome
+                    {
+                        let mut list: Vec<&str> = e.outcome.split(',').collect();
+                        list.sort_unstable();
+                        list.dedup();
+                        list.join(",")
+                    }
                 ],
             )
             .map_err(db("raise alert"))?;
@@ -277,6 +288,25 @@ pub fn ingest(
         )
         .map_err(db("read device"))?;
     let mut out = IngestOutcome::default();
+    let mut infos_cache: std::collections::HashMap<i64, Option<std::rc::Rc<IndicatorInfo>>> =
+        std::collections::HashMap::new();
+    // Alerting hits of this batch per indicator: (aggregate, evidence event ids). One alert
+    // update per indicator per batch, however many events.
+    let mut alerting: Vec<(
+        MatchedIndicator,
+        std::rc::Rc<IndicatorInfo>,
+        AgentEvent,
+        Vec<i64>,
+    )> = Vec::new();
+    // Phase 1: what each event needs, then the events themselves, many rows per statement.
+    struct Prepared<'a> {
+        e: &'a AgentEvent,
+        v6: bool,
+        key: Vec<u8>,
+        titles: Vec<Option<String>>,
+        infos: Vec<Option<std::rc::Rc<IndicatorInfo>>>,
+    }
+    let mut prepared = Vec::with_capacity(events.len());
     for e in events {
         let Some((v6, key)) = remote_key(&e.remote_ip) else {
             tracing::warn!(device, seq = e.seq, remote = %e.remote_ip, "Skipping an event with an unreadable remote address.");
@@ -285,69 +315,106 @@ pub fn ingest(
         let mut titles = Vec::with_capacity(e.indicators.len());
         let mut infos = Vec::with_capacity(e.indicators.len());
         for m in &e.indicators {
-            let info = indicator_info(&tx, m.id)?;
+            let info = match infos_cache.get(&m.id) {
+                Some(i) => i.clone(),
+                None => {
+                    let i = indicator_info(&tx, m.id)?.map(std::rc::Rc::new);
+                    infos_cache.insert(m.id, i.clone());
+                    i
+                }
+            };
             titles.push(info.as_ref().map(|i| i.title.clone()));
             infos.push(info);
         }
-        let inserted = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO events (device_id, seq, first_ms, last_ms, count, direction, \
-                 protocol, local_ip, local_port, remote_ip, remote_v6, remote_key, remote_port, \
-                 outcome, reason, indicators, titles, process, received_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    device,
-                    i(e.seq),
-                    e.first_seen_ms,
-                    e.last_seen_ms,
-                    i(e.count),
-                    e.direction,
-                    e.protocol,
-                    e.local_ip,
-                    e.local_port,
-                    e.remote_ip,
-                    v6,
-                    key,
-                    e.remote_port,
-                    e.outcome,
-                    e.reason,
-                    serde_json::to_string(&e.indicators).unwrap_or_default(),
-                    serde_json::to_string(&titles).unwrap_or_default(),
-                    e.process
-                        .as_ref()
-                        .map(|p| serde_json::to_string(p).unwrap_or_default()),
-                    at_ms,
-                ])
-            })
-            .map_err(db("store event"))?;
-        if inserted == 0 {
-            continue; // Sent before: stored once.
+        prepared.push(Prepared {
+            e,
+            v6,
+            key,
+            titles,
+            infos,
+        });
+    }
+    // seq → id of the rows this call inserted (a resent event is ignored, so absent).
+    let mut ids: std::collections::HashMap<u64, i64> = std::collections::HashMap::new();
+    for chunk in prepared.chunks(EVENT_CHUNK) {
+        let one = format!("({})", vec!["?"; 19].join(", "));
+        let sql = format!(
+            "INSERT OR IGNORE INTO events (device_id, seq, first_ms, last_ms, count, direction, \
+             protocol, local_ip, local_port, remote_ip, remote_v6, remote_key, remote_port, \
+             outcome, reason, indicators, titles, process, received_ms) VALUES {} \
+             RETURNING id, seq",
+            vec![one; chunk.len()].join(", ")
+        );
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 19);
+        for p in chunk {
+            let e = p.e;
+            args.extend([
+                Value::Integer(device),
+                Value::Integer(i(e.seq)),
+                Value::Integer(e.first_seen_ms),
+                Value::Integer(e.last_seen_ms),
+                Value::Integer(i(e.count)),
+                Value::Text(e.direction.clone()),
+                Value::Text(e.protocol.clone()),
+                Value::Text(e.local_ip.clone()),
+                e.local_port
+                    .map_or(Value::Null, |p| Value::Integer(i64::from(p))),
+                Value::Text(e.remote_ip.clone()),
+                Value::Integer(i64::from(p.v6)),
+                Value::Blob(p.key.clone()),
+                e.remote_port
+                    .map_or(Value::Null, |p| Value::Integer(i64::from(p))),
+                Value::Text(e.outcome.clone()),
+                Value::Text(e.reason.clone()),
+                Value::Text(serde_json::to_string(&e.indicators).unwrap_or_default()),
+                Value::Text(serde_json::to_string(&p.titles).unwrap_or_default()),
+                e.process.as_ref().map_or(Value::Null, |p| {
+                    Value::Text(serde_json::to_string(p).unwrap_or_default())
+                }),
+                Value::Integer(at_ms),
+            ]);
         }
-        let id = tx.last_insert_rowid();
-        for (m, info) in e.indicators.iter().zip(&infos) {
+        let mut st = tx.prepare_cached(&sql).map_err(db("store events"))?;
+        let rows = st
+            .query_map(params_from_iter(args), |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(db("store events"))?;
+        for row in rows {
+            let (id, seq) = row.map_err(db("store events"))?;
+            ids.insert(u(seq), id);
+        }
+    }
+    // Phase 2: the indicator index and the alerts, for the rows just inserted.
+    for p in prepared {
+        let e = p.e;
+        let Some(&id) = ids.get(&e.seq) else {
+            continue; // Sent before: stored once.
+        };
+        // A seq repeated within one batch is stored once.
+        ids.remove(&e.seq);
+        for (m, info) in e.indicators.iter().zip(&p.infos) {
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO event_indicators (event_id, indicator_id) VALUES (?1, ?2)",
             )
             .and_then(|mut st| st.execute(params![id, m.id]))
             .map_err(db("index event"))?;
-            let alerting = Outcome::parse(&e.outcome).is_some_and(|o| o != Outcome::Allowed);
+            let alerts = Outcome::parse(&e.outcome).is_some_and(|o| o != Outcome::Allowed);
             if let Some(info) = info
                 && info.generate_alert
-                && alerting
+                && alerts
             {
-                let (alert, raised) = alert_for(&tx, device, m, info, e)?;
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO alert_events (alert_id, event_id) VALUES (?1, ?2)",
-                )
-                .and_then(|mut st| st.execute(params![alert, id]))
-                .map_err(db("link evidence"))?;
-                if raised {
-                    out.raised.push(alert);
-                }
-                if !out.touched.contains(&alert) {
-                    out.touched.push(alert);
+                match alerting.iter_mut().find(|(x, ..)| x.id == m.id) {
+                    Some((_, _, agg, ids)) => {
+                        agg.first_seen_ms = agg.first_seen_ms.min(e.first_seen_ms);
+                        agg.last_seen_ms = agg.last_seen_ms.max(e.last_seen_ms);
+                        agg.count += e.count;
+                        if !agg.outcome.split(',').any(|o| o == e.outcome) {
+                            agg.outcome = format!("{},{}", agg.outcome, e.outcome);
+                        }
+                        ids.push(id);
+                    }
+                    None => alerting.push((m.clone(), info.clone(), e.clone(), vec![id])),
                 }
             }
         }
@@ -356,8 +423,22 @@ pub fn ingest(
             device_id: device,
             device_name: device_name.clone(),
             event: e.clone(),
-            titles,
+            titles: p.titles,
         });
+    }
+    for (m, info, agg, ids) in &alerting {
+        let (alert, raised) = alert_for(&tx, device, m, info, agg)?;
+        for id in ids {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO alert_events (alert_id, event_id) VALUES (?1, ?2)",
+            )
+            .and_then(|mut st| st.execute(params![alert, id]))
+            .map_err(db("link evidence"))?;
+        }
+        if raised {
+            out.raised.push(alert);
+        }
+        out.touched.push(alert);
     }
     tx.execute(
         "UPDATE devices SET events_dropped = max(events_dropped, ?2), \

@@ -1,0 +1,205 @@
+//! Benchmark: the server's event ingest rate into its embedded store, through the real API.
+//!
+//! `cargo run --release -p netward-agent --example ingest -- [EVENTS_PER_DEVICE]`
+//!
+//! One process runs the server on loopback (plain HTTP, a fresh data directory, SQLite with
+//! `synchronous=FULL`) and four enrolled devices that deliver events concurrently in batches of
+//! 500, the agent's own batch size, through the agent's HTTP client. Two runs: events on
+//! indicators that raise alerts (each event also updates an alert and links its evidence),
+//! and events on indicators that do not. Prints a table.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netward_agent::runtime::client::AgentClient;
+use netward_model::agent_wire::DeviceFacts;
+use netward_model::detection::{AgentEvent, EventAck, EventBatch, MatchedIndicator, ProcessInfo};
+use netward_server::ServerConfig;
+
+const DEVICES: usize = 4;
+const BATCH: usize = 500;
+
+fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool) -> AgentEvent {
+    let remote = format!(
+        "10.{}.{}.{}",
+        if alerting { 1 } else { 2 },
+        (i / 250) % 250,
+        i % 250 + 1
+    );
+    AgentEvent {
+        seq,
+        first_seen_ms: 1_800_000_000_000 + i64::try_from(i).unwrap(),
+        last_seen_ms: 1_800_000_000_000 + i64::try_from(i).unwrap() + 900,
+        count: 1 + i % 7,
+        direction: "outbound".into(),
+        protocol: "tcp".into(),
+        local_ip: "192.0.2.10".into(),
+        local_port: None,
+        remote_ip: remote,
+        remote_port: Some(443),
+        outcome: "blocked".into(),
+        reason: "indicator_block".into(),
+        indicators: vec![MatchedIndicator {
+            id: indicator.0,
+            value: indicator.1.to_owned(),
+        }],
+        process: Some(ProcessInfo {
+            pid: 4000 + u32::try_from(i % 50).unwrap(),
+            name: "beacon".into(),
+            exe: Some("/opt/x/beacon".into()),
+            cmdline: Some("/opt/x/beacon --interval 0".into()),
+            uid: 1000,
+            user: Some("alice".into()),
+        }),
+    }
+}
+
+async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = netward_server::start(&ServerConfig {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_body_bytes: 64 << 20,
+        plain_http: true,
+        tls_names: Vec::new(),
+        advertise: None,
+        detection: Default::default(),
+    })
+    .await
+    .unwrap();
+    let url = server.url.clone();
+    let admin = server.bootstrap_token.clone().unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    let value = if alerting {
+        "10.1.0.0/16"
+    } else {
+        "10.2.0.0/16"
+    };
+    let ind: serde_json::Value = http
+        .post(format!("{url}/api/indicators"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"indicatorValue": value, "action": "Block", "title": "bench", "generateAlert": alerting}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id: i64 = ind["id"].as_str().unwrap().parse().unwrap();
+    let token: serde_json::Value = http
+        .post(format!("{url}/api/enroll-tokens"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let client = AgentClient::new(&url, None).unwrap();
+    // The bodies are serialised before the clock starts, so that the measure is the server's
+    // work (parse, validate, store, alert), not the benchmark's.
+    let mut batches = Vec::new();
+    for _ in 0..DEVICES {
+        let secret = client
+            .enroll(&token, DeviceFacts::default())
+            .await
+            .unwrap()
+            .secret;
+        let list: Vec<(u64, Vec<u8>)> = (0..per_device / BATCH)
+            .map(|b| {
+                let batch = EventBatch {
+                    events: (0..BATCH)
+                        .map(|k| {
+                            let i = (b * BATCH + k) as u64;
+                            event(i + 1, i, (id, value), alerting)
+                        })
+                        .collect(),
+                    dropped: 0,
+                    lost: 0,
+                };
+                (
+                    batch.events.last().unwrap().seq,
+                    serde_json::to_vec(&batch).unwrap(),
+                )
+            })
+            .collect();
+        batches.push((secret, list));
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (secret, list) in batches {
+        let http = http.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            for (last, body) in list {
+                let ack: EventAck = http
+                    .post(format!("{url}/api/agent/events"))
+                    .bearer_auth(&secret)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(ack.acked_seq, last);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let stored: serde_json::Value = http
+        .get(format!("{url}/api/events?$top=1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        stored["value"][0]["Id"].as_i64().unwrap() as usize
+            >= DEVICES * (per_device / BATCH) * BATCH
+    );
+    server.stop().await.unwrap();
+    (DEVICES * (per_device / BATCH) * BATCH, elapsed)
+}
+
+#[tokio::main]
+async fn main() {
+    let per_device: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse().expect("EVENTS_PER_DEVICE is a number"))
+        .unwrap_or(50_000);
+    println!(
+        "| Events | Devices × batches of {BATCH} | Indicator raises alerts | Wall time | Events/s |"
+    );
+    println!("|---|---|---|---|---|");
+    for alerting in [true, false] {
+        let (n, t) = run(per_device, alerting).await;
+        println!(
+            "| {n} | {DEVICES} × {} | {} | {:.2} s | {:.0} |",
+            per_device / BATCH,
+            if alerting { "yes" } else { "no" },
+            t.as_secs_f64(),
+            n as f64 / t.as_secs_f64()
+        );
+    }
+}
