@@ -8,13 +8,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Instant;
 
 use netward_agent::enforcer::nft::NftEnforcer;
 use netward_agent::runtime::engine::{Engine, PolicyState};
 use netward_model::agent_wire::{AgentIndicator, PolicyUpdate};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::indicators;
 
 struct Netns(String);
 
@@ -37,69 +40,6 @@ fn proc_kib(path: &str, key: &str) -> u64 {
 
 fn meminfo_kib(key: &str) -> u64 {
     proc_kib("/proc/meminfo", key)
-}
-
-/// A deterministic generator (64-bit LCG), so runs are comparable.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 16
-    }
-}
-
-fn indicators(n: usize) -> BTreeMap<i64, AgentIndicator> {
-    let mut rng = Lcg(7);
-    let mut out = BTreeMap::new();
-    let mut seen = std::collections::HashSet::new();
-    while out.len() < n {
-        let r = rng.next() % 100;
-        let value = if r < 70 {
-            let x = rng.next();
-            format!(
-                "{}.{}.{}.{}",
-                11 + x % 89,
-                (x >> 8) % 256,
-                (x >> 16) % 256,
-                1 + (x >> 24) % 254
-            )
-        } else if r < 90 {
-            let x = rng.next();
-            format!(
-                "{}.{}.{}.0/24",
-                101 + x % 26,
-                (x >> 8) % 256,
-                (x >> 16) % 256
-            )
-        } else {
-            let x = rng.next();
-            format!(
-                "2001:db8:{:x}:{:x}::{:x}",
-                x % 65536,
-                (x >> 16) % 65536,
-                1 + (x >> 32) % 65535
-            )
-        };
-        if !seen.insert(value.clone()) {
-            continue;
-        }
-        let id = out.len() as i64 + 1;
-        out.insert(
-            id,
-            AgentIndicator {
-                id,
-                value,
-                action: "block".into(),
-                expires_at: None,
-                title: "bench".into(),
-            },
-        );
-    }
-    out
 }
 
 fn main() {
