@@ -265,6 +265,7 @@ impl ControlPlane {
                 facts: ack.facts,
             };
             cp.store.record_ack(id, &record, cp.now())?;
+            cp.live_machines.send_modify(|n| *n += 1);
             Ok(())
         })
         .await
@@ -288,6 +289,7 @@ impl ControlPlane {
                 }
             }
         }
+        self.live_machines.send_modify(|n| *n += 1);
     }
 
     /// Whether device `id` has an open stream.

@@ -40,6 +40,9 @@ pub struct ControlPlane {
     pub(crate) exporter: Arc<crate::detection::Exporter>,
     /// Days events are kept.
     pub(crate) retention_days: u32,
+    /// Bumped whenever a device's state changes (acknowledgement, connect, disconnect), for
+    /// the console's live view.
+    pub(crate) live_machines: Arc<watch::Sender<u64>>,
 }
 
 /// Why a command failed.
@@ -90,6 +93,7 @@ impl ControlPlane {
             live_alerts: Arc::new(tokio::sync::broadcast::Sender::new(1024)),
             exporter: Arc::default(),
             retention_days: crate::detection::DEFAULT_RETENTION_DAYS,
+            live_machines: Arc::new(watch::Sender::new(0)),
         })
     }
 

@@ -168,7 +168,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> 
     .with_detection(&config.detection)?;
     tokio::spawn(cp.clone().retention_loop());
     let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
-    let app = api::router(cp.clone(), config.max_body_bytes);
+    let app = api::router(cp.clone(), config.max_body_bytes, tls.is_some());
     let (tx, rx) = oneshot::channel::<()>();
     let ca = tls
         .as_ref()

@@ -11,146 +11,16 @@
 )]
 
 mod common;
+mod endpoint;
 #[path = "../../netward-agent/tests/lab/mod.rs"]
 mod lab;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::{BIN, ServerProcess};
-use lab::Lab;
+use endpoint::{Agent, in_sync, python, send_both, start_lab, wait_until};
 use serde_json::Value;
-
-/// A child cgroup holding only this test's client processes; removed on drop. The agent's
-/// BPF programs attach here, never to the root.
-struct TestCgroup(PathBuf);
-
-impl TestCgroup {
-    fn new(tag: &str) -> Self {
-        let root = netward_agent::events::attribution::cgroup2_root()
-            .expect("a cgroup2 hierarchy is mounted");
-        let path = root.join(format!("netward-test-{}-{tag}", std::process::id()));
-        std::fs::create_dir(&path).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        // The clients have exited by now; give the kernel a moment to notice.
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        eprintln!("warning: could not remove {}", self.0.display());
-    }
-}
-
-/// A `netward agent` with process attribution on the test's cgroup; killed on drop.
-struct Agent {
-    child: Option<Child>,
-}
-
-impl Agent {
-    fn start(state: &Path, lab: &Lab, cgroup: &TestCgroup, enroll: Option<&str>) -> Self {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["agent", "--state-dir"])
-            .arg(state)
-            .arg("--netns")
-            .arg(lab.ep_path())
-            .arg("--cgroup")
-            .arg(&cgroup.0);
-        if let Some(t) = enroll {
-            cmd.args(["--enroll", t]);
-        }
-        let child = cmd
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        Self { child: Some(child) }
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
-/// Runs Python `code` in the test's cgroup and the endpoint's namespace; its standard output.
-fn python(lab: &Lab, cgroup: &TestCgroup, code: &str) -> String {
-    let procs = cgroup.0.join("cgroup.procs");
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "echo $$ > '{}' && exec ip netns exec '{}' python3 -c \"$0\"",
-            procs.display(),
-            lab.ep
-        ))
-        .arg(code)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Python that sends `text` over TCP and UDP to `host` and prints what it saw, one line per
-/// protocol, then stays alive a moment so that its /proc entry can be read.
-fn send_both(host: &str, family: &str, text: &str) -> String {
-    format!(
-        r#"
-import socket, time
-fam = socket.{family}
-try:
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(("{host}", {port}))
-    s.sendall(b"{text}-tcp")
-    s.close()
-    print("tcp sent")
-except ConnectionRefusedError:
-    print("tcp refused")
-try:
-    u = socket.socket(fam, socket.SOCK_DGRAM)
-    u.sendto(b"{text}-udp", ("{host}", {port}))
-    print("udp sent")
-except PermissionError:
-    print("udp refused")
-time.sleep(1.5)
-"#,
-        port = lab::PORT
-    )
-}
-
-fn wait_until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            started.elapsed() < limit,
-            "timed out after {limit:?} waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn events(s: &ServerProcess, args: &[&str]) -> Vec<Value> {
     let mut all = vec!["events", "--top", "10000"];
@@ -169,26 +39,6 @@ fn event(s: &ServerProcess, remote: &str, protocol: &str, outcome: &str) -> Valu
                 .find(|e| e["Protocol"] == protocol && e["AdditionalFields"]["Outcome"] == outcome)
         },
     )
-}
-
-fn start_lab(s: &ServerProcess, tag: &str) -> (Lab, TestCgroup, tempfile::TempDir, Agent) {
-    let lab = Lab::new();
-    let cgroup = TestCgroup::new(tag);
-    let state = tempfile::tempdir().unwrap();
-    let token = s.ok(&["enroll-token", "create"]).trim().to_owned();
-    let agent = Agent::start(state.path(), &lab, &cgroup, Some(&token));
-    wait_until("the device is in sync", Duration::from_secs(20), || {
-        let m = s.json(&["device", "list"]);
-        (m["value"][0]["inSync"] == true).then_some(())
-    });
-    (lab, cgroup, state, agent)
-}
-
-fn in_sync(s: &ServerProcess) {
-    wait_until("the device is in sync", Duration::from_secs(10), || {
-        let m = s.json(&["device", "list"]);
-        (m["value"][0]["inSync"] == true).then_some(())
-    });
 }
 
 #[test]

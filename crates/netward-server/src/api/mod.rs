@@ -63,7 +63,7 @@ async fn openapi_json(
 }
 
 /// The whole HTTP application: `/api/*` behind bearer auth, `/healthz` open.
-pub fn router(cp: ControlPlane, max_body_bytes: usize) -> Router {
+pub fn router(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(indicators::list, indicators::submit))
         .routes(routes!(indicators::show, indicators::delete))
@@ -122,6 +122,7 @@ pub fn router(cp: ControlPlane, max_body_bytes: usize) -> Router {
         .merge(enroll_api)
         .merge(device_api)
         .merge(api)
+        .merge(crate::console::router(secure_cookies))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(cp)

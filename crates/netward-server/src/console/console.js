@@ -1,0 +1,58 @@
+// netward console: live updates from /console/live, applied in place. Only textContent is
+// set from data, never HTML.
+"use strict";
+(function () {
+  if (!document.querySelector("header nav")) return; // signed out
+  const live = document.getElementById("live");
+  function announce(text) {
+    live.textContent = text;
+  }
+  function cell(text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    return td;
+  }
+  const es = new EventSource("/console/live");
+  es.addEventListener("machines", function (e) {
+    for (const m of JSON.parse(e.data)) {
+      for (const el of document.querySelectorAll('[data-id="' + CSS.escape(m.id) + '"]')) {
+        const field = el.getAttribute("data-live");
+        if (field === "sync") {
+          el.textContent = m.sync;
+          el.className = m.inSync ? "good" : "warn";
+        } else if (field === "online") {
+          el.textContent = m.online;
+        } else if (field === "applied") {
+          el.textContent = m.applied;
+        }
+      }
+    }
+  });
+  es.addEventListener("alert", function (e) {
+    const a = JSON.parse(e.data);
+    announce("Alert: " + a.title + " on " + a.deviceName + " (" + a.status + ", " + a.hitCount + " hits)");
+    const body = document.getElementById("alerts-body");
+    if (!body) return;
+    const oldLink = body.querySelector('a[data-alert-link="' + CSS.escape(a.id) + '"]');
+    const old = oldLink ? oldLink.closest("tr") : null;
+    const tr = document.createElement("tr");
+    tr.setAttribute("data-alert", a.id);
+    tr.className = "fresh";
+    const first = document.createElement("td");
+    const link = document.createElement("a");
+    link.href = "/alerts/" + encodeURIComponent(a.id);
+    link.textContent = a.title;
+    link.setAttribute("data-alert-link", a.id);
+    first.appendChild(link);
+    tr.appendChild(first);
+    for (const t of [a.severity, a.status, a.deviceName, a.indicatorValue, String(a.hitCount), a.outcomes.join(", "), a.lastSeen]) {
+      tr.appendChild(cell(t));
+    }
+    if (old) old.replaceWith(tr); else body.prepend(tr);
+    const empty = document.querySelector(".empty");
+    if (empty) empty.remove();
+  });
+  es.addEventListener("resync", function () {
+    announce("Some live updates were missed; reload the page to see everything.");
+  });
+})();

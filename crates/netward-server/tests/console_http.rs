@@ -1,0 +1,174 @@
+//! The console over real HTTP, without a browser: sessions, cookies, CSRF, roles, escaping.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod common;
+
+use common::TestServer;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(
+    s: &TestServer,
+    http: &reqwest::Client,
+    token: &str,
+) -> (StatusCode, Option<String>) {
+    let resp = http
+        .post(format!("{}/login", s.base))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp
+        .headers()
+        .get(SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    (resp.status(), cookie)
+}
+
+async fn get(
+    s: &TestServer,
+    http: &reqwest::Client,
+    cookie: &str,
+    path: &str,
+) -> (StatusCode, String) {
+    let resp = http
+        .get(format!("{}{path}", s.base))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    html[at..at + 64].to_owned()
+}
+
+#[tokio::test]
+async fn sessions_are_httponly_forms_need_their_csrf_token_and_revocation_ends_a_session() {
+    let s = TestServer::start().await;
+    let http = no_redirects();
+    // Signed out: every page sends you to sign in.
+    let resp = http.get(format!("{}/alerts", s.base)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/login");
+    let (status, cookie) = sign_in(&s, &http, "nwt_nope").await;
+    assert_eq!((status, cookie), (StatusCode::UNAUTHORIZED, None));
+    let (status, cookie) = sign_in(&s, &http, &s.admin).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = cookie.unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains(&s.admin),
+        "the token itself never goes into the cookie"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let (status, page) = get(&s, &http, &session, "/indicators/new").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_of(&page);
+    let post = |form: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        let session = session.clone();
+        let url = format!("{}/indicators", s.base);
+        async move {
+            http.post(url)
+                .header(COOKIE, session)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let form = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("value", "198.51.100.20".to_owned()),
+            ("action", "block".to_owned()),
+            ("title", "<script>alert(1)</script>".to_owned()),
+        ]
+    };
+    assert_eq!(post(form("")).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(form(&"0".repeat(64))).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let ok = post(form(&csrf)).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    // What was typed is shown escaped.
+    let (_, list) = get(&s, &http, &session, "/indicators").await;
+    assert!(list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!list.contains("<script>alert(1)"));
+    // A validation error comes back beside its field, with what was typed.
+    let bad = post(vec![
+        ("csrf", csrf.clone()),
+        ("value", "10.1.2.3/24".into()),
+        ("action", "block".into()),
+        ("title", "t".into()),
+    ])
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let body = bad.text().await.unwrap();
+    assert!(
+        body.contains("id=\"value-error\"") && body.contains("10.1.2.0/24"),
+        "{body}"
+    );
+
+    // Revoking the token ends the session at the next request.
+    let (_, t) = s
+        .post(
+            "/api/tokens",
+            serde_json::json!({"name": "temp", "role": "admin"}),
+        )
+        .await;
+    let temp = t["secret"].as_str().unwrap().to_owned();
+    let id = t["token"]["id"].as_str().unwrap().to_owned();
+    let (_, cookie) = sign_in(&s, &http, &temp).await;
+    let temp_session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(
+        get(&s, &http, &temp_session, "/settings").await.0,
+        StatusCode::OK
+    );
+    let (status, _) = s
+        .send(s.req(
+            reqwest::Method::DELETE,
+            &format!("/api/tokens/{id}"),
+            Some(&s.admin),
+        ))
+        .await;
+    assert!(status.is_success());
+    assert_eq!(
+        get(&s, &http, &temp_session, "/settings").await.0,
+        StatusCode::SEE_OTHER
+    );
+
+    // Signing out ends the session.
+    let (_, page) = get(&s, &http, &session, "/devices").await;
+    let out = http
+        .post(format!("{}/logout", s.base))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&s, &http, &session, "/devices").await.0,
+        StatusCode::SEE_OTHER
+    );
+}

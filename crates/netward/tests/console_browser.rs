@@ -1,0 +1,466 @@
+//! The web console in a real browser (root): headless Chromium driven over WebDriver by
+//! chromedriver, against a real server process, with a real agent enforcing in a lab endpoint.
+//! It signs in, adds an indicator through the form, watches the endpoint's sync state turn
+//! current and a blocked connection's alert arrive without a reload, resolves the alert, and
+//! checks that a viewer cannot write. A screenshot of each page goes to
+//! `target/console-screenshots/`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod common;
+mod endpoint;
+#[path = "../../netward-agent/tests/lab/mod.rs"]
+mod lab;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::ServerProcess;
+use endpoint::{python, send_both, start_lab};
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// chromedriver and one headless Chromium session; both end on drop.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    rt: tokio::runtime::Runtime,
+    shots: PathBuf,
+    _profile: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    fn start() -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian's chromium-driver) is installed");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            let ready = rt.block_on(async {
+                let r = http.get(format!("{base}/status")).send().await.ok()?;
+                r.json::<Value>().await.ok()
+            });
+            if ready.is_some_and(|v| v["value"]["ready"] == true) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
+                         "--window-size=1280,900", format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let v: Value = rt.block_on(async {
+            http.post(format!("{base}/session"))
+                .json(&caps)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {v}"))
+            .to_owned();
+        let shots =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Self {
+            driver,
+            base,
+            session,
+            http,
+            rt,
+            shots,
+            _profile: profile,
+        }
+    }
+
+    fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let v: Value = self.rt.block_on(async {
+            let mut r = self.http.request(method, url);
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            r.send().await.unwrap().json().await.unwrap()
+        });
+        assert!(v["value"]["error"].is_null(), "{path}: {v}");
+        v["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})));
+    }
+
+    fn find(&self, css: &str) -> Option<String> {
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        let v: Value = self.rt.block_on(async {
+            self.http
+                .post(url)
+                .json(&json!({"using": "css selector", "value": css}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        v["value"][ELEMENT].as_str().map(str::to_owned)
+    }
+
+    fn el(&self, css: &str) -> String {
+        self.find(css)
+            .unwrap_or_else(|| panic!("no element `{css}` on {}", self.url()))
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.el(css);
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            Some(json!({})),
+        );
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.el(css);
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/clear"),
+            Some(json!({})),
+        );
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn text(&self, css: &str) -> String {
+        let e = self.el(css);
+        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn url(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn js(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    fn wait(&self, what: &str, limit: Duration, mut check: impl FnMut(&Self) -> bool) {
+        let started = Instant::now();
+        while !check(self) {
+            assert!(
+                started.elapsed() < limit,
+                "timed out after {limit:?} waiting until {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn shot(&self, name: &str) {
+        let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None);
+        let png = base64_decode(b64.as_str().unwrap());
+        assert!(png.starts_with(b"\x89PNG"));
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    fn resize(&self, width: u32, height: u32) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
+    /// Every input and select on the page has a label, and the page does not scroll sideways.
+    fn check_accessible(&self) {
+        let unlabelled = self.js(
+            "return [...document.querySelectorAll('input:not([type=hidden]),select')]\
+             .filter(e => !e.labels || e.labels.length === 0).map(e => e.name)",
+        );
+        assert_eq!(
+            unlabelled,
+            json!([]),
+            "unlabelled controls on {}",
+            self.url()
+        );
+        let overflow = self.js(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        );
+        assert!(
+            overflow.as_i64().unwrap() <= 1,
+            "the page scrolls sideways on {}",
+            self.url()
+        );
+        assert!(self.find("a.skip[href='#main']").is_some());
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self
+            .rt
+            .block_on(async { self.http.delete(url).send().await });
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {c}"),
+        }
+    };
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= value(*c) << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+#[test]
+fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() {
+    let s = ServerProcess::start();
+    let (lab, cgroup, _state, _agent) = start_lab(&s, "console");
+    let v4 = lab.remote("v4").to_string();
+    let b = Browser::start();
+    let url = |p: &str| format!("{}{p}", s.url);
+
+    // 1. Sign in.
+    b.go(&url("/devices"));
+    assert!(
+        b.url().ends_with("/login"),
+        "signed-out users are sent to sign in"
+    );
+    b.check_accessible();
+    b.type_into("#token", "nwt_wrong");
+    b.shot("01-sign-in");
+    b.click("form[action='/login'] button[type=submit]");
+    assert!(b.text("#token-error").contains("unknown or revoked"));
+    b.type_into("#token", &s.admin);
+    b.click("form[action='/login'] button[type=submit]");
+    b.wait("the devices page", Duration::from_secs(10), |b| {
+        b.url().ends_with("/devices")
+    });
+    let cookie = b.js("return document.cookie");
+    assert_eq!(cookie, json!(""), "the session cookie is HttpOnly");
+
+    // 2. Add an indicator through the form; a bad value is explained beside the field.
+    b.go(&url("/indicators/new"));
+    b.check_accessible();
+    b.type_into("#value", "10.1.2.3/24");
+    b.type_into("#title", "C2 beacon");
+    b.click("form[action='/indicators'] button[type=submit]");
+    assert!(
+        b.text("#value-error").contains("10.1.2.0/24"),
+        "the canonical network is named"
+    );
+    b.shot("02-indicator-form-error");
+    b.type_into("#value", &v4);
+    b.click("#action option[value='AlertAndBlock']");
+    b.click("#severity option[value='High']");
+    b.type_into("#recommended", "Isolate the device");
+    b.click("form[action='/indicators'] button[type=submit]");
+    b.wait("the indicator list", Duration::from_secs(10), |b| {
+        b.url().contains("/indicators?saved=")
+    });
+    assert!(b.text("main table").contains("C2 beacon"));
+    b.shot("03-indicators");
+
+    // 3. The endpoint's sync state turns current, live: a marker set on the page survives,
+    // so the page was not reloaded.
+    b.go(&url("/devices"));
+    b.check_accessible();
+    b.js("window.__marker = 42; return null");
+    let current = || {
+        s.json(&["device", "list"])["value"][0]["currentVersion"]
+            .as_u64()
+            .unwrap()
+    };
+    b.wait("the endpoint is in sync", Duration::from_secs(10), |b| {
+        b.text("[data-live=sync]") == format!("in sync (v{})", current())
+    });
+    s.ok(&[
+        "indicator",
+        "add",
+        &lab.net("v6"),
+        "--action",
+        "block",
+        "--title",
+        "v6 range",
+    ]);
+    let target = current();
+    b.wait(
+        "the page shows the new version as applied",
+        Duration::from_secs(10),
+        |b| b.text("[data-live=applied]") == format!("v{target}"),
+    );
+    assert_eq!(b.text("[data-live=sync]"), format!("in sync (v{target})"));
+    assert_eq!(b.js("return window.__marker"), json!(42), "no reload");
+    b.shot("04-devices-live");
+    b.resize(390, 844);
+    b.check_accessible();
+    b.shot("05-devices-phone");
+    b.resize(1280, 900);
+
+    // 4. A blocked TCP connection: the alert appears live on the alerts page.
+    b.go(&url("/alerts"));
+    b.js("window.__marker = 43; return null");
+    let saw = python(&lab, &cgroup, &send_both(&v4, "AF_INET", "console"));
+    assert!(saw.starts_with("tcp refused"), "{saw}");
+    assert!(!lab.arrived("tcp", "console-tcp"));
+    b.wait("the alert appears", Duration::from_secs(15), |b| {
+        b.find("#alerts-body a[data-alert-link]").is_some()
+    });
+    assert_eq!(b.text("#alerts-body a[data-alert-link]"), "C2 beacon");
+    assert!(
+        b.text("#live").contains("C2 beacon"),
+        "announced to screen readers"
+    );
+    assert_eq!(b.js("return window.__marker"), json!(43), "no reload");
+    b.shot("06-alerts-live");
+
+    // 5. Resolve it.
+    b.click("#alerts-body a[data-alert-link]");
+    b.wait("the alert page", Duration::from_secs(10), |b| {
+        b.url().contains("/alerts/")
+    });
+    b.check_accessible();
+    assert!(b.text("main").contains("Isolate the device"));
+    assert!(b.text("main table").contains("blocked"), "the evidence");
+    b.shot("07-alert");
+    b.click("button[name=status][value=resolved]");
+    b.wait("the alert is resolved", Duration::from_secs(10), |b| {
+        b.text("dd[data-fact=status]") == "resolved"
+    });
+    b.shot("08-alert-resolved");
+    let device = s.json(&["device", "list"])["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.go(&url(&format!("/devices/{device}")));
+    assert!(b.text("main").contains("Timeline"));
+    assert!(b.text("main table").contains("indicator_block"));
+    b.shot("09-device");
+    b.go(&url("/incidents"));
+    b.shot("10-incidents");
+    b.go(&url("/settings"));
+    b.check_accessible();
+    b.shot("11-settings");
+
+    // 6. A viewer sees no write controls, and the server refuses the writes anyway.
+    let viewer = s.ok(&["token", "create", "--name", "eve", "--role", "viewer"]);
+    let viewer = viewer
+        .lines()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("nwt_")))
+        .unwrap()
+        .to_owned();
+    b.click("form[action='/logout'] button");
+    b.wait("signed out", Duration::from_secs(10), |b| {
+        b.url().ends_with("/login")
+    });
+    b.type_into("#token", &viewer);
+    b.click("form[action='/login'] button[type=submit]");
+    b.wait("signed in as the viewer", Duration::from_secs(10), |b| {
+        b.url().ends_with("/devices")
+    });
+    b.go(&url("/indicators"));
+    assert!(b.find("a[href='/indicators/new']").is_none());
+    assert!(b.find("a[href='/indicators/import']").is_none());
+    b.shot("12-viewer-indicators");
+    b.go(&url("/alerts"));
+    b.click("#alerts-body a[data-alert-link]");
+    b.wait("the alert page", Duration::from_secs(10), |b| {
+        b.url().contains("/alerts/")
+    });
+    assert!(b.find("button[name=status]").is_none());
+    b.go(&url("/settings"));
+    assert!(b.find("form[action='/settings/tokens']").is_none());
+    assert!(b.find("form[action='/settings']").is_none());
+    // Writes sent anyway, with the viewer's own valid session and CSRF token: refused.
+    let status = b.js(
+        "const csrf = document.querySelector('input[name=csrf]').value;\
+         const post = (path, body) => { const x = new XMLHttpRequest(); x.open('POST', path, false);\
+           x.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded'); x.send(body); return x.status; };\
+         return [post('/indicators', 'csrf=' + csrf + '&value=198.51.100.99&action=block&title=x'),\
+                 post('/settings', 'csrf=' + csrf + '&enforce=on'),\
+                 post('/settings/tokens', 'csrf=' + csrf + '&name=evil&role=admin')];",
+    );
+    assert_eq!(status, json!([403, 403, 403]));
+    b.go(&url("/indicators/new"));
+    assert!(b.text("main").contains("this needs analyst"));
+    let listed = s.json(&["indicator", "list", "--value", "198.51.100.99"]);
+    assert_eq!(
+        listed["value"].as_array().unwrap().len(),
+        0,
+        "nothing was written"
+    );
+}

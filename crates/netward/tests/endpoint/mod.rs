@@ -1,0 +1,170 @@
+//! The endpoint side of the privileged end-to-end tests: a lab endpoint with a real
+//! `netward agent` enforcing in it, BPF attribution on a cgroup of the test's own, and Python
+//! clients run inside that cgroup and namespace.
+
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of this module"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{BIN, ServerProcess};
+use crate::lab::{self, Lab};
+
+/// A child cgroup holding only this test's client processes; removed on drop. The agent's
+/// BPF programs attach here, never to the root.
+pub struct TestCgroup(pub PathBuf);
+
+impl TestCgroup {
+    pub fn new(tag: &str) -> Self {
+        let root = netward_agent::events::attribution::cgroup2_root()
+            .expect("a cgroup2 hierarchy is mounted");
+        let path = root.join(format!("netward-test-{}-{tag}", std::process::id()));
+        std::fs::create_dir(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        // The clients have exited by now; give the kernel a moment to notice.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("warning: could not remove {}", self.0.display());
+    }
+}
+
+/// A `netward agent` with process attribution on the test's cgroup; killed on drop.
+pub struct Agent {
+    child: Option<Child>,
+}
+
+impl Agent {
+    pub fn start(state: &Path, lab: &Lab, cgroup: &TestCgroup, enroll: Option<&str>) -> Self {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["agent", "--state-dir"])
+            .arg(state)
+            .arg("--netns")
+            .arg(lab.ep_path())
+            .arg("--cgroup")
+            .arg(&cgroup.0);
+        if let Some(t) = enroll {
+            cmd.args(["--enroll", t]);
+        }
+        let child = cmd
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Self { child: Some(child) }
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Runs Python `code` in the test's cgroup and the endpoint's namespace; its standard output.
+pub fn python(lab: &Lab, cgroup: &TestCgroup, code: &str) -> String {
+    let procs = cgroup.0.join("cgroup.procs");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > '{}' && exec ip netns exec '{}' python3 -c \"$0\"",
+            procs.display(),
+            lab.ep
+        ))
+        .arg(code)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Python that sends `text` over TCP and UDP to `host` and prints what it saw, one line per
+/// protocol, then stays alive a moment so that its /proc entry can be read.
+pub fn send_both(host: &str, family: &str, text: &str) -> String {
+    format!(
+        r#"
+import socket, time
+fam = socket.{family}
+try:
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(("{host}", {port}))
+    s.sendall(b"{text}-tcp")
+    s.close()
+    print("tcp sent")
+except ConnectionRefusedError:
+    print("tcp refused")
+try:
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    u.sendto(b"{text}-udp", ("{host}", {port}))
+    print("udp sent")
+except PermissionError:
+    print("udp refused")
+time.sleep(1.5)
+"#,
+        port = lab::PORT
+    )
+}
+
+pub fn wait_until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn start_lab(s: &ServerProcess, tag: &str) -> (Lab, TestCgroup, tempfile::TempDir, Agent) {
+    let lab = Lab::new();
+    let cgroup = TestCgroup::new(tag);
+    let state = tempfile::tempdir().unwrap();
+    let token = s.ok(&["enroll-token", "create"]).trim().to_owned();
+    let agent = Agent::start(state.path(), &lab, &cgroup, Some(&token));
+    wait_until("the device is in sync", Duration::from_secs(20), || {
+        let m = s.json(&["device", "list"]);
+        (m["value"][0]["inSync"] == true).then_some(())
+    });
+    (lab, cgroup, state, agent)
+}
+
+pub fn in_sync(s: &ServerProcess) {
+    wait_until("the device is in sync", Duration::from_secs(10), || {
+        let m = s.json(&["device", "list"]);
+        (m["value"][0]["inSync"] == true).then_some(())
+    });
+}
