@@ -103,7 +103,7 @@ impl Browser {
         let shots =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
-        Self {
+        let b = Self {
             driver,
             base,
             session,
@@ -111,7 +111,14 @@ impl Browser {
             rt,
             shots,
             _profile: profile,
-        }
+        };
+        // A missing element is reported at once (the tests wait explicitly where they must).
+        b.cmd(
+            reqwest::Method::POST,
+            "/timeouts",
+            Some(json!({"implicit": 0, "pageLoad": 30000, "script": 30000})),
+        );
+        b
     }
 
     fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -144,7 +151,12 @@ impl Browser {
                 .await
                 .unwrap()
         });
-        v["value"][ELEMENT].as_str().map(str::to_owned)
+        if v["value"]["error"] == "no such element" {
+            return None;
+        }
+        let id = v["value"][ELEMENT].as_str();
+        assert!(id.is_some(), "finding `{css}` failed: {v}");
+        id.map(str::to_owned)
     }
 
     fn el(&self, css: &str) -> String {
@@ -175,12 +187,30 @@ impl Browser {
         );
     }
 
+    /// The element's text. The page may replace the element between the find and the read
+    /// (a live update, or a navigation under way): then it is found again.
     fn text(&self, css: &str) -> String {
-        let e = self.el(css);
-        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), None)
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        for _ in 0..50 {
+            if let Some(e) = self.find(css) {
+                let url = format!("{}/session/{}/element/{e}/text", self.base, self.session);
+                let v: Value = self.rt.block_on(async {
+                    self.http
+                        .get(url)
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap()
+                });
+                if v["value"]["error"].is_null() {
+                    return v["value"].as_str().unwrap_or_default().to_owned();
+                }
+                assert_eq!(v["value"]["error"], "stale element reference", "{v}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no element `{css}` on {}", self.url());
     }
 
     fn url(&self) -> String {

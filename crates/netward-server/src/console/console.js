@@ -13,6 +13,8 @@
     return td;
   }
   const es = new EventSource("/console/live");
+  // Free the connection as soon as the page goes away: browsers allow few per server.
+  window.addEventListener("pagehide", function () { es.close(); });
   es.addEventListener("machines", function (e) {
     for (const m of JSON.parse(e.data)) {
       for (const el of document.querySelectorAll('[data-id="' + CSS.escape(m.id) + '"]')) {
