@@ -164,13 +164,29 @@ impl Browser {
             .unwrap_or_else(|| panic!("no element `{css}` on {}", self.url()))
     }
 
+    /// Clicks the element, finding it again if a live update replaced it meanwhile.
     fn click(&self, css: &str) {
-        let e = self.el(css);
-        self.cmd(
-            reqwest::Method::POST,
-            &format!("/element/{e}/click"),
-            Some(json!({})),
-        );
+        for _ in 0..20 {
+            let e = self.el(css);
+            let url = format!("{}/session/{}/element/{e}/click", self.base, self.session);
+            let v: Value = self.rt.block_on(async {
+                self.http
+                    .post(url)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap()
+            });
+            if v["value"]["error"].is_null() {
+                return;
+            }
+            assert_eq!(v["value"]["error"], "stale element reference", "{v}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("`{css}` kept going stale");
     }
 
     fn type_into(&self, css: &str, text: &str) {
