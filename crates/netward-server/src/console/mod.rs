@@ -16,8 +16,9 @@ pub mod session;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -176,22 +177,45 @@ impl User {
     }
 }
 
-async fn user(cp: &ControlPlane, console: &Console, headers: &HeaderMap) -> Result<User, Fail> {
-    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
-    let session = session::session_id(cookie).ok_or(Fail::SignIn)?;
-    let (secret, csrf) = console.sessions.get(&session).ok_or(Fail::SignIn)?;
-    let token = cp.authenticate(secret).await?.ok_or_else(|| {
-        console.sessions.close(&session);
-        Fail::SignIn
-    })?;
-    Ok(User {
-        viewer: Viewer {
-            name: token.name.clone(),
-            role: token.role,
-            csrf,
-        },
-        token,
-        session,
+impl FromRequestParts<ControlPlane> for User {
+    type Rejection = Fail;
+
+    /// The signed-in user, or a redirect to sign in.
+    async fn from_request_parts(parts: &mut Parts, cp: &ControlPlane) -> Result<Self, Fail> {
+        let console = parts
+            .extensions
+            .get::<Arc<Console>>()
+            .cloned()
+            .ok_or(Fail::SignIn)?;
+        let cookie = parts
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok());
+        let session = session::session_id(cookie).ok_or(Fail::SignIn)?;
+        let (secret, csrf) = console.sessions.get(&session).ok_or(Fail::SignIn)?;
+        let token = cp.authenticate(secret).await?.ok_or_else(|| {
+            console.sessions.close(&session);
+            Fail::SignIn
+        })?;
+        Ok(User {
+            viewer: Viewer {
+                name: token.name.clone(),
+                role: token.role,
+                csrf,
+            },
+            token,
+            session,
+        })
+    }
+}
+
+/// A numeric id from the path; anything else does not exist.
+fn id_of(what: &str, raw: &str) -> Result<i64, Fail> {
+    raw.parse().map_err(|_| {
+        Fail::Page(
+            StatusCode::NOT_FOUND,
+            format!("{what} {raw} does not exist"),
+        )
     })
 }
 
@@ -256,12 +280,10 @@ struct CsrfForm {
 }
 
 async fn logout(
-    State(cp): State<ControlPlane>,
     Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.check(&form.csrf)?;
     console.sessions.close(&u.session);
     let mut resp = Redirect::to("/login").into_response();
@@ -318,12 +340,7 @@ fn live_machine(m: &MachineEntity) -> LiveMachine {
     }
 }
 
-async fn devices(
-    State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
-) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
+async fn devices(State(cp): State<ControlPlane>, u: User) -> Result<Html<String>, Fail> {
     let machines = cp.machines().await?;
     let groups = cp.groups().await?;
     let rows: Vec<Vec<String>> = machines
@@ -424,14 +441,10 @@ const EVENT_HEADERS: [&str; 9] = [
 
 async fn device(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(id): Path<String>,
 ) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Fail::Page(StatusCode::NOT_FOUND, format!("device {id} does not exist")))?;
+    let id = id_of("device", &id)?;
     let m = cp.machine(id).await?;
     let timeline = cp
         .timeline(
@@ -493,11 +506,9 @@ struct IndicatorFilter {
 
 async fn indicators(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Query(filter): Query<IndicatorFilter>,
 ) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     let action = netward_model::Action::parse(&filter.action)
         .ok()
         .map(|(a, _)| a);
@@ -721,12 +732,7 @@ fn indicator_form_page(
     )
 }
 
-async fn new_indicator(
-    State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
-) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
+async fn new_indicator(u: User) -> Result<Html<String>, Fail> {
     u.require(Role::Analyst)?;
     let f = IndicatorForm {
         action: "block".into(),
@@ -742,17 +748,10 @@ async fn new_indicator(
 
 async fn edit_indicator(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(id): Path<String>,
 ) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
-    let id: i64 = id.parse().map_err(|_| {
-        Fail::Page(
-            StatusCode::NOT_FOUND,
-            format!("indicator {id} does not exist"),
-        )
-    })?;
+    let id = id_of("indicator", &id)?;
     let i = cp.indicator(id).await?;
     let d = &i.draft;
     let summary = cp.enforcement(i.clone()).await?;
@@ -821,11 +820,9 @@ async fn edit_indicator(
 
 async fn save_indicator(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Form(f): Form<IndicatorForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Analyst)?;
     u.check(&f.csrf)?;
     let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -892,30 +889,18 @@ fn urlencode(s: &str) -> String {
 
 async fn delete_indicator(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Analyst)?;
     u.check(&form.csrf)?;
-    let id: i64 = id.parse().map_err(|_| {
-        Fail::Page(
-            StatusCode::NOT_FOUND,
-            format!("indicator {id} does not exist"),
-        )
-    })?;
+    let id = id_of("indicator", &id)?;
     cp.delete_indicator(id, u.actor()).await?;
     Ok(Redirect::to("/indicators").into_response())
 }
 
-async fn import_page(
-    State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
-) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
+async fn import_page(u: User) -> Result<Html<String>, Fail> {
     u.require(Role::Analyst)?;
     Ok(Html(page(
         "Import indicators",
@@ -955,11 +940,9 @@ fn import_form(viewer: &Viewer, result: &str) -> String {
 
 async fn import(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     mut multipart: Multipart,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Analyst)?;
     let (mut csrf, mut format, mut action, mut title, mut file) = (
         String::new(),
@@ -1119,11 +1102,9 @@ fn status_filter(current: &str, action: &str) -> String {
 
 async fn alerts(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Query(filter): Query<StatusFilter>,
 ) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     let status = crate::detection::parse_status(&filter.status).ok();
     let list = cp
         .alerts(AlertQuery {
@@ -1169,14 +1150,10 @@ fn status_form(viewer: &Viewer, action: &str, current: &str) -> String {
 
 async fn alert(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(id): Path<String>,
 ) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Fail::Page(StatusCode::NOT_FOUND, format!("alert {id} does not exist")))?;
+    let id = id_of("alert", &id)?;
     let a = cp.alert(id).await?;
     let facts = [
         ("Status", a.status.clone()),
@@ -1236,28 +1213,22 @@ struct StatusForm {
 
 async fn alert_status(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Analyst)?;
     u.check(&form.csrf)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Fail::Page(StatusCode::NOT_FOUND, format!("alert {id} does not exist")))?;
+    let id = id_of("alert", &id)?;
     cp.set_alert_status(id, &form.status, u.actor()).await?;
     Ok(Redirect::to(&format!("/alerts/{id}")).into_response())
 }
 
 async fn incidents(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Query(filter): Query<StatusFilter>,
 ) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     let status = crate::detection::parse_status(&filter.status).ok();
     let list = cp.incidents(status, 500, 0).await?;
     let rows: Vec<Vec<String>> = list
@@ -1308,17 +1279,10 @@ async fn incidents(
 
 async fn incident(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(id): Path<String>,
 ) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
-    let id: i64 = id.parse().map_err(|_| {
-        Fail::Page(
-            StatusCode::NOT_FOUND,
-            format!("incident {id} does not exist"),
-        )
-    })?;
+    let id = id_of("incident", &id)?;
     let i = cp.incident(id).await?;
     let alerts: Vec<Vec<String>> = i.alerts.iter().flatten().map(alert_row).collect();
     let body = format!(
@@ -1338,20 +1302,13 @@ async fn incident(
 
 async fn incident_status(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Analyst)?;
     u.check(&form.csrf)?;
-    let id: i64 = id.parse().map_err(|_| {
-        Fail::Page(
-            StatusCode::NOT_FOUND,
-            format!("incident {id} does not exist"),
-        )
-    })?;
+    let id = id_of("incident", &id)?;
     cp.set_incident_status(id, &form.status, u.actor()).await?;
     Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
 }
@@ -1497,11 +1454,9 @@ async fn settings_page(cp: &ControlPlane, u: &User, msg: &str) -> Result<String,
 
 async fn settings(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Query(m): Query<SettingsMessage>,
 ) -> Result<Html<String>, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     let mut msg = m
         .done
         .map_or(String::new(), |d| notice("ok", &format!("Saved: {d}.")));
@@ -1525,11 +1480,9 @@ struct SwitchForm {
 
 async fn save_settings(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Form(f): Form<SwitchForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Admin)?;
     u.check(&f.csrf)?;
     cp.update_settings(
@@ -1569,11 +1522,9 @@ async fn settings_error(cp: &ControlPlane, u: &User, e: ControlError) -> Result<
 
 async fn create_group(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Form(f): Form<GroupForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Admin)?;
     u.check(&f.csrf)?;
     let create = netward_model::wire::GroupCreate {
@@ -1590,12 +1541,10 @@ async fn create_group(
 
 async fn update_group(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(name): Path<String>,
     Form(f): Form<GroupForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Admin)?;
     u.check(&f.csrf)?;
     let patch = netward_model::wire::GroupPatch {
@@ -1619,11 +1568,9 @@ struct TokenForm {
 
 async fn create_token(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Admin)?;
     u.check(&f.csrf)?;
     let create = netward_model::wire::TokenCreate {
@@ -1641,17 +1588,13 @@ async fn create_token(
 
 async fn revoke_token(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    u: User,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Fail> {
-    let u = user(&cp, &console, &headers).await?;
     u.require(Role::Admin)?;
     u.check(&form.csrf)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Fail::Page(StatusCode::NOT_FOUND, format!("token {id} does not exist")))?;
+    let id = id_of("token", &id)?;
     cp.revoke_token(id, u.actor()).await?;
     Ok(Redirect::to("/settings?done=token").into_response())
 }
@@ -1662,10 +1605,8 @@ async fn revoke_token(
 /// raised or changed; for signed-in users only.
 async fn live(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
-    headers: HeaderMap,
+    _u: User,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Fail> {
-    let _u = user(&cp, &console, &headers).await?;
     let machines = cp.live_machines.subscribe();
     let versions = cp.versions.subscribe();
     let alerts = cp.live_alerts.subscribe();
