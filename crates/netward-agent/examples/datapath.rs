@@ -34,6 +34,7 @@ use netward_model::agent_wire::PolicyUpdate;
 
 #[path = "common/mod.rs"]
 mod common;
+use common::ip;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 19, 8, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 8, 2);
@@ -50,15 +51,6 @@ impl Drop for Netns {
             let _ = Command::new("ip").args(["netns", "del", n]).output();
         }
     }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Connections a second and datagrams a second (as received), over `secs`.

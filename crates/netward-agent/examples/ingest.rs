@@ -10,13 +10,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netward_agent::runtime::client::AgentClient;
 use netward_model::agent_wire::DeviceFacts;
 use netward_model::detection::{AgentEvent, EventAck, EventBatch, MatchedIndicator, ProcessInfo};
-use netward_server::ServerConfig;
+
+#[path = "common/mod.rs"]
+mod common;
 
 const DEVICES: usize = 4;
 const BATCH: usize = 500;
@@ -58,56 +59,32 @@ fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool) -> AgentEvent
 
 async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let server = netward_server::start(&ServerConfig {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_body_bytes: 64 << 20,
-        plain_http: true,
-        tls_names: Vec::new(),
-        advertise: None,
-        detection: Default::default(),
-    })
-    .await
-    .unwrap();
+    let server = common::start_server(dir.path()).await;
     let url = server.url.clone();
     let admin = server.bootstrap_token.clone().unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .unwrap();
+    let http = common::http_client();
     let value = if alerting {
         "10.1.0.0/16"
     } else {
         "10.2.0.0/16"
     };
-    let ind: serde_json::Value = http
-        .post(format!("{url}/api/indicators"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"indicatorValue": value, "action": "Block", "title": "bench", "generateAlert": alerting}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ind = common::post_json(
+        &http,
+        &url,
+        &admin,
+        "/api/indicators",
+        serde_json::json!({"indicatorValue": value, "action": "Block", "title": "bench", "generateAlert": alerting}),
+    )
+    .await;
     let id: i64 = ind["id"].as_str().unwrap().parse().unwrap();
-    let token: serde_json::Value = http
-        .post(format!("{url}/api/enroll-tokens"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = common::post_json(
+        &http,
+        &url,
+        &admin,
+        "/api/enroll-tokens",
+        serde_json::json!({}),
+    )
+    .await;
     let token = token["token"].as_str().unwrap().to_owned();
     let client = AgentClient::new(&url, None).unwrap();
     // The bodies are serialised before the clock starts, so that the measure is the server's

@@ -10,7 +10,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -18,8 +17,10 @@ use netward_agent::enforcer::fake::RecordingEnforcer;
 use netward_agent::runtime::client::{AgentClient, StreamEvent};
 use netward_agent::runtime::engine::{Engine, PolicyState};
 use netward_model::agent_wire::DeviceFacts;
-use netward_server::ServerConfig;
 use tokio::sync::watch;
+
+#[path = "common/mod.rs"]
+mod common;
 
 const ROUNDS: usize = 20;
 
@@ -70,40 +71,18 @@ async fn tracing_free_sleep(tries: u32, _error: &netward_agent::runtime::AgentEr
 
 async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let server = netward_server::start(&ServerConfig {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_body_bytes: 1 << 20,
-        plain_http: true,
-        tls_names: Vec::new(),
-        advertise: None,
-        detection: Default::default(),
-    })
-    .await
-    .unwrap();
+    let server = common::start_server(dir.path()).await;
     let url = server.url.clone();
     let admin = server.bootstrap_token.clone().unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .unwrap();
-    let token: serde_json::Value = http
-        .post(format!("{url}/api/enroll-tokens"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let http = common::http_client();
+    let token = common::post_json(
+        &http,
+        &url,
+        &admin,
+        "/api/enroll-tokens",
+        serde_json::json!({}),
+    )
+    .await;
     let token = token["token"].as_str().unwrap().to_owned();
     let client = AgentClient::new(&url, None).unwrap();
     let mut fleet = Vec::with_capacity(agents);

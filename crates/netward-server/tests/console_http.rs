@@ -129,6 +129,52 @@ async fn sessions_are_httponly_forms_need_their_csrf_token_and_revocation_ends_a
         "{body}"
     );
 
+    // Import from a file: one result per row, bad rows fail alone.
+    let (_, page) = get(&s, &http, &session, "/indicators/import").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf_of(&page))
+        .text("format", "list")
+        .text("action", "audit")
+        .text("title", "feed")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"198.51.100.30\nnot-an-ip\n# a comment\n".to_vec())
+                .file_name("feed.txt"),
+        );
+    let resp = http
+        .post(format!("{}/indicators/import", s.base))
+        .header(COOKIE, &session)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("1 of 2 rows applied; 1 failed."), "{body}");
+    assert!(
+        body.contains("not-an-ip") && body.contains(">failed<"),
+        "{body}"
+    );
+    let (_, listed) = s.get("/api/indicators?value=198.51.100.30").await;
+    let id = listed["value"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed["value"][0]["action"], "Audit");
+
+    // Delete through the indicator's page.
+    let (_, page) = get(&s, &http, &session, &format!("/indicators/{id}")).await;
+    assert!(page.contains("Enforced on 0/0 devices in scope."));
+    let del = http
+        .post(format!("{}/indicators/{id}/delete", s.base))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), StatusCode::SEE_OTHER);
+    let (status, _) = s.get(&format!("/api/indicators/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(&s, &http, &session, "/indicators/abc").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // Revoking the token ends the session at the next request.
     let (_, t) = s
         .post(

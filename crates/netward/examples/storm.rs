@@ -21,10 +21,14 @@ const EP: Ipv4Addr = Ipv4Addr::new(198, 19, 7, 1);
 const RH: Ipv4Addr = Ipv4Addr::new(198, 19, 7, 2);
 const PORT: u16 = 55441;
 
+#[path = "../../netward-agent/examples/common/mod.rs"]
+mod common;
+use common::ip;
+
 struct Cleanup {
     netns: Vec<String>,
     agent: Option<Child>,
-    cgroup: Option<(PathBuf, PathBuf)>,
+    cgroup: Option<netward_agent::events::cgroup::ChildCgroup>,
 }
 
 impl Drop for Cleanup {
@@ -36,28 +40,9 @@ impl Drop for Cleanup {
         for n in &self.netns {
             let _ = Command::new("ip").args(["netns", "del", n]).output();
         }
-        if let Some((own, original)) = self.cgroup.take() {
-            let _ = std::fs::write(
-                original.join("cgroup.procs"),
-                std::process::id().to_string(),
-            );
-            for _ in 0..50 {
-                if std::fs::remove_dir(&own).is_ok() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
+        // Moves this process back out of the cgroup and removes it.
+        self.cgroup.take();
     }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// User + system CPU ticks of `pid`.
@@ -125,53 +110,24 @@ async fn main() {
         ip(&["-n", n, "link", "set", "lo", "up"]);
     }
     // A cgroup of our own, for the attribution programs and the storm's thread.
-    let root = netward_agent::events::attribution::cgroup2_root().unwrap();
-    let current = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let current = current
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .unwrap()
-        .to_owned();
-    let own = root.join(format!("netward-storm-{id}"));
-    std::fs::create_dir(&own).unwrap();
-    cleanup.cgroup = Some((own.clone(), root.join(current.trim_start_matches('/'))));
-    std::fs::write(own.join("cgroup.procs"), id.to_string()).unwrap();
+    let mut own =
+        netward_agent::events::cgroup::ChildCgroup::create(&format!("netward-storm-{id}")).unwrap();
+    own.enter().unwrap();
+    let own_path = own.path().to_owned();
+    cleanup.cgroup = Some(own);
 
     let dir = tempfile::tempdir().unwrap();
-    let server = netward_server::start(&netward_server::ServerConfig {
-        data_dir: dir.path().join("server"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_body_bytes: 64 << 20,
-        plain_http: true,
-        tls_names: vec![],
-        advertise: None,
-        detection: Default::default(),
-    })
-    .await
-    .unwrap();
+    let server = common::start_server(&dir.path().join("server")).await;
     let (url, admin) = (server.url.clone(), server.bootstrap_token.clone().unwrap());
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth(),
-        )
-        .build()
-        .unwrap();
-    let token: serde_json::Value = http
-        .post(format!("{url}/api/enroll-tokens"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let http = common::http_client();
+    let token = common::post_json(
+        &http,
+        &url,
+        &admin,
+        "/api/enroll-tokens",
+        serde_json::json!({}),
+    )
+    .await;
     let agent = Command::new(&bin)
         .args([
             "agent",
@@ -183,19 +139,21 @@ async fn main() {
         .arg("--netns")
         .arg(format!("/run/netns/{ep}"))
         .arg("--cgroup")
-        .arg(&own)
+        .arg(&own_path)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let pid = agent.id();
     cleanup.agent = Some(agent);
-    http.post(format!("{url}/api/indicators"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"indicatorValue": RH.to_string(), "action": "AlertAndBlock", "title": "storm"}))
-        .send()
-        .await
-        .unwrap();
+    common::post_json(
+        &http,
+        &url,
+        &admin,
+        "/api/indicators",
+        serde_json::json!({"indicatorValue": RH.to_string(), "action": "AlertAndBlock", "title": "storm"}),
+    )
+    .await;
     let started = Instant::now();
     loop {
         let m = api(&http, &url, &admin, "/api/machines").await;

@@ -66,8 +66,8 @@ struct LabResources {
     names: Vec<String>,
     children: Vec<Child>,
     dir: Option<tempfile::TempDir>,
-    /// The lab's cgroup, and the one it came from.
-    cgroup: Option<(PathBuf, PathBuf)>,
+    /// The lab's cgroup, which this process moved into.
+    cgroup: Option<netward_agent::events::cgroup::ChildCgroup>,
 }
 
 /// The running lab's resources, reachable from the Ctrl-C path.
@@ -94,18 +94,8 @@ impl Drop for LabResources {
         for n in &self.names {
             let _ = Command::new("ip").args(["netns", "del", n]).output();
         }
-        if let Some((own, original)) = self.cgroup.take() {
-            let _ = std::fs::write(
-                original.join("cgroup.procs"),
-                std::process::id().to_string(),
-            );
-            for _ in 0..50 {
-                if std::fs::remove_dir(&own).is_ok() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
+        // After the children are gone: moves this process back out and removes it.
+        self.cgroup.take();
         self.dir.take();
     }
 }
@@ -205,19 +195,13 @@ pub fn run(coverage: &str) -> anyhow::Result<LabReport> {
 
 /// Moves the lab into a cgroup of its own; returns its path.
 fn enter_own_cgroup(id: u32) -> anyhow::Result<PathBuf> {
-    let root = netward_agent::events::attribution::cgroup2_root()
-        .ok_or_else(|| anyhow!("no cgroup2 hierarchy is mounted"))?;
-    let current = std::fs::read_to_string("/proc/self/cgroup")?
-        .lines()
-        .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
-        .ok_or_else(|| anyhow!("this process has no cgroup2 membership"))?;
-    let original = root.join(current.trim_start_matches('/'));
-    let own = root.join(format!("netward-lab-{id}"));
-    std::fs::create_dir(&own).with_context(|| format!("create {}", own.display()))?;
-    track(|r| r.cgroup = Some((own.clone(), original)));
-    std::fs::write(own.join("cgroup.procs"), id.to_string())
-        .with_context(|| format!("move into {}", own.display()))?;
-    Ok(own)
+    let mut own = netward_agent::events::cgroup::ChildCgroup::create(&format!("netward-lab-{id}"))
+        .context("create the lab's cgroup")?;
+    let path = own.path().to_owned();
+    let entered = own.enter().context("move into the lab's cgroup");
+    track(|r| r.cgroup = Some(own));
+    entered?;
+    Ok(path)
 }
 
 /// What the server recorded for `protocol`: the event's outcome, reason and process, and the

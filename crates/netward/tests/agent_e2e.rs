@@ -10,74 +10,19 @@
 )]
 
 mod common;
+mod endpoint;
 #[path = "../../netward-agent/tests/lab/mod.rs"]
 mod lab;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{BIN, ServerProcess};
+use endpoint::Agent;
 use lab::{Lab, Outcome};
 use serde_json::Value;
-
-/// A `netward agent` process enforcing in a lab's endpoint namespace; killed on drop.
-struct AgentProcess {
-    child: Option<Child>,
-    state: PathBuf,
-}
-
-impl AgentProcess {
-    fn start(state: &Path, netns: PathBuf, enroll: Option<&str>) -> Self {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["agent", "--no-process-attribution", "--state-dir"])
-            .arg(state)
-            .arg("--netns")
-            .arg(&netns);
-        if let Some(t) = enroll {
-            cmd.args(["--enroll", t]);
-        }
-        let child = cmd
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        Self {
-            child: Some(child),
-            state: state.to_owned(),
-        }
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap(); // SIGKILL
-            c.wait().unwrap();
-        }
-    }
-
-    fn status(&self) -> Value {
-        let out = Command::new(BIN)
-            .args(["agent", "status", "--json", "--state-dir"])
-            .arg(&self.state)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
 
 fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
     let started = Instant::now();
@@ -141,7 +86,7 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
     let mut server = ServerProcess::start();
     let state = tempfile::tempdir().unwrap();
     let token = enroll_token(&server, "default");
-    let mut agent = AgentProcess::start(state.path(), lab.ep_path(), Some(&token));
+    let mut agent = Agent::start(state.path(), lab.ep_path(), None, Some(&token));
     wait_until(
         "the device is enrolled and in sync",
         Duration::from_secs(15),
@@ -203,7 +148,7 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
         "--title",
         "while-down",
     ]);
-    let agent2 = AgentProcess::start(state.path(), lab.ep_path(), None);
+    let agent2 = Agent::start(state.path(), lab.ep_path(), None, None);
     wait_until(
         "the missed indicator is enforced after restart",
         Duration::from_secs(10),
@@ -286,14 +231,16 @@ fn scoping_expiry_and_revocation() {
     let server = ServerProcess::start();
     server.ok(&["group", "create", "g2"]);
     let (s1, s2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a1 = AgentProcess::start(
+    let a1 = Agent::start(
         s1.path(),
         lab1.ep_path(),
+        None,
         Some(&enroll_token(&server, "default")),
     );
-    let a2 = AgentProcess::start(
+    let a2 = Agent::start(
         s2.path(),
         lab2.ep_path(),
+        None,
         Some(&enroll_token(&server, "g2")),
     );
     wait_until("both devices are in sync", Duration::from_secs(15), || {

@@ -164,29 +164,37 @@ impl Browser {
             .unwrap_or_else(|| panic!("no element `{css}` on {}", self.url()))
     }
 
-    /// Clicks the element, finding it again if a live update replaced it meanwhile.
-    fn click(&self, css: &str) {
-        for _ in 0..20 {
-            let e = self.el(css);
-            let url = format!("{}/session/{}/element/{e}/click", self.base, self.session);
-            let v: Value = self.rt.block_on(async {
-                self.http
-                    .post(url)
-                    .json(&json!({}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap()
-            });
-            if v["value"]["error"].is_null() {
-                return;
+    /// Sends `method /element/{id}{action}` to the element at `css`, finding it again if a
+    /// live update (or a navigation under way) replaced it meanwhile.
+    fn on_element(
+        &self,
+        css: &str,
+        method: reqwest::Method,
+        action: &str,
+        body: Option<Value>,
+    ) -> Value {
+        for _ in 0..50 {
+            if let Some(e) = self.find(css) {
+                let url = format!("{}/session/{}/element/{e}{action}", self.base, self.session);
+                let v: Value = self.rt.block_on(async {
+                    let mut r = self.http.request(method.clone(), url);
+                    if let Some(b) = &body {
+                        r = r.json(b);
+                    }
+                    r.send().await.unwrap().json().await.unwrap()
+                });
+                if v["value"]["error"].is_null() {
+                    return v["value"].clone();
+                }
+                assert_eq!(v["value"]["error"], "stale element reference", "{v}");
             }
-            assert_eq!(v["value"]["error"], "stale element reference", "{v}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("`{css}` kept going stale");
+        panic!("no element `{css}` on {}", self.url());
+    }
+
+    fn click(&self, css: &str) {
+        self.on_element(css, reqwest::Method::POST, "/click", Some(json!({})));
     }
 
     fn type_into(&self, css: &str, text: &str) {
@@ -203,30 +211,11 @@ impl Browser {
         );
     }
 
-    /// The element's text. The page may replace the element between the find and the read
-    /// (a live update, or a navigation under way): then it is found again.
     fn text(&self, css: &str) -> String {
-        for _ in 0..50 {
-            if let Some(e) = self.find(css) {
-                let url = format!("{}/session/{}/element/{e}/text", self.base, self.session);
-                let v: Value = self.rt.block_on(async {
-                    self.http
-                        .get(url)
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap()
-                });
-                if v["value"]["error"].is_null() {
-                    return v["value"].as_str().unwrap_or_default().to_owned();
-                }
-                assert_eq!(v["value"]["error"], "stale element reference", "{v}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("no element `{css}` on {}", self.url());
+        self.on_element(css, reqwest::Method::GET, "/text", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     fn url(&self) -> String {

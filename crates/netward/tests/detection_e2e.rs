@@ -400,7 +400,7 @@ fn storms_are_counted_exactly_and_nothing_is_lost_or_doubled_across_outages_and_
     assert_eq!(more, 500);
     std::thread::sleep(Duration::from_secs(2)); // spooled by now (every second)
     agent.kill9();
-    let _agent = Agent::start(state.path(), &lab, &cgroup, None);
+    let _agent = Agent::start(state.path(), lab.ep_path(), Some(&cgroup), None);
     let after: u64 = python(&lab, &cgroup, &storm(&v4, 300))
         .trim()
         .parse()

@@ -70,3 +70,65 @@ pub fn indicators(n: usize) -> BTreeMap<i64, AgentIndicator> {
     }
     out
 }
+
+/// Runs `ip` with `args`, failing loudly.
+pub fn ip(args: &[&str]) {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A server on loopback (plain HTTP) with a fresh data directory in `dir`.
+pub async fn start_server(dir: &std::path::Path) -> netward_server::RunningServer {
+    netward_server::start(&netward_server::ServerConfig {
+        data_dir: dir.to_owned(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_body_bytes: 64 << 20,
+        plain_http: true,
+        tls_names: Vec::new(),
+        advertise: None,
+        detection: Default::default(),
+    })
+    .await
+    .unwrap()
+}
+
+/// An HTTP client for the plain-HTTP server (reqwest is built without a default TLS provider).
+pub fn http_client() -> reqwest::Client {
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap()
+}
+
+/// POSTs `body` as the admin and returns the JSON answer.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    admin: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    http.post(format!("{url}{path}"))
+        .bearer_auth(admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

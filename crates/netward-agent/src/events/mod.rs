@@ -15,6 +15,7 @@
 
 pub mod aggregate;
 pub mod attribution;
+pub mod cgroup;
 pub mod index;
 pub mod nflog;
 pub mod spool;

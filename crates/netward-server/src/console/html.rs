@@ -103,6 +103,20 @@ pub fn notice(kind: &str, text: &str) -> String {
     )
 }
 
+/// A control's error: the attributes that tie the control to it, and the message itself.
+fn error_parts(id: &str, error: Option<&str>) -> (String, String) {
+    match error {
+        Some(e) => (
+            format!(" aria-invalid=\"true\" aria-describedby=\"{id}-error\""),
+            format!(
+                "<span class=\"field-error\" id=\"{id}-error\">{}</span>",
+                esc(e)
+            ),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
 /// A labelled text input, with its error (if any) beside it; its id is its name.
 pub fn text_field(
     name: &str,
@@ -123,20 +137,10 @@ pub fn text_field_id(
     error: Option<&str>,
     extra: &str,
 ) -> String {
-    let (invalid, described, msg) = match error {
-        Some(e) => (
-            " aria-invalid=\"true\"",
-            format!(" aria-describedby=\"{id}-error\""),
-            format!(
-                "<span class=\"field-error\" id=\"{id}-error\">{}</span>",
-                esc(e)
-            ),
-        ),
-        None => ("", String::new(), String::new()),
-    };
+    let (invalid, msg) = error_parts(id, error);
     format!(
         "<div class=\"field\"><label for=\"{id}\">{}</label>\
-         <input id=\"{id}\" name=\"{name}\" value=\"{}\"{invalid}{described} {extra}>{msg}</div>",
+         <input id=\"{id}\" name=\"{name}\" value=\"{}\"{invalid} {extra}>{msg}</div>",
         esc(label),
         esc(value)
     )
@@ -157,17 +161,7 @@ pub fn select_field(
             format!("<option value=\"{}\"{sel}>{}</option>", esc(v), esc(l))
         })
         .collect();
-    let msg = error.map_or(String::new(), |e| {
-        format!(
-            "<span class=\"field-error\" id=\"{name}-error\">{}</span>",
-            esc(e)
-        )
-    });
-    let invalid = if error.is_some() {
-        format!(" aria-invalid=\"true\" aria-describedby=\"{name}-error\"")
-    } else {
-        String::new()
-    };
+    let (invalid, msg) = error_parts(name, error);
     format!(
         "<div class=\"field\"><label for=\"{name}\">{}</label>\
          <select id=\"{name}\" name=\"{name}\"{invalid}>{opts}</select>{msg}</div>",

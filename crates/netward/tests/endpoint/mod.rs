@@ -17,49 +17,40 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{BIN, ServerProcess};
+use netward_agent::events::cgroup::ChildCgroup;
+
 use crate::lab::{self, Lab};
 
 /// A child cgroup holding only this test's client processes; removed on drop. The agent's
 /// BPF programs attach here, never to the root.
-pub struct TestCgroup(pub PathBuf);
-
-impl TestCgroup {
-    pub fn new(tag: &str) -> Self {
-        let root = netward_agent::events::attribution::cgroup2_root()
-            .expect("a cgroup2 hierarchy is mounted");
-        let path = root.join(format!("netward-test-{}-{tag}", std::process::id()));
-        std::fs::create_dir(&path).unwrap();
-        Self(path)
-    }
+pub fn test_cgroup(tag: &str) -> ChildCgroup {
+    ChildCgroup::create(&format!("netward-test-{}-{tag}", std::process::id()))
+        .expect("a cgroup2 hierarchy is mounted and writable")
 }
 
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        // The clients have exited by now; give the kernel a moment to notice.
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        eprintln!("warning: could not remove {}", self.0.display());
-    }
-}
-
-/// A `netward agent` with process attribution on the test's cgroup; killed on drop.
+/// A `netward agent` process enforcing in a lab's endpoint namespace, with process
+/// attribution on the test's cgroup (or none); killed on drop.
 pub struct Agent {
     child: Option<Child>,
+    state: PathBuf,
 }
 
 impl Agent {
-    pub fn start(state: &Path, lab: &Lab, cgroup: &TestCgroup, enroll: Option<&str>) -> Self {
+    pub fn start(
+        state: &Path,
+        netns: PathBuf,
+        cgroup: Option<&ChildCgroup>,
+        enroll: Option<&str>,
+    ) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.args(["agent", "--state-dir"])
             .arg(state)
             .arg("--netns")
-            .arg(lab.ep_path())
-            .arg("--cgroup")
-            .arg(&cgroup.0);
+            .arg(&netns);
+        match cgroup {
+            Some(cg) => cmd.arg("--cgroup").arg(cg.path()),
+            None => cmd.arg("--no-process-attribution"),
+        };
         if let Some(t) = enroll {
             cmd.args(["--enroll", t]);
         }
@@ -69,14 +60,33 @@ impl Agent {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        Self { child: Some(child) }
+        Self {
+            child: Some(child),
+            state: state.to_owned(),
+        }
     }
 
+    /// SIGKILL, and wait for it.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             c.kill().unwrap();
             c.wait().unwrap();
         }
+    }
+
+    /// `netward agent status --json`, answered locally.
+    pub fn status(&self) -> serde_json::Value {
+        let out = Command::new(BIN)
+            .args(["agent", "status", "--json", "--state-dir"])
+            .arg(&self.state)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
     }
 }
 
@@ -87,8 +97,8 @@ impl Drop for Agent {
 }
 
 /// Runs Python `code` in the test's cgroup and the endpoint's namespace; its standard output.
-pub fn python(lab: &Lab, cgroup: &TestCgroup, code: &str) -> String {
-    let procs = cgroup.0.join("cgroup.procs");
+pub fn python(lab: &Lab, cgroup: &ChildCgroup, code: &str) -> String {
+    let procs = cgroup.path().join("cgroup.procs");
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!(
@@ -149,12 +159,12 @@ pub fn wait_until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Opt
     }
 }
 
-pub fn start_lab(s: &ServerProcess, tag: &str) -> (Lab, TestCgroup, tempfile::TempDir, Agent) {
+pub fn start_lab(s: &ServerProcess, tag: &str) -> (Lab, ChildCgroup, tempfile::TempDir, Agent) {
     let lab = Lab::new();
-    let cgroup = TestCgroup::new(tag);
+    let cgroup = test_cgroup(tag);
     let state = tempfile::tempdir().unwrap();
     let token = s.ok(&["enroll-token", "create"]).trim().to_owned();
-    let agent = Agent::start(state.path(), &lab, &cgroup, Some(&token));
+    let agent = Agent::start(state.path(), lab.ep_path(), Some(&cgroup), Some(&token));
     wait_until("the device is in sync", Duration::from_secs(20), || {
         let m = s.json(&["device", "list"]);
         (m["value"][0]["inSync"] == true).then_some(())
