@@ -2,7 +2,8 @@
 //! are sent and leave only when the server has acknowledged them, so a server outage, an agent
 //! restart or a crash loses nothing that reached it. Sequence numbers come from SQLite's
 //! `AUTOINCREMENT`, so they only grow, even across restarts, and the server uses them to store
-//! each event once.
+//! each event once; a new spool starts them at the current time in microseconds, so a spool
+//! deleted and created again does not reuse them either.
 //!
 //! When the spool is full, new events are dropped and their hits counted; the count travels
 //! with every batch, so the server shows how much a device had to drop.
@@ -56,6 +57,28 @@ impl Spool {
              );",
         )
         .map_err(err)?;
+        // A new spool starts its numbers at the current time in microseconds, so that a spool
+        // deleted and created again (its device identity kept) never reuses a number the server
+        // already holds, which it would take for a resend and drop.
+        let seeded: Option<i64> = conn
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'spool'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        if seeded.is_none() {
+            let now_us = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 2))
+                .unwrap_or(0);
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('spool', ?1)",
+                params![now_us],
+            )
+            .map_err(err)?;
+        }
         Ok(Self {
             conn,
             path,
@@ -215,6 +238,22 @@ mod tests {
         // Sequence numbers are never reused, even once the spool is empty.
         s.push(&[event(4)]).unwrap();
         assert!(s.peek(1).unwrap()[0].seq > rest[0].seq);
+    }
+
+    #[test]
+    fn a_spool_created_again_never_reuses_a_sequence_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Spool::open(dir.path(), 10).unwrap();
+        s.push(&[event(1)]).unwrap();
+        let first = s.peek(1).unwrap()[0].seq;
+        drop(s);
+        for f in ["events.db", "events.db-wal", "events.db-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(f));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let mut s = Spool::open(dir.path(), 10).unwrap();
+        s.push(&[event(1)]).unwrap();
+        assert!(s.peek(1).unwrap()[0].seq > first);
     }
 
     #[test]
