@@ -8,8 +8,8 @@
 // (::ffff:a.b.c.d, from a dual-stack socket) goes through the IPv6 hooks but leaves the machine
 // as IPv4, so it is recorded under the IPv4 key: that is how nftables (and the agent) see it.
 //
-// If a second process reaches the same endpoint within AMBIGUOUS_NS of the first, the entry is
-// marked ambiguous and the agent reports the process as unknown rather than guess.
+// If a second process reaches the same endpoint within AMBIGUOUS_NS (2 s) of the first, the
+// entry is marked ambiguous and the agent reports the process as unknown rather than guess.
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -80,6 +80,7 @@ impl ControlPlane {
         public_url: String,
     ) -> Result<Self, ControlError> {
         let version = store.policy_version()?;
+        let newest_event = store.newest_event_id()?;
         Ok(Self {
             store,
             rails: Arc::new(rails),
@@ -89,7 +90,7 @@ impl ControlPlane {
             presence: Arc::default(),
             public_url: Arc::new(public_url),
             closing: Arc::new(watch::Sender::new(false)),
-            live_events: Arc::new(watch::Sender::new(0)),
+            live_events: Arc::new(watch::Sender::new(newest_event)),
             live_alerts: Arc::new(tokio::sync::broadcast::Sender::new(1024)),
             exporter: Arc::default(),
             retention_days: crate::detection::DEFAULT_RETENTION_DAYS,

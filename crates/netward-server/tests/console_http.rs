@@ -19,14 +19,22 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
+/// Signs in through the form: GET it (its CSRF token comes in a cookie and a hidden field),
+/// then POST it back.
 async fn sign_in(
     s: &TestServer,
     http: &reqwest::Client,
     token: &str,
 ) -> (StatusCode, Option<String>) {
+    let form = http.get(format!("{}/login", s.base)).send().await.unwrap();
+    let login_cookie = form.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(login_cookie.starts_with("nw_login=") && login_cookie.contains("HttpOnly"));
+    let login_cookie = login_cookie.split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&form.text().await.unwrap());
     let resp = http
         .post(format!("{}/login", s.base))
-        .form(&[("token", token)])
+        .header(COOKIE, login_cookie)
+        .form(&[("token", token), ("csrf", &csrf)])
         .send()
         .await
         .unwrap();
@@ -66,10 +74,29 @@ async fn sessions_are_httponly_forms_need_their_csrf_token_and_revocation_ends_a
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], "/login");
     let (status, cookie) = sign_in(&s, &http, "nwt_nope").await;
-    assert_eq!((status, cookie), (StatusCode::UNAUTHORIZED, None));
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        !cookie.unwrap().starts_with("nw_session"),
+        "no session for a bad token"
+    );
+    // A sign-in posted from elsewhere (no form cookie) is refused, even with a good token.
+    let forged = http
+        .post(format!("{}/login", s.base))
+        .form(&[("token", s.admin.as_str()), ("csrf", &"a".repeat(64))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(
+        !forged.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("nw_session")
+    );
     let (status, cookie) = sign_in(&s, &http, &s.admin).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let cookie = cookie.unwrap();
+    assert!(cookie.starts_with("nw_session="), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"

@@ -551,3 +551,35 @@ async fn followers_see_new_events_and_alerts_live_and_exports_get_them_too() {
         "203.0.113.5"
     );
 }
+
+#[tokio::test]
+async fn a_follower_after_a_restart_gets_new_events_only() {
+    let mut s = TestServer::start().await;
+    let ep = enroll(&s, "ep").await;
+    let t = now_ms();
+    deliver(
+        &s,
+        &ep,
+        vec![event(1, "203.0.113.9", "blocked", 1, &[], t)],
+        0,
+    )
+    .await;
+    s.restart().await;
+    let mut events = s
+        .req(Method::GET, "/api/events/stream", Some(&s.admin))
+        .send()
+        .await
+        .unwrap();
+    deliver(
+        &s,
+        &ep,
+        vec![event(2, "203.0.113.10", "blocked", 1, &[], t + 1)],
+        0,
+    )
+    .await;
+    let e = next_message(&mut events, "event").await;
+    assert_eq!(
+        e["RemoteIP"], "203.0.113.10",
+        "stored history is not replayed"
+    );
+}

@@ -13,6 +13,11 @@
 //! - the uid the packet carries is not the uid the program saw;
 //! - the entry is older than [`MAX_AGE`] (a long-lived connected UDP socket, say).
 //!
+//! Known limit: the map holds the latest caller only, and the kernel's log gives no send time
+//! for a packet. If the agent reads a hit more than two seconds late (a badly overloaded
+//! machine) and another process reached the same endpoint in between, the hit is attributed
+//! to that later process.
+//!
 //! The executable, command line and user come from `/proc` and need the process to still be
 //! running; the pid, short name (`comm`) and uid come from the kernel and are always there.
 
@@ -222,6 +227,23 @@ impl Attribution {
     }
 }
 
+/// The longest executable path or command line an event carries, in bytes; longer ones are
+/// cut (at a character boundary) and end with `…`, so that one process cannot make its events
+/// too large to deliver.
+pub const MAX_TEXT: usize = 4096;
+
+fn cap(mut s: String) -> String {
+    if s.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
+}
+
 /// When the process `dir` (`/proc/PID`) started, in nanoseconds since boot, and the length of
 /// a clock tick (the precision of that time).
 fn started_ns(dir: &Path) -> Option<(u64, u64)> {
@@ -259,7 +281,7 @@ pub fn describe(origin: &Origin) -> ProcessInfo {
     let (exe, cmdline) = if same {
         let exe = std::fs::read_link(dir.join("exe"))
             .ok()
-            .map(|p| p.to_string_lossy().into_owned());
+            .map(|p| cap(p.to_string_lossy().into_owned()));
         let cmdline = std::fs::read(dir.join("cmdline")).ok().map(|raw| {
             raw.split(|b| *b == 0)
                 .filter(|a| !a.is_empty())
@@ -267,7 +289,7 @@ pub fn describe(origin: &Origin) -> ProcessInfo {
                 .collect::<Vec<_>>()
                 .join(" ")
         });
-        (exe, cmdline.filter(|c| !c.is_empty()))
+        (exe, cmdline.filter(|c| !c.is_empty()).map(cap))
     } else {
         (None, None)
     };
@@ -300,6 +322,15 @@ mod tests {
         let k6 = endpoint_key(17, "2001:db8::1".parse().unwrap(), 53);
         assert_eq!((k6[0], k6[1]), (17, 6));
         assert_eq!(k6[19], 1);
+    }
+
+    #[test]
+    fn long_texts_are_cut_at_a_character_boundary() {
+        assert_eq!(cap("short".into()), "short");
+        let long = "é".repeat(MAX_TEXT);
+        let cut = cap(long);
+        assert!(cut.len() <= MAX_TEXT + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
     }
 
     #[test]

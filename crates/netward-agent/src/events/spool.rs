@@ -108,15 +108,62 @@ impl Spool {
 
     /// Hits dropped since the spool was created.
     pub fn dropped(&self) -> Result<u64, SpoolError> {
+        self.counter("dropped")
+    }
+
+    fn counter(&self, name: &str) -> Result<u64, SpoolError> {
         self.conn
             .query_row(
-                "SELECT value FROM counters WHERE name = 'dropped'",
-                [],
+                "SELECT value FROM counters WHERE name = ?1",
+                params![name],
                 |r| r.get::<_, i64>(0),
             )
             .optional()
             .map(|v| u64::try_from(v.unwrap_or(0)).unwrap_or(0))
             .map_err(self.err())
+    }
+
+    fn add(&self, name: &str, n: u64) -> Result<(), SpoolError> {
+        self.conn
+            .execute(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                params![name, i64::try_from(n).unwrap_or(i64::MAX)],
+            )
+            .map(|_| ())
+            .map_err(self.err())
+    }
+
+    /// Hit log messages the kernel could not deliver, since the spool was created.
+    pub fn lost(&self) -> Result<u64, SpoolError> {
+        self.counter("lost")
+    }
+
+    /// Adds to [`Spool::lost`].
+    pub fn add_lost(&mut self, n: u64) -> Result<(), SpoolError> {
+        self.add("lost", n)
+    }
+
+    /// Gives up on the event `seq` (the server refuses it), counting its `hits` as dropped.
+    pub fn discard(&mut self, seq: u64, hits: u64) -> Result<(), SpoolError> {
+        let path = self.path.clone();
+        let err = |source| SpoolError {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "DELETE FROM spool WHERE seq = ?1",
+            params![i64::try_from(seq).unwrap_or(i64::MAX)],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "INSERT INTO counters (name, value) VALUES ('dropped', ?1)
+             ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+            params![i64::try_from(hits).unwrap_or(i64::MAX)],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
     }
 
     /// Stores `events` durably, in one transaction; returns how many fit. The rest are
@@ -157,8 +204,23 @@ impl Spool {
         Ok(fit)
     }
 
-    /// The oldest `limit` events, with their sequence numbers.
-    pub fn peek(&self, limit: usize) -> Result<Vec<AgentEvent>, SpoolError> {
+    /// The oldest `limit` events, with their sequence numbers. A row that no longer reads as
+    /// an event (written by another version, say) is removed and counted as one dropped hit,
+    /// so that it can never hold up the rest.
+    pub fn peek(&mut self, limit: usize) -> Result<Vec<AgentEvent>, SpoolError> {
+        let (events, unreadable) = self.read(limit)?;
+        if !unreadable.is_empty() {
+            for seq in &unreadable {
+                self.conn
+                    .execute("DELETE FROM spool WHERE seq = ?1", params![seq])
+                    .map_err(self.err())?;
+            }
+            self.add("dropped", unreadable.len() as u64)?;
+        }
+        Ok(events)
+    }
+
+    fn read(&self, limit: usize) -> Result<(Vec<AgentEvent>, Vec<i64>), SpoolError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT seq, body FROM spool ORDER BY seq LIMIT ?1")
@@ -169,6 +231,7 @@ impl Spool {
             })
             .map_err(self.err())?;
         let mut out = Vec::new();
+        let mut unreadable = Vec::new();
         for row in rows {
             let (seq, body) = row.map_err(self.err())?;
             match serde_json::from_str::<AgentEvent>(&body) {
@@ -178,10 +241,11 @@ impl Spool {
                 }
                 Err(error) => {
                     tracing::error!(seq, %error, "Discarding an unreadable spooled event.");
+                    unreadable.push(seq);
                 }
             }
         }
-        Ok(out)
+        Ok((out, unreadable))
     }
 
     /// Removes every event up to `seq`: the server has them.
@@ -254,6 +318,25 @@ mod tests {
         let mut s = Spool::open(dir.path(), 10).unwrap();
         s.push(&[event(1)]).unwrap();
         assert!(s.peek(1).unwrap()[0].seq > first);
+    }
+
+    #[test]
+    fn refused_and_unreadable_events_leave_counted_and_loss_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Spool::open(dir.path(), 10).unwrap();
+        s.push(&[event(7), event(1)]).unwrap();
+        let seq = s.peek(1).unwrap()[0].seq;
+        s.discard(seq, 7).unwrap();
+        assert_eq!((s.len().unwrap(), s.dropped().unwrap()), (1, 7));
+        s.conn
+            .execute("UPDATE spool SET body = 'not json'", [])
+            .unwrap();
+        assert!(s.peek(10).unwrap().is_empty());
+        assert_eq!((s.len().unwrap(), s.dropped().unwrap()), (0, 8));
+        s.add_lost(3).unwrap();
+        drop(s);
+        let s = Spool::open(dir.path(), 10).unwrap();
+        assert_eq!(s.lost().unwrap(), 3, "kept across restarts");
     }
 
     #[test]

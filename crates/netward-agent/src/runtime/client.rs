@@ -131,6 +131,12 @@ impl AgentClient {
             let msg = serde_json::from_slice::<ErrorBody>(&bytes)
                 .map(|b| b.error.message)
                 .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
+            if status.is_client_error() {
+                return Err(AgentError::Rejected {
+                    status: status.as_u16(),
+                    message: msg,
+                });
+            }
             return Err(AgentError::Http(format!("HTTP {status}: {msg}")));
         }
         if bytes.is_empty() {

@@ -69,6 +69,15 @@ pub enum AgentError {
     /// An HTTP exchange failed.
     #[error("server exchange failed: {0}")]
     Http(String),
+    /// The server refused the request itself (a 4xx other than 401): sending it again as it is
+    /// will not help.
+    #[error("the server refused the request (HTTP {status}): {message}")]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The server's reason.
+        message: String,
+    },
     /// The kernel could not be brought to the policy.
     #[error(transparent)]
     Enforcer(#[from] EnforcerError),
@@ -400,16 +409,25 @@ struct Reporter {
 }
 
 impl Reporter {
-    /// Moves the counted hits into the spool, durably. Blocks.
+    /// Moves the counted hits, and the count of hits the kernel could not log, into the
+    /// spool, durably. Blocks.
     fn spool_pending(&self) -> Result<(), String> {
         let events = match self.aggregator.lock() {
             Ok(mut a) => a.drain(),
             Err(_) => return Err("the aggregator is poisoned".into()),
         };
+        let lost = self.lost.swap(0, std::sync::atomic::Ordering::Relaxed);
+        let mut spool = self.spool.lock().map_err(|_| "the spool is poisoned")?;
+        if lost > 0
+            && let Err(e) = spool.add_lost(lost)
+        {
+            self.lost
+                .fetch_add(lost, std::sync::atomic::Ordering::Relaxed);
+            return Err(e.to_string());
+        }
         if events.is_empty() {
             return Ok(());
         }
-        let mut spool = self.spool.lock().map_err(|_| "the spool is poisoned")?;
         let kept = spool.push(&events).map_err(|e| e.to_string())?;
         if kept < events.len() {
             tracing::warn!(
@@ -420,25 +438,38 @@ impl Reporter {
         Ok(())
     }
 
-    /// The oldest spooled events, with the drop and loss counters. Blocks.
-    fn next_batch(&self) -> Result<EventBatch, String> {
-        let spool = self.spool.lock().map_err(|_| "the spool is poisoned")?;
+    /// The oldest `limit` spooled events, with the drop and loss counters. Blocks.
+    fn next_batch(&self, limit: usize) -> Result<EventBatch, String> {
+        let mut spool = self.spool.lock().map_err(|_| "the spool is poisoned")?;
         Ok(EventBatch {
-            events: spool.peek(EVENT_BATCH).map_err(|e| e.to_string())?,
+            events: spool.peek(limit).map_err(|e| e.to_string())?,
             dropped: spool.dropped().map_err(|e| e.to_string())?,
-            lost: self.lost.load(std::sync::atomic::Ordering::Relaxed),
+            lost: spool.lost().map_err(|e| e.to_string())?,
         })
+    }
+
+    /// Gives up on one event the server refuses, counting its hits as dropped. Blocks.
+    fn discard(&self, event: &netward_model::detection::AgentEvent) -> Result<(), String> {
+        let mut spool = self.spool.lock().map_err(|_| "the spool is poisoned")?;
+        spool
+            .discard(event.seq, event.count)
+            .map_err(|e| e.to_string())
     }
 }
 
 /// Every [`EVENT_INTERVAL`]: spool what the sensor counted, then send the spool to the server
 /// until it is empty or the server is away (then retry, backing off to [`MAX_BACKOFF`]).
+///
+/// A batch the server refuses as such (a 4xx: too large, or invalid) is sent again in halves
+/// down to single events, and a single event it refuses is given up and counted as dropped,
+/// so that one bad event can never stop the device's reporting.
 async fn event_loop(shared: Shared, reporter: Reporter) {
     let mut interval = tokio::time::interval(EVENT_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backoff = Duration::ZERO;
     let mut next_try = tokio::time::Instant::now();
     let mut reported_lost = 0;
+    let mut limit = EVENT_BATCH;
     loop {
         interval.tick().await;
         let r = reporter.clone();
@@ -452,7 +483,7 @@ async fn event_loop(shared: Shared, reporter: Reporter) {
         }
         loop {
             let r = reporter.clone();
-            let batch = match tokio::task::spawn_blocking(move || r.next_batch()).await {
+            let batch = match tokio::task::spawn_blocking(move || r.next_batch(limit)).await {
                 Ok(Ok(batch)) => batch,
                 Ok(Err(error)) => {
                     tracing::error!(%error, "Cannot read the event spool.");
@@ -482,9 +513,30 @@ async fn event_loop(shared: Shared, reporter: Reporter) {
                         tracing::error!("Cannot remove delivered events from the spool.");
                         break;
                     }
-                    if batch.events.len() < EVENT_BATCH {
+                    let full = batch.events.len() >= limit;
+                    limit = EVENT_BATCH;
+                    if !full {
                         break;
                     }
+                }
+                Err(AgentError::Rejected { status, message }) if batch.events.len() > 1 => {
+                    tracing::warn!(status, %message, events = batch.events.len(), "The server refused a batch of events; sending it in halves.");
+                    limit = (batch.events.len() / 2).max(1);
+                }
+                Err(AgentError::Rejected { status, message }) => {
+                    let Some(event) = batch.events.into_iter().next() else {
+                        break;
+                    };
+                    tracing::error!(status, %message, seq = event.seq, "The server refuses an event; dropping it and counting its hits.");
+                    let r = reporter.clone();
+                    if !matches!(
+                        tokio::task::spawn_blocking(move || r.discard(&event)).await,
+                        Ok(Ok(()))
+                    ) {
+                        tracing::error!("Cannot drop the refused event from the spool.");
+                        break;
+                    }
+                    limit = EVENT_BATCH;
                 }
                 Err(error) => {
                     backoff = (backoff * 2).clamp(EVENT_INTERVAL, MAX_BACKOFF);

@@ -194,12 +194,16 @@ pub async fn stream_events(
                 if *closing.borrow() {
                     return None;
                 }
+                // Everything up to `newest` is committed before it is announced: when nothing
+                // there matches the filter, the next scan can start after it.
+                let newest = *rx.borrow_and_update();
                 let mut page = q.clone();
                 page.after_id = Some(last);
                 let Ok(found) = cp.stored_events(page).await else {
                     return None;
                 };
                 if found.is_empty() {
+                    last = last.max(newest);
                     continue;
                 }
                 if let Some(l) = found.last() {

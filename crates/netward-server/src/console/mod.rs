@@ -191,7 +191,7 @@ impl FromRequestParts<ControlPlane> for User {
             .headers
             .get(header::COOKIE)
             .and_then(|v| v.to_str().ok());
-        let session = session::session_id(cookie).ok_or(Fail::SignIn)?;
+        let session = session::session_id(cookie, console.secure).ok_or(Fail::SignIn)?;
         let (secret, csrf) = console.sessions.get(&session).ok_or(Fail::SignIn)?;
         let token = cp.authenticate(secret).await?.ok_or_else(|| {
             console.sessions.close(&session);
@@ -223,15 +223,21 @@ fn id_of(what: &str, raw: &str) -> Result<i64, Fail> {
 
 #[derive(Deserialize)]
 struct LoginForm {
+    #[serde(default)]
+    csrf: String,
     token: String,
 }
 
-fn login_form(error: Option<&str>) -> Html<String> {
+/// The sign-in page, with a fresh CSRF token in a hidden field and in its own cookie.
+fn login_form(console: &Console, status: StatusCode, error: Option<&str>) -> Response {
+    let csrf = session::random_id();
     let body = format!(
         "<form method=\"post\" action=\"/login\" class=\"card narrow\">\
          <p>Sign in with an API token (<code>netward token create</code>, or the admin token the \
-         server printed at its first start).</p>{}\
+         server printed at its first start).</p>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">{}\
          <button type=\"submit\">Sign in</button></form>",
+        esc(&csrf),
         text_field(
             "token",
             "Token",
@@ -240,25 +246,41 @@ fn login_form(error: Option<&str>) -> Html<String> {
             "type=\"password\" autocomplete=\"current-password\" required autofocus"
         )
     );
-    Html(page("Sign in", "", None, &body))
+    let mut resp = (status, Html(page("Sign in", "", None, &body))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::set_login_cookie(&csrf, console.secure)) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
 }
 
-async fn login_page() -> Html<String> {
-    login_form(None)
+async fn login_page(Extension(console): Shared) -> Response {
+    login_form(&console, StatusCode::OK, None)
 }
 
 async fn login(
     State(cp): State<ControlPlane>,
     Extension(console): Shared,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Fail> {
+    // The form's token must match its cookie: another site can post a form, but can neither
+    // read nor set this cookie.
+    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+    let expected = session::cookie(cookie, session::login_cookie_name(console.secure));
+    if form.csrf.is_empty() || expected.as_deref() != Some(form.csrf.as_str()) {
+        return Ok(login_form(
+            &console,
+            StatusCode::FORBIDDEN,
+            Some("the sign-in form expired or came from elsewhere; try again"),
+        ));
+    }
     let secret = form.token.trim().to_owned();
     if cp.authenticate(secret.clone()).await?.is_none() {
-        return Ok((
+        return Ok(login_form(
+            &console,
             StatusCode::UNAUTHORIZED,
-            login_form(Some("this token is unknown or revoked")),
-        )
-            .into_response());
+            Some("this token is unknown or revoked"),
+        ));
     }
     let (id, _) = console.sessions.open(secret).ok_or_else(|| {
         Fail::Page(
@@ -268,7 +290,7 @@ async fn login(
     })?;
     let mut resp = Redirect::to("/devices").into_response();
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&id, console.secure)) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
 }
@@ -1319,8 +1341,6 @@ async fn incident_status(
 struct SettingsMessage {
     #[serde(default)]
     done: Option<String>,
-    #[serde(default)]
-    secret: Option<String>,
 }
 
 async fn settings_page(cp: &ControlPlane, u: &User, msg: &str) -> Result<String, Fail> {
@@ -1457,15 +1477,9 @@ async fn settings(
     u: User,
     Query(m): Query<SettingsMessage>,
 ) -> Result<Html<String>, Fail> {
-    let mut msg = m
+    let msg = m
         .done
         .map_or(String::new(), |d| notice("ok", &format!("Saved: {d}.")));
-    if let Some(secret) = m.secret {
-        msg = notice(
-            "ok",
-            &format!("Token created. Copy it now; it is not shown again: {secret}"),
-        );
-    }
     let body = settings_page(&cp, &u, &msg).await?;
     Ok(Html(page("Settings", "/settings", Some(&u.viewer), &body)))
 }
@@ -1578,9 +1592,18 @@ async fn create_token(
         role: Some(f.role),
     };
     match cp.create_token(create, u.actor()).await {
-        // The secret is shown once, on the page the redirect lands on.
-        Ok((_, secret)) => {
-            Ok(Redirect::to(&format!("/settings?secret={}", urlencode(&secret))).into_response())
+        // The secret is shown once, in this answer: never in a URL, where history and logs
+        // would keep it.
+        Ok((t, secret)) => {
+            let msg = notice(
+                "ok",
+                &format!(
+                    "Token `{}` created. Copy it now; it is not shown again: {secret}",
+                    t.name
+                ),
+            );
+            let body = settings_page(&cp, &u, &msg).await?;
+            Ok(Html(page("Settings", "/settings", Some(&u.viewer), &body)).into_response())
         }
         Err(e) => settings_error(&cp, &u, e).await,
     }
@@ -1605,16 +1628,18 @@ async fn revoke_token(
 /// raised or changed; for signed-in users only.
 async fn live(
     State(cp): State<ControlPlane>,
-    _u: User,
+    Extension(console): Shared,
+    u: User,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Fail> {
     let machines = cp.live_machines.subscribe();
     let versions = cp.versions.subscribe();
     let alerts = cp.live_alerts.subscribe();
     let closing = cp.closing();
-    let state = (cp, machines, versions, alerts, closing, true);
+    let session = (console, u.session);
+    let state = (cp, session, machines, versions, alerts, closing, true);
     let events = futures_util::stream::unfold(
         state,
-        |(cp, mut machines, mut versions, mut alerts, mut closing, first)| async move {
+        |(cp, session, mut machines, mut versions, mut alerts, mut closing, first)| async move {
             let event = if first {
                 None
             } else {
@@ -1629,6 +1654,10 @@ async fn live(
                     _ = closing.wait_for(|c| *c) => return None,
                 }
             };
+            // The session must still be signed in, and its token unrevoked, for every message:
+            // a revocation or a sign-out ends the stream.
+            let (secret, _) = session.0.sessions.get(&session.1)?;
+            cp.authenticate(secret).await.ok()??;
             let event = match event {
                 Some(e) => e,
                 None => {
@@ -1644,7 +1673,10 @@ async fn live(
                         .unwrap_or_default()
                 }
             };
-            Some((Ok(event), (cp, machines, versions, alerts, closing, false)))
+            Some((
+                Ok(event),
+                (cp, session, machines, versions, alerts, closing, false),
+            ))
         },
     );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))

@@ -7,8 +7,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The cookie's name.
+/// The session cookie's name over plain HTTP (loopback only).
 pub const COOKIE: &str = "nw_session";
+/// Its name over TLS: the `__Host-` prefix makes browsers refuse it unless it is `Secure`,
+/// for this host only and for every path, so no sibling domain can plant one.
+pub const SECURE_COOKIE: &str = "__Host-nw_session";
+/// The sign-in form's own CSRF cookie (double submit), so that no other site can sign a
+/// browser in with the other site's token.
+pub const LOGIN_COOKIE: &str = "nw_login";
+/// Its name over TLS.
+pub const SECURE_LOGIN_COOKIE: &str = "__Host-nw_login";
 /// How long a session lasts without use.
 pub const IDLE: Duration = Duration::from_secs(12 * 3600);
 
@@ -76,31 +84,55 @@ impl Sessions {
     }
 }
 
-/// The session id in a `Cookie` header, if any.
-pub fn session_id(cookie_header: Option<&str>) -> Option<String> {
+/// The value of cookie `name` in a `Cookie` header, if any.
+pub fn cookie(cookie_header: Option<&str>, name: &str) -> Option<String> {
     cookie_header?
         .split(';')
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
         .filter(|v| !v.is_empty())
 }
 
-/// The `Set-Cookie` value for a new session (`secure` with TLS).
-pub fn set_cookie(id: &str, secure: bool) -> String {
+/// The session id in a `Cookie` header, if any (`secure` with TLS).
+pub fn session_id(cookie_header: Option<&str>, secure: bool) -> Option<String> {
+    cookie(cookie_header, if secure { SECURE_COOKIE } else { COOKIE })
+}
+
+fn set(name: &str, value: &str, max_age: u64, secure: bool) -> String {
     format!(
-        "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        IDLE.as_secs(),
+        "{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{}",
         if secure { "; Secure" } else { "" }
     )
 }
 
-/// The `Set-Cookie` value that removes the cookie.
-pub fn clear_cookie(secure: bool) -> String {
-    format!(
-        "{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
+/// The `Set-Cookie` value for a new session (`secure` with TLS).
+pub fn set_cookie(id: &str, secure: bool) -> String {
+    set(
+        if secure { SECURE_COOKIE } else { COOKIE },
+        id,
+        IDLE.as_secs(),
+        secure,
     )
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(secure: bool) -> String {
+    set(if secure { SECURE_COOKIE } else { COOKIE }, "", 0, secure)
+}
+
+/// The sign-in form's CSRF cookie name.
+pub fn login_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_LOGIN_COOKIE
+    } else {
+        LOGIN_COOKIE
+    }
+}
+
+/// The `Set-Cookie` value for the sign-in form's CSRF token (ten minutes).
+pub fn set_login_cookie(token: &str, secure: bool) -> String {
+    set(login_cookie_name(secure), token, 600, secure)
 }
 
 #[cfg(test)]
@@ -117,11 +149,16 @@ mod tests {
         s.close(&id);
         assert_eq!(s.get(&id), None);
         assert_eq!(
-            session_id(Some(&format!("a=b; {COOKIE}=abc; c=d"))),
+            session_id(Some(&format!("a=b; {COOKIE}=abc; c=d")), false),
             Some("abc".into())
         );
-        assert_eq!(session_id(Some("a=b")), None);
-        assert!(set_cookie("x", true).contains("HttpOnly; SameSite=Strict"));
+        assert_eq!(session_id(Some(&format!("{COOKIE}=abc")), true), None);
+        assert_eq!(session_id(Some("a=b"), false), None);
+        assert!(
+            set_cookie("x", true)
+                .starts_with("__Host-nw_session=x; HttpOnly; SameSite=Strict; Path=/")
+        );
         assert!(set_cookie("x", true).ends_with("; Secure"));
+        assert!(!set_cookie("x", false).contains("Secure"));
     }
 }

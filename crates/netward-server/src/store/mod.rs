@@ -325,6 +325,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<IngestOutcome, StoreError>;
     /// Events matching `query`.
     fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The id of the newest stored event (0 when there is none).
+    fn newest_event_id(&self) -> Result<i64, StoreError>;
     /// Devices and processes that contacted the hunted addresses, from the stored events.
     fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError>;
     /// Deletes events whose last attempt is older than `before_ms`; how many went.

@@ -1183,6 +1183,12 @@ impl Store for SqliteStore {
         super::sqlite_detection::events(&conn, query)
     }
 
+    fn newest_event_id(&self) -> Result<i64, StoreError> {
+        let conn = self.conn()?;
+        conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))
+            .map_err(db("read newest event"))
+    }
+
     fn contacts(&self, query: &super::EventQuery) -> Result<Vec<super::ContactRecord>, StoreError> {
         let conn = self.conn()?;
         super::sqlite_detection::contacts(&conn, query)

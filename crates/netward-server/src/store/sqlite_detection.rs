@@ -113,6 +113,8 @@ pub fn remote_key(ip: &str) -> Option<(bool, Vec<u8>)> {
 }
 
 struct IndicatorInfo {
+    /// The stored value: alerts and incidents name it, never the agent's copy.
+    value: String,
     title: String,
     severity: String,
     recommended_actions: String,
@@ -121,15 +123,16 @@ struct IndicatorInfo {
 
 fn indicator_info(tx: &Transaction<'_>, id: i64) -> Result<Option<IndicatorInfo>, StoreError> {
     tx.prepare_cached(
-        "SELECT title, severity, recommended_actions, generate_alert FROM indicators WHERE id = ?1",
+        "SELECT value, title, severity, recommended_actions, generate_alert FROM indicators WHERE id = ?1",
     )
     .and_then(|mut st| {
         st.query_row(params![id], |r| {
             Ok(IndicatorInfo {
-                title: r.get(0)?,
-                severity: r.get(1)?,
-                recommended_actions: r.get(2)?,
-                generate_alert: r.get(3)?,
+                value: r.get(0)?,
+                title: r.get(1)?,
+                severity: r.get(2)?,
+                recommended_actions: r.get(3)?,
+                generate_alert: r.get(4)?,
             })
         })
         .optional()
@@ -199,7 +202,7 @@ fn alert_for(
                     incident,
                     device,
                     m.id,
-                    m.value,
+                    info.value,
                     info.title,
                     info.severity,
                     info.recommended_actions,
@@ -257,7 +260,7 @@ fn incident_for(
                  first_ms, last_ms) VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6)",
                 params![
                     m.id,
-                    m.value,
+                    info.value,
                     info.title,
                     info.severity,
                     e.first_seen_ms,
@@ -446,17 +449,10 @@ pub fn ingest(
         params![device, i(dropped), i(lost)],
     )
     .map_err(db("record event counters"))?;
-    let acked: Option<i64> = tx
-        .query_row(
-            "SELECT max(seq) FROM events WHERE device_id = ?1",
-            params![device],
-            |r| r.get(0),
-        )
-        .map_err(db("read acked seq"))?;
-    // Every event of this batch is stored now (or was skipped as unreadable): acknowledge
-    // through the batch's last one even when older events have since been purged.
-    let batch_max = events.iter().map(|e| e.seq).max().unwrap_or(0);
-    out.acked_seq = u(acked.unwrap_or(0)).max(batch_max);
+    // Every event of this batch is stored now (or was already): acknowledge through the
+    // batch's highest number, and never beyond what the agent sent, so that it can never
+    // delete an event the server has not seen.
+    out.acked_seq = events.iter().map(|e| e.seq).max().unwrap_or(0);
     tx.commit().map_err(db("commit ingest"))?;
     Ok(out)
 }
