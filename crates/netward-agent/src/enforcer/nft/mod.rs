@@ -1,6 +1,6 @@
 //! The nftables enforcer: one `inet` table owned by the agent.
 //!
-//! - The table, its twelve sets (declared empty) and its two chains come from a small `nft -f`
+//! - The table, its twelve sets (declared empty) and its chains come from a small `nft -f`
 //!   script ([`ruleset`]); changing the mode or coverage rewrites the rules in one `nft`
 //!   transaction, without touching the sets.
 //! - Set elements only ever travel over netlink ([`netlink`]): a full rewrite flushes and
@@ -9,7 +9,7 @@
 //!   A change of mode or coverage is a second, `nft`, transaction; it goes in before the sets
 //!   when it relaxes the rules and after them when it tightens them, so the moment between
 //!   never blocks more than either the old or the new policy.
-//! - [`Enforcer::is_intact`] checks the table, the chains and their rule counts, cheaply: it
+//! - [`Enforcer::is_intact`] checks the table, every chain and its rule count, cheaply: it
 //!   never lists set elements, which costs minutes at a million ranges.
 
 pub mod netlink;
@@ -277,9 +277,8 @@ impl Enforcer for NftEnforcer {
         if !self.socket.table_exists(&self.table)? {
             return Ok(false);
         }
-        for (chain, _) in ruleset::CHAINS {
-            let expected = ruleset::rules_per_chain(applied.mode, applied.coverage);
-            if self.socket.rule_count(&self.table, chain)? != Some(expected) {
+        for (chain, rules) in ruleset::chains(applied.mode, applied.coverage) {
+            if self.socket.rule_count(&self.table, &chain)? != Some(rules.len()) {
                 return Ok(false);
             }
         }

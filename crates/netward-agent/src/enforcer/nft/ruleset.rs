@@ -10,6 +10,10 @@
 //! 2. block sets: depends on mode and coverage (below);
 //! 3. audit sets: count and accept.
 //!
+//! Each set is looked up once per packet: a match jumps to a chain of its action
+//! (`out_allow`, `in_block`, ...) that logs the hit and decides. A packet that matches nothing
+//! costs the loopback check and one lookup in each of its family's six sets.
+//!
 //! | mode  | coverage | TCP                 | other protocols                       |
 //! |-------|----------|---------------------|---------------------------------------|
 //! | block | all      | reject with a reset | reject with ICMP admin-prohibited     |
@@ -49,35 +53,67 @@ pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> S
     s
 }
 
-/// A script that (re)writes the chains' rules in one transaction, leaving the sets alone.
-pub fn rules_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> String {
-    let mut s = String::new();
-    for (chain, _) in CHAINS {
-        s.push_str(&format!(
-            "add chain inet {table} {chain} {{ type filter hook {chain} priority {PRIORITY}; policy accept; }}\n\
-             flush chain inet {table} {chain}\n"
-        ));
-    }
+/// The chain that holds what `action` does to traffic of a base chain (`out_block`, ...).
+fn action_chain(chain: &str, action: Action) -> String {
+    let dir = if chain == "input" { "in" } else { "out" };
+    format!("{dir}_{}", action.as_str())
+}
+
+/// Every chain of the table with the rules it holds, in order: the two base chains first
+/// (loopback accepted, then one lookup per set that jumps to its action's chain), then the six
+/// action chains (log, then the verdict; each ends in a verdict, so a jump never falls
+/// through).
+pub fn chains(mode: ProtectionMode, coverage: Coverage) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
     for (chain, field) in CHAINS {
         // Traffic between local addresses (which includes the resets and ICMP errors our own
         // rules generate, sent from the blocked address to us) runs over loopback and never
         // leaves the machine: it must reach the application.
         let lo = if chain == "input" { "iif" } else { "oif" };
-        s.push_str(&format!("add rule inet {table} {chain} {lo} lo accept\n"));
+        let mut rules = vec![format!("{lo} lo accept")];
         for action in [Action::Allow, Action::Block, Action::Audit] {
             for id in SetId::all().into_iter().filter(|i| i.action == action) {
                 let proto = match id.family {
                     Family::V4 => "ip",
                     Family::V6 => "ip6",
                 };
-                let head = format!(
-                    "add rule inet {table} {chain} {proto} {field} @{}",
-                    id.name()
-                );
-                for verdict in verdicts(chain, action, mode, coverage) {
-                    s.push_str(&format!("{head} {verdict}\n"));
-                }
+                rules.push(format!(
+                    "{proto} {field} @{} jump {}",
+                    id.name(),
+                    action_chain(chain, action)
+                ));
             }
+        }
+        out.push((chain.to_owned(), rules));
+    }
+    for (chain, _) in CHAINS {
+        for action in [Action::Allow, Action::Block, Action::Audit] {
+            out.push((
+                action_chain(chain, action),
+                verdicts(chain, action, mode, coverage),
+            ));
+        }
+    }
+    out
+}
+
+/// A script that (re)writes every chain's rules in one transaction, leaving the sets alone.
+pub fn rules_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> String {
+    let chains = chains(mode, coverage);
+    let mut s = String::new();
+    for (chain, _) in &chains {
+        if CHAINS.iter().any(|(base, _)| base == chain) {
+            s.push_str(&format!(
+                "add chain inet {table} {chain} {{ type filter hook {chain} priority {PRIORITY}; policy accept; }}\n"
+            ));
+        } else {
+            s.push_str(&format!("add chain inet {table} {chain}\n"));
+        }
+        s.push_str(&format!("flush chain inet {table} {chain}\n"));
+    }
+    for (chain, rules) in &chains {
+        for rule in rules {
+            s.push_str(&format!("add rule inet {table} {chain} {rule}\n"));
         }
     }
     s
@@ -135,51 +171,51 @@ fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverag
     }
 }
 
-/// How many rules `rules_script` puts in each chain.
-pub fn rules_per_chain(mode: ProtectionMode, coverage: Coverage) -> usize {
-    1 + SetId::all()
-        .iter()
-        .map(|id| verdicts("output", id.action, mode, coverage).len())
-        .sum::<usize>()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn rule_order_is_allow_then_block_then_audit() {
+    fn each_set_is_looked_up_once_and_jumps_to_its_action() {
         let s = rules_script("t", ProtectionMode::Block, Coverage::All);
         let first = |needle: &str| s.find(needle).unwrap();
-        assert!(first("@allow_v4_addr accept") < first("@block_v4_addr meta l4proto tcp"));
+        assert!(
+            first("output oif lo accept") < first("output ip daddr @allow_v4_addr jump out_allow")
+        );
+        assert!(
+            first("ip daddr @allow_v4_net jump out_allow")
+                < first("ip daddr @block_v4_addr jump out_block")
+        );
+        assert!(
+            first("ip6 daddr @block_v6_net jump out_block")
+                < first("ip daddr @audit_v4_addr jump out_audit")
+        );
+        assert!(s.contains("add rule inet t input ip saddr @block_v4_net jump in_block"));
         assert!(s.contains(
-            "add rule inet t output ip daddr @block_v4_addr meta l4proto tcp log prefix \"netward:out:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with tcp reset"
+            "add rule inet t out_block meta l4proto tcp log prefix \"netward:out:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with tcp reset"
         ));
         assert!(s.contains(
-            "add rule inet t input ip6 saddr @audit_v6_net ct state new log prefix \"netward:in:audit:audited:indicator_audit\""
+            "add rule inet t in_audit ct state new log prefix \"netward:in:audit:audited:indicator_audit\""
         ));
-        assert!(
-            first(
-                "@block_v6_net log prefix \"netward:out:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with icmpx"
-            ) < first("@audit_v4_addr counter accept")
-        );
-        assert!(s.contains("add rule inet t input ip saddr @block_v4_net meta l4proto tcp log prefix \"netward:in:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with tcp reset"));
-        assert_eq!(
-            s.matches("add rule inet t output").count(),
-            rules_per_chain(ProtectionMode::Block, Coverage::All)
-        );
-        assert_eq!(
-            s.matches("add rule inet t input").count(),
-            rules_per_chain(ProtectionMode::Block, Coverage::All)
-        );
-        assert!(
-            s.find("input iif lo accept").unwrap()
-                < s.find("input ip saddr @allow_v4_addr").unwrap()
-        );
-        assert!(
-            s.find("output oif lo accept").unwrap()
-                < s.find("output ip daddr @allow_v4_addr").unwrap()
-        );
+        assert!(s.contains("add chain inet t out_block\nflush chain inet t out_block"));
+        // Every set has its one lookup in each base chain.
+        for (chain, rules) in chains(ProtectionMode::Block, Coverage::All) {
+            assert_eq!(
+                s.matches(&format!("add rule inet t {chain} ")).count(),
+                rules.len(),
+                "{chain}"
+            );
+            if chain == "output" || chain == "input" {
+                assert_eq!(rules.len(), 1 + SetId::all().len());
+            } else {
+                // An action chain always ends in a verdict: a jump never falls through.
+                let last = rules.last().unwrap();
+                assert!(
+                    last.ends_with("accept") || last.contains("reject"),
+                    "{chain}: {last}"
+                );
+            }
+        }
     }
 
     #[test]
