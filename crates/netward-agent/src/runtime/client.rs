@@ -97,6 +97,19 @@ pub struct AgentClient {
     server: String,
 }
 
+/// Whether an error answer refuses what was sent, rather than saying the server, a proxy or
+/// this agent's version cannot take it now: a body too large (413), or a value the server
+/// names as wrong (`events[N].remoteIp`, `events[N].outcome`). Only such a refusal makes the
+/// agent split a batch and, at one event, give the event up; anything else keeps the events
+/// spooled and retries later.
+pub fn is_refusal_of_content(status: u16, target: Option<&str>) -> bool {
+    status == 413
+        || (status == 400
+            && target.is_some_and(|t| {
+                t.starts_with("events[") && (t.ends_with("].remoteIp") || t.ends_with("].outcome"))
+            }))
+}
+
 impl AgentClient {
     /// A client of `server`, trusting only the CA with `pin` (for https).
     pub fn new(server: &str, pin: Option<&str>) -> Result<Self, AgentError> {
@@ -128,10 +141,12 @@ impl AgentClient {
             return Err(AgentError::Refused(msg));
         }
         if !status.is_success() {
-            let msg = serde_json::from_slice::<ErrorBody>(&bytes)
+            let body = serde_json::from_slice::<ErrorBody>(&bytes).ok();
+            let target = body.as_ref().and_then(|b| b.error.target.clone());
+            let msg = body
                 .map(|b| b.error.message)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
-            if status.is_client_error() {
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            if is_refusal_of_content(status.as_u16(), target.as_deref()) {
                 return Err(AgentError::Rejected {
                     status: status.as_u16(),
                     message: msg,
@@ -292,6 +307,19 @@ impl SseParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_refusal_of_the_content_gives_events_up() {
+        assert!(is_refusal_of_content(413, None));
+        assert!(is_refusal_of_content(400, Some("events[3].remoteIp")));
+        assert!(
+            !is_refusal_of_content(400, Some("events[0].newField")),
+            "a newer agent"
+        );
+        assert!(!is_refusal_of_content(400, Some("body")));
+        assert!(!is_refusal_of_content(404, None), "a proxy");
+        assert!(!is_refusal_of_content(429, None));
+    }
 
     #[test]
     fn events_split_across_chunks_are_parsed() {

@@ -69,8 +69,8 @@ pub enum AgentError {
     /// An HTTP exchange failed.
     #[error("server exchange failed: {0}")]
     Http(String),
-    /// The server refused the request itself (a 4xx other than 401): sending it again as it is
-    /// will not help.
+    /// The server refused what was sent (too large, or a value it names as wrong): sending it
+    /// again as it is will not help.
     #[error("the server refused the request (HTTP {status}): {message}")]
     Rejected {
         /// The HTTP status.
@@ -421,9 +421,10 @@ impl Reporter {
         if lost > 0
             && let Err(e) = spool.add_lost(lost)
         {
+            // Kept for the next try; the events below are spooled all the same.
             self.lost
                 .fetch_add(lost, std::sync::atomic::Ordering::Relaxed);
-            return Err(e.to_string());
+            tracing::error!(error = %e, "Cannot record lost hits in the spool.");
         }
         if events.is_empty() {
             return Ok(());

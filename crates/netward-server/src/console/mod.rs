@@ -19,7 +19,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
@@ -1644,6 +1644,11 @@ async fn live(
                 None
             } else {
                 tokio::select! {
+                    // Now and then even when nothing happens, so that a sign-out or a
+                    // revocation ends a quiet stream too.
+                    () = tokio::time::sleep(std::time::Duration::from_secs(15)) => {
+                        Some(Event::default().comment("still signed in"))
+                    }
                     r = machines.changed() => { r.ok()?; None }
                     r = versions.changed() => { r.ok()?; None }
                     a = alerts.recv() => match a {
@@ -1656,7 +1661,7 @@ async fn live(
             };
             // The session must still be signed in, and its token unrevoked, for every message:
             // a revocation or a sign-out ends the stream.
-            let (secret, _) = session.0.sessions.get(&session.1)?;
+            let secret = session.0.sessions.peek(&session.1)?;
             cp.authenticate(secret).await.ok()??;
             let event = match event {
                 Some(e) => e,
@@ -1679,5 +1684,5 @@ async fn live(
             ))
         },
     );
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+    Ok(Sse::new(events))
 }

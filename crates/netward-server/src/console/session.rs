@@ -76,6 +76,14 @@ impl Sessions {
         Some((s.secret.clone(), s.csrf.clone()))
     }
 
+    /// The secret of a live session, without counting this as use: a page left open on its
+    /// live updates does not keep its session alive.
+    pub fn peek(&self, id: &str) -> Option<String> {
+        let map = self.map.lock().ok()?;
+        let s = map.get(id)?;
+        (s.used.elapsed() < IDLE).then(|| s.secret.clone())
+    }
+
     /// Ends a session.
     pub fn close(&self, id: &str) {
         if let Ok(mut map) = self.map.lock() {
@@ -146,8 +154,10 @@ mod tests {
         assert_eq!(id.len(), 64);
         assert_ne!(id, csrf);
         assert_eq!(s.get(&id), Some(("nwt_x".into(), csrf)));
+        assert_eq!(s.peek(&id), Some("nwt_x".into()));
         s.close(&id);
         assert_eq!(s.get(&id), None);
+        assert_eq!(s.peek(&id), None);
         assert_eq!(
             session_id(Some(&format!("a=b; {COOKIE}=abc; c=d")), false),
             Some("abc".into())
