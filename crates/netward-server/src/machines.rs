@@ -12,11 +12,9 @@ use crate::store::{Change, DeviceRecord};
 
 impl ControlPlane {
     fn machine_entity(&self, d: DeviceRecord, current: u64) -> MachineEntity {
-        let (events_dropped, events_lost) =
-            self.store.device_event_counters(d.id).unwrap_or((0, 0));
         MachineEntity {
-            events_dropped,
-            events_lost,
+            events_dropped: d.events_dropped,
+            events_lost: d.events_lost,
             id: d.id.to_string(),
             online: d.revoked_at.is_none() && self.is_online(d.id),
             in_sync: d.applied_version == Some(current) && d.last_error.is_none(),

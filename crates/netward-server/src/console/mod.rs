@@ -164,6 +164,12 @@ impl User {
         }
     }
 
+    /// A write: the role first (403), then the form's CSRF token.
+    fn may_write(&self, needed: Role, csrf: &str) -> Result<(), Fail> {
+        self.require(needed)?;
+        self.check(csrf)
+    }
+
     /// Refuses a form whose CSRF token is not this session's.
     fn check(&self, csrf: &str) -> Result<(), Fail> {
         if !csrf.is_empty() && csrf == self.viewer.csrf {
@@ -845,8 +851,7 @@ async fn save_indicator(
     u: User,
     Form(f): Form<IndicatorForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Analyst)?;
-    u.check(&f.csrf)?;
+    u.may_write(Role::Analyst, &f.csrf)?;
     let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let submission = IndicatorSubmission {
         indicator_value: opt(&f.value),
@@ -915,8 +920,7 @@ async fn delete_indicator(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Analyst)?;
-    u.check(&form.csrf)?;
+    u.may_write(Role::Analyst, &form.csrf)?;
     let id = id_of("indicator", &id)?;
     cp.delete_indicator(id, u.actor()).await?;
     Ok(Redirect::to("/indicators").into_response())
@@ -1239,8 +1243,7 @@ async fn alert_status(
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Analyst)?;
-    u.check(&form.csrf)?;
+    u.may_write(Role::Analyst, &form.csrf)?;
     let id = id_of("alert", &id)?;
     cp.set_alert_status(id, &form.status, u.actor()).await?;
     Ok(Redirect::to(&format!("/alerts/{id}")).into_response())
@@ -1328,8 +1331,7 @@ async fn incident_status(
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Analyst)?;
-    u.check(&form.csrf)?;
+    u.may_write(Role::Analyst, &form.csrf)?;
     let id = id_of("incident", &id)?;
     cp.set_incident_status(id, &form.status, u.actor()).await?;
     Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
@@ -1497,8 +1499,7 @@ async fn save_settings(
     u: User,
     Form(f): Form<SwitchForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Admin)?;
-    u.check(&f.csrf)?;
+    u.may_write(Role::Admin, &f.csrf)?;
     cp.update_settings(
         netward_model::wire::SettingsPatch {
             custom_network_indicators: Some(f.enforce.is_some()),
@@ -1539,8 +1540,7 @@ async fn create_group(
     u: User,
     Form(f): Form<GroupForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Admin)?;
-    u.check(&f.csrf)?;
+    u.may_write(Role::Admin, &f.csrf)?;
     let create = netward_model::wire::GroupCreate {
         name: Some(f.name.clone()),
         description: None,
@@ -1559,8 +1559,7 @@ async fn update_group(
     Path(name): Path<String>,
     Form(f): Form<GroupForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Admin)?;
-    u.check(&f.csrf)?;
+    u.may_write(Role::Admin, &f.csrf)?;
     let patch = netward_model::wire::GroupPatch {
         description: None,
         mode: Some(f.mode),
@@ -1585,8 +1584,7 @@ async fn create_token(
     u: User,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Admin)?;
-    u.check(&f.csrf)?;
+    u.may_write(Role::Admin, &f.csrf)?;
     let create = netward_model::wire::TokenCreate {
         name: Some(f.name),
         role: Some(f.role),
@@ -1615,8 +1613,7 @@ async fn revoke_token(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Fail> {
-    u.require(Role::Admin)?;
-    u.check(&form.csrf)?;
+    u.may_write(Role::Admin, &form.csrf)?;
     let id = id_of("token", &id)?;
     cp.revoke_token(id, u.actor()).await?;
     Ok(Redirect::to("/settings?done=token").into_response())

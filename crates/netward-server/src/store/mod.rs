@@ -137,6 +137,10 @@ pub struct DeviceRecord {
     pub last_tamper: Option<i64>,
     /// When its credential was revoked.
     pub revoked_at: Option<i64>,
+    /// Hits its agent dropped (spool full), as it last reported.
+    pub events_dropped: u64,
+    /// Hit log messages its kernel could not deliver, as it last reported.
+    pub events_lost: u64,
 }
 
 /// What a device reported in an acknowledgement.
@@ -358,7 +362,4 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         status: &str,
         change: &Change<'_>,
     ) -> Result<Option<IncidentRecord>, StoreError>;
-    /// Events a device had to drop (spool full) and lost (kernel log overruns), as it last
-    /// reported them.
-    fn device_event_counters(&self, device: i64) -> Result<(u64, u64), StoreError>;
 }

@@ -408,11 +408,12 @@ fn parse_token(
 
 const DEVICE_COLUMNS: &str = "id, hostname, os, kernel, agent_version, addresses, group_name, \
     first_seen, last_seen, applied_version, applied_at, entries, not_enforceable, last_error, \
-    last_tamper, revoked_at";
+    last_tamper, revoked_at, events_dropped, events_lost";
 
 fn read_device(r: &Row<'_>) -> rusqlite::Result<(DeviceRecord, String, String)> {
     let applied: Option<i64> = r.get(9)?;
     let entries: i64 = r.get(11)?;
+    let (dropped, lost): (i64, i64) = (r.get(16)?, r.get(17)?);
     Ok((
         DeviceRecord {
             id: r.get(0)?,
@@ -433,6 +434,8 @@ fn read_device(r: &Row<'_>) -> rusqlite::Result<(DeviceRecord, String, String)> 
             last_error: r.get(13)?,
             last_tamper: r.get(14)?,
             revoked_at: r.get(15)?,
+            events_dropped: u64::try_from(dropped).unwrap_or_default(),
+            events_lost: u64::try_from(lost).unwrap_or_default(),
         },
         r.get(5)?,
         r.get(12)?,
@@ -1273,10 +1276,5 @@ impl Store for SqliteStore {
                 .into_iter()
                 .next(),
         )
-    }
-
-    fn device_event_counters(&self, device: i64) -> Result<(u64, u64), StoreError> {
-        let conn = self.conn()?;
-        super::sqlite_detection::counters(&conn, device)
     }
 }

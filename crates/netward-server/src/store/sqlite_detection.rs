@@ -489,6 +489,15 @@ fn read_event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
+/// `WHERE a AND b …`, or nothing when there is no condition.
+fn where_clause<S: AsRef<str>>(clauses: &[S]) -> String {
+    if clauses.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<&str> = clauses.iter().map(AsRef::as_ref).collect();
+    format!("WHERE {}", parts.join(" AND "))
+}
+
 /// The WHERE clause and parameters of an event query.
 fn event_filter(q: &EventQuery) -> (String, Vec<Value>) {
     let mut clauses = Vec::new();
@@ -525,11 +534,7 @@ fn event_filter(q: &EventQuery) -> (String, Vec<Value>) {
         clauses.push("e.id > ?".to_owned());
         args.push(Value::Integer(after));
     }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let filter = where_clause(&clauses);
     (filter, args)
 }
 
@@ -669,11 +674,7 @@ pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, Sto
         clauses.push("a.status = ?".to_owned());
         args.push(Value::Text(s.clone()));
     }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let filter = where_clause(&clauses);
     let sql = format!(
         "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN devices d ON d.id = a.device_id {filter} \
          ORDER BY a.last_ms DESC, a.id DESC LIMIT ? OFFSET ?"
@@ -735,11 +736,7 @@ pub fn incidents(
         clauses.push("i.status = ?");
         args.push(Value::Text(s.to_owned()));
     }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let filter = where_clause(&clauses);
     let sql = format!(
         "SELECT i.id, i.indicator_id, i.indicator_value, i.title, i.severity, i.status, \
          i.status_by, i.status_at, i.first_ms, i.last_ms, \
@@ -795,16 +792,4 @@ pub fn set_incident_status(
         .map_err(db("set alert status"))?;
     }
     Ok(n > 0)
-}
-
-/// A device's reported drop and loss counters.
-pub fn counters(conn: &Connection, device: i64) -> Result<(u64, u64), StoreError> {
-    conn.query_row(
-        "SELECT events_dropped, events_lost FROM devices WHERE id = ?1",
-        params![device],
-        |r| Ok((u(r.get(0)?), u(r.get(1)?))),
-    )
-    .optional()
-    .map(|v| v.unwrap_or((0, 0)))
-    .map_err(db("read event counters"))
 }
