@@ -91,6 +91,7 @@ pub async fn list(
         action,
         group: query.text("group"),
         source: query.text("source"),
+        text: None,
         include_expired: query.flag("includeExpired")?,
         top: query.count("$top", MAX_TOP, MAX_TOP)?,
         skip: query.count("$skip", 0, usize::MAX)?,

@@ -46,6 +46,8 @@ pub struct IndicatorQuery {
     pub group: Option<String>,
     /// Creator (token, user or feed name).
     pub source: Option<String>,
+    /// Case-insensitive text that the canonical value or the title contains.
+    pub text: Option<String>,
     /// Whether to include expired indicators.
     pub include_expired: bool,
     /// Page size.

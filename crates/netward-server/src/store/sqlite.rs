@@ -614,6 +614,12 @@ impl Store for SqliteStore {
             sql.push_str(" AND created_by = ?");
             args.push(Value::Text(s.clone()));
         }
+        if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            // instr() on lower-cased text: a substring test with no LIKE wildcards to escape.
+            sql.push_str(" AND (instr(lower(value), ?) > 0 OR instr(lower(title), ?) > 0)");
+            args.push(Value::Text(t.to_lowercase()));
+            args.push(Value::Text(t.to_lowercase()));
+        }
         if !q.include_expired {
             sql.push_str(" AND (expires_at IS NULL OR expires_at > ?)");
             args.push(Value::Integer(now));
