@@ -4,9 +4,10 @@
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use netward_model::detection::{
-    AlertEntity, AlertList, ContactList, EventEntity, EventList, IncidentEntity, IncidentList,
-    StatusPatch,
+    AlertEntity, AlertList, AlertStatus, ContactList, EventEntity, EventList, IncidentEntity,
+    IncidentList, Outcome, StatusPatch,
 };
+use netward_model::sse::{SseDecoder, SseEvent, SseItem};
 use reqwest::Method;
 
 use crate::client::ApiClient;
@@ -142,6 +143,24 @@ pub struct HuntArgs {
     to: Option<String>,
 }
 
+/// A status as the user typed it (any case), or a usage error naming the choices.
+fn status_arg(raw: &str) -> Result<AlertStatus, CliError> {
+    AlertStatus::parse(raw).ok_or_else(|| {
+        CliError::Usage(format!(
+            "`{raw}` is not a status; use one of new, inProgress, resolved"
+        ))
+    })
+}
+
+/// Outcomes as a table cell.
+fn outcomes_text(outcomes: &[Outcome], sep: &str) -> String {
+    outcomes
+        .iter()
+        .map(|o| o.as_str())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 fn id(what: &str, id: &str) -> Result<String, CliError> {
     id.trim()
         .parse::<u64>()
@@ -185,10 +204,10 @@ fn event_row(e: &EventEntity) -> Vec<String> {
     vec![
         e.timestamp.clone(),
         e.device_name.clone(),
-        f.outcome.clone(),
-        f.reason.clone(),
+        f.outcome.as_str().to_owned(),
+        f.reason.as_str().to_owned(),
         e.protocol.to_lowercase(),
-        f.direction.clone(),
+        f.direction.as_str().to_owned(),
         endpoint(&e.remote_ip, e.remote_port),
         f.count.to_string(),
         process(e),
@@ -224,13 +243,13 @@ fn print_alerts(list: &[AlertEntity]) {
         .map(|a| {
             vec![
                 a.id.clone(),
-                a.status.clone(),
-                a.severity.clone(),
+                a.status.as_str().to_owned(),
+                a.severity.as_str().to_owned(),
                 a.title.clone(),
                 a.device_name.clone(),
                 a.indicator_value.clone(),
                 a.hit_count.to_string(),
-                a.outcomes.join(","),
+                outcomes_text(&a.outcomes, ","),
                 a.last_seen.clone(),
             ]
         })
@@ -256,8 +275,8 @@ fn print_alert(a: &AlertEntity) {
         ("id", a.id.clone()),
         ("incident", a.incident_id.clone()),
         ("title", a.title.clone()),
-        ("severity", a.severity.clone()),
-        ("status", a.status.clone()),
+        ("severity", a.severity.as_str().to_owned()),
+        ("status", a.status.as_str().to_owned()),
         (
             "status changed",
             match (&a.status_changed_by, &a.status_changed_at) {
@@ -277,7 +296,7 @@ fn print_alert(a: &AlertEntity) {
         ("first seen", a.first_seen.clone()),
         ("last seen", a.last_seen.clone()),
         ("hits", a.hit_count.to_string()),
-        ("outcomes", a.outcomes.join(", ")),
+        ("outcomes", outcomes_text(&a.outcomes, ", ")),
     ]);
     if let Some(evidence) = &a.evidence {
         crate::say!("\nevidence:");
@@ -291,8 +310,8 @@ fn print_incidents(list: &[IncidentEntity]) {
         .map(|i| {
             vec![
                 i.id.clone(),
-                i.status.clone(),
-                i.severity.clone(),
+                i.status.as_str().to_owned(),
+                i.severity.as_str().to_owned(),
                 i.title.clone(),
                 i.indicator_value.clone(),
                 i.device_count.to_string(),
@@ -365,7 +384,7 @@ async fn set_alert(client: &ApiClient, a: &str, status: &str) -> Result<AlertEnt
             Method::PATCH,
             &format!("/api/alerts/{}", id("alert", a)?),
             &StatusPatch {
-                status: status.to_owned(),
+                status: status_arg(status)?,
             },
         )
         .await
@@ -419,7 +438,7 @@ async fn set_incident(
             Method::PATCH,
             &format!("/api/incidents/{}", id("incident", i)?),
             &StatusPatch {
-                status: status.to_owned(),
+                status: status_arg(status)?,
             },
         )
         .await
@@ -519,11 +538,17 @@ async fn follow(client: &ApiClient, json: bool, q: &[(&str, String)]) -> Result<
         crate::say!("{}", EVENT_HEADERS.join("\t"));
     }
     let mut body = resp.bytes_stream();
-    let mut parser = SseParser::default();
+    let mut decoder = SseDecoder::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| CliError::Usage(format!("the event stream broke: {e}")))?;
-        for (kind, data) in parser.push(&chunk) {
-            if kind != "event" {
+        let items = decoder
+            .push(&chunk)
+            .map_err(|e| CliError::Usage(format!("the event stream broke: {e}")))?;
+        for item in items {
+            let SseItem::Event(SseEvent { event, data, .. }) = item else {
+                continue;
+            };
+            if event != "event" {
                 continue;
             }
             if json {
@@ -539,54 +564,9 @@ async fn follow(client: &ApiClient, json: bool, q: &[(&str, String)]) -> Result<
     Err(CliError::Usage("the server closed the event stream".into()))
 }
 
-/// A server-sent-events parser: feed bytes, get (event name, data) pairs.
-#[derive(Debug, Default)]
-pub struct SseParser {
-    buf: String,
-}
-
-impl SseParser {
-    /// Adds bytes; returns every complete message.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<(String, String)> {
-        self.buf
-            .push_str(&String::from_utf8_lossy(bytes).replace("\r\n", "\n"));
-        let mut out = Vec::new();
-        while let Some(end) = self.buf.find("\n\n") {
-            let block: String = self.buf.drain(..end + 2).collect();
-            let mut kind = "message".to_owned();
-            let mut data = Vec::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    kind = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
-                }
-            }
-            if !data.is_empty() {
-                out.push((kind, data.join("\n")));
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sse_messages_split_across_chunks_are_put_back_together() {
-        let mut p = SseParser::default();
-        assert!(p.push(b"event: event\ndata: {\"a\":").is_empty());
-        let got = p.push(b"1}\n\n: keep-alive\n\nevent: event\r\ndata: 2\r\n\r\n");
-        assert_eq!(
-            got,
-            vec![
-                ("event".to_owned(), "{\"a\":1}".to_owned()),
-                ("event".to_owned(), "2".to_owned())
-            ]
-        );
-    }
 
     #[test]
     fn ids_must_be_numbers() {

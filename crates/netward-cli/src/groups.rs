@@ -79,8 +79,8 @@ fn print_groups(json: bool, groups: &[GroupEntity]) -> Result<(), CliError> {
         .map(|g| {
             vec![
                 g.name.clone(),
-                g.mode.clone(),
-                g.coverage.clone(),
+                g.mode.as_str().to_owned(),
+                g.coverage.as_str().to_owned(),
                 g.description.clone(),
             ]
         })
@@ -145,8 +145,8 @@ pub async fn run(client: &ApiClient, json: bool, cmd: GroupCommand) -> Result<()
             }
             table::print_record(&[
                 ("group", p.group.clone()),
-                ("mode", p.mode.clone()),
-                ("coverage", p.coverage.clone()),
+                ("mode", p.mode.as_str().to_owned()),
+                ("coverage", p.coverage.as_str().to_owned()),
                 (
                     "custom network indicators",
                     if p.custom_network_indicators {

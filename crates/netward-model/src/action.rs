@@ -3,8 +3,18 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
 /// The action of an indicator. On one address, allow beats block, and block beats audit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Between netward's own parts it travels as `allow`, `audit` or `block`; the MDE-shaped API
+/// takes and shows MDE's names through [`Action::parse`] and [`Action::mde_name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Traffic passes, and no other indicator may block or audit it.
     Allow,

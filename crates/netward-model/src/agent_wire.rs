@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Action, Coverage, IndicatorValue, ProtectionMode};
+
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
@@ -55,9 +57,10 @@ pub struct AgentIndicator {
     /// Indicator id.
     pub id: i64,
     /// Canonical value.
-    pub value: String,
-    /// `allow`, `audit` or `block`.
-    pub action: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub value: IndicatorValue,
+    /// What a hit does.
+    pub action: Action,
     /// Unix second at which it stops applying.
     pub expires_at: Option<i64>,
     /// Alert title.
@@ -75,10 +78,10 @@ pub struct PolicyUpdate {
     pub full: bool,
     /// The device's group.
     pub group: String,
-    /// `off`, `audit` or `block` (`off` when the tenant switch is off).
-    pub mode: String,
-    /// `all` or `tcp`.
-    pub coverage: String,
+    /// The device's protection mode (`off` when the tenant switch is off).
+    pub mode: ProtectionMode,
+    /// Which protocols a block applies to.
+    pub coverage: Coverage,
     /// Indicators to add or replace.
     pub upserts: Vec<AgentIndicator>,
     /// Indicator ids to drop.
@@ -226,4 +229,49 @@ pub struct DeviceLag {
     pub last_seen: String,
     /// Its last enforcement error, if that is the reason.
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(mode: &str, value: &str, action: &str) -> String {
+        format!(
+            r#"{{"version":3,"full":true,"group":"default","mode":"{mode}","coverage":"all",
+            "upserts":[{{"id":1,"value":"{value}","action":"{action}","expiresAt":null,"title":""}}],
+            "removals":[],"serverTime":0}}"#
+        )
+    }
+
+    fn read(json: &str) -> Result<PolicyUpdate, String> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+    }
+
+    #[test]
+    fn a_policy_update_reads_into_types() {
+        let u = read(&update("audit", "192.0.2.0/24", "block")).unwrap();
+        assert_eq!((u.mode, u.coverage), (ProtectionMode::Audit, Coverage::All));
+        assert_eq!(u.upserts[0].action, Action::Block);
+        assert_eq!(u.upserts[0].value.to_string(), "192.0.2.0/24");
+        // And it writes back as it came.
+        let again = read(&serde_json::to_string(&u).unwrap()).unwrap();
+        assert_eq!(again, u);
+    }
+
+    /// An agent never guesses: an unknown value refuses the whole update, naming the field,
+    /// and the agent keeps what it enforces (before, an unreadable mode became `off`).
+    #[test]
+    fn an_unreadable_field_refuses_the_update_and_names_it() {
+        let e = read(&update("blok", "192.0.2.1", "block")).unwrap_err();
+        assert!(e.starts_with("mode: unknown variant `blok`"), "{e}");
+        let e = read(&update("block", "192.0.2.1/24", "block")).unwrap_err();
+        assert!(e.starts_with("upserts[0].value:"), "{e}");
+        assert!(e.contains("host bits"), "{e}");
+        let e = read(&update("block", "192.0.2.1", "Block")).unwrap_err();
+        assert!(
+            e.starts_with("upserts[0].action: unknown variant `Block`"),
+            "{e}"
+        );
+    }
 }

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What happened to the traffic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It did not leave (or enter): the application saw a failure at once.
     Blocked,
@@ -75,6 +77,141 @@ pub const REASONS: [&str; 5] = [
     "indicator_allow",
 ];
 
+/// Why a hit had its outcome (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A block indicator, enforced.
+    IndicatorBlock,
+    /// An audit indicator.
+    IndicatorAudit,
+    /// A block indicator on a device in audit mode.
+    DeviceAuditMode,
+    /// A block indicator, coverage `tcp`, traffic that is not TCP.
+    ProtocolNotCovered,
+    /// An allow indicator.
+    IndicatorAllow,
+}
+
+impl Reason {
+    /// Every reason.
+    pub const ALL: [Self; 5] = [
+        Self::IndicatorBlock,
+        Self::IndicatorAudit,
+        Self::DeviceAuditMode,
+        Self::ProtocolNotCovered,
+        Self::IndicatorAllow,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IndicatorBlock => "indicator_block",
+            Self::IndicatorAudit => "indicator_audit",
+            Self::DeviceAuditMode => "device_audit_mode",
+            Self::ProtocolNotCovered => "protocol_not_covered",
+            Self::IndicatorAllow => "indicator_allow",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Which way the traffic went, seen from the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The device opened it.
+    Outbound,
+    /// The other end opened it.
+    Inbound,
+}
+
+impl Direction {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outbound => "outbound",
+            Self::Inbound => "inbound",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "outbound" => Some(Self::Outbound),
+            "inbound" => Some(Self::Inbound),
+            _ => None,
+        }
+    }
+}
+
+/// The triage status of an alert or an incident: one type, one set of names, for both.
+///
+/// Read case-insensitively (MDE writes `InProgress`), written as `new`, `inProgress`,
+/// `resolved`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum AlertStatus {
+    /// Nobody has looked at it.
+    New,
+    /// Somebody is on it.
+    InProgress,
+    /// Closed. A resolved alert stays resolved: new hits raise a new alert.
+    Resolved,
+}
+
+impl AlertStatus {
+    /// Every status, in triage order.
+    pub const ALL: [Self; 3] = [Self::New, Self::InProgress, Self::Resolved];
+
+    /// The wire name (MDE's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::InProgress => "inProgress",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    /// Parses a status name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl<'de> Deserialize<'de> for AlertStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not a status; use one of new, inProgress, resolved"
+            ))
+        })
+    }
+}
+
+impl std::fmt::Display for AlertStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An indicator an event matched.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -120,8 +257,8 @@ pub struct AgentEvent {
     pub last_seen_ms: i64,
     /// Attempts aggregated.
     pub count: u64,
-    /// `outbound` or `inbound`.
-    pub direction: String,
+    /// Which way it went.
+    pub direction: Direction,
     /// `tcp`, `udp`, `icmp`, `icmpv6`, or the protocol number.
     pub protocol: String,
     /// The device's address.
@@ -132,10 +269,10 @@ pub struct AgentEvent {
     pub remote_ip: String,
     /// The other end's port (TCP and UDP).
     pub remote_port: Option<u16>,
-    /// `blocked`, `audited` or `allowed`.
-    pub outcome: String,
+    /// What happened to the traffic.
+    pub outcome: Outcome,
     /// Why (see the module documentation).
-    pub reason: String,
+    pub reason: Reason,
     /// The indicators whose action decided the outcome.
     pub indicators: Vec<MatchedIndicator>,
     /// The initiating process; absent when the kernel could not tell (inbound traffic, or a
@@ -189,16 +326,16 @@ pub struct EventFields {
     pub response_category: String,
     /// The first indicator's title (MDE's name).
     pub display_name: Option<String>,
-    /// `blocked`, `audited` or `allowed`.
-    pub outcome: String,
+    /// What happened to the traffic.
+    pub outcome: Outcome,
     /// Why.
-    pub reason: String,
+    pub reason: Reason,
     /// Attempts aggregated into this event.
     pub count: u64,
     /// The last attempt.
     pub last_seen: String,
-    /// `outbound` or `inbound`.
-    pub direction: String,
+    /// Which way it went.
+    pub direction: Direction,
     /// The indicators matched.
     pub indicators: Vec<EventIndicator>,
 }
@@ -255,9 +392,6 @@ pub struct EventList {
     pub value: Vec<EventEntity>,
 }
 
-/// The status of an alert or incident.
-pub const STATUSES: [&str; 3] = ["new", "inProgress", "resolved"];
-
 /// An alert: hits on one alerting indicator on one device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -269,8 +403,8 @@ pub struct AlertEntity {
     pub incident_id: String,
     /// The indicator's title.
     pub title: String,
-    /// `Informational`, `Low`, `Medium` or `High`.
-    pub severity: String,
+    /// The indicator's severity.
+    pub severity: crate::Severity,
     /// The indicator's recommended actions.
     pub recommended_actions: Option<String>,
     /// Indicator id.
@@ -281,8 +415,8 @@ pub struct AlertEntity {
     pub device_id: String,
     /// Device host name.
     pub device_name: String,
-    /// `new`, `inProgress` or `resolved`.
-    pub status: String,
+    /// Triage status.
+    pub status: AlertStatus,
     /// Who changed the status last.
     pub status_changed_by: Option<String>,
     /// When.
@@ -294,7 +428,7 @@ pub struct AlertEntity {
     /// Attempts seen, exact.
     pub hit_count: u64,
     /// The outcomes seen (`blocked`, `audited`).
-    pub outcomes: Vec<String>,
+    pub outcomes: Vec<Outcome>,
     /// The events behind it, newest first (on `GET /api/alerts/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Vec<EventEntity>>,
@@ -318,13 +452,13 @@ pub struct IncidentEntity {
     /// The indicator's title.
     pub title: String,
     /// The highest severity among its alerts.
-    pub severity: String,
+    pub severity: crate::Severity,
     /// Indicator id.
     pub indicator_id: i64,
     /// Indicator value.
     pub indicator_value: String,
-    /// `new`, `inProgress` or `resolved`.
-    pub status: String,
+    /// Triage status.
+    pub status: AlertStatus,
     /// Who changed the status last.
     pub status_changed_by: Option<String>,
     /// When.
@@ -353,12 +487,12 @@ pub struct IncidentList {
 }
 
 /// The body of `PATCH /api/alerts/{id}` and `PATCH /api/incidents/{id}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusPatch {
-    /// `new`, `inProgress` or `resolved`.
-    pub status: String,
+    /// The new status.
+    pub status: AlertStatus,
 }
 
 /// One device or process seen talking to a hunted address or range.

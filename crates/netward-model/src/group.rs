@@ -3,11 +3,21 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
 /// The name of the group that holds devices nobody put elsewhere. It cannot be deleted.
 pub const DEFAULT_GROUP: &str = "default";
 
 /// What a device does with its block indicators (MDE's EnableNetworkProtection 0/2/1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+///
+/// On the wire it is `off`, `audit` or `block`, exactly: an agent that reads anything else
+/// refuses the whole update and keeps enforcing what it had, rather than guessing `off`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
 pub enum ProtectionMode {
     /// No enforcement and no reporting.
     Off,
@@ -18,8 +28,10 @@ pub enum ProtectionMode {
     Block,
 }
 
-/// Which protocols a block applies to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// Which protocols a block applies to. On the wire: `all` or `tcp`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
 pub enum Coverage {
     /// Every protocol is blocked.
     #[default]

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod range_set;
 pub mod role;
 pub mod severity;
+pub mod sse;
 pub mod submission;
 pub mod timestamp;
 pub mod value;

@@ -2,8 +2,16 @@
 
 use std::fmt;
 
-/// Alert severity, lowest first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// Alert severity, lowest first. On the wire: MDE's names, `Informational` to `High`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub enum Severity {
     /// The default.
     #[default]

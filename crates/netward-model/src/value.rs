@@ -22,7 +22,12 @@ pub enum Family {
 }
 
 /// A validated, canonical indicator value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// It travels as its canonical text; reading it back parses and validates it again, so a
+/// value with host bits set or a non-address is refused with the reason, never truncated.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct IndicatorValue(IpNet);
 
 /// Why a string is not an indicator value.
@@ -139,6 +144,19 @@ impl From<Ipv6Addr> for IndicatorValue {
             Some(v4) => Self::from(v4),
             None => Self(IpNet::V6(Ipv6Net::from(addr))),
         }
+    }
+}
+
+impl TryFrom<String> for IndicatorValue {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<IndicatorValue> for String {
+    fn from(v: IndicatorValue) -> Self {
+        v.to_string()
     }
 }
 

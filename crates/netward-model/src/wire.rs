@@ -169,10 +169,10 @@ pub struct GroupEntity {
     pub name: String,
     /// Free text.
     pub description: String,
-    /// `off`, `audit` or `block`.
-    pub mode: String,
-    /// `all` or `tcp`.
-    pub coverage: String,
+    /// Protection mode.
+    pub mode: crate::ProtectionMode,
+    /// Protocol coverage.
+    pub coverage: crate::Coverage,
 }
 
 impl From<&DeviceGroup> for GroupEntity {
@@ -180,8 +180,8 @@ impl From<&DeviceGroup> for GroupEntity {
         Self {
             name: g.name.clone(),
             description: g.description.clone(),
-            mode: g.mode.as_str().into(),
-            coverage: g.coverage.as_str().into(),
+            mode: g.mode,
+            coverage: g.coverage,
         }
     }
 }
@@ -334,9 +334,9 @@ pub struct PolicyEntity {
     /// The group.
     pub group: String,
     /// The group's mode, `off` when the tenant switch is off.
-    pub mode: String,
+    pub mode: crate::ProtectionMode,
     /// The group's coverage.
-    pub coverage: String,
+    pub coverage: crate::Coverage,
     /// Whether the tenant switch "custom network indicators" is on.
     pub custom_network_indicators: bool,
     /// Indicators in scope and unexpired.
@@ -363,14 +363,14 @@ impl PolicyEntity {
                 .collect()
         };
         let mode = if settings.custom_network_indicators {
-            group.mode.as_str()
+            group.mode
         } else {
-            "off"
+            crate::ProtectionMode::Off
         };
         Self {
             group: group.name.clone(),
-            mode: mode.into(),
-            coverage: group.coverage.as_str().into(),
+            mode,
+            coverage: group.coverage,
             custom_network_indicators: settings.custom_network_indicators,
             indicator_count: policy.indicator_count,
             next_change: policy.next_expiry.map(format_rfc3339),

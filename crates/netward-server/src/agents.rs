@@ -186,10 +186,8 @@ impl ControlPlane {
                 version: log.current(),
                 full: false,
                 group: device.group.clone(),
-                mode: effective_mode(settings.custom_network_indicators, mode)
-                    .as_str()
-                    .into(),
-                coverage: coverage.as_str().into(),
+                mode: effective_mode(settings.custom_network_indicators, mode),
+                coverage,
                 upserts: Vec::new(),
                 removals: Vec::new(),
                 server_time: now,

@@ -248,8 +248,8 @@ pub(crate) fn logged(id: i64, d: &IndicatorDraft) -> LoggedIndicator {
     LoggedIndicator {
         indicator: netward_model::agent_wire::AgentIndicator {
             id,
-            value: d.value.to_string(),
-            action: d.action.as_str().to_owned(),
+            value: d.value,
+            action: d.action,
             expires_at: d.expires_at,
             title: d.title.clone(),
         },

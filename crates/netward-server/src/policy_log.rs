@@ -122,8 +122,9 @@ mod tests {
         LogEntry::Upsert(LoggedIndicator {
             indicator: AgentIndicator {
                 id,
-                value: format!("192.0.2.{id}"),
-                action: "block".into(),
+                value: netward_model::IndicatorValue::parse(&format!("192.0.2.{id}"))
+                    .expect("a test address"),
+                action: netward_model::Action::Block,
                 expires_at: None,
                 title: String::new(),
             },

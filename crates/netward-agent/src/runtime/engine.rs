@@ -19,19 +19,35 @@ use crate::events::IndexSlot;
 use crate::kernel_policy::{KernelPolicy, always_allowed};
 
 /// The policy the agent holds, as persisted in its state directory.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Every field is typed: an update the agent cannot read is refused whole by the client (and
+/// the agent goes on enforcing what it holds), so nothing here is ever a guessed default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyState {
     /// The version the indicators come from; `None` before the first update.
     pub version: Option<u64>,
     /// The device's group.
     pub group: String,
-    /// `off`, `audit` or `block`.
-    pub mode: String,
-    /// `all` or `tcp`.
-    pub coverage: String,
+    /// The device's protection mode.
+    pub mode: ProtectionMode,
+    /// Which protocols a block applies to.
+    pub coverage: Coverage,
     /// The indicators in scope, by id.
     pub indicators: BTreeMap<i64, AgentIndicator>,
+}
+
+impl Default for PolicyState {
+    /// Before the first update: nothing held, nothing enforced.
+    fn default() -> Self {
+        Self {
+            version: None,
+            group: String::new(),
+            mode: ProtectionMode::Off,
+            coverage: Coverage::All,
+            indicators: BTreeMap::new(),
+        }
+    }
 }
 
 impl PolicyState {
@@ -94,12 +110,12 @@ pub struct Engine<E: Enforcer> {
 /// Seconds between retries of a failed apply.
 pub const RETRY_SECS: i64 = 10;
 
-fn to_entry(a: &AgentIndicator) -> Option<PolicyEntry> {
-    Some(PolicyEntry {
-        value: IndicatorValue::parse(&a.value).ok()?,
-        action: Action::parse(&a.action).ok()?.0,
+fn to_entry(a: &AgentIndicator) -> PolicyEntry {
+    PolicyEntry {
+        value: a.value,
+        action: a.action,
         expires_at: a.expires_at,
-    })
+    }
 }
 
 impl<E: Enforcer> Engine<E> {
@@ -109,7 +125,7 @@ impl<E: Enforcer> Engine<E> {
             state
                 .indicators
                 .values()
-                .filter_map(|a| to_entry(a).map(|e| (a.id, e)))
+                .map(|a| (a.id, to_entry(a)))
                 .collect(),
         );
         Self {
@@ -155,9 +171,12 @@ impl<E: Enforcer> Engine<E> {
     /// Compiles the held policy at `now` and applies it.
     pub fn enforce(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
         let compiled = CompiledPolicy::compile_entries(self.parsed.values().copied(), now);
-        let mode = ProtectionMode::parse(&self.state.mode).unwrap_or(ProtectionMode::Off);
-        let coverage = Coverage::parse(&self.state.coverage).unwrap_or_default();
-        let kernel = KernelPolicy::new(mode, coverage, &compiled, &self.always_allowed);
+        let kernel = KernelPolicy::new(
+            self.state.mode,
+            self.state.coverage,
+            &compiled,
+            &self.always_allowed,
+        );
         self.not_enforceable = self
             .parsed
             .iter()
@@ -204,15 +223,7 @@ impl<E: Enforcer> Engine<E> {
             parsed.remove(id);
         }
         for a in &update.upserts {
-            match to_entry(a) {
-                Some(i) => {
-                    parsed.insert(a.id, i);
-                }
-                None => {
-                    tracing::warn!(id = a.id, value = %a.value, "Ignoring an indicator the agent cannot read.");
-                    parsed.remove(&a.id);
-                }
-            }
+            parsed.insert(a.id, to_entry(a));
         }
         self.state.merge(update);
         self.enforce(now)

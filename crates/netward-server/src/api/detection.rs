@@ -9,8 +9,8 @@ use axum::{Extension, Json};
 use futures_util::Stream;
 use netward_model::Role;
 use netward_model::detection::{
-    AlertEntity, AlertList, ContactList, EventList, IncidentEntity, IncidentList, Outcome,
-    StatusPatch,
+    AlertEntity, AlertList, AlertStatus, ContactList, EventList, IncidentEntity, IncidentList,
+    Outcome, StatusPatch,
 };
 use netward_model::timestamp::parse_rfc3339_ms;
 use netward_model::wire::ErrorBody;
@@ -21,6 +21,7 @@ use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams};
 use crate::control::ControlPlane;
 use crate::detection::event_entity;
+use crate::detection::follow::{AlertFeed, FOLLOW_PAGE};
 use crate::store::{AlertQuery, EventQuery};
 
 /// The largest page.
@@ -29,6 +30,16 @@ pub const MAX_TOP: usize = 10_000;
 fn parse_id(what: &str, id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>()
         .map_err(|_| ApiError::not_found(format!("{what} {id} does not exist")))
+}
+
+/// A status filter, read case-insensitively.
+fn status_param(raw: &str) -> Result<AlertStatus, ApiError> {
+    AlertStatus::parse(raw).ok_or_else(|| {
+        ApiError::invalid(
+            "status",
+            format!("`{raw}` is not a status; use one of new, inProgress, resolved"),
+        )
+    })
 }
 
 fn id_param(query: &QueryParams, name: &str) -> Result<Option<i64>, ApiError> {
@@ -79,14 +90,12 @@ fn event_query(query: &QueryParams, default_top: usize) -> Result<EventQuery, Ap
     let mut outcome = query
         .text("outcome")
         .map(|v| {
-            Outcome::parse(&v.to_ascii_lowercase())
-                .map(|o| o.as_str().to_owned())
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "outcome",
-                        format!("`{v}` is not blocked, audited or allowed"),
-                    )
-                })
+            Outcome::parse(&v.to_ascii_lowercase()).ok_or_else(|| {
+                ApiError::invalid(
+                    "outcome",
+                    format!("`{v}` is not blocked, audited or allowed"),
+                )
+            })
         })
         .transpose()?;
     if let Some(t) = query.text("actionType") {
@@ -96,10 +105,10 @@ fn event_query(query: &QueryParams, default_top: usize) -> Result<EventQuery, Ap
                 format!("`{t}` is not an action type netward records"),
             )
         })?;
-        if outcome.as_ref().is_some_and(|x| x != o.as_str()) {
+        if outcome.is_some_and(|x| x != o) {
             return Err(ApiError::invalid("actionType", "contradicts `outcome`"));
         }
-        outcome = Some(o.as_str().to_owned());
+        outcome = Some(o);
     }
     let from_ms = time_param(query, "from")?;
     let to_ms = time_param(query, "to")?;
@@ -169,67 +178,23 @@ pub async fn stream_events(
         "actionType",
         "afterId",
     ])?;
-    let mut q = event_query(&query, 500)?;
-    let start = match id_param(&query, "afterId")? {
-        Some(id) => id,
-        None => *cp.live_events.borrow(),
-    };
-    q.top = 500;
-    let rx = cp.live_events.subscribe();
-    let closing = cp.closing();
-    let state = (cp, rx, closing, q, start, true);
-    let events = futures_util::stream::unfold(
-        state,
-        |(cp, mut rx, mut closing, q, last, first)| async move {
-            let mut last = last;
-            let mut first = first;
-            loop {
-                if !first {
-                    tokio::select! {
-                        changed = rx.changed() => changed.ok()?,
-                        _ = closing.wait_for(|c| *c) => return None,
-                    }
-                }
-                first = false;
-                if *closing.borrow() {
-                    return None;
-                }
-                // Everything up to `newest` is committed before it is announced: when nothing
-                // there matches the filter, the next scan can start after it.
-                let newest = *rx.borrow_and_update();
-                let mut page = q.clone();
-                page.after_id = Some(last);
-                let Ok(found) = cp.stored_events(page).await else {
-                    return None;
-                };
-                if found.is_empty() {
-                    last = last.max(newest);
-                    continue;
-                }
-                if let Some(l) = found.last() {
-                    last = l.id;
-                }
-                // More than a page waiting: come back without waiting for a change.
-                if found.len() >= q.top {
-                    first = true;
-                }
-                let batch: Vec<Result<Event, Infallible>> = found
-                    .iter()
-                    .map(|s| {
-                        Ok(Event::default()
-                            .event("event")
-                            .id(s.id.to_string())
-                            .json_data(event_entity(s))
-                            .unwrap_or_default())
-                    })
-                    .collect();
-                return Some((
-                    futures_util::stream::iter(batch),
-                    (cp, rx, closing, q, last, first),
-                ));
-            }
-        },
-    );
+    let q = event_query(&query, FOLLOW_PAGE)?;
+    let follower = cp.follow_events(q, id_param(&query, "afterId")?);
+    let events = futures_util::stream::unfold(follower, |mut follower| async move {
+        let batch: Vec<Result<Event, Infallible>> = follower
+            .next_batch()
+            .await?
+            .iter()
+            .map(|s| {
+                Ok(Event::default()
+                    .event("event")
+                    .id(s.id.to_string())
+                    .json_data(event_entity(s))
+                    .unwrap_or_default())
+            })
+            .collect();
+        Some((futures_util::stream::iter(batch), follower))
+    });
     use futures_util::StreamExt;
     Ok(Sse::new(events.flatten()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
@@ -299,11 +264,7 @@ pub async fn list_alerts(
     query: QueryParams,
 ) -> Result<Json<AlertList>, ApiError> {
     query.only(&["status", "deviceId", "indicatorId", "$top", "$skip"])?;
-    let status = query
-        .text("status")
-        .map(|s| crate::detection::parse_status(&s))
-        .transpose()
-        .map_err(|f| ApiError::invalid(&f.field, f.message))?;
+    let status = query.text("status").map(|s| status_param(&s)).transpose()?;
     let q = AlertQuery {
         id: None,
         status,
@@ -342,7 +303,7 @@ pub async fn update_alert(
 ) -> Result<Json<AlertEntity>, ApiError> {
     who.require(Role::Analyst)?;
     Ok(Json(
-        cp.set_alert_status(parse_id("alert", &id)?, &body.status, who.actor())
+        cp.set_alert_status(parse_id("alert", &id)?, body.status, who.actor())
             .await?,
     ))
 }
@@ -354,25 +315,16 @@ pub async fn update_alert(
 pub async fn stream_alerts(
     State(cp): State<ControlPlane>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = cp.live_alerts.subscribe();
-    let closing = cp.closing();
-    let events = futures_util::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
-        let next = tokio::select! {
-            next = rx.recv() => next,
-            _ = closing.wait_for(|c| *c) => return None,
-        };
-        let event = match next {
-            Ok(alert) => Event::default()
+    let events = futures_util::stream::unfold(cp.follow_alerts(), |mut follower| async move {
+        let event = match follower.next().await? {
+            AlertFeed::Alert(alert) => Event::default()
                 .event("alert")
                 .id(alert.id.clone())
                 .json_data(&alert)
                 .unwrap_or_default(),
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                Event::default().event("resync").data(n.to_string())
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            AlertFeed::Missed(n) => Event::default().event("resync").data(n.to_string()),
         };
-        Some((Ok(event), (rx, closing)))
+        Some((Ok(event), follower))
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
@@ -389,11 +341,7 @@ pub async fn list_incidents(
     query: QueryParams,
 ) -> Result<Json<IncidentList>, ApiError> {
     query.only(&["status", "$top", "$skip"])?;
-    let status = query
-        .text("status")
-        .map(|s| crate::detection::parse_status(&s))
-        .transpose()
-        .map_err(|f| ApiError::invalid(&f.field, f.message))?;
+    let status = query.text("status").map(|s| status_param(&s)).transpose()?;
     Ok(Json(IncidentList {
         value: cp
             .incidents(
@@ -429,7 +377,7 @@ pub async fn update_incident(
 ) -> Result<Json<IncidentEntity>, ApiError> {
     who.require(Role::Analyst)?;
     Ok(Json(
-        cp.set_incident_status(parse_id("incident", &id)?, &body.status, who.actor())
+        cp.set_incident_status(parse_id("incident", &id)?, body.status, who.actor())
             .await?,
     ))
 }

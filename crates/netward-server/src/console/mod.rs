@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use futures_util::Stream;
 use netward_model::agent_wire::MachineEntity;
-use netward_model::detection::AlertEntity;
+use netward_model::detection::{AlertEntity, AlertStatus, Outcome};
 use netward_model::timestamp::format_rfc3339;
 use netward_model::{Actor, ActorKind, FieldError, IndicatorSubmission, Role};
 use serde::Deserialize;
@@ -429,12 +429,12 @@ fn event_rows(events: &[netward_model::detection::EventEntity]) -> Vec<Vec<Strin
                 esc(&e.timestamp),
                 format!(
                     "<span class=\"outcome {}\">{}</span>",
-                    esc(&f.outcome),
-                    esc(&f.outcome)
+                    esc(f.outcome.as_str()),
+                    esc(f.outcome.as_str())
                 ),
-                esc(&f.reason),
+                esc(f.reason.as_str()),
                 esc(&e.protocol),
-                esc(&f.direction),
+                esc(f.direction.as_str()),
                 esc(&match e.remote_port {
                     Some(p) => format!("{}:{p}", e.remote_ip),
                     None => e.remote_ip.clone(),
@@ -1079,14 +1079,14 @@ fn alert_row(a: &AlertEntity) -> Vec<String> {
         ),
         format!(
             "<span class=\"sev {}\">{}</span>",
-            esc(&a.severity),
-            esc(&a.severity)
+            esc(a.severity.as_str()),
+            esc(a.severity.as_str())
         ),
-        esc(&a.status),
+        esc(a.status.as_str()),
         esc(&a.device_name),
         esc(&a.indicator_value),
         esc(&a.hit_count.to_string()),
-        esc(&a.outcomes.join(", ")),
+        esc(&outcomes_text(&a.outcomes)),
         esc(&a.last_seen),
     ]
 }
@@ -1131,7 +1131,7 @@ async fn alerts(
     u: User,
     Query(filter): Query<StatusFilter>,
 ) -> Result<Html<String>, Fail> {
-    let status = crate::detection::parse_status(&filter.status).ok();
+    let status = AlertStatus::parse(&filter.status);
     let list = cp
         .alerts(AlertQuery {
             status,
@@ -1182,7 +1182,7 @@ async fn alert(
     let id = id_of("alert", &id)?;
     let a = cp.alert(id).await?;
     let facts = [
-        ("Status", a.status.clone()),
+        ("Status", a.status.as_str().to_owned()),
         (
             "Status changed",
             match (&a.status_changed_by, &a.status_changed_at) {
@@ -1190,7 +1190,7 @@ async fn alert(
                 _ => "-".into(),
             },
         ),
-        ("Severity", a.severity.clone()),
+        ("Severity", a.severity.as_str().to_owned()),
         ("Device", a.device_name.clone()),
         ("Indicator", a.indicator_value.clone()),
         (
@@ -1200,7 +1200,7 @@ async fn alert(
         ("First seen", a.first_seen.clone()),
         ("Last seen", a.last_seen.clone()),
         ("Hits", a.hit_count.to_string()),
-        ("Outcomes", a.outcomes.join(", ")),
+        ("Outcomes", outcomes_text(&a.outcomes)),
     ];
     let dl: String = facts
         .iter()
@@ -1217,7 +1217,11 @@ async fn alert(
     let body = format!(
         "<dl class=\"facts\">{dl}</dl>{}<p><a href=\"/devices/{}\">The device's timeline</a> · \
          <a href=\"/incidents/{}\">The incident</a></p><h2>Evidence</h2>{}",
-        status_form(&u.viewer, &format!("/alerts/{id}/status"), &a.status),
+        status_form(
+            &u.viewer,
+            &format!("/alerts/{id}/status"),
+            a.status.as_str()
+        ),
         esc(&a.device_id),
         esc(&a.incident_id),
         table(
@@ -1237,6 +1241,25 @@ struct StatusForm {
     status: String,
 }
 
+/// A status from a form, or the field error the page shows.
+fn form_status(raw: &str) -> Result<AlertStatus, Fail> {
+    AlertStatus::parse(raw).ok_or_else(|| {
+        Fail::from(ControlError::from(FieldError::new(
+            "status",
+            format!("`{raw}` is not a status; use one of new, inProgress, resolved"),
+        )))
+    })
+}
+
+/// Outcomes as a page lists them.
+fn outcomes_text(outcomes: &[Outcome]) -> String {
+    outcomes
+        .iter()
+        .map(|o| o.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 async fn alert_status(
     State(cp): State<ControlPlane>,
     u: User,
@@ -1245,7 +1268,8 @@ async fn alert_status(
 ) -> Result<Response, Fail> {
     u.may_write(Role::Analyst, &form.csrf)?;
     let id = id_of("alert", &id)?;
-    cp.set_alert_status(id, &form.status, u.actor()).await?;
+    cp.set_alert_status(id, form_status(&form.status)?, u.actor())
+        .await?;
     Ok(Redirect::to(&format!("/alerts/{id}")).into_response())
 }
 
@@ -1254,7 +1278,7 @@ async fn incidents(
     u: User,
     Query(filter): Query<StatusFilter>,
 ) -> Result<Html<String>, Fail> {
-    let status = crate::detection::parse_status(&filter.status).ok();
+    let status = AlertStatus::parse(&filter.status);
     let list = cp.incidents(status, 500, 0).await?;
     let rows: Vec<Vec<String>> = list
         .iter()
@@ -1265,8 +1289,8 @@ async fn incidents(
                     esc(&i.id),
                     esc(&i.title)
                 ),
-                esc(&i.severity),
-                esc(&i.status),
+                esc(i.severity.as_str()),
+                esc(i.status.as_str()),
                 esc(&i.indicator_value),
                 esc(&i.device_count.to_string()),
                 esc(&i.alert_count.to_string()),
@@ -1314,12 +1338,16 @@ async fn incident(
         "<dl class=\"facts\"><dt>Status</dt><dd>{}</dd><dt>Severity</dt><dd>{}</dd>\
          <dt>Indicator</dt><dd>{}</dd><dt>Devices</dt><dd>{}</dd><dt>Hits</dt><dd>{}</dd></dl>{}\
          <h2>Alerts</h2>{}",
-        esc(&i.status),
-        esc(&i.severity),
+        esc(i.status.as_str()),
+        esc(i.severity.as_str()),
         esc(&i.indicator_value),
         i.device_count,
         i.hit_count,
-        status_form(&u.viewer, &format!("/incidents/{id}/status"), &i.status),
+        status_form(
+            &u.viewer,
+            &format!("/incidents/{id}/status"),
+            i.status.as_str()
+        ),
         table("Alerts in this incident", &ALERT_HEADERS, &alerts, "")
     );
     Ok(Html(page(&i.title, "/incidents", Some(&u.viewer), &body)))
@@ -1333,7 +1361,8 @@ async fn incident_status(
 ) -> Result<Response, Fail> {
     u.may_write(Role::Analyst, &form.csrf)?;
     let id = id_of("incident", &id)?;
-    cp.set_incident_status(id, &form.status, u.actor()).await?;
+    cp.set_incident_status(id, form_status(&form.status)?, u.actor())
+        .await?;
     Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
 }
 

@@ -1,6 +1,9 @@
 //! What the store keeps for detection: events, alerts and incidents, and the queries on them.
 
-use netward_model::detection::AgentEvent;
+use netward_model::Severity;
+use netward_model::detection::{AgentEvent, AlertStatus, Outcome};
+
+use super::{Change, StoreError};
 
 /// An event as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,8 +29,8 @@ pub struct EventQuery {
     pub indicator: Option<i64>,
     /// Only remote addresses in this range: (is IPv6, first, last), as `IndicatorValue::bounds`.
     pub remote: Option<(bool, u128, u128)>,
-    /// Only this outcome (`blocked`, `audited`, `allowed`).
-    pub outcome: Option<String>,
+    /// Only this outcome.
+    pub outcome: Option<Outcome>,
     /// Only events whose last attempt is at or after this (Unix ms).
     pub from_ms: Option<i64>,
     /// Only events whose first attempt is before this (Unix ms).
@@ -53,6 +56,8 @@ pub struct IngestOutcome {
     pub raised: Vec<i64>,
     /// Alerts updated by this call (raised ones included).
     pub touched: Vec<i64>,
+    /// Those alerts, as stored after this call.
+    pub alerts: Vec<AlertRecord>,
 }
 
 /// An alert as stored.
@@ -73,11 +78,11 @@ pub struct AlertRecord {
     /// Its title when the alert was raised.
     pub title: String,
     /// Its severity.
-    pub severity: String,
+    pub severity: Severity,
     /// Its recommended actions.
     pub recommended_actions: String,
-    /// `new`, `inProgress` or `resolved`.
-    pub status: String,
+    /// Triage status.
+    pub status: AlertStatus,
     /// Who set the status.
     pub status_by: Option<String>,
     /// When (Unix seconds).
@@ -89,7 +94,7 @@ pub struct AlertRecord {
     /// Attempts.
     pub hit_count: u64,
     /// Outcomes seen.
-    pub outcomes: Vec<String>,
+    pub outcomes: Vec<Outcome>,
 }
 
 /// Filters for alerts.
@@ -98,7 +103,7 @@ pub struct AlertQuery {
     /// Only this alert.
     pub id: Option<i64>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<AlertStatus>,
     /// Only this device.
     pub device: Option<i64>,
     /// Only this indicator.
@@ -123,9 +128,9 @@ pub struct IncidentRecord {
     /// Its title.
     pub title: String,
     /// The highest severity of its alerts.
-    pub severity: String,
-    /// `new`, `inProgress` or `resolved`.
-    pub status: String,
+    pub severity: Severity,
+    /// Triage status.
+    pub status: AlertStatus,
     /// Who set the status.
     pub status_by: Option<String>,
     /// When (Unix seconds).
@@ -161,4 +166,54 @@ pub struct ContactRecord {
     pub last_ms: i64,
     /// Attempts.
     pub count: u64,
+}
+
+/// Events, alerts and incidents. Telemetry (ingest) is not in the audit log; status changes are.
+pub trait DetectionStore: Send + Sync {
+    /// Stores a device's events, each once (by device and `seq`), and raises or updates the
+    /// alerts and incidents they call for, in one transaction. `dropped` and `lost` are the
+    /// device's running counters. Telemetry: not in the audit log.
+    fn ingest_events(
+        &self,
+        device: i64,
+        events: &[AgentEvent],
+        dropped: u64,
+        lost: u64,
+        at_ms: i64,
+    ) -> Result<IngestOutcome, StoreError>;
+    /// Events matching `query`.
+    fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The id of the newest stored event (0 when there is none).
+    fn newest_event_id(&self) -> Result<i64, StoreError>;
+    /// Devices and processes that contacted the hunted addresses, from the stored events.
+    fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError>;
+    /// Deletes events whose last attempt is older than `before_ms`; how many went.
+    fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError>;
+    /// Alerts matching `query`, newest activity first.
+    fn alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError>;
+    /// The events behind an alert, newest first.
+    fn alert_evidence(&self, id: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Sets an alert's status; `None` if there is no such alert.
+    fn set_alert_status(
+        &self,
+        id: i64,
+        status: AlertStatus,
+        change: &Change<'_>,
+    ) -> Result<Option<AlertRecord>, StoreError>;
+    /// Incidents, newest activity first; `id` narrows to one.
+    fn incidents(
+        &self,
+        id: Option<i64>,
+        status: Option<AlertStatus>,
+        top: usize,
+        skip: usize,
+    ) -> Result<Vec<IncidentRecord>, StoreError>;
+    /// Sets an incident's status and that of all its alerts; `None` if there is no such
+    /// incident.
+    fn set_incident_status(
+        &self,
+        id: i64,
+        status: AlertStatus,
+        change: &Change<'_>,
+    ) -> Result<Option<IncidentRecord>, StoreError>;
 }

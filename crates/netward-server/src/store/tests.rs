@@ -5,7 +5,12 @@ use netward_model::{
     TenantSettings,
 };
 
-use super::{AuditQuery, Change, GroupDeletion, IndicatorQuery, SqliteStore, Store, StoreError};
+use netward_model::detection::{Direction, Outcome, Reason};
+
+use super::{
+    AuditQuery, Change, GroupDeletion, IndicatorQuery, IndicatorStore, SqliteStore, Store,
+    StoreError,
+};
 
 fn actor() -> Actor {
     Actor {
@@ -330,14 +335,14 @@ fn events_are_stored_once_and_purged_with_their_links(store: &dyn Store) {
         first_seen_ms: at,
         last_seen_ms: at,
         count: 2,
-        direction: "outbound".into(),
+        direction: Direction::Outbound,
         protocol: "udp".into(),
         local_ip: "192.0.2.1".into(),
         local_port: Some(5000),
         remote_ip: "192.0.2.9".into(),
         remote_port: Some(53),
-        outcome: "blocked".into(),
-        reason: "indicator_block".into(),
+        outcome: Outcome::Blocked,
+        reason: Reason::IndicatorBlock,
         indicators: vec![MatchedIndicator {
             id,
             value: "192.0.2.9".into(),
@@ -386,6 +391,359 @@ fn events_are_stored_once_and_purged_with_their_links(store: &dyn Store) {
     assert_eq!(late.acked_seq, 1);
 }
 
+fn search_finds_text_in_the_value_and_the_title(store: &dyn Store) {
+    let a = actor();
+    let c = Change { actor: &a, at: 1 };
+    let mut named = draft("198.51.100.7", "Block", &[], None);
+    named.title = "Cobalt STRIKE beacon".into();
+    store
+        .upsert_indicators(&[named, draft("192.0.2.1", "Block", &[], None)], &c)
+        .unwrap();
+    let find = |text: &str| -> Vec<String> {
+        store
+            .list_indicators(
+                &all(IndicatorQuery {
+                    text: Some(text.into()),
+                    ..Default::default()
+                }),
+                0,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|i| i.draft.value.to_string())
+            .collect()
+    };
+    assert_eq!(find("strike"), ["198.51.100.7"], "title, any case");
+    assert_eq!(find("100.7"), ["198.51.100.7"], "part of the value");
+    assert_eq!(find("192.0.2"), ["192.0.2.1"]);
+    assert!(find("nothing like it").is_empty());
+    assert_eq!(find("%").len(), 0, "no LIKE wildcards");
+}
+
+fn versions_follow_the_audit_log(store: &dyn Store) {
+    let a = actor();
+    let before = store.policy_version().unwrap();
+    store
+        .upsert_indicators(
+            &[draft("192.0.2.1", "Block", &[], None)],
+            &Change { actor: &a, at: 1 },
+        )
+        .unwrap();
+    let after_first = store.policy_version().unwrap();
+    assert!(after_first > before);
+    assert_eq!(
+        store.indicator_version("192.0.2.1").unwrap(),
+        Some(after_first)
+    );
+    store
+        .upsert_indicators(
+            &[draft("192.0.2.2", "Block", &[], None)],
+            &Change { actor: &a, at: 2 },
+        )
+        .unwrap();
+    let after_second = store.policy_version().unwrap();
+    assert!(after_second > after_first);
+    assert_eq!(
+        store.indicator_version("192.0.2.1").unwrap(),
+        Some(after_first),
+        "another indicator's change is not this one's"
+    );
+    assert_eq!(store.indicator_version("192.0.2.99").unwrap(), None);
+    let log = store
+        .audit_log(&AuditQuery {
+            target: Some("192.0.2.2".into()),
+            top: 10,
+            skip: 0,
+        })
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0].id, log[0].action.as_str(), log[0].at),
+        (i64::try_from(after_second).unwrap(), "indicator.create", 2)
+    );
+}
+
+fn enrollment_devices_and_acknowledgements(store: &dyn Store) {
+    use super::AckRecord;
+    use netward_model::agent_wire::DeviceFacts;
+    let a = actor();
+    let c = Change { actor: &a, at: 5 };
+    let token = store.create_enroll_token("eh", "default", 99, &c).unwrap();
+    assert_eq!(store.enroll_token("eh").unwrap(), Some(token.clone()));
+    assert_eq!((token.group.as_str(), token.expires_at), ("default", 99));
+    assert_eq!(store.enroll_token("other").unwrap(), None);
+
+    let facts = DeviceFacts {
+        hostname: "web-1".into(),
+        addresses: vec!["192.0.2.10".into()],
+        ..Default::default()
+    };
+    let d = store.create_device(&facts, "default", "dh", &c).unwrap();
+    assert_eq!(store.device_by_hash("dh").unwrap(), Some(d.clone()));
+    assert_eq!(store.device(d.id).unwrap(), Some(d.clone()));
+    assert_eq!(store.device(d.id + 100).unwrap(), None);
+    assert_eq!(store.devices().unwrap(), vec![d.clone()]);
+    assert_eq!((d.facts.hostname.as_str(), d.first_seen), ("web-1", 5));
+
+    let ack = AckRecord {
+        version: 7,
+        entries: 12,
+        not_enforceable: vec![3],
+        error: None,
+        tamper_repaired: true,
+        facts: DeviceFacts {
+            hostname: "web-1b".into(),
+            ..facts.clone()
+        },
+    };
+    store.record_ack(d.id, &ack, 20).unwrap();
+    let acked = store.device(d.id).unwrap().unwrap();
+    assert_eq!(
+        (
+            acked.applied_version,
+            acked.applied_at,
+            acked.entries,
+            acked.not_enforceable.clone(),
+            acked.last_tamper,
+            acked.last_seen,
+            acked.facts.hostname.as_str()
+        ),
+        (Some(7), Some(20), 12, vec![3], Some(20), 20, "web-1b")
+    );
+    // An older version arriving late never moves the device back.
+    store
+        .record_ack(
+            d.id,
+            &AckRecord {
+                version: 6,
+                ..ack.clone()
+            },
+            30,
+        )
+        .unwrap();
+    assert_eq!(
+        store.device(d.id).unwrap().unwrap().applied_version,
+        Some(7)
+    );
+
+    store
+        .create_group(
+            &DeviceGroup {
+                name: "servers".into(),
+                description: String::new(),
+                mode: ProtectionMode::Block,
+                coverage: Coverage::All,
+            },
+            &c,
+        )
+        .unwrap();
+    assert!(store.move_device(d.id, "servers", &c).unwrap());
+    assert!(!store.move_device(d.id + 100, "servers", &c).unwrap());
+    assert_eq!(store.device(d.id).unwrap().unwrap().group, "servers");
+    assert_eq!(
+        store.delete_group("servers", &c).unwrap(),
+        GroupDeletion::InUse {
+            indicators: 0,
+            devices: 1
+        }
+    );
+
+    let revoked = store
+        .revoke_device(d.id, &Change { actor: &a, at: 40 })
+        .unwrap();
+    assert_eq!(revoked.and_then(|d| d.revoked_at), Some(40));
+    assert_eq!(
+        store
+            .device_by_hash("dh")
+            .unwrap()
+            .and_then(|d| d.revoked_at),
+        Some(40),
+        "a revoked device is still found, so its agent can be told"
+    );
+    assert!(store.revoke_device(d.id + 100, &c).unwrap().is_none());
+}
+
+fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
+    use netward_model::Severity;
+    use netward_model::detection::{AgentEvent, AlertStatus, MatchedIndicator, ProcessInfo};
+    let a = actor();
+    let c = Change { actor: &a, at: 1 };
+    let mut d = draft("203.0.113.5", "Block", &[], None);
+    d.generate_alert = true;
+    d.severity = Severity::Low;
+    let ind = store.upsert_indicators(&[d.clone()], &c).unwrap()[0];
+    let mut quiet = draft("203.0.113.6", "Allowed", &[], None);
+    quiet.generate_alert = true;
+    let allow = store.upsert_indicators(&[quiet], &c).unwrap()[0];
+    let dev = |hash: &str| {
+        store
+            .create_device(&Default::default(), "default", hash, &c)
+            .unwrap()
+            .id
+    };
+    let (one, two) = (dev("d1"), dev("d2"));
+    let ev = |seq: u64, at: i64, outcome: Outcome, id: i64, ip: &str| AgentEvent {
+        seq,
+        first_seen_ms: at,
+        last_seen_ms: at + 5,
+        count: 3,
+        direction: Direction::Outbound,
+        protocol: "tcp".into(),
+        local_ip: "192.0.2.1".into(),
+        local_port: None,
+        remote_ip: ip.into(),
+        remote_port: Some(443),
+        outcome,
+        reason: Reason::IndicatorBlock,
+        indicators: vec![MatchedIndicator {
+            id,
+            value: ip.into(),
+        }],
+        process: Some(ProcessInfo {
+            pid: 42,
+            name: "curl".into(),
+            exe: Some("/usr/bin/curl".into()),
+            ..Default::default()
+        }),
+    };
+    let hit = |seq, at, outcome| ev(seq, at, outcome, ind, "203.0.113.5");
+
+    // Two outcomes in one batch: one alert holding both, exact counts; allowed hits never alert.
+    let first = store
+        .ingest_events(
+            one,
+            &[
+                hit(1, 1_000, Outcome::Blocked),
+                hit(2, 2_000, Outcome::Audited),
+                ev(3, 3_000, Outcome::Allowed, allow, "203.0.113.6"),
+            ],
+            0,
+            0,
+            0,
+        )
+        .unwrap();
+    assert_eq!(first.raised.len(), 1);
+    assert_eq!(
+        first.alerts.len(),
+        1,
+        "the touched alerts come back as stored"
+    );
+    let alert = &first.alerts[0];
+    assert_eq!(
+        (
+            alert.status,
+            alert.severity,
+            alert.hit_count,
+            alert.outcomes.clone(),
+            alert.first_ms,
+            alert.last_ms
+        ),
+        (
+            AlertStatus::New,
+            Severity::Low,
+            6,
+            vec![Outcome::Blocked, Outcome::Audited],
+            1_000,
+            2_005
+        )
+    );
+    assert_eq!(store.newest_event_id().unwrap(), first.stored[2].id);
+
+    // Resolved stays resolved: later hits raise a new alert in the same open incident.
+    let resolved = store
+        .set_alert_status(alert.id, AlertStatus::Resolved, &c)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (resolved.status, resolved.status_by.as_deref()),
+        (AlertStatus::Resolved, Some("tester"))
+    );
+    assert!(
+        store
+            .set_alert_status(9_999, AlertStatus::Resolved, &c)
+            .unwrap()
+            .is_none()
+    );
+    // The indicator turns High: the incident escalates, and a second device joins it.
+    d.severity = Severity::High;
+    store.upsert_indicators(&[d], &c).unwrap();
+    let later = store
+        .ingest_events(one, &[hit(4, 9_000, Outcome::Blocked)], 0, 0, 0)
+        .unwrap();
+    assert_eq!(later.raised.len(), 1);
+    assert_ne!(later.raised[0], alert.id);
+    store
+        .ingest_events(two, &[hit(1, 9_500, Outcome::Blocked)], 0, 0, 0)
+        .unwrap();
+    let incidents = store.incidents(None, None, 10, 0).unwrap();
+    assert_eq!(incidents.len(), 1, "one incident per indicator");
+    let incident = &incidents[0];
+    assert_eq!(
+        (
+            incident.severity,
+            incident.alert_count,
+            incident.device_count,
+            incident.first_ms,
+            incident.last_ms
+        ),
+        (Severity::High, 3, 2, 1_000, 9_505)
+    );
+    assert_eq!(
+        store
+            .incidents(None, Some(AlertStatus::Resolved), 10, 0)
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // An incident's status reaches each of its alerts.
+    let set = store
+        .set_incident_status(incident.id, AlertStatus::InProgress, &c)
+        .unwrap()
+        .unwrap();
+    assert_eq!(set.status, AlertStatus::InProgress);
+    let statuses: Vec<AlertStatus> = store
+        .alerts(&super::AlertQuery {
+            incident: Some(incident.id),
+            top: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|a| a.status)
+        .collect();
+    assert_eq!(statuses, vec![AlertStatus::InProgress; 3]);
+    assert!(
+        store
+            .set_incident_status(9_999, AlertStatus::Resolved, &c)
+            .unwrap()
+            .is_none()
+    );
+
+    // Hunting: who talked to the range, with which process.
+    let v = netward_model::IndicatorValue::parse("203.0.113.0/24").unwrap();
+    let (lo, hi) = v.bounds();
+    let contacts = store
+        .contacts(&super::EventQuery {
+            remote: Some((false, lo, hi)),
+            top: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut seen: Vec<(i64, String, u64)> = contacts
+        .iter()
+        .map(|c| (c.device_id, c.process.clone(), c.count))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            (one, "/usr/bin/curl".to_owned(), 12),
+            (two, "/usr/bin/curl".to_owned(), 3)
+        ]
+    );
+}
+
 /// Runs the whole suite against stores made by `make`.
 fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
     for test in [
@@ -395,6 +753,10 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         delete_removes_and_audits,
         groups_settings_and_tokens,
         events_are_stored_once_and_purged_with_their_links,
+        search_finds_text_in_the_value_and_the_title,
+        versions_follow_the_audit_log,
+        enrollment_devices_and_acknowledgements,
+        alerts_and_incidents_follow_the_rules,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

@@ -1,0 +1,188 @@
+//! Queries on the control plane: events, timelines, hunting, alerts and incidents, and
+//! triage status changes.
+
+use netward_model::Actor;
+use netward_model::detection::{
+    AlertEntity, AlertStatus, ContactEntity, EventEntity, IncidentEntity,
+};
+
+use super::entities::{alert_entity, contact_entity, event_entity, incident_entity};
+use crate::control::{ControlError, ControlPlane};
+use crate::store::{AlertQuery, Change, EventQuery, StoredEvent};
+
+/// Evidence events shown with an alert.
+const EVIDENCE: usize = 100;
+
+impl ControlPlane {
+    /// Events matching `query`.
+    pub async fn events(&self, query: EventQuery) -> Result<Vec<EventEntity>, ControlError> {
+        self.blocking(move |cp| Ok(cp.store.events(&query)?.iter().map(event_entity).collect()))
+            .await
+    }
+
+    /// Events matching `query`, as stored (for following).
+    pub async fn stored_events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, ControlError> {
+        self.blocking(move |cp| Ok(cp.store.events(&query)?)).await
+    }
+
+    /// A device's events in time order.
+    pub async fn timeline(
+        &self,
+        device: i64,
+        mut query: EventQuery,
+    ) -> Result<Vec<EventEntity>, ControlError> {
+        self.blocking(move |cp| {
+            if cp.store.device(device)?.is_none() {
+                return Err(ControlError::NotFound(format!("device {device}")));
+            }
+            query.device = Some(device);
+            query.ascending = true;
+            Ok(cp.store.events(&query)?.iter().map(event_entity).collect())
+        })
+        .await
+    }
+
+    /// Devices and processes that contacted the hunted addresses.
+    pub async fn contacts(&self, query: EventQuery) -> Result<Vec<ContactEntity>, ControlError> {
+        self.blocking(move |cp| {
+            Ok(cp
+                .store
+                .contacts(&query)?
+                .into_iter()
+                .map(contact_entity)
+                .collect())
+        })
+        .await
+    }
+
+    /// Alerts matching `query`.
+    pub async fn alerts(&self, query: AlertQuery) -> Result<Vec<AlertEntity>, ControlError> {
+        self.blocking(move |cp| {
+            Ok(cp
+                .store
+                .alerts(&query)?
+                .into_iter()
+                .map(|a| alert_entity(a, None))
+                .collect())
+        })
+        .await
+    }
+
+    fn alert_now(&self, id: i64) -> Result<AlertEntity, ControlError> {
+        let query = AlertQuery {
+            id: Some(id),
+            top: 1,
+            ..AlertQuery::default()
+        };
+        let a = self
+            .store
+            .alerts(&query)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ControlError::NotFound(format!("alert {id}")))?;
+        let evidence = self
+            .store
+            .alert_evidence(id, EVIDENCE)?
+            .iter()
+            .map(event_entity)
+            .collect();
+        Ok(alert_entity(a, Some(evidence)))
+    }
+
+    /// One alert with its evidence.
+    pub async fn alert(&self, id: i64) -> Result<AlertEntity, ControlError> {
+        self.blocking(move |cp| cp.alert_now(id)).await
+    }
+
+    /// Sets an alert's status.
+    pub async fn set_alert_status(
+        &self,
+        id: i64,
+        status: AlertStatus,
+        actor: Actor,
+    ) -> Result<AlertEntity, ControlError> {
+        self.blocking(move |cp| {
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            let a = cp
+                .store
+                .set_alert_status(id, status, &change)?
+                .ok_or_else(|| ControlError::NotFound(format!("alert {id}")))?;
+            let entity = alert_entity(a, None);
+            cp.exporter.alert(&entity);
+            let _ = cp.live_alerts.send(entity);
+            cp.alert_now(id)
+        })
+        .await
+    }
+
+    /// Incidents.
+    pub async fn incidents(
+        &self,
+        status: Option<AlertStatus>,
+        top: usize,
+        skip: usize,
+    ) -> Result<Vec<IncidentEntity>, ControlError> {
+        self.blocking(move |cp| {
+            Ok(cp
+                .store
+                .incidents(None, status, top, skip)?
+                .into_iter()
+                .map(|i| incident_entity(i, None))
+                .collect())
+        })
+        .await
+    }
+
+    fn incident_now(&self, id: i64) -> Result<IncidentEntity, ControlError> {
+        let i = self
+            .store
+            .incidents(Some(id), None, 1, 0)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ControlError::NotFound(format!("incident {id}")))?;
+        let alerts = self
+            .store
+            .alerts(&AlertQuery {
+                incident: Some(id),
+                top: 10_000,
+                ..AlertQuery::default()
+            })?
+            .into_iter()
+            .map(|a| alert_entity(a, None))
+            .collect();
+        Ok(incident_entity(i, Some(alerts)))
+    }
+
+    /// One incident with its alerts.
+    pub async fn incident(&self, id: i64) -> Result<IncidentEntity, ControlError> {
+        self.blocking(move |cp| cp.incident_now(id)).await
+    }
+
+    /// Sets an incident's status, and its alerts'.
+    pub async fn set_incident_status(
+        &self,
+        id: i64,
+        status: AlertStatus,
+        actor: Actor,
+    ) -> Result<IncidentEntity, ControlError> {
+        self.blocking(move |cp| {
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            cp.store
+                .set_incident_status(id, status, &change)?
+                .ok_or_else(|| ControlError::NotFound(format!("incident {id}")))?;
+            let entity = cp.incident_now(id)?;
+            for a in entity.alerts.iter().flatten() {
+                cp.exporter.alert(a);
+                let _ = cp.live_alerts.send(a.clone());
+            }
+            Ok(entity)
+        })
+        .await
+    }
+}

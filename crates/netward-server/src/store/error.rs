@@ -1,0 +1,47 @@
+//! The one error of every store backend. It names no backend's types, so that another
+//! database can implement the same traits.
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed an operation.
+    #[error("storage operation `{operation}` failed")]
+    Database {
+        /// What we were doing.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The data directory could not be prepared.
+    #[error("cannot prepare the data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored row does not parse: the database was changed behind our back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A unique name is taken.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// A thread panicked while holding the database.
+    #[error("the store is unusable after an earlier panic")]
+    Poisoned,
+}
+
+impl StoreError {
+    /// A failure of the database itself, during `operation`.
+    pub fn database(
+        operation: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Database {
+            operation,
+            source: Box::new(source),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The SQLite schema and its migrations. `PRAGMA user_version` holds the version; each
+//! migration runs in one transaction, so a failed start leaves the file as it was.
+
+use rusqlite::Connection;
+
+use super::db;
+use crate::store::StoreError;
+
+/// The version this netward writes.
+const SCHEMA_VERSION: i64 = 3;
+
+const SCHEMA: &str = "
+CREATE TABLE indicators (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    value TEXT NOT NULL UNIQUE,
+    family INTEGER NOT NULL,
+    range_start BLOB NOT NULL,
+    range_end BLOB NOT NULL,
+    action TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    expires_at INTEGER,
+    generate_alert INTEGER NOT NULL,
+    recommended_actions TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    application TEXT NOT NULL,
+    category TEXT NOT NULL,
+    mitre_techniques TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_by_kind TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_by_kind TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX indicators_created_by ON indicators(created_by);
+CREATE TABLE device_groups (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    coverage TEXT NOT NULL
+);
+INSERT INTO device_groups VALUES ('default', 'Devices not placed in another group', 'block', 'all');
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    actor_kind TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_target ON audit_log(target);
+";
+
+/// Version 2: enrollment tokens and devices.
+const SCHEMA_2: &str = "
+CREATE TABLE enroll_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    secret_hash TEXT NOT NULL UNIQUE,
+    group_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE devices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    secret_hash TEXT NOT NULL UNIQUE,
+    hostname TEXT NOT NULL,
+    os TEXT NOT NULL,
+    kernel TEXT NOT NULL,
+    agent_version TEXT NOT NULL,
+    addresses TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    applied_version INTEGER,
+    applied_at INTEGER,
+    entries INTEGER NOT NULL DEFAULT 0,
+    not_enforceable TEXT NOT NULL DEFAULT '[]',
+    last_error TEXT,
+    last_tamper INTEGER,
+    revoked_at INTEGER
+);
+";
+
+/// Version 3: events, alerts and incidents.
+pub const SCHEMA_3: &str = "
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    local_ip TEXT NOT NULL,
+    local_port INTEGER,
+    remote_ip TEXT NOT NULL,
+    remote_v6 INTEGER NOT NULL,
+    remote_key BLOB NOT NULL,
+    remote_port INTEGER,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    indicators TEXT NOT NULL,
+    titles TEXT NOT NULL,
+    process TEXT,
+    received_ms INTEGER NOT NULL,
+    UNIQUE (device_id, seq)
+);
+CREATE INDEX events_time ON events(last_ms);
+CREATE INDEX events_device_time ON events(device_id, first_ms);
+CREATE INDEX events_remote ON events(remote_v6, remote_key);
+CREATE TABLE event_indicators (
+    event_id INTEGER NOT NULL,
+    indicator_id INTEGER NOT NULL,
+    PRIMARY KEY (indicator_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    indicator_id INTEGER NOT NULL,
+    indicator_value TEXT NOT NULL,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_by TEXT,
+    status_at INTEGER,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL
+);
+CREATE INDEX incidents_indicator ON incidents(indicator_id, status);
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    indicator_id INTEGER NOT NULL,
+    indicator_value TEXT NOT NULL,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    recommended_actions TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_by TEXT,
+    status_at INTEGER,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    hit_count INTEGER NOT NULL,
+    outcomes TEXT NOT NULL
+);
+CREATE INDEX alerts_device_indicator ON alerts(device_id, indicator_id, status);
+CREATE INDEX alerts_incident ON alerts(incident_id);
+CREATE TABLE alert_events (
+    alert_id INTEGER NOT NULL,
+    event_id INTEGER NOT NULL,
+    PRIMARY KEY (alert_id, event_id)
+) WITHOUT ROWID;
+ALTER TABLE devices ADD COLUMN events_dropped INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN events_lost INTEGER NOT NULL DEFAULT 0;
+";
+
+/// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db("read schema version"))?;
+    match version {
+        0..=2 => {
+            let tx = conn.transaction().map_err(db("migrate"))?;
+            if version == 0 {
+                tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
+            }
+            if version <= 1 {
+                tx.execute_batch(SCHEMA_2).map_err(db("migrate"))?;
+            }
+            tx.execute_batch(SCHEMA_3).map_err(db("migrate"))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+                .map_err(db("migrate"))?;
+            tx.commit().map_err(db("migrate"))?;
+            Ok(())
+        }
+        SCHEMA_VERSION => Ok(()),
+        other => Err(StoreError::Corrupt(format!(
+            "schema version {other} is newer than this netward ({SCHEMA_VERSION})"
+        ))),
+    }
+}
