@@ -27,4 +27,4 @@ pub mod tokens;
 
 pub use config::ServerConfig;
 pub use control::{ControlError, ControlPlane};
-pub use server::{RunningServer, ServerError, start};
+pub use server::{RunningServer, ServerError, start, start_with_clock};

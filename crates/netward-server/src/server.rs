@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api;
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::control::{ControlError, ControlPlane};
 use crate::store::{SqliteStore, StoreError};
@@ -106,8 +106,19 @@ fn own_addresses(listen: IpAddr) -> Vec<IpAddr> {
 }
 
 /// Opens the store in `config.data_dir`, creates the first admin token if there is none,
-/// binds and starts serving in the background.
+/// binds and starts serving in the background, on the system's clock.
 pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`start`], reading the time from `clock`: tests pass a [`ManualClock`] to see expiry and
+/// retention happen at the second, without waiting.
+///
+/// [`ManualClock`]: crate::clock::ManualClock
+pub async fn start_with_clock(
+    config: &ServerConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServerError> {
     if config.plain_http && !config.listen.ip().is_loopback() {
         return Err(ServerError::PlainHttpOffLoopback(config.listen));
     }
@@ -158,14 +169,9 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> 
         Some(t) => format!("{url}#sha256:{}", t.ca_fingerprint),
         None => url.clone(),
     };
-    let cp = ControlPlane::new(
-        Arc::new(store),
-        GuardRails::new(&own),
-        Arc::new(SystemClock),
-        enroll_target,
-    )
-    .map_err(ServerError::Bootstrap)?
-    .with_detection(&config.detection)?;
+    let cp = ControlPlane::new(Arc::new(store), GuardRails::new(&own), clock, enroll_target)
+        .map_err(ServerError::Bootstrap)?
+        .with_detection(&config.detection)?;
     tokio::spawn(cp.clone().retention_loop());
     let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
     let app = api::router(cp.clone(), config.max_body_bytes, tls.is_some());

@@ -21,7 +21,8 @@ use netward_model::agent_wire::{AckRequest, EnrollRequest, EnrollResponse, Polic
 use netward_model::wire::ErrorBody;
 
 use super::error::ApiError;
-use super::extract::{JsonBody, QueryParams};
+use super::extract::JsonBody;
+use super::params::{Params, PolicyParams};
 use crate::control::ControlPlane;
 use crate::store::DeviceRecord;
 
@@ -64,21 +65,14 @@ pub async fn enroll(
 /// The policy update from the agent's version (`since`) to the current one: a delta when the
 /// server still has the history, a full snapshot otherwise or without `since`.
 #[utoipa::path(get, path = "/api/agent/policy", tag = "agent",
-    params(("since" = Option<u64>, Query, description = "The version the agent enforces")),
+    params(PolicyParams),
     responses((status = 200, body = PolicyUpdate), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn policy(
     State(cp): State<ControlPlane>,
     Extension(DevicePrincipal(device)): Extension<DevicePrincipal>,
-    query: QueryParams,
+    Params(params): Params<PolicyParams>,
 ) -> Result<Json<PolicyUpdate>, ApiError> {
-    query.only(&["since"])?;
-    let since = query
-        .text("since")
-        .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| ApiError::invalid("since", format!("`{v}` is not a version")))
-        })
-        .transpose()?;
+    let since = params.since()?;
     Ok(Json(cp.policy_update(device.id, since).await?))
 }
 

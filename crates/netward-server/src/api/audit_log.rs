@@ -9,33 +9,21 @@ use netward_model::wire::{AuditEntryEntity, AuditList, ErrorBody};
 
 use super::auth::Principal;
 use super::error::ApiError;
-use super::extract::QueryParams;
+use super::params::{AuditParams, Params};
 use crate::control::ControlPlane;
-use crate::store::AuditQuery;
-
-/// The largest page.
-pub const MAX_TOP: usize = 10_000;
 
 /// The audit log, newest first.
 #[utoipa::path(get, path = "/api/audit", tag = "audit",
-    params(
-        ("target" = Option<String>, Query, description = "Only entries on this indicator value, group, token name or `settings`"),
-        ("$top" = Option<usize>, Query, description = "Page size, at most 10000 (default 100)"),
-        ("$skip" = Option<usize>, Query, description = "Entries to skip")),
+    params(AuditParams),
     responses((status = 200, body = AuditList), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
-    query: QueryParams,
+    Params(params): Params<AuditParams>,
 ) -> Result<Json<AuditList>, ApiError> {
     who.require(Role::Admin)?;
-    query.only(&["target", "$top", "$skip"])?;
-    let q = AuditQuery {
-        target: query.text("target"),
-        top: query.count("$top", 100, MAX_TOP)?,
-        skip: query.count("$skip", 0, usize::MAX)?,
-    };
+    let q = params.query()?;
     let entries = cp.audit_log(q).await?;
     Ok(Json(AuditList {
         value: entries

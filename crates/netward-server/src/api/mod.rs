@@ -13,6 +13,7 @@ pub mod extract;
 pub mod groups;
 pub mod indicators;
 pub mod machines;
+pub mod params;
 pub mod settings;
 pub mod tokens;
 
