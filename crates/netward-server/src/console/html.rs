@@ -1,4 +1,5 @@
-//! Small HTML helpers: escaping, the page frame, and form controls with their error messages.
+//! Small HTML helpers: escaping (and URL encoding), the page frame, and form controls with
+//! their error messages.
 //! Every value that comes from data goes through [`esc`].
 
 use netward_model::Role;
@@ -17,6 +18,17 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// Percent-encodes text for one segment or query value of a URL (everything but
+/// `A-Z a-z 0-9 . - _`).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Who is looking, for the frame.
