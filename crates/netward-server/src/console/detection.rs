@@ -4,13 +4,14 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, Render, html};
 use netward_model::Role;
 use netward_model::detection::{AlertEntity, EventEntity};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Viewer, esc, page, select_field, table};
+use super::html::{Viewer, page, select_field, table};
 use super::user::User;
 use crate::control::ControlPlane;
 use crate::store::AlertQuery;
@@ -32,60 +33,49 @@ pub(super) const EVENT_HEADERS: [&str; 9] = [
 ];
 
 /// Events as table rows (a device's timeline, an alert's evidence).
-pub(super) fn event_rows(events: &[EventEntity]) -> Vec<Vec<String>> {
+pub(super) fn event_rows(events: &[EventEntity]) -> Vec<Vec<Markup>> {
     events
         .iter()
         .map(|e| {
             let f = &e.additional_fields;
             vec![
-                esc(&e.timestamp),
-                format!(
-                    "<span class=\"outcome {}\">{}</span>",
-                    esc(&f.outcome),
-                    esc(&f.outcome)
-                ),
-                esc(&f.reason),
-                esc(&e.protocol),
-                esc(&f.direction),
-                esc(&match e.remote_port {
+                e.timestamp.render(),
+                html! { span class={ "outcome " (f.outcome) } { (f.outcome) } },
+                f.reason.render(),
+                e.protocol.render(),
+                f.direction.render(),
+                match e.remote_port {
                     Some(p) => format!("{}:{p}", e.remote_ip),
                     None => e.remote_ip.clone(),
-                }),
-                esc(&f.count.to_string()),
-                esc(&match e.initiating_process_id {
+                }
+                .render(),
+                f.count.render(),
+                match e.initiating_process_id {
                     Some(pid) => format!("{} ({pid})", e.initiating_process_file_name),
                     None => e.initiating_process_file_name.clone(),
-                }),
-                esc(&f
-                    .indicators
+                }
+                .render(),
+                f.indicators
                     .iter()
                     .map(|i| i.title.clone().unwrap_or_else(|| i.value.clone()))
                     .collect::<Vec<_>>()
-                    .join("; ")),
+                    .join("; ")
+                    .render(),
             ]
         })
         .collect()
 }
 
-fn alert_row(a: &AlertEntity) -> Vec<String> {
+fn alert_row(a: &AlertEntity) -> Vec<Markup> {
     vec![
-        format!(
-            "<a href=\"/alerts/{}\" data-alert-link=\"{}\">{}</a>",
-            esc(&a.id),
-            esc(&a.id),
-            esc(&a.title)
-        ),
-        format!(
-            "<span class=\"sev {}\">{}</span>",
-            esc(&a.severity),
-            esc(&a.severity)
-        ),
-        esc(&a.status),
-        esc(&a.device_name),
-        esc(&a.indicator_value),
-        esc(&a.hit_count.to_string()),
-        esc(&a.outcomes.join(", ")),
-        esc(&a.last_seen),
+        html! { a href={ "/alerts/" (a.id) } data-alert-link=(a.id) { (a.title) } },
+        html! { span class={ "sev " (a.severity) } { (a.severity) } },
+        a.status.render(),
+        a.device_name.render(),
+        a.indicator_value.render(),
+        a.hit_count.render(),
+        a.outcomes.join(", ").render(),
+        a.last_seen.render(),
     ]
 }
 
@@ -106,44 +96,43 @@ pub(super) struct StatusFilter {
     status: String,
 }
 
-fn status_filter(current: &str, action: &str) -> String {
-    format!(
-        "<form method=\"get\" action=\"{action}\" class=\"filters\">{}<button type=\"submit\">Filter</button></form>",
-        select_field(
-            "status",
-            "Status",
-            &[
-                ("", "any"),
-                ("new", "new"),
-                ("inProgress", "in progress"),
-                ("resolved", "resolved")
-            ],
-            current,
-            None
-        )
-    )
+fn status_filter(current: &str, action: &str) -> Markup {
+    html! {
+        form method="get" action=(action) class="filters" {
+            (select_field(
+                "status",
+                "Status",
+                &[
+                    ("", "any"),
+                    ("new", "new"),
+                    ("inProgress", "in progress"),
+                    ("resolved", "resolved")
+                ],
+                current,
+                None
+            ))
+            button type="submit" { "Filter" }
+        }
+    }
 }
 
 /// The buttons that move an alert or incident to another status; analysts and up only.
-fn status_form(viewer: &Viewer, action: &str, current: &str) -> String {
-    if !viewer.can(Role::Analyst) {
-        return String::new();
-    }
-    let buttons: String = [
+fn status_form(viewer: &Viewer, action: &str, current: &str) -> Markup {
+    let choices = [
         ("new", "Reopen"),
         ("inProgress", "Start investigating"),
         ("resolved", "Resolve"),
-    ]
-    .iter()
-    .filter(|(s, _)| *s != current)
-    .map(|(s, label)| {
-        format!("<button type=\"submit\" name=\"status\" value=\"{s}\">{label}</button> ")
-    })
-    .collect();
-    format!(
-        "<form method=\"post\" action=\"{action}\" class=\"inline status-form\">{}{buttons}</form>",
-        viewer.csrf_field()
-    )
+    ];
+    html! {
+        @if viewer.can(Role::Analyst) {
+            form method="post" action=(action) class="inline status-form" {
+                (viewer.csrf_field())
+                @for (status, label) in choices.iter().filter(|(s, _)| *s != current) {
+                    button type="submit" name="status" value=(status) { (label) } " "
+                }
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,7 +147,7 @@ pub(super) async fn alerts(
     State(cp): State<ControlPlane>,
     u: User,
     Query(filter): Query<StatusFilter>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Markup, PageError> {
     // An unknown status in the query lists every status, as the filter's "any".
     let status = crate::detection::parse_status(&filter.status).ok();
     let list = cp
@@ -168,18 +157,13 @@ pub(super) async fn alerts(
             ..AlertQuery::default()
         })
         .await?;
-    let rows: Vec<Vec<String>> = list.iter().map(alert_row).collect();
-    let body = format!(
-        "<p>New alerts appear here as they are raised.</p>{}{}",
-        status_filter(&filter.status, "/alerts"),
-        table(
-            "Alerts, most recent first",
-            &ALERT_HEADERS,
-            &rows,
-            "alerts-body"
-        )
-    );
-    Ok(Html(page("Alerts", "/alerts", Some(&u.viewer), &body)))
+    let rows: Vec<Vec<Markup>> = list.iter().map(alert_row).collect();
+    let body = html! {
+        p { "New alerts appear here as they are raised." }
+        (status_filter(&filter.status, "/alerts"))
+        (table("Alerts, most recent first", &ALERT_HEADERS, &rows, "alerts-body"))
+    };
+    Ok(page("Alerts", "/alerts", Some(&u.viewer), body))
 }
 
 /// `GET /alerts/{id}`: facts, status buttons and evidence.
@@ -187,7 +171,7 @@ pub(super) async fn alert(
     State(cp): State<ControlPlane>,
     u: User,
     Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Markup, PageError> {
     let id = id_of("alert", &id)?;
     let a = cp.alert(id).await?;
     let facts = [
@@ -211,32 +195,29 @@ pub(super) async fn alert(
         ("Hits", a.hit_count.to_string()),
         ("Outcomes", a.outcomes.join(", ")),
     ];
-    let dl: String = facts
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<dt>{}</dt><dd data-fact=\"{}\">{}</dd>",
-                esc(k),
-                esc(&k.to_lowercase()),
-                esc(v)
-            )
-        })
-        .collect();
     let evidence = a.evidence.clone().unwrap_or_default();
-    let body = format!(
-        "<dl class=\"facts\">{dl}</dl>{}<p><a href=\"/devices/{}\">The device's timeline</a> · \
-         <a href=\"/incidents/{}\">The incident</a></p><h2>Evidence</h2>{}",
-        status_form(&u.viewer, &format!("/alerts/{id}/status"), &a.status),
-        esc(&a.device_id),
-        esc(&a.incident_id),
-        table(
+    let body = html! {
+        dl class="facts" {
+            @for (k, v) in &facts {
+                dt { (k) }
+                dd data-fact=(k.to_lowercase()) { (v) }
+            }
+        }
+        (status_form(&u.viewer, &format!("/alerts/{id}/status"), &a.status))
+        p {
+            a href={ "/devices/" (a.device_id) } { "The device's timeline" }
+            " · "
+            a href={ "/incidents/" (a.incident_id) } { "The incident" }
+        }
+        h2 { "Evidence" }
+        (table(
             "Events behind this alert, newest first",
             &EVENT_HEADERS,
             &event_rows(&evidence),
             ""
-        )
-    );
-    Ok(Html(page(&a.title, "/alerts", Some(&u.viewer), &body)))
+        ))
+    };
+    Ok(page(&a.title, "/alerts", Some(&u.viewer), body))
 }
 
 /// `POST /alerts/{id}/status`.
@@ -257,53 +238,35 @@ pub(super) async fn incidents(
     State(cp): State<ControlPlane>,
     u: User,
     Query(filter): Query<StatusFilter>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Markup, PageError> {
     let status = crate::detection::parse_status(&filter.status).ok();
     let list = cp.incidents(status, LIST_ROWS, 0).await?;
-    let rows: Vec<Vec<String>> = list
+    let rows: Vec<Vec<Markup>> = list
         .iter()
         .map(|i| {
             vec![
-                format!(
-                    "<a href=\"/incidents/{}\">{}</a>",
-                    esc(&i.id),
-                    esc(&i.title)
-                ),
-                esc(&i.severity),
-                esc(&i.status),
-                esc(&i.indicator_value),
-                esc(&i.device_count.to_string()),
-                esc(&i.alert_count.to_string()),
-                esc(&i.hit_count.to_string()),
-                esc(&i.last_seen),
+                html! { a href={ "/incidents/" (i.id) } { (i.title) } },
+                i.severity.render(),
+                i.status.render(),
+                i.indicator_value.render(),
+                i.device_count.render(),
+                i.alert_count.render(),
+                i.hit_count.render(),
+                i.last_seen.render(),
             ]
         })
         .collect();
-    let body = format!(
-        "<p>An incident gathers one indicator's alerts across devices.</p>{}{}",
-        status_filter(&filter.status, "/incidents"),
-        table(
+    let body = html! {
+        p { "An incident gathers one indicator's alerts across devices." }
+        (status_filter(&filter.status, "/incidents"))
+        (table(
             "Incidents, most recent first",
-            &[
-                "Incident",
-                "Severity",
-                "Status",
-                "Indicator",
-                "Devices",
-                "Alerts",
-                "Hits",
-                "Last seen"
-            ],
+            &["Incident", "Severity", "Status", "Indicator", "Devices", "Alerts", "Hits", "Last seen"],
             &rows,
             ""
-        )
-    );
-    Ok(Html(page(
-        "Incidents",
-        "/incidents",
-        Some(&u.viewer),
-        &body,
-    )))
+        ))
+    };
+    Ok(page("Incidents", "/incidents", Some(&u.viewer), body))
 }
 
 /// `GET /incidents/{id}`: facts, status buttons and its alerts.
@@ -311,23 +274,23 @@ pub(super) async fn incident(
     State(cp): State<ControlPlane>,
     u: User,
     Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Markup, PageError> {
     let id = id_of("incident", &id)?;
     let i = cp.incident(id).await?;
-    let alerts: Vec<Vec<String>> = i.alerts.iter().flatten().map(alert_row).collect();
-    let body = format!(
-        "<dl class=\"facts\"><dt>Status</dt><dd>{}</dd><dt>Severity</dt><dd>{}</dd>\
-         <dt>Indicator</dt><dd>{}</dd><dt>Devices</dt><dd>{}</dd><dt>Hits</dt><dd>{}</dd></dl>{}\
-         <h2>Alerts</h2>{}",
-        esc(&i.status),
-        esc(&i.severity),
-        esc(&i.indicator_value),
-        i.device_count,
-        i.hit_count,
-        status_form(&u.viewer, &format!("/incidents/{id}/status"), &i.status),
-        table("Alerts in this incident", &ALERT_HEADERS, &alerts, "")
-    );
-    Ok(Html(page(&i.title, "/incidents", Some(&u.viewer), &body)))
+    let alerts: Vec<Vec<Markup>> = i.alerts.iter().flatten().map(alert_row).collect();
+    let body = html! {
+        dl class="facts" {
+            dt { "Status" } dd { (i.status) }
+            dt { "Severity" } dd { (i.severity) }
+            dt { "Indicator" } dd { (i.indicator_value) }
+            dt { "Devices" } dd { (i.device_count) }
+            dt { "Hits" } dd { (i.hit_count) }
+        }
+        (status_form(&u.viewer, &format!("/incidents/{id}/status"), &i.status))
+        h2 { "Alerts" }
+        (table("Alerts in this incident", &ALERT_HEADERS, &alerts, ""))
+    };
+    Ok(page(&i.title, "/incidents", Some(&u.viewer), body))
 }
 
 /// `POST /incidents/{id}/status`.

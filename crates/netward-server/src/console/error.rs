@@ -3,9 +3,9 @@
 //! both read [`ControlError`] the same way.
 
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 
-use super::html::{notice, page};
+use super::html::{Notice, notice, page};
 use crate::control::ControlError;
 
 /// A failure on a console page.
@@ -30,7 +30,7 @@ impl IntoResponse for PageError {
             PageError::SignIn => Redirect::to("/login").into_response(),
             PageError::Shown(status, text) => (
                 status,
-                Html(page("Error", "", None, &notice("error", &text))),
+                page("Error", "", None, notice(Notice::Error, &text)),
             )
                 .into_response(),
         }

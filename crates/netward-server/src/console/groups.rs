@@ -5,12 +5,13 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, Render, html};
 use netward_model::Role;
 use netward_model::wire::{GroupCreate, GroupPatch};
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{self, Viewer, esc, select_field, table, urlencode};
+use super::html::{TextField, Viewer, select_field, select_field_id, table, urlencode};
 use super::settings::refused;
 use super::user::User;
 use crate::control::ControlPlane;
@@ -19,66 +20,60 @@ const MODES: [(&str, &str); 3] = [("block", "block"), ("audit", "audit"), ("off"
 const COVERAGES: [(&str, &str); 2] = [("all", "all protocols"), ("tcp", "TCP only (as MDE)")];
 
 /// The groups table and, for admins, a form per group and one for a new group.
-pub(super) async fn section(cp: &ControlPlane, viewer: &Viewer) -> Result<String, PageError> {
+pub(super) async fn section(cp: &ControlPlane, viewer: &Viewer) -> Result<Markup, PageError> {
     let groups = cp.groups().await?;
     let admin = viewer.can(Role::Admin);
-    let rows: Vec<Vec<String>> = groups
+    let rows: Vec<Vec<Markup>> = groups
         .iter()
         .map(|g| {
+            // Each row's controls need ids of their own, but post the same field names.
             let controls = if admin {
-                // Each row's controls need ids of their own, but post the same field names.
-                format!(
-                    "<form method=\"post\" action=\"/settings/groups/{}\" class=\"inline\">{}{}{}\
-                     <button type=\"submit\">Save</button></form>",
-                    urlencode(&g.name),
-                    viewer.csrf_field(),
-                    select_field(
-                        &format!("mode-{}", g.name),
-                        "Mode",
-                        &MODES,
-                        g.mode.as_str(),
-                        None
-                    )
-                    .replace(&format!("name=\"mode-{}\"", g.name), "name=\"mode\""),
-                    select_field(
-                        &format!("coverage-{}", g.name),
-                        "Coverage",
-                        &COVERAGES,
-                        g.coverage.as_str(),
-                        None
-                    )
-                    .replace(
-                        &format!("name=\"coverage-{}\"", g.name),
-                        "name=\"coverage\""
-                    ),
-                )
+                html! {
+                    form method="post" action={ "/settings/groups/" (urlencode(&g.name)) } class="inline" {
+                        (viewer.csrf_field())
+                        (select_field_id(
+                            &format!("mode-{}", g.name),
+                            "mode",
+                            "Mode",
+                            &MODES,
+                            g.mode.as_str(),
+                            None
+                        ))
+                        (select_field_id(
+                            &format!("coverage-{}", g.name),
+                            "coverage",
+                            "Coverage",
+                            &COVERAGES,
+                            g.coverage.as_str(),
+                            None
+                        ))
+                        button type="submit" { "Save" }
+                    }
+                }
             } else {
-                format!("{} · {}", esc(g.mode.as_str()), esc(g.coverage.as_str()))
+                html! { (g.mode.as_str()) " · " (g.coverage.as_str()) }
             };
-            vec![esc(&g.name), esc(&g.description), controls]
+            vec![g.name.render(), g.description.render(), controls]
         })
         .collect();
-    let new_group = if admin {
-        format!(
-            "<form method=\"post\" action=\"/settings/groups\" class=\"card\"><h3>New group</h3>{}{}{}{}\
-             <button type=\"submit\">Create</button></form>",
-            viewer.csrf_field(),
-            html::text_field_id("group-name", "name", "Name", "", None, "required"),
-            select_field("mode", "Mode", &MODES, "block", None),
-            select_field("coverage", "Coverage", &COVERAGES, "all", None),
-        )
-    } else {
-        String::new()
-    };
-    Ok(format!(
-        "{}{new_group}",
-        table(
+    Ok(html! {
+        (table(
             "Groups: protection mode and protocol coverage",
             &["Group", "Description", "Mode and coverage"],
             &rows,
             ""
-        )
-    ))
+        ))
+        @if admin {
+            form method="post" action="/settings/groups" class="card" {
+                h3 { "New group" }
+                (viewer.csrf_field())
+                (TextField::new("name", "Name").id("group-name").required())
+                (select_field("mode", "Mode", &MODES, "block", None))
+                (select_field("coverage", "Coverage", &COVERAGES, "all", None))
+                button type="submit" { "Create" }
+            }
+        }
+    })
 }
 
 #[derive(Deserialize)]

@@ -3,53 +3,57 @@
 
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, Render, html};
 use netward_model::{IndicatorSubmission, Role};
 
 use super::error::PageError;
-use super::html::{Viewer, esc, notice, page, select_field, table, text_field};
+use super::html::{Notice, TextField, Viewer, notice, page, select_field, table};
 use super::user::User;
 use crate::control::{ControlError, ControlPlane};
 use crate::indicators::ImportFormat;
 
 /// The import form, below `result` (a notice, or nothing).
-fn import_form(viewer: &Viewer, result: &str) -> String {
-    format!(
-        "{result}<form method=\"post\" action=\"/indicators/import\" enctype=\"multipart/form-data\" class=\"card\">{}\
-         <div class=\"field\"><label for=\"file\">File: MDE's CSV template, or one address or range per line</label>\
-         <input type=\"file\" id=\"file\" name=\"file\" required></div>{}{}{}\
-         <button type=\"submit\">Import</button></form>",
-        viewer.csrf_field(),
-        select_field(
-            "format",
-            "Format",
-            &[
-                ("csv", "CSV (MDE's template)"),
-                ("list", "List (one value per line)")
-            ],
-            "csv",
-            None
-        ),
-        select_field(
-            "action",
-            "Action, for a list",
-            &[("block", "Block"), ("audit", "Audit"), ("allow", "Allow")],
-            "block",
-            None
-        ),
-        text_field("title", "Title, for a list", "", None, ""),
-    )
+fn import_form(viewer: &Viewer, result: Option<Markup>) -> Markup {
+    html! {
+        @if let Some(result) = result {
+            (result)
+        }
+        form method="post" action="/indicators/import" enctype="multipart/form-data" class="card" {
+            (viewer.csrf_field())
+            div class="field" {
+                label for="file" { "File: MDE's CSV template, or one address or range per line" }
+                input type="file" id="file" name="file" required;
+            }
+            (select_field(
+                "format",
+                "Format",
+                &[("csv", "CSV (MDE's template)"), ("list", "List (one value per line)")],
+                "csv",
+                None
+            ))
+            (select_field(
+                "action",
+                "Action, for a list",
+                &[("block", "Block"), ("audit", "Audit"), ("allow", "Allow")],
+                "block",
+                None
+            ))
+            (TextField::new("title", "Title, for a list"))
+            button type="submit" { "Import" }
+        }
+    }
 }
 
 /// `GET /indicators/import`.
-pub(super) async fn form_page(u: User) -> Result<Html<String>, PageError> {
+pub(super) async fn form_page(u: User) -> Result<Markup, PageError> {
     u.require(Role::Analyst)?;
-    Ok(Html(page(
+    Ok(page(
         "Import indicators",
         "/indicators",
         Some(&u.viewer),
-        &import_form(&u.viewer, ""),
-    )))
+        import_form(&u.viewer, None),
+    ))
 }
 
 /// The fields of the multipart form, with the defaults the form shows.
@@ -124,58 +128,46 @@ pub(super) async fn upload(
     {
         Ok(r) => r,
         Err(ControlError::Invalid(f)) => {
-            let html = import_form(&u.viewer, &notice("error", &f.to_string()));
+            let form = import_form(&u.viewer, Some(notice(Notice::Error, &f.to_string())));
             return Ok((
                 StatusCode::BAD_REQUEST,
-                Html(page(
-                    "Import indicators",
-                    "/indicators",
-                    Some(&u.viewer),
-                    &html,
-                )),
+                page("Import indicators", "/indicators", Some(&u.viewer), form),
             )
                 .into_response());
         }
         Err(e) => return Err(e.into()),
     };
     let failed = results.iter().filter(|r| r.is_failed).count();
-    let rows: Vec<Vec<String>> = results
+    let rows: Vec<Vec<Markup>> = results
         .iter()
         .map(|r| {
             vec![
-                esc(&r.line.map_or("-".into(), |l| l.to_string())),
-                esc(&r.indicator),
+                r.line.map_or("-".into(), |l| l.to_string()).render(),
+                r.indicator.render(),
                 if r.is_failed {
-                    "<span class=\"outcome blocked\">failed</span>".into()
+                    html! { span class="outcome blocked" { "failed" } }
                 } else {
-                    "<span class=\"outcome allowed\">applied</span>".into()
+                    html! { span class="outcome allowed" { "applied" } }
                 },
-                esc(r.failure_reason.as_deref().unwrap_or("")),
+                r.failure_reason.as_deref().unwrap_or("").render(),
             ]
         })
         .collect();
     let summary = notice(
-        if failed == 0 { "ok" } else { "error" },
+        if failed == 0 {
+            Notice::Ok
+        } else {
+            Notice::Error
+        },
         &format!(
             "{} of {} rows applied; {failed} failed.",
             results.len() - failed,
             results.len()
         ),
     );
-    let html = format!(
-        "{summary}{}",
-        table(
-            "One result per row",
-            &["Line", "Value", "Result", "Reason"],
-            &rows,
-            ""
-        )
-    );
-    Ok(Html(page(
-        "Import results",
-        "/indicators",
-        Some(&u.viewer),
-        &html,
-    ))
-    .into_response())
+    let body = html! {
+        (summary)
+        (table("One result per row", &["Line", "Value", "Result", "Reason"], &rows, ""))
+    };
+    Ok(page("Import results", "/indicators", Some(&u.viewer), body).into_response())
 }

@@ -5,13 +5,14 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, Render, html};
 use netward_model::timestamp::format_rfc3339;
 use netward_model::{Action, FieldError, IndicatorSubmission, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Viewer, esc, notice, page, select_field, table, text_field, urlencode};
+use super::html::{Notice, TextField, Viewer, facts, notice, page, select_field, table, urlencode};
 use super::user::{CsrfForm, User};
 use crate::control::{ControlError, ControlPlane};
 use crate::store::IndicatorQuery;
@@ -37,7 +38,7 @@ pub(super) async fn list(
     State(cp): State<ControlPlane>,
     u: User,
     Query(filter): Query<IndicatorFilter>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Markup, PageError> {
     let action = Action::parse(&filter.action).ok().map(|(a, _)| a);
     let text = Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty());
     let list = cp
@@ -48,25 +49,25 @@ pub(super) async fn list(
             ..IndicatorQuery::default()
         })
         .await?;
-    let rows: Vec<Vec<String>> = list
+    let rows: Vec<Vec<Markup>> = list
         .iter()
         .map(|i| {
             vec![
-                format!(
-                    "<a href=\"/indicators/{}\">{}</a>",
-                    i.id,
-                    esc(&i.draft.value.to_string())
-                ),
-                esc(i.draft.action.as_str()),
-                esc(&i.draft.title),
-                esc(i.draft.severity.as_str()),
-                if i.draft.generate_alert { "yes" } else { "no" }.into(),
-                esc(&if i.draft.groups.is_empty() {
+                html! { a href={ "/indicators/" (i.id) } { (i.draft.value) } },
+                i.draft.action.as_str().render(),
+                i.draft.title.render(),
+                i.draft.severity.as_str().render(),
+                if i.draft.generate_alert { "yes" } else { "no" }.render(),
+                if i.draft.groups.is_empty() {
                     "all devices".to_owned()
                 } else {
                     i.draft.groups.join(", ")
-                }),
-                esc(&i.draft.expires_at.map_or("never".into(), format_rfc3339)),
+                }
+                .render(),
+                i.draft
+                    .expires_at
+                    .map_or("never".into(), format_rfc3339)
+                    .render(),
             ]
         })
         .collect();
@@ -76,41 +77,32 @@ pub(super) async fn list(
         ("audit", "audit"),
         ("block", "block"),
     ];
-    let write = if u.viewer.can(Role::Analyst) {
-        "<p class=\"actions\"><a class=\"button\" href=\"/indicators/new\">Add an indicator</a> \
-         <a class=\"button secondary\" href=\"/indicators/import\">Import a file</a></p>"
-    } else {
-        ""
-    };
-    let saved = filter
-        .saved
-        .map_or(String::new(), |v| notice("ok", &format!("Saved {v}.")));
-    let body = format!(
-        "{saved}{write}<form method=\"get\" action=\"/indicators\" class=\"filters\" role=\"search\">{}{}\
-         <button type=\"submit\">Search</button></form>{}",
-        text_field(
-            "q",
-            "Value or title contains",
-            &filter.q,
-            None,
-            "type=\"search\""
-        ),
-        select_field("action", "Action", &actions, &filter.action, None),
-        table(
+    let body = html! {
+        @if let Some(v) = &filter.saved {
+            (notice(Notice::Ok, &format!("Saved {v}.")))
+        }
+        @if u.viewer.can(Role::Analyst) {
+            p class="actions" {
+                a class="button" href="/indicators/new" { "Add an indicator" }
+                " "
+                a class="button secondary" href="/indicators/import" { "Import a file" }
+            }
+        }
+        form method="get" action="/indicators" class="filters" role="search" {
+            (TextField::new("q", "Value or title contains")
+                .value(&filter.q)
+                .kind("search"))
+            (select_field("action", "Action", &actions, &filter.action, None))
+            button type="submit" { "Search" }
+        }
+        (table(
             "Indicators",
-            &[
-                "Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires"
-            ],
+            &["Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires"],
             &rows,
             ""
-        )
-    );
-    Ok(Html(page(
-        "Indicators",
-        "/indicators",
-        Some(&u.viewer),
-        &body,
-    )))
+        ))
+    };
+    Ok(page("Indicators", "/indicators", Some(&u.viewer), body))
 }
 
 /// The indicator form as posted; every field is optional here, so that a missing one comes
@@ -189,17 +181,13 @@ fn indicator_form(
     f: &IndicatorForm,
     error: Option<(&str, String)>,
     editing: Option<i64>,
-) -> String {
+) -> Markup {
     let err = |name: &str| {
         error
             .as_ref()
             .filter(|(field, _)| *field == name)
             .map(|(_, m)| m.as_str())
     };
-    let general = error
-        .as_ref()
-        .filter(|(field, _)| *field == "form")
-        .map_or(String::new(), |(_, m)| notice("error", m));
     let actions = [
         ("block", "Block"),
         ("audit", "Audit"),
@@ -213,90 +201,67 @@ fn indicator_form(
         ("Medium", "Medium"),
         ("High", "High"),
     ];
-    let value_extra = if editing.is_some() {
-        "required readonly"
-    } else {
-        "required"
-    };
-    let checked = |o: &Option<String>| if o.is_some() { " checked" } else { "" };
-    let delete = match editing {
-        Some(id) if viewer.can(Role::Analyst) => format!(
-            "<form method=\"post\" action=\"/indicators/{id}/delete\" class=\"inline\">{}\
-             <button type=\"submit\" class=\"danger\">Delete this indicator</button></form>",
-            viewer.csrf_field()
-        ),
-        _ => String::new(),
-    };
-    format!(
-        "{general}<form method=\"post\" action=\"/indicators\" class=\"card\" novalidate>{}{}{}{}{}{}{}\
-         <div class=\"field check\"><input type=\"checkbox\" id=\"alert\" name=\"alert\" value=\"on\"{}>\
-         <label for=\"alert\">Raise an alert on every hit</label></div>{}{}\
-         <div class=\"field check\"><input type=\"checkbox\" id=\"force\" name=\"force\" value=\"on\"{}>\
-         <label for=\"force\">Accept a block the guard rails would refuse</label></div>\
-         <button type=\"submit\">Save</button></form>{delete}",
-        viewer.csrf_field(),
-        text_field(
-            "value",
-            "IP address or CIDR range",
-            &f.value,
-            err("value"),
-            value_extra
-        ),
-        select_field("action", "Action", &actions, &f.action, err("action")),
-        text_field("title", "Title", &f.title, err("title"), "required"),
-        select_field(
-            "severity",
-            "Severity",
-            &severities,
-            &f.severity,
-            err("severity")
-        ),
-        text_field(
-            "description",
-            "Description",
-            &f.description,
-            err("description"),
-            ""
-        ),
-        text_field(
-            "expires",
-            "Expires (RFC 3339, e.g. 2030-01-31T00:00:00Z; empty: never)",
-            &f.expires,
-            err("expires"),
-            ""
-        ),
-        checked(&f.alert),
-        text_field(
-            "groups",
-            "Device groups, comma-separated (empty: all devices)",
-            &f.groups,
-            err("groups"),
-            ""
-        ),
-        text_field(
-            "recommended",
-            "Recommended actions",
-            &f.recommended,
-            err("recommended"),
-            ""
-        ),
-        checked(&f.force),
-    )
+    html! {
+        @if let Some(general) = err("form") {
+            (notice(Notice::Error, general))
+        }
+        form method="post" action="/indicators" class="card" novalidate {
+            (viewer.csrf_field())
+            (TextField::new("value", "IP address or CIDR range")
+                .value(&f.value)
+                .error(err("value"))
+                .required()
+                .readonly(editing.is_some()))
+            (select_field("action", "Action", &actions, &f.action, err("action")))
+            (TextField::new("title", "Title")
+                .value(&f.title)
+                .error(err("title"))
+                .required())
+            (select_field("severity", "Severity", &severities, &f.severity, err("severity")))
+            (TextField::new("description", "Description")
+                .value(&f.description)
+                .error(err("description")))
+            (TextField::new("expires", "Expires (RFC 3339, e.g. 2030-01-31T00:00:00Z; empty: never)")
+                .value(&f.expires)
+                .error(err("expires")))
+            div class="field check" {
+                input type="checkbox" id="alert" name="alert" value="on" checked[f.alert.is_some()];
+                label for="alert" { "Raise an alert on every hit" }
+            }
+            (TextField::new("groups", "Device groups, comma-separated (empty: all devices)")
+                .value(&f.groups)
+                .error(err("groups")))
+            (TextField::new("recommended", "Recommended actions")
+                .value(&f.recommended)
+                .error(err("recommended")))
+            div class="field check" {
+                input type="checkbox" id="force" name="force" value="on" checked[f.force.is_some()];
+                label for="force" { "Accept a block the guard rails would refuse" }
+            }
+            button type="submit" { "Save" }
+        }
+        @if let Some(id) = editing.filter(|_| viewer.can(Role::Analyst)) {
+            form method="post" action={ "/indicators/" (id) "/delete" } class="inline" {
+                (viewer.csrf_field())
+                button type="submit" class="danger" { "Delete this indicator" }
+            }
+        }
+    }
 }
 
 /// `GET /indicators/new`.
-pub(super) async fn new(u: User) -> Result<Html<String>, PageError> {
+pub(super) async fn new(u: User) -> Result<Markup, PageError> {
     u.require(Role::Analyst)?;
     let f = IndicatorForm {
         action: "block".into(),
         ..IndicatorForm::default()
     };
-    Ok(Html(page(
+    Ok(page(
         "Add an indicator",
         "/indicators",
         Some(&u.viewer),
-        &indicator_form(&u.viewer, &f, None, None),
-    )))
+        indicator_form(&u.viewer, &f, None, None),
+    ))
 }
 
 /// `GET /indicators/{id}`: where it is enforced, then the form (analysts) or its facts.
@@ -304,13 +269,13 @@ pub(super) async fn show(
     State(cp): State<ControlPlane>,
     u: User,
     Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Markup, PageError> {
     let id = id_of("indicator", &id)?;
     let i = cp.indicator(id).await?;
     let d = &i.draft;
     let summary = cp.enforcement(i.clone()).await?;
     let enforced = notice(
-        "ok",
+        Notice::Ok,
         &format!(
             "Enforced on {}/{} devices in scope.",
             summary.enforced, summary.in_scope
@@ -330,12 +295,9 @@ pub(super) async fn show(
         force: None,
     };
     let body = if u.viewer.can(Role::Analyst) {
-        format!(
-            "{enforced}{}",
-            indicator_form(&u.viewer, &f, None, Some(id))
-        )
+        html! { (enforced) (indicator_form(&u.viewer, &f, None, Some(id))) }
     } else {
-        let facts = [
+        let shown = [
             ("Value", f.value.clone()),
             ("Action", f.action.clone()),
             ("Title", f.title.clone()),
@@ -358,18 +320,14 @@ pub(super) async fn show(
                 },
             ),
         ];
-        let dl: String = facts
-            .iter()
-            .map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v)))
-            .collect();
-        format!("{enforced}<dl class=\"facts\">{dl}</dl>")
+        html! { (enforced) dl class="facts" { (facts(&shown)) } }
     };
-    Ok(Html(page(
+    Ok(page(
         &d.value.to_string(),
         "/indicators",
         Some(&u.viewer),
-        &body,
-    )))
+        body,
+    ))
 }
 
 /// `POST /indicators`: submit or update one indicator, as `POST /api/indicators`; a field
@@ -383,12 +341,12 @@ pub(super) async fn save(
     let shown = |field: &str, message: String| -> Response {
         (
             StatusCode::BAD_REQUEST,
-            Html(page(
+            page(
                 "Add an indicator",
                 "/indicators",
                 Some(&u.viewer),
-                &indicator_form(&u.viewer, &f, Some((form_field(field), message)), None),
-            )),
+                indicator_form(&u.viewer, &f, Some((form_field(field), message)), None),
+            ),
         )
             .into_response()
     };

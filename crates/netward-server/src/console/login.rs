@@ -4,12 +4,13 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
+use maud::html;
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{esc, page, text_field};
+use super::html::{TextField, page};
 use super::user::{CsrfForm, User};
 use super::{Console, Shared, session};
 use crate::control::ControlPlane;
@@ -24,22 +25,23 @@ pub(super) struct LoginForm {
 /// The sign-in page, with a fresh CSRF token in a hidden field and in its own cookie.
 fn login_form(console: &Console, status: StatusCode, error: Option<&str>) -> Response {
     let csrf = session::random_id();
-    let body = format!(
-        "<form method=\"post\" action=\"/login\" class=\"card narrow\">\
-         <p>Sign in with an API token (<code>netward token create</code>, or the admin token the \
-         server printed at its first start).</p>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">{}\
-         <button type=\"submit\">Sign in</button></form>",
-        esc(&csrf),
-        text_field(
-            "token",
-            "Token",
-            "",
-            error,
-            "type=\"password\" autocomplete=\"current-password\" required autofocus"
-        )
-    );
-    let mut resp = (status, Html(page("Sign in", "", None, &body))).into_response();
+    let body = html! {
+        form method="post" action="/login" class="card narrow" {
+            p {
+                "Sign in with an API token (" code { "netward token create" }
+                ", or the admin token the server printed at its first start)."
+            }
+            input type="hidden" name="csrf" value=(csrf);
+            (TextField::new("token", "Token")
+                .error(error)
+                .kind("password")
+                .autocomplete("current-password")
+                .required()
+                .autofocus())
+            button type="submit" { "Sign in" }
+        }
+    };
+    let mut resp = (status, page("Sign in", "", None, body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&session::set_login_cookie(&csrf, console.secure)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }

@@ -2,12 +2,12 @@
 //! page (its facts and its timeline). The same data as `api/machines.rs`.
 
 use axum::extract::{Path, State};
-use axum::response::Html;
+use maud::{Markup, Render, html};
 use netward_model::agent_wire::MachineEntity;
 
 use super::detection::{EVENT_HEADERS, event_rows};
 use super::error::{PageError, id_of};
-use super::html::{esc, page, table};
+use super::html::{facts, page, table};
 use super::user::User;
 use crate::control::ControlPlane;
 use crate::store::EventQuery;
@@ -47,59 +47,42 @@ pub(super) fn applied_text(m: &MachineEntity) -> String {
 }
 
 /// `GET /devices`.
-pub(super) async fn list(
-    State(cp): State<ControlPlane>,
-    u: User,
-) -> Result<Html<String>, PageError> {
+pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Markup, PageError> {
     let machines = cp.machines().await?;
     let groups = cp.groups().await?;
-    let rows: Vec<Vec<String>> = machines
+    let rows: Vec<Vec<Markup>> = machines
         .iter()
         .map(|m| {
             let g = groups.iter().find(|g| g.name == m.group);
             vec![
-                format!(
-                    "<a href=\"/devices/{}\" data-device=\"{}\">{}</a>",
-                    esc(&m.id),
-                    esc(&m.id),
-                    esc(&m.hostname)
-                ),
-                esc(&m.group),
-                g.map_or("-".into(), |g| esc(g.mode.as_str())),
-                g.map_or("-".into(), |g| esc(g.coverage.as_str())),
-                format!(
-                    "<span data-live=\"online\" data-id=\"{}\">{}</span>",
-                    esc(&m.id),
-                    esc(&online_text(m))
-                ),
-                format!(
-                    "<span data-live=\"applied\" data-id=\"{}\">{}</span>",
-                    esc(&m.id),
-                    esc(&applied_text(m))
-                ),
-                format!(
-                    "<span data-live=\"sync\" data-id=\"{}\" class=\"{}\">{}</span>",
-                    esc(&m.id),
-                    if m.in_sync { "good" } else { "warn" },
-                    esc(&sync_text(m))
-                ),
+                html! { a href={ "/devices/" (m.id) } data-device=(m.id) { (m.hostname) } },
+                m.group.render(),
+                g.map_or("-", |g| g.mode.as_str()).render(),
+                g.map_or("-", |g| g.coverage.as_str()).render(),
+                html! { span data-live="online" data-id=(m.id) { (online_text(m)) } },
+                html! { span data-live="applied" data-id=(m.id) { (applied_text(m)) } },
+                html! {
+                    span data-live="sync" data-id=(m.id) class=(if m.in_sync { "good" } else { "warn" }) {
+                        (sync_text(m))
+                    }
+                },
             ]
         })
         .collect();
-    let body = format!(
-        "<p>Which policy version each device enforces, updated live as agents acknowledge. \
-         Enroll a device with <code>netward enroll-token create</code> and \
-         <code>netward agent --enroll</code>.</p>{}",
-        table(
+    let body = html! {
+        p {
+            "Which policy version each device enforces, updated live as agents acknowledge. \
+             Enroll a device with " code { "netward enroll-token create" } " and "
+            code { "netward agent --enroll" } "."
+        }
+        (table(
             "Devices",
-            &[
-                "Device", "Group", "Mode", "Coverage", "Online", "Applied", "Sync"
-            ],
+            &["Device", "Group", "Mode", "Coverage", "Online", "Applied", "Sync"],
             &rows,
             "devices-body"
-        )
-    );
-    Ok(Html(page("Devices", "/devices", Some(&u.viewer), &body)))
+        ))
+    };
+    Ok(page("Devices", "/devices", Some(&u.viewer), body))
 }
 
 /// `GET /devices/{id}`: facts, live state and timeline.
@@ -107,7 +90,7 @@ pub(super) async fn show(
     State(cp): State<ControlPlane>,
     u: User,
     Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Markup, PageError> {
     let id = id_of("device", &id)?;
     let m = cp.machine(id).await?;
     let timeline = cp
@@ -119,7 +102,7 @@ pub(super) async fn show(
             },
         )
         .await?;
-    let facts = [
+    let known = [
         ("Host name", m.hostname.clone()),
         ("Operating system", m.os.clone()),
         ("Kernel", m.kernel.clone()),
@@ -134,24 +117,23 @@ pub(super) async fn show(
             format!("{} / {}", m.events_dropped, m.events_lost),
         ),
     ];
-    let dl: String = facts
-        .iter()
-        .map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v)))
-        .collect();
-    let body = format!(
-        "<dl class=\"facts\">{dl}<dt>Online</dt><dd><span data-live=\"online\" data-id=\"{id}\">{}</span></dd>\
-         <dt>Applied</dt><dd><span data-live=\"applied\" data-id=\"{id}\">{}</span></dd>\
-         <dt>Sync</dt><dd><span data-live=\"sync\" data-id=\"{id}\">{}</span></dd></dl>\
-         <h2>Timeline</h2>{}",
-        esc(&online_text(&m)),
-        esc(&applied_text(&m)),
-        esc(&sync_text(&m)),
-        table(
+    let body = html! {
+        dl class="facts" {
+            (facts(&known))
+            dt { "Online" }
+            dd { span data-live="online" data-id=(id) { (online_text(&m)) } }
+            dt { "Applied" }
+            dd { span data-live="applied" data-id=(id) { (applied_text(&m)) } }
+            dt { "Sync" }
+            dd { span data-live="sync" data-id=(id) { (sync_text(&m)) } }
+        }
+        h2 { "Timeline" }
+        (table(
             "Events on this device, oldest first",
             &EVENT_HEADERS,
             &event_rows(&timeline),
             ""
-        )
-    );
-    Ok(Html(page(&m.hostname, "/devices", Some(&u.viewer), &body)))
+        ))
+    };
+    Ok(page(&m.hostname, "/devices", Some(&u.viewer), body))
 }

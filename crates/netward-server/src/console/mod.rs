@@ -16,10 +16,12 @@
 //!   to the page in place.
 //! - `user.rs`: the signed-in user of a request and the role-then-CSRF check of every write;
 //!   `error.rs`: the one mapping of a failure to a redirect or an error page.
-//! - `session.rs`: sessions, cookies and CSRF tokens; `html.rs`: escaping, the page frame,
+//! - `session.rs`: sessions, cookies and CSRF tokens; `html.rs`: the page frame, tables and
 //!   form controls.
 //!
-//! This file only declares the parts and builds the router.
+//! Pages are typed `maud` templates: whatever a template splices in is escaped unless it is
+//! already markup, so no page escapes by hand. This file only declares the parts and builds
+//! the router.
 
 mod detection;
 mod error;

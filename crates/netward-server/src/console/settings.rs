@@ -5,63 +5,54 @@
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
 use netward_model::Role;
 use netward_model::wire::SettingsPatch;
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{notice, page};
+use super::html::{Notice, notice, page};
 use super::user::User;
 use super::{groups, tokens};
 use crate::control::{ControlError, ControlPlane};
 
-/// The whole settings page's body, below `msg` (a notice, or nothing).
-async fn settings_body(cp: &ControlPlane, u: &User, msg: &str) -> Result<String, PageError> {
-    let s = cp.settings().await?;
-    let switch = if u.viewer.can(Role::Admin) {
-        format!(
-            "<form method=\"post\" action=\"/settings\" class=\"card\">{}\
-             <div class=\"field check\"><input type=\"checkbox\" id=\"enforce\" name=\"enforce\" value=\"on\"{}>\
-             <label for=\"enforce\">Enforce custom network indicators on every device</label></div>\
-             <button type=\"submit\">Save</button></form>",
-            u.viewer.csrf_field(),
-            if s.custom_network_indicators {
-                " checked"
-            } else {
-                ""
-            }
-        )
-    } else {
-        format!(
-            "<p>Custom network indicators are <strong>{}</strong>.</p>",
-            if s.custom_network_indicators {
-                "enforced"
-            } else {
-                "switched off"
-            }
-        )
-    };
-    let groups = groups::section(cp, &u.viewer).await?;
-    let tokens = tokens::section(cp, &u.viewer).await?;
-    Ok(format!(
-        "{msg}<h2>Tenant</h2>{switch}<h2>Device groups</h2>{groups}{tokens}"
-    ))
-}
-
-/// The settings page with `msg` on top, as a response with `status`.
+/// The settings page with `msg` (a notice) on top, as a response with `status`.
 pub(super) async fn settings_page(
     cp: &ControlPlane,
     u: &User,
     status: StatusCode,
-    msg: &str,
+    msg: Option<Markup>,
 ) -> Result<Response, PageError> {
-    let body = settings_body(cp, u, msg).await?;
-    Ok((
-        status,
-        Html(page("Settings", "/settings", Some(&u.viewer), &body)),
-    )
-        .into_response())
+    let enforced = cp.settings().await?.custom_network_indicators;
+    let groups = groups::section(cp, &u.viewer).await?;
+    let tokens = tokens::section(cp, &u.viewer).await?;
+    let body = html! {
+        @if let Some(msg) = msg {
+            (msg)
+        }
+        h2 { "Tenant" }
+        @if u.viewer.can(Role::Admin) {
+            form method="post" action="/settings" class="card" {
+                (u.viewer.csrf_field())
+                div class="field check" {
+                    input type="checkbox" id="enforce" name="enforce" value="on" checked[enforced];
+                    label for="enforce" { "Enforce custom network indicators on every device" }
+                }
+                button type="submit" { "Save" }
+            }
+        } @else {
+            p {
+                "Custom network indicators are "
+                strong { (if enforced { "enforced" } else { "switched off" }) }
+                "."
+            }
+        }
+        h2 { "Device groups" }
+        (groups)
+        (tokens)
+    };
+    Ok((status, page("Settings", "/settings", Some(&u.viewer), body)).into_response())
 }
 
 /// A refused change on the settings page: what the user can fix is shown on the page (400);
@@ -74,7 +65,13 @@ pub(super) async fn refused(
     match e {
         ControlError::Invalid(_) | ControlError::Conflict(_) => {
             let text = e.to_string();
-            settings_page(cp, u, StatusCode::BAD_REQUEST, &notice("error", &text)).await
+            settings_page(
+                cp,
+                u,
+                StatusCode::BAD_REQUEST,
+                Some(notice(Notice::Error, &text)),
+            )
+            .await
         }
         other => Err(other.into()),
     }
@@ -93,10 +90,8 @@ pub(super) async fn show(
     u: User,
     Query(m): Query<SettingsMessage>,
 ) -> Result<Response, PageError> {
-    let msg = m
-        .done
-        .map_or(String::new(), |d| notice("ok", &format!("Saved: {d}.")));
-    settings_page(&cp, &u, StatusCode::OK, &msg).await
+    let msg = m.done.map(|d| notice(Notice::Ok, &format!("Saved: {d}.")));
+    settings_page(&cp, &u, StatusCode::OK, msg).await
 }
 
 #[derive(Deserialize)]

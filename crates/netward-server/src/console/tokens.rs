@@ -6,60 +6,60 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, Render, html};
 use netward_model::Role;
 use netward_model::timestamp::format_rfc3339;
 use netward_model::wire::TokenCreate;
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{self, Viewer, esc, notice, select_field, table};
+use super::html::{Notice, TextField, Viewer, notice, select_field, table};
 use super::settings::{refused, settings_page};
 use super::user::{CsrfForm, User};
 use crate::control::ControlPlane;
 
 /// The section, or nothing for a viewer or analyst (who may not list tokens).
-pub(super) async fn section(cp: &ControlPlane, viewer: &Viewer) -> Result<String, PageError> {
+pub(super) async fn section(cp: &ControlPlane, viewer: &Viewer) -> Result<Markup, PageError> {
     if !viewer.can(Role::Admin) {
-        return Ok(String::new());
+        return Ok(html! {});
     }
     let list = cp.tokens().await?;
-    let rows: Vec<Vec<String>> = list
+    let rows: Vec<Vec<Markup>> = list
         .iter()
         .map(|t| {
             vec![
-                esc(&t.name),
-                esc(&t.role.to_string()),
-                esc(&format_rfc3339(t.created_at)),
+                t.name.render(),
+                html! { (t.role) },
+                format_rfc3339(t.created_at).render(),
                 match t.revoked_at {
-                    Some(at) => format!("revoked {}", esc(&format_rfc3339(at))),
-                    None => format!(
-                        "<form method=\"post\" action=\"/settings/tokens/{}/revoke\" class=\"inline\">{}\
-                         <button type=\"submit\" class=\"danger\">Revoke</button></form>",
-                        t.id,
-                        viewer.csrf_field()
-                    ),
+                    Some(at) => html! { "revoked " (format_rfc3339(at)) },
+                    None => html! {
+                        form method="post" action={ "/settings/tokens/" (t.id) "/revoke" } class="inline" {
+                            (viewer.csrf_field())
+                            button type="submit" class="danger" { "Revoke" }
+                        }
+                    },
                 },
             ]
         })
         .collect();
-    Ok(format!(
-        "<h2>API tokens</h2>{}<form method=\"post\" action=\"/settings/tokens\" class=\"card\">\
-         <h3>New token</h3>{}{}{}<button type=\"submit\">Create</button></form>",
-        table("Tokens", &["Name", "Role", "Created", ""], &rows, ""),
-        viewer.csrf_field(),
-        html::text_field_id("token-name", "name", "Name", "", None, "required"),
-        select_field(
-            "role",
-            "Role",
-            &[
-                ("viewer", "viewer"),
-                ("analyst", "analyst"),
-                ("admin", "admin")
-            ],
-            "viewer",
-            None
-        ),
-    ))
+    Ok(html! {
+        h2 { "API tokens" }
+        (table("Tokens", &["Name", "Role", "Created", ""], &rows, ""))
+        form method="post" action="/settings/tokens" class="card" {
+            h3 { "New token" }
+            (viewer.csrf_field())
+            (TextField::new("name", "Name").id("token-name").required())
+            (select_field(
+                "role",
+                "Role",
+                &[("viewer", "viewer"), ("analyst", "analyst"), ("admin", "admin")],
+                "viewer",
+                None
+            ))
+            button type="submit" { "Create" }
+        }
+    })
 }
 
 #[derive(Deserialize)]
@@ -86,13 +86,13 @@ pub(super) async fn create(
         // would keep it.
         Ok((t, secret)) => {
             let msg = notice(
-                "ok",
+                Notice::Ok,
                 &format!(
                     "Token `{}` created. Copy it now; it is not shown again: {secret}",
                     t.name
                 ),
             );
-            settings_page(&cp, &u, StatusCode::OK, &msg).await
+            settings_page(&cp, &u, StatusCode::OK, Some(msg)).await
         }
         Err(e) => refused(&cp, &u, e).await,
     }
