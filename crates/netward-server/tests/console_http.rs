@@ -245,3 +245,67 @@ async fn sessions_are_httponly_forms_need_their_csrf_token_and_revocation_ends_a
         StatusCode::SEE_OTHER
     );
 }
+
+/// The search runs in the store: an indicator beyond the first 10,000 is found by
+/// a word of its title, in any case, and by part of its value, and nothing else is shown.
+#[tokio::test]
+async fn the_indicator_search_finds_by_title_word_and_part_of_the_value_beyond_the_first_10000() {
+    let s = TestServer::start().await;
+    let http = no_redirects();
+    // 10,100 indicators first, so that the ones searched for come after the 1,000 rows an
+    // unfiltered list shows, and after the 10,000 the handler once fetched and filtered.
+    let bulk: String = (0..10_100u32)
+        .map(|i| format!("10.{}.{}.1\n", i / 256, i % 256))
+        .collect();
+    let (status, _) = s
+        .send(
+            s.req(
+                reqwest::Method::POST,
+                "/api/indicators/import?action=block&title=bulk",
+                Some(&s.admin),
+            )
+            .header("content-type", "text/plain")
+            .body(bulk),
+        )
+        .await;
+    assert!(status.is_success());
+    for (value, title) in [
+        ("203.0.113.77", "Botnet Controller"),
+        ("198.51.100.0/24", "Scanner range"),
+        ("192.0.2.55", "Mail relay"),
+    ] {
+        let (status, body) = s
+            .post(
+                "/api/indicators",
+                serde_json::json!({"indicatorValue": value, "action": "Block", "title": title}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, cookie) = sign_in(&s, &http, &s.admin).await;
+    let session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    let shown = |html: &str, value: &str| html.contains(&format!(">{value}</a>"));
+
+    let (status, all) = get(&s, &http, &session, "/indicators").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(shown(&all, "10.0.0.1") && !shown(&all, "203.0.113.77"));
+
+    let (status, by_title) = get(&s, &http, &session, "/indicators?q=controller").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(shown(&by_title, "203.0.113.77"), "{by_title}");
+    assert!(!shown(&by_title, "198.51.100.0/24") && !shown(&by_title, "192.0.2.55"));
+    assert!(!shown(&by_title, "10.0.0.1"));
+    assert!(
+        by_title.contains("value=\"controller\""),
+        "the search box keeps what was typed"
+    );
+
+    let (_, by_value) = get(&s, &http, &session, "/indicators?q=51.100").await;
+    assert!(shown(&by_value, "198.51.100.0/24"), "{by_value}");
+    assert!(!shown(&by_value, "203.0.113.77") && !shown(&by_value, "192.0.2.55"));
+    assert!(!shown(&by_value, "10.0.0.1"));
+
+    // The search and the action filter combine, in the store too.
+    let (_, none) = get(&s, &http, &session, "/indicators?q=relay&action=allow").await;
+    assert!(!shown(&none, "192.0.2.55") && none.contains("Nothing yet."));
+}

@@ -1,22 +1,20 @@
-//! Small HTML helpers: escaping, the page frame, and form controls with their error messages.
-//! Every value that comes from data goes through [`esc`].
+//! Small HTML building blocks on top of [`maud`]: the page frame, notices, tables and
+//! labelled form controls with their error messages. Everything spliced into a template is
+//! escaped by maud unless it is already [`Markup`], so no page escapes by hand; the only raw
+//! text is maud's own output.
 
+use maud::{DOCTYPE, Markup, Render, html};
 use netward_model::Role;
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// Percent-encodes text for one segment or query value of a URL (everything but
+/// `A-Z a-z 0-9 . - _`).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Who is looking, for the frame.
@@ -37,11 +35,8 @@ impl Viewer {
     }
 
     /// The hidden CSRF field every form carries.
-    pub fn csrf_field(&self) -> String {
-        format!(
-            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-            esc(&self.csrf)
-        )
+    pub fn csrf_field(&self) -> Markup {
+        html! { input type="hidden" name="csrf" value=(self.csrf); }
     }
 }
 
@@ -53,154 +48,239 @@ const NAV: [(&str, &str); 5] = [
     ("/settings", "Settings"),
 ];
 
-/// A whole page: `title`, the navigation (with `current` marked), and `body`.
-pub fn page(title: &str, current: &str, viewer: Option<&Viewer>, body: &str) -> String {
-    let nav = match viewer {
-        Some(v) => {
-            let links: String = NAV
-                .iter()
-                .map(|(href, label)| {
-                    let here = if *href == current {
-                        " aria-current=\"page\""
-                    } else {
-                        ""
-                    };
-                    format!("<li><a href=\"{href}\"{here}>{label}</a></li>")
-                })
-                .collect();
-            format!(
-                "<nav aria-label=\"Main\"><ul>{links}</ul></nav>\
-                 <form method=\"post\" action=\"/logout\" class=\"who\">{}\
-                 <span>{} <span class=\"role\">({})</span></span> \
-                 <button type=\"submit\">Sign out</button></form>",
-                v.csrf_field(),
-                esc(&v.name),
-                v.role
-            )
+/// A whole page: `title`, the navigation (with `current` marked) for a signed-in `viewer`,
+/// the live region `console.js` announces in, and `body`.
+pub fn page(title: &str, current: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · netward" }
+                link rel="stylesheet" href="/console.css";
+                script src="/console.js" defer {}
+            }
+            body {
+                a class="skip" href="#main" { "Skip to content" }
+                header {
+                    a class="brand" href="/" { "netward" }
+                    @if let Some(v) = viewer {
+                        nav aria-label="Main" {
+                            ul {
+                                @for (href, label) in NAV {
+                                    li { a href=(href) aria-current=[(href == current).then_some("page")] { (label) } }
+                                }
+                            }
+                        }
+                        form method="post" action="/logout" class="who" {
+                            (v.csrf_field())
+                            span { (v.name) " " span class="role" { "(" (v.role) ")" } }
+                            " "
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                div id="live" role="status" aria-live="polite" class="live" {}
+                main id="main" {
+                    h1 { (title) }
+                    (body)
+                }
+            }
         }
-        None => String::new(),
-    };
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · netward</title><link rel=\"stylesheet\" href=\"/console.css\">\
-         <script src=\"/console.js\" defer></script></head><body>\
-         <a class=\"skip\" href=\"#main\">Skip to content</a>\
-         <header><a class=\"brand\" href=\"/\">netward</a>{nav}</header>\
-         <div id=\"live\" role=\"status\" aria-live=\"polite\" class=\"live\"></div>\
-         <main id=\"main\"><h1>{}</h1>{body}</main></body></html>",
-        esc(title),
-        esc(title)
-    )
-}
-
-/// A message box: `kind` is `ok` or `error`.
-pub fn notice(kind: &str, text: &str) -> String {
-    let role = if kind == "error" { "alert" } else { "status" };
-    format!(
-        "<p class=\"notice {kind}\" role=\"{role}\">{}</p>",
-        esc(text)
-    )
-}
-
-/// A control's error: the attributes that tie the control to it, and the message itself.
-fn error_parts(id: &str, error: Option<&str>) -> (String, String) {
-    match error {
-        Some(e) => (
-            format!(" aria-invalid=\"true\" aria-describedby=\"{id}-error\""),
-            format!(
-                "<span class=\"field-error\" id=\"{id}-error\">{}</span>",
-                esc(e)
-            ),
-        ),
-        None => (String::new(), String::new()),
     }
 }
 
-/// A labelled text input, with its error (if any) beside it; its id is its name.
-pub fn text_field(
-    name: &str,
-    label: &str,
-    value: &str,
-    error: Option<&str>,
-    extra: &str,
-) -> String {
-    text_field_id(name, name, label, value, error, extra)
+/// What a notice tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// Something worked (a status message).
+    Ok,
+    /// Something failed (an alert for screen readers).
+    Error,
 }
 
-/// [`text_field`] with an id of its own, for a page with two fields of the same name.
-pub fn text_field_id(
-    id: &str,
-    name: &str,
-    label: &str,
-    value: &str,
-    error: Option<&str>,
-    extra: &str,
-) -> String {
-    let (invalid, msg) = error_parts(id, error);
-    format!(
-        "<div class=\"field\"><label for=\"{id}\">{}</label>\
-         <input id=\"{id}\" name=\"{name}\" value=\"{}\"{invalid} {extra}>{msg}</div>",
-        esc(label),
-        esc(value)
-    )
+/// A message box.
+pub fn notice(kind: Notice, text: &str) -> Markup {
+    let (class, role) = match kind {
+        Notice::Ok => ("notice ok", "status"),
+        Notice::Error => ("notice error", "alert"),
+    };
+    html! { p class=(class) role=(role) { (text) } }
 }
 
-/// A labelled select.
+/// A labelled text input, with its error (if any) beside it and tied to it for screen
+/// readers. Built with [`TextField::new`] and rendered by splicing it into a template.
+#[derive(Clone, Copy, Debug)]
+pub struct TextField<'a> {
+    id: &'a str,
+    name: &'a str,
+    label: &'a str,
+    value: &'a str,
+    error: Option<&'a str>,
+    kind: Option<&'static str>,
+    autocomplete: Option<&'static str>,
+    required: bool,
+    readonly: bool,
+    autofocus: bool,
+}
+
+impl<'a> TextField<'a> {
+    /// An empty, optional text input whose id is its name.
+    pub fn new(name: &'a str, label: &'a str) -> Self {
+        TextField {
+            id: name,
+            name,
+            label,
+            value: "",
+            error: None,
+            kind: None,
+            autocomplete: None,
+            required: false,
+            readonly: false,
+            autofocus: false,
+        }
+    }
+
+    /// An id of its own, for a page with two fields of the same name.
+    pub fn id(self, id: &'a str) -> Self {
+        TextField { id, ..self }
+    }
+
+    /// The value shown in it.
+    pub fn value(self, value: &'a str) -> Self {
+        TextField { value, ..self }
+    }
+
+    /// The error shown beside it, if any.
+    pub fn error(self, error: Option<&'a str>) -> Self {
+        TextField { error, ..self }
+    }
+
+    /// The input's `type` (`password`, `search`); text when not set.
+    pub fn kind(self, kind: &'static str) -> Self {
+        TextField {
+            kind: Some(kind),
+            ..self
+        }
+    }
+
+    /// The browser's `autocomplete` hint.
+    pub fn autocomplete(self, hint: &'static str) -> Self {
+        TextField {
+            autocomplete: Some(hint),
+            ..self
+        }
+    }
+
+    /// Marked required.
+    pub fn required(self) -> Self {
+        TextField {
+            required: true,
+            ..self
+        }
+    }
+
+    /// Read-only when `readonly`.
+    pub fn readonly(self, readonly: bool) -> Self {
+        TextField { readonly, ..self }
+    }
+
+    /// Focused when the page opens.
+    pub fn autofocus(self) -> Self {
+        TextField {
+            autofocus: true,
+            ..self
+        }
+    }
+}
+
+impl Render for TextField<'_> {
+    fn render(&self) -> Markup {
+        let error_id = format!("{}-error", self.id);
+        html! {
+            div class="field" {
+                label for=(self.id) { (self.label) }
+                input id=(self.id) name=(self.name) value=(self.value)
+                    aria-invalid=[self.error.map(|_| "true")]
+                    aria-describedby=[self.error.map(|_| &error_id)]
+                    type=[self.kind] autocomplete=[self.autocomplete]
+                    required[self.required] readonly[self.readonly] autofocus[self.autofocus];
+                @if let Some(e) = self.error {
+                    span class="field-error" id=(error_id) { (e) }
+                }
+            }
+        }
+    }
+}
+
+/// A labelled select whose id is its name; `options` are (value, label).
 pub fn select_field(
     name: &str,
     label: &str,
     options: &[(&str, &str)],
     selected: &str,
     error: Option<&str>,
-) -> String {
-    let opts: String = options
-        .iter()
-        .map(|(v, l)| {
-            let sel = if *v == selected { " selected" } else { "" };
-            format!("<option value=\"{}\"{sel}>{}</option>", esc(v), esc(l))
-        })
-        .collect();
-    let (invalid, msg) = error_parts(name, error);
-    format!(
-        "<div class=\"field\"><label for=\"{name}\">{}</label>\
-         <select id=\"{name}\" name=\"{name}\"{invalid}>{opts}</select>{msg}</div>",
-        esc(label)
-    )
+) -> Markup {
+    select_field_id(name, name, label, options, selected, error)
 }
 
-/// A table with a caption, column headers and rows of already-escaped cells.
-pub fn table(caption: &str, headers: &[&str], rows: &[Vec<String>], body_id: &str) -> String {
-    let head: String = headers
-        .iter()
-        .map(|h| format!("<th scope=\"col\">{}</th>", esc(h)))
-        .collect();
-    let body: String = rows
-        .iter()
-        .map(|r| {
-            format!(
-                "<tr>{}</tr>",
-                r.iter()
-                    .map(|c| format!("<td>{c}</td>"))
-                    .collect::<String>()
-            )
-        })
-        .collect();
-    let id = if body_id.is_empty() {
-        String::new()
-    } else {
-        format!(" id=\"{body_id}\"")
-    };
-    let empty = if rows.is_empty() {
-        "<p class=\"empty\">Nothing yet.</p>"
-    } else {
-        ""
-    };
-    format!(
-        "<div class=\"scroll\"><table><caption>{}</caption><thead><tr>{head}</tr></thead>\
-         <tbody{id}>{body}</tbody></table></div>{empty}",
-        esc(caption)
-    )
+/// [`select_field`] with an id of its own, for a page with two selects of the same name.
+pub fn select_field_id(
+    id: &str,
+    name: &str,
+    label: &str,
+    options: &[(&str, &str)],
+    selected: &str,
+    error: Option<&str>,
+) -> Markup {
+    let error_id = format!("{id}-error");
+    html! {
+        div class="field" {
+            label for=(id) { (label) }
+            select id=(id) name=(name)
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| &error_id)] {
+                @for (value, text) in options {
+                    option value=(value) selected[*value == selected] { (text) }
+                }
+            }
+            @if let Some(e) = error {
+                span class="field-error" id=(error_id) { (e) }
+            }
+        }
+    }
+}
+
+/// A table with a caption, column headers and rows of cells; `body_id` names the `tbody`
+/// that `console.js` updates, if any.
+pub fn table(caption: &str, headers: &[&str], rows: &[Vec<Markup>], body_id: &str) -> Markup {
+    html! {
+        div class="scroll" {
+            table {
+                caption { (caption) }
+                thead { tr { @for h in headers { th scope="col" { (h) } } } }
+                tbody id=[(!body_id.is_empty()).then_some(body_id)] {
+                    @for row in rows {
+                        tr { @for cell in row { td { (cell) } } }
+                    }
+                }
+            }
+        }
+        @if rows.is_empty() {
+            p class="empty" { "Nothing yet." }
+        }
+    }
+}
+
+/// A definition list of facts, each term and value as text.
+pub fn facts<K: AsRef<str>, V: AsRef<str>>(facts: &[(K, V)]) -> Markup {
+    html! {
+        @for (k, v) in facts {
+            dt { (k.as_ref()) }
+            dd { (v.as_ref()) }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -209,12 +289,70 @@ mod tests {
 
     #[test]
     fn everything_from_data_is_escaped() {
-        assert_eq!(
-            esc("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
+        let f = TextField::new("title", "Title")
+            .value("\"><b>")
+            .error(Some("<bad>"))
+            .render()
+            .into_string();
+        assert!(!f.contains("<b>") && !f.contains("<bad>"), "{f}");
+        assert!(f.contains("value=\"&quot;&gt;&lt;b&gt;\""), "{f}");
+        assert!(f.contains("aria-invalid=\"true\""), "{f}");
+        assert!(f.contains("aria-describedby=\"title-error\""), "{f}");
+        let t = table(
+            "<caption>",
+            &["<h>"],
+            &[vec!["<script>alert('x') & \"y\"</script>".render()]],
+            "",
+        )
+        .into_string();
+        assert!(
+            t.contains("<td>&lt;script&gt;alert('x') &amp; &quot;y&quot;&lt;/script&gt;</td>"),
+            "{t}"
         );
-        let f = text_field("title", "Title", "\"><b>", Some("<bad>"), "");
-        assert!(!f.contains("<b>") && !f.contains("<bad>"));
-        assert!(f.contains("aria-invalid=\"true\""));
+        assert!(
+            !t.contains("<caption><caption>") && !t.contains("<h>"),
+            "{t}"
+        );
+        let v = Viewer {
+            name: "<n>".into(),
+            role: Role::Viewer,
+            csrf: "\"x".into(),
+        };
+        assert_eq!(
+            v.csrf_field().into_string(),
+            "<input type=\"hidden\" name=\"csrf\" value=\"&quot;x\">"
+        );
+        let p = page("<t>", "/devices", Some(&v), html! {}).into_string();
+        assert!(!p.contains("<n>") && !p.contains("<t>"), "{p}");
+        assert!(
+            p.contains("<a href=\"/devices\" aria-current=\"page\">Devices</a>"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn fields_carry_their_attributes_and_no_error_attributes_without_an_error() {
+        let f = TextField::new("token", "Token")
+            .kind("password")
+            .autocomplete("current-password")
+            .required()
+            .autofocus()
+            .render()
+            .into_string();
+        for attr in [
+            "type=\"password\"",
+            "autocomplete=\"current-password\"",
+            " required",
+            " autofocus",
+        ] {
+            assert!(f.contains(attr), "{attr} in {f}");
+        }
+        assert!(
+            !f.contains("aria-invalid") && !f.contains("readonly"),
+            "{f}"
+        );
+        let s = select_field("a", "A", &[("x", "X"), ("y", "Y")], "y", None).into_string();
+        assert!(s.contains("<option value=\"y\" selected>Y</option>"), "{s}");
+        assert!(s.contains("<option value=\"x\">X</option>"), "{s}");
     }
 }

@@ -1,0 +1,328 @@
+//! `/alerts` and `/incidents`: the lists (filtered by status), an alert's page with its
+//! evidence, an incident's page with its alerts, and their status changes. The same data as
+//! `api/detection.rs`; the events table is shared with a device's timeline.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, Render, html};
+use netward_model::detection::{AlertEntity, AlertStatus, EventEntity, Outcome};
+use netward_model::{FieldError, Role};
+use serde::Deserialize;
+
+use super::error::{PageError, id_of};
+use super::html::{Viewer, page, select_field, table};
+use super::user::User;
+use crate::control::{ControlError, ControlPlane};
+use crate::store::AlertQuery;
+
+/// Alerts, or incidents, shown on a list page.
+const LIST_ROWS: usize = 500;
+
+/// Column headers of [`event_rows`].
+pub(super) const EVENT_HEADERS: [&str; 9] = [
+    "Time",
+    "Outcome",
+    "Reason",
+    "Protocol",
+    "Direction",
+    "Remote",
+    "Count",
+    "Process",
+    "Indicator",
+];
+
+/// Events as table rows (a device's timeline, an alert's evidence).
+pub(super) fn event_rows(events: &[EventEntity]) -> Vec<Vec<Markup>> {
+    events
+        .iter()
+        .map(|e| {
+            let f = &e.additional_fields;
+            vec![
+                e.timestamp.render(),
+                html! { span class={ "outcome " (f.outcome) } { (f.outcome) } },
+                f.reason.as_str().render(),
+                e.protocol.render(),
+                f.direction.as_str().render(),
+                match e.remote_port {
+                    Some(p) => format!("{}:{p}", e.remote_ip),
+                    None => e.remote_ip.clone(),
+                }
+                .render(),
+                f.count.render(),
+                match e.initiating_process_id {
+                    Some(pid) => format!("{} ({pid})", e.initiating_process_file_name),
+                    None => e.initiating_process_file_name.clone(),
+                }
+                .render(),
+                f.indicators
+                    .iter()
+                    .map(|i| i.title.clone().unwrap_or_else(|| i.value.clone()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+                    .render(),
+            ]
+        })
+        .collect()
+}
+
+/// Outcomes as a page lists them.
+fn outcomes_text(outcomes: &[Outcome]) -> String {
+    outcomes
+        .iter()
+        .map(|o| o.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A status from a form, or the field error the page shows.
+fn form_status(raw: &str) -> Result<AlertStatus, PageError> {
+    AlertStatus::parse(raw).ok_or_else(|| {
+        PageError::from(ControlError::from(FieldError::new(
+            "status",
+            format!("`{raw}` is not a status; use one of new, inProgress, resolved"),
+        )))
+    })
+}
+
+fn alert_row(a: &AlertEntity) -> Vec<Markup> {
+    vec![
+        html! { a href={ "/alerts/" (a.id) } data-alert-link=(a.id) { (a.title) } },
+        html! { span class={ "sev " (a.severity) } { (a.severity) } },
+        a.status.as_str().render(),
+        a.device_name.render(),
+        a.indicator_value.render(),
+        a.hit_count.render(),
+        outcomes_text(&a.outcomes).render(),
+        a.last_seen.render(),
+    ]
+}
+
+const ALERT_HEADERS: [&str; 8] = [
+    "Alert",
+    "Severity",
+    "Status",
+    "Device",
+    "Indicator",
+    "Hits",
+    "Outcomes",
+    "Last seen",
+];
+
+#[derive(Deserialize, Default)]
+pub(super) struct StatusFilter {
+    #[serde(default)]
+    status: String,
+}
+
+fn status_filter(current: &str, action: &str) -> Markup {
+    html! {
+        form method="get" action=(action) class="filters" {
+            (select_field(
+                "status",
+                "Status",
+                &[
+                    ("", "any"),
+                    ("new", "new"),
+                    ("inProgress", "in progress"),
+                    ("resolved", "resolved")
+                ],
+                current,
+                None
+            ))
+            button type="submit" { "Filter" }
+        }
+    }
+}
+
+/// The buttons that move an alert or incident to another status; analysts and up only.
+fn status_form(viewer: &Viewer, action: &str, current: &str) -> Markup {
+    let choices = [
+        ("new", "Reopen"),
+        ("inProgress", "Start investigating"),
+        ("resolved", "Resolve"),
+    ];
+    html! {
+        @if viewer.can(Role::Analyst) {
+            form method="post" action=(action) class="inline status-form" {
+                (viewer.csrf_field())
+                @for (status, label) in choices.iter().filter(|(s, _)| *s != current) {
+                    button type="submit" name="status" value=(status) { (label) } " "
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    status: String,
+}
+
+/// `GET /alerts`.
+pub(super) async fn alerts(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Query(filter): Query<StatusFilter>,
+) -> Result<Markup, PageError> {
+    // An unknown status in the query lists every status, as the filter's "any".
+    let status = AlertStatus::parse(&filter.status);
+    let list = cp
+        .alerts(AlertQuery {
+            status,
+            top: LIST_ROWS,
+            ..AlertQuery::default()
+        })
+        .await?;
+    let rows: Vec<Vec<Markup>> = list.iter().map(alert_row).collect();
+    let body = html! {
+        p { "New alerts appear here as they are raised." }
+        (status_filter(&filter.status, "/alerts"))
+        (table("Alerts, most recent first", &ALERT_HEADERS, &rows, "alerts-body"))
+    };
+    Ok(page("Alerts", "/alerts", Some(&u.viewer), body))
+}
+
+/// `GET /alerts/{id}`: facts, status buttons and evidence.
+pub(super) async fn alert(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    let id = id_of("alert", &id)?;
+    let a = cp.alert(id).await?;
+    let facts = [
+        ("Status", a.status.as_str().to_owned()),
+        (
+            "Status changed",
+            match (&a.status_changed_by, &a.status_changed_at) {
+                (Some(by), Some(at)) => format!("{at} by {by}"),
+                _ => "-".into(),
+            },
+        ),
+        ("Severity", a.severity.as_str().to_owned()),
+        ("Device", a.device_name.clone()),
+        ("Indicator", a.indicator_value.clone()),
+        (
+            "Recommended actions",
+            a.recommended_actions.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("First seen", a.first_seen.clone()),
+        ("Last seen", a.last_seen.clone()),
+        ("Hits", a.hit_count.to_string()),
+        ("Outcomes", outcomes_text(&a.outcomes)),
+    ];
+    let evidence = a.evidence.clone().unwrap_or_default();
+    let body = html! {
+        dl class="facts" {
+            @for (k, v) in &facts {
+                dt { (k) }
+                dd data-fact=(k.to_lowercase()) { (v) }
+            }
+        }
+        (status_form(&u.viewer, &format!("/alerts/{id}/status"), a.status.as_str()))
+        p {
+            a href={ "/devices/" (a.device_id) } { "The device's timeline" }
+            " · "
+            a href={ "/incidents/" (a.incident_id) } { "The incident" }
+        }
+        h2 { "Evidence" }
+        (table(
+            "Events behind this alert, newest first",
+            &EVENT_HEADERS,
+            &event_rows(&evidence),
+            ""
+        ))
+    };
+    Ok(page(&a.title, "/alerts", Some(&u.viewer), body))
+}
+
+/// `POST /alerts/{id}/status`.
+pub(super) async fn alert_status(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, PageError> {
+    u.may_write(Role::Analyst, &form.csrf)?;
+    let id = id_of("alert", &id)?;
+    cp.set_alert_status(id, form_status(&form.status)?, u.actor())
+        .await?;
+    Ok(Redirect::to(&format!("/alerts/{id}")).into_response())
+}
+
+/// `GET /incidents`.
+pub(super) async fn incidents(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Query(filter): Query<StatusFilter>,
+) -> Result<Markup, PageError> {
+    let status = AlertStatus::parse(&filter.status);
+    let list = cp.incidents(status, LIST_ROWS, 0).await?;
+    let rows: Vec<Vec<Markup>> = list
+        .iter()
+        .map(|i| {
+            vec![
+                html! { a href={ "/incidents/" (i.id) } { (i.title) } },
+                i.severity.as_str().render(),
+                i.status.as_str().render(),
+                i.indicator_value.render(),
+                i.device_count.render(),
+                i.alert_count.render(),
+                i.hit_count.render(),
+                i.last_seen.render(),
+            ]
+        })
+        .collect();
+    let body = html! {
+        p { "An incident gathers one indicator's alerts across devices." }
+        (status_filter(&filter.status, "/incidents"))
+        (table(
+            "Incidents, most recent first",
+            &["Incident", "Severity", "Status", "Indicator", "Devices", "Alerts", "Hits", "Last seen"],
+            &rows,
+            ""
+        ))
+    };
+    Ok(page("Incidents", "/incidents", Some(&u.viewer), body))
+}
+
+/// `GET /incidents/{id}`: facts, status buttons and its alerts.
+pub(super) async fn incident(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    let id = id_of("incident", &id)?;
+    let i = cp.incident(id).await?;
+    let alerts: Vec<Vec<Markup>> = i.alerts.iter().flatten().map(alert_row).collect();
+    let body = html! {
+        dl class="facts" {
+            dt { "Status" } dd { (i.status) }
+            dt { "Severity" } dd { (i.severity) }
+            dt { "Indicator" } dd { (i.indicator_value) }
+            dt { "Devices" } dd { (i.device_count) }
+            dt { "Hits" } dd { (i.hit_count) }
+        }
+        (status_form(&u.viewer, &format!("/incidents/{id}/status"), i.status.as_str()))
+        h2 { "Alerts" }
+        (table("Alerts in this incident", &ALERT_HEADERS, &alerts, ""))
+    };
+    Ok(page(&i.title, "/incidents", Some(&u.viewer), body))
+}
+
+/// `POST /incidents/{id}/status`.
+pub(super) async fn incident_status(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, PageError> {
+    u.may_write(Role::Analyst, &form.csrf)?;
+    let id = id_of("incident", &id)?;
+    cp.set_incident_status(id, form_status(&form.status)?, u.actor())
+        .await?;
+    Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+}

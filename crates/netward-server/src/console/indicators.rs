@@ -1,0 +1,379 @@
+//! `/indicators`: the list (searched and filtered in the store, as `GET /api/indicators`),
+//! an indicator's page (a form for analysts, facts for viewers), the form to add one, save
+//! and delete. Importing a file is in `import.rs`.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, Render, html};
+use netward_model::timestamp::format_rfc3339;
+use netward_model::{Action, FieldError, IndicatorSubmission, Role};
+use serde::Deserialize;
+
+use super::error::{PageError, id_of};
+use super::html::{Notice, TextField, Viewer, facts, notice, page, select_field, table, urlencode};
+use super::user::{CsrfForm, User};
+use crate::control::{ControlError, ControlPlane};
+use crate::store::IndicatorQuery;
+
+/// Indicators shown on the list page; a search narrows it in the store, never here.
+const LIST_ROWS: usize = 1000;
+
+#[derive(Deserialize, Default)]
+pub(super) struct IndicatorFilter {
+    /// Text the value or title contains (any case).
+    #[serde(default)]
+    q: String,
+    /// An action name; anything else lists every action.
+    #[serde(default)]
+    action: String,
+    /// The value just saved, to confirm it.
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// `GET /indicators`.
+pub(super) async fn list(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Query(filter): Query<IndicatorFilter>,
+) -> Result<Markup, PageError> {
+    let action = Action::parse(&filter.action).ok().map(|(a, _)| a);
+    let text = Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty());
+    let list = cp
+        .list_indicators(IndicatorQuery {
+            action,
+            text,
+            top: LIST_ROWS,
+            ..IndicatorQuery::default()
+        })
+        .await?;
+    let rows: Vec<Vec<Markup>> = list
+        .iter()
+        .map(|i| {
+            vec![
+                html! { a href={ "/indicators/" (i.id) } { (i.draft.value) } },
+                i.draft.action.as_str().render(),
+                i.draft.title.render(),
+                i.draft.severity.as_str().render(),
+                if i.draft.generate_alert { "yes" } else { "no" }.render(),
+                if i.draft.groups.is_empty() {
+                    "all devices".to_owned()
+                } else {
+                    i.draft.groups.join(", ")
+                }
+                .render(),
+                i.draft
+                    .expires_at
+                    .map_or("never".into(), format_rfc3339)
+                    .render(),
+            ]
+        })
+        .collect();
+    let actions = [
+        ("", "any action"),
+        ("allow", "allow"),
+        ("audit", "audit"),
+        ("block", "block"),
+    ];
+    let body = html! {
+        @if let Some(v) = &filter.saved {
+            (notice(Notice::Ok, &format!("Saved {v}.")))
+        }
+        @if u.viewer.can(Role::Analyst) {
+            p class="actions" {
+                a class="button" href="/indicators/new" { "Add an indicator" }
+                " "
+                a class="button secondary" href="/indicators/import" { "Import a file" }
+            }
+        }
+        form method="get" action="/indicators" class="filters" role="search" {
+            (TextField::new("q", "Value or title contains")
+                .value(&filter.q)
+                .kind("search"))
+            (select_field("action", "Action", &actions, &filter.action, None))
+            button type="submit" { "Search" }
+        }
+        (table(
+            "Indicators",
+            &["Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires"],
+            &rows,
+            ""
+        ))
+    };
+    Ok(page("Indicators", "/indicators", Some(&u.viewer), body))
+}
+
+/// The indicator form as posted; every field is optional here, so that a missing one comes
+/// back from validation beside its control rather than as a bare 422.
+#[derive(Deserialize, Default, Clone)]
+pub(super) struct IndicatorForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    expires: String,
+    #[serde(default)]
+    alert: Option<String>,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    recommended: String,
+    #[serde(default)]
+    force: Option<String>,
+}
+
+impl IndicatorForm {
+    /// The form as the REST API's submission, so that both go through the same validation.
+    fn submission(&self) -> IndicatorSubmission {
+        let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        IndicatorSubmission {
+            indicator_value: opt(&self.value),
+            action: opt(&self.action),
+            title: opt(&self.title),
+            severity: opt(&self.severity),
+            description: opt(&self.description),
+            expiration_time: opt(&self.expires),
+            generate_alert: Some(self.alert.is_some() || self.action == "AlertAndBlock"),
+            rbac_group_names: Some(
+                self.groups
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            recommended_actions: opt(&self.recommended),
+            ..IndicatorSubmission::default()
+        }
+    }
+}
+
+/// Maps an API field name to the form's.
+fn form_field(api: &str) -> &'static str {
+    match api {
+        "indicatorValue" | "indicatorType" => "value",
+        "action" => "action",
+        "title" => "title",
+        "severity" => "severity",
+        "description" => "description",
+        "expirationTime" => "expires",
+        "rbacGroupNames" => "groups",
+        "recommendedActions" => "recommended",
+        _ => "form",
+    }
+}
+
+/// The form, filled with `f`, with `error` beside its field; `editing` an existing indicator
+/// (its value is then read-only, and it can be deleted).
+fn indicator_form(
+    viewer: &Viewer,
+    f: &IndicatorForm,
+    error: Option<(&str, String)>,
+    editing: Option<i64>,
+) -> Markup {
+    let err = |name: &str| {
+        error
+            .as_ref()
+            .filter(|(field, _)| *field == name)
+            .map(|(_, m)| m.as_str())
+    };
+    let actions = [
+        ("block", "Block"),
+        ("audit", "Audit"),
+        ("allow", "Allow"),
+        ("AlertAndBlock", "Block and alert"),
+    ];
+    let severities = [
+        ("", "(default: Informational)"),
+        ("Informational", "Informational"),
+        ("Low", "Low"),
+        ("Medium", "Medium"),
+        ("High", "High"),
+    ];
+    html! {
+        @if let Some(general) = err("form") {
+            (notice(Notice::Error, general))
+        }
+        form method="post" action="/indicators" class="card" novalidate {
+            (viewer.csrf_field())
+            (TextField::new("value", "IP address or CIDR range")
+                .value(&f.value)
+                .error(err("value"))
+                .required()
+                .readonly(editing.is_some()))
+            (select_field("action", "Action", &actions, &f.action, err("action")))
+            (TextField::new("title", "Title")
+                .value(&f.title)
+                .error(err("title"))
+                .required())
+            (select_field("severity", "Severity", &severities, &f.severity, err("severity")))
+            (TextField::new("description", "Description")
+                .value(&f.description)
+                .error(err("description")))
+            (TextField::new("expires", "Expires (RFC 3339, e.g. 2030-01-31T00:00:00Z; empty: never)")
+                .value(&f.expires)
+                .error(err("expires")))
+            div class="field check" {
+                input type="checkbox" id="alert" name="alert" value="on" checked[f.alert.is_some()];
+                label for="alert" { "Raise an alert on every hit" }
+            }
+            (TextField::new("groups", "Device groups, comma-separated (empty: all devices)")
+                .value(&f.groups)
+                .error(err("groups")))
+            (TextField::new("recommended", "Recommended actions")
+                .value(&f.recommended)
+                .error(err("recommended")))
+            div class="field check" {
+                input type="checkbox" id="force" name="force" value="on" checked[f.force.is_some()];
+                label for="force" { "Accept a block the guard rails would refuse" }
+            }
+            button type="submit" { "Save" }
+        }
+        @if let Some(id) = editing.filter(|_| viewer.can(Role::Analyst)) {
+            form method="post" action={ "/indicators/" (id) "/delete" } class="inline" {
+                (viewer.csrf_field())
+                button type="submit" class="danger" { "Delete this indicator" }
+            }
+        }
+    }
+}
+
+/// `GET /indicators/new`.
+pub(super) async fn new(u: User) -> Result<Markup, PageError> {
+    u.require(Role::Analyst)?;
+    let f = IndicatorForm {
+        action: "block".into(),
+        ..IndicatorForm::default()
+    };
+    Ok(page(
+        "Add an indicator",
+        "/indicators",
+        Some(&u.viewer),
+        indicator_form(&u.viewer, &f, None, None),
+    ))
+}
+
+/// `GET /indicators/{id}`: where it is enforced, then the form (analysts) or its facts.
+pub(super) async fn show(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    let id = id_of("indicator", &id)?;
+    let i = cp.indicator(id).await?;
+    let d = &i.draft;
+    let summary = cp.enforcement(i.clone()).await?;
+    let enforced = notice(
+        Notice::Ok,
+        &format!(
+            "Enforced on {}/{} devices in scope.",
+            summary.enforced, summary.in_scope
+        ),
+    );
+    let f = IndicatorForm {
+        csrf: String::new(),
+        value: d.value.to_string(),
+        action: d.action.as_str().into(),
+        title: d.title.clone(),
+        severity: d.severity.as_str().into(),
+        description: d.description.clone(),
+        expires: d.expires_at.map_or(String::new(), format_rfc3339),
+        alert: d.generate_alert.then(|| "on".into()),
+        groups: d.groups.join(", "),
+        recommended: d.recommended_actions.clone(),
+        force: None,
+    };
+    let body = if u.viewer.can(Role::Analyst) {
+        html! { (enforced) (indicator_form(&u.viewer, &f, None, Some(id))) }
+    } else {
+        let shown = [
+            ("Value", f.value.clone()),
+            ("Action", f.action.clone()),
+            ("Title", f.title.clone()),
+            ("Severity", f.severity.clone()),
+            ("Alerts", if d.generate_alert { "yes" } else { "no" }.into()),
+            (
+                "Scope",
+                if f.groups.is_empty() {
+                    "all devices".into()
+                } else {
+                    f.groups.clone()
+                },
+            ),
+            (
+                "Expires",
+                if f.expires.is_empty() {
+                    "never".into()
+                } else {
+                    f.expires.clone()
+                },
+            ),
+        ];
+        html! { (enforced) dl class="facts" { (facts(&shown)) } }
+    };
+    Ok(page(
+        &d.value.to_string(),
+        "/indicators",
+        Some(&u.viewer),
+        body,
+    ))
+}
+
+/// `POST /indicators`: submit or update one indicator, as `POST /api/indicators`; a field
+/// the core refuses is shown again beside its control, with what was typed.
+pub(super) async fn save(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Form(f): Form<IndicatorForm>,
+) -> Result<Response, PageError> {
+    u.may_write(Role::Analyst, &f.csrf)?;
+    let shown = |field: &str, message: String| -> Response {
+        (
+            StatusCode::BAD_REQUEST,
+            page(
+                "Add an indicator",
+                "/indicators",
+                Some(&u.viewer),
+                indicator_form(&u.viewer, &f, Some((form_field(field), message)), None),
+            ),
+        )
+            .into_response()
+    };
+    match cp
+        .submit_indicator(f.submission(), f.force.is_some(), u.actor())
+        .await
+    {
+        Ok(i) => Ok(Redirect::to(&format!(
+            "/indicators?saved={}",
+            urlencode(&i.draft.value.to_string())
+        ))
+        .into_response()),
+        Err(ControlError::Invalid(FieldError { field, message })) => Ok(shown(&field, message)),
+        Err(ControlError::Guarded(g)) => Ok(shown("indicatorValue", g.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /indicators/{id}/delete`.
+pub(super) async fn delete(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    u.may_write(Role::Analyst, &form.csrf)?;
+    let id = id_of("indicator", &id)?;
+    cp.delete_indicator(id, u.actor()).await?;
+    Ok(Redirect::to("/indicators").into_response())
+}

@@ -1,0 +1,112 @@
+//! `GET /console/live`: a server-sent-event stream for signed-in users. `machines` carries
+//! every device's live fields whenever an agent acknowledges, connects or disconnects, or the
+//! policy changes; `alert` each alert as it is raised or changes; `resync` asks the page to
+//! reload after missed alerts. `console.js` applies them with `textContent` only.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use crate::detection::follow::AlertFeed;
+use axum::Extension;
+use axum::extract::State;
+use axum::response::sse::{Event, Sse};
+use futures_util::Stream;
+use netward_model::agent_wire::MachineEntity;
+use serde::Serialize;
+
+use super::Shared;
+use super::error::PageError;
+use super::machines::{applied_text, online_text, sync_text};
+use super::user::User;
+use crate::control::ControlPlane;
+
+/// How often a quiet stream re-checks its session, so that a sign-out or a revocation ends
+/// it too.
+const RECHECK: Duration = Duration::from_secs(15);
+/// How long to gather a burst of acknowledgements into one `machines` update.
+const COALESCE: Duration = Duration::from_millis(50);
+
+/// A device's live fields, as `console.js` applies them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LiveMachine {
+    id: String,
+    online: String,
+    sync: String,
+    in_sync: bool,
+    applied: String,
+}
+
+impl LiveMachine {
+    fn of(m: &MachineEntity) -> Self {
+        LiveMachine {
+            id: m.id.clone(),
+            online: online_text(m),
+            sync: sync_text(m),
+            in_sync: m.in_sync,
+            applied: applied_text(m),
+        }
+    }
+}
+
+/// `machines` (all devices' live fields) whenever one changes, and `alert` for each alert
+/// raised or changed; for signed-in users only.
+pub(super) async fn stream(
+    State(cp): State<ControlPlane>,
+    Extension(console): Shared,
+    u: User,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
+    let machines = cp.live_machines.subscribe();
+    let versions = cp.versions.subscribe();
+    let alerts = cp.follow_alerts();
+    let closing = cp.closing();
+    let session = (console, u.session);
+    let state = (cp, session, machines, versions, alerts, closing, true);
+    let events = futures_util::stream::unfold(
+        state,
+        |(cp, session, mut machines, mut versions, mut alerts, mut closing, first)| async move {
+            let event = if first {
+                None
+            } else {
+                tokio::select! {
+                    // Now and then even when nothing happens, so that a sign-out or a
+                    // revocation ends a quiet stream too.
+                    () = tokio::time::sleep(RECHECK) => {
+                        Some(Event::default().comment("still signed in"))
+                    }
+                    r = machines.changed() => { r.ok()?; None }
+                    r = versions.changed() => { r.ok()?; None }
+                    a = alerts.next() => match a? {
+                        AlertFeed::Alert(alert) => Some(Event::default().event("alert").json_data(&alert).unwrap_or_default()),
+                        AlertFeed::Missed(_) => Some(Event::default().event("resync").data("")),
+                    },
+                    _ = closing.wait_for(|c| *c) => return None,
+                }
+            };
+            // The session must still be signed in, and its token unrevoked, for every message:
+            // a revocation or a sign-out ends the stream.
+            let secret = session.0.sessions.peek(&session.1)?;
+            cp.authenticate(secret).await.ok()??;
+            let event = match event {
+                Some(e) => e,
+                None => {
+                    // Coalesce a burst of acknowledgements into one update.
+                    tokio::time::sleep(COALESCE).await;
+                    machines.borrow_and_update();
+                    versions.borrow_and_update();
+                    let list = cp.machines().await.ok()?;
+                    let live: Vec<LiveMachine> = list.iter().map(LiveMachine::of).collect();
+                    Event::default()
+                        .event("machines")
+                        .json_data(&live)
+                        .unwrap_or_default()
+                }
+            };
+            Some((
+                Ok(event),
+                (cp, session, machines, versions, alerts, closing, false),
+            ))
+        },
+    );
+    Ok(Sse::new(events))
+}

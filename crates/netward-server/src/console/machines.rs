@@ -1,0 +1,139 @@
+//! `/devices`: the devices list, with each device's sync state updated live, and a device's
+//! page (its facts and its timeline). The same data as `api/machines.rs`.
+
+use axum::extract::{Path, State};
+use maud::{Markup, Render, html};
+use netward_model::agent_wire::MachineEntity;
+
+use super::detection::{EVENT_HEADERS, event_rows};
+use super::error::{PageError, id_of};
+use super::html::{facts, page, table};
+use super::user::User;
+use crate::control::ControlPlane;
+use crate::store::EventQuery;
+
+/// Events shown on a device's page.
+const TIMELINE_ROWS: usize = 500;
+
+/// A device's sync state in words.
+pub(super) fn sync_text(m: &MachineEntity) -> String {
+    if m.revoked {
+        "revoked".into()
+    } else if m.in_sync {
+        format!("in sync (v{})", m.current_version)
+    } else if let Some(e) = &m.last_error {
+        format!("error: {e}")
+    } else {
+        format!(
+            "behind: v{} of v{}",
+            m.applied_version.map_or("-".into(), |v| v.to_string()),
+            m.current_version
+        )
+    }
+}
+
+/// Whether a device is connected, in words.
+pub(super) fn online_text(m: &MachineEntity) -> String {
+    if m.online {
+        "online".into()
+    } else {
+        format!("offline since {}", m.last_seen)
+    }
+}
+
+/// The policy version a device enforces, as shown.
+pub(super) fn applied_text(m: &MachineEntity) -> String {
+    m.applied_version.map_or("-".into(), |v| format!("v{v}"))
+}
+
+/// `GET /devices`.
+pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Markup, PageError> {
+    let machines = cp.machines().await?;
+    let groups = cp.groups().await?;
+    let rows: Vec<Vec<Markup>> = machines
+        .iter()
+        .map(|m| {
+            let g = groups.iter().find(|g| g.name == m.group);
+            vec![
+                html! { a href={ "/devices/" (m.id) } data-device=(m.id) { (m.hostname) } },
+                m.group.render(),
+                g.map_or("-", |g| g.mode.as_str()).render(),
+                g.map_or("-", |g| g.coverage.as_str()).render(),
+                html! { span data-live="online" data-id=(m.id) { (online_text(m)) } },
+                html! { span data-live="applied" data-id=(m.id) { (applied_text(m)) } },
+                html! {
+                    span data-live="sync" data-id=(m.id) class=(if m.in_sync { "good" } else { "warn" }) {
+                        (sync_text(m))
+                    }
+                },
+            ]
+        })
+        .collect();
+    let body = html! {
+        p {
+            "Which policy version each device enforces, updated live as agents acknowledge. \
+             Enroll a device with " code { "netward enroll-token create" } " and "
+            code { "netward agent --enroll" } "."
+        }
+        (table(
+            "Devices",
+            &["Device", "Group", "Mode", "Coverage", "Online", "Applied", "Sync"],
+            &rows,
+            "devices-body"
+        ))
+    };
+    Ok(page("Devices", "/devices", Some(&u.viewer), body))
+}
+
+/// `GET /devices/{id}`: facts, live state and timeline.
+pub(super) async fn show(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    let id = id_of("device", &id)?;
+    let m = cp.machine(id).await?;
+    let timeline = cp
+        .timeline(
+            id,
+            EventQuery {
+                top: TIMELINE_ROWS,
+                ..EventQuery::default()
+            },
+        )
+        .await?;
+    let known = [
+        ("Host name", m.hostname.clone()),
+        ("Operating system", m.os.clone()),
+        ("Kernel", m.kernel.clone()),
+        ("Agent version", m.agent_version.clone()),
+        ("Addresses", m.addresses.join(", ")),
+        ("Group", m.group.clone()),
+        ("First seen", m.first_seen.clone()),
+        ("Last seen", m.last_seen.clone()),
+        ("Kernel set entries", m.entries.to_string()),
+        (
+            "Events dropped / lost",
+            format!("{} / {}", m.events_dropped, m.events_lost),
+        ),
+    ];
+    let body = html! {
+        dl class="facts" {
+            (facts(&known))
+            dt { "Online" }
+            dd { span data-live="online" data-id=(id) { (online_text(&m)) } }
+            dt { "Applied" }
+            dd { span data-live="applied" data-id=(id) { (applied_text(&m)) } }
+            dt { "Sync" }
+            dd { span data-live="sync" data-id=(id) { (sync_text(&m)) } }
+        }
+        h2 { "Timeline" }
+        (table(
+            "Events on this device, oldest first",
+            &EVENT_HEADERS,
+            &event_rows(&timeline),
+            ""
+        ))
+    };
+    Ok(page(&m.hostname, "/devices", Some(&u.viewer), body))
+}

@@ -1,0 +1,112 @@
+//! The API-tokens section of `/settings`, for admins only: the tokens, a revoke button for
+//! each live one, and the form for a new one; `POST /settings/tokens` and
+//! `/settings/tokens/{id}/revoke` call the same methods as `api/tokens.rs`.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, Render, html};
+use netward_model::Role;
+use netward_model::timestamp::format_rfc3339;
+use netward_model::wire::TokenCreate;
+use serde::Deserialize;
+
+use super::error::{PageError, id_of};
+use super::html::{Notice, TextField, Viewer, notice, select_field, table};
+use super::settings::{refused, settings_page};
+use super::user::{CsrfForm, User};
+use crate::control::ControlPlane;
+
+/// The section, or nothing for a viewer or analyst (who may not list tokens).
+pub(super) async fn section(cp: &ControlPlane, viewer: &Viewer) -> Result<Markup, PageError> {
+    if !viewer.can(Role::Admin) {
+        return Ok(html! {});
+    }
+    let list = cp.tokens().await?;
+    let rows: Vec<Vec<Markup>> = list
+        .iter()
+        .map(|t| {
+            vec![
+                t.name.render(),
+                html! { (t.role) },
+                format_rfc3339(t.created_at).render(),
+                match t.revoked_at {
+                    Some(at) => html! { "revoked " (format_rfc3339(at)) },
+                    None => html! {
+                        form method="post" action={ "/settings/tokens/" (t.id) "/revoke" } class="inline" {
+                            (viewer.csrf_field())
+                            button type="submit" class="danger" { "Revoke" }
+                        }
+                    },
+                },
+            ]
+        })
+        .collect();
+    Ok(html! {
+        h2 { "API tokens" }
+        (table("Tokens", &["Name", "Role", "Created", ""], &rows, ""))
+        form method="post" action="/settings/tokens" class="card" {
+            h3 { "New token" }
+            (viewer.csrf_field())
+            (TextField::new("name", "Name").id("token-name").required())
+            (select_field(
+                "role",
+                "Role",
+                &[("viewer", "viewer"), ("analyst", "analyst"), ("admin", "admin")],
+                "viewer",
+                None
+            ))
+            button type="submit" { "Create" }
+        }
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    role: String,
+}
+
+/// `POST /settings/tokens`.
+pub(super) async fn create(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    u.may_write(Role::Admin, &f.csrf)?;
+    let create = TokenCreate {
+        name: Some(f.name),
+        role: Some(f.role),
+    };
+    match cp.create_token(create, u.actor()).await {
+        // The secret is shown once, in this answer: never in a URL, where history and logs
+        // would keep it.
+        Ok((t, secret)) => {
+            let msg = notice(
+                Notice::Ok,
+                &format!(
+                    "Token `{}` created. Copy it now; it is not shown again: {secret}",
+                    t.name
+                ),
+            );
+            settings_page(&cp, &u, StatusCode::OK, Some(msg)).await
+        }
+        Err(e) => refused(&cp, &u, e).await,
+    }
+}
+
+/// `POST /settings/tokens/{id}/revoke`.
+pub(super) async fn revoke(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    u.may_write(Role::Admin, &form.csrf)?;
+    let id = id_of("token", &id)?;
+    cp.revoke_token(id, u.actor()).await?;
+    Ok(Redirect::to("/settings?done=token").into_response())
+}
