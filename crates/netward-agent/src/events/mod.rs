@@ -12,10 +12,12 @@
 //! - [`attribution`]: names the initiating process, or says it cannot.
 //! - [`aggregate`]: turns storms into counted events.
 //! - [`spool`]: keeps events on disk until the server acknowledges them.
+//! - [`delivery`]: sends the spool to the server in batches, halving what it refuses.
 
 pub mod aggregate;
 pub mod attribution;
 pub mod cgroup;
+pub mod delivery;
 pub mod index;
 pub mod nflog;
 pub mod spool;
