@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::server_address::ServerUrlError;
 use crate::enforcer::EnforcerError;
 
 /// Why the agent stopped or could not start.
@@ -42,6 +43,9 @@ pub enum AgentError {
         /// The server's reason.
         message: String,
     },
+    /// The server URL cannot be used.
+    #[error(transparent)]
+    ServerUrl(#[from] ServerUrlError),
     /// The kernel could not be brought to the policy.
     #[error(transparent)]
     Enforcer(#[from] EnforcerError),

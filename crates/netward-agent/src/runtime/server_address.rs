@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use ipnet::IpNet;
+use url::{Host, Url};
 
 use super::state;
 
@@ -13,21 +14,125 @@ use super::state;
 /// allowed when the agent restarts while DNS or the server is away.
 const SERVER_ADDRESSES: &str = "server-addresses.json";
 
-/// The host and port of a server URL (`https://host:port/…`, IPv6 in brackets).
-pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split('/').next()?;
-    let default_port = if scheme == "https" { 443 } else { 80 };
-    if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        let port = after
-            .strip_prefix(':')
-            .map_or(Some(default_port), |p| p.parse().ok())?;
-        return Some((host.to_owned(), port));
+/// Why a server URL cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerUrlError {
+    /// The text is not a URL.
+    #[error("the server `{url}` is not a URL: {source}")]
+    Malformed {
+        /// The text given.
+        url: String,
+        /// What the parser found wrong.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The scheme is neither `https` nor `http`.
+    #[error("the server `{url}` is not an http(s):// URL")]
+    Scheme {
+        /// The text given.
+        url: String,
+    },
+    /// There is no host to connect to.
+    #[error("`{url}` names no host")]
+    NoHost {
+        /// The text given.
+        url: String,
+    },
+    /// An `https` server without the pinned CA fingerprint of its enrollment token.
+    #[error("`{url}`: an https server needs the CA fingerprint from its enrollment token")]
+    Unpinned {
+        /// The text given.
+        url: String,
+    },
+    /// Plain `http` to a host that is not loopback.
+    #[error(
+        "refusing plain HTTP to `{host}`: the device credential would cross the network in clear text; the server must be on loopback"
+    )]
+    PlainHttpOffLoopback {
+        /// The host named.
+        host: String,
+    },
+}
+
+/// A server's base URL, `http(s)://host[:port][/path]`, as the agent uses it: the text it was
+/// given (without a trailing `/`, so paths can be appended), the host, and the port (80 or 443
+/// by scheme when none is given).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerUrl {
+    text: String,
+    https: bool,
+    host: Host<String>,
+    port: u16,
+}
+
+impl ServerUrl {
+    /// Parses a server URL; IPv6 addresses go in brackets (`http://[::1]:8440`).
+    pub fn parse(text: &str) -> Result<Self, ServerUrlError> {
+        let text = text.trim().trim_end_matches('/');
+        let url = Url::parse(text).map_err(|source| match source {
+            url::ParseError::EmptyHost => ServerUrlError::NoHost { url: text.into() },
+            source => ServerUrlError::Malformed {
+                url: text.into(),
+                source,
+            },
+        })?;
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(ServerUrlError::Scheme { url: text.into() }),
+        };
+        let host = url
+            .host()
+            .map(|h| h.to_owned())
+            .ok_or_else(|| ServerUrlError::NoHost { url: text.into() })?;
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 });
+        Ok(Self {
+            text: text.to_owned(),
+            https,
+            host,
+            port,
+        })
     }
-    match authority.rsplit_once(':') {
-        Some((host, port)) => Some((host.to_owned(), port.parse().ok()?)),
-        None => Some((authority.to_owned(), default_port)),
+
+    /// Checks that the device credential is safe on the way: `https` with a pinned CA, or
+    /// plain `http` on loopback only.
+    pub fn check_transport(&self, pinned: bool) -> Result<(), ServerUrlError> {
+        if self.https {
+            return match pinned {
+                true => Ok(()),
+                false => Err(ServerUrlError::Unpinned {
+                    url: self.text.clone(),
+                }),
+            };
+        }
+        let loopback = match &self.host {
+            Host::Domain(name) => name == "localhost",
+            Host::Ipv4(ip) => ip.is_loopback(),
+            Host::Ipv6(ip) => ip.is_loopback(),
+        };
+        match loopback {
+            true => Ok(()),
+            false => Err(ServerUrlError::PlainHttpOffLoopback {
+                host: self.host.to_string(),
+            }),
+        }
+    }
+
+    /// The URL as given, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The host: a name, or an address.
+    pub fn host(&self) -> &Host<String> {
+        &self.host
+    }
+
+    /// The port, 443 or 80 by scheme when the URL gives none.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
 
@@ -49,18 +154,21 @@ fn resolvers() -> Vec<IpNet> {
 /// resolvers. Falls back to the last addresses that resolved, kept in `dir`.
 pub async fn server_addresses(url: &str, dir: &Path) -> Vec<IpNet> {
     let mut out = resolvers();
-    let resolved: Vec<IpNet> = match host_port(url) {
-        Some((host, port)) => match host.parse::<IpAddr>() {
-            Ok(ip) => vec![IpNet::from(ip)],
-            Err(_) => match tokio::net::lookup_host((host.as_str(), port)).await {
-                Ok(addrs) => addrs.map(|a| IpNet::from(a.ip())).collect(),
-                Err(error) => {
-                    tracing::warn!(%host, %error, "Cannot resolve the server; keeping its last known addresses allowed.");
-                    Vec::new()
+    let resolved: Vec<IpNet> = match ServerUrl::parse(url) {
+        Ok(server) => match server.host() {
+            Host::Ipv4(ip) => vec![IpNet::from(IpAddr::V4(*ip))],
+            Host::Ipv6(ip) => vec![IpNet::from(IpAddr::V6(*ip))],
+            Host::Domain(host) => {
+                match tokio::net::lookup_host((host.as_str(), server.port())).await {
+                    Ok(addrs) => addrs.map(|a| IpNet::from(a.ip())).collect(),
+                    Err(error) => {
+                        tracing::warn!(%host, %error, "Cannot resolve the server; keeping its last known addresses allowed.");
+                        Vec::new()
+                    }
                 }
-            },
+            }
         },
-        None => Vec::new(),
+        Err(_) => Vec::new(),
     };
     if resolved.is_empty() {
         out.extend(
@@ -84,25 +192,76 @@ pub async fn server_addresses(url: &str, dir: &Path) -> Vec<IpNet> {
 mod tests {
     use super::*;
 
+    fn host_port(text: &str) -> (String, u16) {
+        let url = ServerUrl::parse(text).unwrap();
+        (url.host().to_string(), url.port())
+    }
+
     #[test]
-    fn server_urls_yield_host_and_port() {
+    fn server_urls_yield_host_and_port_with_defaults_by_scheme() {
         assert_eq!(
             host_port("https://netward.example:8440/x"),
-            Some(("netward.example".into(), 8440))
+            ("netward.example".into(), 8440)
         );
         assert_eq!(
             host_port("https://[2001:db8::1]:8443"),
-            Some(("2001:db8::1".into(), 8443))
+            ("[2001:db8::1]".into(), 8443)
         );
         assert_eq!(
             host_port("https://[2001:db8::1]"),
-            Some(("2001:db8::1".into(), 443))
+            ("[2001:db8::1]".into(), 443)
         );
+        assert_eq!(host_port("http://[::1]"), ("[::1]".into(), 80));
+        assert_eq!(host_port("http://127.0.0.1"), ("127.0.0.1".into(), 80));
         assert_eq!(
-            host_port("http://127.0.0.1"),
-            Some(("127.0.0.1".into(), 80))
+            host_port("https://Netward.Example/"),
+            ("netward.example".into(), 443)
         );
-        assert_eq!(host_port("no-scheme"), None);
+        let v6 = ServerUrl::parse("http://[::1]/").unwrap();
+        assert_eq!(v6.host(), &Host::<String>::Ipv6(std::net::Ipv6Addr::LOCALHOST));
+        assert_eq!(v6.as_str(), "http://[::1]", "paths are appended to it");
+    }
+
+    #[test]
+    fn unusable_server_urls_are_refused_with_the_reason() {
+        let refuse = |text: &str| ServerUrl::parse(text).unwrap_err();
+        assert!(matches!(
+            refuse("no-scheme"),
+            ServerUrlError::Malformed { .. }
+        ));
+        assert!(matches!(
+            refuse("ftp://127.0.0.1"),
+            ServerUrlError::Scheme { .. }
+        ));
+        assert!(matches!(refuse("https://"), ServerUrlError::NoHost { .. }));
+        assert!(matches!(
+            refuse("http://[::1"),
+            ServerUrlError::Malformed { .. }
+        ));
+        assert!(matches!(
+            refuse("http://h:99999"),
+            ServerUrlError::Malformed { .. }
+        ));
+        let plain = ServerUrl::parse("http://192.0.2.1:8440").unwrap();
+        let error = plain.check_transport(false).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("refusing plain HTTP to `192.0.2.1`"),
+            "{error}"
+        );
+        for loopback in ["http://[::1]", "http://localhost:1", "http://127.0.0.1"] {
+            ServerUrl::parse(loopback)
+                .unwrap()
+                .check_transport(false)
+                .unwrap();
+        }
+        let https = ServerUrl::parse("https://[2001:db8::1]").unwrap();
+        assert!(matches!(
+            https.check_transport(false),
+            Err(ServerUrlError::Unpinned { .. })
+        ));
+        https.check_transport(true).unwrap();
     }
 
     #[test]
