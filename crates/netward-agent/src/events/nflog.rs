@@ -20,6 +20,8 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use netward_model::detection::Outcome;
 use nix::sys::socket::{setsockopt, sockopt};
 
+pub use super::source::Batch;
+
 /// The NFLOG group the agent's rules log to.
 pub const GROUP: u16 = 4207;
 /// Bytes of each packet copied: the IP header and the start of the transport header.
@@ -231,15 +233,6 @@ pub struct NflogSocket {
     socket: Socket,
     buf: Vec<u8>,
     next_seq: Option<u32>,
-}
-
-/// What one read brought.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// The hits, in order.
-    pub hits: Vec<Hit>,
-    /// Messages the kernel could not deliver (counted from sequence gaps).
-    pub lost: u64,
 }
 
 fn configure(

@@ -10,16 +10,21 @@ use futures_util::StreamExt;
 use super::AgentError;
 use super::client::StreamEvent;
 use super::config::{MAX_BACKOFF, STREAM_TIMEOUT};
-use super::shared::{Shared, now, with_engine};
+use super::shared::{Shared, with_engine};
 use super::state::{self, POLICY};
+use crate::clock::Clock;
+use crate::enforcer::Enforcer;
 
 /// Pulls the update from the held version, applies it, persists it and acknowledges it.
-async fn sync(shared: &Shared) -> Result<(), AgentError> {
+async fn sync<E: Enforcer + 'static, C: Clock + Clone>(
+    shared: &Shared<E, C>,
+) -> Result<(), AgentError> {
     let since = with_engine(&shared.engine, |e| e.state.version).await?;
     let update = shared.client.policy(&shared.identity.secret, since).await?;
     let dir = shared.dir.clone();
+    let clock = shared.clock.clone();
     let report = with_engine(&shared.engine, move |e| {
-        let report = e.update(update, now());
+        let report = e.update(update, clock.now_secs());
         let persisted = state::write(&dir, POLICY, &e.state);
         report.map_err(AgentError::from).and(persisted)
     })
@@ -30,7 +35,9 @@ async fn sync(shared: &Shared) -> Result<(), AgentError> {
 
 /// Connects, follows the push stream and reconnects, until the task is dropped. Returns only
 /// when the engine itself fails.
-pub(crate) async fn connection_loop(shared: Shared) -> Result<(), AgentError> {
+pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
+    shared: Shared<E, C>,
+) -> Result<(), AgentError> {
     let mut backoff = Duration::from_millis(250);
     loop {
         let mut error: Option<String>;

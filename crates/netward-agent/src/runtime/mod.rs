@@ -3,6 +3,8 @@
 //! the server, or the agent itself, is down; on restart the agent re-applies the policy it
 //! persisted, rewriting the table's rules and sets atomically, so there is no gap.
 //!
+//! - [`boundary`]: what the runtime needs from the machine (enforcer, hit log, attribution,
+//!   clock); [`run`] wires in the kernel's, [`run_on`] takes any, fakes included.
 //! - [`engine`]: the state machine over the enforcer (merge, compile, apply, expiry, tamper).
 //! - [`config`]: [`AgentConfig`], the loops' timings, and [`uninstall`].
 //! - [`error`]: why the agent stops ([`AgentError`]).
@@ -17,6 +19,7 @@
 //!
 //! Event delivery lives beside the spool, in [`crate::events::delivery`].
 
+pub mod boundary;
 pub mod client;
 pub mod config;
 mod connection;
@@ -35,6 +38,7 @@ use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+pub use self::boundary::{Boundary, KernelBoundary};
 pub use self::config::{AgentConfig, MAX_BACKOFF, STREAM_TIMEOUT, TICK, uninstall};
 pub use self::error::AgentError;
 pub use self::status::read_status;
@@ -42,14 +46,15 @@ pub use crate::events::delivery::EVENT_INTERVAL;
 
 use self::client::AgentClient;
 use self::engine::{Engine, PolicyState};
-use self::shared::{Shared, SharedEngine, now, with_engine};
+use self::shared::{Shared, with_engine};
 use self::state::POLICY;
+use crate::clock::Clock;
 use crate::events::delivery::{Reporter, event_loop};
 use crate::events::spool::Spool;
-use crate::events::{self, IndexSlot, Sensor, SensorConfig};
+use crate::events::{self, IndexSlot, Sensor};
 
-/// Enrolls if needed, then runs until `shutdown` completes. Kernel rules stay in place when it
-/// returns.
+/// Enrolls if needed, then runs on the kernel until `shutdown` completes. Kernel rules stay in
+/// place when it returns.
 pub async fn run(
     config: AgentConfig,
     shutdown: impl Future<Output = ()>,
@@ -59,35 +64,47 @@ pub async fn run(
             "netward agent needs root: it programs nftables and keeps its credential in a root-only directory".into(),
         ));
     }
+    let boundary = KernelBoundary::new(&config);
+    run_on(boundary, config, shutdown).await
+}
+
+/// Enrolls if needed, then runs on `boundary` until `shutdown` completes.
+pub async fn run_on<B: Boundary>(
+    mut boundary: B,
+    config: AgentConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), AgentError> {
     state::prepare(&config.state_dir)?;
     let identity = enrollment::identity(&config).await?;
     let client = AgentClient::new(&identity.server, identity.ca_fingerprint.as_deref())?;
     let policy = state::read::<PolicyState>(&config.state_dir, POLICY)?.unwrap_or_default();
-    let enforcer = config.open_enforcer()?;
+    let enforcer = boundary.enforcer()?;
     let server = server_address::server_addresses(&identity.server, &config.state_dir).await;
     let mut engine = Engine::new(enforcer, policy, &server);
     let slot = IndexSlot::default();
     engine.publish_to(slot.clone());
-    let engine: SharedEngine = Arc::new(Mutex::new(engine));
     let spool =
         Spool::open(&config.state_dir, config.spool_capacity).map_err(|e| AgentError::State {
             path: config.state_dir.join(events::spool::FILE),
             source: std::io::Error::other(e.to_string()),
         })?;
     let spool = Arc::new(Mutex::new(spool));
-    let sensor_config = SensorConfig {
-        netns: config.netns.clone(),
-        cgroup: config.cgroup.clone(),
-    };
-    let sensor = match Sensor::start(&sensor_config, slot) {
-        Ok(sensor) => Some(sensor),
+    let clock = boundary.clock();
+    let sensor = match boundary.hits() {
+        Ok(hits) => Some(Sensor::start(
+            hits,
+            boundary.attributor(),
+            clock.clone(),
+            slot,
+        )),
         Err(error) => {
             tracing::error!(%error, "Hits cannot be reported; enforcement goes on.");
             None
         }
     };
     let shared = Shared {
-        engine,
+        engine: Arc::new(Mutex::new(engine)),
+        clock,
         client,
         identity,
         dir: config.state_dir.clone(),
@@ -95,7 +112,8 @@ pub async fn run(
     };
     if with_engine(&shared.engine, |e| e.state.version.is_some()).await? {
         // Restart: re-apply what we held, atomically, before talking to anyone.
-        match with_engine(&shared.engine, |e| e.enforce(now())).await? {
+        let clock = shared.clock.clone();
+        match with_engine(&shared.engine, move |e| e.enforce(clock.now_secs())).await? {
             Ok(report) => {
                 tracing::info!(entries = report.added, "Re-applied the persisted policy.")
             }

@@ -218,7 +218,10 @@ mod tests {
             ("netward.example".into(), 443)
         );
         let v6 = ServerUrl::parse("http://[::1]/").unwrap();
-        assert_eq!(v6.host(), &Host::<String>::Ipv6(std::net::Ipv6Addr::LOCALHOST));
+        assert_eq!(
+            v6.host(),
+            &Host::<String>::Ipv6(std::net::Ipv6Addr::LOCALHOST)
+        );
         assert_eq!(v6.as_str(), "http://[::1]", "paths are appended to it");
     }
 

@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use netward_model::detection::{EventAck, EventBatch};
 
@@ -16,23 +15,17 @@ use super::server_address::server_addresses;
 use super::state::Identity;
 use super::status::write_status;
 use super::{AgentError, facts};
-use crate::enforcer::nft::NftEnforcer;
+use crate::clock::Clock;
+use crate::enforcer::Enforcer;
 use crate::events::delivery::{EventSink, SendError};
 
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 /// The engine, shared between the runtime's tasks.
-pub(crate) type SharedEngine = Arc<Mutex<Engine<NftEnforcer>>>;
+pub(crate) type SharedEngine<E> = Arc<Mutex<Engine<E>>>;
 
 /// Runs `work` on the engine off the async runtime.
-pub(crate) async fn with_engine<T: Send + 'static>(
-    engine: &SharedEngine,
-    work: impl FnOnce(&mut Engine<NftEnforcer>) -> T + Send + 'static,
+pub(crate) async fn with_engine<E: Enforcer + 'static, T: Send + 'static>(
+    engine: &SharedEngine<E>,
+    work: impl FnOnce(&mut Engine<E>) -> T + Send + 'static,
 ) -> Result<T, AgentError> {
     let engine = engine.clone();
     tokio::task::spawn_blocking(move || {
@@ -46,20 +39,35 @@ pub(crate) async fn with_engine<T: Send + 'static>(
 }
 
 /// What the runtime's tasks share.
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub(crate) engine: SharedEngine,
+pub(crate) struct Shared<E: Enforcer, C> {
+    pub(crate) engine: SharedEngine<E>,
+    pub(crate) clock: C,
     pub(crate) client: AgentClient,
     pub(crate) identity: Identity,
     pub(crate) dir: PathBuf,
     pub(crate) connected: Arc<AtomicBool>,
 }
 
-impl Shared {
+// Not derived: a derive would ask `E: Clone`, and only the handle to the engine is cloned.
+impl<E: Enforcer, C: Clone> Clone for Shared<E, C> {
+    fn clone(&self) -> Self {
+        Self {
+            engine: self.engine.clone(),
+            clock: self.clock.clone(),
+            client: self.client.clone(),
+            identity: self.identity.clone(),
+            dir: self.dir.clone(),
+            connected: self.connected.clone(),
+        }
+    }
+}
+
+impl<E: Enforcer + 'static, C: Clock + Clone> Shared<E, C> {
     /// Writes the status file, off the async runtime.
     pub(crate) async fn status(&self, connection_error: Option<String>) {
         let (dir, identity) = (self.dir.clone(), self.identity.clone());
         let connected = self.connected.load(Ordering::SeqCst);
+        let clock = self.clock.clone();
         let _ = with_engine(&self.engine, move |e| {
             write_status(
                 &dir,
@@ -67,7 +75,7 @@ impl Shared {
                 e,
                 connected,
                 connection_error.as_deref(),
-                now(),
+                clock.now_secs(),
             )
         })
         .await;
@@ -86,9 +94,10 @@ impl Shared {
     /// Refreshes the never-blocked server addresses, re-enforcing if they changed.
     pub(crate) async fn refresh_server_addresses(&self) {
         let addrs = server_addresses(&self.identity.server, &self.dir).await;
+        let clock = self.clock.clone();
         let result = with_engine(&self.engine, move |e| {
             if e.set_server_addresses(&addrs) && e.state.version.is_some() {
-                e.enforce(now()).map(|_| ())
+                e.enforce(clock.now_secs()).map(|_| ())
             } else {
                 Ok(())
             }
@@ -100,7 +109,7 @@ impl Shared {
     }
 }
 
-impl EventSink for Shared {
+impl<E: Enforcer + 'static, C: Clock + Clone> EventSink for Shared<E, C> {
     async fn send(&self, batch: &EventBatch) -> Result<EventAck, SendError> {
         self.client
             .events(&self.identity.secret, batch)

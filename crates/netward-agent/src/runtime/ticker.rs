@@ -4,17 +4,21 @@
 
 use super::config::TICK;
 use super::engine::TickOutcome;
-use super::shared::{Shared, now, with_engine};
+use super::shared::{Shared, with_engine};
+use crate::clock::Clock;
+use crate::enforcer::Enforcer;
 
 /// Ticks the engine until the task is aborted.
-pub(crate) async fn tick_loop(shared: Shared) {
+pub(crate) async fn tick_loop<E: Enforcer + 'static, C: Clock + Clone>(shared: Shared<E, C>) {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Log a persistent failure once, not every tick.
     let mut last_failure: Option<String> = None;
     loop {
         interval.tick().await;
-        let outcome = with_engine(&shared.engine, |e| e.tick(now())).await;
+        // The time is read under the engine's lock, not before waiting for it.
+        let clock = shared.clock.clone();
+        let outcome = with_engine(&shared.engine, move |e| e.tick(clock.now_secs())).await;
         if let Ok(Err(error)) = &outcome {
             let text = error.to_string();
             if last_failure.as_ref() == Some(&text) {
