@@ -9,6 +9,7 @@ pub mod clock;
 pub mod enforcer;
 pub mod events;
 pub mod kernel_policy;
+pub mod log_prefix;
 pub mod netns;
 pub mod runtime;
 

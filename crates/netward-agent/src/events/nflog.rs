@@ -1,7 +1,7 @@
 //! Reading the kernel's hit log: the agent's nftables rules send every hit to an NFLOG group
 //! with a prefix that names the direction, the set, the outcome and the reason
-//! (`netward:out:block:blocked:indicator_block`). This module reads those messages over
-//! netlink and turns each into a [`Hit`]. It decides nothing itself: the outcome is the rule's.
+//! (`netward:out:block:blocked:indicator_block`, whose grammar is [`crate::log_prefix`]). This
+//! module reads those messages over netlink and turns each into a [`Hit`]. It decides nothing itself: the outcome is the rule's.
 //!
 //! Nothing is lost silently: the group is configured with per-instance sequence numbers, so a
 //! gap (after a netlink buffer overrun, `ENOBUFS`) is counted exactly as lost hits.
@@ -17,92 +17,17 @@ use netlink_packet_netfilter::nflog::{
 };
 use netlink_packet_netfilter::{NetfilterMessage, NetfilterMessageInner, NetfilterProtoFamily};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
-use netward_model::detection::Outcome;
 use nix::sys::socket::{setsockopt, sockopt};
 
 pub use super::source::Batch;
+pub use crate::log_prefix::{Direction, PREFIX, Verdict};
 
 /// The NFLOG group the agent's rules log to.
 pub const GROUP: u16 = 4207;
 /// Bytes of each packet copied: the IP header and the start of the transport header.
 pub const SNAPLEN: u32 = 128;
-/// The prefix every netward log rule starts with.
-pub const PREFIX: &str = "netward";
 /// A large receive buffer, so that a storm is read rather than overrun.
 const RECV_BUFFER: usize = 32 * 1024 * 1024;
-
-/// Which way the traffic went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Direction {
-    /// From this device (the output hook).
-    Outbound,
-    /// To this device (the input hook).
-    Inbound,
-}
-
-impl Direction {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Outbound => "outbound",
-            Self::Inbound => "inbound",
-        }
-    }
-}
-
-/// What one log rule says about the packets it logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Verdict {
-    /// The chain's direction.
-    pub direction: Direction,
-    /// The action of the set that matched (`allow`, `block` or `audit`).
-    pub set_action: netward_model::Action,
-    /// What the rule did.
-    pub outcome: Outcome,
-    /// Why, one of [`netward_model::detection::REASONS`].
-    pub reason: &'static str,
-}
-
-impl Verdict {
-    /// The log prefix of this verdict.
-    pub fn prefix(&self) -> String {
-        let dir = match self.direction {
-            Direction::Outbound => "out",
-            Direction::Inbound => "in",
-        };
-        format!(
-            "{PREFIX}:{dir}:{}:{}:{}",
-            self.set_action.as_str(),
-            self.outcome.as_str(),
-            self.reason
-        )
-    }
-
-    /// Reads a prefix written by [`Verdict::prefix`].
-    pub fn parse(prefix: &str) -> Option<Self> {
-        let mut parts = prefix.split(':');
-        if parts.next()? != PREFIX {
-            return None;
-        }
-        let direction = match parts.next()? {
-            "out" => Direction::Outbound,
-            "in" => Direction::Inbound,
-            _ => return None,
-        };
-        let set_action = netward_model::Action::parse(parts.next()?).ok()?.0;
-        let outcome = Outcome::parse(parts.next()?)?;
-        let reason = parts.next()?;
-        let reason = netward_model::detection::REASONS
-            .into_iter()
-            .find(|r| *r == reason)?;
-        Some(Self {
-            direction,
-            set_action,
-            outcome,
-            reason,
-        })
-    }
-}
 
 /// One logged packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -342,24 +267,6 @@ impl NflogSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefixes_round_trip_and_reject_strangers() {
-        let v = Verdict {
-            direction: Direction::Outbound,
-            set_action: netward_model::Action::Block,
-            outcome: Outcome::Audited,
-            reason: "protocol_not_covered",
-        };
-        assert_eq!(v.prefix(), "netward:out:block:audited:protocol_not_covered");
-        assert_eq!(Verdict::parse(&v.prefix()), Some(v));
-        assert_eq!(Verdict::parse("netward:out:block:audited:because"), None);
-        assert_eq!(
-            Verdict::parse("other:out:block:blocked:indicator_block"),
-            None
-        );
-        assert!(v.prefix().len() < 64, "nft log prefixes are limited");
-    }
 
     #[test]
     fn packets_give_addresses_protocol_and_ports() {
