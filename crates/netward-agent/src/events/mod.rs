@@ -25,6 +25,7 @@ pub mod delivery;
 pub mod fake;
 pub mod index;
 pub mod nflog;
+pub mod packet;
 pub mod source;
 pub mod spool;
 

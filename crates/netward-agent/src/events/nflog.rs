@@ -19,6 +19,7 @@ use netlink_packet_netfilter::{NetfilterMessage, NetfilterMessageInner, Netfilte
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use nix::sys::socket::{setsockopt, sockopt};
 
+pub use super::packet::{Packet, parse_packet};
 pub use super::source::Batch;
 pub use crate::log_prefix::{Direction, PREFIX, Verdict};
 
@@ -46,64 +47,6 @@ pub struct Hit {
     pub remote_port: Option<u16>,
     /// The sending socket's uid (locally generated packets only).
     pub uid: Option<u32>,
-}
-
-/// What the first bytes of an IP packet say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet {
-    /// Source address.
-    pub src: IpAddr,
-    /// Destination address.
-    pub dst: IpAddr,
-    /// IP protocol number.
-    pub protocol: u8,
-    /// Source port (TCP, UDP).
-    pub sport: Option<u16>,
-    /// Destination port (TCP, UDP).
-    pub dport: Option<u16>,
-}
-
-/// Addresses, protocol and ports of an IP packet's first bytes.
-pub fn parse_packet(p: &[u8]) -> Option<Packet> {
-    let version = p.first()? >> 4;
-    let (src, dst, proto, l4) = match version {
-        4 => {
-            let ihl = usize::from(p[0] & 0x0f) * 4;
-            let src: [u8; 4] = p.get(12..16)?.try_into().ok()?;
-            let dst: [u8; 4] = p.get(16..20)?.try_into().ok()?;
-            (
-                IpAddr::from(src),
-                IpAddr::from(dst),
-                *p.get(9)?,
-                p.get(ihl..),
-            )
-        }
-        6 => {
-            let src: [u8; 16] = p.get(8..24)?.try_into().ok()?;
-            let dst: [u8; 16] = p.get(24..40)?.try_into().ok()?;
-            (
-                IpAddr::from(src),
-                IpAddr::from(dst),
-                *p.get(6)?,
-                p.get(40..),
-            )
-        }
-        _ => return None,
-    };
-    let ports = match (proto, l4) {
-        (6 | 17, Some(l4)) if l4.len() >= 4 => (
-            Some(u16::from_be_bytes([l4[0], l4[1]])),
-            Some(u16::from_be_bytes([l4[2], l4[3]])),
-        ),
-        _ => (None, None),
-    };
-    Some(Packet {
-        src,
-        dst,
-        protocol: proto,
-        sport: ports.0,
-        dport: ports.1,
-    })
 }
 
 /// A hit, built from a packet's log attributes.
@@ -261,42 +204,5 @@ impl NflogSocket {
             offset += (len + 3) & !3;
         }
         Ok(batch)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn packets_give_addresses_protocol_and_ports() {
-        let mut v4 = vec![0u8; 28];
-        v4[0] = 0x45;
-        v4[9] = 17;
-        v4[12..16].copy_from_slice(&[10, 0, 0, 1]);
-        v4[16..20].copy_from_slice(&[10, 0, 0, 2]);
-        v4[20..24].copy_from_slice(&[0x30, 0x39, 0x00, 0x35]);
-        assert_eq!(
-            parse_packet(&v4),
-            Some(Packet {
-                src: "10.0.0.1".parse().unwrap(),
-                dst: "10.0.0.2".parse().unwrap(),
-                protocol: 17,
-                sport: Some(12345),
-                dport: Some(53)
-            })
-        );
-        let mut v6 = vec![0u8; 40];
-        v6[0] = 0x60;
-        v6[6] = 58;
-        v6[23] = 1;
-        v6[39] = 2;
-        let p = parse_packet(&v6).unwrap();
-        assert_eq!(
-            (p.src.to_string(), p.dst.to_string()),
-            ("::1".into(), "::2".into())
-        );
-        assert_eq!((p.protocol, p.sport, p.dport), (58, None, None));
-        assert_eq!(parse_packet(&[0x45, 0]), None);
     }
 }
