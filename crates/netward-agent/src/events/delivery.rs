@@ -247,3 +247,203 @@ pub async fn event_loop(reporter: Reporter, sink: impl EventSink) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use netward_model::detection::AgentEvent;
+
+    use super::*;
+    use crate::runtime::client::is_refusal_of_content;
+
+    /// The server's answer to a batch: `None` stores it, `Some((status, target))` is an error
+    /// body naming `target`, classified as the real client classifies it.
+    type Answer = Box<dyn Fn(&EventBatch) -> Option<(u16, Option<String>)> + Send + Sync>;
+
+    struct FakeServer {
+        answer: Mutex<Answer>,
+        /// The sequence numbers of every batch received.
+        received: Mutex<Vec<Vec<u64>>>,
+        /// The sequence numbers stored.
+        stored: Mutex<Vec<u64>>,
+    }
+
+    impl FakeServer {
+        fn new(answer: Answer) -> Self {
+            Self {
+                answer: Mutex::new(answer),
+                received: Mutex::default(),
+                stored: Mutex::default(),
+            }
+        }
+
+        fn answer(&self, answer: Answer) {
+            *self.answer.lock().unwrap() = answer;
+        }
+
+        fn sizes(&self) -> Vec<usize> {
+            self.received.lock().unwrap().iter().map(Vec::len).collect()
+        }
+    }
+
+    impl EventSink for FakeServer {
+        async fn send(&self, batch: &EventBatch) -> Result<EventAck, SendError> {
+            let seqs: Vec<u64> = batch.events.iter().map(|e| e.seq).collect();
+            self.received.lock().unwrap().push(seqs.clone());
+            match (self.answer.lock().unwrap())(batch) {
+                None => {
+                    let acked_seq = seqs.last().copied().unwrap_or(0);
+                    self.stored.lock().unwrap().extend(seqs);
+                    Ok(EventAck { acked_seq })
+                }
+                Some((status, target)) if is_refusal_of_content(status, target.as_deref()) => {
+                    Err(SendError::Refused {
+                        status,
+                        message: format!("refused {target:?}"),
+                    })
+                }
+                Some((status, _)) => Err(SendError::Unavailable(format!("HTTP {status}"))),
+            }
+        }
+    }
+
+    fn event(remote: &str, count: u64) -> AgentEvent {
+        AgentEvent {
+            seq: 0,
+            first_seen_ms: 1,
+            last_seen_ms: 2,
+            count,
+            direction: "outbound".into(),
+            protocol: "tcp".into(),
+            local_ip: "10.0.0.1".into(),
+            local_port: None,
+            remote_ip: remote.into(),
+            remote_port: Some(443),
+            outcome: "blocked".into(),
+            reason: "indicator_block".into(),
+            indicators: Vec::new(),
+            process: None,
+        }
+    }
+
+    /// A reporter whose spool (in `dir`) holds `events`.
+    fn spooled(dir: &tempfile::TempDir, events: &[AgentEvent]) -> Reporter {
+        let mut spool = Spool::open(dir.path(), 1000).unwrap();
+        assert_eq!(spool.push(events).unwrap(), events.len());
+        Reporter {
+            aggregator: Arc::default(),
+            lost: Arc::new(AtomicU64::new(0)),
+            spool: Arc::new(Mutex::new(spool)),
+        }
+    }
+
+    fn spool_len(r: &Reporter) -> u64 {
+        r.spool.lock().unwrap().len().unwrap()
+    }
+
+    fn dropped(r: &Reporter) -> u64 {
+        r.spool.lock().unwrap().dropped().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_refused_as_too_large_is_sent_in_halves_until_it_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        let events: Vec<_> = (0..8).map(|i| event(&format!("192.0.2.{i}"), 1)).collect();
+        let reporter = spooled(&dir, &events);
+        let server = FakeServer::new(Box::new(|b| (b.events.len() > 2).then_some((413, None))));
+        let mut delivery = Delivery::new(reporter.clone());
+        assert_eq!(delivery.send_spooled(&server).await, Round::Done);
+        assert_eq!(server.sizes()[..3], [8, 4, 2]);
+        let stored = server.stored.lock().unwrap().clone();
+        assert_eq!(stored.len(), 8, "every event once: {stored:?}");
+        assert!(stored.is_sorted(), "in order: {stored:?}");
+        assert_eq!((spool_len(&reporter), dropped(&reporter)), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn an_event_refused_by_name_is_dropped_and_counted_and_the_rest_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = [
+            event("192.0.2.1", 1),
+            event("192.0.2.2", 1),
+            event("not-an-address", 7),
+            event("192.0.2.4", 1),
+        ];
+        let reporter = spooled(&dir, &events);
+        let server = FakeServer::new(Box::new(|b| {
+            let bad = b
+                .events
+                .iter()
+                .position(|e| e.remote_ip == "not-an-address")?;
+            Some((400, Some(format!("events[{bad}].remoteIp"))))
+        }));
+        let mut delivery = Delivery::new(reporter.clone());
+        assert_eq!(delivery.send_spooled(&server).await, Round::Done);
+        assert_eq!(server.stored.lock().unwrap().len(), 3);
+        assert_eq!(spool_len(&reporter), 0);
+        assert_eq!(
+            dropped(&reporter),
+            7,
+            "the refused event's hits are counted"
+        );
+    }
+
+    #[tokio::test]
+    async fn any_other_failure_keeps_the_events_spooled_and_backs_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = [event("192.0.2.1", 1), event("192.0.2.2", 1)];
+        let reporter = spooled(&dir, &events);
+        // Away, a proxy, rate limiting, and a field this agent is too new for.
+        let server = FakeServer::new(Box::new(|_| Some((503, None))));
+        let mut delivery = Delivery::new(reporter.clone());
+        let mut waits = Vec::new();
+        for failure in [
+            (503, None),
+            (404, None),
+            (429, None),
+            (400, Some("events[0].newField".to_owned())),
+            (502, None),
+            (503, None),
+        ] {
+            let answer = failure.clone();
+            server.answer(Box::new(move |_| Some(answer.clone())));
+            match delivery.send_spooled(&server).await {
+                Round::BackOff(wait) => waits.push(wait.as_secs()),
+                Round::Done => panic!("{failure:?} was taken for a delivery"),
+            }
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(server.sizes(), [2; 6], "never split");
+        assert_eq!((spool_len(&reporter), dropped(&reporter)), (2, 0));
+
+        server.answer(Box::new(|_| None));
+        assert_eq!(delivery.send_spooled(&server).await, Round::Done);
+        assert_eq!(spool_len(&reporter), 0);
+        server.answer(Box::new(|_| Some((503, None))));
+        reporter.spool.lock().unwrap().push(&events).unwrap();
+        assert_eq!(
+            delivery.send_spooled(&server).await,
+            Round::BackOff(EVENT_INTERVAL),
+            "a success resets the backoff"
+        );
+    }
+
+    #[tokio::test]
+    async fn lost_hits_reach_the_server_without_any_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let reporter = spooled(&dir, &[]);
+        reporter.lost.store(5, Ordering::Relaxed);
+        reporter.spool_pending().unwrap();
+        let server = FakeServer::new(Box::new(|b| (b.lost != 5).then_some((500, None))));
+        let mut delivery = Delivery::new(reporter.clone());
+        assert_eq!(delivery.send_spooled(&server).await, Round::Done);
+        assert_eq!(server.sizes(), [0]);
+        assert_eq!(
+            delivery.send_spooled(&server).await,
+            Round::Done,
+            "sent once"
+        );
+        assert_eq!(server.sizes(), [0]);
+    }
+}

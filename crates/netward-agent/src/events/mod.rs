@@ -250,3 +250,6 @@ impl Drop for Sensor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

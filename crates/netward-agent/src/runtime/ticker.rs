@@ -45,3 +45,69 @@ pub(crate) async fn tick_loop<E: Enforcer + 'static, C: Clock + Clone>(shared: S
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use netward_model::agent_wire::PolicyUpdate;
+    use netward_model::{Action, Family};
+
+    use super::*;
+    use crate::SetId;
+    use crate::clock::FakeClock;
+    use crate::enforcer::fake::RecordingEnforcer;
+    use crate::runtime::engine::{Engine, PolicyState};
+
+    /// Whether the kernel policy the fake enforcer holds blocks `addr`.
+    fn blocks(engine: &Engine<RecordingEnforcer>, addr: std::net::Ipv4Addr) -> bool {
+        let Some(current) = &engine.enforcer().current else {
+            return false;
+        };
+        let key = u128::from(u32::from(addr));
+        [false, true].into_iter().any(|ranges| {
+            current.sets[&SetId {
+                action: Action::Block,
+                family: Family::V4,
+                ranges,
+            }]
+                .iter()
+                .any(|(start, end)| (*start..=*end).contains(&key))
+        })
+    }
+
+    #[test]
+    fn an_indicator_expiring_at_t_is_enforced_at_t_minus_1_and_gone_at_t() {
+        let t: i64 = 1_700_000_100;
+        // As the server sends it (the wire form, whatever the Rust types behind it).
+        let update: PolicyUpdate = serde_json::from_value(serde_json::json!({
+            "version": 1, "full": true, "group": "default", "mode": "block", "coverage": "all",
+            "upserts": [
+                {"id": 1, "value": "192.0.2.1", "action": "block", "expiresAt": t, "title": "t"},
+                {"id": 2, "value": "192.0.2.2", "action": "block", "expiresAt": null, "title": "t"}
+            ],
+            "removals": [], "serverTime": 0
+        }))
+        .unwrap();
+        let expiring = "192.0.2.1".parse().unwrap();
+        let lasting = "192.0.2.2".parse().unwrap();
+        let clock = FakeClock::at_secs(t - 60);
+        let mut engine = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        engine.update(update, clock.now_secs()).unwrap();
+        assert!(blocks(&engine, expiring) && blocks(&engine, lasting));
+
+        clock.set_secs(t - 1);
+        assert_eq!(engine.tick(clock.now_secs()).unwrap(), TickOutcome::Idle);
+        clock.advance_ms(999);
+        assert_eq!(engine.tick(clock.now_secs()).unwrap(), TickOutcome::Idle);
+        assert!(
+            blocks(&engine, expiring),
+            "still enforced in the last millisecond before T"
+        );
+
+        clock.advance_ms(1);
+        assert_eq!(engine.tick(clock.now_secs()).unwrap(), TickOutcome::Expired);
+        assert!(!blocks(&engine, expiring), "gone at T");
+        assert!(blocks(&engine, lasting));
+        clock.set_secs(t + 1);
+        assert_eq!(engine.tick(clock.now_secs()).unwrap(), TickOutcome::Idle);
+    }
+}
