@@ -8,12 +8,12 @@
 //! - [`engine`]: the state machine over the enforcer (merge, compile, apply, expiry, tamper).
 //! - [`config`]: [`AgentConfig`], the loops' timings, and [`uninstall`].
 //! - [`error`]: why the agent stops ([`AgentError`]).
-//! - [`enrollment`]: the device's identity, enrolling on the first start.
-//! - [`connection`]: the push stream, policy pulls and reconnection.
-//! - [`ticker`]: expiry and tamper checks every [`TICK`], with or without the server.
+//! - `enrollment`: the device's identity, enrolling on the first start.
+//! - `connection`: the push stream, policy pulls and reconnection.
+//! - `ticker`: expiry and tamper checks every [`TICK`], with or without the server.
 //! - [`server_address`]: the server's and the resolvers' addresses, which are never blocked.
 //! - [`status`]: the status file `netward agent status` reads.
-//! - [`shared`]: what those tasks share.
+//! - `shared`: what those tasks share.
 //! - [`client`]: HTTP to the server; [`tls`]: its pinned TLS; [`state`]: the state directory;
 //!   [`facts`]: device facts.
 //!
