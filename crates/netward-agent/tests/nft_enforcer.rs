@@ -8,43 +8,14 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod conformance;
 mod lab;
 
+use conformance::policy;
 use lab::{Lab, Outcome};
+use netward_agent::Enforcer;
 use netward_agent::enforcer::nft::NftEnforcer;
-use netward_agent::kernel_policy::always_allowed;
-use netward_agent::{Enforcer, KernelPolicy};
-use netward_model::{
-    Actor, ActorKind, CompiledPolicy, Coverage, Indicator, IndicatorSubmission, ProtectionMode,
-};
-
-fn policy(mode: ProtectionMode, coverage: Coverage, indicators: &[(String, &str)]) -> KernelPolicy {
-    let actor = Actor {
-        name: "test".into(),
-        kind: ActorKind::System,
-    };
-    let inds: Vec<Indicator> = indicators
-        .iter()
-        .enumerate()
-        .map(|(i, (value, action))| Indicator {
-            id: i as i64 + 1,
-            draft: IndicatorSubmission {
-                indicator_value: Some(value.clone()),
-                action: Some((*action).into()),
-                title: Some("lab-test-access".into()),
-                ..Default::default()
-            }
-            .validate(0)
-            .unwrap(),
-            created_by: actor.clone(),
-            created_at: 0,
-            updated_by: actor.clone(),
-            updated_at: 0,
-        })
-        .collect();
-    let compiled = CompiledPolicy::compile(&inds, "default", 1);
-    KernelPolicy::new(mode, coverage, &compiled, &always_allowed(&[]))
-}
+use netward_model::{Coverage, ProtectionMode};
 
 fn enforcer(lab: &Lab) -> NftEnforcer {
     NftEnforcer::open_in("netward", &lab.ep_path()).expect("open the enforcer (needs root)")
@@ -89,6 +60,19 @@ fn assert_outcomes(lab: &Lab, to: &str, tcp_blocked: bool, udp_blocked: bool, ic
         "UDP text at {addr}"
     );
     assert_eq!(lab.ping(addr), !icmp_blocked, "ICMP echo to {addr}");
+}
+
+#[test]
+fn the_nftables_enforcer_passes_the_enforcer_conformance_suite() {
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    conformance::run(&mut e, |_| {
+        assert!(
+            lab.nft(&["delete", "table", "inet", "netward"])
+                .status
+                .success()
+        );
+    });
 }
 
 #[test]

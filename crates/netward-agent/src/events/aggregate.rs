@@ -127,8 +127,8 @@ mod tests {
     use netward_model::Action;
     use netward_model::detection::Outcome;
 
-    use super::super::nflog::{Direction, Verdict};
     use super::*;
+    use crate::log_prefix::{Direction, Verdict};
 
     fn hit(remote: &str, local_port: u16, outcome: Outcome) -> Hit {
         Hit {

@@ -9,30 +9,42 @@
 //! - [`nflog`]: reads the kernel's log of hits; the outcome and reason are in each rule's
 //!   prefix, so they are the kernel's, not the agent's reconstruction.
 //! - [`index`]: finds the indicators behind a hit.
-//! - [`attribution`]: names the initiating process, or says it cannot.
+//! - [`source`]: the [`HitSource`] boundary the sensor reads (the NFLOG socket in production).
+//! - [`attribution`]: names the initiating process, or says it cannot, behind the
+//!   [`attributor::Attributor`] boundary.
+//! - [`fake`]: fakes of both boundaries, for tests without root.
 //! - [`aggregate`]: turns storms into counted events.
 //! - [`spool`]: keeps events on disk until the server acknowledges them.
+//! - [`delivery`]: sends the spool to the server in batches, halving what it refuses.
 
 pub mod aggregate;
 pub mod attribution;
+pub mod attributor;
 pub mod cgroup;
+pub mod delivery;
+pub mod fake;
 pub mod index;
 pub mod nflog;
+pub mod packet;
+pub mod source;
 pub mod spool;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use netward_model::PolicyEntry;
 use netward_model::detection::ProcessInfo;
 
 use self::aggregate::Aggregator;
 use self::attribution::{Attribution, Origin};
+use self::attributor::Attributor;
 use self::index::IndicatorIndex;
 use self::nflog::{Direction, NflogSocket};
+use self::source::{Batch, HitSource};
+use crate::clock::Clock;
 
 /// The engine's indicators, published after each apply for the sensor to index. The sensor
 /// takes them out when it rebuilds its index, so the engine rarely has to copy them.
@@ -48,6 +60,37 @@ pub struct SensorConfig {
     pub netns: Option<PathBuf>,
     /// Attach the attribution programs to this cgroup; `None` disables attribution.
     pub cgroup: Option<PathBuf>,
+}
+
+impl SensorConfig {
+    /// Binds the kernel's hit log, in the configured namespace.
+    pub fn open_hit_log(&self) -> Result<NflogSocket, SensorError> {
+        match &self.netns {
+            Some(path) => crate::netns::run_in(path, NflogSocket::open).and_then(|r| r),
+            None => NflogSocket::open(),
+        }
+        .map_err(|source| SensorError::Nflog {
+            group: nflog::GROUP,
+            source,
+        })
+    }
+
+    /// Attaches the attribution programs to the configured cgroup; a failure is logged and
+    /// leaves processes unknown.
+    pub fn attach_attribution(&self) -> Option<Attribution> {
+        self.cgroup
+            .as_ref()
+            .and_then(|cg| match Attribution::attach(cg) {
+                Ok(a) => {
+                    tracing::info!(cgroup = %cg.display(), "Process attribution attached.");
+                    Some(a)
+                }
+                Err(error) => {
+                    tracing::error!(%error, "Process attribution is unavailable; hits will name no process.");
+                    None
+                }
+            })
+    }
 }
 
 /// The running sensor: hits are counted into [`Sensor::aggregator`] by a thread of its own.
@@ -77,134 +120,125 @@ pub enum SensorError {
     },
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-struct Reader {
-    socket: NflogSocket,
-    attribution: Option<Attribution>,
+/// Turns batches of hits into counted events: the indicators behind each hit, and for an
+/// outbound one the process. Pure but for its boundaries, so it is tested on fakes.
+struct Reader<A, C> {
+    attributor: Option<A>,
+    clock: C,
     slot: IndexSlot,
     index: IndicatorIndex,
     processes: HashMap<(u32, String, u32), (ProcessInfo, Instant)>,
     aggregator: Arc<Mutex<Aggregator>>,
     lost: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
 }
 
-impl Reader {
-    fn process(&mut self, origin: Origin) -> ProcessInfo {
-        let key = (origin.tgid, origin.comm.clone(), origin.uid);
-        if let Some((info, at)) = self.processes.get(&key)
-            && at.elapsed() < PROCESS_CACHE
-        {
-            return info.clone();
-        }
-        let info = attribution::describe(&origin);
-        if self.processes.len() > 4096 {
-            self.processes.clear();
-        }
-        self.processes.insert(key, (info.clone(), Instant::now()));
-        info
+/// The process behind `origin`, described at most once every [`PROCESS_CACHE`].
+fn cached_process<A: Attributor>(
+    cache: &mut HashMap<(u32, String, u32), (ProcessInfo, Instant)>,
+    attributor: &A,
+    origin: Origin,
+) -> ProcessInfo {
+    let key = (origin.tgid, origin.comm.clone(), origin.uid);
+    if let Some((info, at)) = cache.get(&key)
+        && at.elapsed() < PROCESS_CACHE
+    {
+        return info.clone();
     }
+    let info = attributor.describe(&origin);
+    if cache.len() > 4096 {
+        cache.clear();
+    }
+    cache.insert(key, (info.clone(), Instant::now()));
+    info
+}
 
-    fn run(mut self) {
-        while !self.stop.load(Ordering::Relaxed) {
-            let batch = match self.socket.read() {
-                Ok(b) => b,
-                Err(error) => {
-                    tracing::error!(%error, "Cannot read the kernel's hit log; retrying.");
-                    std::thread::sleep(Duration::from_millis(500));
-                    continue;
-                }
+impl<A: Attributor, C: Clock> Reader<A, C> {
+    /// Counts one batch.
+    fn handle(&mut self, batch: Batch) {
+        if batch.lost > 0 {
+            tracing::warn!(lost = batch.lost, "The kernel dropped hit log messages.");
+            self.lost.fetch_add(batch.lost, Ordering::Relaxed);
+        }
+        if batch.hits.is_empty() {
+            return;
+        }
+        let taken = self.slot.lock().ok().and_then(|mut s| s.take());
+        if let Some(entries) = taken {
+            self.index = IndicatorIndex::build(entries.iter());
+        }
+        let at = self.clock.now_ms();
+        let mut counted = Vec::with_capacity(batch.hits.len());
+        for hit in batch.hits {
+            let indicators =
+                self.index
+                    .lookup(hit.remote, hit.verdict.set_action, at.div_euclid(1000));
+            let process = match (&self.attributor, hit.verdict.direction) {
+                (Some(a), Direction::Outbound) => a
+                    .origin_of(hit.protocol, hit.remote, hit.remote_port, hit.uid)
+                    .map(|o| cached_process(&mut self.processes, a, o)),
+                _ => None,
             };
-            if batch.lost > 0 {
-                tracing::warn!(lost = batch.lost, "The kernel dropped hit log messages.");
-                self.lost.fetch_add(batch.lost, Ordering::Relaxed);
+            counted.push((hit, indicators, process));
+        }
+        if let Ok(mut agg) = self.aggregator.lock() {
+            for (hit, indicators, process) in counted {
+                agg.add(&hit, indicators, process, at);
             }
-            if batch.hits.is_empty() {
-                continue;
-            }
-            let taken = self.slot.lock().ok().and_then(|mut s| s.take());
-            if let Some(entries) = taken {
-                self.index = IndicatorIndex::build(entries.iter());
-            }
-            let at = now_ms();
-            let mut counted = Vec::with_capacity(batch.hits.len());
-            for hit in batch.hits {
-                let indicators = self
-                    .index
-                    .lookup(hit.remote, hit.verdict.set_action, at / 1000);
-                let origin = match (&self.attribution, hit.verdict.direction) {
-                    (Some(a), Direction::Outbound) => {
-                        a.origin_of(hit.protocol, hit.remote, hit.remote_port, hit.uid)
-                    }
-                    _ => None,
-                };
-                let process = origin.map(|o| self.process(o));
-                counted.push((hit, indicators, process));
-            }
-            if let Ok(mut agg) = self.aggregator.lock() {
-                for (hit, indicators, process) in counted {
-                    agg.add(&hit, indicators, process, at);
-                }
+        }
+    }
+}
+
+/// Reads `source` into `reader` until `stop` is set.
+fn read_until_stopped<H: HitSource, A: Attributor, C: Clock>(
+    mut source: H,
+    mut reader: Reader<A, C>,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        match source.read() {
+            Ok(batch) => reader.handle(batch),
+            Err(error) => {
+                tracing::error!(%error, "Cannot read the kernel's hit log; retrying.");
+                std::thread::sleep(Duration::from_millis(500));
             }
         }
     }
 }
 
 impl Sensor {
-    /// Binds the hit log, attaches the attribution programs (a failure there is logged and
-    /// leaves processes unknown), and starts reading.
-    pub fn start(config: &SensorConfig, slot: IndexSlot) -> Result<Self, SensorError> {
-        let socket = match &config.netns {
-            Some(path) => crate::netns::run_in(path, NflogSocket::open).and_then(|r| r),
-            None => NflogSocket::open(),
-        }
-        .map_err(|source| SensorError::Nflog {
-            group: nflog::GROUP,
-            source,
-        })?;
-        let attribution = config.cgroup.as_ref().and_then(|cg| {
-            match Attribution::attach(cg) {
-                Ok(a) => {
-                    tracing::info!(cgroup = %cg.display(), "Process attribution attached.");
-                    Some(a)
-                }
-                Err(error) => {
-                    tracing::error!(%error, "Process attribution is unavailable; hits will name no process.");
-                    None
-                }
-            }
-        });
+    /// Starts reading `source` on a thread of its own, naming processes with `attributor`
+    /// (`None`: every process is unknown) and timing hits with `clock`.
+    pub fn start<H: HitSource, A: Attributor, C: Clock>(
+        source: H,
+        attributor: Option<A>,
+        clock: C,
+        slot: IndexSlot,
+    ) -> Self {
         let aggregator = Arc::new(Mutex::new(Aggregator::default()));
         let lost = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let has_attribution = attribution.is_some();
+        let has_attribution = attributor.is_some();
         let reader = Reader {
-            socket,
-            attribution,
+            attributor,
+            clock,
             slot,
             index: IndicatorIndex::default(),
             processes: HashMap::new(),
             aggregator: aggregator.clone(),
             lost: lost.clone(),
-            stop: stop.clone(),
         };
+        let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name("netward-sensor".into())
-            .spawn(move || reader.run())
+            .spawn(move || read_until_stopped(source, reader, &thread_stop))
             .ok();
-        Ok(Self {
+        Self {
             aggregator,
             lost,
             attribution: has_attribution,
             stop,
             thread,
-        })
+        }
     }
 }
 
@@ -216,3 +250,6 @@ impl Drop for Sensor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! Reading the kernel's hit log: the agent's nftables rules send every hit to an NFLOG group
 //! with a prefix that names the direction, the set, the outcome and the reason
-//! (`netward:out:block:blocked:indicator_block`). This module reads those messages over
-//! netlink and turns each into a [`Hit`]. It decides nothing itself: the outcome is the rule's.
+//! (`netward:out:block:blocked:indicator_block`, whose grammar is [`crate::log_prefix`]). This
+//! module reads those messages over netlink and turns each into a [`Hit`]. It decides nothing itself: the outcome is the rule's.
 //!
 //! Nothing is lost silently: the group is configured with per-instance sequence numbers, so a
 //! gap (after a netlink buffer overrun, `ENOBUFS`) is counted exactly as lost hits.
@@ -17,90 +17,18 @@ use netlink_packet_netfilter::nflog::{
 };
 use netlink_packet_netfilter::{NetfilterMessage, NetfilterMessageInner, NetfilterProtoFamily};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
-use netward_model::detection::Outcome;
 use nix::sys::socket::{setsockopt, sockopt};
+
+pub use super::packet::{Packet, parse_packet};
+pub use super::source::Batch;
+pub use crate::log_prefix::{Direction, PREFIX, Verdict};
 
 /// The NFLOG group the agent's rules log to.
 pub const GROUP: u16 = 4207;
 /// Bytes of each packet copied: the IP header and the start of the transport header.
 pub const SNAPLEN: u32 = 128;
-/// The prefix every netward log rule starts with.
-pub const PREFIX: &str = "netward";
 /// A large receive buffer, so that a storm is read rather than overrun.
 const RECV_BUFFER: usize = 32 * 1024 * 1024;
-
-/// Which way the traffic went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Direction {
-    /// From this device (the output hook).
-    Outbound,
-    /// To this device (the input hook).
-    Inbound,
-}
-
-impl Direction {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Outbound => "outbound",
-            Self::Inbound => "inbound",
-        }
-    }
-}
-
-/// What one log rule says about the packets it logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Verdict {
-    /// The chain's direction.
-    pub direction: Direction,
-    /// The action of the set that matched (`allow`, `block` or `audit`).
-    pub set_action: netward_model::Action,
-    /// What the rule did.
-    pub outcome: Outcome,
-    /// Why, one of [`netward_model::detection::REASONS`].
-    pub reason: &'static str,
-}
-
-impl Verdict {
-    /// The log prefix of this verdict.
-    pub fn prefix(&self) -> String {
-        let dir = match self.direction {
-            Direction::Outbound => "out",
-            Direction::Inbound => "in",
-        };
-        format!(
-            "{PREFIX}:{dir}:{}:{}:{}",
-            self.set_action.as_str(),
-            self.outcome.as_str(),
-            self.reason
-        )
-    }
-
-    /// Reads a prefix written by [`Verdict::prefix`].
-    pub fn parse(prefix: &str) -> Option<Self> {
-        let mut parts = prefix.split(':');
-        if parts.next()? != PREFIX {
-            return None;
-        }
-        let direction = match parts.next()? {
-            "out" => Direction::Outbound,
-            "in" => Direction::Inbound,
-            _ => return None,
-        };
-        let set_action = netward_model::Action::parse(parts.next()?).ok()?.0;
-        let outcome = Outcome::parse(parts.next()?)?;
-        let reason = parts.next()?;
-        let reason = netward_model::detection::REASONS
-            .into_iter()
-            .find(|r| *r == reason)?;
-        Some(Self {
-            direction,
-            set_action,
-            outcome,
-            reason,
-        })
-    }
-}
 
 /// One logged packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,64 +47,6 @@ pub struct Hit {
     pub remote_port: Option<u16>,
     /// The sending socket's uid (locally generated packets only).
     pub uid: Option<u32>,
-}
-
-/// What the first bytes of an IP packet say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet {
-    /// Source address.
-    pub src: IpAddr,
-    /// Destination address.
-    pub dst: IpAddr,
-    /// IP protocol number.
-    pub protocol: u8,
-    /// Source port (TCP, UDP).
-    pub sport: Option<u16>,
-    /// Destination port (TCP, UDP).
-    pub dport: Option<u16>,
-}
-
-/// Addresses, protocol and ports of an IP packet's first bytes.
-pub fn parse_packet(p: &[u8]) -> Option<Packet> {
-    let version = p.first()? >> 4;
-    let (src, dst, proto, l4) = match version {
-        4 => {
-            let ihl = usize::from(p[0] & 0x0f) * 4;
-            let src: [u8; 4] = p.get(12..16)?.try_into().ok()?;
-            let dst: [u8; 4] = p.get(16..20)?.try_into().ok()?;
-            (
-                IpAddr::from(src),
-                IpAddr::from(dst),
-                *p.get(9)?,
-                p.get(ihl..),
-            )
-        }
-        6 => {
-            let src: [u8; 16] = p.get(8..24)?.try_into().ok()?;
-            let dst: [u8; 16] = p.get(24..40)?.try_into().ok()?;
-            (
-                IpAddr::from(src),
-                IpAddr::from(dst),
-                *p.get(6)?,
-                p.get(40..),
-            )
-        }
-        _ => return None,
-    };
-    let ports = match (proto, l4) {
-        (6 | 17, Some(l4)) if l4.len() >= 4 => (
-            Some(u16::from_be_bytes([l4[0], l4[1]])),
-            Some(u16::from_be_bytes([l4[2], l4[3]])),
-        ),
-        _ => (None, None),
-    };
-    Some(Packet {
-        src,
-        dst,
-        protocol: proto,
-        sport: ports.0,
-        dport: ports.1,
-    })
 }
 
 /// A hit, built from a packet's log attributes.
@@ -231,15 +101,6 @@ pub struct NflogSocket {
     socket: Socket,
     buf: Vec<u8>,
     next_seq: Option<u32>,
-}
-
-/// What one read brought.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// The hits, in order.
-    pub hits: Vec<Hit>,
-    /// Messages the kernel could not deliver (counted from sequence gaps).
-    pub lost: u64,
 }
 
 fn configure(
@@ -343,60 +204,5 @@ impl NflogSocket {
             offset += (len + 3) & !3;
         }
         Ok(batch)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_round_trip_and_reject_strangers() {
-        let v = Verdict {
-            direction: Direction::Outbound,
-            set_action: netward_model::Action::Block,
-            outcome: Outcome::Audited,
-            reason: "protocol_not_covered",
-        };
-        assert_eq!(v.prefix(), "netward:out:block:audited:protocol_not_covered");
-        assert_eq!(Verdict::parse(&v.prefix()), Some(v));
-        assert_eq!(Verdict::parse("netward:out:block:audited:because"), None);
-        assert_eq!(
-            Verdict::parse("other:out:block:blocked:indicator_block"),
-            None
-        );
-        assert!(v.prefix().len() < 64, "nft log prefixes are limited");
-    }
-
-    #[test]
-    fn packets_give_addresses_protocol_and_ports() {
-        let mut v4 = vec![0u8; 28];
-        v4[0] = 0x45;
-        v4[9] = 17;
-        v4[12..16].copy_from_slice(&[10, 0, 0, 1]);
-        v4[16..20].copy_from_slice(&[10, 0, 0, 2]);
-        v4[20..24].copy_from_slice(&[0x30, 0x39, 0x00, 0x35]);
-        assert_eq!(
-            parse_packet(&v4),
-            Some(Packet {
-                src: "10.0.0.1".parse().unwrap(),
-                dst: "10.0.0.2".parse().unwrap(),
-                protocol: 17,
-                sport: Some(12345),
-                dport: Some(53)
-            })
-        );
-        let mut v6 = vec![0u8; 40];
-        v6[0] = 0x60;
-        v6[6] = 58;
-        v6[23] = 1;
-        v6[39] = 2;
-        let p = parse_packet(&v6).unwrap();
-        assert_eq!(
-            (p.src.to_string(), p.dst.to_string()),
-            ("::1".into(), "::2".into())
-        );
-        assert_eq!((p.protocol, p.sport, p.dport), (58, None, None));
-        assert_eq!(parse_packet(&[0x45, 0]), None);
     }
 }

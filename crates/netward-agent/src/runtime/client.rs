@@ -11,6 +11,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::AgentError;
+use super::server_address::ServerUrl;
 
 /// Splits an enrollment token `nwe_<secret>@<URL>[#sha256:<hex>]` into the server URL and the
 /// pinned CA fingerprint.
@@ -34,36 +35,12 @@ pub fn parse_enroll_token(token: &str) -> Result<(String, Option<String>), Agent
 }
 
 /// A server URL the agent may use: `https://` with a pinned CA, or plain `http://` on
-/// loopback only, since it carries the device credential in clear.
+/// loopback only, since it carries the device credential in clear. Returned without a
+/// trailing `/`.
 pub fn check_server_url(url: &str, pinned: bool) -> Result<String, AgentError> {
-    let url = url.trim().trim_end_matches('/');
-    if let Some(rest) = url.strip_prefix("https://") {
-        if !pinned {
-            return Err(AgentError::Config(format!(
-                "`{url}`: an https server needs the CA fingerprint from its enrollment token"
-            )));
-        }
-        if rest.is_empty() {
-            return Err(AgentError::Config(format!("`{url}` names no host")));
-        }
-        return Ok(url.to_owned());
-    }
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        AgentError::Config(format!("the server `{url}` is not an http(s):// URL"))
-    })?;
-    let host = rest.split('/').next().unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
-        return Err(AgentError::Config(format!(
-            "refusing plain HTTP to `{host}`: the device credential would cross the network in clear text; the server must be on loopback"
-        )));
-    }
-    Ok(url.to_owned())
+    let server = ServerUrl::parse(url)?;
+    server.check_transport(pinned)?;
+    Ok(server.as_str().to_owned())
 }
 
 /// An error with its causes, so that a TLS refusal says why.
@@ -339,6 +316,10 @@ mod tests {
     fn plain_http_is_for_loopback_only_and_https_needs_a_pin() {
         assert!(check_server_url("http://127.0.0.1:8440/", false).is_ok());
         assert!(check_server_url("http://[::1]:8440", false).is_ok());
+        assert_eq!(
+            check_server_url("http://[::1]/", false).unwrap(),
+            "http://[::1]"
+        );
         assert!(check_server_url("http://localhost:8440", false).is_ok());
         assert!(check_server_url("http://192.0.2.1:8440", false).is_err());
         assert!(check_server_url("ftp://127.0.0.1", false).is_err());

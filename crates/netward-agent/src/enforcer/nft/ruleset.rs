@@ -21,7 +21,7 @@
 //! | audit | any      | count and accept    | count and accept                      |
 //!
 //! Every rule that decides something logs the hit to the agent's NFLOG group first (see
-//! `verdicts`), with the outcome and reason in the prefix.
+//! `verdicts`), with the outcome and reason in the prefix (`crate::log_prefix`).
 //!
 //! ICMP admin-prohibited, rather than a silent drop, makes the application fail at once: for
 //! locally generated packets the send itself returns `EPERM`.
@@ -125,7 +125,8 @@ pub fn rules_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> St
 /// actually did. Traffic that passes is logged once per connection (`ct state new`); traffic
 /// that is refused is logged on every attempt.
 fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverage) -> Vec<String> {
-    use crate::events::nflog::{Direction, GROUP, SNAPLEN, Verdict};
+    use crate::events::nflog::{GROUP, SNAPLEN};
+    use crate::log_prefix::{Direction, Verdict};
     use netward_model::detection::Outcome;
     let direction = if chain == "input" {
         Direction::Inbound
@@ -214,6 +215,30 @@ mod tests {
                     last.ends_with("accept") || last.contains("reject"),
                     "{chain}: {last}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn every_prefix_the_rules_write_is_read_back_as_that_rule_decides() {
+        use crate::log_prefix::Verdict;
+        use netward_model::detection::Outcome;
+        for mode in [ProtectionMode::Block, ProtectionMode::Audit] {
+            for coverage in [Coverage::All, Coverage::Tcp] {
+                for (chain, rules) in chains(mode, coverage) {
+                    for rule in rules.iter().filter(|r| r.contains("log prefix")) {
+                        let prefix = rule.split('"').nth(1).unwrap_or_else(|| panic!("{rule}"));
+                        let v = Verdict::parse(prefix).unwrap_or_else(|| panic!("{prefix}"));
+                        assert!(chain.ends_with(v.set_action.as_str()), "{chain}: {prefix}");
+                        let dir = match v.direction {
+                            crate::log_prefix::Direction::Outbound => "out_",
+                            crate::log_prefix::Direction::Inbound => "in_",
+                        };
+                        assert!(chain.starts_with(dir), "{chain}: {prefix}");
+                        let rejects = rule.contains("reject");
+                        assert_eq!(v.outcome == Outcome::Blocked, rejects, "{rule}");
+                    }
+                }
             }
         }
     }

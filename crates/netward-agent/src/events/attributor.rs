@@ -1,0 +1,42 @@
+//! [`Attributor`]: how the sensor names the process behind a hit. In production the cgroup BPF
+//! programs remember who reached an endpoint and `/proc` describes that process
+//! ([`super::attribution::Attribution`]); in tests a [`super::fake::FakeAttributor`] answers
+//! from a table.
+
+use std::net::IpAddr;
+
+use netward_model::detection::ProcessInfo;
+
+use super::attribution::{self, Attribution, Origin};
+
+/// Names the process behind an outbound hit, or says it cannot.
+pub trait Attributor: Send + 'static {
+    /// Who last reached `remote` on `port` over `protocol`, or `None` when that cannot be known
+    /// for sure (nobody seen, two processes at once, another uid, too old).
+    fn origin_of(
+        &self,
+        protocol: u8,
+        remote: IpAddr,
+        port: Option<u16>,
+        packet_uid: Option<u32>,
+    ) -> Option<Origin>;
+
+    /// The process behind `origin`, as fully as can be told for certain.
+    fn describe(&self, origin: &Origin) -> ProcessInfo;
+}
+
+impl Attributor for Attribution {
+    fn origin_of(
+        &self,
+        protocol: u8,
+        remote: IpAddr,
+        port: Option<u16>,
+        packet_uid: Option<u32>,
+    ) -> Option<Origin> {
+        Attribution::origin_of(self, protocol, remote, port, packet_uid)
+    }
+
+    fn describe(&self, origin: &Origin) -> ProcessInfo {
+        attribution::describe(origin)
+    }
+}

@@ -1,0 +1,104 @@
+//! The connection loop: hold the push stream to the server, pull each policy version it names,
+//! apply, persist and acknowledge it; on any failure reconnect with backoff while the kernel
+//! keeps enforcing what it holds.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use super::AgentError;
+use super::client::StreamEvent;
+use super::config::{MAX_BACKOFF, STREAM_TIMEOUT};
+use super::shared::{Shared, with_engine};
+use super::state::{self, POLICY};
+use crate::clock::Clock;
+use crate::enforcer::Enforcer;
+
+/// Pulls the update from the held version, applies it, persists it and acknowledges it.
+async fn sync<E: Enforcer + 'static, C: Clock + Clone>(
+    shared: &Shared<E, C>,
+) -> Result<(), AgentError> {
+    let since = with_engine(&shared.engine, |e| e.state.version).await?;
+    let update = shared.client.policy(&shared.identity.secret, since).await?;
+    let dir = shared.dir.clone();
+    let clock = shared.clock.clone();
+    let report = with_engine(&shared.engine, move |e| {
+        let report = e.update(update, clock.now_secs());
+        let persisted = state::write(&dir, POLICY, &e.state);
+        report.map_err(AgentError::from).and(persisted)
+    })
+    .await?;
+    shared.ack().await?;
+    report
+}
+
+/// Connects, follows the push stream and reconnects, until the task is dropped. Returns only
+/// when the engine itself fails.
+pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
+    shared: Shared<E, C>,
+) -> Result<(), AgentError> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let mut error: Option<String>;
+        shared.refresh_server_addresses().await;
+        match shared.client.stream(&shared.identity.secret).await {
+            Ok(stream) => {
+                tracing::info!(server = %shared.identity.server, "Connected to the server.");
+                shared.connected.store(true, Ordering::SeqCst);
+                backoff = Duration::from_millis(250);
+                // Whatever was not acknowledged before (the server was away) is now.
+                if let Err(e) = shared.ack().await {
+                    tracing::warn!(error = %e, "Cannot acknowledge on connect.");
+                }
+                let mut stream = Box::pin(stream);
+                loop {
+                    match tokio::time::timeout(STREAM_TIMEOUT, stream.next()).await {
+                        Ok(Some(Ok(StreamEvent::Policy(version)))) => {
+                            let held = with_engine(&shared.engine, |e| e.state.version).await?;
+                            error = None;
+                            if held != Some(version)
+                                && let Err(e) = sync(&shared).await
+                            {
+                                // Reconnect: the server names its version again at once, so
+                                // the pull is retried instead of waiting for the next change.
+                                tracing::error!(error = %e, version, "Cannot apply the policy; reconnecting.");
+                                error = Some(e.to_string());
+                                break;
+                            }
+                            shared.status(error.clone()).await;
+                        }
+                        Ok(Some(Ok(StreamEvent::KeepAlive))) => {}
+                        Ok(Some(Err(e))) => {
+                            error = Some(e.to_string());
+                            break;
+                        }
+                        Ok(None) => {
+                            error = Some("the server closed the stream".into());
+                            break;
+                        }
+                        Err(_) => {
+                            error = Some("no keep-alive from the server for 15 s".into());
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(AgentError::Refused(message)) => {
+                tracing::error!(%message, "The server refuses this device.");
+                error = Some(format!("refused: {message}"));
+                backoff = MAX_BACKOFF;
+            }
+            Err(e) => error = Some(e.to_string()),
+        }
+        shared.connected.store(false, Ordering::SeqCst);
+        shared.status(error.clone()).await;
+        tracing::warn!(
+            error = error.as_deref().unwrap_or(""),
+            retry_in_ms = backoff.as_millis(),
+            "Disconnected; still enforcing the held policy."
+        );
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}

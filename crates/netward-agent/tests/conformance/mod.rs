@@ -1,0 +1,199 @@
+//! The enforcer conformance suite: what every [`Enforcer`] must report for the same calls.
+//! `tests/fake_enforcer.rs` runs it on the recording fake (no root), `tests/nft_enforcer.rs`
+//! on nftables in a fresh network namespace, so the fake the engine's tests rely on cannot
+//! drift from the kernel.
+//!
+//! Each case starts from a removed table (`Enforcer::remove`) and checks the apply reports,
+//! `is_intact` and `invalidate`; what reaches the network is checked in `nft_enforcer.rs`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    dead_code,
+    reason = "a test should fail loudly; each test file uses part of the suite"
+)]
+
+use netward_agent::kernel_policy::always_allowed;
+use netward_agent::{Enforcer, KernelPolicy};
+use netward_model::{
+    Actor, ActorKind, CompiledPolicy, Coverage, Indicator, IndicatorSubmission, ProtectionMode,
+};
+
+/// The kernel form of `indicators` (value, action) under `mode` and `coverage`.
+pub fn policy(
+    mode: ProtectionMode,
+    coverage: Coverage,
+    indicators: &[(String, &str)],
+) -> KernelPolicy {
+    let actor = Actor {
+        name: "test".into(),
+        kind: ActorKind::System,
+    };
+    let inds: Vec<Indicator> = indicators
+        .iter()
+        .enumerate()
+        .map(|(i, (value, action))| Indicator {
+            id: i as i64 + 1,
+            draft: IndicatorSubmission {
+                indicator_value: Some(value.clone()),
+                action: Some((*action).into()),
+                title: Some("lab-test-access".into()),
+                ..Default::default()
+            }
+            .validate(0)
+            .unwrap(),
+            created_by: actor.clone(),
+            created_at: 0,
+            updated_by: actor.clone(),
+            updated_at: 0,
+        })
+        .collect();
+    let compiled = CompiledPolicy::compile(&inds, "default", 1);
+    KernelPolicy::new(mode, coverage, &compiled, &always_allowed(&[]))
+}
+
+fn block(values: &[&str]) -> KernelPolicy {
+    let inds: Vec<(String, &str)> = values.iter().map(|v| ((*v).to_owned(), "block")).collect();
+    policy(ProtectionMode::Block, Coverage::All, &inds)
+}
+
+/// Set entries added and removed between two policies.
+fn difference(from: &KernelPolicy, to: &KernelPolicy) -> (usize, usize) {
+    to.sets.iter().fold((0, 0), |(a, r), (id, want)| {
+        let have = from.sets.get(id).cloned().unwrap_or_default();
+        (
+            a + want.difference(&have).count(),
+            r + have.difference(want).count(),
+        )
+    })
+}
+
+/// (full, rules written, added, removed) of an apply.
+fn apply(e: &mut impl Enforcer, p: &KernelPolicy) -> (bool, bool, usize, usize) {
+    let r = e.apply(p).unwrap();
+    (r.full, r.rules_written, r.added, r.removed)
+}
+
+/// The first apply writes the rules and every entry.
+pub fn the_first_apply_writes_everything(e: &mut impl Enforcer) {
+    let p = block(&["192.0.2.1", "198.51.100.0/24", "2001:db8::/64"]);
+    // Loopback is always allowed, in both families.
+    assert_eq!(p.entry_count(), 3 + 2);
+    assert_eq!(apply(e, &p), (true, true, p.entry_count(), 0));
+    assert!(e.is_intact().unwrap());
+}
+
+/// The same policy again changes nothing.
+pub fn the_same_policy_again_changes_nothing(e: &mut impl Enforcer) {
+    let p = block(&["192.0.2.1", "2001:db8::1"]);
+    apply(e, &p);
+    assert_eq!(apply(e, &p), (false, false, 0, 0));
+}
+
+/// A delta adds and removes exactly the entries that differ, and leaves the rules alone.
+pub fn a_delta_changes_exactly_what_differs(e: &mut impl Enforcer) {
+    let first = block(&["192.0.2.1"]);
+    // .2 and .3 are adjacent: the single address becomes one range; the /64 is added.
+    let second = block(&["192.0.2.1", "192.0.2.2", "2001:db8::/64"]);
+    let third = block(&["192.0.2.2"]);
+    apply(e, &first);
+    assert_eq!(difference(&first, &second), (2, 1));
+    assert_eq!(apply(e, &second), (false, false, 2, 1));
+    let (added, removed) = difference(&second, &third);
+    assert_eq!(apply(e, &third), (false, false, added, removed));
+    assert!(e.is_intact().unwrap());
+}
+
+/// A new mode or coverage rewrites the rules, not the sets.
+pub fn a_new_mode_rewrites_the_rules_only(e: &mut impl Enforcer) {
+    let inds = [("192.0.2.1".to_owned(), "block")];
+    apply(e, &policy(ProtectionMode::Block, Coverage::All, &inds));
+    let tcp = policy(ProtectionMode::Block, Coverage::Tcp, &inds);
+    assert_eq!(apply(e, &tcp), (false, true, 0, 0));
+    let audit = policy(ProtectionMode::Audit, Coverage::Tcp, &inds);
+    assert_eq!(apply(e, &audit), (false, true, 0, 0));
+    assert!(e.is_intact().unwrap());
+}
+
+/// Mode `off` removes every entry, and the next policy is written in full.
+pub fn off_removes_everything_and_the_next_apply_is_full(e: &mut impl Enforcer) {
+    let inds = [
+        ("192.0.2.1".to_owned(), "block"),
+        ("2001:db8::1".to_owned(), "audit"),
+    ];
+    let audit = policy(ProtectionMode::Audit, Coverage::All, &inds);
+    apply(e, &audit);
+    let off = policy(ProtectionMode::Off, Coverage::All, &inds);
+    assert_eq!(apply(e, &off), (true, true, 0, audit.entry_count()));
+    assert!(e.is_intact().unwrap(), "no table is what off means");
+    assert_eq!(apply(e, &off), (true, true, 0, 0));
+    assert_eq!(apply(e, &audit), (true, true, audit.entry_count(), 0));
+    assert!(e.is_intact().unwrap());
+}
+
+/// After `invalidate`, the next apply rewrites everything.
+pub fn invalidate_forces_a_full_rewrite(e: &mut impl Enforcer) {
+    let p = block(&["192.0.2.1", "2001:db8::1"]);
+    apply(e, &p);
+    e.invalidate();
+    assert_eq!(apply(e, &p), (true, true, p.entry_count(), 0));
+    assert_eq!(apply(e, &p), (false, false, 0, 0));
+}
+
+/// A table someone else removed is seen, and stays seen, until a rewrite restores it.
+pub fn tampering_is_seen_until_a_rewrite<E: Enforcer>(e: &mut E, remove_table: impl Fn(&mut E)) {
+    let p = block(&["192.0.2.1"]);
+    apply(e, &p);
+    remove_table(e);
+    assert!(!e.is_intact().unwrap());
+    assert!(!e.is_intact().unwrap(), "until it is repaired");
+    e.invalidate();
+    assert_eq!(apply(e, &p), (true, true, p.entry_count(), 0));
+    assert!(e.is_intact().unwrap());
+}
+
+/// Removing twice is not an error, and leaves nothing to check.
+pub fn remove_is_idempotent(e: &mut impl Enforcer) {
+    let p = block(&["192.0.2.1"]);
+    apply(e, &p);
+    e.remove().unwrap();
+    e.remove().unwrap();
+    assert!(e.is_intact().unwrap());
+    assert_eq!(apply(e, &p), (true, true, p.entry_count(), 0));
+}
+
+/// Runs every case on `e`, each from a removed table. `remove_table` removes the enforcer's
+/// table behind its back, as someone else would.
+pub fn run<E: Enforcer>(e: &mut E, remove_table: impl Fn(&mut E)) {
+    /// Runs one case from a removed table, naming it first so that a failure says which.
+    fn case<E: Enforcer>(e: &mut E, name: &str, check: impl FnOnce(&mut E)) {
+        e.remove().unwrap();
+        eprintln!("conformance: {name}");
+        check(e);
+    }
+    case(e, "the_first_apply_writes_everything", |e| {
+        the_first_apply_writes_everything(e)
+    });
+    case(e, "the_same_policy_again_changes_nothing", |e| {
+        the_same_policy_again_changes_nothing(e)
+    });
+    case(e, "a_delta_changes_exactly_what_differs", |e| {
+        a_delta_changes_exactly_what_differs(e)
+    });
+    case(e, "a_new_mode_rewrites_the_rules_only", |e| {
+        a_new_mode_rewrites_the_rules_only(e)
+    });
+    case(
+        e,
+        "off_removes_everything_and_the_next_apply_is_full",
+        |e| off_removes_everything_and_the_next_apply_is_full(e),
+    );
+    case(e, "invalidate_forces_a_full_rewrite", |e| {
+        invalidate_forces_a_full_rewrite(e)
+    });
+    case(e, "remove_is_idempotent", |e| remove_is_idempotent(e));
+    case(e, "tampering_is_seen_until_a_rewrite", |e| {
+        tampering_is_seen_until_a_rewrite(e, remove_table)
+    });
+    e.remove().unwrap();
+}
