@@ -10,7 +10,7 @@
 //! Pure: no IO.
 
 use netward_model::Action;
-use netward_model::detection::{Outcome, REASONS};
+use netward_model::detection::{Outcome, Reason};
 
 /// The first field of every netward log prefix.
 pub const PREFIX: &str = "netward";
@@ -19,33 +19,16 @@ pub const PREFIX: &str = "netward";
 /// ours stay well under it.
 pub const MAX_LEN: usize = 127;
 
-/// Which way the traffic went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Direction {
-    /// From this device (the output hook).
-    Outbound,
-    /// To this device (the input hook).
-    Inbound,
-}
+pub use netward_model::detection::Direction;
 
-impl Direction {
-    /// Both directions.
-    pub const ALL: [Direction; 2] = [Direction::Outbound, Direction::Inbound];
+/// Both directions, in the order the rules are written.
+pub const DIRECTIONS: [Direction; 2] = [Direction::Outbound, Direction::Inbound];
 
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Outbound => "outbound",
-            Self::Inbound => "inbound",
-        }
-    }
-
-    /// The field in a log prefix.
-    fn field(self) -> &'static str {
-        match self {
-            Self::Outbound => "out",
-            Self::Inbound => "in",
-        }
+/// The field of a direction in a log prefix.
+fn direction_field(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Outbound => "out",
+        Direction::Inbound => "in",
     }
 }
 
@@ -58,8 +41,8 @@ pub struct Verdict {
     pub set_action: Action,
     /// What the rule did.
     pub outcome: Outcome,
-    /// Why, one of [`REASONS`].
-    pub reason: &'static str,
+    /// Why.
+    pub reason: Reason,
 }
 
 impl Verdict {
@@ -67,10 +50,10 @@ impl Verdict {
     pub fn prefix(&self) -> String {
         format!(
             "{PREFIX}:{}:{}:{}:{}",
-            self.direction.field(),
+            direction_field(self.direction),
             self.set_action.as_str(),
             self.outcome.as_str(),
-            self.reason
+            self.reason.as_str()
         )
     }
 
@@ -82,16 +65,15 @@ impl Verdict {
             return None;
         }
         let direction = parts.next()?;
-        let direction = Direction::ALL
+        let direction = DIRECTIONS
             .into_iter()
-            .find(|d| d.field() == direction)?;
+            .find(|d| direction_field(*d) == direction)?;
         let action = parts.next()?;
         let set_action = [Action::Allow, Action::Audit, Action::Block]
             .into_iter()
             .find(|a| a.as_str() == action)?;
         let outcome = Outcome::parse(parts.next()?)?;
-        let reason = parts.next()?;
-        let reason = REASONS.into_iter().find(|r| *r == reason)?;
+        let reason = Reason::parse(parts.next()?)?;
         if parts.next().is_some() {
             return None;
         }
@@ -110,10 +92,10 @@ mod tests {
 
     fn every_verdict() -> Vec<Verdict> {
         let mut out = Vec::new();
-        for direction in Direction::ALL {
+        for direction in DIRECTIONS {
             for set_action in [Action::Allow, Action::Audit, Action::Block] {
                 for outcome in [Outcome::Blocked, Outcome::Audited, Outcome::Allowed] {
-                    for reason in REASONS {
+                    for reason in Reason::ALL {
                         out.push(Verdict {
                             direction,
                             set_action,
@@ -130,7 +112,7 @@ mod tests {
     #[test]
     fn every_combination_round_trips_and_fits_in_an_nft_prefix() {
         let all = every_verdict();
-        assert_eq!(all.len(), 2 * 3 * 3 * REASONS.len());
+        assert_eq!(all.len(), 2 * 3 * 3 * Reason::ALL.len());
         let mut prefixes = std::collections::BTreeSet::new();
         for v in all {
             let prefix = v.prefix();
@@ -147,7 +129,7 @@ mod tests {
             direction: Direction::Outbound,
             set_action: Action::Block,
             outcome: Outcome::Audited,
-            reason: "protocol_not_covered",
+            reason: Reason::ProtocolNotCovered,
         };
         assert_eq!(v.prefix(), "netward:out:block:audited:protocol_not_covered");
         for stranger in [

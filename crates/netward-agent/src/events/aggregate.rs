@@ -5,15 +5,17 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use netward_model::detection::{AgentEvent, MatchedIndicator, ProcessInfo, protocol_name};
+use netward_model::detection::{
+    AgentEvent, Direction, MatchedIndicator, Outcome, ProcessInfo, Reason, protocol_name,
+};
 
 use super::nflog::Hit;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Key {
-    direction: &'static str,
-    outcome: &'static str,
-    reason: &'static str,
+    direction: Direction,
+    outcome: Outcome,
+    reason: Reason,
     protocol: u8,
     local: IpAddr,
     remote: IpAddr,
@@ -53,8 +55,8 @@ impl Aggregator {
     ) {
         self.hits += 1;
         let key = Key {
-            direction: hit.verdict.direction.as_str(),
-            outcome: hit.verdict.outcome.as_str(),
+            direction: hit.verdict.direction,
+            outcome: hit.verdict.outcome,
             reason: hit.verdict.reason,
             protocol: hit.protocol,
             local: hit.local,
@@ -125,10 +127,9 @@ impl Aggregator {
 #[cfg(test)]
 mod tests {
     use netward_model::Action;
-    use netward_model::detection::Outcome;
 
     use super::*;
-    use crate::log_prefix::{Direction, Verdict};
+    use crate::log_prefix::Verdict;
 
     fn hit(remote: &str, local_port: u16, outcome: Outcome) -> Hit {
         Hit {
@@ -136,7 +137,7 @@ mod tests {
                 direction: Direction::Outbound,
                 set_action: Action::Block,
                 outcome,
-                reason: "indicator_block",
+                reason: Reason::IndicatorBlock,
             },
             protocol: 6,
             local: "10.0.0.1".parse().unwrap(),

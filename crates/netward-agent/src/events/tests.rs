@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use netward_model::detection::{AgentEvent, MatchedIndicator, Outcome, ProcessInfo};
+use netward_model::detection::{AgentEvent, MatchedIndicator, Outcome, ProcessInfo, Reason};
 use netward_model::{Action, IndicatorValue, PolicyEntry};
 
 use super::aggregate::Aggregator;
@@ -73,7 +73,7 @@ fn attributor() -> FakeAttributor {
     a
 }
 
-fn hit(direction: Direction, outcome: Outcome, reason: &'static str, uid: Option<u32>) -> Hit {
+fn hit(direction: Direction, outcome: Outcome, reason: Reason, uid: Option<u32>) -> Hit {
     Hit {
         verdict: Verdict {
             direction,
@@ -133,7 +133,7 @@ fn an_outbound_block_names_its_indicators_outcome_and_process() {
     let blocked = hit(
         Direction::Outbound,
         Outcome::Blocked,
-        "indicator_block",
+        Reason::IndicatorBlock,
         Some(1000),
     );
     reader.handle(Batch {
@@ -151,7 +151,7 @@ fn an_outbound_block_names_its_indicators_outcome_and_process() {
     assert_eq!(e.indicators[0].value, "192.0.2.7");
     assert_eq!(
         (e.outcome.as_str(), e.reason.as_str()),
-        ("blocked", "indicator_block")
+        ("blocked", Reason::IndicatorBlock)
     );
     assert_eq!(
         (e.direction.as_str(), e.protocol.as_str()),
@@ -187,13 +187,13 @@ fn the_process_is_unknown_when_it_cannot_be_certain() {
             hit(
                 Direction::Inbound,
                 Outcome::Blocked,
-                "indicator_block",
+                Reason::IndicatorBlock,
                 None,
             ),
             hit(
                 Direction::Outbound,
                 Outcome::Blocked,
-                "indicator_block",
+                Reason::IndicatorBlock,
                 Some(0),
             ),
         ],
@@ -202,7 +202,7 @@ fn the_process_is_unknown_when_it_cannot_be_certain() {
     let events = drain(&aggregator);
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e.process.is_none()), "{events:?}");
-    assert_eq!(events[0].direction, "inbound");
+    assert_eq!(events[0].direction, Direction::Inbound);
     // Two processes at once.
     let mut ambiguous = attributor();
     for origin in ambiguous.origins.values_mut() {
@@ -213,7 +213,7 @@ fn the_process_is_unknown_when_it_cannot_be_certain() {
         hits: vec![hit(
             Direction::Outbound,
             Outcome::Blocked,
-            "indicator_block",
+            Reason::IndicatorBlock,
             Some(1000),
         )],
         lost: 0,
@@ -225,7 +225,7 @@ fn the_process_is_unknown_when_it_cannot_be_certain() {
         hits: vec![hit(
             Direction::Outbound,
             Outcome::Blocked,
-            "indicator_block",
+            Reason::IndicatorBlock,
             Some(1000),
         )],
         lost: 0,
@@ -242,7 +242,7 @@ fn an_exited_process_keeps_what_the_kernel_said() {
         hits: vec![hit(
             Direction::Outbound,
             Outcome::Blocked,
-            "indicator_block",
+            Reason::IndicatorBlock,
             Some(1000),
         )],
         lost: 0,
@@ -263,7 +263,7 @@ fn the_outcome_is_the_rules_not_the_policys() {
         hits: vec![hit(
             Direction::Outbound,
             Outcome::Audited,
-            "device_audit_mode",
+            Reason::DeviceAuditMode,
             Some(1000),
         )],
         lost: 0,
@@ -271,7 +271,7 @@ fn the_outcome_is_the_rules_not_the_policys() {
     let e = &drain(&aggregator)[0];
     assert_eq!(
         (e.outcome.as_str(), e.reason.as_str()),
-        ("audited", "device_audit_mode")
+        ("audited", Reason::DeviceAuditMode)
     );
     assert_eq!(ids(e), [2, 1]);
 }
@@ -287,7 +287,7 @@ fn the_sensor_thread_reads_a_fake_source_until_dropped() {
         hits: vec![hit(
             Direction::Outbound,
             Outcome::Blocked,
-            "indicator_block",
+            Reason::IndicatorBlock,
             Some(1000),
         )],
         lost: 2,

@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 use netward_model::agent_wire::{AckRequest, AgentIndicator, DeviceFacts, PolicyUpdate};
-use netward_model::{
-    Action, CompiledPolicy, Coverage, IndicatorValue, PolicyEntry, ProtectionMode,
-};
+use netward_model::{Action, CompiledPolicy, Coverage, PolicyEntry, ProtectionMode};
 use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
@@ -281,13 +279,13 @@ mod tests {
     use super::*;
     use crate::SetId;
     use crate::enforcer::fake::RecordingEnforcer;
-    use netward_model::Family;
+    use netward_model::{Family, IndicatorValue};
 
     fn ind(id: i64, value: &str, action: &str, expires_at: Option<i64>) -> AgentIndicator {
         AgentIndicator {
             id,
-            value: value.into(),
-            action: action.into(),
+            value: IndicatorValue::parse(value).unwrap(),
+            action: Action::parse(action).unwrap().0,
             expires_at,
             title: "t".into(),
         }
@@ -303,8 +301,8 @@ mod tests {
             version,
             full,
             group: "default".into(),
-            mode: "block".into(),
-            coverage: "all".into(),
+            mode: ProtectionMode::Block,
+            coverage: Coverage::All,
             upserts,
             removals,
             server_time: 0,

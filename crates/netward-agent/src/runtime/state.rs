@@ -39,10 +39,10 @@ pub struct Status {
     pub connected: bool,
     /// The group.
     pub group: String,
-    /// `off`, `audit` or `block`.
-    pub mode: String,
-    /// `all` or `tcp`.
-    pub coverage: String,
+    /// The protection mode enforced.
+    pub mode: netward_model::ProtectionMode,
+    /// Which protocols a block applies to.
+    pub coverage: netward_model::Coverage,
     /// The policy version enforced.
     pub version: Option<u64>,
     /// When it was applied, RFC 3339.

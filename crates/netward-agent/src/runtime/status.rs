@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use netward_model::Action;
 use netward_model::timestamp::format_rfc3339;
 
 use super::AgentError;
@@ -19,7 +20,7 @@ pub fn write_status<E: Enforcer>(
     connection_error: Option<&str>,
     now: i64,
 ) {
-    let count = |a: &str| {
+    let count = |a: Action| {
         engine
             .state
             .indicators
@@ -32,13 +33,13 @@ pub fn write_status<E: Enforcer>(
         device_id: identity.device_id.clone(),
         connected,
         group: engine.state.group.clone(),
-        mode: engine.state.mode.clone(),
-        coverage: engine.state.coverage.clone(),
+        mode: engine.state.mode,
+        coverage: engine.state.coverage,
         version: engine.state.version,
         applied_at: engine.applied_at.map(format_rfc3339),
-        allow: count("allow"),
-        block: count("block"),
-        audit: count("audit"),
+        allow: count(Action::Allow),
+        block: count(Action::Block),
+        audit: count(Action::Audit),
         kernel_entries: engine.entries,
         not_enforceable: engine.not_enforceable.clone(),
         last_error: engine

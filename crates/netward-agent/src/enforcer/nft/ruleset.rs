@@ -127,13 +127,13 @@ pub fn rules_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> St
 fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverage) -> Vec<String> {
     use crate::events::nflog::{GROUP, SNAPLEN};
     use crate::log_prefix::{Direction, Verdict};
-    use netward_model::detection::Outcome;
+    use netward_model::detection::{Outcome, Reason};
     let direction = if chain == "input" {
         Direction::Inbound
     } else {
         Direction::Outbound
     };
-    let log = |outcome: Outcome, reason: &'static str| {
+    let log = |outcome: Outcome, reason: Reason| {
         let prefix = Verdict {
             direction,
             set_action: action,
@@ -143,7 +143,7 @@ fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverag
         .prefix();
         format!("log prefix \"{prefix}\" group {GROUP} snaplen {SNAPLEN}")
     };
-    let passes = |outcome: Outcome, reason: &'static str| {
+    let passes = |outcome: Outcome, reason: Reason| {
         vec![
             format!("ct state new {}", log(outcome, reason)),
             if outcome == Outcome::Allowed {
@@ -153,9 +153,9 @@ fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverag
             },
         ]
     };
-    let blocked = log(Outcome::Blocked, "indicator_block");
+    let blocked = log(Outcome::Blocked, Reason::IndicatorBlock);
     match (action, mode, coverage) {
-        (Action::Allow, _, _) => passes(Outcome::Allowed, "indicator_allow"),
+        (Action::Allow, _, _) => passes(Outcome::Allowed, Reason::IndicatorAllow),
         (Action::Block, ProtectionMode::Block, Coverage::All) => vec![
             format!("meta l4proto tcp {blocked} counter reject with tcp reset"),
             format!("{blocked} counter reject with icmpx admin-prohibited"),
@@ -164,11 +164,11 @@ fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverag
             let mut v = vec![format!(
                 "meta l4proto tcp {blocked} counter reject with tcp reset"
             )];
-            v.extend(passes(Outcome::Audited, "protocol_not_covered"));
+            v.extend(passes(Outcome::Audited, Reason::ProtocolNotCovered));
             v
         }
-        (Action::Block, _, _) => passes(Outcome::Audited, "device_audit_mode"),
-        (Action::Audit, _, _) => passes(Outcome::Audited, "indicator_audit"),
+        (Action::Block, _, _) => passes(Outcome::Audited, Reason::DeviceAuditMode),
+        (Action::Audit, _, _) => passes(Outcome::Audited, Reason::IndicatorAudit),
     }
 }
 
@@ -231,8 +231,8 @@ mod tests {
                         let v = Verdict::parse(prefix).unwrap_or_else(|| panic!("{prefix}"));
                         assert!(chain.ends_with(v.set_action.as_str()), "{chain}: {prefix}");
                         let dir = match v.direction {
-                            crate::log_prefix::Direction::Outbound => "out_",
-                            crate::log_prefix::Direction::Inbound => "in_",
+                            netward_model::detection::Direction::Outbound => "out_",
+                            netward_model::detection::Direction::Inbound => "in_",
                         };
                         assert!(chain.starts_with(dir), "{chain}: {prefix}");
                         let rejects = rule.contains("reject");
