@@ -8,15 +8,13 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
-mod lab;
-
-use lab::{Lab, Outcome};
 use netward_agent::enforcer::nft::NftEnforcer;
 use netward_agent::kernel_policy::always_allowed;
 use netward_agent::{Enforcer, KernelPolicy};
 use netward_model::{
     Actor, ActorKind, CompiledPolicy, Coverage, Indicator, IndicatorSubmission, ProtectionMode,
 };
+use netward_testkit::lab::{Lab, Outcome};
 
 fn policy(mode: ProtectionMode, coverage: Coverage, indicators: &[(String, &str)]) -> KernelPolicy {
     let actor = Actor {

@@ -1,6 +1,6 @@
 //! Benchmark: the server's event ingest rate into its embedded store, through the real API.
 //!
-//! `cargo run --release -p netward-agent --example ingest -- [EVENTS_PER_DEVICE]`
+//! `cargo run --release -p netward --example ingest -- [EVENTS_PER_DEVICE]`
 //!
 //! One process runs the server on loopback (plain HTTP, a fresh data directory, SQLite with
 //! `synchronous=FULL`) and four enrolled devices that deliver events concurrently in batches of
@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 use netward_agent::runtime::client::AgentClient;
 use netward_model::agent_wire::DeviceFacts;
 use netward_model::detection::{AgentEvent, EventAck, EventBatch, MatchedIndicator, ProcessInfo};
-
-#[path = "common/mod.rs"]
-mod common;
+use netward_testkit::in_process;
 
 const DEVICES: usize = 4;
 const BATCH: usize = 500;
@@ -59,16 +57,16 @@ fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool) -> AgentEvent
 
 async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let server = common::start_server(dir.path()).await;
+    let server = in_process::start(dir.path(), |_| {}).await;
     let url = server.url.clone();
     let admin = server.bootstrap_token.clone().unwrap();
-    let http = common::http_client();
+    let http = in_process::http_client();
     let value = if alerting {
         "10.1.0.0/16"
     } else {
         "10.2.0.0/16"
     };
-    let ind = common::post_json(
+    let ind = in_process::post_json(
         &http,
         &url,
         &admin,
@@ -77,7 +75,7 @@ async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
     )
     .await;
     let id: i64 = ind["id"].as_str().unwrap().parse().unwrap();
-    let token = common::post_json(
+    let token = in_process::post_json(
         &http,
         &url,
         &admin,
