@@ -9,27 +9,35 @@
 //! loudly. Everything it creates in the kernel (namespaces, cgroups) or on disk is removed on
 //! drop, on failure too. The namespace and cgroup parts need root and fail without it.
 //!
-//! The in-process server ([`in_process`]) is behind the `server` feature, so that the
-//! agent's own tests, which need only the lab, do not build the server.
+//! Each crate turns on the part it uses: `agent` (the lab, agent processes, the cgroup; builds
+//! netward-agent) and `server` (the in-process server; builds netward-server), so that the
+//! agent's tests do not build the server, nor the server's tests the agent. The rest (the
+//! server process, waits, ports, the benchmarks' generator) needs neither.
 
 #![expect(
     clippy::expect_used,
     reason = "a harness: a failed set-up step must fail the test loudly, with the step named"
 )]
 
+#[cfg(feature = "agent")]
 pub mod agent_process;
 pub mod bench;
+#[cfg(feature = "agent")]
 pub mod cgroup;
 #[cfg(feature = "server")]
 pub mod in_process;
+#[cfg(feature = "agent")]
 pub mod lab;
 pub mod netns;
 pub mod ports;
 pub mod server_process;
 pub mod wait;
 
+#[cfg(feature = "agent")]
 pub use agent_process::AgentProcess;
+#[cfg(feature = "agent")]
 pub use cgroup::test_cgroup;
+#[cfg(feature = "agent")]
 pub use lab::{Lab, Outcome};
 pub use netns::Netns;
 pub use ports::free_port;

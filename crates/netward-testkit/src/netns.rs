@@ -41,7 +41,7 @@ impl Netns {
         &self.name
     }
 
-    /// Its file, for [`netward_agent::netns::run_in`] and `netward agent --netns`.
+    /// Its file, for `netward_agent::netns::run_in` and `netward agent --netns`.
     pub fn path(&self) -> PathBuf {
         PathBuf::from(format!("/run/netns/{}", self.name))
     }
