@@ -225,3 +225,44 @@ pub enum Outcome {
     /// Any other error.
     Other(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn namespaces() -> String {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .expect("run ip netns list");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Root: the lab delivers between its hosts, and a test that fails still removes it.
+    #[test]
+    fn a_lab_delivers_between_its_hosts_and_is_removed_when_a_test_fails() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let failed = std::thread::spawn(move || {
+            let lab = Lab::new();
+            assert_eq!(lab.tcp(lab.remote("v4"), "over-tcp"), Outcome::Sent);
+            assert!(lab.arrived("tcp", "over-tcp"));
+            assert_eq!(lab.udp(lab.remote("v6b"), "over-udp"), Outcome::Sent);
+            assert!(lab.arrived("udp", "over-udp"));
+            assert!(!lab.arrived("udp", "never-sent"));
+            tx.send((lab.ep.name().to_owned(), lab.rh.name().to_owned()))
+                .expect("the test waits for the names");
+            panic!("a test failing with its lab still up");
+        })
+        .join();
+        assert!(failed.is_err());
+        let (ep, rh) = rx.recv().expect("the lab worked before the failure");
+        let left = namespaces();
+        assert!(
+            !left
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .any(|name| name == ep || name == rh),
+            "left behind: {left}"
+        );
+    }
+}

@@ -63,3 +63,33 @@ where
         tokio::time::sleep(POLL).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_end_as_soon_as_the_condition_holds() {
+        let mut polls = 0;
+        let value = wait_for("the third poll", Duration::from_secs(5), || {
+            polls += 1;
+            (polls == 3).then_some(polls)
+        });
+        assert_eq!(value, 3);
+        assert!(wait_until("at once", Duration::from_secs(5), || true) < Duration::from_secs(1));
+    }
+
+    #[test]
+    #[should_panic(expected = "waiting until never")]
+    fn a_wait_fails_after_its_limit_naming_what_it_waited_for() {
+        wait_until("never", Duration::from_millis(120), || false);
+    }
+
+    #[test]
+    fn eventually_answers_false_only_after_the_whole_limit() {
+        let started = Instant::now();
+        assert!(!eventually(Duration::from_millis(120), || false));
+        assert!(started.elapsed() >= Duration::from_millis(120));
+        assert!(eventually(Duration::from_secs(5), || true));
+    }
+}
