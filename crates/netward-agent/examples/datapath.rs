@@ -21,7 +21,7 @@
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,9 +32,7 @@ use netward_agent::netns::run_in;
 use netward_agent::runtime::engine::{Engine, PolicyState};
 use netward_model::agent_wire::PolicyUpdate;
 
-#[path = "common/mod.rs"]
-mod common;
-use common::ip;
+use netward_testkit::netns::{Netns, ip, veth};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 19, 8, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 8, 2);
@@ -42,16 +40,6 @@ const PORT: u16 = 55442;
 
 /// The next client source port, across all measurements (see `measure`).
 static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-
-struct Netns(Vec<String>);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for n in &self.0 {
-            let _ = Command::new("ip").args(["netns", "del", n]).output();
-        }
-    }
-}
 
 /// Connections a second and datagrams a second (as received), over `secs`.
 fn measure(client: &Path, secs: u64, received: &Arc<AtomicU64>) -> (f64, f64) {
@@ -105,7 +93,17 @@ fn measure(client: &Path, secs: u64, received: &Arc<AtomicU64>) -> (f64, f64) {
         begin.elapsed().as_secs_f64()
     })
     .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // Datagrams still queued for the server are counted once the count stops moving (no
+    // change over one poll), so that the rate is of what arrived, not of what was read.
+    let mut last = u64::MAX;
+    netward_testkit::wait_until(
+        "the queued datagrams are read",
+        Duration::from_secs(10),
+        || {
+            let now = received.load(Ordering::SeqCst);
+            std::mem::replace(&mut last, now) == now
+        },
+    );
     let got = received.load(Ordering::SeqCst) - before;
     (tcp, got as f64 / udp)
 }
@@ -153,38 +151,16 @@ fn main() {
     let secs: u64 = std::env::args().nth(1).map_or(3, |a| a.parse().unwrap());
     assert!(nix::unistd::geteuid().is_root(), "run as root");
     let id = std::process::id();
-    let (cl, sv) = (format!("nwdp{id}cl"), format!("nwdp{id}sv"));
-    let _ns = Netns(vec![cl.clone(), sv.clone()]);
-    ip(&["netns", "add", &cl]);
-    ip(&["netns", "add", &sv]);
+    let (cl_ns, sv_ns) = (
+        Netns::add(&format!("nwdp{id}cl")),
+        Netns::add(&format!("nwdp{id}sv")),
+    );
+    let (cl, sv) = (cl_ns.name().to_owned(), sv_ns.name().to_owned());
     let (va, vb) = (format!("nwdp{id}a"), format!("nwdp{id}b"));
-    ip(&[
-        "link", "add", &va, "netns", &cl, "type", "veth", "peer", "name", &vb, "netns", &sv,
-    ]);
-    ip(&[
-        "-n",
-        &cl,
-        "addr",
-        "add",
-        &format!("{CLIENT}/24"),
-        "dev",
-        &va,
-    ]);
-    ip(&[
-        "-n",
-        &sv,
-        "addr",
-        "add",
-        &format!("{SERVER}/24"),
-        "dev",
-        &vb,
-    ]);
-    for (n, d) in [(&cl, &va), (&sv, &vb)] {
-        ip(&["-n", n, "link", "set", d, "up"]);
-        ip(&["-n", n, "link", "set", "lo", "up"]);
-    }
-    let client = PathBuf::from(format!("/run/netns/{cl}"));
-    let server = PathBuf::from(format!("/run/netns/{sv}"));
+    veth(&cl_ns, &va, &sv_ns, &vb);
+    cl_ns.add_address(&va, &format!("{CLIENT}/24"));
+    sv_ns.add_address(&vb, &format!("{SERVER}/24"));
+    let (client, server) = (cl_ns.path(), sv_ns.path());
     // The server: accept and drop; count datagrams.
     ip(&[
         "netns",
@@ -288,9 +264,11 @@ fn main() {
                     version: 1,
                     full: true,
                     group: "default".into(),
-                    mode: "block".into(),
-                    coverage: "all".into(),
-                    upserts: common::indicators(n).into_values().collect(),
+                    mode: netward_model::ProtectionMode::Block,
+                    coverage: netward_model::Coverage::All,
+                    upserts: netward_testkit::bench::indicators(n)
+                        .into_values()
+                        .collect(),
                     removals: Vec::new(),
                     server_time: 0,
                 },

@@ -8,24 +8,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
 
-use std::process::Command;
 use std::time::Instant;
 
 use netward_agent::enforcer::nft::NftEnforcer;
 use netward_agent::runtime::engine::{Engine, PolicyState};
 use netward_model::agent_wire::{AgentIndicator, PolicyUpdate};
 
-#[path = "common/mod.rs"]
-mod common;
-use common::indicators;
-
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
+use netward_testkit::Netns;
+use netward_testkit::bench::indicators;
 
 /// The value in KiB of `key` in a `/proc` file of `key: value kB` lines.
 fn proc_kib(path: &str, key: &str) -> u64 {
@@ -47,16 +37,8 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("a number"))
         .unwrap_or(1_000_000);
-    let ns = Netns(format!("nwbench{}", std::process::id()));
-    assert!(
-        Command::new("ip")
-            .args(["netns", "add", &ns.0])
-            .status()
-            .unwrap()
-            .success(),
-        "ip netns add (root?)"
-    );
-    let path = std::path::PathBuf::from(format!("/run/netns/{}", ns.0));
+    let ns = Netns::add(&format!("nwbench{}", std::process::id()));
+    let path = ns.path();
     let enforcer = NftEnforcer::open_in("netward", &path).unwrap();
     let mut engine = Engine::new(enforcer, PolicyState::default(), &[]);
 
@@ -68,8 +50,8 @@ fn main() {
         version: 1,
         full: true,
         group: "default".into(),
-        mode: "block".into(),
-        coverage: "all".into(),
+        mode: netward_model::ProtectionMode::Block,
+        coverage: netward_model::Coverage::All,
         upserts: all.into_values().collect(),
         removals: Vec::new(),
         server_time: 0,
@@ -89,12 +71,12 @@ fn main() {
             version: 2 + i as u64,
             full: false,
             group: "default".into(),
-            mode: "block".into(),
-            coverage: "all".into(),
+            mode: netward_model::ProtectionMode::Block,
+            coverage: netward_model::Coverage::All,
             upserts: vec![AgentIndicator {
                 id: (n + 10 + i) as i64,
-                value: (*value).into(),
-                action: "block".into(),
+                value: netward_model::IndicatorValue::parse(value).unwrap(),
+                action: netward_model::Action::Block,
                 expires_at: None,
                 title: "delta".into(),
             }],

@@ -9,13 +9,12 @@
 )]
 
 mod conformance;
-mod lab;
 
 use conformance::policy;
-use lab::{Lab, Outcome};
 use netward_agent::Enforcer;
 use netward_agent::enforcer::nft::NftEnforcer;
 use netward_model::{Coverage, ProtectionMode};
+use netward_testkit::lab::{Lab, Outcome};
 
 fn enforcer(lab: &Lab) -> NftEnforcer {
     NftEnforcer::open_in("netward", &lab.ep_path()).expect("open the enforcer (needs root)")

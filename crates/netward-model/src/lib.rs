@@ -8,11 +8,13 @@
 
 pub mod action;
 pub mod agent_wire;
+pub mod alert_status;
 pub mod detection;
 pub mod group;
 pub mod guard;
 pub mod import;
 pub mod indicator;
+pub mod outcome;
 pub mod policy;
 pub mod range_set;
 pub mod role;

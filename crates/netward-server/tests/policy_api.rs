@@ -298,15 +298,18 @@ async fn an_expired_indicator_leaves_the_policy_at_its_expiration_second() {
     let (_, before) = s.get("/api/groups/default/policy").await;
     assert_eq!(nets(&before, "block"), ["198.51.100.99/32"]);
     assert_eq!(before["nextChange"], at.as_str());
-    // Wait until the wall clock reaches the expiration second.
-    while std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        < expires
-    {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    netward_testkit::wait_for_async(
+        "the wall clock reaches the expiration second",
+        std::time::Duration::from_secs(10),
+        || async {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            (now >= expires).then_some(())
+        },
+    )
+    .await;
     let (_, after) = s.get("/api/groups/default/policy").await;
     assert!(nets(&after, "block").is_empty(), "{after}");
     assert_eq!(

@@ -2,7 +2,8 @@
 //!
 //! `cargo build --release && cargo run --release -p netward --example storm -- [RATE] [SECONDS]`
 //!
-//! Builds an endpoint and a remote host in network namespaces, runs the server in this process
+//! Builds an endpoint and a remote host in network namespaces (the test kit's lab), runs the
+//! server in this process
 //! on loopback and the real `netward agent` binary enforcing in the endpoint (with process
 //! attribution on a cgroup of this benchmark's own), blocks the remote host, then makes RATE
 //! (default 10,000) TCP connection attempts a second to it from the endpoint for SECONDS
@@ -12,38 +13,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-const EP: Ipv4Addr = Ipv4Addr::new(198, 19, 7, 1);
-const RH: Ipv4Addr = Ipv4Addr::new(198, 19, 7, 2);
-const PORT: u16 = 55441;
-
-#[path = "../../netward-agent/examples/common/mod.rs"]
-mod common;
-use common::ip;
-
-struct Cleanup {
-    netns: Vec<String>,
-    agent: Option<Child>,
-    cgroup: Option<netward_agent::events::cgroup::ChildCgroup>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Some(mut a) = self.agent.take() {
-            let _ = a.kill();
-            let _ = a.wait();
-        }
-        for n in &self.netns {
-            let _ = Command::new("ip").args(["netns", "del", n]).output();
-        }
-        // Moves this process back out of the cgroup and removes it.
-        self.cgroup.take();
-    }
-}
+use netward_testkit::lab::{Lab, PORT};
+use netward_testkit::{AgentProcess, in_process, test_cgroup, wait_for_async};
 
 /// User + system CPU ticks of `pid`.
 fn cpu_ticks(pid: u32) -> u64 {
@@ -58,17 +32,6 @@ fn hz() -> f64 {
         .ok()
         .flatten()
         .map_or(100.0, |h| h as f64)
-}
-
-async fn api(http: &reqwest::Client, url: &str, token: &str, path: &str) -> serde_json::Value {
-    http.get(format!("{url}{path}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::main]
@@ -88,39 +51,18 @@ async fn main() {
         bin.exists(),
         "build the binary first: cargo build --release"
     );
-    let id = std::process::id();
-    let (ep, rh) = (format!("nwstorm{id}ep"), format!("nwstorm{id}rh"));
-    let mut cleanup = Cleanup {
-        netns: vec![],
-        agent: None,
-        cgroup: None,
-    };
-    for n in [&ep, &rh] {
-        ip(&["netns", "add", n]);
-        cleanup.netns.push(n.clone());
-    }
-    let (va, vb) = (format!("nws{id}a"), format!("nws{id}b"));
-    ip(&[
-        "link", "add", &va, "netns", &ep, "type", "veth", "peer", "name", &vb, "netns", &rh,
-    ]);
-    ip(&["-n", &ep, "addr", "add", &format!("{EP}/24"), "dev", &va]);
-    ip(&["-n", &rh, "addr", "add", &format!("{RH}/24"), "dev", &vb]);
-    for (n, d) in [(&ep, &va), (&rh, &vb)] {
-        ip(&["-n", n, "link", "set", d, "up"]);
-        ip(&["-n", n, "link", "set", "lo", "up"]);
-    }
+    // Dropped in reverse order: the agent first, then the server, this process's cgroup
+    // (moving it back out) and the namespaces.
+    let lab = Lab::new();
+    let rh = lab.remote("v4");
     // A cgroup of our own, for the attribution programs and the storm's thread.
-    let mut own =
-        netward_agent::events::cgroup::ChildCgroup::create(&format!("netward-storm-{id}")).unwrap();
+    let mut own = test_cgroup("storm");
     own.enter().unwrap();
-    let own_path = own.path().to_owned();
-    cleanup.cgroup = Some(own);
-
     let dir = tempfile::tempdir().unwrap();
-    let server = common::start_server(&dir.path().join("server")).await;
+    let server = in_process::start(&dir.path().join("server"), |_| {}).await;
     let (url, admin) = (server.url.clone(), server.bootstrap_token.clone().unwrap());
-    let http = common::http_client();
-    let token = common::post_json(
+    let http = in_process::http_client();
+    let token = in_process::post_json(
         &http,
         &url,
         &admin,
@@ -128,60 +70,50 @@ async fn main() {
         serde_json::json!({}),
     )
     .await;
-    let agent = Command::new(&bin)
-        .args([
-            "agent",
-            "--enroll",
-            token["token"].as_str().unwrap(),
-            "--state-dir",
-        ])
-        .arg(dir.path().join("agent"))
-        .arg("--netns")
-        .arg(format!("/run/netns/{ep}"))
-        .arg("--cgroup")
-        .arg(&own_path)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = agent.id();
-    cleanup.agent = Some(agent);
-    common::post_json(
+    let agent = AgentProcess::start(
+        &bin,
+        &dir.path().join("agent"),
+        &lab.ep_path(),
+        Some(&own),
+        Some(token["token"].as_str().unwrap()),
+    );
+    let pid = agent.pid().unwrap();
+    in_process::post_json(
         &http,
         &url,
         &admin,
         "/api/indicators",
-        serde_json::json!({"indicatorValue": RH.to_string(), "action": "AlertAndBlock", "title": "storm"}),
+        serde_json::json!({"indicatorValue": rh.to_string(), "action": "AlertAndBlock", "title": "storm"}),
     )
     .await;
-    let started = Instant::now();
-    loop {
-        let m = api(&http, &url, &admin, "/api/machines").await;
-        if m["value"][0]["inSync"] == true && m["value"][0]["entries"].as_u64() > Some(2) {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the agent did not sync"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (h, u, a) = (&http, &url, &admin);
+    wait_for_async(
+        "the agent is in sync",
+        Duration::from_secs(20),
+        move || async move {
+            let m = in_process::get_json(h, u, a, "/api/machines").await;
+            (m["value"][0]["inSync"] == true && m["value"][0]["entries"].as_u64() > Some(2))
+                .then_some(())
+        },
+    )
+    .await;
     let hz = hz();
-    // Idle.
+    // Idle: this sleep is the interval measured.
     let (t0, c0) = (Instant::now(), cpu_ticks(pid));
     tokio::time::sleep(Duration::from_secs(seconds.min(5))).await;
     let idle = (cpu_ticks(pid) - c0) as f64 / hz / t0.elapsed().as_secs_f64();
     // The storm, paced in 1 ms slices, from a thread in the endpoint's namespace.
-    let ep_path = PathBuf::from(format!("/run/netns/{ep}"));
+    let ep_path = lab.ep_path();
     let (t0, c0) = (Instant::now(), cpu_ticks(pid));
     let attempts = tokio::task::spawn_blocking(move || {
         netward_agent::netns::run_in(&ep_path, move || {
-            let to = SocketAddr::from((RH, PORT));
+            let to = SocketAddr::new(rh, PORT);
             let begin = Instant::now();
             let mut made = 0u64;
             while begin.elapsed() < Duration::from_secs(seconds) {
                 let due = (begin.elapsed().as_secs_f64() * rate as f64) as u64;
                 if made >= due {
+                    // Pacing: ahead of the rate, wait for the next slice.
                     std::thread::sleep(Duration::from_micros(200));
                     continue;
                 }
@@ -196,14 +128,15 @@ async fn main() {
     .unwrap();
     let wall = t0.elapsed().as_secs_f64();
     let storm = (cpu_ticks(pid) - c0) as f64 / hz / wall;
-    // What the server counted.
+    // What the server counted, once it has counted them all (or after 20 s: the table says
+    // "NOT exact" rather than the run failing).
     let settle = Instant::now();
     let (counted, rows) = loop {
-        let list = api(
+        let list = in_process::get_json(
             &http,
             &url,
             &admin,
-            &format!("/api/events?remoteIp={RH}&$top=10000"),
+            &format!("/api/events?remoteIp={rh}&$top=10000"),
         )
         .await;
         let list = list["value"].as_array().unwrap().clone();
@@ -214,9 +147,9 @@ async fn main() {
         if counted >= attempts || settle.elapsed() > Duration::from_secs(20) {
             break (counted, list.len());
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(netward_testkit::wait::POLL).await;
     };
-    let device = api(&http, &url, &admin, "/api/machines").await;
+    let device = in_process::get_json(&http, &url, &admin, "/api/machines").await;
     println!(
         "| Phase | Attempts | Rate achieved | Agent CPU (share of one core) | Events stored | Hits counted | Lost in the kernel log |"
     );
@@ -233,5 +166,6 @@ async fn main() {
         },
         device["value"][0]["eventsLost"]
     );
+    drop(agent);
     server.stop().await.unwrap();
 }

@@ -333,8 +333,8 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
                         },
                     ),
                     ("group", status.group.clone()),
-                    ("mode", status.mode.clone()),
-                    ("coverage", status.coverage.clone()),
+                    ("mode", status.mode.as_str().to_owned()),
+                    ("coverage", status.coverage.as_str().to_owned()),
                     (
                         "policy version",
                         status.version.map_or("-".into(), |v| v.to_string()),

@@ -9,32 +9,17 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
-mod common;
-mod endpoint;
-#[path = "../../netward-agent/tests/lab/mod.rs"]
-mod lab;
-
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{BIN, ServerProcess};
-use endpoint::Agent;
-use lab::{Lab, Outcome};
+use netward_testkit::lab::{Lab, Outcome};
+use netward_testkit::{AgentProcess, ServerProcess, wait_until};
 use serde_json::Value;
 
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !check() {
-        assert!(
-            started.elapsed() < limit,
-            "timed out after {limit:?} waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    started.elapsed()
-}
+/// The binary under test, as Cargo built it.
+const BIN: &str = env!("CARGO_BIN_EXE_netward");
 
 fn machines(s: &ServerProcess) -> Vec<Value> {
     s.json(&["device", "list"])["value"]
@@ -54,39 +39,58 @@ fn enroll_token(s: &ServerProcess, group: &str) -> String {
         .to_owned()
 }
 
+/// A thread sending TCP connects to an address from the endpoint until stopped.
+struct Probe {
+    stop: Arc<AtomicBool>,
+    /// Connects made so far.
+    tries: Arc<AtomicUsize>,
+    /// Connects that were not refused.
+    leaks: Arc<AtomicUsize>,
+    thread: std::thread::JoinHandle<()>,
+}
+
 /// Sends TCP connects to `to` from the endpoint until stopped; counts any that got through.
-fn watch_blocked(
-    lab: &Arc<Lab>,
-    to: std::net::IpAddr,
-) -> (
-    Arc<AtomicBool>,
-    Arc<AtomicUsize>,
-    std::thread::JoinHandle<usize>,
-) {
+fn watch_blocked(lab: &Arc<Lab>, to: std::net::IpAddr) -> Probe {
     let stop = Arc::new(AtomicBool::new(false));
+    let tries = Arc::new(AtomicUsize::new(0));
     let leaks = Arc::new(AtomicUsize::new(0));
-    let (lab, s2, l2) = (lab.clone(), stop.clone(), leaks.clone());
-    let handle = std::thread::spawn(move || {
-        let mut tries = 0;
+    let (lab, s2, t2, l2) = (lab.clone(), stop.clone(), tries.clone(), leaks.clone());
+    let thread = std::thread::spawn(move || {
         while !s2.load(Ordering::SeqCst) {
-            tries += 1;
             if lab.tcp(to, "probe") != Outcome::Refused {
                 l2.fetch_add(1, Ordering::SeqCst);
             }
+            t2.fetch_add(1, Ordering::SeqCst);
+            // Pacing: a probe every 20 ms finds any gap longer than that without flooding
+            // the endpoint.
             std::thread::sleep(Duration::from_millis(20));
         }
-        tries
     });
-    (stop, leaks, handle)
+    Probe {
+        stop,
+        tries,
+        leaks,
+        thread,
+    }
+}
+
+impl Probe {
+    /// Waits until the probe has made `n` more connects, whatever they met.
+    fn probes(&self, n: usize, what: &str) {
+        let from = self.tries.load(Ordering::SeqCst);
+        wait_until(what, Duration::from_secs(10), || {
+            self.tries.load(Ordering::SeqCst) >= from + n
+        });
+    }
 }
 
 #[test]
 fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
     let lab = Arc::new(Lab::new());
-    let mut server = ServerProcess::start();
+    let mut server = ServerProcess::start(BIN);
     let state = tempfile::tempdir().unwrap();
     let token = enroll_token(&server, "default");
-    let mut agent = Agent::start(state.path(), lab.ep_path(), None, Some(&token));
+    let mut agent = AgentProcess::start(BIN, state.path(), &lab.ep_path(), None, Some(&token));
     wait_until(
         "the device is enrolled and in sync",
         Duration::from_secs(15),
@@ -135,9 +139,12 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
 
     // kill -9: the kernel keeps enforcing. A change made meanwhile arrives on restart, and
     // the block never lapses while the agent restarts.
-    let (stop, leaks, probe) = watch_blocked(&lab, v4);
+    let probe = watch_blocked(&lab, v4);
     agent.kill9();
-    std::thread::sleep(Duration::from_millis(300));
+    probe.probes(
+        10,
+        "the probe has tried the block 10 times with no agent running",
+    );
     let v6 = lab.remote("v6");
     server.ok(&[
         "indicator",
@@ -148,7 +155,7 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
         "--title",
         "while-down",
     ]);
-    let agent2 = Agent::start(state.path(), lab.ep_path(), None, None);
+    let agent2 = AgentProcess::start(BIN, state.path(), &lab.ep_path(), None, None);
     wait_until(
         "the missed indicator is enforced after restart",
         Duration::from_secs(10),
@@ -157,7 +164,11 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
 
     // The server restarts: enforcement stays, and the agent reconnects by itself.
     server.stop();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until(
+        "the agent notices that its server is gone",
+        Duration::from_secs(10),
+        || agent2.status()["connected"] == false,
+    );
     assert_eq!(lab.tcp(v4, "x"), Outcome::Refused);
     server.restart();
     let v4b = lab.remote("v4b");
@@ -175,11 +186,12 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
         Duration::from_secs(20),
         || lab.tcp(v4b, "x") == Outcome::Refused,
     );
-    stop.store(true, Ordering::SeqCst);
-    let tries = probe.join().unwrap();
+    probe.stop.store(true, Ordering::SeqCst);
+    probe.thread.join().unwrap();
+    let tries = probe.tries.load(Ordering::SeqCst);
     assert!(tries > 10, "the probe ran {tries} times");
     assert_eq!(
-        leaks.load(Ordering::SeqCst),
+        probe.leaks.load(Ordering::SeqCst),
         0,
         "a connection got through during the restarts"
     );
@@ -228,18 +240,20 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
 fn scoping_expiry_and_revocation() {
     let lab1 = Lab::new();
     let lab2 = Lab::new();
-    let server = ServerProcess::start();
+    let server = ServerProcess::start(BIN);
     server.ok(&["group", "create", "g2"]);
     let (s1, s2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a1 = Agent::start(
+    let a1 = AgentProcess::start(
+        BIN,
         s1.path(),
-        lab1.ep_path(),
+        &lab1.ep_path(),
         None,
         Some(&enroll_token(&server, "default")),
     );
-    let a2 = Agent::start(
+    let a2 = AgentProcess::start(
+        BIN,
         s2.path(),
-        lab2.ep_path(),
+        &lab2.ep_path(),
         None,
         Some(&enroll_token(&server, "g2")),
     );

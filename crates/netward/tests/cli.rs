@@ -8,13 +8,14 @@
 
 use std::process::Command;
 
-mod common;
+use netward_testkit::ServerProcess;
 
-use common::{BIN, ServerProcess};
+/// The binary under test, as Cargo built it.
+const BIN: &str = env!("CARGO_BIN_EXE_netward");
 
 #[test]
 fn indicators_are_added_listed_shown_imported_and_removed_from_the_cli() {
-    let s = ServerProcess::start();
+    let s = ServerProcess::start(BIN);
     let added = s.json(&[
         "indicator",
         "add",
@@ -97,7 +98,7 @@ fn indicators_are_added_listed_shown_imported_and_removed_from_the_cli() {
 
 #[test]
 fn errors_are_clear_and_exit_non_zero() {
-    let s = ServerProcess::start();
+    let s = ServerProcess::start(BIN);
     let out = s.cli(
         &s.admin,
         &[
@@ -148,7 +149,7 @@ fn errors_are_clear_and_exit_non_zero() {
 
 #[test]
 fn roles_tokens_groups_settings_and_the_config_file() {
-    let s = ServerProcess::start();
+    let s = ServerProcess::start(BIN);
     let created = s.json(&["token", "create", "--name", "wallboard", "--role", "viewer"]);
     let viewer = created["secret"].as_str().unwrap().to_owned();
     let out = s.cli(

@@ -11,17 +11,14 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
-mod common;
 mod endpoint;
-#[path = "../../netward-agent/tests/lab/mod.rs"]
-mod lab;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::ServerProcess;
-use endpoint::{python, send_both, start_lab};
+use endpoint::{BIN, python, send_both, start_lab};
+use netward_testkit::{ServerProcess, free_port, wait_for, wait_until};
 use serde_json::{Value, json};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -35,14 +32,6 @@ struct Browser {
     rt: tokio::runtime::Runtime,
     shots: PathBuf,
     _profile: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Browser {
@@ -61,21 +50,13 @@ impl Browser {
             .unwrap();
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        loop {
+        wait_until("chromedriver is ready", Duration::from_secs(20), || {
             let ready = rt.block_on(async {
                 let r = http.get(format!("{base}/status")).send().await.ok()?;
                 r.json::<Value>().await.ok()
             });
-            if ready.is_some_and(|v| v["value"]["ready"] == true) {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "chromedriver did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            ready.is_some_and(|v| v["value"]["ready"] == true)
+        });
         let profile = tempfile::tempdir().unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -173,24 +154,23 @@ impl Browser {
         action: &str,
         body: Option<Value>,
     ) -> Value {
-        for _ in 0..50 {
-            if let Some(e) = self.find(css) {
-                let url = format!("{}/session/{}/element/{e}{action}", self.base, self.session);
-                let v: Value = self.rt.block_on(async {
-                    let mut r = self.http.request(method.clone(), url);
-                    if let Some(b) = &body {
-                        r = r.json(b);
-                    }
-                    r.send().await.unwrap().json().await.unwrap()
-                });
-                if v["value"]["error"].is_null() {
-                    return v["value"].clone();
+        let what = format!("element `{css}` is on the page and takes `{action}`");
+        wait_for(&what, Duration::from_secs(5), || {
+            let e = self.find(css)?;
+            let url = format!("{}/session/{}/element/{e}{action}", self.base, self.session);
+            let v: Value = self.rt.block_on(async {
+                let mut r = self.http.request(method.clone(), url);
+                if let Some(b) = &body {
+                    r = r.json(b);
                 }
-                assert_eq!(v["value"]["error"], "stale element reference", "{v}");
+                r.send().await.unwrap().json().await.unwrap()
+            });
+            if v["value"]["error"].is_null() {
+                return Some(v["value"].clone());
             }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("no element `{css}` on {}", self.url());
+            assert_eq!(v["value"]["error"], "stale element reference", "{v}");
+            None
+        })
     }
 
     fn click(&self, css: &str) {
@@ -234,14 +214,7 @@ impl Browser {
     }
 
     fn wait(&self, what: &str, limit: Duration, mut check: impl FnMut(&Self) -> bool) {
-        let started = Instant::now();
-        while !check(self) {
-            assert!(
-                started.elapsed() < limit,
-                "timed out after {limit:?} waiting until {what}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until(what, limit, || check(self));
     }
 
     fn shot(&self, name: &str) {
@@ -323,7 +296,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
 
 #[test]
 fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() {
-    let s = ServerProcess::start();
+    let s = ServerProcess::start(BIN);
     let (lab, cgroup, _state, _agent) = start_lab(&s, "console");
     let v4 = lab.remote("v4").to_string();
     let b = Browser::start();

@@ -10,16 +10,14 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
-mod common;
 mod endpoint;
-#[path = "../../netward-agent/tests/lab/mod.rs"]
-mod lab;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{BIN, ServerProcess};
-use endpoint::{Agent, in_sync, python, send_both, start_lab, wait_until};
+use endpoint::{BIN, in_sync, python, send_both, start_lab};
+use netward_testkit::lab;
+use netward_testkit::{AgentProcess, ServerProcess, wait_for};
 use serde_json::Value;
 
 fn events(s: &ServerProcess, args: &[&str]) -> Vec<Value> {
@@ -30,7 +28,7 @@ fn events(s: &ServerProcess, args: &[&str]) -> Vec<Value> {
 
 /// The one event of `protocol` to `remote`, once it has arrived.
 fn event(s: &ServerProcess, remote: &str, protocol: &str, outcome: &str) -> Value {
-    wait_until(
+    wait_for(
         &format!("a {outcome} {protocol} event for {remote}"),
         Duration::from_secs(10),
         || {
@@ -43,7 +41,7 @@ fn event(s: &ServerProcess, remote: &str, protocol: &str, outcome: &str) -> Valu
 
 #[test]
 fn every_outcome_is_reported_as_it_happened_with_the_process_and_an_alert() {
-    let s = ServerProcess::start();
+    let s = ServerProcess::start(BIN);
     let (lab, cgroup, _state, _agent) = start_lab(&s, "outcomes");
     let v4 = lab.remote("v4").to_string();
     let v4b = lab.remote("v4b").to_string();
@@ -171,11 +169,12 @@ fn every_outcome_is_reported_as_it_happened_with_the_process_and_an_alert() {
     in_sync(&s);
     let saw = python(&lab, &cgroup, &send_both(&v4, "AF_INET", "cov-all"));
     assert_eq!(saw, "tcp refused\nudp refused\n");
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(!lab.arrived("udp", "cov-all-udp"));
-    assert!(!lab.arrived("tcp", "cov-all-tcp"));
+    // Once the refused datagram is reported, it has met its rule: had it passed, it would
+    // have reached the remote host by then.
     let udp = event(&s, &v4, "Udp", "blocked");
     assert_eq!(udp["AdditionalFields"]["Reason"], "indicator_block");
+    assert!(!lab.arrived("udp", "cov-all-udp"));
+    assert!(!lab.arrived("tcp", "cov-all-tcp"));
 
     // A dual-stack socket to the IPv4-mapped address goes through the IPv6 hooks: still
     // blocked (nftables sees IPv4) and still attributed.
@@ -185,7 +184,7 @@ fn every_outcome_is_reported_as_it_happened_with_the_process_and_an_alert() {
         &send_both(&format!("::ffff:{v4}"), "AF_INET6", "mapped"),
     );
     assert_eq!(saw, "tcp refused\nudp refused\n");
-    let mapped = wait_until(
+    let mapped = wait_for(
         "the mapped attempts are reported",
         Duration::from_secs(10),
         || {
@@ -321,7 +320,7 @@ fn every_outcome_is_reported_as_it_happened_with_the_process_and_an_alert() {
 }
 
 /// Python that makes `n` TCP connection attempts to `host` as fast as it can and prints how
-/// many were refused.
+/// many were refused, then stays alive a moment so that its /proc entry can be read.
 fn storm(host: &str, n: u32) -> String {
     format!(
         r#"
@@ -342,6 +341,15 @@ time.sleep(1)
     )
 }
 
+/// Waits until the agent's spool holds exactly `hits` hits.
+fn spooled(agent: &AgentProcess, hits: u64) {
+    netward_testkit::wait_until(
+        &format!("the agent's spool holds {hits} hits"),
+        Duration::from_secs(10),
+        || agent.spooled_hits() == Some(hits),
+    );
+}
+
 fn blocked_total(s: &ServerProcess, remote: &str) -> (u64, usize) {
     let list = events(s, &["--remote-ip", remote, "--outcome", "blocked"]);
     (
@@ -354,7 +362,7 @@ fn blocked_total(s: &ServerProcess, remote: &str) -> (u64, usize) {
 
 #[test]
 fn storms_are_counted_exactly_and_nothing_is_lost_or_doubled_across_outages_and_restarts() {
-    let mut s = ServerProcess::start();
+    let mut s = ServerProcess::start(BIN);
     let (lab, cgroup, state, mut agent) = start_lab(&s, "storm");
     let v4 = lab.remote("v4").to_string();
     s.ok(&[
@@ -374,7 +382,7 @@ fn storms_are_counted_exactly_and_nothing_is_lost_or_doubled_across_outages_and_
         .parse()
         .unwrap();
     assert_eq!(refused, 10_000);
-    let (total, rows) = wait_until("the storm is reported", Duration::from_secs(20), || {
+    let (total, rows) = wait_for("the storm is reported", Duration::from_secs(20), || {
         let (total, rows) = blocked_total(&s, &v4);
         (total >= refused).then_some((total, rows))
     });
@@ -390,6 +398,9 @@ fn storms_are_counted_exactly_and_nothing_is_lost_or_doubled_across_outages_and_
     assert_eq!(device["eventsDropped"], 0);
     assert_eq!(device["eventsLost"], 0);
 
+    // Everything so far is acknowledged, so the spool counts below are of new hits only.
+    spooled(&agent, 0);
+
     // The server goes away; hits keep happening and are spooled. Then the agent is killed
     // and restarted while the server is still away; finally the server returns.
     s.stop();
@@ -398,24 +409,26 @@ fn storms_are_counted_exactly_and_nothing_is_lost_or_doubled_across_outages_and_
         .parse()
         .unwrap();
     assert_eq!(more, 500);
-    std::thread::sleep(Duration::from_secs(2)); // spooled by now (every second)
+    // Hits reach the spool within a second; only the spool survives a kill -9.
+    spooled(&agent, more);
     agent.kill9();
-    let _agent = Agent::start(state.path(), lab.ep_path(), Some(&cgroup), None);
+    let agent = AgentProcess::start(BIN, state.path(), &lab.ep_path(), Some(&cgroup), None);
     let after: u64 = python(&lab, &cgroup, &storm(&v4, 300))
         .trim()
         .parse()
         .unwrap();
     assert_eq!(after, 300);
-    std::thread::sleep(Duration::from_secs(2));
+    spooled(&agent, more + after);
     s.restart();
     let expected = refused + more + after;
-    let (total, _) = wait_until("the spooled events arrive", Duration::from_secs(30), || {
+    let (total, _) = wait_for("the spooled events arrive", Duration::from_secs(30), || {
         let (total, rows) = blocked_total(&s, &v4);
         (total >= expected).then_some((total, rows))
     });
     assert_eq!(total, expected, "none lost, none doubled");
-    // And nothing more arrives later (a resend would show as a surplus).
-    std::thread::sleep(Duration::from_secs(3));
+    // And nothing more arrives later (a resend would show as a surplus): once the server has
+    // acknowledged everything, the spool is empty and there is nothing left to resend.
+    spooled(&agent, 0);
     assert_eq!(blocked_total(&s, &v4).0, expected);
     let alerts = s.json(&["alert", "list"])["value"]
         .as_array()

@@ -7,12 +7,12 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::BIN;
 use serde_json::Value;
+
+/// The binary under test, as Cargo built it.
+const BIN: &str = env!("CARGO_BIN_EXE_netward");
 
 /// Runs the lab; returns its report and the namespaces of that run still present afterwards.
 fn lab(coverage: &str) -> (Value, Vec<String>) {

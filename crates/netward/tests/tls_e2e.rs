@@ -7,95 +7,41 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
-mod common;
-#[path = "../../netward-agent/tests/lab/mod.rs"]
-mod lab;
+use std::process::Output;
+use std::time::Duration;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-use common::BIN;
-use lab::{Lab, Outcome};
+use netward_testkit::lab::{Lab, Outcome};
+use netward_testkit::netns::{Netns, veth};
+use netward_testkit::{AgentProcess, ServerProcess, wait_for, wait_until};
 use serde_json::Value;
 
-struct Killed(Vec<Child>);
+/// The binary under test, as Cargo built it.
+const BIN: &str = env!("CARGO_BIN_EXE_netward");
 
-impl Drop for Killed {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// A console namespace joined to the lab's endpoint by its own veth pair.
+/// A console namespace joined to the lab's endpoint by its own veth pair; removed on drop.
 struct Console {
-    name: String,
+    ns: Netns,
     ip: String,
 }
 
 impl Console {
     fn new(lab: &Lab) -> Self {
-        let name = format!("{}cs", lab.ep.trim_end_matches("ep"));
+        let name = format!("{}cs", lab.ep.name().trim_end_matches("ep"));
         let (a, b) = (format!("{name}x"), format!("{name}y"));
         let sub = format!("10.{}.{}", 150 + lab.n / 250, lab.n % 250);
-        let run = |args: &[&str]| {
-            assert!(
-                Command::new("ip").args(args).status().unwrap().success(),
-                "ip {args:?}"
-            )
-        };
-        run(&["netns", "add", &name]);
-        run(&[
-            "link", "add", &a, "netns", &name, "type", "veth", "peer", "name", &b, "netns", &lab.ep,
-        ]);
-        run(&[
-            "-n",
-            &name,
-            "addr",
-            "add",
-            &format!("{sub}.1/24"),
-            "dev",
-            &a,
-        ]);
-        run(&[
-            "-n",
-            &lab.ep,
-            "addr",
-            "add",
-            &format!("{sub}.2/24"),
-            "dev",
-            &b,
-        ]);
-        for (ns, dev) in [(&name, &a), (&lab.ep, &b)] {
-            run(&["-n", ns, "link", "set", dev, "up"]);
-            run(&["-n", ns, "link", "set", "lo", "up"]);
-        }
+        let ns = Netns::add(&name);
+        veth(&ns, &a, &lab.ep, &b);
+        ns.add_address(&a, &format!("{sub}.1/24"));
+        lab.ep.add_address(&b, &format!("{sub}.2/24"));
         Self {
-            name,
+            ns,
             ip: format!("{sub}.1"),
         }
-    }
-
-    fn exec(&self) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, BIN]);
-        c
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
     }
 }
 
 fn cli(console: &Console, url: &str, token: &str, ca: Option<&str>, args: &[&str]) -> Output {
-    let mut c = console.exec();
+    let mut c = console.ns.exec(BIN);
     c.args(args)
         .args(["--json", "--server", url, "--token", token]);
     if let Some(ca) = ca {
@@ -118,11 +64,11 @@ fn agents_enroll_over_tls_with_a_pinned_ca_and_a_wrong_pin_is_refused() {
     let lab = Lab::new();
     let console = Console::new(&lab);
     let data = tempfile::tempdir().unwrap();
-    let mut procs = Killed(Vec::new());
 
     // Plain HTTP off loopback is refused outright.
     let out = console
-        .exec()
+        .ns
+        .exec(BIN)
         .args([
             "server",
             "--plain-http",
@@ -136,32 +82,9 @@ fn agents_enroll_over_tls_with_a_pinned_ca_and_a_wrong_pin_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to serve plain HTTP"));
 
-    let mut server = console
-        .exec()
-        .args([
-            "server",
-            "--listen",
-            &format!("{}:8443", console.ip),
-            "--data-dir",
-        ])
-        .arg(data.path().join("server"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    procs.0.push(server);
-    let (mut admin, mut ca, mut url) = (String::new(), String::new(), String::new());
-    while url.is_empty() {
-        let line = lines.next().expect("the server exited").unwrap();
-        if line.starts_with("nwt_") {
-            admin = line;
-        } else if let Some(rest) = line.strip_prefix("netward: CA certificate ") {
-            ca = rest.split(" (sha256").next().unwrap().to_owned();
-        } else if let Some(u) = line.strip_prefix("netward: listening on ") {
-            url = u.to_owned();
-        }
-    }
+    let server = ServerProcess::start_tls_in(BIN, &console.ns, &format!("{}:8443", console.ip));
+    let (url, admin) = (server.url.clone(), server.admin.clone());
+    let ca = server.ca.clone().expect("a TLS server names its CA");
     assert!(url.starts_with("https://"), "{url}");
 
     // The CLI needs the CA for https, and then works.
@@ -187,12 +110,10 @@ fn agents_enroll_over_tls_with_a_pinned_ca_and_a_wrong_pin_is_refused() {
     let (head, _) = token.split_once("#sha256:").unwrap();
     let forged = format!("{head}#sha256:{}", "0".repeat(64));
     let bad_state = tempfile::tempdir().unwrap();
-    let out = Command::new("ip")
+    let out = lab
+        .ep
+        .exec(BIN)
         .args([
-            "netns",
-            "exec",
-            &lab.ep,
-            BIN,
             "agent",
             "--no-process-attribution",
             "--enroll",
@@ -211,35 +132,14 @@ fn agents_enroll_over_tls_with_a_pinned_ca_and_a_wrong_pin_is_refused() {
 
     // The real token: the agent, in the endpoint's own namespace, enrolls and enforces.
     let state = tempfile::tempdir().unwrap();
-    let agent = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.ep,
-            BIN,
-            "agent",
-            "--no-process-attribution",
-            "--enroll",
-            &token,
-            "--state-dir",
-        ])
-        .arg(state.path())
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .unwrap();
-    procs.0.push(agent);
-    let started = Instant::now();
-    loop {
+    let _agent = AgentProcess::start_inside(BIN, &lab.ep, state.path(), &token);
+    wait_for("the agent is in sync", Duration::from_secs(15), || {
         let list = ok(cli(&console, &url, &admin, Some(&ca), &["device", "list"]));
-        if list["value"].get(0).is_some_and(|d| d["inSync"] == true) {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "the agent never synced: {list}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        list["value"]
+            .get(0)
+            .is_some_and(|d| d["inSync"] == true)
+            .then_some(())
+    });
     let remote = lab.remote("v4").to_string();
     ok(cli(
         &console,
@@ -256,14 +156,9 @@ fn agents_enroll_over_tls_with_a_pinned_ca_and_a_wrong_pin_is_refused() {
             "lab-test-access",
         ],
     ));
-    let started = Instant::now();
-    while lab.tcp(lab.remote("v4"), "x") != Outcome::Refused {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the block never arrived over TLS"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the block arrives over TLS", Duration::from_secs(5), || {
+        lab.tcp(lab.remote("v4"), "x") == Outcome::Refused
+    });
     assert_eq!(lab.udp(lab.remote("v4"), "u"), Outcome::Refused);
     // The agent never blocks its own server.
     ok(cli(
@@ -282,19 +177,19 @@ fn agents_enroll_over_tls_with_a_pinned_ca_and_a_wrong_pin_is_refused() {
             "--force",
         ],
     ));
-    std::thread::sleep(Duration::from_millis(500));
-    let list = ok(cli(&console, &url, &admin, Some(&ca), &["device", "list"]));
-    assert_eq!(
-        list["value"][0]["inSync"], true,
-        "the agent still reaches its server: {list}"
+    // In sync again means the agent applied the block of its own server and still
+    // reached the server to say so.
+    let list = wait_for(
+        "the agent still reaches its server",
+        Duration::from_secs(10),
+        || {
+            let list = ok(cli(&console, &url, &admin, Some(&ca), &["device", "list"]));
+            (list["value"][0]["inSync"] == true).then_some(list)
+        },
     );
     assert_eq!(
         list["value"][0]["notEnforceable"].as_array().unwrap().len(),
         1
     );
-    let _ = Command::new("ip")
-        .args([
-            "netns", "exec", &lab.ep, "nft", "delete", "table", "inet", "netward",
-        ])
-        .output();
+    let _ = lab.nft(&["delete", "table", "inet", "netward"]);
 }

@@ -150,12 +150,12 @@ fn an_outbound_block_names_its_indicators_outcome_and_process() {
     );
     assert_eq!(e.indicators[0].value, "192.0.2.7");
     assert_eq!(
-        (e.outcome.as_str(), e.reason.as_str()),
-        ("blocked", Reason::IndicatorBlock)
+        (e.outcome, e.reason),
+        (Outcome::Blocked, Reason::IndicatorBlock)
     );
     assert_eq!(
-        (e.direction.as_str(), e.protocol.as_str()),
-        ("outbound", "tcp")
+        (e.direction, e.protocol.as_str()),
+        (Direction::Outbound, "tcp")
     );
     assert_eq!(
         (e.remote_ip.as_str(), e.remote_port),
@@ -270,8 +270,8 @@ fn the_outcome_is_the_rules_not_the_policys() {
     });
     let e = &drain(&aggregator)[0];
     assert_eq!(
-        (e.outcome.as_str(), e.reason.as_str()),
-        ("audited", Reason::DeviceAuditMode)
+        (e.outcome, e.reason),
+        (Outcome::Audited, Reason::DeviceAuditMode)
     );
     assert_eq!(ids(e), [2, 1]);
 }

@@ -6,6 +6,7 @@ use futures_util::StreamExt;
 use netward_model::agent_wire::{
     AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, PolicyUpdate,
 };
+use netward_model::sse::{SseDecoder, SseItem};
 use netward_model::wire::ErrorBody;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -231,53 +232,29 @@ impl AgentClient {
                 resp.status()
             )));
         }
-        let mut parser = SseParser::default();
+        let mut decoder = SseDecoder::new();
         Ok(resp.bytes_stream().flat_map(move |chunk| {
-            let events: Vec<Result<StreamEvent, AgentError>> = match chunk {
-                Ok(bytes) => parser.push(&bytes).into_iter().map(Ok).collect(),
-                Err(e) => vec![Err(AgentError::Http(e.to_string()))],
+            let events: Vec<Result<StreamEvent, AgentError>> = match chunk
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| decoder.push(&bytes).map_err(|e| e.to_string()))
+            {
+                Ok(items) => items.into_iter().filter_map(stream_event).map(Ok).collect(),
+                Err(e) => vec![Err(AgentError::Http(e))],
             };
             futures_util::stream::iter(events)
         }))
     }
 }
 
-/// Splits a server-sent-event byte stream into events.
-#[derive(Debug, Default)]
-pub struct SseParser {
-    buffer: String,
-}
-
-impl SseParser {
-    /// Feeds bytes and returns the complete events they finish.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<StreamEvent> {
-        self.buffer.push_str(&String::from_utf8_lossy(bytes));
-        let mut out = Vec::new();
-        while let Some(end) = self.buffer.find("\n\n") {
-            let block: String = self.buffer.drain(..end + 2).collect();
-            let mut kind = "message";
-            let mut data = String::new();
-            let mut comment = false;
-            for line in block.lines() {
-                if line.starts_with(':') {
-                    comment = true;
-                } else if let Some(v) = line.strip_prefix("event:") {
-                    kind = if v.trim() == "policy" {
-                        "policy"
-                    } else {
-                        "other"
-                    };
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim());
-                }
-            }
-            match (kind, data.parse::<u64>()) {
-                ("policy", Ok(v)) => out.push(StreamEvent::Policy(v)),
-                _ if comment => out.push(StreamEvent::KeepAlive),
-                _ => {}
-            }
+/// What the agent takes from its stream: a `policy` event names the new version, a comment
+/// is the server's keep-alive; anything else is not for this agent.
+fn stream_event(item: SseItem) -> Option<StreamEvent> {
+    match item {
+        SseItem::Comment => Some(StreamEvent::KeepAlive),
+        SseItem::Event(e) if e.event == "policy" => {
+            e.data.trim().parse::<u64>().ok().map(StreamEvent::Policy)
         }
-        out
+        SseItem::Event(_) => None,
     }
 }
 
@@ -299,11 +276,18 @@ mod tests {
     }
 
     #[test]
-    fn events_split_across_chunks_are_parsed() {
-        let mut p = SseParser::default();
-        assert_eq!(p.push(b"event: policy\nid: 7\nda"), vec![]);
+    fn policy_events_and_keep_alives_are_taken_and_the_rest_ignored() {
+        let mut d = SseDecoder::new();
+        let mut got: Vec<StreamEvent> = Vec::new();
+        for chunk in [
+            &b"event: policy\nid: 7\nda"[..],
+            b"ta: 7\r\n\r\n:\n\nevent: alert\ndata: 9\n\nevent: policy\ndata: x\n\n",
+            b"event: policy\ndata: 8\n\n",
+        ] {
+            got.extend(d.push(chunk).unwrap().into_iter().filter_map(stream_event));
+        }
         assert_eq!(
-            p.push(b"ta: 7\n\n:\n\nevent: policy\ndata: 8\n\n"),
+            got,
             vec![
                 StreamEvent::Policy(7),
                 StreamEvent::KeepAlive,

@@ -1,13 +1,13 @@
-//! A real server on a loopback port with its own data directory, and a small HTTP client.
+//! A real server on a loopback port with its own data directory (started by the test kit),
+//! and a small HTTP client.
 
 #![allow(
     dead_code,
     reason = "each test file uses a different part of this module"
 )]
 
-use std::path::Path;
-
 use netward_server::{RunningServer, ServerConfig};
+use netward_testkit::in_process;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -17,18 +17,6 @@ pub struct TestServer {
     pub admin: String,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
-}
-
-pub fn config(dir: &Path, max_body_bytes: usize) -> ServerConfig {
-    ServerConfig {
-        data_dir: dir.to_owned(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_body_bytes,
-        plain_http: true,
-        tls_names: Vec::new(),
-        advertise: None,
-        detection: Default::default(),
-    }
 }
 
 impl TestServer {
@@ -45,9 +33,7 @@ impl TestServer {
         // reqwest is built without a default crypto provider; the tests' client uses ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
-        let mut c = config(dir.path(), netward_server::config::DEFAULT_MAX_BODY_BYTES);
-        adjust(&mut c);
-        let server = netward_server::start(&c).await.unwrap();
+        let server = in_process::start(dir.path(), adjust).await;
         let admin = server
             .bootstrap_token
             .clone()
@@ -64,12 +50,7 @@ impl TestServer {
     /// Stops the server and starts a new one on the same data directory.
     pub async fn restart(&mut self) -> Option<String> {
         self.server.take().unwrap().stop().await.unwrap();
-        let server = netward_server::start(&config(
-            self.dir.path(),
-            netward_server::config::DEFAULT_MAX_BODY_BYTES,
-        ))
-        .await
-        .unwrap();
+        let server = in_process::start(self.dir.path(), |_| {}).await;
         self.base = format!("http://{}", server.addr);
         let token = server.bootstrap_token.clone();
         self.server = Some(server);

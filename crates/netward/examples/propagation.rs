@@ -1,6 +1,6 @@
 //! Benchmark: propagation from the API to many agents' enforcement, with no root needed.
 //!
-//! `cargo run --release -p netward-agent --example propagation -- [AGENTS…]` (default 1 100 1000)
+//! `cargo run --release -p netward --example propagation -- [AGENTS…]` (default 1 100 1000)
 //!
 //! Starts a server on loopback (plain HTTP, in this process), enrolls AGENTS agents that each
 //! run the real sync path (push stream, policy pull, engine, acknowledgement) with a recording
@@ -17,10 +17,8 @@ use netward_agent::enforcer::fake::RecordingEnforcer;
 use netward_agent::runtime::client::{AgentClient, StreamEvent};
 use netward_agent::runtime::engine::{Engine, PolicyState};
 use netward_model::agent_wire::DeviceFacts;
+use netward_testkit::in_process;
 use tokio::sync::watch;
-
-#[path = "common/mod.rs"]
-mod common;
 
 const ROUNDS: usize = 20;
 
@@ -43,13 +41,15 @@ async fn agent(client: AgentClient, secret: String) -> watch::Receiver<(u64, Ins
                 continue;
             }
             // Retry a failed pull, as the agent does by reconnecting.
-            let mut tries = 0;
+            let mut tries: u32 = 0;
             let update = loop {
                 match client.policy(&secret, engine.state.version).await {
                     Ok(u) => break u,
-                    Err(e) if tries < 20 => {
+                    Err(_) if tries < 20 => {
                         tries += 1;
-                        tracing_free_sleep(tries, &e).await;
+                        // A growing pause, as the agent's reconnect backoff: pacing, not a
+                        // guess at how long something takes.
+                        tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
                     }
                     Err(e) => panic!("pull failed 20 times: {e}"),
                 }
@@ -65,17 +65,13 @@ async fn agent(client: AgentClient, secret: String) -> watch::Receiver<(u64, Ins
     rx
 }
 
-async fn tracing_free_sleep(tries: u32, _error: &netward_agent::runtime::AgentError) {
-    tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
-}
-
 async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let server = common::start_server(dir.path()).await;
+    let server = in_process::start(dir.path(), |_| {}).await;
     let url = server.url.clone();
     let admin = server.bootstrap_token.clone().unwrap();
-    let http = common::http_client();
-    let token = common::post_json(
+    let http = in_process::http_client();
+    let token = in_process::post_json(
         &http,
         &url,
         &admin,
@@ -90,8 +86,11 @@ async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
         let enrolled = client.enroll(&token, DeviceFacts::default()).await.unwrap();
         fleet.push(agent(client.clone(), enrolled.secret).await);
     }
-    // Let every agent take its first snapshot.
-    tokio::time::sleep(Duration::from_millis(500 + agents as u64)).await;
+    // Every agent holds its first snapshot before the clock starts.
+    let first = server_version(&http, &url, &admin).await;
+    for rx in &mut fleet {
+        rx.wait_for(|(v, _)| *v >= first).await.unwrap();
+    }
     let mut latencies = Vec::with_capacity(agents * ROUNDS);
     for round in 0..ROUNDS {
         let started = Instant::now();
@@ -126,15 +125,7 @@ async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
 }
 
 async fn server_version(http: &reqwest::Client, url: &str, admin: &str) -> u64 {
-    let machines: serde_json::Value = http
-        .get(format!("{url}/api/machines"))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let machines = in_process::get_json(http, url, admin, "/api/machines").await;
     machines["value"][0]["currentVersion"].as_u64().unwrap()
 }
 

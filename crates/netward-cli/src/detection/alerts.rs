@@ -1,15 +1,13 @@
-//! `netward alert …`, `netward incident …`, `netward timeline`, `netward events` (with
-//! `--follow`) and `netward hunt`: what the agents reported.
+//! `netward alert …` and `netward incident …`: list, show and triage.
 
-use clap::{Args, Subcommand};
-use futures_util::StreamExt;
+use clap::Subcommand;
 use netward_model::detection::{
-    AlertEntity, AlertList, AlertStatus, ContactList, EventEntity, EventList, IncidentEntity,
-    IncidentList, Outcome, StatusPatch,
+    AlertEntity, AlertList, AlertStatus, IncidentEntity, IncidentList, Outcome, StatusPatch,
 };
-use netward_model::sse::{SseDecoder, SseEvent, SseItem};
 use reqwest::Method;
 
+use super::events::print_events;
+use super::id;
 use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::table;
@@ -82,67 +80,6 @@ pub enum IncidentCommand {
     },
 }
 
-/// Event filters.
-#[derive(Args, Debug, Clone, Default)]
-pub struct EventFilters {
-    /// Only remote addresses in this address or CIDR range.
-    #[arg(long)]
-    pub remote_ip: Option<String>,
-    /// Only events that matched this indicator id.
-    #[arg(long)]
-    pub indicator: Option<String>,
-    /// Only this outcome: blocked, audited or allowed.
-    #[arg(long)]
-    pub outcome: Option<String>,
-    /// Only events active at or after this RFC 3339 time.
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Only events that began before this RFC 3339 time.
-    #[arg(long)]
-    pub to: Option<String>,
-}
-
-/// `netward events`.
-#[derive(Args, Debug)]
-pub struct EventsArgs {
-    #[command(flatten)]
-    filters: EventFilters,
-    /// Only this device.
-    #[arg(long)]
-    device: Option<String>,
-    /// At most this many (newest first).
-    #[arg(long, default_value_t = 100)]
-    top: usize,
-    /// Keep printing events as they arrive (Ctrl-C stops).
-    #[arg(long, short = 'f', conflicts_with_all = ["from", "to"])]
-    follow: bool,
-}
-
-/// `netward timeline`.
-#[derive(Args, Debug)]
-pub struct TimelineArgs {
-    /// Device id.
-    device: String,
-    #[command(flatten)]
-    filters: EventFilters,
-    /// At most this many (oldest first).
-    #[arg(long, default_value_t = 1000)]
-    top: usize,
-}
-
-/// `netward hunt`.
-#[derive(Args, Debug)]
-pub struct HuntArgs {
-    /// The address or CIDR range to hunt for.
-    remote_ip: String,
-    /// From this RFC 3339 time.
-    #[arg(long)]
-    from: Option<String>,
-    /// Until this RFC 3339 time.
-    #[arg(long)]
-    to: Option<String>,
-}
-
 /// A status as the user typed it (any case), or a usage error naming the choices.
 fn status_arg(raw: &str) -> Result<AlertStatus, CliError> {
     AlertStatus::parse(raw).ok_or_else(|| {
@@ -159,82 +96,6 @@ fn outcomes_text(outcomes: &[Outcome], sep: &str) -> String {
         .map(|o| o.as_str())
         .collect::<Vec<_>>()
         .join(sep)
-}
-
-fn id(what: &str, id: &str) -> Result<String, CliError> {
-    id.trim()
-        .parse::<u64>()
-        .map(|n| n.to_string())
-        .map_err(|_| CliError::Usage(format!("`{id}` is not a {what} id")))
-}
-
-fn filters_query(f: &EventFilters) -> Vec<(&'static str, String)> {
-    let mut q = Vec::new();
-    for (k, v) in [
-        ("remoteIp", &f.remote_ip),
-        ("indicatorId", &f.indicator),
-        ("outcome", &f.outcome),
-        ("from", &f.from),
-        ("to", &f.to),
-    ] {
-        if let Some(v) = v {
-            q.push((k, v.clone()));
-        }
-    }
-    q
-}
-
-fn process(e: &EventEntity) -> String {
-    match e.initiating_process_id {
-        Some(pid) => format!("{} ({pid})", e.initiating_process_file_name),
-        None => e.initiating_process_file_name.clone(),
-    }
-}
-
-fn endpoint(ip: &str, port: Option<u16>) -> String {
-    match port {
-        Some(p) if ip.contains(':') => format!("[{ip}]:{p}"),
-        Some(p) => format!("{ip}:{p}"),
-        None => ip.to_owned(),
-    }
-}
-
-fn event_row(e: &EventEntity) -> Vec<String> {
-    let f = &e.additional_fields;
-    vec![
-        e.timestamp.clone(),
-        e.device_name.clone(),
-        f.outcome.as_str().to_owned(),
-        f.reason.as_str().to_owned(),
-        e.protocol.to_lowercase(),
-        f.direction.as_str().to_owned(),
-        endpoint(&e.remote_ip, e.remote_port),
-        f.count.to_string(),
-        process(e),
-        f.indicators
-            .iter()
-            .map(|i| i.title.clone().unwrap_or_else(|| i.value.clone()))
-            .collect::<Vec<_>>()
-            .join("; "),
-    ]
-}
-
-const EVENT_HEADERS: [&str; 10] = [
-    "TIME",
-    "DEVICE",
-    "OUTCOME",
-    "REASON",
-    "PROTO",
-    "DIR",
-    "REMOTE",
-    "COUNT",
-    "PROCESS",
-    "INDICATOR",
-];
-
-fn print_events(list: &[EventEntity]) {
-    let rows: Vec<Vec<String>> = list.iter().map(event_row).collect();
-    table::print(&EVENT_HEADERS, &rows);
 }
 
 fn print_alerts(list: &[AlertEntity]) {
@@ -442,135 +303,4 @@ async fn set_incident(
             },
         )
         .await
-}
-
-/// Runs `netward timeline`.
-pub async fn run_timeline(
-    client: &ApiClient,
-    json: bool,
-    args: TimelineArgs,
-) -> Result<(), CliError> {
-    let mut q = filters_query(&args.filters);
-    q.push(("$top", args.top.to_string()));
-    let list: EventList = client
-        .get(
-            &format!("/api/machines/{}/timeline", id("device", &args.device)?),
-            &q,
-        )
-        .await?;
-    if json {
-        return table::print_json(&list);
-    }
-    print_events(&list.value);
-    Ok(())
-}
-
-/// Runs `netward hunt`.
-pub async fn run_hunt(client: &ApiClient, json: bool, args: HuntArgs) -> Result<(), CliError> {
-    let mut q = vec![("remoteIp", args.remote_ip)];
-    if let Some(f) = args.from {
-        q.push(("from", f));
-    }
-    if let Some(t) = args.to {
-        q.push(("to", t));
-    }
-    let list: ContactList = client.get("/api/hunting/contacts", &q).await?;
-    if json {
-        return table::print_json(&list);
-    }
-    let rows: Vec<Vec<String>> = list
-        .value
-        .iter()
-        .map(|c| {
-            vec![
-                c.device_name.clone(),
-                c.device_id.clone(),
-                c.process.clone(),
-                c.remote_ips.join(", "),
-                c.outcomes.join(","),
-                c.count.to_string(),
-                c.first_seen.clone(),
-                c.last_seen.clone(),
-            ]
-        })
-        .collect();
-    table::print(
-        &[
-            "DEVICE",
-            "ID",
-            "PROCESS",
-            "REMOTE",
-            "OUTCOMES",
-            "COUNT",
-            "FIRST SEEN",
-            "LAST SEEN",
-        ],
-        &rows,
-    );
-    Ok(())
-}
-
-/// Runs `netward events`.
-pub async fn run_events(client: &ApiClient, json: bool, args: EventsArgs) -> Result<(), CliError> {
-    let mut q = filters_query(&args.filters);
-    if let Some(d) = &args.device {
-        q.push(("deviceId", id("device", d)?));
-    }
-    if args.follow {
-        return follow(client, json, &q).await;
-    }
-    q.push(("$top", args.top.to_string()));
-    let list: EventList = client.get("/api/events", &q).await?;
-    if json {
-        return table::print_json(&list);
-    }
-    print_events(&list.value);
-    Ok(())
-}
-
-/// Prints events as the server streams them: one JSON object per line with `--json`, one
-/// tab-separated row per line otherwise.
-async fn follow(client: &ApiClient, json: bool, q: &[(&str, String)]) -> Result<(), CliError> {
-    let resp = client
-        .send_raw(client.request(Method::GET, "/api/events/stream").query(q))
-        .await?;
-    if !json {
-        crate::say!("{}", EVENT_HEADERS.join("\t"));
-    }
-    let mut body = resp.bytes_stream();
-    let mut decoder = SseDecoder::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| CliError::Usage(format!("the event stream broke: {e}")))?;
-        let items = decoder
-            .push(&chunk)
-            .map_err(|e| CliError::Usage(format!("the event stream broke: {e}")))?;
-        for item in items {
-            let SseItem::Event(SseEvent { event, data, .. }) = item else {
-                continue;
-            };
-            if event != "event" {
-                continue;
-            }
-            if json {
-                crate::say!("{data}");
-                continue;
-            }
-            match serde_json::from_str::<EventEntity>(&data) {
-                Ok(e) => crate::say!("{}", event_row(&e).join("\t")),
-                Err(e) => eprintln!("warning: unreadable event from the server: {e}"),
-            }
-        }
-    }
-    Err(CliError::Usage("the server closed the event stream".into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_must_be_numbers() {
-        assert_eq!(id("alert", " 12 ").unwrap(), "12");
-        assert!(matches!(id("alert", "12a"), Err(CliError::Usage(_))));
-    }
 }

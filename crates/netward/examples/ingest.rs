@@ -1,6 +1,6 @@
 //! Benchmark: the server's event ingest rate into its embedded store, through the real API.
 //!
-//! `cargo run --release -p netward-agent --example ingest -- [EVENTS_PER_DEVICE]`
+//! `cargo run --release -p netward --example ingest -- [EVENTS_PER_DEVICE]`
 //!
 //! One process runs the server on loopback (plain HTTP, a fresh data directory, SQLite with
 //! `synchronous=FULL`) and four enrolled devices that deliver events concurrently in batches of
@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use netward_agent::runtime::client::AgentClient;
 use netward_model::agent_wire::DeviceFacts;
-use netward_model::detection::{AgentEvent, EventAck, EventBatch, MatchedIndicator, ProcessInfo};
-
-#[path = "common/mod.rs"]
-mod common;
+use netward_model::detection::{
+    AgentEvent, Direction, EventAck, EventBatch, MatchedIndicator, Outcome, ProcessInfo, Reason,
+};
+use netward_testkit::in_process;
 
 const DEVICES: usize = 4;
 const BATCH: usize = 500;
@@ -34,14 +34,14 @@ fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool) -> AgentEvent
         first_seen_ms: 1_800_000_000_000 + i64::try_from(i).unwrap(),
         last_seen_ms: 1_800_000_000_000 + i64::try_from(i).unwrap() + 900,
         count: 1 + i % 7,
-        direction: "outbound".into(),
+        direction: Direction::Outbound,
         protocol: "tcp".into(),
         local_ip: "192.0.2.10".into(),
         local_port: None,
         remote_ip: remote,
         remote_port: Some(443),
-        outcome: "blocked".into(),
-        reason: "indicator_block".into(),
+        outcome: Outcome::Blocked,
+        reason: Reason::IndicatorBlock,
         indicators: vec![MatchedIndicator {
             id: indicator.0,
             value: indicator.1.to_owned(),
@@ -59,16 +59,16 @@ fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool) -> AgentEvent
 
 async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let server = common::start_server(dir.path()).await;
+    let server = in_process::start(dir.path(), |_| {}).await;
     let url = server.url.clone();
     let admin = server.bootstrap_token.clone().unwrap();
-    let http = common::http_client();
+    let http = in_process::http_client();
     let value = if alerting {
         "10.1.0.0/16"
     } else {
         "10.2.0.0/16"
     };
-    let ind = common::post_json(
+    let ind = in_process::post_json(
         &http,
         &url,
         &admin,
@@ -77,7 +77,7 @@ async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
     )
     .await;
     let id: i64 = ind["id"].as_str().unwrap().parse().unwrap();
-    let token = common::post_json(
+    let token = in_process::post_json(
         &http,
         &url,
         &admin,

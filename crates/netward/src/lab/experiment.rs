@@ -1,29 +1,19 @@
-//! `netward lab`: the field report's experiment, rebuilt on this machine.
-//!
-//! It creates three network namespaces: a console (198.18.1.1) running `netward server` over
-//! TLS, an endpoint (198.18.1.2 towards the console, 198.18.0.1 towards the remote host)
-//! running `netward agent`, enrolled with a token that pins the console's CA, and a remote host
-//! (198.18.0.2) listening on TCP and UDP port 55440. It registers the remote address as a block
-//! indicator titled `lab-test-access`, waits for the device to acknowledge it, sends text over
-//! UDP and TCP (and a ping), and prints what reached the remote host, what the endpoint saw,
-//! and the event the server recorded for each (outcome, reason, process, alert).
-//!
-//! The lab moves itself into a cgroup of its own and attaches the agent's attribution programs
-//! there, so the events name the lab as the process, and no other process on the machine is
-//! touched. Everything it created (namespaces, processes, the cgroup, files) is removed on
-//! exit, on failure and on Ctrl-C. Addresses are from 198.18.0.0/15, the range reserved for
-//! benchmarking, and never leave the three namespaces.
+//! The experiment itself: namespaces, server, agent, the indicator, the traffic and what each
+//! side saw.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use netward_agent::netns::run_in;
-use serde::Serialize;
+
+use super::console::{Console, wait_for};
+use super::resources::{ip, track};
+use super::{LabReport, LabRow};
 
 const PORT: u16 = 55440;
 const ENDPOINT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -31,167 +21,6 @@ const REMOTE: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const CONSOLE: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 1);
 const ENDPOINT_TO_CONSOLE: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
 const TITLE: &str = "lab-test-access";
-
-/// One row of the result.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LabRow {
-    /// TCP, UDP or ICMP.
-    pub protocol: String,
-    /// What arrived at the remote host.
-    pub reached_remote: String,
-    /// What the sending application saw.
-    pub endpoint_saw: String,
-    /// What the server records for this traffic.
-    pub server_recorded: String,
-}
-
-/// The result of one run.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LabReport {
-    /// `all` or `tcp`.
-    pub coverage: String,
-    /// Milliseconds from the API's answer to the device's acknowledgement.
-    pub propagation_ms: u128,
-    /// The policy version the device acknowledged.
-    pub policy_version: u64,
-    /// One row per protocol.
-    pub rows: Vec<LabRow>,
-}
-
-/// Everything the lab created, removed on drop.
-#[derive(Default)]
-struct LabResources {
-    names: Vec<String>,
-    children: Vec<Child>,
-    dir: Option<tempfile::TempDir>,
-    /// The lab's cgroup, which this process moved into.
-    cgroup: Option<netward_agent::events::cgroup::ChildCgroup>,
-}
-
-/// The running lab's resources, reachable from the Ctrl-C path.
-static ACTIVE: Mutex<Option<LabResources>> = Mutex::new(None);
-
-fn track(add: impl FnOnce(&mut LabResources)) {
-    if let Ok(mut active) = ACTIVE.lock() {
-        add(active.get_or_insert_with(LabResources::default));
-    }
-}
-
-/// Removes whatever the running lab created: namespaces, processes, files. Safe to call twice.
-pub fn cleanup() {
-    let taken = ACTIVE.lock().ok().and_then(|mut a| a.take());
-    drop(taken);
-}
-
-impl Drop for LabResources {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for n in &self.names {
-            let _ = Command::new("ip").args(["netns", "del", n]).output();
-        }
-        // After the children are gone: moves this process back out and removes it.
-        self.cgroup.take();
-        self.dir.take();
-    }
-}
-
-fn ip(args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .context("run `ip` (install iproute2)")?;
-    if !out.status.success() {
-        bail!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-struct Console {
-    netns: String,
-    url: String,
-    token: String,
-    ca: String,
-    exe: PathBuf,
-}
-
-impl Console {
-    fn cli(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.netns])
-            .arg(&self.exe)
-            .args(args)
-            .arg("--json")
-            .env("NETWARD_SERVER", &self.url)
-            .env("NETWARD_TOKEN", &self.token)
-            .env("NETWARD_CA_CERT", &self.ca)
-            .output()
-            .context("run the netward CLI")?;
-        if !out.status.success() {
-            bail!(
-                "netward {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        if out.stdout.is_empty() {
-            return Ok(serde_json::Value::Null);
-        }
-        serde_json::from_slice(&out.stdout).context("read the CLI's JSON")
-    }
-
-    fn device(&self) -> anyhow::Result<serde_json::Value> {
-        let list = self.cli(&["device", "list"])?;
-        list["value"]
-            .get(0)
-            .cloned()
-            .ok_or_else(|| anyhow!("no device enrolled yet"))
-    }
-}
-
-fn wait_for<T>(
-    what: &str,
-    limit: Duration,
-    mut check: impl FnMut() -> anyhow::Result<Option<T>>,
-) -> anyhow::Result<T> {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check()? {
-            return Ok(v);
-        }
-        if started.elapsed() > limit {
-            bail!("timed out after {limit:?} waiting until {what}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Runs the experiment with `coverage` (`all` or `tcp`).
-pub fn run(coverage: &str) -> anyhow::Result<LabReport> {
-    if !nix::unistd::geteuid().is_root() {
-        bail!("netward lab needs root: it creates network namespaces and nftables rules");
-    }
-    if coverage != "all" && coverage != "tcp" {
-        bail!("--coverage takes all or tcp");
-    }
-    let id = std::process::id();
-    let (cs, ep, rh) = (
-        format!("nwlab{id}cs"),
-        format!("nwlab{id}ep"),
-        format!("nwlab{id}rh"),
-    );
-    let report = experiment(coverage, id, &cs, &ep, &rh);
-    cleanup();
-    report
-}
 
 /// Moves the lab into a cgroup of its own; returns its path.
 fn enter_own_cgroup(id: u32) -> anyhow::Result<PathBuf> {
@@ -228,7 +57,13 @@ fn recorded(events: &[serde_json::Value], protocol: &str, alerted: bool) -> Stri
     )
 }
 
-fn experiment(coverage: &str, id: u32, cs: &str, ep: &str, rh: &str) -> anyhow::Result<LabReport> {
+pub(super) fn experiment(
+    coverage: &str,
+    id: u32,
+    cs: &str,
+    ep: &str,
+    rh: &str,
+) -> anyhow::Result<LabReport> {
     let temp = tempfile::tempdir()?;
     let dir = temp.path().to_owned();
     track(|r| r.dir = Some(temp));

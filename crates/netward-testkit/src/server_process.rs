@@ -1,0 +1,173 @@
+//! A `netward server` process with a data directory of its own, killed on drop, and the CLI
+//! run against it. The tests pass the binary Cargo built for them
+//! (`env!("CARGO_BIN_EXE_netward")`), so the process is the one that ships.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::netns::Netns;
+
+/// A `netward server` process, killed on drop.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Option<Child>,
+    bin: PathBuf,
+    /// The namespace it runs in (`None`: the test's own).
+    netns: Option<String>,
+    /// Whether it serves plain HTTP.
+    plain_http: bool,
+    /// The URL it listens on, as it printed it.
+    pub url: String,
+    /// The first admin token, printed by the first start.
+    pub admin: String,
+    /// The CA certificate's file, printed when it serves TLS.
+    pub ca: Option<String>,
+    /// Its data directory lives in here.
+    pub dir: tempfile::TempDir,
+}
+
+/// What a start printed.
+struct Started {
+    child: Child,
+    url: String,
+    admin: Option<String>,
+    ca: Option<String>,
+}
+
+impl ServerProcess {
+    /// Starts `bin server` with plain HTTP on a free loopback port.
+    pub fn start(bin: impl AsRef<Path>) -> Self {
+        Self::start_with(bin.as_ref(), None, "127.0.0.1:0", true)
+    }
+
+    /// Starts `bin server` with TLS (its own CA) inside `netns`, listening on `listen`.
+    pub fn start_tls_in(bin: impl AsRef<Path>, netns: &Netns, listen: &str) -> Self {
+        Self::start_with(bin.as_ref(), Some(netns.name()), listen, false)
+    }
+
+    fn start_with(bin: &Path, netns: Option<&str>, listen: &str, plain_http: bool) -> Self {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let mut server = Self {
+            child: None,
+            bin: bin.to_owned(),
+            netns: netns.map(str::to_owned),
+            plain_http,
+            url: String::new(),
+            admin: String::new(),
+            ca: None,
+            dir,
+        };
+        let started = server.spawn(listen);
+        server.child = Some(started.child);
+        server.url = started.url;
+        server.admin = started
+            .admin
+            .expect("the first start of a server prints an admin token");
+        server.ca = started.ca;
+        server
+    }
+
+    fn spawn(&self, listen: &str) -> Started {
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
+        cmd.arg("server");
+        if self.plain_http {
+            cmd.arg("--plain-http");
+        }
+        let mut child = cmd
+            .args(["--listen", listen, "--data-dir"])
+            .arg(self.dir.path().join("data"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the netward server");
+        let mut lines =
+            BufReader::new(child.stdout.take().expect("the server's output is piped")).lines();
+        let (mut admin, mut ca) = (None, None);
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the server exited before it listened")
+                .expect("read the server's output");
+            if line.starts_with("nwt_") {
+                admin = Some(line);
+            } else if let Some(rest) = line.strip_prefix("netward: CA certificate ") {
+                ca = rest.split(" (sha256").next().map(str::to_owned);
+            } else if let Some(url) = line.strip_prefix("netward: listening on ") {
+                break url.to_owned();
+            }
+        };
+        Started {
+            child,
+            url,
+            admin,
+            ca,
+        }
+    }
+
+    /// Kills the server process and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same data directory and address.
+    pub fn restart(&mut self) {
+        self.stop();
+        let listen = self
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_owned();
+        let started = self.spawn(&listen);
+        assert_eq!(started.url, self.url, "the server restarts on its address");
+        self.child = Some(started.child);
+    }
+
+    /// Runs the CLI (in the test's namespace) against the server with `token`.
+    pub fn cli(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .args(args)
+            .env("NETWARD_SERVER", &self.url)
+            .env("NETWARD_TOKEN", token)
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .expect("run the netward CLI")
+    }
+
+    /// Runs the CLI as the admin; its standard output. Panics if it fails.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(&self.admin, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("the CLI prints UTF-8")
+    }
+
+    /// Runs the CLI as the admin with `--json`; the answer.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).expect("the CLI prints JSON with --json")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
