@@ -642,7 +642,7 @@ fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
             AlertStatus::New,
             Severity::Low,
             6,
-            vec![Outcome::Blocked, Outcome::Audited],
+            vec![Outcome::Audited, Outcome::Blocked],
             1_000,
             2_005
         )

@@ -56,13 +56,12 @@ fn indicator_info(tx: &Transaction<'_>, id: i64) -> Result<Option<IndicatorInfo>
     .map_err(db("read indicator"))
 }
 
-/// Outcomes as the `outcomes` column keeps them: sorted names, comma-separated.
+/// Outcomes as the `outcomes` column keeps them: names in alphabetical order, comma-separated
+/// (the order the API has always listed them in).
 fn outcomes_text(outcomes: &std::collections::BTreeSet<Outcome>) -> String {
-    outcomes
-        .iter()
-        .map(|o| o.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut names: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
+    names.sort_unstable();
+    names.join(",")
 }
 
 /// Applies what the rules decide for `hits` on (device, indicator `m`): the alert and the
