@@ -59,6 +59,8 @@ fn ca_params() -> Result<CertificateParams, TlsError> {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "netward control-plane CA");
     params.distinguished_name = dn;
+    // A CA carries a Subject Key Identifier (rcgen writes it for a CA, derived from its key),
+    // critical basic constraints, and keyCertSign/cRLSign only.
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     Ok(params)
@@ -130,6 +132,12 @@ pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, 
         });
     }
     params.subject_alt_names = sans;
+    // What strict verifiers (OpenSSL's X509_STRICT, Python 3.13's default VERIFY_X509_STRICT)
+    // require of a leaf, after RFC 5280 and the CA/Browser baseline: an Authority Key
+    // Identifier naming the CA's key, a Subject Key Identifier, basic constraints saying it is
+    // not a CA, and key usages fit for a TLS server.
+    params.use_authority_key_identifier_extension = true;
+    params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let leaf_key = KeyPair::generate().map_err(cert_err)?;

@@ -27,10 +27,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// One agent: returns a receiver of (version, applied-at) updates.
-async fn agent(client: AgentClient, secret: String) -> watch::Receiver<(u64, Instant)> {
+/// One agent: a receiver of (version, applied-at) updates, and its task, which the run ends
+/// before it stops the server (so no agent is left pulling from a server that is gone).
+async fn agent(
+    client: AgentClient,
+    secret: String,
+) -> (watch::Receiver<(u64, Instant)>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = watch::channel((0u64, Instant::now()));
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut engine = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
         let mut stream = Box::pin(client.stream(&secret).await.unwrap());
         while let Some(Ok(event)) = stream.next().await {
@@ -62,7 +66,7 @@ async fn agent(client: AgentClient, secret: String) -> watch::Receiver<(u64, Ins
             }
         }
     });
-    rx
+    (rx, task)
 }
 
 async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
@@ -82,9 +86,12 @@ async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
     let token = token["token"].as_str().unwrap().to_owned();
     let client = AgentClient::new(&url, None).unwrap();
     let mut fleet = Vec::with_capacity(agents);
+    let mut tasks = Vec::with_capacity(agents);
     for _ in 0..agents {
         let enrolled = client.enroll(&token, DeviceFacts::default()).await.unwrap();
-        fleet.push(agent(client.clone(), enrolled.secret).await);
+        let (rx, task) = agent(client.clone(), enrolled.secret).await;
+        fleet.push(rx);
+        tasks.push(task);
     }
     // Every agent holds its first snapshot before the clock starts.
     let first = server_version(&http, &url, &admin).await;
@@ -93,7 +100,6 @@ async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
     }
     let mut latencies = Vec::with_capacity(agents * ROUNDS);
     for round in 0..ROUNDS {
-        let started = Instant::now();
         let resp: serde_json::Value = http
             .post(format!("{url}/api/indicators"))
             .bearer_auth(&admin)
@@ -106,7 +112,6 @@ async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
             .unwrap();
         assert!(resp["id"].is_string(), "{resp}");
         let answered = Instant::now();
-        let _ = started;
         let target = server_version(&http, &url, &admin).await;
         for rx in &mut fleet {
             let (_, at) = *rx.wait_for(|(v, _)| *v >= target).await.unwrap();
@@ -120,6 +125,9 @@ async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
         *latencies.last().unwrap(),
         latencies.len(),
     );
+    for task in tasks {
+        task.abort();
+    }
     server.stop().await.unwrap();
     out
 }
