@@ -69,6 +69,8 @@ impl IndicatorParams {
             group: text(&self.group),
             source: text(&self.source),
             text: None,
+            filter: None,
+            order: Vec::new(),
             include_expired: flag("includeExpired", &self.include_expired)?,
             top: count("$top", &self.top, MAX_TOP, MAX_TOP)?,
             skip: count("$skip", &self.skip, 0, usize::MAX)?,
