@@ -14,6 +14,7 @@ pub mod group;
 pub mod guard;
 pub mod import;
 pub mod indicator;
+pub mod odata;
 pub mod outcome;
 pub mod policy;
 pub mod range_set;

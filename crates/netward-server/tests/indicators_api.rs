@@ -343,3 +343,117 @@ async fn an_indicator_survives_a_server_restart() {
     );
     assert_eq!(body["indicatorValue"], "203.0.113.9");
 }
+
+#[tokio::test]
+async fn odata_filters_are_read_as_mde_clients_send_them() {
+    let s = TestServer::start().await;
+    assert_eq!(
+        s.post("/api/groups", json!({"name": "servers"})).await.0,
+        StatusCode::CREATED
+    );
+    for body in [
+        json!({"indicatorValue": "203.0.113.7", "action": "AlertAndBlock", "title": "c2",
+               "expirationTime": "2099-06-01T00:00:00Z"}),
+        json!({"indicatorValue": "198.51.100.9", "action": "Block", "title": "scanner",
+               "generateAlert": false, "expirationTime": "2098-01-01T00:00:00Z"}),
+        json!({"indicatorValue": "2001:db8::1", "action": "Audit", "title": "x",
+               "generateAlert": true, "rbacGroupNames": ["servers"]}),
+        json!({"indicatorValue": "192.0.2.1", "action": "Allowed", "title": "x"}),
+    ] {
+        let (status, answer) = s.post("/api/indicators", body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let server = &s;
+    let found = |query: &'static str| async move {
+        let (status, body) = server.get(&format!("/api/indicators?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query} -> {body}");
+        body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["indicatorValue"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    for (query, expected) in [
+        (
+            "$filter=indicatorValue+eq+'203.0.113.7'",
+            &["203.0.113.7"][..],
+        ),
+        (
+            "$filter=indicatorValue%20eq%20%272001%3A0db8%3A%3A1%27",
+            &["2001:db8::1"],
+        ),
+        ("$filter=action+eq+'AlertAndBlock'", &["203.0.113.7"]),
+        (
+            "$filter=action+eq+'Block'",
+            &["203.0.113.7", "198.51.100.9"],
+        ),
+        (
+            "$filter=title+eq+'x'+and+generateAlert+eq+true",
+            &["2001:db8::1"],
+        ),
+        (
+            "$filter=creationTimeDateTimeUtc+ge+2026-01-01T00:00:00Z",
+            &["203.0.113.7", "198.51.100.9", "2001:db8::1", "192.0.2.1"],
+        ),
+        (
+            "$filter=expirationTime+ge+2098-06-01T00:00:00Z+and+expirationTime+lt+2100-01-01T00:00:00Z",
+            &["203.0.113.7"],
+        ),
+        (
+            "$filter=expirationTime+eq+null",
+            &["2001:db8::1", "192.0.2.1"],
+        ),
+        (
+            "$filter=(action+eq+'Allowed'+or+action+eq+'audit')+and+title+eq+'x'",
+            &["2001:db8::1", "192.0.2.1"],
+        ),
+        (
+            "$filter=startswith(indicatorValue,'19')",
+            &["198.51.100.9", "192.0.2.1"],
+        ),
+        (
+            "$filter=startswith(indicatorValue,'19')&$orderby=indicatorValue",
+            &["192.0.2.1", "198.51.100.9"],
+        ),
+        ("$filter=rbacGroupNames+eq+'servers'", &["2001:db8::1"]),
+        (
+            "action=Block&$filter=generateAlert+eq+false",
+            &["198.51.100.9"],
+        ),
+        (
+            "$orderby=creationTimeDateTimeUtc+desc,id+desc&$top=2",
+            &["192.0.2.1", "2001:db8::1"],
+        ),
+    ] {
+        assert_eq!(found(query).await, expected, "{query}");
+    }
+    for (query, target, fragment) in [
+        (
+            "$filter=title+eq+'x'+and+foo+eq+1",
+            "$filter",
+            "`foo` at 18 is not a field you can filter on",
+        ),
+        (
+            "$filter=action+eq+AlertAndBlock",
+            "$filter",
+            "`AlertAndBlock` at 11 is not a value",
+        ),
+        (
+            "$filter=action+gt+'Block'",
+            "$filter",
+            "`gt` at 8 does not apply to `action`",
+        ),
+        (
+            "$orderby=colour",
+            "$orderby",
+            "`colour` at 1 is not a field",
+        ),
+    ] {
+        let (status, answer) = s.get(&format!("/api/indicators?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query} -> {answer}");
+        let (code, message, at) = error_of(&answer);
+        assert_eq!((code, at), ("InvalidInput", Some(target)), "{query}");
+        assert!(message.contains(fragment), "{query}: `{message}`");
+    }
+}

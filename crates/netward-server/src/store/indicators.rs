@@ -1,5 +1,6 @@
 //! Indicators: what the store keeps of them and how they are queried.
 
+use netward_model::odata::{Filter, OrderBy};
 use netward_model::{Action, Indicator, IndicatorDraft};
 
 use super::{Change, StoreError};
@@ -17,6 +18,10 @@ pub struct IndicatorQuery {
     pub source: Option<String>,
     /// Case-insensitive text that the canonical value or the title contains.
     pub text: Option<String>,
+    /// An OData `$filter`, evaluated by the store with the filters above.
+    pub filter: Option<Filter>,
+    /// An OData `$orderby`; the id orders what it leaves tied, and everything when empty.
+    pub order: Vec<OrderBy>,
     /// Whether to include expired indicators.
     pub include_expired: bool,
     /// Page size.
@@ -36,7 +41,7 @@ pub trait IndicatorStore: Send + Sync {
     ) -> Result<Vec<i64>, StoreError>;
     /// One indicator by id, expired or not.
     fn indicator(&self, id: i64) -> Result<Option<Indicator>, StoreError>;
-    /// A filtered page of indicators, by id, as of `now`.
+    /// A filtered page of indicators, in the query's order (by id by default), as of `now`.
     fn list_indicators(
         &self,
         query: &IndicatorQuery,

@@ -1,4 +1,9 @@
 //! The store conformance suite: every backend must pass these. Each test takes a fresh store.
+//! The OData cases live in `tests/odata.rs` (every field, orderings) and
+//! `tests/odata_model.rs` (random filters against a naive model).
+
+mod odata;
+mod odata_model;
 
 use netward_model::{
     Action, Actor, ActorKind, Coverage, DeviceGroup, IndicatorSubmission, ProtectionMode, Role,
@@ -750,6 +755,8 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         upsert_keeps_one_indicator_per_value,
         a_batch_with_repeats_and_more_rows_than_a_statement_holds,
         list_filters_and_pages,
+        odata::odata_filters_and_orders_over_every_row,
+        odata_model::odata_filters_agree_with_a_naive_model,
         delete_removes_and_audits,
         groups_settings_and_tokens,
         events_are_stored_once_and_purged_with_their_links,

@@ -1,5 +1,6 @@
 //! The query parameters of `/api/indicators`.
 
+use netward_model::odata;
 use netward_model::{Action, IndicatorValue};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -44,6 +45,19 @@ pub struct IndicatorParams {
     /// Items to skip.
     #[serde(rename = "$skip")]
     skip: Option<String>,
+    /// OData filter, e.g. `indicatorValue eq '203.0.113.7'` or
+    /// `action eq 'AlertAndBlock' and creationTimeDateTimeUtc ge 2026-01-01T00:00:00Z`:
+    /// `eq ne gt ge lt le and or not ( )`, `startswith`, `endswith`, `contains`, on MDE's fields.
+    #[serde(rename = "$filter")]
+    filter: Option<String>,
+    /// OData ordering: comma-separated fields, each `asc` (default) or `desc`; by id when absent.
+    #[serde(rename = "$orderby")]
+    orderby: Option<String>,
+}
+
+/// A non-blank parameter, untrimmed, so that positions in its errors match what was sent.
+fn expression(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|v| !v.trim().is_empty())
 }
 
 impl IndicatorParams {
@@ -69,6 +83,15 @@ impl IndicatorParams {
             group: text(&self.group),
             source: text(&self.source),
             text: None,
+            filter: expression(&self.filter)
+                .map(odata::parse_filter)
+                .transpose()
+                .map_err(|e| ApiError::invalid("$filter", e.to_string()))?,
+            order: expression(&self.orderby)
+                .map(odata::parse_orderby)
+                .transpose()
+                .map_err(|e| ApiError::invalid("$orderby", e.to_string()))?
+                .unwrap_or_default(),
             include_expired: flag("includeExpired", &self.include_expired)?,
             top: count("$top", &self.top, MAX_TOP, MAX_TOP)?,
             skip: count("$skip", &self.skip, 0, usize::MAX)?,

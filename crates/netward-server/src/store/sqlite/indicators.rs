@@ -1,4 +1,5 @@
-//! Indicators: upserts in multi-row statements, listing and search, deletion.
+//! Indicators: upserts in multi-row statements, listing and search (OData `$filter` and
+//! `$orderby` translated by `odata.rs`), deletion.
 
 use netward_model::{
     Action, Actor, ActorKind, Indicator, IndicatorDraft, IndicatorValue, Severity,
@@ -7,7 +8,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 use serde_json::json;
 
-use super::{SqliteStore, audit, db, to_json};
+use super::{SqliteStore, audit, db, odata, to_json};
 use crate::store::{Change, IndicatorQuery, IndicatorStore, StoreError};
 
 /// Indicators per multi-row upsert (22 parameters each, under SQLite's 32,766).
@@ -305,7 +306,12 @@ impl IndicatorStore for SqliteStore {
             sql.push_str(" AND (expires_at IS NULL OR expires_at > ?)");
             args.push(Value::Integer(now));
         }
-        sql.push_str(" ORDER BY id LIMIT ? OFFSET ?");
+        if let Some(filter) = &q.filter {
+            sql.push_str(" AND ");
+            odata::push_filter(filter, &mut sql, &mut args);
+        }
+        sql.push_str(&odata::order_by(&q.order));
+        sql.push_str(" LIMIT ? OFFSET ?");
         args.push(Value::Integer(i64::try_from(q.top).unwrap_or(i64::MAX)));
         args.push(Value::Integer(i64::try_from(q.skip).unwrap_or(i64::MAX)));
         let conn = self.conn()?;

@@ -9,13 +9,15 @@
 //! One file per resource, each implementing that resource's trait of [`crate::store`]:
 //! `indicators.rs`, `fleet.rs` (groups, settings, enrollment, devices), `tokens.rs`,
 //! `audit.rs`, and `detection/` (events, alerts, incidents). `schema.rs` holds the schema
-//! and its migrations. The alerting rules themselves live in `crate::detection::alerting`: this backend
+//! and its migrations; `odata.rs` turns an indicators `$filter` and `$orderby` into SQL.
+//! The alerting rules themselves live in `crate::detection::alerting`: this backend
 //! only stores what they decide.
 
 mod audit;
 mod detection;
 mod fleet;
 mod indicators;
+mod odata;
 mod schema;
 mod tokens;
 

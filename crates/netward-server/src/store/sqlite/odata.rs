@@ -1,0 +1,197 @@
+//! A parsed `$filter` and `$orderby` of the indicators list, as SQLite: a `WHERE` condition
+//! whose values are all bound parameters, and an `ORDER BY` built from column names only.
+//!
+//! What the fields mean here (the parser has already typed every literal):
+//! - `action` compares with MDE's names: `Block` is every block indicator, `AlertAndBlock`
+//!   those that also alert (`Audit` and `Alert` likewise), as the list shows `Block` for both.
+//! - `indicatorValue` compares the canonical value; `indicatorType` is always `IpAddress`.
+//! - `rbacGroupNames` and `rbacGroupIds` (a group's name is its id): `eq 'x'` holds when the
+//!   indicator's scope names group `x`, `ne 'x'` when it does not. An indicator scoped to every
+//!   device names no group.
+//! - `createdBy`, `createdByDisplayName` and `source` are the creator's name.
+//! - Times compare as instants, to the second; `expirationTime eq null` is "never expires".
+//!
+//! Every condition evaluates to 0 or 1, never NULL (a nullable column is compared with `IS`
+//! or guarded), so `not` is plain negation, as in OData.
+
+use netward_model::Severity;
+use netward_model::odata::{CompareOp, Field, Filter, Literal, OrderBy, TextFunction};
+use rusqlite::types::Value;
+
+/// A severity's rank, for comparisons and ordering by severity.
+const SEVERITY_RANK: &str = "(CASE severity WHEN 'Informational' THEN 0 WHEN 'Low' THEN 1 \
+    WHEN 'Medium' THEN 2 WHEN 'High' THEN 3 END)";
+
+/// The rank [`SEVERITY_RANK`] gives `s`.
+fn rank(s: Severity) -> i64 {
+    Severity::ALL
+        .iter()
+        .position(|x| *x == s)
+        .map_or(0, |p| i64::try_from(p).unwrap_or(0))
+}
+
+/// The column (or expression) holding `field`.
+fn column(field: Field) -> &'static str {
+    match field {
+        Field::Id => "id",
+        Field::IndicatorValue => "value",
+        Field::IndicatorType => "'IpAddress'",
+        Field::Action => "action",
+        Field::Title => "title",
+        Field::Description => "description",
+        Field::Severity => SEVERITY_RANK,
+        Field::Application => "application",
+        Field::ExternalId => "external_id",
+        Field::GenerateAlert => "generate_alert",
+        Field::ExpirationTime => "expires_at",
+        Field::CreationTime => "created_at",
+        Field::LastUpdateTime => "updated_at",
+        Field::CreatedBy | Field::CreatedByDisplayName | Field::Source => "created_by",
+        Field::RbacGroupNames | Field::RbacGroupIds => "groups",
+    }
+}
+
+fn sql_op(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "=",
+        CompareOp::Ne => "<>",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+    }
+}
+
+/// The bound value of a literal.
+fn bound(value: &Literal) -> Value {
+    match value {
+        Literal::Text(t) => Value::Text(t.clone()),
+        Literal::Number(n) | Literal::Time(n) => Value::Integer(*n),
+        Literal::Bool(b) => Value::Integer(i64::from(*b)),
+        Literal::Null => Value::Null,
+        Literal::Address(v) => Value::Text(v.to_string()),
+        Literal::Action { action, .. } => Value::Text(action.as_str().to_owned()),
+        Literal::Severity(s) => Value::Integer(rank(*s)),
+    }
+}
+
+/// Appends `filter` to `sql` as one parenthesised condition, and its values to `args`.
+pub(super) fn push_filter(filter: &Filter, sql: &mut String, args: &mut Vec<Value>) {
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            let word = if matches!(filter, Filter::And(..)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            sql.push('(');
+            push_filter(a, sql, args);
+            sql.push_str(word);
+            push_filter(b, sql, args);
+            sql.push(')');
+        }
+        Filter::Not(inner) => {
+            sql.push_str("(NOT ");
+            push_filter(inner, sql, args);
+            sql.push(')');
+        }
+        Filter::Text {
+            function,
+            field,
+            text,
+        } => push_text(*function, *field, text, sql, args),
+        Filter::Compare { field, op, value } => push_compare(*field, *op, value, sql, args),
+    }
+}
+
+fn push_text(
+    function: TextFunction,
+    field: Field,
+    text: &str,
+    sql: &mut String,
+    args: &mut Vec<Value>,
+) {
+    let col = column(field);
+    // substr() and length() count characters, as chars() does.
+    let chars = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
+    let needle = Value::Text(text.to_owned());
+    match function {
+        // Every text starts and ends with the empty text.
+        TextFunction::StartsWith | TextFunction::EndsWith if chars == 0 => sql.push_str("(1)"),
+        TextFunction::StartsWith => {
+            sql.push_str(&format!("(substr({col}, 1, ?) = ?)"));
+            args.extend([Value::Integer(chars), needle]);
+        }
+        TextFunction::EndsWith => {
+            sql.push_str(&format!("(substr({col}, -?) = ?)"));
+            args.extend([Value::Integer(chars), needle]);
+        }
+        TextFunction::Contains => {
+            sql.push_str(&format!("(instr({col}, ?) > 0)"));
+            args.push(needle);
+        }
+    }
+}
+
+fn push_compare(
+    field: Field,
+    op: CompareOp,
+    value: &Literal,
+    sql: &mut String,
+    args: &mut Vec<Value>,
+) {
+    let negate = op == CompareOp::Ne;
+    let not = if negate { "NOT " } else { "" };
+    match (field, value) {
+        (Field::RbacGroupNames | Field::RbacGroupIds, _) => {
+            sql.push_str(&format!(
+                "({not}EXISTS (SELECT 1 FROM json_each(indicators.groups) \
+                 WHERE json_each.value = ?))"
+            ));
+            args.push(bound(value));
+        }
+        (Field::Action, Literal::Action { alert: true, .. }) => {
+            sql.push_str(&format!("({not}(action = ? AND generate_alert = 1))"));
+            args.push(bound(value));
+        }
+        (Field::IndicatorType, Literal::Text(t)) => {
+            // Case-insensitive, as MDE's enum-like fields are; every indicator is an address.
+            let matches = t.eq_ignore_ascii_case("IpAddress");
+            sql.push_str(if matches != negate { "(1)" } else { "(0)" });
+        }
+        (Field::ExpirationTime, _) if op.is_equality() => {
+            // IS and IS NOT treat NULL as a value: `ne` holds for "never expires".
+            let is = if negate { "IS NOT" } else { "IS" };
+            sql.push_str(&format!("(expires_at {is} ?)"));
+            args.push(bound(value));
+        }
+        (Field::ExpirationTime, _) => {
+            sql.push_str(&format!(
+                "(expires_at IS NOT NULL AND expires_at {} ?)",
+                sql_op(op)
+            ));
+            args.push(bound(value));
+        }
+        _ => {
+            sql.push_str(&format!("({} {} ?)", column(field), sql_op(op)));
+            args.push(bound(value));
+        }
+    }
+}
+
+/// ` ORDER BY …`: the terms asked for, then the id, so that pages never overlap.
+pub(super) fn order_by(order: &[OrderBy]) -> String {
+    let mut terms: Vec<String> = Vec::new();
+    for o in order {
+        let columns: &[&str] = match o.field {
+            // Addresses sort as numbers, IPv4 first.
+            Field::IndicatorValue => &["family", "range_start", "range_end"],
+            Field::IndicatorType => &[],
+            other => &[column(other)],
+        };
+        let direction = if o.descending { " DESC" } else { "" };
+        terms.extend(columns.iter().map(|c| format!("{c}{direction}")));
+    }
+    terms.push("id".to_owned());
+    format!(" ORDER BY {}", terms.join(", "))
+}
