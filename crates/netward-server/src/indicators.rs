@@ -35,6 +35,7 @@ impl ControlPlane {
         self.blocking(move |cp| {
             let now = cp.now();
             let draft = submission.validate(now)?;
+            let claimed = submission.claimed_id()?;
             cp.check_draft(&draft, force, &cp.group_names()?)
                 .map_err(|e| match e {
                     DraftRefusal::Field(f) => ControlError::Invalid(f),
@@ -45,6 +46,13 @@ impl ControlPlane {
                 at: now,
             };
             cp.policy_change(|| {
+                // Under the policy log's lock no other change runs, so the id checked here
+                // is still the one the upsert below touches.
+                if let Some(id) = claimed
+                    && let Err(refused) = cp.check_claimed_id(id, &draft)
+                {
+                    return Ok((Err(refused), Vec::new()));
+                }
                 let ids = cp
                     .store
                     .upsert_indicators(std::slice::from_ref(&draft), &change)?;
@@ -57,8 +65,8 @@ impl ControlPlane {
                     .store
                     .indicator(id)?
                     .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))?;
-                Ok((stored, vec![entry]))
-            })
+                Ok((Ok(stored), vec![entry]))
+            })?
         })
         .await
     }
@@ -197,6 +205,37 @@ impl ControlPlane {
             })
         })
         .await
+    }
+
+    /// An `id` sent with a submission must be the id of the indicator with that value, when
+    /// one exists, and must not name an indicator with another value: netward keys
+    /// indicators by value and cannot move one to a new value.
+    fn check_claimed_id(&self, claimed: i64, draft: &IndicatorDraft) -> Result<(), ControlError> {
+        let value = draft.value.to_string();
+        let by_value = self.store.list_indicators(
+            &IndicatorQuery {
+                value: Some(value.clone()),
+                include_expired: true,
+                top: 1,
+                ..IndicatorQuery::default()
+            },
+            self.now(),
+        )?;
+        let message = match by_value.first() {
+            Some(found) if found.id == claimed => return Ok(()),
+            Some(found) => format!(
+                "indicator {claimed} is not the indicator of {value} (that is indicator {}); send its id, or no id",
+                found.id
+            ),
+            None => match self.store.indicator(claimed)? {
+                None => return Ok(()),
+                Some(other) => format!(
+                    "indicator {claimed} has the value {}; netward keys indicators by value and cannot change one's value: delete it and submit {value} without an id",
+                    other.draft.value
+                ),
+            },
+        };
+        Err(FieldError::new("id", message).into())
     }
 
     /// The effective policy a device of `group` enforces now.

@@ -22,6 +22,13 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "InvalidInput", message).on(target)
     }
 
+    /// A 400 on a body that cannot be read as the request's type (not JSON, a wrong type, a
+    /// field the route does not take): MDE's `InvalidRequestBody`, with `target` naming the
+    /// field where MDE puts a correlation id.
+    pub fn bad_body(target: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidRequestBody", message).on(target)
+    }
+
     /// A 401.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)

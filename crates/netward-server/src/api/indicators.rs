@@ -52,9 +52,10 @@ pub async fn list(
     let q = params.query()?;
     let now = cp.now();
     let found = cp.list_indicators(q).await?;
-    Ok(Json(IndicatorList {
-        value: found.iter().map(|i| IndicatorEntity::new(i, now)).collect(),
-    }))
+    Ok(Json(IndicatorList::new(
+        cp.base_url(),
+        found.iter().map(|i| IndicatorEntity::new(i, now)).collect(),
+    )))
 }
 
 /// One indicator by id, with the devices that enforce it.

@@ -240,6 +240,45 @@ fn delete_removes_and_audits(store: &dyn Store) {
     );
 }
 
+fn mde_fields_are_kept_as_submitted(store: &dyn Store) {
+    let a = actor();
+    let submitted = IndicatorSubmission {
+        indicator_value: Some("192.0.2.77".into()),
+        action: Some("AlertAndBlock".into()),
+        title: Some("t".into()),
+        educate_url: Some("https://help.example/blocked".into()),
+        category: Some("6".into()),
+        mitre_techniques: Some(vec!["T1071".into(), "T1571".into()]),
+        application: Some("OpenCTI".into()),
+        ..Default::default()
+    }
+    .validate(0)
+    .unwrap();
+    let ids = store
+        .upsert_indicators(
+            std::slice::from_ref(&submitted),
+            &Change { actor: &a, at: 1 },
+        )
+        .unwrap();
+    let stored = store.indicator(ids[0]).unwrap().unwrap();
+    assert_eq!(stored.draft, submitted);
+    assert_eq!(
+        stored.draft.mde_action,
+        netward_model::MdeAction::AlertAndBlock
+    );
+    assert_eq!(stored.draft.action, Action::Block);
+    let audit_filtered = store
+        .list_indicators(
+            &all(IndicatorQuery {
+                action: Some(Action::Block),
+                ..Default::default()
+            }),
+            0,
+        )
+        .unwrap();
+    assert_eq!(audit_filtered.len(), 1, "filters see the enforced action");
+}
+
 fn groups_settings_and_tokens(store: &dyn Store) {
     let a = actor();
     let c = Change { actor: &a, at: 1 };
@@ -751,6 +790,7 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         a_batch_with_repeats_and_more_rows_than_a_statement_holds,
         list_filters_and_pages,
         delete_removes_and_audits,
+        mde_fields_are_kept_as_submitted,
         groups_settings_and_tokens,
         events_are_stored_once_and_purged_with_their_links,
         search_finds_text_in_the_value_and_the_title,
