@@ -57,6 +57,10 @@ pub enum ControlError {
     /// The thing addressed does not exist.
     #[error("{0} does not exist")]
     NotFound(String),
+    /// Some of the things a batch addresses do not exist, so none was changed; the message
+    /// names them.
+    #[error("{0}")]
+    NothingDeleted(String),
     /// The request conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),

@@ -1,5 +1,5 @@
-//! Indicator commands: submit (create or update by value), bulk import, list, show, delete,
-//! and a group's effective policy.
+//! Indicator commands: submit (create or update by value), bulk import, list, show, delete
+//! one or many, and a group's effective policy.
 
 use std::collections::HashSet;
 
@@ -11,7 +11,10 @@ use netward_model::{
 
 use crate::control::{ControlError, ControlPlane};
 use crate::policy_log::{LogEntry, LoggedIndicator};
-use crate::store::{Change, IndicatorQuery};
+use crate::store::{BatchDeletion, Change, IndicatorQuery};
+
+/// Unknown ids named in a refused batch delete, at most.
+const UNKNOWN_IDS_SHOWN: usize = 20;
 
 /// The body formats `POST /api/indicators/import` takes.
 #[derive(Clone, Debug)]
@@ -207,6 +210,34 @@ impl ControlPlane {
         .await
     }
 
+    /// Deletes every indicator in `ids` in one transaction, with one audit row each and one
+    /// policy change; when any id is unknown, deletes none and names the unknown ones (MDE
+    /// answers 404 when any id is not found).
+    pub async fn delete_indicators(
+        &self,
+        ids: Vec<i64>,
+        actor: Actor,
+    ) -> Result<Vec<Indicator>, ControlError> {
+        self.blocking(move |cp| {
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            cp.policy_change(|| match cp.store.delete_indicators(&ids, &change)? {
+                BatchDeletion::Deleted(gone) => {
+                    let entries = gone.iter().map(|i| LogEntry::Delete(i.id)).collect();
+                    Ok((Ok(gone), entries))
+                }
+                // Nothing was written: a refusal, not a failed change.
+                BatchDeletion::Unknown(unknown) => Ok((
+                    Err(ControlError::NothingDeleted(unknown_ids(&unknown))),
+                    Vec::new(),
+                )),
+            })?
+        })
+        .await
+    }
+
     /// An `id` sent with a submission must be the id of the indicator with that value, when
     /// one exists, and must not name an indicator with another value: netward keys
     /// indicators by value and cannot move one to a new value.
@@ -280,6 +311,31 @@ impl ControlPlane {
         }
         Ok(())
     }
+}
+
+/// "indicators 3, 9 and 2 more do not exist; …", for a refused batch delete.
+fn unknown_ids(unknown: &[i64]) -> String {
+    let shown: Vec<String> = unknown
+        .iter()
+        .take(UNKNOWN_IDS_SHOWN)
+        .map(i64::to_string)
+        .collect();
+    let more = unknown.len().saturating_sub(UNKNOWN_IDS_SHOWN);
+    let noun = if unknown.len() == 1 {
+        "indicator"
+    } else {
+        "indicators"
+    };
+    let verb = if unknown.len() == 1 { "does" } else { "do" };
+    let more = if more == 0 {
+        String::new()
+    } else {
+        format!(" and {more} more")
+    };
+    format!(
+        "{noun} {}{more} {verb} not exist; nothing was deleted",
+        shown.join(", ")
+    )
 }
 
 /// The policy log's copy of a stored draft.

@@ -453,6 +453,63 @@ async fn opencti_create_and_update_bodies_are_accepted() {
     assert!(message.contains("unknown field"), "{answer}");
 }
 
+/// Issue 16, item 3: `POST /api/indicators/BatchDelete` as OpenCTI sends it.
+#[tokio::test]
+async fn batch_delete_removes_all_or_none() {
+    let s = TestServer::start().await;
+    let a = s.block("192.0.2.61").await;
+    let b = s.block("192.0.2.62").await;
+    let c = s.block("192.0.2.63").await;
+    let count = |body: &Value| body["value"].as_array().unwrap().len();
+
+    // An unknown id: 404 naming it, and nothing deleted.
+    let (status, answer) = s
+        .post(
+            "/api/indicators/BatchDelete",
+            json!({"IndicatorIds": [a, "424242"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert!(error_of(&answer).1.contains("424242"), "{answer}");
+    assert_eq!(count(&s.get("/api/indicators").await.1), 3);
+
+    for (body, target) in [
+        (json!({"IndicatorIds": []}), "IndicatorIds"),
+        (json!({}), "IndicatorIds"),
+        (json!({"IndicatorIds": ["x"]}), "IndicatorIds[0]"),
+        (json!({"IndicatorIds": ["1"], "more": 1}), "more"),
+    ] {
+        let (status, answer) = s.post("/api/indicators/BatchDelete", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {answer}");
+        assert_eq!(error_of(&answer).2, Some(target), "{body} -> {answer}");
+    }
+    let viewer = s.token("reader", "viewer").await;
+    let (status, _) = s
+        .send(
+            s.req(Method::POST, "/api/indicators/BatchDelete", Some(&viewer))
+                .json(&json!({"IndicatorIds": [a]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Strings and numbers, a repeat: 204, and each gets its audit row.
+    let b_number: i64 = b.parse().unwrap();
+    let (status, answer) = s
+        .post(
+            "/api/indicators/BatchDelete",
+            json!({"IndicatorIds": [a, b_number, a]}),
+        )
+        .await;
+    assert_eq!((status, answer), (StatusCode::NO_CONTENT, Value::Null));
+    let (_, left) = s.get("/api/indicators").await;
+    assert_eq!(left["value"][0]["id"], c.as_str());
+    assert_eq!(count(&left), 1);
+    for value in ["192.0.2.61", "192.0.2.62"] {
+        let (_, audit) = s.get(&format!("/api/audit?target={value}")).await;
+        assert_eq!(audit["value"][0]["action"], "indicator.delete", "{audit}");
+    }
+}
+
 /// Issue 16, item 5: the entity in MDE's types, as `mde-client` reads it into typed columns,
 /// and `@odata.context` on lists.
 #[tokio::test]

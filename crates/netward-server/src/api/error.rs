@@ -90,6 +90,7 @@ impl From<ControlError> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, "GuardRail", g.to_string()).on("indicatorValue")
             }
             ControlError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
+            ControlError::NothingDeleted(message) => Self::not_found(message),
             ControlError::Conflict(message) => Self::new(StatusCode::CONFLICT, "Conflict", message),
             ControlError::Unauthorized(message) => Self::unauthorized(message),
             ControlError::Store(_) | ControlError::Task(_) => {

@@ -1,11 +1,12 @@
-//! `/api/indicators`: MDE's Indicators API (submit, list, delete, import) plus show by id.
+//! `/api/indicators`: MDE's Indicators API (submit, list, delete, batch delete, import) plus
+//! show by id.
 
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use netward_model::wire::{
-    ErrorBody, ImportBatch, ImportResultList, IndicatorEntity, IndicatorList,
+    BatchDeleteRequest, ErrorBody, ImportBatch, ImportResultList, IndicatorEntity, IndicatorList,
 };
 use netward_model::{IndicatorSubmission, Role};
 
@@ -86,6 +87,44 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     who.require(Role::Analyst)?;
     cp.delete_indicator(parse_id(&id)?, who.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Delete many indicators at once, as MDE's BatchDelete: all of them, in one change, or, when
+/// any id does not exist, none (404 naming the unknown ids).
+#[utoipa::path(post, path = "/api/indicators/BatchDelete", tag = "indicators",
+    request_body = BatchDeleteRequest,
+    responses((status = 204, description = "All deleted"),
+        (status = 400, description = "No ids, or an id that is not a number", body = ErrorBody),
+        (status = 404, description = "Some ids do not exist; nothing was deleted", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn batch_delete(
+    State(cp): State<ControlPlane>,
+    Extension(who): Extension<Principal>,
+    JsonBody(body): JsonBody<BatchDeleteRequest>,
+) -> Result<StatusCode, ApiError> {
+    who.require(Role::Analyst)?;
+    let raw = body.indicator_ids.unwrap_or_default();
+    if raw.is_empty() {
+        return Err(ApiError::invalid(
+            "IndicatorIds",
+            "is required: a list of the ids to delete",
+        ));
+    }
+    let ids = raw
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let text = id.into_text();
+            text.parse::<i64>().map_err(|_| {
+                ApiError::invalid(
+                    &format!("IndicatorIds[{i}]"),
+                    format!("`{text}` is not an indicator id"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    cp.delete_indicators(ids, who.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -69,6 +69,7 @@ pub fn router(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> 
         .routes(routes!(indicators::list, indicators::submit))
         .routes(routes!(indicators::show, indicators::delete))
         .routes(routes!(indicators::import))
+        .routes(routes!(indicators::batch_delete))
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::show, groups::update, groups::delete))
         .routes(routes!(groups::policy))

@@ -1,4 +1,5 @@
-//! Indicators: upserts in multi-row statements, listing and search, deletion.
+//! Indicators: upserts in multi-row statements, listing and search, deletion (one by one
+//! here, in batches in `batch_delete.rs`).
 
 use netward_model::{
     Actor, ActorKind, Indicator, IndicatorDraft, IndicatorValue, MdeAction, Severity,
@@ -8,7 +9,7 @@ use rusqlite::{Connection, Row, params_from_iter};
 use serde_json::json;
 
 use super::{SqliteStore, audit, db, to_json};
-use crate::store::{Change, IndicatorQuery, IndicatorStore, StoreError};
+use crate::store::{BatchDeletion, Change, IndicatorQuery, IndicatorStore, StoreError};
 
 /// Indicators per multi-row upsert (24 parameters each, under SQLite's 32,766).
 const UPSERT_CHUNK: usize = 500;
@@ -360,6 +361,15 @@ impl IndicatorStore for SqliteStore {
         )?;
         tx.commit().map_err(db("commit delete"))?;
         Ok(Some(found))
+    }
+
+    fn delete_indicators(
+        &self,
+        ids: &[i64],
+        change: &Change<'_>,
+    ) -> Result<BatchDeletion, StoreError> {
+        let mut conn = self.conn()?;
+        super::batch_delete::delete_indicators(&mut conn, ids, change)
     }
 
     fn active_indicators(&self, now: i64) -> Result<Vec<Indicator>, StoreError> {
