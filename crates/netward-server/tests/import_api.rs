@@ -267,7 +267,7 @@ async fn json_imports_take_what_mde_clients_send() {
          "category": "3", "mitreTechniques": "T1071,T1571"},
         {"indicatorValue": "203.0.113.62", "action": "Block", "title": "t", "favourite": 1}
     ]});
-    let (status, body) = s.post("/api/indicators/import", opencti).await;
+    let (status, body) = s.post("/api/indicators/import?pageSize=500", opencti).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let results = body["value"].as_array().unwrap();
     assert_eq!(results[0]["isFailed"], false, "{body}");

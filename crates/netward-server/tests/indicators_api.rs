@@ -312,7 +312,7 @@ async fn every_kind_of_bad_input_gets_a_400_naming_the_field() {
         ("$top=abc", "$top"),
         ("$top=10001", "$top"),
         ("$skip=-1", "$skip"),
-        ("color=red", "color"),
+        ("$expand=x", "$expand"),
         ("value=nope", "value"),
         ("action=Warn", "action"),
         ("includeExpired=perhaps", "includeExpired"),
@@ -599,6 +599,90 @@ async fn legacy_action_names_come_back_as_they_were_sent() {
     assert_eq!(list["value"][0]["action"], "AlertAndBlock");
     let (_, list) = s.get("/api/indicators?action=Audit").await;
     assert_eq!(list["value"][0]["action"], "Alert");
+}
+
+/// Issue 16, item 7: `misp2defender` lists with a trailing slash; every route takes one.
+#[tokio::test]
+async fn every_route_takes_a_trailing_slash() {
+    let s = TestServer::start().await;
+    let id = s.block("192.0.2.90").await;
+    let (status, list) = s.get("/api/indicators/?$skip=0").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["value"][0]["id"], id.as_str());
+    assert_eq!(
+        s.get(&format!("/api/indicators/{id}/")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(s.get("/api/groups/").await.0, StatusCode::OK);
+    assert_eq!(s.get("/api/openapi.json/").await.0, StatusCode::OK);
+    let (status, _) = s
+        .post(
+            "/api/indicators/",
+            json!({"indicatorValue": "192.0.2.91", "action": "Block", "title": "t"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let health = s
+        .http
+        .get(format!("{}/healthz/", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let login = s
+        .http
+        .get(format!("{}/login/", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK, "the console too");
+    assert_eq!(
+        s.get("/api/nothing-here/").await.0,
+        StatusCode::NOT_FOUND,
+        "an unknown route stays unknown"
+    );
+}
+
+/// Issue 16, item 8: `mde-client` sends `pageSize`; MDE ignores parameters it does not know,
+/// so the indicator routes do too. Other routes still refuse them.
+#[tokio::test]
+async fn unknown_query_parameters_are_ignored_on_the_indicator_routes_only() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .post(
+            "/api/indicators?pageSize=10000&api-version=1",
+            json!({"indicatorValue": "192.0.2.95", "action": "Block", "title": "t"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, list) = s.get("/api/indicators?pageSize=10000&$top=1").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["value"].as_array().unwrap().len(), 1);
+    let (status, body) = s
+        .post(
+            "/api/indicators/import?pageSize=5",
+            json!({"Indicators": [{"indicatorValue": "192.0.2.96", "action": "Block", "title": "t"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = s
+        .post(
+            "/api/indicators/BatchDelete?pageSize=5",
+            json!({"IndicatorIds": [body["value"][0]["id"]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // An OData option netward does not know changes the answer's meaning: still refused.
+    let (status, body) = s.get("/api/indicators?$expand=all").await;
+    assert_eq!(
+        (status, error_of(&body).2),
+        (StatusCode::BAD_REQUEST, Some("$expand"))
+    );
+    let (status, body) = s.get("/api/audit?pageSize=1").await;
+    assert_eq!(
+        (status, error_of(&body).2),
+        (StatusCode::BAD_REQUEST, Some("pageSize"))
+    );
 }
 
 /// Issue 16, item 9: `rbacGroupNames` as MDE's reference types it, one comma-separated string.

@@ -1,5 +1,5 @@
 //! `/api/indicators`: MDE's Indicators API (submit, list, delete, batch delete, import) plus
-//! show by id.
+//! show by id. Unknown query parameters are ignored here, as MDE ignores them.
 
 use axum::Extension;
 use axum::Json;
@@ -13,7 +13,9 @@ use netward_model::{IndicatorSubmission, Role};
 use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{JsonBody, RawBody};
-use super::params::{ImportParams, IndicatorParams, Params, SubmitParams};
+use super::params::{
+    BatchDeleteParams, ImportParams, IndicatorParams, LenientParams, SubmitParams,
+};
 use crate::control::ControlPlane;
 use crate::indicators::ImportFormat;
 
@@ -33,7 +35,7 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 pub async fn submit(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
-    Params(params): Params<SubmitParams>,
+    LenientParams(params): LenientParams<SubmitParams>,
     JsonBody(body): JsonBody<IndicatorSubmission>,
 ) -> Result<Json<IndicatorEntity>, ApiError> {
     who.require(Role::Analyst)?;
@@ -48,7 +50,7 @@ pub async fn submit(
     responses((status = 200, body = IndicatorList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(cp): State<ControlPlane>,
-    Params(params): Params<IndicatorParams>,
+    LenientParams(params): LenientParams<IndicatorParams>,
 ) -> Result<Json<IndicatorList>, ApiError> {
     let q = params.query()?;
     let now = cp.now();
@@ -93,6 +95,7 @@ pub async fn delete(
 /// Delete many indicators at once, as MDE's BatchDelete: all of them, in one change, or, when
 /// any id does not exist, none (404 naming the unknown ids).
 #[utoipa::path(post, path = "/api/indicators/BatchDelete", tag = "indicators",
+    params(BatchDeleteParams),
     request_body = BatchDeleteRequest,
     responses((status = 204, description = "All deleted"),
         (status = 400, description = "No ids, or an id that is not a number", body = ErrorBody),
@@ -101,6 +104,7 @@ pub async fn delete(
 pub async fn batch_delete(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
+    LenientParams(_params): LenientParams<BatchDeleteParams>,
     JsonBody(body): JsonBody<BatchDeleteRequest>,
 ) -> Result<StatusCode, ApiError> {
     who.require(Role::Analyst)?;
@@ -142,7 +146,7 @@ pub async fn import(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
     headers: HeaderMap,
-    Params(params): Params<ImportParams>,
+    LenientParams(params): LenientParams<ImportParams>,
     RawBody(body): RawBody,
 ) -> Result<Json<ImportResultList>, ApiError> {
     who.require(Role::Analyst)?;
