@@ -137,7 +137,7 @@ fn rows(list: &[IndicatorEntity]) -> Vec<Vec<String>> {
             vec![
                 i.id.clone(),
                 i.indicator_value.clone(),
-                i.action.to_ascii_lowercase().replace("allowed", "allow"),
+                i.action.action().as_str().to_owned(),
                 i.title.clone(),
                 i.severity.clone(),
                 if i.rbac_group_names.is_empty() {
@@ -163,7 +163,7 @@ fn print_one(i: &IndicatorEntity) {
     table::print_record(&[
         ("id", i.id.clone()),
         ("value", i.indicator_value.clone()),
-        ("action", i.action.clone()),
+        ("action", i.action.to_string()),
         ("title", i.title.clone()),
         ("description", i.description.clone()),
         ("severity", i.severity.clone()),
@@ -183,7 +183,19 @@ fn print_one(i: &IndicatorEntity) {
         ("expired", i.expired.to_string()),
         ("recommended actions", i.recommended_actions.clone()),
         ("external id", i.external_id.clone()),
-        ("source", format!("{} ({})", i.source, i.source_type)),
+        ("application", i.application.clone()),
+        (
+            "category",
+            i.category
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| i.category_name.clone()),
+        ),
+        ("mitre techniques", i.mitre_techniques.join(", ")),
+        ("educate url", i.educate_url.clone()),
+        (
+            "source",
+            format!("{} ({})", i.source, i.source_type.as_str()),
+        ),
         (
             "created",
             format!("{} by {}", i.creation_time_date_time_utc, i.created_by),

@@ -49,7 +49,7 @@ pub enum ActionError {
     )]
     BlockAndRemediate,
     /// Anything else.
-    #[error("`{0}` is not an action; use Allowed, Audit, Block or AlertAndBlock")]
+    #[error("`{0}` is not an action; use Allowed, Audit, Alert, Block or AlertAndBlock")]
     Unknown(String),
 }
 
@@ -57,16 +57,7 @@ impl Action {
     /// Parses our names (`allow`, `audit`, `block`) and MDE's (`Allowed`, `Audit`, `Block`,
     /// `AlertAndBlock`, the legacy `Alert`), case-insensitively.
     pub fn parse(input: &str) -> Result<(Self, AlertRule), ActionError> {
-        match input.trim().to_ascii_lowercase().as_str() {
-            "allow" | "allowed" => Ok((Self::Allow, AlertRule::DefaultOff)),
-            "audit" => Ok((Self::Audit, AlertRule::DefaultOn)),
-            "alert" => Ok((Self::Audit, AlertRule::Required)),
-            "block" => Ok((Self::Block, AlertRule::DefaultOff)),
-            "alertandblock" => Ok((Self::Block, AlertRule::Required)),
-            "warn" => Err(ActionError::Warn),
-            "blockandremediate" => Err(ActionError::BlockAndRemediate),
-            _ => Err(ActionError::Unknown(input.trim().to_owned())),
-        }
+        MdeAction::parse(input).map(|name| (name.action(), name.alert_rule()))
     }
 
     /// The name MDE's API uses for this action.
@@ -85,6 +76,95 @@ impl Action {
             Self::Audit => "audit",
             Self::Block => "block",
         }
+    }
+}
+
+/// An action as a client named it, in MDE's names: what the API stores and shows back, so that
+/// a script that sent `AlertAndBlock` reads `AlertAndBlock`. What devices enforce is its
+/// [`Action`]; the legacy `Alert` and `AlertAndBlock` also imply an alert on every hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub enum MdeAction {
+    /// Traffic passes.
+    Allowed,
+    /// Traffic passes; hits are reported (an alert by default).
+    Audit,
+    /// MDE's legacy name for audit with an alert on every hit.
+    Alert,
+    /// Traffic is stopped.
+    Block,
+    /// MDE's legacy name for block with an alert on every hit.
+    AlertAndBlock,
+}
+
+impl MdeAction {
+    /// Every name, in the order the console offers them.
+    pub const ALL: [Self; 5] = [
+        Self::Block,
+        Self::AlertAndBlock,
+        Self::Audit,
+        Self::Alert,
+        Self::Allowed,
+    ];
+
+    /// Parses MDE's names and ours (`allow`, `audit`, `block`), case-insensitively.
+    pub fn parse(input: &str) -> Result<Self, ActionError> {
+        match input.trim().to_ascii_lowercase().as_str() {
+            "allow" | "allowed" => Ok(Self::Allowed),
+            "audit" => Ok(Self::Audit),
+            "alert" => Ok(Self::Alert),
+            "block" => Ok(Self::Block),
+            "alertandblock" => Ok(Self::AlertAndBlock),
+            "warn" => Err(ActionError::Warn),
+            "blockandremediate" => Err(ActionError::BlockAndRemediate),
+            _ => Err(ActionError::Unknown(input.trim().to_owned())),
+        }
+    }
+
+    /// What devices do.
+    pub fn action(self) -> Action {
+        match self {
+            Self::Allowed => Action::Allow,
+            Self::Audit | Self::Alert => Action::Audit,
+            Self::Block | Self::AlertAndBlock => Action::Block,
+        }
+    }
+
+    /// How the name constrains the generate-alert flag.
+    pub fn alert_rule(self) -> AlertRule {
+        match self {
+            Self::Allowed | Self::Block => AlertRule::DefaultOff,
+            Self::Audit => AlertRule::DefaultOn,
+            Self::Alert | Self::AlertAndBlock => AlertRule::Required,
+        }
+    }
+
+    /// MDE's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "Allowed",
+            Self::Audit => "Audit",
+            Self::Alert => "Alert",
+            Self::Block => "Block",
+            Self::AlertAndBlock => "AlertAndBlock",
+        }
+    }
+}
+
+impl From<Action> for MdeAction {
+    /// The plain MDE name of an enforced action.
+    fn from(action: Action) -> Self {
+        match action {
+            Action::Allow => Self::Allowed,
+            Action::Audit => Self::Audit,
+            Action::Block => Self::Block,
+        }
+    }
+}
+
+impl fmt::Display for MdeAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -131,5 +211,18 @@ mod tests {
             Err(ActionError::BlockAndRemediate)
         );
         assert!(matches!(Action::parse("nuke"), Err(ActionError::Unknown(n)) if n == "nuke"));
+    }
+
+    #[test]
+    fn every_mde_name_reads_back_as_itself() {
+        for name in MdeAction::ALL {
+            assert_eq!(MdeAction::parse(name.as_str()), Ok(name));
+            let json = serde_json::to_string(&name).unwrap();
+            assert_eq!(json, format!("\"{}\"", name.as_str()));
+        }
+        assert_eq!(MdeAction::parse("block"), Ok(MdeAction::Block));
+        assert_eq!(MdeAction::parse("allow"), Ok(MdeAction::Allowed));
+        assert_eq!(MdeAction::Alert.action(), Action::Audit);
+        assert_eq!(MdeAction::AlertAndBlock.action(), Action::Block);
     }
 }

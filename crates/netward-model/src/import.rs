@@ -216,7 +216,7 @@ fn csv_submission(
             "RecommendedActions" => sub.recommended_actions = value,
             "RbacGroups" => sub.rbac_group_names = value.map(|v| split_list(&v)),
             "Category" => sub.category = value,
-            "MitreTechniques" => sub.mitre_techniques = value,
+            "MitreTechniques" => sub.mitre_techniques = value.map(|v| split_list(&v)),
             "GenerateAlert" => {
                 sub.generate_alert =
                     parse_flag(text).map_err(|m| FieldError::new("GenerateAlert", m))?;

@@ -1,6 +1,6 @@
 //! An indicator as netward keeps it: a validated draft plus who made it and when.
 
-use crate::{Action, IndicatorValue, Severity};
+use crate::{Action, IndicatorValue, MdeAction, Severity};
 
 /// A validated submission, ready to be stored. Built by
 /// [`IndicatorSubmission::validate`](crate::IndicatorSubmission::validate).
@@ -10,6 +10,9 @@ pub struct IndicatorDraft {
     pub value: IndicatorValue,
     /// What devices do on a hit.
     pub action: Action,
+    /// The action as the client named it (`AlertAndBlock` stays `AlertAndBlock`); its
+    /// [`MdeAction::action`] is always `action`.
+    pub mde_action: MdeAction,
     /// The alert title.
     pub title: String,
     /// Free text.
@@ -28,10 +31,14 @@ pub struct IndicatorDraft {
     pub external_id: String,
     /// MDE's `application` field, kept for round trips.
     pub application: String,
-    /// MDE's alert category (CSV import), kept for round trips.
+    /// MDE's alert category as given: a number (the API's form) or a name (MDE's CSV
+    /// template's form), kept for round trips.
     pub category: String,
-    /// MITRE technique ids, comma-separated (CSV import).
-    pub mitre_techniques: String,
+    /// MITRE technique ids, in the order given, kept for round trips.
+    pub mitre_techniques: Vec<String>,
+    /// MDE's custom notification URL, kept for round trips (nobody is shown a page when the
+    /// kernel refuses a connection).
+    pub educate_url: String,
 }
 
 impl IndicatorDraft {
@@ -45,6 +52,7 @@ impl IndicatorDraft {
         Self {
             value,
             action,
+            mde_action: MdeAction::from(action),
             title: title.to_owned(),
             description: String::new(),
             severity: Severity::default(),
@@ -55,7 +63,8 @@ impl IndicatorDraft {
             external_id: String::new(),
             application: String::new(),
             category: String::new(),
-            mitre_techniques: String::new(),
+            mitre_techniques: Vec::new(),
+            educate_url: String::new(),
         }
     }
 }
@@ -93,11 +102,41 @@ impl ActorKind {
         }
     }
 
+    /// MDE's `sourceType` of what this principal creates: a person at the console is a
+    /// `User`; a token, a feed or netward itself is an application (`AadApp`).
+    pub fn source_type(self) -> SourceType {
+        match self {
+            Self::User => SourceType::User,
+            Self::ApiToken | Self::Feed | Self::System => SourceType::AadApp,
+        }
+    }
+
     /// Parses a wire name.
     pub fn parse(input: &str) -> Option<Self> {
         [Self::User, Self::ApiToken, Self::Feed, Self::System]
             .into_iter()
             .find(|k| k.as_str().eq_ignore_ascii_case(input))
+    }
+}
+
+/// MDE's `sourceType`: who made an indicator, a person (`User`, in the portal) or an
+/// application (`AadApp`, through the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SourceType {
+    /// A person signed in to the console.
+    User,
+    /// A program: an API token, a feed, or netward itself.
+    AadApp,
+}
+
+impl SourceType {
+    /// MDE's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::AadApp => "AadApp",
+        }
     }
 }
 

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::action::AlertRule;
+use crate::lenient::{self, ReadOnly};
 use crate::timestamp::parse_rfc3339;
-use crate::{Action, IndicatorDraft, IndicatorValue, Severity};
+use crate::{IndicatorDraft, IndicatorValue, MdeAction, Severity};
 
 /// Longest title, in characters.
 pub const MAX_TITLE: usize = 500;
@@ -15,18 +16,35 @@ pub const MAX_TEXT: usize = 10_000;
 pub const MAX_SHORT: usize = 500;
 /// Most device groups one indicator may name.
 pub const MAX_GROUPS: usize = 100;
+/// Longest URL (`educateUrl`), in characters.
+pub const MAX_URL: usize = 2048;
 
 /// One indicator as submitted to `POST /api/indicators` or inside an import. Every field is
 /// optional here so that a missing one is reported by name, not as a parse failure.
+///
+/// MDE's read-only entity fields (`lastUpdateTime`, `createdBy`, ...) are accepted and
+/// ignored, as MDE ignores them, so that a client may send back what it read; any other field
+/// is refused by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IndicatorSubmission {
+    /// The id of the indicator this updates, as MDE's clients send it on an update. netward
+    /// keys indicators by value: when given, it must be the id of the indicator that has this
+    /// value, if one exists. Ignored in imports.
+    #[serde(
+        default,
+        deserialize_with = "lenient::id_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub id: Option<String>,
     /// An IPv4 or IPv6 address, or a CIDR network. Required.
     pub indicator_value: Option<String>,
     /// `IpAddress` (a CIDR value is accepted as an extension). Optional; other MDE types are refused.
     pub indicator_type: Option<String>,
-    /// `Allowed`, `Audit`, `Block` or `AlertAndBlock` (or `allow`, `audit`, `block`). Required.
+    /// `Allowed`, `Audit`, `Alert`, `Block` or `AlertAndBlock` (or `allow`, `audit`, `block`).
+    /// Required. MDE's name is shown back as it was sent.
     pub action: Option<String>,
     /// Alert title. Required.
     pub title: Option<String>,
@@ -40,19 +58,84 @@ pub struct IndicatorSubmission {
     #[serde(default, deserialize_with = "bool_or_string")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>))]
     pub generate_alert: Option<bool>,
-    /// Device group names; empty or absent means every device.
+    /// Device group names, as a list or one comma-separated string; empty or absent means
+    /// every device.
+    #[serde(default, deserialize_with = "lenient::list_or_csv")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     pub rbac_group_names: Option<Vec<String>>,
+    /// MDE's group ids. netward's groups have no numeric ids: their ids are their names, so
+    /// this is accepted when it names the same groups as `rbacGroupNames` (a client sending
+    /// back what it read), and refused otherwise rather than silently widening the scope.
+    #[serde(
+        default,
+        deserialize_with = "lenient::list_or_csv",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    pub rbac_group_ids: Option<Vec<String>>,
     /// Shown with alerts.
     pub recommended_actions: Option<String>,
-    /// The caller's own correlation id.
+    /// The caller's own correlation id (`externalId` or MDE's spelling `externalID`).
     #[serde(alias = "externalID")]
     pub external_id: Option<String>,
     /// MDE's application field, stored as given.
     pub application: Option<String>,
-    /// MDE's alert category, stored as given.
+    /// MDE's alert category: a number (as the API shows it) or a name (as MDE's CSV template
+    /// takes it, e.g. `CommandAndControl`). Stored as given.
+    #[serde(default, deserialize_with = "lenient::text_or_number")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub category: Option<String>,
-    /// MITRE technique ids, comma-separated, stored as given.
-    pub mitre_techniques: Option<String>,
+    /// MITRE technique ids, as a list or one comma-separated string. Stored as given.
+    #[serde(default, deserialize_with = "lenient::list_or_csv")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    pub mitre_techniques: Option<Vec<String>>,
+    /// MDE's custom notification URL. Stored and shown; nobody is shown it, as a refused
+    /// connection has no page to show it on.
+    pub educate_url: Option<String>,
+    /// Read-only; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub last_update_time: Option<ReadOnly>,
+    /// Read-only; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub last_updated_by: Option<ReadOnly>,
+    /// Read-only; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub created_by: Option<ReadOnly>,
+    /// Read-only; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub created_by_display_name: Option<ReadOnly>,
+    /// Read-only; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub created_by_source: Option<ReadOnly>,
+    /// Read-only; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub creation_time_date_time_utc: Option<ReadOnly>,
+    /// Read-only; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub source: Option<ReadOnly>,
+    /// Read-only; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub source_type: Option<ReadOnly>,
+    /// Read-only (netward's extra); accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub category_name: Option<ReadOnly>,
+    /// Read-only (netward's extra); accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub expired: Option<ReadOnly>,
+    /// Read-only (netward's extra); accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
+    pub enforcement: Option<ReadOnly>,
 }
 
 /// A submission error tied to one field.
@@ -84,15 +167,11 @@ impl IndicatorSubmission {
         let raw_value = required(&self.indicator_value, "indicatorValue")?;
         let value = IndicatorValue::parse(raw_value)
             .map_err(|e| FieldError::new("indicatorValue", e.to_string()))?;
-        let (action, alert_rule) = Action::parse(required(&self.action, "action")?)
+        let mde_action = MdeAction::parse(required(&self.action, "action")?)
             .map_err(|e| FieldError::new("action", e.to_string()))?;
-        let generate_alert = match (alert_rule, self.generate_alert) {
-            (AlertRule::Required, Some(false)) => {
-                return Err(FieldError::new(
-                    "generateAlert",
-                    "this action always raises an alert; generateAlert cannot be false",
-                ));
-            }
+        let generate_alert = match (mde_action.alert_rule(), self.generate_alert) {
+            // MDE's legacy `Alert` and `AlertAndBlock` mean "with an alert": the name decides,
+            // and the entity shows `generateAlert: true` whatever the body said.
             (AlertRule::Required, _) => true,
             (_, Some(flag)) => flag,
             (AlertRule::DefaultOn, None) => true,
@@ -127,22 +206,76 @@ impl IndicatorSubmission {
                 Some(at)
             }
         };
+        let groups = groups(self.rbac_group_names.as_deref().unwrap_or_default())?;
+        check_group_ids(self.rbac_group_ids.as_deref(), &groups)?;
         Ok(IndicatorDraft {
             value,
-            action,
+            action: mde_action.action(),
+            mde_action,
             title,
             description: text(&self.description, "description", MAX_TEXT)?,
             severity,
             expires_at,
             generate_alert,
             recommended_actions: text(&self.recommended_actions, "recommendedActions", MAX_TEXT)?,
-            groups: groups(self.rbac_group_names.as_deref().unwrap_or_default())?,
+            groups,
             external_id: text(&self.external_id, "externalId", MAX_SHORT)?,
             application: text(&self.application, "application", MAX_SHORT)?,
             category: text(&self.category, "category", MAX_SHORT)?,
-            mitre_techniques: text(&self.mitre_techniques, "mitreTechniques", MAX_SHORT)?,
+            mitre_techniques: techniques(self.mitre_techniques.as_deref().unwrap_or_default())?,
+            educate_url: text(&self.educate_url, "educateUrl", MAX_URL)?,
         })
     }
+
+    /// The id the client names (`id`), as a number; `None` when absent.
+    pub fn claimed_id(&self) -> Result<Option<i64>, FieldError> {
+        match self.id.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(raw) => raw
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| FieldError::new("id", format!("`{raw}` is not an indicator id"))),
+        }
+    }
+}
+
+/// `rbacGroupIds` must name the same groups as `rbacGroupNames`: netward's group ids are
+/// their names, and an ignored scope would silently apply an indicator to every device.
+fn check_group_ids(ids: Option<&[String]>, groups: &[String]) -> Result<(), FieldError> {
+    let Some(ids) = ids else { return Ok(()) };
+    let mut ids: Vec<&str> = ids
+        .iter()
+        .map(|i| i.trim())
+        .filter(|i| !i.is_empty())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || ids.iter().copied().eq(groups.iter().map(String::as_str)) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "rbacGroupIds",
+            "netward's device groups have no numeric ids (their ids are their names): give the scope in rbacGroupNames; rbacGroupIds is accepted only when it names the same groups",
+        ))
+    }
+}
+
+/// MITRE technique ids, trimmed, in order; stored comma-separated, so an id holds no comma.
+fn techniques(items: &[String]) -> Result<Vec<String>, FieldError> {
+    let out: Vec<String> = items
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = out.iter().find(|t| t.contains(',')) {
+        return Err(FieldError::new(
+            "mitreTechniques",
+            format!("`{bad}` is not one technique id: give a list, or one comma-separated string"),
+        ));
+    }
+    check_len("mitreTechniques", &out.join(","), MAX_SHORT)?;
+    Ok(out)
 }
 
 fn required<'a>(field: &'a Option<String>, name: &str) -> Result<&'a str, FieldError> {
@@ -243,6 +376,7 @@ pub fn parse_flag(input: &str) -> Result<Option<bool>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Action;
 
     const NOW: i64 = 1_800_000_000;
 
@@ -274,9 +408,99 @@ mod tests {
         );
         let d = sub("192.0.2.1", "AlertAndBlock").validate(NOW).unwrap();
         assert_eq!((d.action, d.generate_alert), (Action::Block, true));
-        let mut s = sub("192.0.2.1", "AlertAndBlock");
-        s.generate_alert = Some(false);
-        assert_eq!(s.validate(NOW).unwrap_err().field, "generateAlert");
+        assert_eq!(d.mde_action, MdeAction::AlertAndBlock);
+        // The legacy names mean "with an alert", whatever generateAlert says (issue 16, item 6).
+        for (name, action) in [("AlertAndBlock", Action::Block), ("Alert", Action::Audit)] {
+            let mut s = sub("192.0.2.1", name);
+            s.generate_alert = Some(false);
+            let d = s.validate(NOW).unwrap();
+            assert_eq!(
+                (d.action, d.mde_action.as_str(), d.generate_alert),
+                (action, name, true)
+            );
+        }
+        assert_eq!(
+            sub("192.0.2.1", "block").validate(NOW).unwrap().mde_action,
+            MdeAction::Block
+        );
+    }
+
+    #[test]
+    fn what_opencti_sends_on_an_update_is_accepted() {
+        let s: IndicatorSubmission = serde_json::from_str(
+            r#"{"indicatorType":"IpAddress","indicatorValue":"203.0.113.5",
+                "application":"OpenCTI Microsoft Defender Intel","action":"Alert","title":"203.0.113.5",
+                "description":"d","externalId":"ipv4-addr--1","lastUpdateTime":"2026-01-02T03:04:05.123Z",
+                "expirationTime":"2099-01-01T00:00:00.123456+00:00","severity":"High",
+                "generateAlert":true,"id":"17"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.claimed_id(), Ok(Some(17)));
+        let d = s.validate(NOW).unwrap();
+        assert_eq!(d.mde_action, MdeAction::Alert);
+        assert_eq!(d.application, "OpenCTI Microsoft Defender Intel");
+    }
+
+    #[test]
+    fn read_only_entity_fields_are_ignored_and_unknown_ones_refused() {
+        let s: IndicatorSubmission = serde_json::from_str(
+            r#"{"indicatorValue":"192.0.2.1","action":"Block","title":"t","id":5,
+                "lastUpdateTime":"x","lastUpdatedBy":"a","createdBy":"b","createdByDisplayName":"c",
+                "createdBySource":"d","creationTimeDateTimeUtc":"e","source":"f","sourceType":"AadApp",
+                "rbacGroupIds":[],"expired":false,"enforcement":{"inScope":1},"categoryName":"",
+                "educateUrl":"https://help.example/blocked","category":"3",
+                "mitreTechniques":"T1059, T1071.001"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.claimed_id(), Ok(Some(5)));
+        let d = s.validate(NOW).unwrap();
+        assert_eq!(d.educate_url, "https://help.example/blocked");
+        assert_eq!(d.category, "3");
+        assert_eq!(d.mitre_techniques, ["T1059", "T1071.001"]);
+        let unknown = serde_json::from_str::<IndicatorSubmission>(
+            r#"{"indicatorValue":"192.0.2.1","colour":"red"}"#,
+        )
+        .unwrap_err();
+        assert!(unknown.to_string().contains("unknown field `colour`"));
+    }
+
+    #[test]
+    fn lists_and_numbers_take_mde_forms() {
+        let s: IndicatorSubmission = serde_json::from_str(
+            r#"{"indicatorValue":"192.0.2.1","action":"Block","title":"t",
+                "rbacGroupNames":"b, a","category":4,"mitreTechniques":["T1059"]}"#,
+        )
+        .unwrap();
+        let d = s.validate(NOW).unwrap();
+        assert_eq!(d.groups, ["a", "b"]);
+        assert_eq!(
+            (d.category.as_str(), d.mitre_techniques),
+            ("4", vec!["T1059".into()])
+        );
+        for bad in [
+            r#"{"category":[1]}"#,
+            r#"{"rbacGroupNames":5}"#,
+            r#"{"mitreTechniques":{}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<IndicatorSubmission>(bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn group_ids_must_name_the_same_groups() {
+        let mut s = sub("192.0.2.1", "Block");
+        s.rbac_group_names = Some(vec!["b".into(), "a".into()]);
+        s.rbac_group_ids = Some(vec!["a".into(), "b".into()]);
+        assert!(s.validate(NOW).is_ok());
+        s.rbac_group_ids = Some(vec!["12".into()]);
+        assert_eq!(s.validate(NOW).unwrap_err().field, "rbacGroupIds");
+        s.rbac_group_ids = Some(vec![]);
+        assert!(s.validate(NOW).is_ok());
+        s.id = Some("abc".into());
+        assert_eq!(s.claimed_id().unwrap_err().field, "id");
     }
 
     #[test]
@@ -320,6 +544,20 @@ mod tests {
                     ..sub("192.0.2.1", "Block")
                 },
                 "rbacGroupNames",
+            ),
+            (
+                IndicatorSubmission {
+                    category: Some("x".repeat(501)),
+                    ..sub("192.0.2.1", "Block")
+                },
+                "category",
+            ),
+            (
+                IndicatorSubmission {
+                    mitre_techniques: Some(vec!["T1,T2".into()]),
+                    ..sub("192.0.2.1", "Block")
+                },
+                "mitreTechniques",
             ),
         ];
         for (s, field) in cases {

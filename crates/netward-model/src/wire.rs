@@ -5,111 +5,20 @@
 use serde::{Deserialize, Serialize};
 
 use crate::timestamp::format_rfc3339;
-use crate::{CompiledPolicy, DeviceGroup, Family, Indicator, TenantSettings};
+use crate::{CompiledPolicy, DeviceGroup, Family, TenantSettings};
+
+pub use crate::indicator_entity::{BatchDeleteRequest, IndicatorEntity, IndicatorList};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
-/// An indicator, as MDE's API shows one, plus `expired`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct IndicatorEntity {
-    /// Server-assigned id (a numeric string, as in MDE).
-    pub id: String,
-    /// Canonical value.
-    pub indicator_value: String,
-    /// Always `IpAddress`.
-    pub indicator_type: String,
-    /// `Allowed`, `Audit` or `Block`.
-    pub action: String,
-    /// Alert title.
-    pub title: String,
-    /// Free text.
-    pub description: String,
-    /// Alert severity.
-    pub severity: String,
-    /// When it leaves the policy, RFC 3339.
-    pub expiration_time: Option<String>,
-    /// Whether hits raise alerts.
-    pub generate_alert: bool,
-    /// Shown with alerts.
-    pub recommended_actions: String,
-    /// Scope; empty means every device.
-    pub rbac_group_names: Vec<String>,
-    /// The submitter's correlation id.
-    pub external_id: String,
-    /// MDE's application field.
-    pub application: String,
-    /// Alert category.
-    pub category: String,
-    /// MITRE technique ids.
-    pub mitre_techniques: String,
-    /// The token, user or feed that created it.
-    pub source: String,
-    /// `User`, `ApiToken`, `Feed` or `System`.
-    pub source_type: String,
-    /// Who created it.
-    pub created_by: String,
-    /// When, RFC 3339.
-    pub creation_time_date_time_utc: String,
-    /// Who last changed it.
-    pub last_updated_by: String,
-    /// When, RFC 3339.
-    pub last_update_time: String,
-    /// Whether its expiration time has passed.
-    pub expired: bool,
-    /// On how many devices it is enforced (`GET /api/indicators/{id}` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enforcement: Option<crate::agent_wire::EnforcementSummary>,
-}
-
-impl IndicatorEntity {
-    /// The wire form of `ind` as of `now`.
-    pub fn new(ind: &Indicator, now: i64) -> Self {
-        let d = &ind.draft;
-        Self {
-            id: ind.id.to_string(),
-            indicator_value: d.value.to_string(),
-            indicator_type: "IpAddress".into(),
-            action: d.action.mde_name().into(),
-            title: d.title.clone(),
-            description: d.description.clone(),
-            severity: d.severity.as_str().into(),
-            expiration_time: d.expires_at.map(format_rfc3339),
-            generate_alert: d.generate_alert,
-            recommended_actions: d.recommended_actions.clone(),
-            rbac_group_names: d.groups.clone(),
-            external_id: d.external_id.clone(),
-            application: d.application.clone(),
-            category: d.category.clone(),
-            mitre_techniques: d.mitre_techniques.clone(),
-            source: ind.created_by.name.clone(),
-            source_type: ind.created_by.kind.as_str().into(),
-            created_by: ind.created_by.name.clone(),
-            creation_time_date_time_utc: format_rfc3339(ind.created_at),
-            last_updated_by: ind.updated_by.name.clone(),
-            last_update_time: format_rfc3339(ind.updated_at),
-            expired: !ind.is_active(now),
-            enforcement: None,
-        }
-    }
-}
-
-/// `{"value": [...]}` of indicators.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct IndicatorList {
-    /// The page of indicators.
-    pub value: Vec<IndicatorEntity>,
-}
-
-/// The JSON body of `POST /api/indicators/import`, as MDE takes it (without its 500-item cap).
+/// The JSON body of `POST /api/indicators/import`, as MDE takes it (without its 500-item cap;
+/// `mde-client`'s lower-case `indicators` is read too).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ImportBatch {
     /// The items; each is validated on its own.
-    #[serde(rename = "Indicators")]
+    #[serde(rename = "Indicators", alias = "indicators")]
     pub indicators: Vec<crate::IndicatorSubmission>,
 }
 

@@ -57,6 +57,10 @@ pub enum ControlError {
     /// The thing addressed does not exist.
     #[error("{0} does not exist")]
     NotFound(String),
+    /// Some of the things a batch addresses do not exist, so none was changed; the message
+    /// names them.
+    #[error("{0}")]
+    NothingDeleted(String),
     /// The request conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
@@ -110,6 +114,10 @@ impl ControlPlane {
 
     /// Runs a store change that alters what devices enforce, then records its entries under
     /// the new policy version and wakes every agent stream. Call from a blocking task.
+    ///
+    /// An error from `work` means the change may have committed without its history, so agents
+    /// get snapshots from then on; a refusal decided before anything is written should come
+    /// back inside `T` with no entries instead.
     pub(crate) fn policy_change<T>(
         &self,
         work: impl FnOnce() -> Result<(T, Vec<LogEntry>), ControlError>,
@@ -124,9 +132,13 @@ impl ControlPlane {
         });
         match outcome {
             Ok((out, entries, version)) => {
-                log.record(version, entries);
-                // Announce under the lock, so that versions go out in order.
-                self.versions.send_replace(version);
+                // A request refused before it wrote anything changes no version: no agent
+                // needs waking.
+                if !entries.is_empty() || version != log.current() {
+                    log.record(version, entries);
+                    // Announce under the lock, so that versions go out in order.
+                    self.versions.send_replace(version);
+                }
                 Ok(out)
             }
             Err(e) => {
@@ -150,6 +162,16 @@ impl ControlPlane {
     /// A receiver that turns true when the server stops.
     pub fn closing(&self) -> watch::Receiver<bool> {
         self.closing.subscribe()
+    }
+
+    /// The URL clients reach this server at (scheme and authority), without the CA pin that
+    /// enrollment tokens add to it.
+    pub fn base_url(&self) -> &str {
+        self.public_url
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/')
     }
 
     /// The current time, Unix seconds.

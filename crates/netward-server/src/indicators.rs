@@ -1,5 +1,5 @@
-//! Indicator commands: submit (create or update by value), bulk import, list, show, delete,
-//! and a group's effective policy.
+//! Indicator commands: submit (create or update by value), bulk import, list, show, delete
+//! one or many, and a group's effective policy.
 
 use std::collections::HashSet;
 
@@ -11,7 +11,10 @@ use netward_model::{
 
 use crate::control::{ControlError, ControlPlane};
 use crate::policy_log::{LogEntry, LoggedIndicator};
-use crate::store::{Change, IndicatorQuery};
+use crate::store::{BatchDeletion, Change, IndicatorQuery};
+
+/// Unknown ids named in a refused batch delete, at most.
+const UNKNOWN_IDS_SHOWN: usize = 20;
 
 /// The body formats `POST /api/indicators/import` takes.
 #[derive(Clone, Debug)]
@@ -35,6 +38,7 @@ impl ControlPlane {
         self.blocking(move |cp| {
             let now = cp.now();
             let draft = submission.validate(now)?;
+            let claimed = submission.claimed_id()?;
             cp.check_draft(&draft, force, &cp.group_names()?)
                 .map_err(|e| match e {
                     DraftRefusal::Field(f) => ControlError::Invalid(f),
@@ -45,6 +49,13 @@ impl ControlPlane {
                 at: now,
             };
             cp.policy_change(|| {
+                // Under the policy log's lock no other change runs, so the id checked here
+                // is still the one the upsert below touches.
+                if let Some(id) = claimed
+                    && let Err(refused) = cp.check_claimed_id(id, &draft)
+                {
+                    return Ok((Err(refused), Vec::new()));
+                }
                 let ids = cp
                     .store
                     .upsert_indicators(std::slice::from_ref(&draft), &change)?;
@@ -57,8 +68,8 @@ impl ControlPlane {
                     .store
                     .indicator(id)?
                     .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))?;
-                Ok((stored, vec![entry]))
-            })
+                Ok((Ok(stored), vec![entry]))
+            })?
         })
         .await
     }
@@ -199,6 +210,65 @@ impl ControlPlane {
         .await
     }
 
+    /// Deletes every indicator in `ids` in one transaction, with one audit row each and one
+    /// policy change; when any id is unknown, deletes none and names the unknown ones (MDE
+    /// answers 404 when any id is not found).
+    pub async fn delete_indicators(
+        &self,
+        ids: Vec<i64>,
+        actor: Actor,
+    ) -> Result<Vec<Indicator>, ControlError> {
+        self.blocking(move |cp| {
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            cp.policy_change(|| match cp.store.delete_indicators(&ids, &change)? {
+                BatchDeletion::Deleted(gone) => {
+                    let entries = gone.iter().map(|i| LogEntry::Delete(i.id)).collect();
+                    Ok((Ok(gone), entries))
+                }
+                // Nothing was written: a refusal, not a failed change.
+                BatchDeletion::Unknown(unknown) => Ok((
+                    Err(ControlError::NothingDeleted(unknown_ids(&unknown))),
+                    Vec::new(),
+                )),
+            })?
+        })
+        .await
+    }
+
+    /// An `id` sent with a submission must be the id of the indicator with that value, when
+    /// one exists, and must not name an indicator with another value: netward keys
+    /// indicators by value and cannot move one to a new value.
+    fn check_claimed_id(&self, claimed: i64, draft: &IndicatorDraft) -> Result<(), ControlError> {
+        let value = draft.value.to_string();
+        let by_value = self.store.list_indicators(
+            &IndicatorQuery {
+                value: Some(value.clone()),
+                include_expired: true,
+                top: 1,
+                ..IndicatorQuery::default()
+            },
+            self.now(),
+        )?;
+        let message = match by_value.first() {
+            Some(found) if found.id == claimed => return Ok(()),
+            Some(found) => format!(
+                "indicator {claimed} is not the indicator of {value} (that is indicator {}); send its id, or no id",
+                found.id
+            ),
+            None => match self.store.indicator(claimed)? {
+                None => return Ok(()),
+                Some(other) => format!(
+                    "indicator {claimed} has the value {}; netward keys indicators by value and cannot change one's value: delete it and submit {value} without an id",
+                    other.draft.value
+                ),
+            },
+        };
+        Err(FieldError::new("id", message).into())
+    }
+
     /// The effective policy a device of `group` enforces now.
     pub async fn group_policy(&self, group: String) -> Result<PolicyEntity, ControlError> {
         self.blocking(move |cp| {
@@ -241,6 +311,31 @@ impl ControlPlane {
         }
         Ok(())
     }
+}
+
+/// "indicators 3, 9 and 2 more do not exist; …", for a refused batch delete.
+fn unknown_ids(unknown: &[i64]) -> String {
+    let shown: Vec<String> = unknown
+        .iter()
+        .take(UNKNOWN_IDS_SHOWN)
+        .map(i64::to_string)
+        .collect();
+    let more = unknown.len().saturating_sub(UNKNOWN_IDS_SHOWN);
+    let noun = if unknown.len() == 1 {
+        "indicator"
+    } else {
+        "indicators"
+    };
+    let verb = if unknown.len() == 1 { "does" } else { "do" };
+    let more = if more == 0 {
+        String::new()
+    } else {
+        format!(" and {more} more")
+    };
+    format!(
+        "{noun} {}{more} {verb} not exist; nothing was deleted",
+        shown.join(", ")
+    )
 }
 
 /// The policy log's copy of a stored draft.

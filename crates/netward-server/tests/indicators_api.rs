@@ -28,13 +28,16 @@ async fn submit_show_update_list_and_delete_round_trip() {
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(created["indicatorValue"], "2001:db8::1");
-    assert_eq!(created["action"], "Block");
+    assert_eq!(
+        created["action"], "AlertAndBlock",
+        "shown back as it was sent"
+    );
     assert_eq!(created["generateAlert"], true);
     assert_eq!(created["severity"], "High");
     assert_eq!(created["expirationTime"], "2099-01-01T00:00:00Z");
-    assert_eq!(created["externalId"], "case-1");
+    assert_eq!(created["externalID"], "case-1");
     assert_eq!(created["createdBy"], "admin");
-    assert_eq!(created["sourceType"], "ApiToken");
+    assert_eq!(created["sourceType"], "AadApp");
     let id = created["id"].as_str().unwrap().to_owned();
 
     let (status, mut shown) = s.get(&format!("/api/indicators/{id}")).await;
@@ -242,9 +245,20 @@ async fn every_kind_of_bad_input_gets_a_400_naming_the_field() {
             "no device group",
         ),
         (
-            with("rbacGroupNames", json!("servers")),
+            with("rbacGroupNames", json!(5)),
             "rbacGroupNames",
-            "invalid type",
+            "comma-separated",
+        ),
+        (
+            with("category", json!([1])),
+            "category",
+            "a number or a string",
+        ),
+        (with("id", json!("abc")), "id", "not an indicator id"),
+        (
+            with("rbacGroupIds", json!(["7"])),
+            "rbacGroupIds",
+            "no numeric ids",
         ),
         (with("bogus", json!(1)), "bogus", "unknown field"),
         (
@@ -258,9 +272,26 @@ async fn every_kind_of_bad_input_gets_a_400_naming_the_field() {
         let (status, answer) = s.post("/api/indicators", body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {answer}");
         let (code, message, target) = error_of(&answer);
+        // MDE's codes: a body serde cannot read is `InvalidRequestBody`, a bad value
+        // `InvalidInput`; the target names the field either way.
+        let unreadable = [
+            "invalid type",
+            "unknown field",
+            "JSON object",
+            "comma-separated",
+            "a number or a string",
+            "true or false",
+        ]
+        .iter()
+        .any(|f| message.contains(f));
+        let expected = if unreadable {
+            "InvalidRequestBody"
+        } else {
+            "InvalidInput"
+        };
         assert_eq!(
             (code, target),
-            ("InvalidInput", Some(field)),
+            (expected, Some(field)),
             "{body} -> {answer}"
         );
         assert!(
@@ -281,7 +312,7 @@ async fn every_kind_of_bad_input_gets_a_400_naming_the_field() {
         ("$top=abc", "$top"),
         ("$top=10001", "$top"),
         ("$skip=-1", "$skip"),
-        ("color=red", "color"),
+        ("$expand=x", "$expand"),
         ("value=nope", "value"),
         ("action=Warn", "action"),
         ("includeExpired=perhaps", "includeExpired"),
@@ -344,6 +375,346 @@ async fn an_indicator_survives_a_server_restart() {
     assert_eq!(body["indicatorValue"], "203.0.113.9");
 }
 
+/// Issue 16, item 2: what OpenCTI's Defender Intel connector sends on create and on update
+/// (read-only `lastUpdateTime`, `id` on update), and MDE's `educateUrl`, are accepted; the `id`
+/// is checked; a truly unknown field is refused in MDE's error shape.
+#[tokio::test]
+async fn opencti_create_and_update_bodies_are_accepted() {
+    let s = TestServer::start().await;
+    let body = json!({
+        "indicatorType": "IpAddress", "indicatorValue": "203.0.113.50",
+        "application": "OpenCTI Microsoft Defender Intel", "action": "Block",
+        "title": "203.0.113.50", "description": "from OpenCTI",
+        "externalId": "ipv4-addr--0a1b2c3d", "lastUpdateTime": "2026-11-30T08:15:02.123Z",
+        "expirationTime": "2099-06-01T10:00:00.123456+00:00", "severity": "High",
+        "generateAlert": true
+    });
+    let (status, created) = s.post("/api/indicators", body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["application"], "OpenCTI Microsoft Defender Intel");
+    assert_eq!(created["externalID"], "ipv4-addr--0a1b2c3d");
+    assert_ne!(
+        created["lastUpdateTime"], "2026-11-30T08:15:02.123Z",
+        "read-only: the server's time, not the client's"
+    );
+
+    // The update: the same body plus the Defender id, as a string.
+    let mut update = body.clone();
+    update["id"] = json!(id);
+    update["severity"] = json!("Low");
+    update["educateUrl"] = json!("https://intranet.example/why-blocked");
+    let (status, updated) = s.post("/api/indicators", update.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["id"], id.as_str());
+    assert_eq!(updated["severity"], "Low");
+    assert_eq!(
+        updated["educateUrl"],
+        "https://intranet.example/why-blocked"
+    );
+
+    // The restore path sends back what it read, read-only fields included.
+    let (_, mut read) = s.get(&format!("/api/indicators/{id}")).await;
+    read.as_object_mut().unwrap().remove("enforcement");
+    let (status, restored) = s.post("/api/indicators", read.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a whole entity is a valid body: {restored}"
+    );
+    assert_eq!(restored["id"], id.as_str());
+
+    // An id that is not this value's indicator is refused by name, and nothing changes.
+    let other = s.block("203.0.113.51").await;
+    update["id"] = json!(other);
+    let (status, answer) = s.post("/api/indicators", update.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(error_of(&answer).2, Some("id"));
+    update["indicatorValue"] = json!("203.0.113.52");
+    update["id"] = json!(id);
+    let (status, answer) = s.post("/api/indicators", update.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        error_of(&answer).1.contains("keys indicators by value"),
+        "{answer}"
+    );
+    // An id that no longer exists, for a new value, creates it (a stale id after a delete).
+    update["id"] = json!("999999");
+    let (status, fresh) = s.post("/api/indicators", update).await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    assert_ne!(fresh["id"], "999999");
+
+    let mut bogus = body.clone();
+    bogus["colour"] = json!("red");
+    let (status, answer) = s.post("/api/indicators", bogus).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (code, message, target) = error_of(&answer);
+    assert_eq!((code, target), ("InvalidRequestBody", Some("colour")));
+    assert!(message.contains("unknown field"), "{answer}");
+}
+
+/// Issue 16, item 3: `POST /api/indicators/BatchDelete` as OpenCTI sends it.
+#[tokio::test]
+async fn batch_delete_removes_all_or_none() {
+    let s = TestServer::start().await;
+    let a = s.block("192.0.2.61").await;
+    let b = s.block("192.0.2.62").await;
+    let c = s.block("192.0.2.63").await;
+    let count = |body: &Value| body["value"].as_array().unwrap().len();
+
+    // An unknown id: 404 naming it, and nothing deleted.
+    let (status, answer) = s
+        .post(
+            "/api/indicators/BatchDelete",
+            json!({"IndicatorIds": [a, "424242"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert!(error_of(&answer).1.contains("424242"), "{answer}");
+    assert_eq!(count(&s.get("/api/indicators").await.1), 3);
+
+    for (body, target) in [
+        (json!({"IndicatorIds": []}), "IndicatorIds"),
+        (json!({}), "IndicatorIds"),
+        (json!({"IndicatorIds": ["x"]}), "IndicatorIds[0]"),
+        (json!({"IndicatorIds": ["1"], "more": 1}), "more"),
+    ] {
+        let (status, answer) = s.post("/api/indicators/BatchDelete", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {answer}");
+        assert_eq!(error_of(&answer).2, Some(target), "{body} -> {answer}");
+    }
+    let viewer = s.token("reader", "viewer").await;
+    let (status, _) = s
+        .send(
+            s.req(Method::POST, "/api/indicators/BatchDelete", Some(&viewer))
+                .json(&json!({"IndicatorIds": [a]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Strings and numbers, a repeat: 204, and each gets its audit row.
+    let b_number: i64 = b.parse().unwrap();
+    let (status, answer) = s
+        .post(
+            "/api/indicators/BatchDelete",
+            json!({"IndicatorIds": [a, b_number, a]}),
+        )
+        .await;
+    assert_eq!((status, answer), (StatusCode::NO_CONTENT, Value::Null));
+    let (_, left) = s.get("/api/indicators").await;
+    assert_eq!(left["value"][0]["id"], c.as_str());
+    assert_eq!(count(&left), 1);
+    for value in ["192.0.2.61", "192.0.2.62"] {
+        let (_, audit) = s.get(&format!("/api/audit?target={value}")).await;
+        assert_eq!(audit["value"][0]["action"], "indicator.delete", "{audit}");
+    }
+}
+
+/// Issue 16, item 5: the entity in MDE's types, as `mde-client` reads it into typed columns,
+/// and `@odata.context` on lists.
+#[tokio::test]
+async fn entities_have_mde_types_and_lists_an_odata_context() {
+    let s = TestServer::start().await;
+    assert_eq!(
+        s.post("/api/groups", json!({"name": "servers"})).await.0,
+        StatusCode::CREATED
+    );
+    let (status, plain) = s
+        .post(
+            "/api/indicators",
+            json!({"indicatorValue": "192.0.2.70", "action": "Block", "title": "t"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{plain}");
+    assert!(plain["id"].is_string());
+    assert_eq!(plain["category"], Value::Null);
+    assert_eq!(plain["categoryName"], "");
+    assert_eq!(plain["mitreTechniques"], json!([]));
+    assert_eq!(plain["rbacGroupIds"], json!([]));
+    assert_eq!(plain["createdBySource"], "admin");
+    assert_eq!(plain["sourceType"], "AadApp");
+    assert_eq!(plain["externalID"], "");
+    assert_eq!(plain["educateUrl"], "");
+    assert_eq!(plain["expired"], false, "netward's extras stay");
+
+    let (status, full) = s
+        .post(
+            "/api/indicators",
+            json!({"indicatorValue": "192.0.2.71", "action": "Audit", "title": "t",
+                   "category": "6", "mitreTechniques": "T1071, T1571",
+                   "rbacGroupNames": ["servers"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{full}");
+    assert_eq!(full["category"], 6);
+    assert_eq!(full["mitreTechniques"], json!(["T1071", "T1571"]));
+    assert_eq!(full["rbacGroupIds"], json!(["servers"]));
+    let (status, listed) = s
+        .post(
+            "/api/indicators",
+            json!({"indicatorValue": "192.0.2.72", "action": "Audit", "title": "t",
+                   "category": 2, "mitreTechniques": ["T1059"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["category"], 2);
+
+    let (status, list) = s.get("/api/indicators").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        list["@odata.context"],
+        format!("{}/api/$metadata#Indicators", s.base)
+    );
+    assert_eq!(list["value"].as_array().unwrap().len(), 3);
+}
+
+/// Issue 16, item 6: MDE's legacy `AlertAndBlock` and `Alert` keep their meaning and come back
+/// as they were sent; `Alert` with `generateAlert: false` is no longer refused.
+#[tokio::test]
+async fn legacy_action_names_come_back_as_they_were_sent() {
+    let s = TestServer::start().await;
+    for (value, action, enforced) in [
+        ("192.0.2.81", "AlertAndBlock", "block"),
+        ("192.0.2.82", "Alert", "audit"),
+    ] {
+        let (status, body) = s
+            .post(
+                "/api/indicators",
+                json!({"indicatorValue": value, "action": action, "title": "t", "generateAlert": false}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["action"], action);
+        assert_eq!(body["generateAlert"], true, "the name means: with an alert");
+        let (_, policy) = s.get("/api/groups/default/policy").await;
+        assert!(
+            policy[enforced]
+                .as_array()
+                .unwrap()
+                .contains(&json!(format!("{value}/32"))),
+            "{action} is enforced as {enforced}: {policy}"
+        );
+    }
+    let (_, list) = s.get("/api/indicators?action=Block").await;
+    assert_eq!(list["value"][0]["action"], "AlertAndBlock");
+    let (_, list) = s.get("/api/indicators?action=Audit").await;
+    assert_eq!(list["value"][0]["action"], "Alert");
+}
+
+/// Issue 16, item 7: `misp2defender` lists with a trailing slash; every route takes one.
+#[tokio::test]
+async fn every_route_takes_a_trailing_slash() {
+    let s = TestServer::start().await;
+    let id = s.block("192.0.2.90").await;
+    let (status, list) = s.get("/api/indicators/?$skip=0").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["value"][0]["id"], id.as_str());
+    assert_eq!(
+        s.get(&format!("/api/indicators/{id}/")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(s.get("/api/groups/").await.0, StatusCode::OK);
+    assert_eq!(s.get("/api/openapi.json/").await.0, StatusCode::OK);
+    let (status, _) = s
+        .post(
+            "/api/indicators/",
+            json!({"indicatorValue": "192.0.2.91", "action": "Block", "title": "t"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let health = s
+        .http
+        .get(format!("{}/healthz/", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let login = s
+        .http
+        .get(format!("{}/login/", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK, "the console too");
+    assert_eq!(
+        s.get("/api/nothing-here/").await.0,
+        StatusCode::NOT_FOUND,
+        "an unknown route stays unknown"
+    );
+}
+
+/// Issue 16, item 8: `mde-client` sends `pageSize`; MDE ignores parameters it does not know,
+/// so the indicator routes do too. Other routes still refuse them.
+#[tokio::test]
+async fn unknown_query_parameters_are_ignored_on_the_indicator_routes_only() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .post(
+            "/api/indicators?pageSize=10000&api-version=1",
+            json!({"indicatorValue": "192.0.2.95", "action": "Block", "title": "t"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, list) = s.get("/api/indicators?pageSize=10000&$top=1").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["value"].as_array().unwrap().len(), 1);
+    let (status, body) = s
+        .post(
+            "/api/indicators/import?pageSize=5",
+            json!({"Indicators": [{"indicatorValue": "192.0.2.96", "action": "Block", "title": "t"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = s
+        .post(
+            "/api/indicators/BatchDelete?pageSize=5",
+            json!({"IndicatorIds": [body["value"][0]["id"]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // An OData option netward does not know changes the answer's meaning: still refused.
+    let (status, body) = s.get("/api/indicators?$expand=all").await;
+    assert_eq!(
+        (status, error_of(&body).2),
+        (StatusCode::BAD_REQUEST, Some("$expand"))
+    );
+    let (status, body) = s.get("/api/audit?pageSize=1").await;
+    assert_eq!(
+        (status, error_of(&body).2),
+        (StatusCode::BAD_REQUEST, Some("pageSize"))
+    );
+}
+
+/// Issue 16, item 9: `rbacGroupNames` as MDE's reference types it, one comma-separated string.
+#[tokio::test]
+async fn rbac_group_names_may_be_one_comma_separated_string() {
+    let s = TestServer::start().await;
+    for g in ["servers", "laptops"] {
+        assert_eq!(
+            s.post("/api/groups", json!({"name": g})).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let (status, body) = s
+        .post(
+            "/api/indicators",
+            json!({"indicatorValue": "192.0.2.99", "action": "Block", "title": "t",
+                   "rbacGroupNames": "servers, laptops"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rbacGroupNames"], json!(["laptops", "servers"]));
+    let (status, body) = s
+        .post(
+            "/api/indicators",
+            json!({"indicatorValue": "192.0.2.98", "action": "Block", "title": "t",
+                   "rbacGroupNames": ["servers"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rbacGroupNames"], json!(["servers"]));
+}
+
 #[tokio::test]
 async fn odata_filters_are_read_as_mde_clients_send_them() {
     let s = TestServer::start().await;
@@ -384,10 +755,8 @@ async fn odata_filters_are_read_as_mde_clients_send_them() {
             &["2001:db8::1"],
         ),
         ("$filter=action+eq+'AlertAndBlock'", &["203.0.113.7"]),
-        (
-            "$filter=action+eq+'Block'",
-            &["203.0.113.7", "198.51.100.9"],
-        ),
+        // The name as submitted and shown: `Block` is not the one sent as `AlertAndBlock`.
+        ("$filter=action+eq+'Block'", &["198.51.100.9"]),
         (
             "$filter=title+eq+'x'+and+generateAlert+eq+true",
             &["2001:db8::1"],

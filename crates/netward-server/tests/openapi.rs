@@ -34,6 +34,7 @@ async fn every_documented_route_exists_and_every_required_route_is_documented() 
         ("GET", "/api/indicators/{id}"),
         ("DELETE", "/api/indicators/{id}"),
         ("POST", "/api/indicators/import"),
+        ("POST", "/api/indicators/BatchDelete"),
         ("GET", "/api/groups"),
         ("POST", "/api/groups"),
         ("GET", "/api/groups/{name}"),

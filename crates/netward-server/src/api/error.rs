@@ -22,6 +22,13 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "InvalidInput", message).on(target)
     }
 
+    /// A 400 on a body that cannot be read as the request's type (not JSON, a wrong type, a
+    /// field the route does not take): MDE's `InvalidRequestBody`, with `target` naming the
+    /// field where MDE puts a correlation id.
+    pub fn bad_body(target: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidRequestBody", message).on(target)
+    }
+
     /// A 401.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
@@ -83,6 +90,7 @@ impl From<ControlError> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, "GuardRail", g.to_string()).on("indicatorValue")
             }
             ControlError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
+            ControlError::NothingDeleted(message) => Self::not_found(message),
             ControlError::Conflict(message) => Self::new(StatusCode::CONFLICT, "Conflict", message),
             ControlError::Unauthorized(message) => Self::unauthorized(message),
             ControlError::Store(_) | ControlError::Task(_) => {

@@ -31,7 +31,8 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// A JSON object body; a type error or unknown field is a 400 on that field.
+/// A JSON object body; a type error or unknown field is a 400 `InvalidRequestBody` on that
+/// field.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -48,13 +49,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             return Ok(Self(value));
         }
         let json: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::invalid("body", format!("the body is not JSON: {e}")))?;
+            .map_err(|e| ApiError::bad_body("body", format!("the body is not JSON: {e}")))?;
         if !json.is_object() {
-            return Err(ApiError::invalid("body", "the body must be a JSON object"));
+            return Err(ApiError::bad_body("body", "the body must be a JSON object"));
         }
         let value: T = serde_path_to_error::deserialize(json).map_err(|e| {
             let f = netward_model::import::field_error(&e);
-            ApiError::invalid(&f.field, f.message)
+            ApiError::bad_body(&f.field, f.message)
         })?;
         Ok(Self(value))
     }

@@ -1,18 +1,21 @@
-//! `/api/indicators`: MDE's Indicators API (submit, list, delete, import) plus show by id.
+//! `/api/indicators`: MDE's Indicators API (submit, list, delete, batch delete, import) plus
+//! show by id. Unknown query parameters are ignored here, as MDE ignores them.
 
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use netward_model::wire::{
-    ErrorBody, ImportBatch, ImportResultList, IndicatorEntity, IndicatorList,
+    BatchDeleteRequest, ErrorBody, ImportBatch, ImportResultList, IndicatorEntity, IndicatorList,
 };
 use netward_model::{IndicatorSubmission, Role};
 
 use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{JsonBody, RawBody};
-use super::params::{ImportParams, IndicatorParams, Params, SubmitParams};
+use super::params::{
+    BatchDeleteParams, ImportParams, IndicatorParams, LenientParams, SubmitParams,
+};
 use crate::control::ControlPlane;
 use crate::indicators::ImportFormat;
 
@@ -32,7 +35,7 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 pub async fn submit(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
-    Params(params): Params<SubmitParams>,
+    LenientParams(params): LenientParams<SubmitParams>,
     JsonBody(body): JsonBody<IndicatorSubmission>,
 ) -> Result<Json<IndicatorEntity>, ApiError> {
     who.require(Role::Analyst)?;
@@ -47,14 +50,15 @@ pub async fn submit(
     responses((status = 200, body = IndicatorList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(cp): State<ControlPlane>,
-    Params(params): Params<IndicatorParams>,
+    LenientParams(params): LenientParams<IndicatorParams>,
 ) -> Result<Json<IndicatorList>, ApiError> {
     let q = params.query()?;
     let now = cp.now();
     let found = cp.list_indicators(q).await?;
-    Ok(Json(IndicatorList {
-        value: found.iter().map(|i| IndicatorEntity::new(i, now)).collect(),
-    }))
+    Ok(Json(IndicatorList::new(
+        cp.base_url(),
+        found.iter().map(|i| IndicatorEntity::new(i, now)).collect(),
+    )))
 }
 
 /// One indicator by id, with the devices that enforce it.
@@ -88,6 +92,46 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Delete many indicators at once, as MDE's BatchDelete: all of them, in one change, or, when
+/// any id does not exist, none (404 naming the unknown ids).
+#[utoipa::path(post, path = "/api/indicators/BatchDelete", tag = "indicators",
+    params(BatchDeleteParams),
+    request_body = BatchDeleteRequest,
+    responses((status = 204, description = "All deleted"),
+        (status = 400, description = "No ids, or an id that is not a number", body = ErrorBody),
+        (status = 404, description = "Some ids do not exist; nothing was deleted", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn batch_delete(
+    State(cp): State<ControlPlane>,
+    Extension(who): Extension<Principal>,
+    LenientParams(_params): LenientParams<BatchDeleteParams>,
+    JsonBody(body): JsonBody<BatchDeleteRequest>,
+) -> Result<StatusCode, ApiError> {
+    who.require(Role::Analyst)?;
+    let raw = body.indicator_ids.unwrap_or_default();
+    if raw.is_empty() {
+        return Err(ApiError::invalid(
+            "IndicatorIds",
+            "is required: a list of the ids to delete",
+        ));
+    }
+    let ids = raw
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let text = id.into_text();
+            text.parse::<i64>().map_err(|_| {
+                ApiError::invalid(
+                    &format!("IndicatorIds[{i}]"),
+                    format!("`{text}` is not an indicator id"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    cp.delete_indicators(ids, who.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Import many indicators: MDE's JSON batch (`application/json`), MDE's CSV template
 /// (`text/csv`) or a plain list (`text/plain`, one value per line, `#` comments, the other
 /// fields from query parameters). Each item gets a result; valid items are applied even when
@@ -102,7 +146,7 @@ pub async fn import(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
     headers: HeaderMap,
-    Params(params): Params<ImportParams>,
+    LenientParams(params): LenientParams<ImportParams>,
     RawBody(body): RawBody,
 ) -> Result<Json<ImportResultList>, ApiError> {
     who.require(Role::Analyst)?;

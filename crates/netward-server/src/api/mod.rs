@@ -23,6 +23,7 @@ use axum::Extension;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{Json, Router, middleware};
+use tower_http::normalize_path::NormalizePath;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -63,12 +64,26 @@ async fn openapi_json(
     Json(doc.as_ref().clone())
 }
 
-/// The whole HTTP application: `/api/*` behind bearer auth, `/healthz` open.
+/// The whole HTTP application: `/api/*` behind bearer auth, `/healthz` open. Every path is
+/// taken with or without a trailing slash (`GET /api/indicators/`, as `misp2defender` sends
+/// it): the path is trimmed before routing, so routes and the OpenAPI document name each path
+/// once.
 pub fn router(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Router {
+    // A layer added with `Router::layer` runs after routing; trimming has to happen before,
+    // so the routed application sits behind a router that only trims and hands over.
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes(
+        cp,
+        max_body_bytes,
+        secure_cookies,
+    )))
+}
+
+fn routes(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(indicators::list, indicators::submit))
         .routes(routes!(indicators::show, indicators::delete))
         .routes(routes!(indicators::import))
+        .routes(routes!(indicators::batch_delete))
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::show, groups::update, groups::delete))
         .routes(routes!(groups::policy))

@@ -41,6 +41,7 @@ impl From<ControlError> for PageError {
     fn from(e: ControlError) -> Self {
         match e {
             ControlError::NotFound(what) => PageError::not_found(format!("{what} does not exist")),
+            ControlError::NothingDeleted(message) => PageError::not_found(message),
             ControlError::Invalid(f) => PageError::Shown(StatusCode::BAD_REQUEST, f.to_string()),
             ControlError::Guarded(g) => PageError::Shown(StatusCode::BAD_REQUEST, g.to_string()),
             ControlError::Conflict(m) => PageError::Shown(StatusCode::CONFLICT, m),

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, Render, html};
 use netward_model::timestamp::format_rfc3339;
-use netward_model::{Action, FieldError, IndicatorSubmission, Role};
+use netward_model::{Action, FieldError, IndicatorSubmission, MdeAction, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
@@ -54,7 +54,7 @@ pub(super) async fn list(
         .map(|i| {
             vec![
                 html! { a href={ "/indicators/" (i.id) } { (i.draft.value) } },
-                i.draft.action.as_str().render(),
+                action_label(i.draft.action, i.draft.mde_action).render(),
                 i.draft.title.render(),
                 i.draft.severity.as_str().render(),
                 if i.draft.generate_alert { "yes" } else { "no" }.render(),
@@ -144,7 +144,7 @@ impl IndicatorForm {
             severity: opt(&self.severity),
             description: opt(&self.description),
             expiration_time: opt(&self.expires),
-            generate_alert: Some(self.alert.is_some() || self.action == "AlertAndBlock"),
+            generate_alert: Some(self.alert.is_some()),
             rbac_group_names: Some(
                 self.groups
                     .split(',')
@@ -156,6 +156,27 @@ impl IndicatorForm {
             recommended_actions: opt(&self.recommended),
             ..IndicatorSubmission::default()
         }
+    }
+}
+
+/// The list's action column: what devices do, and MDE's name when it says more
+/// (`block (AlertAndBlock)`).
+fn action_label(action: Action, name: MdeAction) -> String {
+    if name == MdeAction::from(action) {
+        action.as_str().to_owned()
+    } else {
+        format!("{action} ({name})")
+    }
+}
+
+/// The form's words for an action name.
+fn mde_action_text(name: MdeAction) -> &'static str {
+    match name {
+        MdeAction::Block => "Block",
+        MdeAction::AlertAndBlock => "Block and alert (AlertAndBlock)",
+        MdeAction::Audit => "Audit",
+        MdeAction::Alert => "Audit and alert (Alert)",
+        MdeAction::Allowed => "Allow",
     }
 }
 
@@ -188,12 +209,7 @@ fn indicator_form(
             .filter(|(field, _)| *field == name)
             .map(|(_, m)| m.as_str())
     };
-    let actions = [
-        ("block", "Block"),
-        ("audit", "Audit"),
-        ("allow", "Allow"),
-        ("AlertAndBlock", "Block and alert"),
-    ];
+    let actions = MdeAction::ALL.map(|a| (a.as_str(), mde_action_text(a)));
     let severities = [
         ("", "(default: Informational)"),
         ("Informational", "Informational"),
@@ -253,7 +269,7 @@ fn indicator_form(
 pub(super) async fn new(u: User) -> Result<Markup, PageError> {
     u.require(Role::Analyst)?;
     let f = IndicatorForm {
-        action: "block".into(),
+        action: MdeAction::Block.as_str().into(),
         ..IndicatorForm::default()
     };
     Ok(page(
@@ -284,7 +300,7 @@ pub(super) async fn show(
     let f = IndicatorForm {
         csrf: String::new(),
         value: d.value.to_string(),
-        action: d.action.as_str().into(),
+        action: d.mde_action.as_str().into(),
         title: d.title.clone(),
         severity: d.severity.as_str().into(),
         description: d.description.clone(),

@@ -30,6 +30,15 @@ pub struct IndicatorQuery {
     pub skip: usize,
 }
 
+/// What [`IndicatorStore::delete_indicators`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchDeletion {
+    /// Every indicator asked for, deleted, by id.
+    Deleted(Vec<Indicator>),
+    /// Nothing was deleted: these ids, in increasing order, do not exist.
+    Unknown(Vec<i64>),
+}
+
 /// Indicators, keyed by canonical value.
 pub trait IndicatorStore: Send + Sync {
     /// Creates or updates one indicator per draft (keyed by canonical value), in one
@@ -53,6 +62,14 @@ pub trait IndicatorStore: Send + Sync {
         id: i64,
         change: &Change<'_>,
     ) -> Result<Option<Indicator>, StoreError>;
+    /// Deletes the indicators with these ids (a repeated id counts once) in one transaction,
+    /// with one audit row each, or, when any id is unknown, deletes nothing and names the
+    /// unknown ones.
+    fn delete_indicators(
+        &self,
+        ids: &[i64],
+        change: &Change<'_>,
+    ) -> Result<BatchDeletion, StoreError>;
     /// Every indicator that is unexpired at `now`.
     fn active_indicators(&self, now: i64) -> Result<Vec<Indicator>, StoreError>;
 }

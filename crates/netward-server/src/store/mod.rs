@@ -37,7 +37,7 @@ pub use detection::{
 };
 pub use error::StoreError;
 pub use fleet::{AckRecord, DeviceRecord, EnrollTokenRecord, FleetStore, GroupDeletion};
-pub use indicators::{IndicatorQuery, IndicatorStore};
+pub use indicators::{BatchDeletion, IndicatorQuery, IndicatorStore};
 pub use sqlite::SqliteStore;
 pub use tokens::{TokenRecord, TokenStore};
 

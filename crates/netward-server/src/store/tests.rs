@@ -13,8 +13,8 @@ use netward_model::{
 use netward_model::detection::{Direction, Outcome, Reason};
 
 use super::{
-    AuditQuery, Change, GroupDeletion, IndicatorQuery, IndicatorStore, SqliteStore, Store,
-    StoreError,
+    AuditQuery, BatchDeletion, Change, GroupDeletion, IndicatorQuery, IndicatorStore, SqliteStore,
+    Store, StoreError,
 };
 
 fn actor() -> Actor {
@@ -243,6 +243,109 @@ fn delete_removes_and_audits(store: &dyn Store) {
             ("indicator.create", 5, "tester")
         ]
     );
+}
+
+fn batch_delete_is_all_or_nothing_with_an_audit_row_each(store: &dyn Store) {
+    let a = actor();
+    // More ids than one statement holds.
+    let drafts: Vec<_> = (0..1500u32)
+        .map(|i| draft(&format!("10.9.{}.{}", i / 256, i % 256), "Block", &[], None))
+        .collect();
+    let ids = store
+        .upsert_indicators(&drafts, &Change { actor: &a, at: 1 })
+        .unwrap();
+    let version = store.policy_version().unwrap();
+    let mut asked = ids[..1200].to_vec();
+    asked.extend([ids[0], 999_999, 999_998]);
+    assert_eq!(
+        store
+            .delete_indicators(&asked, &Change { actor: &a, at: 2 })
+            .unwrap(),
+        BatchDeletion::Unknown(vec![999_998, 999_999])
+    );
+    assert_eq!(
+        store.policy_version().unwrap(),
+        version,
+        "nothing was written"
+    );
+    assert!(
+        store.indicator(ids[0]).unwrap().is_some(),
+        "nothing was deleted"
+    );
+    let mut asked = ids[..1200].to_vec();
+    asked.push(ids[3]);
+    let BatchDeletion::Deleted(gone) = store
+        .delete_indicators(&asked, &Change { actor: &a, at: 3 })
+        .unwrap()
+    else {
+        panic!("every id exists");
+    };
+    let mut expected = ids[..1200].to_vec();
+    expected.sort_unstable();
+    assert!(gone.iter().map(|i| i.id).eq(expected), "each once, by id");
+    let left = store
+        .list_indicators(&all(IndicatorQuery::default()), 0)
+        .unwrap();
+    assert_eq!(left.len(), 300);
+    let log = store
+        .audit_log(&AuditQuery {
+            target: Some("10.9.0.5".into()),
+            top: 10,
+            skip: 0,
+        })
+        .unwrap();
+    let verbs: Vec<_> = log.iter().map(|e| (e.action.as_str(), e.at)).collect();
+    assert_eq!(verbs, [("indicator.delete", 3), ("indicator.create", 1)]);
+    let deletes = store
+        .audit_log(&AuditQuery {
+            target: None,
+            top: 5000,
+            skip: 0,
+        })
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "indicator.delete")
+        .count();
+    assert_eq!(deletes, 1200);
+}
+
+fn mde_fields_are_kept_as_submitted(store: &dyn Store) {
+    let a = actor();
+    let submitted = IndicatorSubmission {
+        indicator_value: Some("192.0.2.77".into()),
+        action: Some("AlertAndBlock".into()),
+        title: Some("t".into()),
+        educate_url: Some("https://help.example/blocked".into()),
+        category: Some("6".into()),
+        mitre_techniques: Some(vec!["T1071".into(), "T1571".into()]),
+        application: Some("OpenCTI".into()),
+        ..Default::default()
+    }
+    .validate(0)
+    .unwrap();
+    let ids = store
+        .upsert_indicators(
+            std::slice::from_ref(&submitted),
+            &Change { actor: &a, at: 1 },
+        )
+        .unwrap();
+    let stored = store.indicator(ids[0]).unwrap().unwrap();
+    assert_eq!(stored.draft, submitted);
+    assert_eq!(
+        stored.draft.mde_action,
+        netward_model::MdeAction::AlertAndBlock
+    );
+    assert_eq!(stored.draft.action, Action::Block);
+    let audit_filtered = store
+        .list_indicators(
+            &all(IndicatorQuery {
+                action: Some(Action::Block),
+                ..Default::default()
+            }),
+            0,
+        )
+        .unwrap();
+    assert_eq!(audit_filtered.len(), 1, "filters see the enforced action");
 }
 
 fn groups_settings_and_tokens(store: &dyn Store) {
@@ -758,6 +861,8 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         odata::odata_filters_and_orders_over_every_row,
         odata_model::odata_filters_agree_with_a_naive_model,
         delete_removes_and_audits,
+        batch_delete_is_all_or_nothing_with_an_audit_row_each,
+        mde_fields_are_kept_as_submitted,
         groups_settings_and_tokens,
         events_are_stored_once_and_purged_with_their_links,
         search_finds_text_in_the_value_and_the_title,

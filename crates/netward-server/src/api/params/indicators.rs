@@ -1,4 +1,5 @@
-//! The query parameters of `/api/indicators`.
+//! The query parameters of `/api/indicators`. These routes read them with
+//! [`LenientParams`](super::LenientParams): a parameter not listed here is ignored, as MDE does.
 
 use netward_model::odata;
 use netward_model::{Action, IndicatorValue};
@@ -23,6 +24,11 @@ impl SubmitParams {
         flag("force", &self.force)
     }
 }
+
+/// `POST /api/indicators/BatchDelete` takes no parameters (others are ignored).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BatchDeleteParams {}
 
 /// `GET /api/indicators`.
 #[derive(Debug, Default, Deserialize, IntoParams)]

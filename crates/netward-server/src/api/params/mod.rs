@@ -1,6 +1,7 @@
 //! The query parameters of every route, each a typed struct that lists its parameters once:
 //! serde reads them, utoipa documents them (`params(EventParams)`), and [`Params`] refuses any
-//! other parameter, naming it.
+//! other parameter, naming it. The MDE-shaped indicator routes use [`LenientParams`] instead,
+//! which ignores (and logs once) a parameter it does not know, as MDE does.
 //!
 //! Values arrive as text and are read by the getters below, whose errors name the parameter
 //! and say what it takes, e.g. `$top`: "`abc` is not a whole number from 0 to 10000".
@@ -10,11 +11,13 @@ mod agents;
 mod audit_log;
 mod detection;
 mod indicators;
+mod lenient;
 
 pub use agents::PolicyParams;
 pub use audit_log::AuditParams;
 pub use detection::{AlertParams, ContactParams, EventParams, EventStreamParams, IncidentParams};
-pub use indicators::{ImportParams, IndicatorParams, SubmitParams};
+pub use indicators::{BatchDeleteParams, ImportParams, IndicatorParams, SubmitParams};
+pub use lenient::LenientParams;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -1,30 +1,35 @@
 //! Indicators: upserts in multi-row statements, listing and search (OData `$filter` and
-//! `$orderby` translated by `odata.rs`), deletion.
+//! `$orderby` translated by `odata.rs`), deletion (one by one here, in batches in
+//! `batch_delete.rs`).
 
 use netward_model::{
-    Action, Actor, ActorKind, Indicator, IndicatorDraft, IndicatorValue, Severity,
+    Actor, ActorKind, Indicator, IndicatorDraft, IndicatorValue, MdeAction, Severity,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 use serde_json::json;
 
 use super::{SqliteStore, audit, db, odata, to_json};
-use crate::store::{Change, IndicatorQuery, IndicatorStore, StoreError};
+use crate::store::{BatchDeletion, Change, IndicatorQuery, IndicatorStore, StoreError};
 
-/// Indicators per multi-row upsert (22 parameters each, under SQLite's 32,766).
+/// Indicators per multi-row upsert (24 parameters each, under SQLite's 32,766).
 const UPSERT_CHUNK: usize = 500;
+/// Parameters per upserted indicator.
+const UPSERT_PARAMS: usize = 24;
 /// Audit rows per multi-row insert.
 const AUDIT_CHUNK: usize = 1000;
 
 /// `INSERT … VALUES (…), (…) ON CONFLICT(value) DO UPDATE … RETURNING id, value` for `rows`.
 fn upsert_sql(rows: usize) -> String {
-    let one = format!("({})", vec!["?"; 22].join(", "));
+    let one = format!("({})", vec!["?"; UPSERT_PARAMS].join(", "));
     format!(
         "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
          description, severity, expires_at, generate_alert, recommended_actions, groups, \
          external_id, application, category, mitre_techniques, created_by, created_by_kind, \
-         created_at, updated_by, updated_by_kind, updated_at) VALUES {} \
+         created_at, updated_by, updated_by_kind, updated_at, action_name, educate_url) \
+         VALUES {} \
          ON CONFLICT(value) DO UPDATE SET action = excluded.action, title = excluded.title, \
+         action_name = excluded.action_name, educate_url = excluded.educate_url, \
          description = excluded.description, severity = excluded.severity, \
          expires_at = excluded.expires_at, generate_alert = excluded.generate_alert, \
          recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
@@ -36,14 +41,15 @@ fn upsert_sql(rows: usize) -> String {
     )
 }
 
-const INDICATOR_COLUMNS: &str = "id, value, action, title, description, severity, expires_at, \
-    generate_alert, recommended_actions, groups, external_id, application, category, \
-    mitre_techniques, created_by, created_by_kind, created_at, updated_by, updated_by_kind, \
-    updated_at";
+pub(super) const INDICATOR_COLUMNS: &str = "id, value, action_name, title, description, \
+    severity, expires_at, generate_alert, recommended_actions, groups, external_id, application, \
+    category, mitre_techniques, created_by, created_by_kind, created_at, updated_by, \
+    updated_by_kind, updated_at, educate_url";
 
-fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
+pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
     json!({
         "action": d.action.as_str(),
+        "actionName": d.mde_action.as_str(),
         "title": d.title,
         "severity": d.severity.as_str(),
         "expiresAt": d.expires_at,
@@ -58,10 +64,10 @@ fn bound_blob(bound: u128) -> Vec<u8> {
 }
 
 /// The columns of an indicator row, before parsing.
-struct IndicatorRow {
+pub(super) struct IndicatorRow {
     id: i64,
     value: String,
-    action: String,
+    action_name: String,
     title: String,
     description: String,
     severity: String,
@@ -79,14 +85,15 @@ struct IndicatorRow {
     updated_by: String,
     updated_by_kind: String,
     updated_at: i64,
+    educate_url: String,
 }
 
 impl IndicatorRow {
-    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+    pub(super) fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             id: r.get(0)?,
             value: r.get(1)?,
-            action: r.get(2)?,
+            action_name: r.get(2)?,
             title: r.get(3)?,
             description: r.get(4)?,
             severity: r.get(5)?,
@@ -104,13 +111,15 @@ impl IndicatorRow {
             updated_by: r.get(17)?,
             updated_by_kind: r.get(18)?,
             updated_at: r.get(19)?,
+            educate_url: r.get(20)?,
         })
     }
 
-    fn parse(self) -> Result<Indicator, StoreError> {
+    pub(super) fn parse(self) -> Result<Indicator, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("indicator {}: {what}", self.id));
         let value = IndicatorValue::parse(&self.value).map_err(|e| corrupt(&e.to_string()))?;
-        let (action, _) = Action::parse(&self.action).map_err(|e| corrupt(&e.to_string()))?;
+        let mde_action =
+            MdeAction::parse(&self.action_name).map_err(|e| corrupt(&e.to_string()))?;
         let severity = Severity::parse(&self.severity).ok_or_else(|| corrupt("severity"))?;
         let groups: Vec<String> =
             serde_json::from_str(&self.groups).map_err(|_| corrupt("groups"))?;
@@ -128,7 +137,8 @@ impl IndicatorRow {
             updated_at: self.updated_at,
             draft: IndicatorDraft {
                 value,
-                action,
+                action: mde_action.action(),
+                mde_action,
                 title: self.title,
                 description: self.description,
                 severity,
@@ -139,13 +149,14 @@ impl IndicatorRow {
                 external_id: self.external_id,
                 application: self.application,
                 category: self.category,
-                mitre_techniques: self.mitre_techniques,
+                mitre_techniques: netward_model::import::split_list(&self.mitre_techniques),
+                educate_url: self.educate_url,
             },
         })
     }
 }
 
-fn query_indicators(
+pub(super) fn query_indicators(
     conn: &Connection,
     sql: &str,
     args: Vec<Value>,
@@ -159,6 +170,35 @@ fn query_indicators(
         out.push(row.map_err(db("list indicators"))?.parse()?);
     }
     Ok(out)
+}
+
+/// Writes one audit row per `(verb, target, detail)`, in multi-row statements.
+pub(super) fn insert_audit_rows(
+    tx: &rusqlite::Transaction<'_>,
+    change: &Change<'_>,
+    rows: &[(&'static str, String, String)],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(AUDIT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (at, actor, actor_kind, action, target, detail) VALUES ",
+        );
+        sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
+        let mut st = tx.prepare_cached(&sql).map_err(db("write audit log"))?;
+        let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+        for (verb, target, detail) in chunk {
+            args.extend([
+                Value::Integer(change.at),
+                Value::Text(change.actor.name.clone()),
+                Value::Text(change.actor.kind.as_str().to_owned()),
+                Value::Text((*verb).to_owned()),
+                Value::Text(target.clone()),
+                Value::Text(detail.clone()),
+            ]);
+        }
+        st.execute(params_from_iter(args))
+            .map_err(db("write audit log"))?;
+    }
+    Ok(())
 }
 
 impl IndicatorStore for SqliteStore {
@@ -188,7 +228,7 @@ impl IndicatorStore for SqliteStore {
         for chunk in order.chunks(UPSERT_CHUNK) {
             let sql = upsert_sql(chunk.len());
             let mut st = tx.prepare_cached(&sql).map_err(db("prepare upsert"))?;
-            let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 22);
+            let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * UPSERT_PARAMS);
             for &i in chunk {
                 let (d, value) = (&drafts[i], &values[i]);
                 let (start, end) = d.value.bounds();
@@ -213,13 +253,15 @@ impl IndicatorStore for SqliteStore {
                     text(&d.external_id),
                     text(&d.application),
                     text(&d.category),
-                    text(&d.mitre_techniques),
+                    text(&d.mitre_techniques.join(",")),
                     text(&change.actor.name),
                     text(change.actor.kind.as_str()),
                     Value::Integer(change.at),
                     text(&change.actor.name),
                     text(change.actor.kind.as_str()),
                     Value::Integer(change.at),
+                    text(d.mde_action.as_str()),
+                    text(&d.educate_url),
                 ]);
             }
             let returned: std::collections::HashMap<String, i64> = st
@@ -243,26 +285,7 @@ impl IndicatorStore for SqliteStore {
                 ids[i] = id;
             }
         }
-        for chunk in audit_rows.chunks(AUDIT_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO audit_log (at, actor, actor_kind, action, target, detail) VALUES ",
-            );
-            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "));
-            let mut st = tx.prepare_cached(&sql).map_err(db("write audit log"))?;
-            let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
-            for (verb, target, detail) in chunk {
-                args.extend([
-                    Value::Integer(change.at),
-                    Value::Text(change.actor.name.clone()),
-                    Value::Text(change.actor.kind.as_str().to_owned()),
-                    Value::Text((*verb).to_owned()),
-                    Value::Text(target.clone()),
-                    Value::Text(detail.clone()),
-                ]);
-            }
-            st.execute(params_from_iter(args))
-                .map_err(db("write audit log"))?;
-        }
+        insert_audit_rows(&tx, change, &audit_rows)?;
         tx.commit().map_err(db("commit upsert"))?;
         Ok(ids)
     }
@@ -344,6 +367,15 @@ impl IndicatorStore for SqliteStore {
         )?;
         tx.commit().map_err(db("commit delete"))?;
         Ok(Some(found))
+    }
+
+    fn delete_indicators(
+        &self,
+        ids: &[i64],
+        change: &Change<'_>,
+    ) -> Result<BatchDeletion, StoreError> {
+        let mut conn = self.conn()?;
+        super::batch_delete::delete_indicators(&mut conn, ids, change)
     }
 
     fn active_indicators(&self, now: i64) -> Result<Vec<Indicator>, StoreError> {

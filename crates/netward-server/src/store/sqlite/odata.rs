@@ -150,9 +150,12 @@ fn push_compare(
             ));
             args.push(bound(value));
         }
-        (Field::Action, Literal::Action { alert: true, .. }) => {
-            sql.push_str(&format!("({not}(action = ? AND generate_alert = 1))"));
-            args.push(bound(value));
+        // The name as submitted and shown (`Block` is not `AlertAndBlock`), as MDE compares.
+        (Field::Action, Literal::Action { action, alert }) => {
+            sql.push_str(&format!("({not}action_name = ?)"));
+            args.push(Value::Text(
+                Literal::action_name(*action, *alert).to_owned(),
+            ));
         }
         (Field::IndicatorType, Literal::Text(t)) => {
             // Case-insensitive, as MDE's enum-like fields are; every indicator is an address.

@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -170,13 +170,23 @@ ALTER TABLE devices ADD COLUMN events_dropped INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN events_lost INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Version 4: what MDE's clients send and read back (issue 16). `action_name` keeps the
+/// action as the client named it (`AlertAndBlock` stays `AlertAndBlock`; rows from before keep
+/// the plain name of what they enforce); `educate_url` is MDE's notification URL.
+pub const SCHEMA_4: &str = "
+ALTER TABLE indicators ADD COLUMN action_name TEXT NOT NULL DEFAULT '';
+UPDATE indicators SET action_name = CASE action
+    WHEN 'allow' THEN 'Allowed' WHEN 'audit' THEN 'Audit' ELSE 'Block' END;
+ALTER TABLE indicators ADD COLUMN educate_url TEXT NOT NULL DEFAULT '';
+";
+
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=2 => {
+        0..=3 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -184,7 +194,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             if version <= 1 {
                 tx.execute_batch(SCHEMA_2).map_err(db("migrate"))?;
             }
-            tx.execute_batch(SCHEMA_3).map_err(db("migrate"))?;
+            if version <= 2 {
+                tx.execute_batch(SCHEMA_3).map_err(db("migrate"))?;
+            }
+            tx.execute_batch(SCHEMA_4).map_err(db("migrate"))?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
             tx.commit().map_err(db("migrate"))?;
@@ -194,5 +207,59 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         other => Err(StoreError::Corrupt(format!(
             "schema version {other} is newer than this netward ({SCHEMA_VERSION})"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
+    use super::*;
+
+    #[test]
+    fn version_3_indicators_get_their_mde_action_name_and_keep_their_fields() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(SCHEMA_2).unwrap();
+        conn.execute_batch(SCHEMA_3).unwrap();
+        conn.execute_batch("PRAGMA user_version = 3").unwrap();
+        for (value, action, category) in [
+            ("192.0.2.1", "block", "Execution"),
+            ("192.0.2.2", "allow", "7"),
+            ("192.0.2.3", "audit", ""),
+        ] {
+            conn.execute(
+                "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
+                 description, severity, generate_alert, recommended_actions, groups, \
+                 external_id, application, category, mitre_techniques, created_by, \
+                 created_by_kind, created_at, updated_by, updated_by_kind, updated_at) \
+                 VALUES (?1, 4, x'', x'', ?2, 't', '', 'Informational', 0, '', '[]', '', '', \
+                 ?3, 'T1059', 'a', 'User', 1, 'a', 'User', 1)",
+                [value, action, category],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String, String)> = conn
+            .prepare("SELECT action_name, category, educate_url FROM indicators ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [
+            ("Block", "Execution", ""),
+            ("Allowed", "7", ""),
+            ("Audit", "", ""),
+        ];
+        let rows: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|(a, c, e)| (a.as_str(), c.as_str(), e.as_str()))
+            .collect();
+        assert_eq!(rows, expected);
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }

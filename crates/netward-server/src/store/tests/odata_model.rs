@@ -98,7 +98,7 @@ fn holds(filter: &Filter, ind: &Indicator) -> bool {
             let equal = |yes: bool| if *op == CompareOp::Ne { !yes } else { yes };
             match (field, value) {
                 (Field::Action, Literal::Action { action, alert }) => {
-                    equal(d.action == *action && (!alert || d.generate_alert))
+                    equal(d.mde_action.as_str() == Literal::action_name(*action, *alert))
                 }
                 (Field::IndicatorValue, Literal::Address(v)) => equal(d.value == *v),
                 (Field::RbacGroupNames, Literal::Text(g)) => equal(d.groups.contains(g)),
