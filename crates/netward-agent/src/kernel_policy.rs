@@ -183,16 +183,12 @@ impl KernelPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netward_model::{Actor, ActorKind, Indicator, IndicatorSubmission};
+    use netward_model::{Indicator, IndicatorSubmission};
 
     fn indicator(id: i64, value: &str, action: &str) -> Indicator {
-        let actor = Actor {
-            name: "t".into(),
-            kind: ActorKind::System,
-        };
-        Indicator {
+        Indicator::system(
             id,
-            draft: IndicatorSubmission {
+            IndicatorSubmission {
                 indicator_value: Some(value.into()),
                 action: Some(action.into()),
                 title: Some("t".into()),
@@ -200,11 +196,7 @@ mod tests {
             }
             .validate(0)
             .unwrap(),
-            created_by: actor.clone(),
-            created_at: 0,
-            updated_by: actor,
-            updated_at: 0,
-        }
+        )
     }
 
     fn set(p: &KernelPolicy, action: Action, family: Family, ranges: bool) -> &SetContents {

@@ -155,6 +155,9 @@ pub struct Indicator {
     pub updated_by: Actor,
     /// When, in Unix seconds.
     pub updated_at: i64,
+    /// The numeric ids of the groups in its scope, as the store numbers groups (what MDE's
+    /// `rbacGroupIds` shows); empty for every device, or when the store was not asked.
+    pub group_ids: Vec<i64>,
 }
 
 impl Indicator {
@@ -171,6 +174,7 @@ impl Indicator {
             created_at: 0,
             updated_by: actor,
             updated_at: 0,
+            group_ids: Vec::new(),
         }
     }
 

@@ -40,9 +40,9 @@ pub struct IndicatorEntity {
     pub recommended_actions: String,
     /// Scope; empty means every device.
     pub rbac_group_names: Vec<String>,
-    /// Scope by group id. netward's device groups have no numeric ids: a group's id is its
-    /// name, so this is the same list as `rbacGroupNames`.
-    pub rbac_group_ids: Vec<String>,
+    /// Scope by group id: the numbers the server gives its groups in creation order (the
+    /// default group is 1), as MDE's typed clients read them.
+    pub rbac_group_ids: Vec<i64>,
     /// The submitter's correlation id, spelled as MDE spells it.
     #[serde(rename = "externalID")]
     pub external_id: String,
@@ -95,7 +95,7 @@ impl IndicatorEntity {
             generate_alert: d.generate_alert,
             recommended_actions: d.recommended_actions.clone(),
             rbac_group_names: d.groups.clone(),
-            rbac_group_ids: d.groups.clone(),
+            rbac_group_ids: ind.group_ids.clone(),
             external_id: d.external_id.clone(),
             application: d.application.clone(),
             category: category_number(&d.category),
@@ -188,6 +188,7 @@ mod tests {
             created_at: 0,
             updated_by: token,
             updated_at: 0,
+            group_ids: vec![2],
         };
         let json = serde_json::to_value(IndicatorEntity::new(&ind, 0)).unwrap();
         assert_eq!(json["id"], "7");
@@ -195,7 +196,7 @@ mod tests {
         assert_eq!(json["category"], serde_json::Value::Null);
         assert_eq!(json["categoryName"], "");
         assert_eq!(json["mitreTechniques"], serde_json::json!([]));
-        assert_eq!(json["rbacGroupIds"], serde_json::json!(["servers"]));
+        assert_eq!(json["rbacGroupIds"], serde_json::json!([2]));
         assert_eq!(json["sourceType"], "AadApp");
         assert_eq!(json["createdBySource"], "feed");
         assert_eq!(json["externalID"], "");

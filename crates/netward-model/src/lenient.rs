@@ -28,6 +28,39 @@ pub fn list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>
     })
 }
 
+/// `rbacGroupIds`: a list of numbers or strings (MDE shows numbers; clients echo them back), or
+/// one string of comma-separated items; every item kept as text.
+pub fn ids_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a number or a string")]
+    enum Item {
+        Number(i64),
+        Text(String),
+    }
+    #[derive(Deserialize)]
+    #[serde(
+        untagged,
+        expecting = "a list of numbers or strings, or one string of comma-separated items"
+    )]
+    enum List {
+        Items(Vec<Item>),
+        Text(String),
+    }
+    Ok(match Option::<List>::deserialize(d)? {
+        None => None,
+        Some(List::Items(items)) => Some(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    Item::Number(n) => n.to_string(),
+                    Item::Text(t) => t,
+                })
+                .collect(),
+        ),
+        Some(List::Text(text)) => Some(crate::import::split_list(&text)),
+    })
+}
+
 /// Text given as a JSON string or as a number (MDE shows `category` as a number, its CSV
 /// template takes a name); `null` is absent.
 pub fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

@@ -63,12 +63,13 @@ pub struct IndicatorSubmission {
     #[serde(default, deserialize_with = "lenient::list_or_csv")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     pub rbac_group_names: Option<Vec<String>>,
-    /// MDE's group ids. netward's groups have no numeric ids: their ids are their names, so
-    /// this is accepted when it names the same groups as `rbacGroupNames` (a client sending
-    /// back what it read), and refused otherwise rather than silently widening the scope.
+    /// MDE's group ids, as netward shows them (numbers) or as group names. Read-only: numbers
+    /// sent with `rbacGroupNames` (a client sending back what it read) are ignored, numbers
+    /// alone are refused, and names must be those of `rbacGroupNames`; never a silently
+    /// widened scope.
     #[serde(
         default,
-        deserialize_with = "lenient::list_or_csv",
+        deserialize_with = "lenient::ids_or_csv",
         skip_serializing_if = "Option::is_none"
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
@@ -207,7 +208,11 @@ impl IndicatorSubmission {
             }
         };
         let groups = groups(self.rbac_group_names.as_deref().unwrap_or_default())?;
-        check_group_ids(self.rbac_group_ids.as_deref(), &groups)?;
+        check_group_ids(
+            self.rbac_group_ids.as_deref(),
+            self.rbac_group_names.is_some(),
+            &groups,
+        )?;
         Ok(IndicatorDraft {
             value,
             action: mde_action.action(),
@@ -241,7 +246,15 @@ impl IndicatorSubmission {
 
 /// `rbacGroupIds` must name the same groups as `rbacGroupNames`: netward's group ids are
 /// their names, and an ignored scope would silently apply an indicator to every device.
-fn check_group_ids(ids: Option<&[String]>, groups: &[String]) -> Result<(), FieldError> {
+/// `rbacGroupIds` never sets the scope by itself, so that a value netward cannot check never
+/// widens an indicator to every device. The numbers netward shows are read-only: sent back
+/// with `rbacGroupNames` (as clients echo an entity) they are ignored, and alone they are
+/// refused. Group names in it must name the same groups as `rbacGroupNames`.
+fn check_group_ids(
+    ids: Option<&[String]>,
+    names_given: bool,
+    groups: &[String],
+) -> Result<(), FieldError> {
     let Some(ids) = ids else { return Ok(()) };
     let mut ids: Vec<&str> = ids
         .iter()
@@ -250,12 +263,22 @@ fn check_group_ids(ids: Option<&[String]>, groups: &[String]) -> Result<(), Fiel
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    if ids.is_empty() || ids.iter().copied().eq(groups.iter().map(String::as_str)) {
+    let numeric = !ids.is_empty() && ids.iter().all(|i| i.parse::<i64>().is_ok());
+    if ids.is_empty() || (numeric && names_given) {
+        return Ok(());
+    }
+    if numeric {
+        return Err(FieldError::new(
+            "rbacGroupIds",
+            "give the scope in rbacGroupNames: rbacGroupIds shows netward's group numbers and is read-only",
+        ));
+    }
+    if ids.iter().copied().eq(groups.iter().map(String::as_str)) {
         Ok(())
     } else {
         Err(FieldError::new(
             "rbacGroupIds",
-            "netward's device groups have no numeric ids (their ids are their names): give the scope in rbacGroupNames; rbacGroupIds is accepted only when it names the same groups",
+            "rbacGroupIds must name the same groups as rbacGroupNames, which sets the scope",
         ))
     }
 }
@@ -495,8 +518,15 @@ mod tests {
         s.rbac_group_names = Some(vec!["b".into(), "a".into()]);
         s.rbac_group_ids = Some(vec!["a".into(), "b".into()]);
         assert!(s.validate(NOW).is_ok());
-        s.rbac_group_ids = Some(vec!["12".into()]);
+        s.rbac_group_ids = Some(vec!["c".into()]);
         assert_eq!(s.validate(NOW).unwrap_err().field, "rbacGroupIds");
+        // The numbers netward shows, echoed back with the names: the names decide.
+        s.rbac_group_ids = Some(vec!["12".into()]);
+        assert!(s.validate(NOW).is_ok());
+        // Alone they would set a scope netward cannot check here: refused.
+        s.rbac_group_names = None;
+        assert_eq!(s.validate(NOW).unwrap_err().field, "rbacGroupIds");
+        s.rbac_group_names = Some(vec!["b".into(), "a".into()]);
         s.rbac_group_ids = Some(vec![]);
         assert!(s.validate(NOW).is_ok());
         s.id = Some("abc".into());

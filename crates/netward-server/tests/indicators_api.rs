@@ -258,7 +258,7 @@ async fn every_kind_of_bad_input_gets_a_400_naming_the_field() {
         (
             with("rbacGroupIds", json!(["7"])),
             "rbacGroupIds",
-            "no numeric ids",
+            "read-only",
         ),
         (with("bogus", json!(1)), "bogus", "unknown field"),
         (
@@ -548,7 +548,11 @@ async fn entities_have_mde_types_and_lists_an_odata_context() {
     assert_eq!(status, StatusCode::OK, "{full}");
     assert_eq!(full["category"], 6);
     assert_eq!(full["mitreTechniques"], json!(["T1071", "T1571"]));
-    assert_eq!(full["rbacGroupIds"], json!(["servers"]));
+    assert_eq!(
+        full["rbacGroupIds"],
+        json!([2]),
+        "the group's number: the default group is 1, servers came next"
+    );
     let (status, listed) = s
         .post(
             "/api/indicators",

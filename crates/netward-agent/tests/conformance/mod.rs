@@ -15,9 +15,7 @@
 
 use netward_agent::kernel_policy::always_allowed;
 use netward_agent::{Enforcer, KernelPolicy};
-use netward_model::{
-    Actor, ActorKind, CompiledPolicy, Coverage, Indicator, IndicatorSubmission, ProtectionMode,
-};
+use netward_model::{CompiledPolicy, Coverage, Indicator, IndicatorSubmission, ProtectionMode};
 
 /// The kernel form of `indicators` (value, action) under `mode` and `coverage`.
 pub fn policy(
@@ -25,27 +23,21 @@ pub fn policy(
     coverage: Coverage,
     indicators: &[(String, &str)],
 ) -> KernelPolicy {
-    let actor = Actor {
-        name: "test".into(),
-        kind: ActorKind::System,
-    };
     let inds: Vec<Indicator> = indicators
         .iter()
         .enumerate()
-        .map(|(i, (value, action))| Indicator {
-            id: i as i64 + 1,
-            draft: IndicatorSubmission {
-                indicator_value: Some(value.clone()),
-                action: Some((*action).into()),
-                title: Some("lab-test-access".into()),
-                ..Default::default()
-            }
-            .validate(0)
-            .unwrap(),
-            created_by: actor.clone(),
-            created_at: 0,
-            updated_by: actor.clone(),
-            updated_at: 0,
+        .map(|(i, (value, action))| {
+            Indicator::system(
+                i as i64 + 1,
+                IndicatorSubmission {
+                    indicator_value: Some(value.clone()),
+                    action: Some((*action).into()),
+                    title: Some("lab-test-access".into()),
+                    ..Default::default()
+                }
+                .validate(0)
+                .unwrap(),
+            )
         })
         .collect();
     let compiled = CompiledPolicy::compile(&inds, "default", 1);

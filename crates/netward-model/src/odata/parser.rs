@@ -266,6 +266,44 @@ impl Parser {
         })
     }
 
+    /// OData 4.01's `field in (a, b, …)`, which `mde-client` sends: read as
+    /// `field eq a or field eq b …`, each value typed for the field.
+    fn one_of(&mut self, field: Field) -> Result<Filter, ODataError> {
+        self.expect(Token::Open, "`(`")?;
+        let mut any: Option<Filter> = None;
+        loop {
+            let t = self.next("a value")?;
+            let value = typed(field, CompareOp::Eq, &t)?;
+            let one = Filter::Compare {
+                field,
+                op: CompareOp::Eq,
+                value,
+            };
+            any = Some(match any {
+                None => one,
+                Some(before) => Filter::Or(Box::new(before), Box::new(one)),
+            });
+            let t = self.next("`,` or `)`")?;
+            match t.token {
+                Token::Comma => {
+                    self.conditions += 1;
+                    if self.conditions > MAX_CONDITIONS {
+                        return Err(ODataError::TooManyConditions {
+                            at: t.at,
+                            max: MAX_CONDITIONS,
+                        });
+                    }
+                }
+                Token::Close => break,
+                _ => return Err(unexpected(&t, "`,` or `)`")),
+            }
+        }
+        any.ok_or(ODataError::UnexpectedEnd {
+            at: self.end,
+            expected: "a value",
+        })
+    }
+
     fn comparison(&mut self) -> Result<Filter, ODataError> {
         const OPERATOR: &str = "an operator (eq, ne, gt, ge, lt, le)";
         let (field, _) = self.field("a field")?;
@@ -282,6 +320,9 @@ impl Parser {
                 value: Literal::Bool(true),
             });
         };
+        if matches!(&op_token.token, Token::Word(w) if w.eq_ignore_ascii_case("in")) {
+            return self.one_of(field);
+        }
         let op = match &op_token.token {
             Token::Word(w) => CompareOp::parse(w).ok_or_else(|| ODataError::UnknownOperator {
                 text: op_token.written.clone(),
@@ -308,7 +349,7 @@ impl Parser {
 }
 
 fn is_operator(t: &Spanned) -> bool {
-    matches!(&t.token, Token::Word(w) if CompareOp::parse(w).is_some())
+    matches!(&t.token, Token::Word(w) if CompareOp::parse(w).is_some() || w.eq_ignore_ascii_case("in"))
 }
 
 /// What an unquoted word means as a literal.
@@ -352,6 +393,10 @@ fn typed(field: Field, op: CompareOp, t: &Spanned) -> Result<Literal, ODataError
         _ => return Err(unexpected(t, "a value")),
     };
     match (field.kind(), raw) {
+        // A group by the number netward shows in `rbacGroupIds`.
+        (FieldKind::Groups, Literal::Number(n)) if field == Field::RbacGroupIds => {
+            Ok(Literal::Number(n))
+        }
         (FieldKind::Text | FieldKind::Groups | FieldKind::IndicatorType, Literal::Text(s)) => {
             Ok(Literal::Text(s))
         }
@@ -362,12 +407,19 @@ fn typed(field: Field, op: CompareOp, t: &Spanned) -> Result<Literal, ODataError
             .map(Literal::Address)
             .map_err(|e| invalid(e.to_string())),
         (FieldKind::Address, _) => Err(wrong("a quoted address or CIDR network")),
-        (FieldKind::Action, Literal::Text(s)) => Action::parse(&s)
-            .map(|(action, rule)| Literal::Action {
+        (FieldKind::Action, Literal::Text(s)) => match Action::parse(&s) {
+            Ok((action, rule)) => Ok(Literal::Action {
                 action,
                 alert: rule == AlertRule::Required,
-            })
-            .map_err(|e| invalid(e.to_string())),
+            }),
+            // MDE's actions netward never stores: a filter on them matches nothing (or, with
+            // `ne`, everything), as it would on a tenant that has none.
+            Err(crate::ActionError::Warn) => Ok(Literal::Text("Warn".into())),
+            Err(crate::ActionError::BlockAndRemediate) => {
+                Ok(Literal::Text("BlockAndRemediate".into()))
+            }
+            Err(e) => Err(invalid(e.to_string())),
+        },
         (FieldKind::Action, _) => Err(wrong("a quoted action name")),
         (FieldKind::Severity, Literal::Text(s)) => {
             Severity::parse(&s).map(Literal::Severity).ok_or_else(|| {

@@ -266,8 +266,8 @@ fn refusals_name_the_part_and_its_position() {
             "`'10.1.2.3/24'` at 19 cannot be compared with `indicatorValue`: `10.1.2.3/24` has host bits set",
         ),
         (
-            "action eq 'Warn'",
-            "`'Warn'` at 11 cannot be compared with `action`: `Warn` is not supported",
+            "action eq 'Nuke'",
+            "`'Nuke'` at 11 cannot be compared with `action`: `Nuke` is not an action",
         ),
         (
             "action gt 'Block'",
@@ -532,4 +532,26 @@ proptest! {
         }
         let _ = parse_orderby(&input);
     }
+}
+
+/// `mde-client` lists with OData 4.01's `in`: the same as the `eq … or …` it stands for, each
+/// value typed for its field.
+#[test]
+fn in_reads_as_a_chain_of_equalities() {
+    let listed =
+        parse_filter("indicatorType in ('IpAddress') and action in ('Block','AlertAndBlock')")
+            .unwrap();
+    let spelled = parse_filter(
+        "indicatorType eq 'IpAddress' and (action eq 'Block' or action eq 'AlertAndBlock')",
+    )
+    .unwrap();
+    assert_eq!(listed, spelled);
+    // MDE's `Warn` is a value netward never stores: it matches nothing, it is no error.
+    assert!(parse_filter("action in ('Block', 'Warn')").is_ok());
+    let e = parse_filter("action in ('Block', 'Nuke')")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Nuke"), "{e}");
+    assert!(parse_filter("action in ('Block'").is_err());
+    assert!(parse_filter("action in 'Block'").is_err());
 }

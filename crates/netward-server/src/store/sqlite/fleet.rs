@@ -125,7 +125,8 @@ impl FleetStore for SqliteStore {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db("begin create group"))?;
         tx.execute(
-            "INSERT INTO device_groups (name, description, mode, coverage) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO device_groups (name, description, mode, coverage, id) \
+             VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(id), 0) + 1 FROM device_groups))",
             params![g.name, g.description, g.mode.as_str(), g.coverage.as_str()],
         )
         .map_err(|e| {

@@ -44,7 +44,9 @@ fn upsert_sql(rows: usize) -> String {
 pub(super) const INDICATOR_COLUMNS: &str = "id, value, action_name, title, description, \
     severity, expires_at, generate_alert, recommended_actions, groups, external_id, application, \
     category, mitre_techniques, created_by, created_by_kind, created_at, updated_by, \
-    updated_by_kind, updated_at, educate_url";
+    updated_by_kind, updated_at, educate_url, \
+    (SELECT json_group_array(g.id) FROM (SELECT id FROM device_groups \
+     WHERE name IN (SELECT value FROM json_each(indicators.groups)) ORDER BY id) AS g)";
 
 pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
     json!({
@@ -86,6 +88,7 @@ pub(super) struct IndicatorRow {
     updated_by_kind: String,
     updated_at: i64,
     educate_url: String,
+    group_ids: String,
 }
 
 impl IndicatorRow {
@@ -112,6 +115,7 @@ impl IndicatorRow {
             updated_by_kind: r.get(18)?,
             updated_at: r.get(19)?,
             educate_url: r.get(20)?,
+            group_ids: r.get(21)?,
         })
     }
 
@@ -123,6 +127,8 @@ impl IndicatorRow {
         let severity = Severity::parse(&self.severity).ok_or_else(|| corrupt("severity"))?;
         let groups: Vec<String> =
             serde_json::from_str(&self.groups).map_err(|_| corrupt("groups"))?;
+        let group_ids: Vec<i64> =
+            serde_json::from_str(&self.group_ids).map_err(|_| corrupt("group ids"))?;
         let actor = |name: &str, kind: &str| -> Result<Actor, StoreError> {
             Ok(Actor {
                 name: name.to_owned(),
@@ -131,6 +137,7 @@ impl IndicatorRow {
         };
         Ok(Indicator {
             id: self.id,
+            group_ids,
             created_by: actor(&self.created_by, &self.created_by_kind)?,
             created_at: self.created_at,
             updated_by: actor(&self.updated_by, &self.updated_by_kind)?,

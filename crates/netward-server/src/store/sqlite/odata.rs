@@ -5,7 +5,7 @@
 //! - `action` compares with MDE's names: `Block` is every block indicator, `AlertAndBlock`
 //!   those that also alert (`Audit` and `Alert` likewise), as the list shows `Block` for both.
 //! - `indicatorValue` compares the canonical value; `indicatorType` is always `IpAddress`.
-//! - `rbacGroupNames` and `rbacGroupIds` (a group's name is its id): `eq 'x'` holds when the
+//! - `rbacGroupNames` and `rbacGroupIds` (by name, or `rbacGroupIds` by number): `eq 'x'` holds when the
 //!   indicator's scope names group `x`, `ne 'x'` when it does not. An indicator scoped to every
 //!   device names no group.
 //! - `createdBy`, `createdByDisplayName` and `source` are the creator's name.
@@ -143,6 +143,14 @@ fn push_compare(
     let negate = op == CompareOp::Ne;
     let not = if negate { "NOT " } else { "" };
     match (field, value) {
+        (Field::RbacGroupIds, Literal::Number(id)) => {
+            sql.push_str(&format!(
+                "({not}EXISTS (SELECT 1 FROM json_each(indicators.groups) \
+                 JOIN device_groups ON device_groups.name = json_each.value \
+                 WHERE device_groups.id = ?))"
+            ));
+            args.push(Value::Integer(*id));
+        }
         (Field::RbacGroupNames | Field::RbacGroupIds, _) => {
             sql.push_str(&format!(
                 "({not}EXISTS (SELECT 1 FROM json_each(indicators.groups) \

@@ -172,12 +172,17 @@ ALTER TABLE devices ADD COLUMN events_lost INTEGER NOT NULL DEFAULT 0;
 
 /// Version 4: what MDE's clients send and read back (issue 16). `action_name` keeps the
 /// action as the client named it (`AlertAndBlock` stays `AlertAndBlock`; rows from before keep
-/// the plain name of what they enforce); `educate_url` is MDE's notification URL.
+/// the plain name of what they enforce); `educate_url` is MDE's notification URL; a group's
+/// `id` is the number MDE's `rbacGroupIds` shows, given in creation order (the default group
+/// is 1).
 pub const SCHEMA_4: &str = "
 ALTER TABLE indicators ADD COLUMN action_name TEXT NOT NULL DEFAULT '';
 UPDATE indicators SET action_name = CASE action
     WHEN 'allow' THEN 'Allowed' WHEN 'audit' THEN 'Audit' ELSE 'Block' END;
 ALTER TABLE indicators ADD COLUMN educate_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE device_groups ADD COLUMN id INTEGER;
+UPDATE device_groups SET id = (SELECT count(*) FROM device_groups AS g WHERE g.rowid <= device_groups.rowid);
+CREATE UNIQUE INDEX device_groups_id ON device_groups(id);
 ";
 
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.

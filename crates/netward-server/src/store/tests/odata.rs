@@ -91,6 +91,18 @@ pub(super) fn odata_filters_and_orders_over_every_row(store: &dyn Store) {
             ..row("198.51.100.0/24", "Block", false, "alpha two")
         },
     ];
+    for name in ["g1", "g2"] {
+        let group = netward_model::DeviceGroup {
+            name: name.into(),
+            description: String::new(),
+            mode: netward_model::ProtectionMode::Block,
+            coverage: netward_model::Coverage::All,
+        };
+        let a = actor();
+        store
+            .create_group(&group, &Change { actor: &a, at: 1 })
+            .unwrap();
+    }
     for r in &rows {
         submit(store, r);
     }
@@ -152,6 +164,24 @@ pub(super) fn odata_filters_and_orders_over_every_row(store: &dyn Store) {
     assert_eq!(find("indicatorType ne 'IpAddress'").len(), 0);
     assert_eq!(find("rbacGroupNames eq 'g1'"), ["192.0.2.1", "2001:db8::1"]);
     assert_eq!(find("rbacGroupIds eq 'g2'"), ["2001:db8::1"]);
+    let g2 = store
+        .list_indicators(
+            &IndicatorQuery {
+                value: Some("2001:db8::1".into()),
+                top: 1,
+                ..Default::default()
+            },
+            0,
+        )
+        .unwrap()[0]
+        .group_ids
+        .clone();
+    assert_eq!(g2.len(), 2, "both groups have a number: {g2:?}");
+    assert_eq!(
+        find(&format!("rbacGroupIds eq {}", g2[1])),
+        ["2001:db8::1"],
+        "a group by the number the entity shows"
+    );
     assert_eq!(find("rbacGroupNames ne 'g1'").len(), total - 2);
     assert_eq!(find("createdByDisplayName eq 'feed'"), ["192.0.2.2"]);
     assert_eq!(
