@@ -283,13 +283,13 @@ async fn guard_rails_refuse_dangerous_blocks_unless_forced() {
 
 #[tokio::test]
 async fn an_expired_indicator_leaves_the_policy_at_its_expiration_second() {
-    let s = TestServer::start().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let expires = now + 2;
-    let at = time::OffsetDateTime::from_unix_timestamp(expires as i64)
+    // The server's clock is the test's: the second of expiry is checked exactly, without
+    // waiting for the wall clock.
+    let start: i64 = 1_900_000_000;
+    let clock = std::sync::Arc::new(netward_server::clock::ManualClock::at(start));
+    let s = TestServer::start_with_clock(clock.clone()).await;
+    let expires = start + 60;
+    let at = time::OffsetDateTime::from_unix_timestamp(expires)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -298,20 +298,19 @@ async fn an_expired_indicator_leaves_the_policy_at_its_expiration_second() {
     let (_, before) = s.get("/api/groups/default/policy").await;
     assert_eq!(nets(&before, "block"), ["198.51.100.99/32"]);
     assert_eq!(before["nextChange"], at.as_str());
-    netward_testkit::wait_for_async(
-        "the wall clock reaches the expiration second",
-        std::time::Duration::from_secs(10),
-        || async {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs();
-            (now >= expires).then_some(())
-        },
-    )
-    .await;
+    clock.advance(59);
+    let (_, last_second) = s.get("/api/groups/default/policy").await;
+    assert_eq!(
+        nets(&last_second, "block"),
+        ["198.51.100.99/32"],
+        "still in force one second before"
+    );
+    clock.advance(1);
     let (_, after) = s.get("/api/groups/default/policy").await;
-    assert!(nets(&after, "block").is_empty(), "{after}");
+    assert!(
+        nets(&after, "block").is_empty(),
+        "gone at its second: {after}"
+    );
     assert_eq!(
         s.get("/api/indicators").await.1["value"]
             .as_array()

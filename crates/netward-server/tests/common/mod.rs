@@ -47,6 +47,27 @@ impl TestServer {
         }
     }
 
+    /// Starts with the default configuration, reading the time from `clock` (expiry and
+    /// retention then happen when the test moves the clock, not when the wall clock does).
+    pub async fn start_with_clock(clock: std::sync::Arc<dyn netward_server::clock::Clock>) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let server = netward_server::start_with_clock(&in_process::config(dir.path()), clock)
+            .await
+            .expect("start the server");
+        let admin = server
+            .bootstrap_token
+            .clone()
+            .expect("a new store creates an admin token");
+        Self {
+            base: format!("http://{}", server.addr),
+            server: Some(server),
+            admin,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
     /// Stops the server and starts a new one on the same data directory.
     pub async fn restart(&mut self) -> Option<String> {
         self.server.take().unwrap().stop().await.unwrap();
