@@ -125,10 +125,11 @@ pub struct IndicatorSubmission {
     #[serde(default, skip_serializing)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
     pub source_type: Option<ReadOnly>,
-    /// Read-only (netward's extra); accepted and ignored.
+    /// netward's extra: the category as a name, which the entity shows beside `category: null`
+    /// when the category is not a number; used when `category` is absent or null, so that an
+    /// entity sent back keeps its category.
     #[serde(default, skip_serializing)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
-    pub category_name: Option<ReadOnly>,
+    pub category_name: Option<String>,
     /// Read-only (netward's extra); accepted and ignored.
     #[serde(default, skip_serializing)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>, read_only))]
@@ -208,11 +209,7 @@ impl IndicatorSubmission {
             }
         };
         let groups = groups(self.rbac_group_names.as_deref().unwrap_or_default())?;
-        check_group_ids(
-            self.rbac_group_ids.as_deref(),
-            self.rbac_group_names.is_some(),
-            &groups,
-        )?;
+        check_group_ids(self.rbac_group_ids.as_deref(), &groups)?;
         Ok(IndicatorDraft {
             value,
             action: mde_action.action(),
@@ -226,7 +223,10 @@ impl IndicatorSubmission {
             groups,
             external_id: text(&self.external_id, "externalId", MAX_SHORT)?,
             application: text(&self.application, "application", MAX_SHORT)?,
-            category: text(&self.category, "category", MAX_SHORT)?,
+            category: match &self.category {
+                Some(c) if !c.trim().is_empty() => text(&self.category, "category", MAX_SHORT)?,
+                _ => text(&self.category_name, "categoryName", MAX_SHORT)?,
+            },
             mitre_techniques: techniques(self.mitre_techniques.as_deref().unwrap_or_default())?,
             educate_url: text(&self.educate_url, "educateUrl", MAX_URL)?,
         })
@@ -248,13 +248,10 @@ impl IndicatorSubmission {
 /// their names, and an ignored scope would silently apply an indicator to every device.
 /// `rbacGroupIds` never sets the scope by itself, so that a value netward cannot check never
 /// widens an indicator to every device. The numbers netward shows are read-only: sent back
-/// with `rbacGroupNames` (as clients echo an entity) they are ignored, and alone they are
-/// refused. Group names in it must name the same groups as `rbacGroupNames`.
-fn check_group_ids(
-    ids: Option<&[String]>,
-    names_given: bool,
-    groups: &[String],
-) -> Result<(), FieldError> {
+/// with the groups named in `rbacGroupNames` (as clients echo an entity) they are ignored;
+/// with no group named (absent, `[]` or `""`, which mean every device) they are refused.
+/// Group names in it must name the same groups as `rbacGroupNames`.
+fn check_group_ids(ids: Option<&[String]>, groups: &[String]) -> Result<(), FieldError> {
     let Some(ids) = ids else { return Ok(()) };
     let mut ids: Vec<&str> = ids
         .iter()
@@ -264,7 +261,7 @@ fn check_group_ids(
     ids.sort_unstable();
     ids.dedup();
     let numeric = !ids.is_empty() && ids.iter().all(|i| i.parse::<i64>().is_ok());
-    if ids.is_empty() || (numeric && names_given) {
+    if ids.is_empty() || (numeric && !groups.is_empty()) {
         return Ok(());
     }
     if numeric {
@@ -464,6 +461,28 @@ mod tests {
         assert_eq!(d.application, "OpenCTI Microsoft Defender Intel");
     }
 
+    /// The entity shows a named category as `category: null` and `categoryName`; sent back,
+    /// it keeps its category.
+    #[test]
+    fn a_named_category_survives_an_entity_sent_back() {
+        let s: IndicatorSubmission = serde_json::from_str(
+            r#"{"indicatorValue":"192.0.2.1","action":"Block","title":"t",
+                "category":null,"categoryName":"CommandAndControl"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.validate(NOW).unwrap().category, "CommandAndControl");
+        let s: IndicatorSubmission = serde_json::from_str(
+            r#"{"indicatorValue":"192.0.2.1","action":"Block","title":"t",
+                "category":7,"categoryName":"CommandAndControl"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            s.validate(NOW).unwrap().category,
+            "7",
+            "a given category wins"
+        );
+    }
+
     #[test]
     fn read_only_entity_fields_are_ignored_and_unknown_ones_refused() {
         let s: IndicatorSubmission = serde_json::from_str(
@@ -523,8 +542,11 @@ mod tests {
         // The numbers netward shows, echoed back with the names: the names decide.
         s.rbac_group_ids = Some(vec!["12".into()]);
         assert!(s.validate(NOW).is_ok());
-        // Alone they would set a scope netward cannot check here: refused.
+        // Alone, or beside an empty scope (every device), they would stand for a scope
+        // netward does not apply: refused, never widened.
         s.rbac_group_names = None;
+        assert_eq!(s.validate(NOW).unwrap_err().field, "rbacGroupIds");
+        s.rbac_group_names = Some(vec![]);
         assert_eq!(s.validate(NOW).unwrap_err().field, "rbacGroupIds");
         s.rbac_group_names = Some(vec!["b".into(), "a".into()]);
         s.rbac_group_ids = Some(vec![]);

@@ -236,6 +236,24 @@ async fn plain_lists_take_their_defaults_from_the_query() {
         (status, error_of(&body).2),
         (StatusCode::BAD_REQUEST, Some("action"))
     );
+    // A plain list's scope comes from the query: a misspelt `rbacgroupnames` is refused, not
+    // ignored (ignored, every line would apply to every device), and nothing is applied.
+    let (status, body) = import(
+        &s,
+        "?action=block&title=t&rbacgroupnames=finance",
+        "text/plain",
+        "192.0.2.77\n",
+    )
+    .await;
+    assert_eq!(
+        (status, error_of(&body).2),
+        (StatusCode::BAD_REQUEST, Some("rbacgroupnames")),
+        "{body}"
+    );
+    let (_, listed) = s
+        .get("/api/indicators?$filter=indicatorValue+eq+'192.0.2.77'")
+        .await;
+    assert_eq!(listed["value"].as_array().unwrap().len(), 0, "{listed}");
     let (status, body) = import(&s, "", "application/xml", "<x/>").await;
     assert_eq!(
         (status, error_of(&body).0),

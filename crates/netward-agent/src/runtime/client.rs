@@ -135,7 +135,16 @@ impl AgentClient {
         if bytes.is_empty() {
             return serde_json::from_slice(b"null").map_err(|e| AgentError::Http(e.to_string()));
         }
-        serde_json::from_slice(&bytes).map_err(|e| AgentError::Http(e.to_string()))
+        // The error names the field: an update the agent cannot read is refused whole (it keeps
+        // enforcing what it holds), and its log says which value, e.g. `mode: unknown variant`.
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            AgentError::Http(format!(
+                "unreadable answer at `{}`: {}",
+                e.path(),
+                e.inner()
+            ))
+        })
     }
 
     /// Enrolls with `token` (`nwe_…@URL`).

@@ -40,7 +40,7 @@ pub enum Field {
     Source,
     /// `rbacGroupNames`: the device groups in scope.
     RbacGroupNames,
-    /// `rbacGroupIds`: the same groups (a netward group's name is its id).
+    /// `rbacGroupIds`: a group by the number netward shows for it (or by its name).
     RbacGroupIds,
 }
 

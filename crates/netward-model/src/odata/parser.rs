@@ -393,9 +393,19 @@ fn typed(field: Field, op: CompareOp, t: &Spanned) -> Result<Literal, ODataError
         _ => return Err(unexpected(t, "a value")),
     };
     match (field.kind(), raw) {
-        // A group by the number netward shows in `rbacGroupIds`.
+        // A group by the number netward shows in `rbacGroupIds`, quoted or not (clients that
+        // echo ids as strings send `'2'`).
         (FieldKind::Groups, Literal::Number(n)) if field == Field::RbacGroupIds => {
             Ok(Literal::Number(n))
+        }
+        (FieldKind::Groups, Literal::Text(s))
+            if field == Field::RbacGroupIds
+                && !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            s.parse::<i64>()
+                .map(Literal::Number)
+                .map_err(|_| wrong("a group number"))
         }
         (FieldKind::Text | FieldKind::Groups | FieldKind::IndicatorType, Literal::Text(s)) => {
             Ok(Literal::Text(s))

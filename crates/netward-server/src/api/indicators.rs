@@ -35,7 +35,7 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 pub async fn submit(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
-    LenientParams(params): LenientParams<SubmitParams>,
+    LenientParams(params, _): LenientParams<SubmitParams>,
     JsonBody(body): JsonBody<IndicatorSubmission>,
 ) -> Result<Json<IndicatorEntity>, ApiError> {
     who.require(Role::Analyst)?;
@@ -50,7 +50,7 @@ pub async fn submit(
     responses((status = 200, body = IndicatorList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(cp): State<ControlPlane>,
-    LenientParams(params): LenientParams<IndicatorParams>,
+    LenientParams(params, _): LenientParams<IndicatorParams>,
 ) -> Result<Json<IndicatorList>, ApiError> {
     let q = params.query()?;
     let now = cp.now();
@@ -104,7 +104,7 @@ pub async fn delete(
 pub async fn batch_delete(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
-    LenientParams(_params): LenientParams<BatchDeleteParams>,
+    LenientParams(_params, _): LenientParams<BatchDeleteParams>,
     JsonBody(body): JsonBody<BatchDeleteRequest>,
 ) -> Result<StatusCode, ApiError> {
     who.require(Role::Analyst)?;
@@ -146,7 +146,7 @@ pub async fn import(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
     headers: HeaderMap,
-    LenientParams(params): LenientParams<ImportParams>,
+    LenientParams(params, ignored): LenientParams<ImportParams>,
     RawBody(body): RawBody,
 ) -> Result<Json<ImportResultList>, ApiError> {
     who.require(Role::Analyst)?;
@@ -165,7 +165,17 @@ pub async fn import(
             params.for_rows()?;
             ImportFormat::Csv
         }
-        "text/plain" => ImportFormat::List(Box::new(params.list_defaults()?)),
+        "text/plain" => {
+            // A plain list takes its scope, action and title from the query: a misspelt
+            // parameter (`rbacgroupnames`) must not leave every line applying to every device.
+            if let Some(name) = ignored.first() {
+                return Err(ApiError::invalid(
+                    name,
+                    "unknown query parameter; a plain-list import takes force, action, title, description, severity, expirationTime, generateAlert, rbacGroupNames and recommendedActions",
+                ));
+            }
+            ImportFormat::List(Box::new(params.list_defaults()?))
+        }
         other => {
             return Err(ApiError::unsupported_media_type(format!(
                 "Content-Type `{other}` is not an import format; use application/json, text/csv or text/plain"

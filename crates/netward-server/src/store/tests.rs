@@ -852,6 +852,29 @@ fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
     );
 }
 
+fn group_numbers_are_given_once(store: &dyn Store) {
+    let a = actor();
+    let c = Change { actor: &a, at: 1 };
+    let group = |name: &str| DeviceGroup {
+        name: name.into(),
+        description: String::new(),
+        mode: ProtectionMode::Block,
+        coverage: Coverage::All,
+    };
+    store.create_group(&group("x"), &c).unwrap();
+    store.create_group(&group("y"), &c).unwrap();
+    assert_eq!(store.delete_group("y", &c).unwrap(), GroupDeletion::Deleted);
+    store.create_group(&group("z"), &c).unwrap();
+    let id = store
+        .upsert_indicators(&[draft("192.0.2.1", "Block", &["z", "x"], None)], &c)
+        .unwrap()[0];
+    assert_eq!(
+        store.indicator(id).unwrap().unwrap().group_ids,
+        vec![2, 4],
+        "the default group is 1, x 2, the deleted y's 3 is never given again, z 4"
+    );
+}
+
 /// Runs the whole suite against stores made by `make`.
 fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
     for test in [
@@ -869,6 +892,7 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         versions_follow_the_audit_log,
         enrollment_devices_and_acknowledgements,
         alerts_and_incidents_follow_the_rules,
+        group_numbers_are_given_once,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

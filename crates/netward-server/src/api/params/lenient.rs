@@ -23,9 +23,10 @@ const REMEMBERED_NAMES: usize = 256;
 /// Longest name written to the log.
 const LOGGED_NAME_CHARS: usize = 64;
 
-/// A route's query parameters, as the typed struct `T`; unknown parameters are ignored.
+/// A route's query parameters, as the typed struct `T`; unknown parameters are ignored, and
+/// their names kept (the second field) for a handler that must not ignore them after all.
 #[derive(Debug)]
-pub struct LenientParams<T>(pub T);
+pub struct LenientParams<T>(pub T, pub Vec<String>);
 
 impl<S: Send + Sync, T> FromRequestParts<S> for LenientParams<T>
 where
@@ -57,9 +58,10 @@ where
         }
         let kept = serde_urlencoded::to_string(&known)
             .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+        let ignored = unknown.into_iter().map(|(name, _)| name).collect();
         // What is left to fail here is a parameter given twice.
         serde_urlencoded::from_str(&kept)
-            .map(Self)
+            .map(|params| Self(params, ignored))
             .map_err(|e| ApiError::invalid("query", e.to_string()))
     }
 }

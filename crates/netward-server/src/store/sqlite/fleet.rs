@@ -124,10 +124,25 @@ impl FleetStore for SqliteStore {
     fn create_group(&self, g: &DeviceGroup, change: &Change<'_>) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db("begin create group"))?;
+        // The group's number: the next of a counter that only grows, in this transaction.
+        let id: i64 = tx
+            .query_row(
+                "UPDATE settings SET value = CAST(value AS INTEGER) + 1 \
+                 WHERE key = 'next_group_id' RETURNING CAST(value AS INTEGER) - 1",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("number the group"))?;
         tx.execute(
             "INSERT INTO device_groups (name, description, mode, coverage, id) \
-             VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(id), 0) + 1 FROM device_groups))",
-            params![g.name, g.description, g.mode.as_str(), g.coverage.as_str()],
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                g.name,
+                g.description,
+                g.mode.as_str(),
+                g.coverage.as_str(),
+                id
+            ],
         )
         .map_err(|e| {
             if is_unique_violation(&e) {

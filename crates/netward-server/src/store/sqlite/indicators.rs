@@ -50,7 +50,7 @@ pub(super) const INDICATOR_COLUMNS: &str = "id, value, action_name, title, descr
 
 pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
     json!({
-        "action": d.action.as_str(),
+        "action": d.mde_action.action().as_str(),
         "actionName": d.mde_action.as_str(),
         "title": d.title,
         "severity": d.severity.as_str(),
@@ -249,7 +249,7 @@ impl IndicatorStore for SqliteStore {
                     Value::Integer(family),
                     Value::Blob(bound_blob(start)),
                     Value::Blob(bound_blob(end)),
-                    text(d.action.as_str()),
+                    text(d.mde_action.action().as_str()),
                     text(&d.title),
                     text(&d.description),
                     text(d.severity.as_str()),

@@ -2,12 +2,13 @@
 //! whose values are all bound parameters, and an `ORDER BY` built from column names only.
 //!
 //! What the fields mean here (the parser has already typed every literal):
-//! - `action` compares with MDE's names: `Block` is every block indicator, `AlertAndBlock`
-//!   those that also alert (`Audit` and `Alert` likewise), as the list shows `Block` for both.
+//! - `action` compares the MDE name the indicator was submitted with and is shown with:
+//!   `Block` does not match one sent as `AlertAndBlock`; MDE names netward never stores
+//!   (`Warn`) match nothing.
 //! - `indicatorValue` compares the canonical value; `indicatorType` is always `IpAddress`.
-//! - `rbacGroupNames` and `rbacGroupIds` (by name, or `rbacGroupIds` by number): `eq 'x'` holds when the
-//!   indicator's scope names group `x`, `ne 'x'` when it does not. An indicator scoped to every
-//!   device names no group.
+//! - `rbacGroupNames` and `rbacGroupIds`: `eq 'x'` holds when the indicator's scope names
+//!   group `x`, `ne 'x'` when it does not; `rbacGroupIds` also takes a group's number (`eq 2`,
+//!   or `eq '2'`). An indicator scoped to every device names no group.
 //! - `createdBy`, `createdByDisplayName` and `source` are the creator's name.
 //! - Times compare as instants, to the second; `expirationTime eq null` is "never expires".
 //!

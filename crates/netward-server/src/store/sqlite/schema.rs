@@ -174,7 +174,8 @@ ALTER TABLE devices ADD COLUMN events_lost INTEGER NOT NULL DEFAULT 0;
 /// action as the client named it (`AlertAndBlock` stays `AlertAndBlock`; rows from before keep
 /// the plain name of what they enforce); `educate_url` is MDE's notification URL; a group's
 /// `id` is the number MDE's `rbacGroupIds` shows, given in creation order (the default group
-/// is 1).
+/// is 1) and never given twice: `next_group_id` in `settings` only grows, so a deleted group's
+/// number never comes to name another group.
 pub const SCHEMA_4: &str = "
 ALTER TABLE indicators ADD COLUMN action_name TEXT NOT NULL DEFAULT '';
 UPDATE indicators SET action_name = CASE action
@@ -183,6 +184,8 @@ ALTER TABLE indicators ADD COLUMN educate_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE device_groups ADD COLUMN id INTEGER;
 UPDATE device_groups SET id = (SELECT count(*) FROM device_groups AS g WHERE g.rowid <= device_groups.rowid);
 CREATE UNIQUE INDEX device_groups_id ON device_groups(id);
+INSERT INTO settings (key, value)
+    SELECT 'next_group_id', CAST(coalesce(max(id), 0) + 1 AS TEXT) FROM device_groups;
 ";
 
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.

@@ -182,6 +182,11 @@ pub(super) fn odata_filters_and_orders_over_every_row(store: &dyn Store) {
         ["2001:db8::1"],
         "a group by the number the entity shows"
     );
+    assert_eq!(
+        find(&format!("rbacGroupIds eq '{}'", g2[1])),
+        ["2001:db8::1"],
+        "quoted, as clients that echo ids as strings send it"
+    );
     assert_eq!(find("rbacGroupNames ne 'g1'").len(), total - 2);
     assert_eq!(find("createdByDisplayName eq 'feed'"), ["192.0.2.2"]);
     assert_eq!(

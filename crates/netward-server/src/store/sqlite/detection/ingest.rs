@@ -46,7 +46,7 @@ fn indicator_info(tx: &Transaction<'_>, id: i64) -> Result<Option<IndicatorInfo>
             Ok(IndicatorInfo {
                 value: r.get(0)?,
                 title: r.get(1)?,
-                severity: Severity::parse(&r.get::<_, String>(2)?).unwrap_or_default(),
+                severity: queries::named(r, 2, Severity::parse)?,
                 recommended_actions: r.get(3)?,
                 generate_alert: r.get(4)?,
             })
@@ -153,7 +153,7 @@ fn incident_for(
             st.query_row(params![m.id], |r| {
                 Ok(OpenIncident {
                     id: r.get(0)?,
-                    severity: Severity::parse(&r.get::<_, String>(1)?).unwrap_or_default(),
+                    severity: queries::named(r, 1, Severity::parse)?,
                     first_ms: r.get(2)?,
                     last_ms: r.get(3)?,
                 })

@@ -181,7 +181,11 @@ pub fn purge(conn: &mut Connection, before_ms: i64) -> Result<u64, StoreError> {
 
 /// Reads column `idx` as a name that `parse` must know; anything else is corruption, reported
 /// as such rather than shown as a default.
-fn named<T>(r: &Row<'_>, idx: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+pub(super) fn named<T>(
+    r: &Row<'_>,
+    idx: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
     let text: String = r.get(idx)?;
     parse(&text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
