@@ -309,3 +309,30 @@ async fn the_indicator_search_finds_by_title_word_and_part_of_the_value_beyond_t
     let (_, none) = get(&s, &http, &session, "/indicators?q=relay&action=allow").await;
     assert!(!shown(&none, "192.0.2.55") && none.contains("Nothing yet."));
 }
+
+/// Issue 10, defect 11: every console page refuses to be framed, sniffed or cached (the page
+/// that shows a new token's secret included), and allows its own script and stylesheet only.
+#[tokio::test]
+async fn console_pages_cannot_be_framed_sniffed_or_cached() {
+    let s = TestServer::start().await;
+    let http = no_redirects();
+    let (status, cookie) = sign_in(&s, &http, &s.admin).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = cookie.unwrap().split(';').next().unwrap().to_owned();
+    for path in ["/login", "/devices", "/settings", "/console.js"] {
+        let resp = http
+            .get(format!("{}{path}", s.base))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let h = resp.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+    }
+}

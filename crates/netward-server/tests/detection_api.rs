@@ -583,3 +583,79 @@ async fn a_follower_after_a_restart_gets_new_events_only() {
         "stored history is not replayed"
     );
 }
+
+/// Reads a stream until the server ends it; everything it sent before the end. Fails when it
+/// is still open after 10 s (keep-alives included).
+async fn until_closed(resp: &mut reqwest::Response) -> String {
+    let mut seen = String::new();
+    let read_all = async {
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(10), read_all)
+        .await
+        .is_err()
+    {
+        panic!("the stream is still open after 10 s: {seen}");
+    }
+    seen
+}
+
+/// Issue 10, defect 1: a revoked token's live streams end, and deliver nothing more.
+#[tokio::test]
+async fn a_revoked_tokens_live_streams_end_at_once() {
+    let s = TestServer::start().await;
+    let ep = enroll(&s, "ep").await;
+    let id = indicator(&s, "203.0.113.5", "Block", true).await;
+    let (status, created) = s
+        .post("/api/tokens", json!({"name": "soc-tail", "role": "viewer"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let token_id = created["token"]["id"].as_str().unwrap().to_owned();
+    let mut events = s
+        .req(Method::GET, "/api/events/stream", Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    let mut alerts = s
+        .req(Method::GET, "/api/alerts/stream", Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (events.status(), alerts.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let (status, _) = s
+        .send(s.req(
+            Method::DELETE,
+            &format!("/api/tokens/{token_id}"),
+            Some(&s.admin),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "revoked");
+    // A hit after the revocation: it raises an event and an alert, which must not reach the
+    // revoked token.
+    deliver(
+        &s,
+        &ep,
+        vec![event(
+            1,
+            "203.0.113.5",
+            "blocked",
+            1,
+            &[(id, "203.0.113.5")],
+            now_ms(),
+        )],
+        0,
+    )
+    .await;
+    let (seen_events, seen_alerts) = (
+        until_closed(&mut events).await,
+        until_closed(&mut alerts).await,
+    );
+    assert!(!seen_events.contains("event: event"), "{seen_events}");
+    assert!(!seen_alerts.contains("event: alert"), "{seen_alerts}");
+}

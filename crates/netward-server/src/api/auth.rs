@@ -15,6 +15,8 @@ use crate::store::TokenRecord;
 pub struct Principal {
     /// The token used.
     pub token: TokenRecord,
+    /// Its secret, so that a long-lived answer (a live stream) can check it again.
+    pub secret: crate::detection::follow::Credential,
 }
 
 impl Principal {
@@ -62,9 +64,12 @@ pub async fn require_token(
             ApiError::unauthorized("the Authorization header is not `Bearer <token>`")
         })?;
     let token = cp
-        .authenticate(secret)
+        .authenticate(secret.clone())
         .await?
         .ok_or_else(|| ApiError::unauthorized("the token is unknown or revoked"))?;
-    req.extensions_mut().insert(Principal { token });
+    req.extensions_mut().insert(Principal {
+        token,
+        secret: crate::detection::follow::Credential::new(secret),
+    });
     Ok(next.run(req).await)
 }

@@ -51,10 +51,12 @@ pub async fn list_events(
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn stream_events(
     State(cp): State<ControlPlane>,
+    Extension(who): Extension<Principal>,
     Params(params): Params<EventStreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let (q, after) = params.follow()?;
-    let follower = cp.follow_events(q, after);
+    // The token is checked again for every batch: a revoked token's stream ends.
+    let follower = cp.follow_events(q, after, Some(who.secret));
     let events = futures_util::stream::unfold(follower, |mut follower| async move {
         let batch: Vec<Result<Event, Infallible>> = follower
             .next_batch()
@@ -155,8 +157,11 @@ pub async fn update_alert(
         (status = 401, body = ErrorBody)))]
 pub async fn stream_alerts(
     State(cp): State<ControlPlane>,
+    Extension(who): Extension<Principal>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let events = futures_util::stream::unfold(cp.follow_alerts(), |mut follower| async move {
+    // The token is checked again for every change: a revoked token's stream ends.
+    let follower = cp.follow_alerts(Some(who.secret));
+    let events = futures_util::stream::unfold(follower, |mut follower| async move {
         let event = match follower.next().await? {
             AlertFeed::Alert(alert) => Event::default()
                 .event("alert")

@@ -58,7 +58,8 @@ pub(super) async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     let machines = cp.live_machines.subscribe();
     let versions = cp.versions.subscribe();
-    let alerts = cp.follow_alerts();
+    // The session is checked below, for every message.
+    let alerts = cp.follow_alerts(None);
     let closing = cp.closing();
     let session = (console, u.session);
     let state = (cp, session, machines, versions, alerts, closing, true);

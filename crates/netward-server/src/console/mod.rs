@@ -108,4 +108,26 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         .route("/settings/tokens/{id}/revoke", post(tokens::revoke))
         .route("/console/live", get(live::stream))
         .layer(Extension(console))
+        .layer(axum::middleware::map_response(protective_headers))
+}
+
+/// The content security policy of every console response: its own script and stylesheet
+/// only, no framing (clickjacking), no plugins, forms that post back to the console only.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; frame-ancestors 'none'; \
+    base-uri 'none'; form-action 'self'; object-src 'none'";
+
+/// Headers on every console response: a page cannot be framed, sniffed as another type, or
+/// kept in a cache (a new token's secret is shown once, on a page like any other).
+async fn protective_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    response
 }

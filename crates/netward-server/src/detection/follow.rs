@@ -4,6 +4,10 @@
 //! An event follower reads the store after its cursor whenever the newest stored id moves, so
 //! it never misses an event and never repeats one, whatever its filter; an alert follower
 //! relays alert changes as they happen and says how many it missed when it fell behind.
+//!
+//! A follower opened with a [`Credential`] checks it again before everything it yields and,
+//! on a quiet stream, every [`RECHECK`]: a revoked token's stream ends at once, not at the
+//! next reconnect.
 
 use netward_model::detection::AlertEntity;
 use tokio::sync::{broadcast, watch};
@@ -13,6 +17,39 @@ use crate::store::{EventQuery, StoredEvent};
 
 /// Events per read, at most.
 pub const FOLLOW_PAGE: usize = 500;
+
+/// How often a quiet stream checks that its token still holds.
+pub const RECHECK: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A bearer secret, kept to authenticate a long-lived stream again; never printed.
+#[derive(Clone)]
+pub struct Credential(String);
+
+impl Credential {
+    /// Keeps `secret`.
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    /// Whether the token is still known and unrevoked (a store error counts as no).
+    async fn holds(&self, cp: &ControlPlane) -> bool {
+        matches!(cp.authenticate(self.0.clone()).await, Ok(Some(_)))
+    }
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credential(…)")
+    }
+}
+
+/// Whether `credential`, if any, still holds.
+async fn still_holds(cp: &ControlPlane, credential: Option<&Credential>) -> bool {
+    match credential {
+        Some(c) => c.holds(cp).await,
+        None => true,
+    }
+}
 
 /// Events matching a filter, as they are stored.
 #[derive(Debug)]
@@ -25,6 +62,8 @@ pub struct EventFollower {
     after: i64,
     /// Read before waiting: at the start, and while pages come back full.
     read_now: bool,
+    /// Checked again before each batch and on a quiet stream.
+    credential: Option<Credential>,
 }
 
 impl EventFollower {
@@ -33,9 +72,16 @@ impl EventFollower {
     pub async fn next_batch(&mut self) -> Option<Vec<StoredEvent>> {
         loop {
             if !self.read_now {
-                tokio::select! {
-                    changed = self.newest.changed() => changed.ok()?,
+                let quiet = tokio::select! {
+                    changed = self.newest.changed() => { changed.ok()?; false }
                     _ = self.closing.wait_for(|c| *c) => return None,
+                    () = tokio::time::sleep(RECHECK) => true,
+                };
+                if quiet {
+                    if !still_holds(&self.cp, self.credential.as_ref()).await {
+                        return None;
+                    }
+                    continue;
                 }
             }
             self.read_now = false;
@@ -58,6 +104,9 @@ impl EventFollower {
                 self.after = self.after.max(newest);
                 continue;
             };
+            if !still_holds(&self.cp, self.credential.as_ref()).await {
+                return None;
+            }
             self.after = last.id;
             // More than a page waiting: come back without waiting for a change.
             self.read_now = found.len() >= self.query.top;
@@ -78,17 +127,31 @@ pub enum AlertFeed {
 /// Alert changes, as they happen.
 #[derive(Debug)]
 pub struct AlertFollower {
+    cp: ControlPlane,
     changes: broadcast::Receiver<AlertEntity>,
     closing: watch::Receiver<bool>,
+    credential: Option<Credential>,
 }
 
 impl AlertFollower {
     /// The next change; `None` when the server shuts down.
     pub async fn next(&mut self) -> Option<AlertFeed> {
-        let next = tokio::select! {
-            next = self.changes.recv() => next,
-            _ = self.closing.wait_for(|c| *c) => return None,
+        let next = loop {
+            let next = tokio::select! {
+                next = self.changes.recv() => Some(next),
+                _ = self.closing.wait_for(|c| *c) => return None,
+                () = tokio::time::sleep(RECHECK) => None,
+            };
+            match next {
+                Some(next) => break next,
+                // A quiet stream: the token must still hold.
+                None if !still_holds(&self.cp, self.credential.as_ref()).await => return None,
+                None => {}
+            }
         };
+        if !still_holds(&self.cp, self.credential.as_ref()).await {
+            return None;
+        }
         match next {
             Ok(alert) => Some(AlertFeed::Alert(Box::new(alert))),
             Err(broadcast::error::RecvError::Lagged(n)) => Some(AlertFeed::Missed(n)),
@@ -99,8 +162,14 @@ impl AlertFollower {
 
 impl ControlPlane {
     /// Follows the events matching `query` (its paging is ignored), starting after the event
-    /// `after`, or with the next event stored when `after` is `None`.
-    pub fn follow_events(&self, mut query: EventQuery, after: Option<i64>) -> EventFollower {
+    /// `after`, or with the next event stored when `after` is `None`; with a `credential`, only
+    /// while it holds.
+    pub fn follow_events(
+        &self,
+        mut query: EventQuery,
+        after: Option<i64>,
+        credential: Option<Credential>,
+    ) -> EventFollower {
         query.top = FOLLOW_PAGE;
         query.skip = 0;
         EventFollower {
@@ -110,14 +179,17 @@ impl ControlPlane {
             after: after.unwrap_or_else(|| *self.live_events.borrow()),
             query,
             read_now: true,
+            credential,
         }
     }
 
-    /// Follows alert changes from now on.
-    pub fn follow_alerts(&self) -> AlertFollower {
+    /// Follows alert changes from now on; with a `credential`, only while it holds.
+    pub fn follow_alerts(&self, credential: Option<Credential>) -> AlertFollower {
         AlertFollower {
+            cp: self.clone(),
             changes: self.live_alerts.subscribe(),
             closing: self.closing(),
+            credential,
         }
     }
 }
