@@ -250,3 +250,36 @@ async fn the_stream_names_the_version_at_once_and_on_change_and_shutdown_ends_it
         .expect("shutdown hung on an open stream")
         .unwrap();
 }
+
+/// Issue 10, defect 5: the routes anyone can call without a credential (enrollment, the
+/// console's sign-in) take small bodies only, whatever the server's general body limit.
+#[tokio::test]
+async fn unauthenticated_routes_take_small_bodies_only() {
+    let s = TestServer::start().await;
+    let big = "x".repeat(netward_server::api::UNAUTHENTICATED_BODY_BYTES + 1);
+    let (status, body) = s
+        .send(
+            s.req(Method::POST, "/api/agent/enroll", None)
+                .header("content-type", "application/json")
+                .body(format!("{{\"token\":\"{big}\"}}")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let resp = s
+        .http
+        .post(format!("{}/login", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={big}&csrf=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A small enrollment still gets its real answer (here: the token is unknown).
+    let (status, _) = s
+        .send(
+            s.req(Method::POST, "/api/agent/enroll", None)
+                .json(&serde_json::json!({"token": "nwe_nope", "facts": {}})),
+        )
+        .await;
+    assert_ne!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -64,6 +64,11 @@ async fn openapi_json(
     Json(doc.as_ref().clone())
 }
 
+/// The largest body a route that needs no credential takes (enrollment, the console's sign-in):
+/// enough for a device's facts or a token, too little to make the server hold much for a
+/// stranger. Larger bodies get 413.
+pub const UNAUTHENTICATED_BODY_BYTES: usize = 64 * 1024;
+
 /// The whole HTTP application: `/api/*` behind bearer auth, `/healthz` open. Every path is
 /// taken with or without a trailing slash (`GET /api/indicators/`, as `misp2defender` sends
 /// it): the path is trimmed before routing, so routes and the OpenAPI document name each path
@@ -118,6 +123,8 @@ fn routes(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Rout
     let (enroll_api, enroll_doc) = OpenApiRouter::new()
         .routes(routes!(agents::enroll))
         .split_for_parts();
+    // Anyone who can reach the port may call it: a body is small, whatever `--max-body-bytes`.
+    let enroll_api = enroll_api.layer(DefaultBodyLimit::max(UNAUTHENTICATED_BODY_BYTES));
     let mut doc = doc;
     doc.merge(device_doc);
     doc.merge(enroll_doc);

@@ -39,6 +39,7 @@ mod user;
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::Redirect;
 use axum::routing::{get, post};
@@ -83,7 +84,14 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
                 )
             }),
         )
-        .route("/login", get(login::form_page).post(login::sign_in))
+        .route(
+            "/login",
+            get(login::form_page)
+                .post(login::sign_in)
+                .layer(DefaultBodyLimit::max(
+                    crate::api::UNAUTHENTICATED_BODY_BYTES,
+                )),
+        )
         .route("/logout", post(login::sign_out))
         .route("/devices", get(machines::list))
         .route("/devices/{id}", get(machines::show))
