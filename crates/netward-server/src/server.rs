@@ -90,6 +90,32 @@ impl RunningServer {
     }
 }
 
+/// The addresses of the URL agents are told to use (`--advertise`): a block on them would cut
+/// the fleet off from its server as surely as one on the listen address. A name is resolved
+/// once, at start; one that does not resolve is logged and guards nothing.
+async fn advertised_addresses(advertise: Option<&str>) -> Vec<IpAddr> {
+    let Some(url) = advertise else {
+        return Vec::new();
+    };
+    let Some(host) = url
+        .parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(|h| h.trim_matches(['[', ']']).to_owned()))
+    else {
+        return Vec::new();
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return vec![ip];
+    }
+    match tokio::net::lookup_host((host.as_str(), 443)).await {
+        Ok(found) => found.map(|a| a.ip()).collect(),
+        Err(error) => {
+            tracing::warn!(%error, %host, "Cannot resolve the advertised name; its addresses are not guarded.");
+            Vec::new()
+        }
+    }
+}
+
 /// The addresses a block must not cover: the listen address, or every local interface
 /// address when listening on the unspecified address.
 fn own_addresses(listen: IpAddr) -> Vec<IpAddr> {
@@ -139,7 +165,10 @@ pub async fn start_with_clock(
         addr: config.listen,
         source,
     })?;
-    let own = own_addresses(config.listen.ip());
+    let mut own = own_addresses(config.listen.ip());
+    own.extend(advertised_addresses(config.advertise.as_deref()).await);
+    own.sort();
+    own.dedup();
     let tls = if config.plain_http {
         None
     } else {

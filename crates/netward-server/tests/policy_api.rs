@@ -389,3 +389,28 @@ fn the_served_policy_matches_a_naive_model() {
         });
     });
 }
+
+/// Issue 10, defect 10: the address agents are told to reach the server at (`--advertise`) is
+/// guarded like the listen address: blocking it would cut the fleet off from its server.
+#[tokio::test]
+async fn the_advertised_address_is_guarded_like_the_listen_address() {
+    let s =
+        TestServer::start_with(|c| c.advertise = Some("https://198.51.100.20:8440".into())).await;
+    let body = json!({"indicatorValue": "198.51.100.0/24", "action": "Block", "title": "t"});
+    let (status, answer) = s.post("/api/indicators", body.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let (code, message, target) = error_of(&answer);
+    assert_eq!(
+        (code, target),
+        ("GuardRail", Some("indicatorValue")),
+        "{message}"
+    );
+    assert!(message.contains("force"), "{message}");
+    let (status, answer) = s
+        .send(
+            s.req(Method::POST, "/api/indicators?force=true", Some(&s.admin))
+                .json(&body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "forced: {answer}");
+}
