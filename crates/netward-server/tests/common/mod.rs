@@ -30,31 +30,25 @@ impl TestServer {
 
     /// Starts with the default configuration changed by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
-        // reqwest is built without a default crypto provider; the tests' client uses ring.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let server = in_process::start(dir.path(), adjust).await;
-        let admin = server
-            .bootstrap_token
-            .clone()
-            .expect("a new store creates an admin token");
-        Self {
-            base: format!("http://{}", server.addr),
-            server: Some(server),
-            admin,
-            http: reqwest::Client::new(),
-            dir,
-        }
+        Self::around(server, dir)
     }
 
     /// Starts with the default configuration, reading the time from `clock` (expiry and
     /// retention then happen when the test moves the clock, not when the wall clock does).
     pub async fn start_with_clock(clock: std::sync::Arc<dyn netward_server::clock::Clock>) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let server = netward_server::start_with_clock(&in_process::config(dir.path()), clock)
             .await
             .expect("start the server");
+        Self::around(server, dir)
+    }
+
+    /// The test's view of a server just started on `dir`.
+    fn around(server: RunningServer, dir: tempfile::TempDir) -> Self {
+        // reqwest is built without a default crypto provider; the tests' client uses ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let admin = server
             .bootstrap_token
             .clone()

@@ -13,7 +13,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa::openapi::path::ParameterIn;
 
 use super::super::error::ApiError;
 
@@ -35,13 +34,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
-            .map_err(|e| ApiError::invalid("query", e.to_string()))?;
-        let names: Vec<String> = T::into_params(|| Some(ParameterIn::Query))
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+        let (_, pairs, names) = super::query_of::<T>(parts)?;
         let (known, unknown): (Vec<_>, Vec<_>) =
             pairs.into_iter().partition(|(k, _)| names.contains(k));
         for (name, _) in &unknown {

@@ -44,13 +44,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
-            .map_err(|e| ApiError::invalid("query", e.to_string()))?;
-        let names: Vec<String> = T::into_params(|| Some(ParameterIn::Query))
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+        let (raw, pairs, names) = query_of::<T>(parts)?;
         if let Some((unknown, _)) = pairs.iter().find(|(k, _)| !names.contains(k)) {
             let takes = if names.is_empty() {
                 "no parameters".to_owned()
@@ -67,6 +61,23 @@ where
             .map(Self)
             .map_err(|e| ApiError::invalid("query", e.to_string()))
     }
+}
+
+/// A request's raw query string, its (name, value) pairs, and the parameter names a route
+/// takes.
+type Query<'a> = (&'a str, Vec<(String, String)>, Vec<String>);
+
+/// The [`Query`] of a request for `T`, whose names come from its `IntoParams`, so that they
+/// are written once, on the struct.
+fn query_of<T: IntoParams>(parts: &Parts) -> Result<Query<'_>, ApiError> {
+    let raw = parts.uri.query().unwrap_or("");
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw).map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let names = T::into_params(|| Some(ParameterIn::Query))
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    Ok((raw, pairs, names))
 }
 
 /// A text parameter; empty counts as absent.
