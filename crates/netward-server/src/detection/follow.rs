@@ -64,6 +64,9 @@ pub struct EventFollower {
     read_now: bool,
     /// Checked again before each batch and on a quiet stream.
     credential: Option<Credential>,
+    /// When the credential was last found to hold: the next check is due [`RECHECK`] later,
+    /// however many non-matching events went by meanwhile.
+    checked_at: tokio::time::Instant,
 }
 
 impl EventFollower {
@@ -75,12 +78,13 @@ impl EventFollower {
                 let quiet = tokio::select! {
                     changed = self.newest.changed() => { changed.ok()?; false }
                     _ = self.closing.wait_for(|c| *c) => return None,
-                    () = tokio::time::sleep(RECHECK) => true,
+                    () = tokio::time::sleep_until(self.checked_at + RECHECK) => true,
                 };
                 if quiet {
                     if !still_holds(&self.cp, self.credential.as_ref()).await {
                         return None;
                     }
+                    self.checked_at = tokio::time::Instant::now();
                     continue;
                 }
             }
@@ -107,6 +111,7 @@ impl EventFollower {
             if !still_holds(&self.cp, self.credential.as_ref()).await {
                 return None;
             }
+            self.checked_at = tokio::time::Instant::now();
             self.after = last.id;
             // More than a page waiting: come back without waiting for a change.
             self.read_now = found.len() >= self.query.top;
@@ -180,6 +185,7 @@ impl ControlPlane {
             query,
             read_now: true,
             credential,
+            checked_at: tokio::time::Instant::now(),
         }
     }
 
