@@ -26,6 +26,9 @@ pub enum TokenCommand {
     Revoke {
         /// Token id.
         id: String,
+        /// Revoke even the token you are using, or the last admin token.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -70,10 +73,12 @@ pub async fn run(client: &ApiClient, json: bool, cmd: TokenCommand) -> Result<()
             print_tokens(&list.value);
             Ok(())
         }
-        TokenCommand::Revoke { id } => {
-            let t: TokenEntity = client
-                .send(client.request(Method::DELETE, &format!("/api/tokens/{id}")))
-                .await?;
+        TokenCommand::Revoke { id, force } => {
+            let mut request = client.request(Method::DELETE, &format!("/api/tokens/{id}"));
+            if force {
+                request = request.query(&[("force", "true")]);
+            }
+            let t: TokenEntity = client.send(request).await?;
             if json {
                 return table::print_json(&t);
             }

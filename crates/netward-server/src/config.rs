@@ -26,4 +26,6 @@ pub struct ServerConfig {
     pub advertise: Option<String>,
     /// Event retention and SIEM exports.
     pub detection: crate::detection::DetectionConfig,
+    /// The connection cap and the client timeouts.
+    pub connections: crate::connections::ConnectionLimits,
 }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod audit_log;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod console;
 pub mod control;
 pub mod detection;

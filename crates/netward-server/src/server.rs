@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::api;
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
+use crate::connections::{self, CappedListener};
 use crate::control::{ControlError, ControlPlane};
 use crate::store::{SqliteStore, StoreError};
 
@@ -213,21 +214,16 @@ pub async fn start_with_clock(
         let _ = rx.await;
         closing.begin_shutdown();
     };
+    let limits = config.connections;
+    let listener = CappedListener::new(listener, limits.max_connections);
     let task = match tls {
         Some(t) => {
-            let listener = crate::tls::TlsListener::new(listener, t.config)
-                .map_err(|source| ServerError::Bind { addr, source })?;
-            tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stop)
-                    .await
-            })
+            let listener =
+                crate::tls::TlsListener::new(listener, t.config, limits.handshake_timeout)
+                    .map_err(|source| ServerError::Bind { addr, source })?;
+            tokio::spawn(connections::serve(listener, app, limits, stop))
         }
-        None => tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-        }),
+        None => tokio::spawn(connections::serve(listener, app, limits, stop)),
     };
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "Server listening.");
     Ok(RunningServer {

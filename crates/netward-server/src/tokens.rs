@@ -8,7 +8,7 @@ use netward_model::{Actor, ActorKind, FieldError, Role};
 use sha2::{Digest, Sha256};
 
 use crate::control::{ControlError, ControlPlane};
-use crate::store::{Change, StoreError, TokenRecord};
+use crate::store::{Change, LastAdmin, StoreError, TokenRecord};
 
 /// The prefix of every secret, so that scanners can spot leaked ones.
 pub const SECRET_PREFIX: &str = "nwt_";
@@ -48,6 +48,17 @@ fn validate_token_name(name: &str) -> Result<String, FieldError> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// A revocation, as the API and the console ask for it.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenRevoke {
+    /// The token to revoke.
+    pub id: i64,
+    /// The id of the token the request was made with, if any.
+    pub caller: Option<i64>,
+    /// Revoke even the caller's own token or the last admin token.
+    pub force: bool,
 }
 
 impl ControlPlane {
@@ -127,16 +138,39 @@ impl ControlPlane {
         self.blocking(|cp| Ok(cp.store.tokens()?)).await
     }
 
-    /// Revokes a token; later requests with it get 401.
-    pub async fn revoke_token(&self, id: i64, actor: Actor) -> Result<TokenRecord, ControlError> {
+    /// Revokes a token; later requests with it get 401. Without `force`, refuses (409) to
+    /// revoke the caller's own token or the last live admin token.
+    pub async fn revoke_token(
+        &self,
+        revoke: TokenRevoke,
+        actor: Actor,
+    ) -> Result<TokenRecord, ControlError> {
+        if !revoke.force && Some(revoke.id) == revoke.caller {
+            return Err(ControlError::Conflict(
+                "this is the token you are using; revoking it ends your access at once \
+                 (pass --force to revoke it anyway)"
+                    .into(),
+            ));
+        }
+        let last_admin = if revoke.force {
+            LastAdmin::MayRevoke
+        } else {
+            LastAdmin::Keep
+        };
         self.blocking(move |cp| {
             let change = Change {
                 actor: &actor,
                 at: cp.now(),
             };
-            cp.store
-                .revoke_token(id, &change)?
-                .ok_or_else(|| ControlError::NotFound(format!("token {id}")))
+            match cp.store.revoke_token(revoke.id, last_admin, &change) {
+                Ok(Some(token)) => Ok(token),
+                Ok(None) => Err(ControlError::NotFound(format!("token {}", revoke.id))),
+                Err(e @ StoreError::LastAdmin(_)) => Err(ControlError::Conflict(format!(
+                    "{e} (create another admin token first, or pass --force; \
+                     `netward server recover-admin` mints a new one on the server host)"
+                ))),
+                Err(e) => Err(e.into()),
+            }
         })
         .await
     }

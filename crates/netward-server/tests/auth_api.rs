@@ -255,3 +255,85 @@ async fn token_creation_validates_and_the_audit_log_records_every_change() {
     let (_, only) = s.get("/api/audit?target=203.0.113.5").await;
     assert_eq!(only["value"].as_array().unwrap().len(), 1);
 }
+
+/// The id of the token named `name`.
+async fn token_id(s: &TestServer, name: &str) -> String {
+    let (_, tokens) = s.get("/api/tokens").await;
+    tokens["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Nobody locks the admins out by mistake: your own token and the last live admin token are
+/// refused with 409 and a reason, unless `force=true` says it is meant.
+#[tokio::test]
+async fn the_last_admin_token_and_your_own_are_revoked_only_with_force() {
+    let s = TestServer::start().await;
+    let admin = token_id(&s, "admin").await;
+    let revoke = |token: &str, id: &str, force: bool| {
+        let path = if force {
+            format!("/api/tokens/{id}?force=true")
+        } else {
+            format!("/api/tokens/{id}")
+        };
+        s.req(Method::DELETE, &path, Some(token))
+    };
+
+    let (status, body) = s.send(revoke(&s.admin, &admin, false)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        error_of(&body).1.contains("the token you are using"),
+        "{body}"
+    );
+
+    // Two admins revoking each other at the same moment: each passes the own-token check,
+    // and the store's transaction lets only one revocation through, so an admin remains.
+    for round in 0..5 {
+        let ops_name = format!("ops{round}");
+        let ops = s.token_with(&ops_name, "admin", &s.admin).await;
+        let ops_id = token_id(&s, &ops_name).await;
+        let (a, b) = tokio::join!(
+            s.send(revoke(&s.admin, &ops_id, false)),
+            s.send(revoke(&ops, &admin, false)),
+        );
+        let statuses = [a.0, b.0];
+        assert!(
+            statuses.contains(&StatusCode::OK)
+                && statuses.iter().all(|st| [
+                    StatusCode::OK,
+                    StatusCode::CONFLICT,
+                    StatusCode::UNAUTHORIZED
+                ]
+                .contains(st))
+                && statuses != [StatusCode::OK, StatusCode::OK],
+            "{a:?} {b:?}"
+        );
+        if b.0 == StatusCode::OK {
+            // `admin` went: carry on with `ops` as the admin of the next round.
+            return last_admin_goes_only_with_force(&s, &ops, &ops_id, &revoke).await;
+        }
+        let (status, _) = s.send(s.req(Method::GET, "/api/tokens", Some(&ops))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    last_admin_goes_only_with_force(&s, &s.admin.clone(), &admin, &revoke).await;
+}
+
+async fn last_admin_goes_only_with_force(
+    s: &TestServer,
+    token: &str,
+    id: &str,
+    revoke: &impl Fn(&str, &str, bool) -> reqwest::RequestBuilder,
+) {
+    let (status, body) = s.send(revoke(token, id, false)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = s.send(revoke(token, id, true)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = s.send(s.req(Method::GET, "/api/tokens", Some(token))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

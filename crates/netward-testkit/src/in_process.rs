@@ -18,6 +18,7 @@ pub fn config(data_dir: &Path) -> ServerConfig {
         tls_names: Vec::new(),
         advertise: None,
         detection: Default::default(),
+        connections: Default::default(),
     }
 }
 

@@ -152,6 +152,11 @@ struct ServerArgs {
     /// Serve plain HTTP instead of TLS; only on a loopback address.
     #[arg(long)]
     plain_http: bool,
+    /// Connections held open at once; beyond that, new ones wait in the kernel's backlog.
+    /// Keep it under the process's file-descriptor limit (`ulimit -n`).
+    #[arg(long, env = "NETWARD_MAX_CONNECTIONS", default_value_t = 4096,
+        value_parser = clap::value_parser!(u32).range(16..))]
+    max_connections: u32,
     /// Another name (DNS or IP) for the server certificate; repeatable.
     #[arg(long = "tls-name")]
     tls_names: Vec<String>,
@@ -385,6 +390,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             retention_days: args.event_retention_days,
             ndjson: args.export_ndjson,
             syslog: args.export_syslog,
+        },
+        connections: netward_server::connections::ConnectionLimits {
+            max_connections: args.max_connections as usize,
+            ..Default::default()
         },
     };
     let mut server = netward_server::start(&config).await?;

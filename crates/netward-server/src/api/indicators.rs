@@ -13,9 +13,7 @@ use netward_model::{IndicatorSubmission, Role};
 use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{JsonBody, RawBody};
-use super::params::{
-    BatchDeleteParams, ImportParams, IndicatorParams, LenientParams, SubmitParams,
-};
+use super::params::{BatchDeleteParams, ForceParams, ImportParams, IndicatorParams, LenientParams};
 use crate::control::ControlPlane;
 use crate::indicators::ImportFormat;
 
@@ -26,7 +24,7 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 
 /// Submit or update one indicator (keyed by its canonical value).
 #[utoipa::path(post, path = "/api/indicators", tag = "indicators",
-    params(SubmitParams),
+    params(ForceParams),
     request_body = IndicatorSubmission,
     responses(
         (status = 200, description = "The created or updated indicator", body = IndicatorEntity),
@@ -35,7 +33,7 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 pub async fn submit(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
-    LenientParams(params, _): LenientParams<SubmitParams>,
+    LenientParams(params, _): LenientParams<ForceParams>,
     JsonBody(body): JsonBody<IndicatorSubmission>,
 ) -> Result<Json<IndicatorEntity>, ApiError> {
     who.require(Role::Analyst)?;

@@ -11,8 +11,10 @@ use netward_model::wire::{ErrorBody, TokenCreate, TokenCreated, TokenEntity, Tok
 use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::JsonBody;
+use super::params::{ForceParams, Params};
 use crate::control::ControlPlane;
 use crate::store::TokenRecord;
+use crate::tokens::TokenRevoke;
 
 fn entity(t: &TokenRecord) -> TokenEntity {
     TokenEntity {
@@ -58,19 +60,26 @@ pub async fn create(
     ))
 }
 
-/// Revoke a token; requests with it get 401 from then on.
+/// Revoke a token; requests with it get 401 from then on. Your own token and the last live
+/// admin token are refused with 409 unless `force=true`.
 #[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens",
-    params(("id" = String, Path, description = "Token id")),
+    params(("id" = String, Path, description = "Token id"), ForceParams),
     responses((status = 200, body = TokenEntity), (status = 404, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn revoke(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
+    Params(params): Params<ForceParams>,
 ) -> Result<Json<TokenEntity>, ApiError> {
     who.require(Role::Admin)?;
     let id = id
         .parse::<i64>()
         .map_err(|_| ApiError::not_found(format!("token {id} does not exist")))?;
-    Ok(Json(entity(&cp.revoke_token(id, who.actor()).await?)))
+    let revoke = TokenRevoke {
+        id,
+        caller: Some(who.token.id),
+        force: params.force()?,
+    };
+    Ok(Json(entity(&cp.revoke_token(revoke, who.actor()).await?)))
 }

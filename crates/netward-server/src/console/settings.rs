@@ -26,7 +26,7 @@ pub(super) async fn settings_page(
 ) -> Result<Response, PageError> {
     let enforced = cp.settings().await?.custom_network_indicators;
     let groups = groups::section(cp, &u.viewer).await?;
-    let tokens = tokens::section(cp, &u.viewer).await?;
+    let tokens = tokens::section(cp, u).await?;
     let body = html! {
         @if let Some(msg) = msg {
             (msg)

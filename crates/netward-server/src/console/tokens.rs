@@ -13,13 +13,15 @@ use netward_model::wire::TokenCreate;
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Notice, TextField, Viewer, notice, select_field, table};
+use super::html::{Notice, TextField, notice, select_field, table};
 use super::settings::{refused, settings_page};
 use super::user::{CsrfForm, User};
 use crate::control::ControlPlane;
+use crate::tokens::TokenRevoke;
 
 /// The section, or nothing for a viewer or analyst (who may not list tokens).
-pub(super) async fn section(cp: &ControlPlane, viewer: &Viewer) -> Result<Markup, PageError> {
+pub(super) async fn section(cp: &ControlPlane, u: &User) -> Result<Markup, PageError> {
+    let viewer = &u.viewer;
     if !viewer.can(Role::Admin) {
         return Ok(html! {});
     }
@@ -33,6 +35,8 @@ pub(super) async fn section(cp: &ControlPlane, viewer: &Viewer) -> Result<Markup
                 format_rfc3339(t.created_at).render(),
                 match t.revoked_at {
                     Some(at) => html! { "revoked " (format_rfc3339(at)) },
+                    // Revoking it would sign you out for good; the CLI can, with --force.
+                    None if t.id == u.token_id() => html! { "signed in with this token" },
                     None => html! {
                         form method="post" action={ "/settings/tokens/" (t.id) "/revoke" } class="inline" {
                             (viewer.csrf_field())
@@ -45,7 +49,7 @@ pub(super) async fn section(cp: &ControlPlane, viewer: &Viewer) -> Result<Markup
         .collect();
     Ok(html! {
         h2 { "API tokens" }
-        (table("Tokens", &["Name", "Role", "Created", ""], &rows, ""))
+        (table("Tokens", &["Name", "Role", "Created", "State"], &rows, ""))
         form method="post" action="/settings/tokens" class="card" {
             h3 { "New token" }
             (viewer.csrf_field())
@@ -106,7 +110,13 @@ pub(super) async fn revoke(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     u.may_write(Role::Admin, &form.csrf)?;
-    let id = id_of("token", &id)?;
-    cp.revoke_token(id, u.actor()).await?;
-    Ok(Redirect::to("/settings?done=token").into_response())
+    let revoke = TokenRevoke {
+        id: id_of("token", &id)?,
+        caller: Some(u.token_id()),
+        force: false,
+    };
+    match cp.revoke_token(revoke, u.actor()).await {
+        Ok(_) => Ok(Redirect::to("/settings?done=token").into_response()),
+        Err(e) => refused(&cp, &u, e).await,
+    }
 }

@@ -34,6 +34,11 @@ pub(super) struct CsrfForm {
 }
 
 impl User {
+    /// The id of the token the user signed in with.
+    pub(super) fn token_id(&self) -> i64 {
+        self.token.id
+    }
+
     /// Who the audit log names for a change made on this page.
     pub(super) fn actor(&self) -> Actor {
         Actor {

@@ -28,6 +28,9 @@ pub enum StoreError {
     /// A unique name is taken.
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The revocation would leave no live admin token.
+    #[error("`{0}` is the last admin token; revoking it would lock every admin out")]
+    LastAdmin(String),
     /// A thread panicked while holding the database.
     #[error("the store is unusable after an earlier panic")]
     Poisoned,

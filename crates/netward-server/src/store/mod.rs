@@ -39,7 +39,7 @@ pub use error::StoreError;
 pub use fleet::{AckRecord, DeviceRecord, EnrollTokenRecord, FleetStore, GroupDeletion};
 pub use indicators::{BatchDeletion, IndicatorQuery, IndicatorStore};
 pub use sqlite::SqliteStore;
-pub use tokens::{TokenRecord, TokenStore};
+pub use tokens::{LastAdmin, TokenRecord, TokenStore};
 
 /// Who makes a change, and when (Unix seconds).
 #[derive(Clone, Debug)]

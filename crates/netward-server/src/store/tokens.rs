@@ -21,6 +21,15 @@ pub struct TokenRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// Whether a revocation may remove the last live admin token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LastAdmin {
+    /// Refuse: nobody could administer the server afterwards.
+    Keep,
+    /// Allow (`--force`); `netward server recover-admin` mints a new one.
+    MayRevoke,
+}
+
 /// API tokens.
 pub trait TokenStore: Send + Sync {
     /// Stores a token by the hash of its secret; [`StoreError::AlreadyExists`] if the name is taken.
@@ -35,7 +44,13 @@ pub trait TokenStore: Send + Sync {
     fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// All tokens.
     fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
-    /// Revokes a token; `None` if the id is unknown.
-    fn revoke_token(&self, id: i64, change: &Change<'_>)
-    -> Result<Option<TokenRecord>, StoreError>;
+    /// Revokes a token; `None` if the id is unknown. With [`LastAdmin::Keep`], refuses with
+    /// [`StoreError::LastAdmin`] when the token is the last live admin token, checked in the
+    /// same transaction as the revocation, so two concurrent revocations cannot both pass.
+    fn revoke_token(
+        &self,
+        id: i64,
+        last_admin: LastAdmin,
+        change: &Change<'_>,
+    ) -> Result<Option<TokenRecord>, StoreError>;
 }

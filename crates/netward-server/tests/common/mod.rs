@@ -117,10 +117,15 @@ impl TestServer {
     }
 
     pub async fn token(&self, name: &str, role: &str) -> String {
+        self.token_with(name, role, &self.admin).await
+    }
+
+    /// A new token, created with the admin token `by`.
+    pub async fn token_with(&self, name: &str, role: &str, by: &str) -> String {
         let (status, body) = self
-            .post(
-                "/api/tokens",
-                serde_json::json!({"name": name, "role": role}),
+            .send(
+                self.req(Method::POST, "/api/tokens", Some(by))
+                    .json(&serde_json::json!({"name": name, "role": role})),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");

@@ -10,21 +10,6 @@ use super::super::error::ApiError;
 use super::{MAX_TOP, count, flag, text};
 use crate::store::IndicatorQuery;
 
-/// `POST /api/indicators`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SubmitParams {
-    /// Accept a block the guard rails would refuse (`true`/`false`).
-    force: Option<String>,
-}
-
-impl SubmitParams {
-    /// Whether the guard rails are overridden.
-    pub fn force(&self) -> Result<bool, ApiError> {
-        flag("force", &self.force)
-    }
-}
-
 /// `POST /api/indicators/BatchDelete` takes no parameters (others are ignored).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -16,7 +16,7 @@ mod lenient;
 pub use agents::PolicyParams;
 pub use audit_log::AuditParams;
 pub use detection::{AlertParams, ContactParams, EventParams, EventStreamParams, IncidentParams};
-pub use indicators::{BatchDeleteParams, ImportParams, IndicatorParams, SubmitParams};
+pub use indicators::{BatchDeleteParams, ImportParams, IndicatorParams};
 pub use lenient::LenientParams;
 
 use axum::extract::FromRequestParts;
@@ -29,6 +29,22 @@ use utoipa::IntoParams;
 use utoipa::openapi::path::ParameterIn;
 
 use super::error::ApiError;
+
+/// `force` alone: `POST /api/indicators` (accept a block the guard rails would refuse) and
+/// `DELETE /api/tokens/{id}` (revoke your own token or the last admin token).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ForceParams {
+    /// Override the refusal (`true`/`false`).
+    force: Option<String>,
+}
+
+impl ForceParams {
+    /// Whether the refusal is overridden.
+    pub fn force(&self) -> Result<bool, ApiError> {
+        flag("force", &self.force)
+    }
+}
 
 /// The largest page, as in MDE.
 pub const MAX_TOP: usize = 10_000;

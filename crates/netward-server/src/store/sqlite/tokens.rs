@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::json;
 
 use super::{SqliteStore, audit, db, is_unique_violation};
-use crate::store::{Change, StoreError, TokenRecord, TokenStore};
+use crate::store::{Change, LastAdmin, StoreError, TokenRecord, TokenStore};
 
 const TOKEN_COLUMNS: &str = "id, name, role, created_at, created_by, revoked_at";
 
@@ -115,6 +115,7 @@ impl TokenStore for SqliteStore {
     fn revoke_token(
         &self,
         id: i64,
+        last_admin: LastAdmin,
         change: &Change<'_>,
     ) -> Result<Option<TokenRecord>, StoreError> {
         let mut conn = self.conn()?;
@@ -133,6 +134,19 @@ impl TokenStore for SqliteStore {
             return Ok(None);
         };
         if token.revoked_at.is_none() {
+            if last_admin == LastAdmin::Keep && token.role == Role::Admin {
+                let others: i64 = tx
+                    .query_row(
+                        "SELECT COUNT(*) FROM tokens
+                         WHERE role = ?1 AND revoked_at IS NULL AND id <> ?2",
+                        params![Role::Admin.as_str(), id],
+                        |r| r.get(0),
+                    )
+                    .map_err(db("count admin tokens"))?;
+                if others == 0 {
+                    return Err(StoreError::LastAdmin(token.name));
+                }
+            }
             tx.execute(
                 "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1",
                 params![id, change.at],

@@ -2,7 +2,7 @@
 
 use netward_model::{Coverage, DeviceGroup, ProtectionMode, Role, TenantSettings};
 
-use super::super::{Change, GroupDeletion, Store, StoreError};
+use super::super::{Change, GroupDeletion, LastAdmin, Store, StoreError};
 use super::{actor, draft};
 
 pub(super) fn groups_settings_and_tokens(store: &dyn Store) {
@@ -80,8 +80,38 @@ pub(super) fn groups_settings_and_tokens(store: &dyn Store) {
             .and_then(|t| t.revoked_at),
         Some(9)
     );
-    assert!(store.revoke_token(999, &c).unwrap().is_none());
+    assert!(
+        store
+            .revoke_token(999, LastAdmin::Keep, &c)
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.tokens().unwrap().len(), 1);
+
+    // The last live admin token stays unless the revocation says it may go.
+    let first = store.create_token("root", Role::Admin, "h3", &c).unwrap();
+    let second = store.create_token("ops", Role::Admin, "h4", &c).unwrap();
+    assert!(
+        store
+            .revoke_token(first.id, LastAdmin::Keep, &c)
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        store.revoke_token(second.id, LastAdmin::Keep, &c),
+        Err(StoreError::LastAdmin(name)) if name == "ops"
+    ));
+    assert_eq!(
+        store.token_by_hash("h4").unwrap().unwrap().revoked_at,
+        None,
+        "a refused revocation changes nothing"
+    );
+    assert!(
+        store
+            .revoke_token(second.id, LastAdmin::MayRevoke, &c)
+            .unwrap()
+            .is_some_and(|t| t.revoked_at.is_some())
+    );
 }
 
 pub(super) fn enrollment_devices_and_acknowledgements(store: &dyn Store) {
