@@ -3,12 +3,16 @@
 //! A secret is `nwt_` followed by 64 hex digits (32 random bytes). Only its SHA-256 is stored:
 //! the secret has full entropy, so a slow password hash would add nothing but latency.
 
+use std::path::Path;
+
 use netward_model::wire::TokenCreate;
 use netward_model::{Actor, ActorKind, FieldError, Role};
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::control::{ControlError, ControlPlane};
-use crate::store::{Change, LastAdmin, StoreError, TokenRecord};
+use crate::store::sqlite::DB_FILE;
+use crate::store::{Change, LastAdmin, SqliteStore, StoreError, TokenRecord, TokenStore};
 
 /// The prefix of every secret, so that scanners can spot leaked ones.
 pub const SECRET_PREFIX: &str = "nwt_";
@@ -173,6 +177,43 @@ impl ControlPlane {
             }
         })
         .await
+    }
+}
+
+/// Mints a new admin token directly in the store of `data_dir`, for whoever can read the
+/// server's data on its host (`netward server recover-admin`): the way back in after the last
+/// admin token was revoked or lost. It works while the server runs. The name defaults to
+/// `admin-recovered-<unix time>`; the audit log records the recovery.
+pub fn recover_admin(
+    data_dir: &Path,
+    name: Option<&str>,
+    clock: &dyn Clock,
+) -> Result<(TokenRecord, String), ControlError> {
+    if !data_dir.join(DB_FILE).is_file() {
+        return Err(ControlError::NotFound(format!(
+            "a netward store in {} (no {DB_FILE}); name the server's --data-dir",
+            data_dir.display()
+        )));
+    }
+    let store = SqliteStore::open(data_dir)?;
+    let now = clock.now();
+    let name =
+        validate_token_name(&name.map_or_else(|| format!("admin-recovered-{now}"), str::to_owned))?;
+    let secret = new_secret()?;
+    let actor = Actor {
+        name: "recover-admin".into(),
+        kind: ActorKind::System,
+    };
+    let change = Change {
+        actor: &actor,
+        at: now,
+    };
+    match store.create_token(&name, Role::Admin, &hash_secret(&secret), &change) {
+        Ok(record) => Ok((record, secret)),
+        Err(StoreError::AlreadyExists(what)) => Err(ControlError::Conflict(format!(
+            "{what} already exists; pass another --name"
+        ))),
+        Err(e) => Err(e.into()),
     }
 }
 

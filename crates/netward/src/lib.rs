@@ -2,7 +2,7 @@
 //! only sets up logging, calls [`run`] and maps its result to an exit code.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -139,8 +139,12 @@ enum AgentAction {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 struct ServerArgs {
-    /// Directory for the database and the TLS CA; created with mode 0700.
+    #[command(subcommand)]
+    action: Option<ServerAction>,
+    /// Directory for the database and the TLS CA. A missing one is created with mode 0700; an
+    /// existing one must belong to this user and be closed to everyone else.
     #[arg(long, env = "NETWARD_DATA_DIR", default_value = "/var/lib/netward")]
     data_dir: PathBuf,
     /// Address to listen on (TLS; plain HTTP only with --plain-http on loopback).
@@ -176,6 +180,20 @@ struct ServerArgs {
     export_syslog: Option<SocketAddr>,
 }
 
+#[derive(Subcommand, Debug)]
+enum ServerAction {
+    /// Mint a new admin token straight in the data directory, on the server host: the way
+    /// back in when no admin token is left. Works while the server runs.
+    RecoverAdmin {
+        /// The server's data directory.
+        #[arg(long, env = "NETWARD_DATA_DIR", default_value = "/var/lib/netward")]
+        data_dir: PathBuf,
+        /// The new token's name (default `admin-recovered-<unix time>`).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
 /// How `run` failed, for the exit code.
 #[derive(Debug)]
 pub enum Failure {
@@ -199,7 +217,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let json = cli.client.json;
     let client = || -> Result<ApiClient, CliError> { ApiClient::new(cli.client.resolve()?) };
     match cli.command {
-        Command::Server(args) => serve(args).await.map_err(Failure::Failed),
+        Command::Server(args) => match args.action {
+            Some(ServerAction::RecoverAdmin { data_dir, name }) => {
+                recover_admin(&data_dir, name.as_deref(), json)
+            }
+            None => serve(args).await.map_err(Failure::Failed),
+        },
         Command::Indicator(cmd) => Ok(netward_cli::indicators::run(&client()?, json, cmd).await?),
         Command::Group(cmd) => Ok(netward_cli::groups::run(&client()?, json, cmd).await?),
         Command::Settings(cmd) => Ok(netward_cli::settings::run(&client()?, json, cmd).await?),
@@ -376,6 +399,27 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+fn recover_admin(data_dir: &Path, name: Option<&str>, json: bool) -> Result<(), Failure> {
+    use netward_server::ControlError;
+    let (token, secret) =
+        netward_server::tokens::recover_admin(data_dir, name, &netward_server::clock::SystemClock)
+            .map_err(|e| match e {
+                ControlError::Invalid(_)
+                | ControlError::NotFound(_)
+                | ControlError::Conflict(_) => Failure::Usage(e.into()),
+                other => Failure::Failed(other.into()),
+            })?;
+    if json {
+        netward_cli::table::print_json(&serde_json::json!({"name": token.name, "secret": secret}))?;
+        return Ok(());
+    }
+    netward_cli::say!(
+        "netward: created the admin token `{}`. It is shown only this once; store it now:\n{secret}",
+        token.name
+    );
+    Ok(())
 }
 
 async fn serve(args: ServerArgs) -> anyhow::Result<()> {

@@ -227,3 +227,82 @@ fn roles_tokens_groups_settings_and_the_config_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cli.toml"));
 }
+
+/// The way back in: with every admin token revoked, root on the server host mints a new one
+/// from the data directory, while the server runs, and the audit log records it.
+#[test]
+fn an_admin_locked_out_recovers_with_a_token_minted_on_the_host() {
+    let s = ServerProcess::start(BIN);
+    let data = s.dir.path().join("data");
+    let tokens = s.json(&["token", "list"]);
+    let admin_id = tokens["value"][0]["id"].as_str().unwrap().to_owned();
+    let out = s.cli(&s.admin, &["token", "revoke", &admin_id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--force"),
+        "{out:?}"
+    );
+    s.ok(&["token", "revoke", &admin_id, "--force"]);
+    assert_eq!(s.cli(&s.admin, &["token", "list"]).status.code(), Some(1));
+
+    let out = Command::new(BIN)
+        .args(["server", "recover-admin", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secret = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("nwt_"))
+        .unwrap_or_else(|| panic!("no secret in {stdout}"));
+    let audit = String::from_utf8_lossy(&s.cli(secret, &["audit"]).stdout).into_owned();
+    assert!(audit.contains("recover-admin"), "{audit}");
+
+    // A directory with no store is refused, not turned into an empty one.
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["server", "recover-admin", "--data-dir"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no netward.db"));
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+}
+
+/// `--data-dir` pointed at a directory others may enter is refused, and left as it was.
+#[test]
+fn a_data_dir_open_to_others_is_refused_and_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let shared = parent.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "server",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&shared)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mode 0755"), "{stderr}");
+    let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o755);
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);
+
+    // A directory that does not exist yet is created for the server alone.
+    let s = ServerProcess::start(BIN);
+    let mode = std::fs::metadata(s.dir.path().join("data"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(mode, 0o700);
+}

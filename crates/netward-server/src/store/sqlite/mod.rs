@@ -22,7 +22,6 @@ mod odata;
 mod schema;
 mod tokens;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -57,15 +56,12 @@ fn to_u64(n: i64) -> u64 {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store in `data_dir`, which is made private to its owner.
+    /// Opens (creating if needed) the store in `data_dir`; see [`private_dir`].
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        let dir_err = |source| StoreError::DataDir {
+        private_dir(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_owned(),
             source,
-        };
-        std::fs::create_dir_all(data_dir).map_err(dir_err)?;
-        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(dir_err)?;
+        })?;
         let mut conn = Connection::open(data_dir.join(DB_FILE)).map_err(db("open"))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
@@ -80,6 +76,48 @@ impl SqliteStore {
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+/// Makes sure `dir` is the server's own: a missing directory is created with mode 0700; an
+/// existing one must belong to this user and be closed to everyone else. Its mode is never
+/// changed: a directory others can enter was not made for the server (`/var/lib`, a home
+/// directory), and tightening it would break whoever else uses it.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir),
+        Err(e) => Err(e),
+        Ok(meta) if !meta.is_dir() => Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "not a directory",
+        )),
+        Ok(meta) => {
+            let mode = meta.mode() & 0o7777;
+            let me = nix::unistd::geteuid().as_raw();
+            if meta.uid() != me {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!(
+                        "it belongs to uid {}, not to this user (uid {me}); give the server a directory of its own",
+                        meta.uid()
+                    ),
+                ));
+            }
+            if mode & 0o077 != 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!(
+                        "its mode {mode:04o} lets other users in; name a directory that does not exist yet \
+                         (the server creates it with mode 0700) or run `chmod 700` on it"
+                    ),
+                ));
+            }
+            Ok(())
+        }
     }
 }
 
