@@ -830,3 +830,29 @@ async fn odata_filters_are_read_as_mde_clients_send_them() {
         assert!(message.contains(fragment), "{query}: `{message}`");
     }
 }
+
+/// A store another process holds locked answers 503 with the reason and `Retry-After`, not
+/// a bare 500, and nothing is half-written: once the lock goes, the same request succeeds.
+#[tokio::test]
+async fn a_locked_store_answers_503_with_the_reason_and_retry_after() {
+    let s = TestServer::start().await;
+    let rival = rusqlite::Connection::open(s.dir.path().join("netward.db")).unwrap();
+    rival.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let submit = || {
+        s.req(Method::POST, "/api/indicators", Some(&s.admin))
+            .json(&json!({"indicatorValue": "192.0.2.77", "action": "Block", "title": "t"}))
+    };
+    let resp = submit().send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "5");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(error_of(&body).0, "StoreUnavailable");
+    assert!(error_of(&body).1.contains("locked"), "{body}");
+
+    rival.execute_batch("ROLLBACK").unwrap();
+    let (status, body) = s.get("/api/indicators?indicatorValue=192.0.2.77").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["value"].as_array().unwrap().len(), 0, "{body}");
+    let (status, body) = s.send(submit()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

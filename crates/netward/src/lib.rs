@@ -143,8 +143,8 @@ enum AgentAction {
 struct ServerArgs {
     #[command(subcommand)]
     action: Option<ServerAction>,
-    /// Directory for the database and the TLS CA. A missing one is created with mode 0700; an
-    /// existing one must belong to this user and be closed to everyone else.
+    /// Directory for the database and the TLS CA, made mode 0700. A missing one is created; an
+    /// existing one must belong to this user and be empty or hold a netward store.
     #[arg(long, env = "NETWARD_DATA_DIR", default_value = "/var/lib/netward")]
     data_dir: PathBuf,
     /// Address to listen on (TLS; plain HTTP only with --plain-http on loopback).

@@ -271,13 +271,15 @@ fn an_admin_locked_out_recovers_with_a_token_minted_on_the_host() {
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }
 
-/// `--data-dir` pointed at a directory others may enter is refused, and left as it was.
+/// `--data-dir` pointed at a directory that is not the server's own (it holds other files) is
+/// refused, and left as it was.
 #[test]
-fn a_data_dir_open_to_others_is_refused_and_left_alone() {
+fn a_data_dir_that_is_not_the_servers_own_is_refused_and_left_alone() {
     use std::os::unix::fs::PermissionsExt;
     let parent = tempfile::tempdir().unwrap();
     let shared = parent.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
+    std::fs::write(shared.join("notes.txt"), "alice's").unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = Command::new(BIN)
         .args([
@@ -292,10 +294,10 @@ fn a_data_dir_open_to_others_is_refused_and_left_alone() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("mode 0755"), "{stderr}");
+    assert!(stderr.contains("holds other files"), "{stderr}");
     let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o755);
-    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 1);
 
     // A directory that does not exist yet is created for the server alone.
     let s = ServerProcess::start(BIN);

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use netward_model::wire::{ErrorBody, ErrorDetail};
 
 use crate::control::ControlError;
+use crate::store::StoreError;
 
 /// An error response: `{"error": {"code", "message", "target"}}`.
 #[derive(Debug)]
@@ -14,7 +15,12 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     target: Option<String>,
+    /// Seconds for `Retry-After`, on a 503.
+    retry_after: Option<u32>,
 }
+
+/// What a client waits before retrying when the store is unavailable.
+pub const STORE_RETRY_AFTER_SECONDS: u32 = 5;
 
 impl ApiError {
     /// A 400 on `target`.
@@ -73,6 +79,7 @@ impl ApiError {
             code,
             message: message.into(),
             target: None,
+            retry_after: None,
         }
     }
 
@@ -93,6 +100,25 @@ impl From<ControlError> for ApiError {
             ControlError::NothingDeleted(message) => Self::not_found(message),
             ControlError::Conflict(message) => Self::new(StatusCode::CONFLICT, "Conflict", message),
             ControlError::Unauthorized(message) => Self::unauthorized(message),
+            ControlError::Store(StoreError::Unavailable {
+                operation, reason, ..
+            }) => {
+                tracing::warn!(
+                    operation,
+                    reason,
+                    "The store is unavailable; answering 503."
+                );
+                Self {
+                    retry_after: Some(STORE_RETRY_AFTER_SECONDS),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "StoreUnavailable",
+                        format!(
+                            "the store is unavailable: {reason}; nothing was changed, retry in {STORE_RETRY_AFTER_SECONDS} s"
+                        ),
+                    )
+                }
+            }
             ControlError::Store(_) | ControlError::Task(_) => {
                 tracing::error!(error = %e, error.source = ?std::error::Error::source(&e), "Request failed inside the server.");
                 Self::new(
@@ -115,6 +141,11 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

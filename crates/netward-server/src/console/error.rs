@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::html::{Notice, notice, page};
 use crate::control::ControlError;
+use crate::store::StoreError;
 
 /// A failure on a console page.
 #[derive(Debug)]
@@ -46,6 +47,12 @@ impl From<ControlError> for PageError {
             ControlError::Guarded(g) => PageError::Shown(StatusCode::BAD_REQUEST, g.to_string()),
             ControlError::Conflict(m) => PageError::Shown(StatusCode::CONFLICT, m),
             ControlError::Unauthorized(_) => PageError::SignIn,
+            ControlError::Store(StoreError::Unavailable { reason, .. }) => PageError::Shown(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the store is unavailable: {reason}; nothing was changed, try again shortly"
+                ),
+            ),
             other => {
                 // The cause goes to the log only: it may name files or SQL the user need not see.
                 tracing::error!(error = %other, "Console request failed inside the server.");

@@ -13,6 +13,18 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The database is there but cannot take the operation now: locked by another process,
+    /// read-only, or on a full or failing disk. Retrying later may succeed.
+    #[error("storage operation `{operation}` failed: {reason}")]
+    Unavailable {
+        /// What we were doing.
+        operation: &'static str,
+        /// Why, in words an operator acts on.
+        reason: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The data directory could not be prepared.
     #[error("cannot prepare the data directory {path}")]
     DataDir {

@@ -40,9 +40,31 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
-/// Maps a database error to [`StoreError::Database`], naming the operation.
+/// Maps a database error to [`StoreError::Database`], or to [`StoreError::Unavailable`] when
+/// it is one that passes (a lock) or that an operator fixes (a full disk), naming the operation.
 fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::database(operation, source)
+    move |source| match unavailable_reason(&source) {
+        Some(reason) => StoreError::Unavailable {
+            operation,
+            reason,
+            source: Box::new(source),
+        },
+        None => StoreError::database(operation, source),
+    }
+}
+
+fn unavailable_reason(e: &rusqlite::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code()? {
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+            Some("the database is locked by another process")
+        }
+        ErrorCode::ReadOnly => Some("the database is read-only"),
+        ErrorCode::DiskFull => Some("the disk holding the database is full"),
+        ErrorCode::SystemIoFailure => Some("the disk holding the database failed to read or write"),
+        ErrorCode::CannotOpen => Some("the database file cannot be opened"),
+        _ => None,
+    }
 }
 
 /// A count as SQLite stores it.
@@ -79,46 +101,45 @@ impl SqliteStore {
     }
 }
 
-/// Makes sure `dir` is the server's own: a missing directory is created with mode 0700; an
-/// existing one must belong to this user and be closed to everyone else. Its mode is never
-/// changed: a directory others can enter was not made for the server (`/var/lib`, a home
-/// directory), and tightening it would break whoever else uses it.
+/// Makes sure `dir` is the server's own, and private to it. A missing directory is created
+/// with mode 0700. An existing one is the server's own when it belongs to this user and is
+/// empty or already holds a store; it is then made 0700. Any other directory (`/var/lib`, a
+/// home directory) is refused and left exactly as it was: tightening it would break whoever
+/// else uses it.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    match std::fs::metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir),
-        Err(e) => Err(e),
-        Ok(meta) if !meta.is_dir() => Err(std::io::Error::new(
-            std::io::ErrorKind::NotADirectory,
-            "not a directory",
-        )),
-        Ok(meta) => {
-            let mode = meta.mode() & 0o7777;
-            let me = nix::unistd::geteuid().as_raw();
-            if meta.uid() != me {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::PermissionDenied,
-                    format!(
-                        "it belongs to uid {}, not to this user (uid {me}); give the server a directory of its own",
-                        meta.uid()
-                    ),
-                ));
-            }
-            if mode & 0o077 != 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::PermissionDenied,
-                    format!(
-                        "its mode {mode:04o} lets other users in; name a directory that does not exist yet \
-                         (the server creates it with mode 0700) or run `chmod 700` on it"
-                    ),
-                ));
-            }
-            Ok(())
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let refuse = |why: String| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            why,
+        ))
+    };
+    let meta = match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir);
         }
+        other => other?,
+    };
+    if !meta.is_dir() {
+        return refuse("it is not a directory".into());
     }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return refuse(format!(
+            "it belongs to uid {}, not to this user (uid {me}); give the server a directory of its own",
+            meta.uid()
+        ));
+    }
+    let empty = std::fs::read_dir(dir)?.next().is_none();
+    if !empty && !dir.join(DB_FILE).is_file() {
+        return refuse(format!(
+            "it holds other files and no {DB_FILE}; name a new or empty directory for the server"
+        ));
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 /// Writes the audit-log entry of a change, inside the change's transaction.
