@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use netward_model::text::printable;
 use serde::Serialize;
 
 use crate::error::CliError;
@@ -31,10 +32,16 @@ pub fn print(headers: &[&str], rows: &[Vec<String>]) {
     write_out(&render(headers, rows));
 }
 
-/// Renders `headers` and `rows` as left-aligned columns separated by two spaces.
+/// Renders `headers` and `rows` as left-aligned columns separated by two spaces. Control and
+/// bidi characters in a cell (a host name or a command line from a device) are shown as
+/// escapes, so that no cell can move the cursor, recolour or rewrite the terminal.
 pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| printable(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -47,18 +54,27 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
         format!("{}\n", parts.join("  ").trim_end())
     };
     let mut out = line(&mut headers.iter().copied());
-    for row in rows {
+    for row in &rows {
         out.push_str(&line(&mut row.iter().map(String::as_str)));
     }
     out
 }
 
-/// Prints `key: value` lines for one record.
+/// Prints `key: value` lines for one record, values escaped as in [`render`].
 pub fn print_record(fields: &[(&str, String)]) {
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in fields {
-        crate::say!("{k:<width$}  {v}");
+        crate::say!("{k:<width$}  {}", printable(v));
     }
+}
+
+/// Cells of one tab-separated line, escaped as in [`render`].
+pub fn tab_line(cells: &[String]) -> String {
+    cells
+        .iter()
+        .map(|c| printable(c))
+        .collect::<Vec<_>>()
+        .join("\t")
 }
 
 /// Prints a value as pretty JSON.
@@ -81,5 +97,15 @@ mod tests {
             ],
         );
         assert_eq!(out, "ID  VALUE\n1   192.0.2.1\n10  x\n");
+    }
+
+    #[test]
+    fn a_cell_cannot_rewrite_the_terminal() {
+        let out = super::render(
+            &["HOST"],
+            &[vec!["ep\u{1b}]0;owned\u{7}\u{1b}[2J\nFAKE".into()]],
+        );
+        assert_eq!(out, "HOST\nep\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{a}FAKE\n");
+        assert_eq!(super::tab_line(&["a\tb".into(), "c".into()]), "a\\u{9}b\tc");
     }
 }

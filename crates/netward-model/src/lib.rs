@@ -24,6 +24,7 @@ pub mod role;
 pub mod severity;
 pub mod sse;
 pub mod submission;
+pub mod text;
 pub mod timestamp;
 pub mod value;
 pub mod wire;

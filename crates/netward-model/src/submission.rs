@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::action::AlertRule;
 use crate::lenient::{self, ReadOnly};
+use crate::text;
 use crate::timestamp::parse_rfc3339;
 use crate::{IndicatorDraft, IndicatorValue, MdeAction, Severity};
 
@@ -180,7 +181,7 @@ impl IndicatorSubmission {
             (AlertRule::DefaultOff, None) => false,
         };
         let title = required(&self.title, "title")?.to_owned();
-        check_len("title", &title, MAX_TITLE)?;
+        text::line("title", &title, MAX_TITLE)?;
         let severity = match self.severity.as_deref().map(str::trim) {
             None | Some("") => Severity::default(),
             Some(s) => Severity::parse(s).ok_or_else(|| {
@@ -215,20 +216,22 @@ impl IndicatorSubmission {
             action: mde_action.action(),
             mde_action,
             title,
-            description: text(&self.description, "description", MAX_TEXT)?,
+            description: long_text(&self.description, "description")?,
             severity,
             expires_at,
             generate_alert,
-            recommended_actions: text(&self.recommended_actions, "recommendedActions", MAX_TEXT)?,
+            recommended_actions: long_text(&self.recommended_actions, "recommendedActions")?,
             groups,
-            external_id: text(&self.external_id, "externalId", MAX_SHORT)?,
-            application: text(&self.application, "application", MAX_SHORT)?,
+            external_id: short_text(&self.external_id, "externalId", MAX_SHORT)?,
+            application: short_text(&self.application, "application", MAX_SHORT)?,
             category: match &self.category {
-                Some(c) if !c.trim().is_empty() => text(&self.category, "category", MAX_SHORT)?,
-                _ => text(&self.category_name, "categoryName", MAX_SHORT)?,
+                Some(c) if !c.trim().is_empty() => {
+                    short_text(&self.category, "category", MAX_SHORT)?
+                }
+                _ => short_text(&self.category_name, "categoryName", MAX_SHORT)?,
             },
             mitre_techniques: techniques(self.mitre_techniques.as_deref().unwrap_or_default())?,
-            educate_url: text(&self.educate_url, "educateUrl", MAX_URL)?,
+            educate_url: short_text(&self.educate_url, "educateUrl", MAX_URL)?,
         })
     }
 
@@ -294,7 +297,7 @@ fn techniques(items: &[String]) -> Result<Vec<String>, FieldError> {
             format!("`{bad}` is not one technique id: give a list, or one comma-separated string"),
         ));
     }
-    check_len("mitreTechniques", &out.join(","), MAX_SHORT)?;
+    text::line("mitreTechniques", &out.join(","), MAX_SHORT)?;
     Ok(out)
 }
 
@@ -331,23 +334,26 @@ fn check_type(kind: &str) -> Result<(), FieldError> {
     }
 }
 
-fn check_len(name: &str, value: &str, max: usize) -> Result<(), FieldError> {
-    if value.chars().count() > max {
-        return Err(FieldError::new(
-            name,
-            format!("is longer than {max} characters"),
-        ));
-    }
-    Ok(())
-}
-
-fn text(field: &Option<String>, name: &str, max: usize) -> Result<String, FieldError> {
+/// A one-line field: trimmed, at most `max` characters, no control character.
+fn short_text(field: &Option<String>, name: &str, max: usize) -> Result<String, FieldError> {
     let value = field
         .as_deref()
         .map(str::trim)
         .unwrap_or_default()
         .to_owned();
-    check_len(name, &value, max)?;
+    text::line(name, &value, max)?;
+    Ok(value)
+}
+
+/// A free-text field: trimmed, at most [`MAX_TEXT`] characters; newlines and tabs are kept,
+/// other control characters refused.
+fn long_text(field: &Option<String>, name: &str) -> Result<String, FieldError> {
+    let value = field
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    text::multiline(name, &value, MAX_TEXT)?;
     Ok(value)
 }
 

@@ -12,6 +12,7 @@ use netward_model::agent_wire::{
     EnrollTokenCreated, PolicyUpdate,
 };
 use netward_model::group::DEFAULT_GROUP;
+use netward_model::text;
 use netward_model::timestamp::format_rfc3339;
 use netward_model::{Actor, ActorKind, FieldError, ProtectionMode};
 use tokio::sync::watch;
@@ -28,29 +29,29 @@ pub const DEVICE_PREFIX: &str = "nwd_";
 /// Default lifetime of an enrollment token, in hours.
 pub const DEFAULT_ENROLL_HOURS: u32 = 168;
 
-fn short(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
-    if value.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("is longer than {max} characters"),
-        ));
-    }
-    Ok(())
-}
+/// Most addresses a device may report.
+pub const MAX_ADDRESSES: usize = 256;
+/// Most indicator ids an acknowledgement may list as not enforceable. A real agent lists the
+/// few that cover loopback, its server or its resolvers.
+pub const MAX_NOT_ENFORCEABLE: usize = 1_000;
+/// Longest enforcement error an acknowledgement may carry, in characters.
+pub const MAX_ACK_ERROR: usize = 2_000;
 
+/// What a device says about itself: bounded, and free of control characters, since it is
+/// shown on admins' terminals and pages.
 fn check_facts(f: &DeviceFacts) -> Result<(), FieldError> {
-    short("facts.hostname", &f.hostname, 255)?;
-    short("facts.os", &f.os, 255)?;
-    short("facts.kernel", &f.kernel, 255)?;
-    short("facts.agentVersion", &f.agent_version, 64)?;
-    if f.addresses.len() > 256 {
+    text::line("facts.hostname", &f.hostname, 255)?;
+    text::line("facts.os", &f.os, 255)?;
+    text::line("facts.kernel", &f.kernel, 255)?;
+    text::line("facts.agentVersion", &f.agent_version, 64)?;
+    if f.addresses.len() > MAX_ADDRESSES {
         return Err(FieldError::new(
             "facts.addresses",
-            "lists more than 256 addresses",
+            format!("lists more than {MAX_ADDRESSES} addresses"),
         ));
     }
     for a in &f.addresses {
-        short("facts.addresses", a, 64)?;
+        text::line("facts.addresses", a, 64)?;
     }
     Ok(())
 }
@@ -122,7 +123,7 @@ impl ControlPlane {
                 let d = cp.store.create_device(&req.facts, &token.group, &hash_secret(&secret), &change)?;
                 Ok((d, Vec::new()))
             })?;
-            tracing::info!(device = device.id, hostname = %device.facts.hostname, group = %device.group, "Device enrolled.");
+            tracing::info!(device = device.id, hostname = %text::printable(&device.facts.hostname), group = %device.group, "Device enrolled.");
             Ok(EnrollResponse { device_id: device.id.to_string(), secret, group: device.group })
         })
         .await
@@ -245,7 +246,14 @@ impl ControlPlane {
     pub async fn ack(&self, id: i64, ack: AckRequest) -> Result<(), ControlError> {
         check_facts(&ack.facts)?;
         if let Some(e) = &ack.error {
-            short("error", e, 2000)?;
+            text::multiline("error", e, MAX_ACK_ERROR)?;
+        }
+        if ack.not_enforceable.len() > MAX_NOT_ENFORCEABLE {
+            return Err(FieldError::new(
+                "notEnforceable",
+                format!("lists more than {MAX_NOT_ENFORCEABLE} indicators"),
+            )
+            .into());
         }
         self.blocking(move |cp| {
             if ack.version > cp.versions.borrow().to_owned() {

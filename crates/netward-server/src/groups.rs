@@ -8,6 +8,15 @@ use netward_model::{Actor, Coverage, DeviceGroup, FieldError, ProtectionMode};
 use crate::control::{ControlError, ControlPlane};
 use crate::store::{Change, GroupDeletion, StoreError};
 
+/// Longest group description, in characters.
+pub const MAX_GROUP_DESCRIPTION: usize = 1_000;
+
+fn group_description(raw: &str) -> Result<String, FieldError> {
+    let d = raw.trim();
+    netward_model::text::multiline("description", d, MAX_GROUP_DESCRIPTION)?;
+    Ok(d.to_owned())
+}
+
 fn parse_mode(text: &str) -> Result<ProtectionMode, FieldError> {
     ProtectionMode::parse(text).ok_or_else(|| {
         FieldError::new(
@@ -52,7 +61,7 @@ impl ControlPlane {
             .map_err(|m| FieldError::new("name", m))?;
         let group = DeviceGroup {
             name,
-            description: input.description.unwrap_or_default().trim().to_owned(),
+            description: group_description(input.description.as_deref().unwrap_or_default())?,
             mode: input
                 .mode
                 .as_deref()
@@ -91,13 +100,18 @@ impl ControlPlane {
     ) -> Result<DeviceGroup, ControlError> {
         let mode = patch.mode.as_deref().map(parse_mode).transpose()?;
         let coverage = patch.coverage.as_deref().map(parse_coverage).transpose()?;
+        let description = patch
+            .description
+            .as_deref()
+            .map(group_description)
+            .transpose()?;
         self.blocking(move |cp| {
             let mut group = cp
                 .store
                 .group(&name)?
                 .ok_or_else(|| ControlError::NotFound(format!("group `{name}`")))?;
-            if let Some(d) = patch.description {
-                group.description = d.trim().to_owned();
+            if let Some(d) = description {
+                group.description = d;
             }
             group.mode = mode.unwrap_or(group.mode);
             group.coverage = coverage.unwrap_or(group.coverage);

@@ -283,3 +283,58 @@ async fn unauthenticated_routes_take_small_bodies_only() {
         .await;
     assert_ne!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// An enrollment token or a device credential is all a hostile endpoint needs: what it says
+/// about itself is bounded and free of terminal escapes, or refused with the field named.
+#[tokio::test]
+async fn device_facts_and_acks_are_bounded_and_free_of_control_characters() {
+    let s = TestServer::start().await;
+    let (_, t) = s.post("/api/enroll-tokens", json!({})).await;
+    for (hostname, code) in [
+        ("ep\u{1b}]0;pwned\u{7}", "U+001B"),
+        ("ep\nFAKE LOG LINE", "U+000A"),
+        ("ep\u{202e}txt", "U+202E"),
+    ] {
+        let facts = json!({"hostname": hostname, "os": "Debian", "kernel": "6.18", "agentVersion": "0.1.0", "addresses": []});
+        let (status, body) = s
+            .send(
+                s.req(Method::POST, "/api/agent/enroll", None)
+                    .json(&json!({"token": t["token"], "facts": facts})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{hostname:?}: {body}");
+        let (_, message, target) = error_of(&body);
+        assert_eq!(target, Some("facts.hostname"), "{body}");
+        assert!(message.contains(code), "{body}");
+    }
+    let (_, secret) = enroll(&s, "default").await;
+    let version = policy(&s, &secret, None).await.1["version"]
+        .as_u64()
+        .unwrap();
+    let mut flood = ack(version);
+    flood["notEnforceable"] = json!((1..=300_000).collect::<Vec<i64>>());
+    let (status, body) = s
+        .send(
+            s.req(Method::POST, "/api/agent/ack", Some(&secret))
+                .json(&flood),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_of(&body).2, Some("notEnforceable"));
+    let (_, machines) = s.get("/api/machines").await;
+    assert!(
+        machines["value"][0]["notEnforceable"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let (status, body) = s
+        .post(
+            "/api/groups",
+            json!({"name": "kiosks", "description": "x".repeat(1_001)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_of(&body).2, Some("description"));
+}

@@ -659,3 +659,57 @@ async fn a_revoked_tokens_live_streams_end_at_once() {
     assert!(!seen_events.contains("event: event"), "{seen_events}");
     assert!(!seen_alerts.contains("event: alert"), "{seen_alerts}");
 }
+
+/// A device's events are bounded as the store and the pages need: a `seq` or `count` near
+/// 2^64, or a command line far beyond the agent's own cut, is refused with the field named,
+/// and the server goes on serving (it used to panic in debug builds while holding the store,
+/// and wrap in release builds).
+#[tokio::test]
+async fn event_numbers_and_sizes_beyond_their_bounds_are_refused_by_name() {
+    let s = TestServer::start().await;
+    let secret = enroll(&s, "ep1").await;
+    let ms = now_ms();
+    let huge_cmdline = {
+        let mut e = event(3, "203.0.113.9", "blocked", 1, &[], ms);
+        e["process"]["cmdline"] = json!("A".repeat(2 * 1024 * 1024));
+        e
+    };
+    for (events, field) in [
+        (
+            vec![event(u64::MAX, "203.0.113.9", "blocked", 1, &[], ms)],
+            "events[0].seq",
+        ),
+        (
+            vec![
+                event(1, "203.0.113.9", "blocked", 1, &[], ms),
+                event(2, "203.0.113.9", "blocked", u64::MAX, &[], ms),
+            ],
+            "events[1].count",
+        ),
+        (vec![huge_cmdline], "events[0].process.cmdline"),
+    ] {
+        let (status, body) = deliver(&s, &secret, events, 0).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(error_of(&body).2, Some(field), "{body}");
+    }
+    // Nothing of a refused batch was stored, and the store still takes a good one.
+    let (_, listed) = s.get("/api/events").await;
+    assert_eq!(listed["value"].as_array().unwrap().len(), 0, "{listed}");
+    let max = i64::MAX as u64;
+    let (status, body) = deliver(
+        &s,
+        &secret,
+        vec![event(
+            max,
+            "203.0.113.9",
+            "blocked",
+            u64::from(u32::MAX),
+            &[],
+            ms,
+        )],
+        0,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ackedSeq"].as_u64(), Some(max));
+}

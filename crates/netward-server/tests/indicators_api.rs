@@ -856,3 +856,33 @@ async fn a_locked_store_answers_503_with_the_reason_and_retry_after() {
     let (status, body) = s.send(submit()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Titles and descriptions are shown on admins' terminals and pages: escape sequences, NUL and
+/// bidi overrides are refused by field; a description keeps its newlines.
+#[tokio::test]
+async fn control_characters_in_indicator_text_are_refused_by_field() {
+    let s = TestServer::start().await;
+    for (field, value) in [
+        ("title", "c2\u{1b}[2J"),
+        ("title", "two\nlines"),
+        ("description", "nul\u{0}byte"),
+        ("recommendedActions", "gpj.\u{202e}exe"),
+        ("externalId", "x\ty"),
+    ] {
+        let mut body = json!({"indicatorValue": "192.0.2.80", "action": "Block", "title": "t"});
+        body[field] = json!(value);
+        let (status, answer) = s.post("/api/indicators", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {answer}");
+        let (_, message, target) = error_of(&answer);
+        assert_eq!(target, Some(field), "{answer}");
+        assert!(message.contains("control character"), "{answer}");
+    }
+    let (status, answer) = s
+        .post(
+            "/api/indicators",
+            json!({"indicatorValue": "192.0.2.80", "action": "Block", "title": "t",
+                   "description": "line one\nline two"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}

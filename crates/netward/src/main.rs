@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use netward::{Cli, Failure, run};
+use netward_model::text::printable;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -28,12 +29,13 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // An error may quote what a server or a device sent: shown escaped.
         Err(Failure::Usage(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable(&format!("{e:#}")));
             ExitCode::from(2)
         }
         Err(Failure::Failed(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }

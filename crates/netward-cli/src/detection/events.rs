@@ -253,7 +253,7 @@ async fn follow(client: &ApiClient, json: bool, q: &[(&str, String)]) -> Result<
                 continue;
             }
             match serde_json::from_str::<EventEntity>(&data) {
-                Ok(e) => crate::say!("{}", event_row(&e).join("\t")),
+                Ok(e) => crate::say!("{}", crate::table::tab_line(&event_row(&e))),
                 Err(e) => eprintln!("warning: unreadable event from the server: {e}"),
             }
         }

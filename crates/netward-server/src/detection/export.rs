@@ -55,9 +55,11 @@ fn alert_severity(severity: Severity) -> u8 {
     }
 }
 
-/// Escapes an RFC 5424 structured-data parameter value.
+/// Escapes an RFC 5424 structured-data parameter value; control and bidi characters (a
+/// device's host name, a command line) are written as escapes, so a value stays one line.
 fn sd_escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
+    netward_model::text::printable(v)
+        .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace(']', "\\]")
 }
@@ -78,7 +80,13 @@ pub fn syslog_message(
         .iter()
         .map(|(k, v)| format!(" {k}=\"{}\"", sd_escape(v)))
         .collect();
-    let host = if hostname.is_empty() { "-" } else { hostname };
+    // RFC 5424 HOSTNAME: 1 to 255 printable US-ASCII characters, no space.
+    let host: String = hostname
+        .chars()
+        .take(255)
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .collect();
+    let host = if host.is_empty() { "-" } else { host.as_str() };
     format!(
         "<{pri}>1 {timestamp} {host} netward {} {msgid} [netward@32473{sd}] {json}",
         std::process::id()
@@ -191,6 +199,31 @@ impl Exporter {
                 ("status", a.status.as_str()),
             ],
             &a.last_seen,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::syslog_message;
+
+    /// A device's host name or a command line cannot break a syslog message into two, or
+    /// smuggle a header field.
+    #[test]
+    fn device_text_stays_inside_its_field() {
+        let m = syslog_message(
+            "ep 1\nFAKE",
+            "2026-12-01T00:00:00Z",
+            "event",
+            4,
+            &[("cmdline", "curl \"x\"]\n<13>1 forged")],
+            "{}",
+        );
+        assert!(!m.contains('\n'), "{m}");
+        assert!(m.contains(" ep_1_FAKE netward "), "{m}");
+        assert!(
+            m.contains(r#"cmdline="curl \"x\"\]\\u{a}<13>1 forged""#),
+            "{m}"
         );
     }
 }

@@ -43,9 +43,6 @@ pub enum StoreError {
     /// The revocation would leave no live admin token.
     #[error("`{0}` is the last admin token; revoking it would lock every admin out")]
     LastAdmin(String),
-    /// A thread panicked while holding the database.
-    #[error("the store is unusable after an earlier panic")]
-    Poisoned,
 }
 
 impl StoreError {

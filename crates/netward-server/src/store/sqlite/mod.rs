@@ -97,7 +97,16 @@ impl SqliteStore {
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
+        // A request that panicked while holding the connection rolled its transaction back
+        // as it unwound (rusqlite's `Transaction` does on drop): the connection is sound, and
+        // refusing every later request until a restart would turn one bug into an outage.
+        Ok(self.conn.lock().unwrap_or_else(|poisoned| {
+            tracing::error!(
+                "A request panicked while holding the store; its transaction was rolled back."
+            );
+            self.conn.clear_poison();
+            poisoned.into_inner()
+        }))
     }
 }
 

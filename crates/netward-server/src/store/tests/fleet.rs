@@ -68,7 +68,7 @@ pub(super) fn groups_settings_and_tokens(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .revoke_token(t.id, &Change { actor: &a, at: 9 })
+            .revoke_token(t.id, LastAdmin::Keep, &Change { actor: &a, at: 9 })
             .unwrap()
             .and_then(|t| t.revoked_at),
         Some(9)
