@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod client;
 pub mod config;
 pub mod detection;
+pub mod enroll_tokens;
 pub mod error;
 pub mod groups;
 pub mod indicators;

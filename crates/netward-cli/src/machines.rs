@@ -1,9 +1,7 @@
 //! `netward device list|show|move|revoke` and `netward enroll-token create`.
 
 use clap::Subcommand;
-use netward_model::agent_wire::{
-    EnrollTokenCreate, EnrollTokenCreated, MachineEntity, MachineList, MachinePatch,
-};
+use netward_model::agent_wire::{MachineEntity, MachineList, MachinePatch};
 use reqwest::Method;
 
 use crate::client::ApiClient;
@@ -32,20 +30,6 @@ pub enum DeviceCommand {
     Revoke {
         /// Device id.
         id: String,
-    },
-}
-
-/// Enrollment-token commands.
-#[derive(Subcommand, Debug)]
-pub enum EnrollTokenCommand {
-    /// Create a token for `netward agent --enroll`.
-    Create {
-        /// The group new devices join (default `default`).
-        #[arg(long)]
-        group: Option<String>,
-        /// Lifetime in hours (default 168).
-        #[arg(long)]
-        valid_hours: Option<u32>,
     },
 }
 
@@ -164,32 +148,7 @@ pub async fn run(client: &ApiClient, json: bool, cmd: DeviceCommand) -> Result<(
     Ok(())
 }
 
-/// Runs an enrollment-token command.
-pub async fn run_enroll_token(
-    client: &ApiClient,
-    json: bool,
-    cmd: EnrollTokenCommand,
-) -> Result<(), CliError> {
-    let EnrollTokenCommand::Create { group, valid_hours } = cmd;
-    let created: EnrollTokenCreated = client
-        .write(
-            Method::POST,
-            "/api/enroll-tokens",
-            &EnrollTokenCreate { group, valid_hours },
-        )
-        .await?;
-    if json {
-        return table::print_json(&created);
-    }
-    crate::say!("{}", created.token);
-    eprintln!(
-        "group {}, valid until {}; shown only now",
-        created.group, created.expires_at
-    );
-    Ok(())
-}
-
 /// Keeps an id to digits so it cannot change the path.
-fn encode(id: &str) -> String {
+pub(crate) fn encode(id: &str) -> String {
     id.chars().filter(char::is_ascii_digit).collect::<String>()
 }

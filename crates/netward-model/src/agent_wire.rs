@@ -186,6 +186,8 @@ pub struct EnrollTokenCreate {
     pub group: Option<String>,
     /// Lifetime in hours (default 168, at most 8760).
     pub valid_hours: Option<u32>,
+    /// How many devices it may enroll (default 1, at most 100,000).
+    pub max_uses: Option<u32>,
 }
 
 /// A new enrollment token, shown once.
@@ -195,10 +197,48 @@ pub struct EnrollTokenCreate {
 pub struct EnrollTokenCreated {
     /// What `netward agent --enroll` takes: the server address and the secret.
     pub token: String,
+    /// Its id, to list or revoke it.
+    pub id: String,
     /// The group devices join.
     pub group: String,
     /// When it stops working, RFC 3339.
     pub expires_at: String,
+    /// How many devices it may enroll.
+    pub max_uses: u32,
+}
+
+/// An enrollment token, without its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollTokenEntity {
+    /// Id.
+    pub id: String,
+    /// The group devices join.
+    pub group: String,
+    /// Creation time, RFC 3339.
+    pub created_at: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When it stops working, RFC 3339.
+    pub expires_at: String,
+    /// How many devices it may enroll; absent for a token from before the limit, which
+    /// enrolls any number until it expires.
+    pub max_uses: Option<u32>,
+    /// How many devices it has enrolled.
+    pub uses: u32,
+    /// When it was revoked, RFC 3339.
+    pub revoked_at: Option<String>,
+    /// Whether it would enroll a device now.
+    pub usable: bool,
+}
+
+/// `{"value": [...]}` of enrollment tokens.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EnrollTokenList {
+    /// The tokens, newest first.
+    pub value: Vec<EnrollTokenEntity>,
 }
 
 /// On how many devices an indicator is enforced.

@@ -19,13 +19,15 @@ use tokio::sync::watch;
 
 use crate::control::{ControlError, ControlPlane};
 use crate::policy_log::LogEntry;
-use crate::store::{AckRecord, Change, DeviceRecord};
+use crate::store::{AckRecord, Change, DeviceRecord, EnrollRefusal, EnrollTokenRecord};
 use crate::tokens::{hash_secret, random_hex};
 
 /// The prefix of enrollment-token secrets.
 pub const ENROLL_PREFIX: &str = "nwe_";
 /// The prefix of device credentials.
 pub const DEVICE_PREFIX: &str = "nwd_";
+/// Most devices one enrollment token may enroll.
+pub const MAX_ENROLL_USES: u32 = 100_000;
 /// Default lifetime of an enrollment token, in hours.
 pub const DEFAULT_ENROLL_HOURS: u32 = 168;
 
@@ -56,6 +58,19 @@ fn check_facts(f: &DeviceFacts) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Why an enrollment was refused, for the agent's operator.
+fn refusal_message(refusal: EnrollRefusal) -> String {
+    match refusal {
+        EnrollRefusal::Unknown => "the enrollment token is unknown".into(),
+        EnrollRefusal::Expired => "the enrollment token has expired; create another".into(),
+        EnrollRefusal::Revoked => "the enrollment token was revoked; create another".into(),
+        EnrollRefusal::UsedUp { max_uses } => format!(
+            "the enrollment token has enrolled its {max_uses} device(s); create another \
+             (`netward enroll-token create --uses N` for several devices)"
+        ),
+    }
+}
+
 /// A device's mode after the tenant switch.
 fn effective_mode(enabled: bool, mode: ProtectionMode) -> ProtectionMode {
     if enabled { mode } else { ProtectionMode::Off }
@@ -71,6 +86,12 @@ impl ControlPlane {
         let hours = input.valid_hours.unwrap_or(DEFAULT_ENROLL_HOURS);
         if hours == 0 || hours > 8760 {
             return Err(FieldError::new("validHours", "must be from 1 to 8760").into());
+        }
+        let max_uses = input.max_uses.unwrap_or(1);
+        if max_uses == 0 || max_uses > MAX_ENROLL_USES {
+            return Err(
+                FieldError::new("maxUses", format!("must be from 1 to {MAX_ENROLL_USES}")).into(),
+            );
         }
         let group = input.group.unwrap_or_else(|| DEFAULT_GROUP.to_owned());
         self.blocking(move |cp| {
@@ -88,12 +109,19 @@ impl ControlPlane {
                 actor: &actor,
                 at: now,
             };
-            cp.store
-                .create_enroll_token(&hash_secret(&secret), &group, expires_at, &change)?;
+            let record = cp.store.create_enroll_token(
+                &hash_secret(&secret),
+                &group,
+                expires_at,
+                max_uses,
+                &change,
+            )?;
             Ok(EnrollTokenCreated {
                 token: format!("{secret}@{}", cp.public_url),
+                id: record.id.to_string(),
                 group,
                 expires_at: format_rfc3339(expires_at),
+                max_uses,
             })
         })
         .await
@@ -111,20 +139,56 @@ impl ControlPlane {
             .to_owned();
         self.blocking(move |cp| {
             let now = cp.now();
-            let token = cp
-                .store
-                .enroll_token(&hash_secret(&secret_part))?
-                .filter(|t| t.expires_at > now)
-                .ok_or_else(|| ControlError::Unauthorized("the enrollment token is unknown or expired".into()))?;
             let secret = format!("{DEVICE_PREFIX}{}", random_hex()?);
-            let actor = Actor { name: format!("enroll-token {}", token.id), kind: ActorKind::System };
-            let change = Change { actor: &actor, at: now };
+            let actor = Actor {
+                name: "enrollment".into(),
+                kind: ActorKind::System,
+            };
+            let change = Change {
+                actor: &actor,
+                at: now,
+            };
             let device = cp.policy_change(|| {
-                let d = cp.store.create_device(&req.facts, &token.group, &hash_secret(&secret), &change)?;
-                Ok((d, Vec::new()))
+                let enrolled = cp.store.enroll_device(
+                    &hash_secret(&secret_part),
+                    &req.facts,
+                    &hash_secret(&secret),
+                    &change,
+                )?;
+                match enrolled {
+                    Ok(d) => Ok((d, Vec::new())),
+                    Err(refusal) => Err(ControlError::Unauthorized(refusal_message(refusal))),
+                }
             })?;
             tracing::info!(device = device.id, hostname = %text::printable(&device.facts.hostname), group = %device.group, "Device enrolled.");
-            Ok(EnrollResponse { device_id: device.id.to_string(), secret, group: device.group })
+            Ok(EnrollResponse {
+                device_id: device.id.to_string(),
+                secret,
+                group: device.group,
+            })
+        })
+        .await
+    }
+
+    /// Every enrollment token, newest first.
+    pub async fn enroll_tokens(&self) -> Result<Vec<EnrollTokenRecord>, ControlError> {
+        self.blocking(|cp| Ok(cp.store.enroll_tokens()?)).await
+    }
+
+    /// Revokes an enrollment token: it enrolls no more devices. Devices it enrolled stay.
+    pub async fn revoke_enroll_token(
+        &self,
+        id: i64,
+        actor: Actor,
+    ) -> Result<EnrollTokenRecord, ControlError> {
+        self.blocking(move |cp| {
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            cp.store
+                .revoke_enroll_token(id, &change)?
+                .ok_or_else(|| ControlError::NotFound(format!("enrollment token {id}")))
         })
         .await
     }

@@ -338,3 +338,77 @@ async fn device_facts_and_acks_are_bounded_and_free_of_control_characters() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(error_of(&body).2, Some("description"));
 }
+
+/// A leaked enrollment token enrolls no more devices than it was made for, and an admin can
+/// list and revoke tokens.
+#[tokio::test]
+async fn enrollment_tokens_are_counted_listed_and_revoked() {
+    let s = TestServer::start().await;
+    let facts = json!({"hostname": "ep", "os": "Debian", "kernel": "6.18", "agentVersion": "0.1.0", "addresses": []});
+    let try_enroll = |token: Value| {
+        s.send(
+            s.req(Method::POST, "/api/agent/enroll", None)
+                .json(&json!({"token": token, "facts": facts})),
+        )
+    };
+
+    let (status, single) = s.post("/api/enroll-tokens", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{single}");
+    assert_eq!(single["maxUses"], 1);
+    assert_eq!(try_enroll(single["token"].clone()).await.0, StatusCode::OK);
+    let (status, body) = try_enroll(single["token"].clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        error_of(&body).1.contains("enrolled its 1 device"),
+        "{body}"
+    );
+
+    let (_, three) = s
+        .post(
+            "/api/enroll-tokens",
+            json!({"maxUses": 3, "group": "default"}),
+        )
+        .await;
+    for _ in 0..3 {
+        assert_eq!(try_enroll(three["token"].clone()).await.0, StatusCode::OK);
+    }
+    assert_eq!(
+        try_enroll(three["token"].clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let (_, spare) = s.post("/api/enroll-tokens", json!({"maxUses": 50})).await;
+    let id = spare["id"].as_str().unwrap();
+    let (status, revoked) = s
+        .send(s.req(
+            Method::DELETE,
+            &format!("/api/enroll-tokens/{id}"),
+            Some(&s.admin),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    assert!(revoked["revokedAt"].is_string());
+    let (status, body) = try_enroll(spare["token"].clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(error_of(&body).1.contains("revoked"), "{body}");
+
+    let (status, list) = s.get("/api/enroll-tokens").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<(u64, bool)> = list["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["uses"].as_u64().unwrap(), t["usable"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(rows, [(0, false), (3, false), (1, false)], "{list}");
+    assert!(
+        !list.to_string().contains("nwe_"),
+        "a secret was listed: {list}"
+    );
+
+    let (status, body) = s.post("/api/enroll-tokens", json!({"maxUses": 0})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&body).2, Some("maxUses"));
+    let (_, audit) = s.get("/api/audit").await;
+    assert!(audit.to_string().contains("enroll-token.revoke"), "{audit}");
+}

@@ -53,6 +53,8 @@ async fn every_documented_route_exists_and_every_required_route_is_documented() 
         ("PATCH", "/api/machines/{id}"),
         ("POST", "/api/machines/{id}/revoke"),
         ("POST", "/api/enroll-tokens"),
+        ("GET", "/api/enroll-tokens"),
+        ("DELETE", "/api/enroll-tokens/{id}"),
         ("POST", "/api/agent/enroll"),
         ("GET", "/api/agent/policy"),
         ("POST", "/api/agent/ack"),

@@ -82,7 +82,7 @@ async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
         &url,
         &admin,
         "/api/enroll-tokens",
-        serde_json::json!({}),
+        serde_json::json!({"maxUses": 100_000}),
     )
     .await;
     let token = token["token"].as_str().unwrap().to_owned();

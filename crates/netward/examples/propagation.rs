@@ -80,7 +80,7 @@ async fn run(agents: usize) -> (Duration, Duration, Duration, usize) {
         &url,
         &admin,
         "/api/enroll-tokens",
-        serde_json::json!({}),
+        serde_json::json!({"maxUses": 100_000}),
     )
     .await;
     let token = token["token"].as_str().unwrap().to_owned();

@@ -67,7 +67,7 @@ async fn main() {
         &url,
         &admin,
         "/api/enroll-tokens",
-        serde_json::json!({}),
+        serde_json::json!({"maxUses": 100_000}),
     )
     .await;
     let agent = AgentProcess::start(

@@ -9,9 +9,10 @@ use clap::{Parser, Subcommand};
 pub mod lab;
 use netward_cli::audit_log::AuditArgs;
 use netward_cli::client::ApiClient;
+use netward_cli::enroll_tokens::EnrollTokenCommand;
 use netward_cli::groups::GroupCommand;
 use netward_cli::indicators::IndicatorCommand;
-use netward_cli::machines::{DeviceCommand, EnrollTokenCommand};
+use netward_cli::machines::DeviceCommand;
 use netward_cli::settings::SettingsCommand;
 use netward_cli::tokens::TokenCommand;
 use netward_cli::{CliError, ClientOptions};
@@ -49,7 +50,7 @@ enum Command {
     /// Devices: list, show, move to a group, revoke.
     #[command(subcommand)]
     Device(DeviceCommand),
-    /// Create enrollment tokens for agents.
+    /// Enrollment tokens for agents: create, list, revoke.
     #[command(subcommand, name = "enroll-token")]
     EnrollToken(EnrollTokenCommand),
     /// Alerts: list, show, resolve.
@@ -241,7 +242,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Hunt(args) => Ok(netward_cli::detection::run_hunt(&client()?, json, args).await?),
         Command::EnrollToken(cmd) => {
-            Ok(netward_cli::machines::run_enroll_token(&client()?, json, cmd).await?)
+            Ok(netward_cli::enroll_tokens::run(&client()?, json, cmd).await?)
         }
         Command::Agent(args) => agent(args, json).await,
         Command::Lab(args) => lab_command(args, json).await,

@@ -1,13 +1,9 @@
-//! `/api/machines` and `/api/enroll-tokens`: the devices, whether each enforces the current
-//! policy, and enrolling new ones.
+//! `/api/machines`: the devices, and whether each enforces the current policy.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use netward_model::Role;
-use netward_model::agent_wire::{
-    EnrollTokenCreate, EnrollTokenCreated, MachineEntity, MachineList, MachinePatch,
-};
+use netward_model::agent_wire::{MachineEntity, MachineList, MachinePatch};
 use netward_model::wire::ErrorBody;
 
 use super::auth::Principal;
@@ -69,20 +65,4 @@ pub async fn revoke(
 ) -> Result<Json<MachineEntity>, ApiError> {
     who.require(Role::Admin)?;
     Ok(Json(cp.revoke_machine(parse_id(&id)?, who.actor()).await?))
-}
-
-/// Create an enrollment token; it is shown only in this answer.
-#[utoipa::path(post, path = "/api/enroll-tokens", tag = "machines", request_body = EnrollTokenCreate,
-    responses((status = 201, body = EnrollTokenCreated), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn create_enroll_token(
-    State(cp): State<ControlPlane>,
-    Extension(who): Extension<Principal>,
-    JsonBody(body): JsonBody<EnrollTokenCreate>,
-) -> Result<(StatusCode, Json<EnrollTokenCreated>), ApiError> {
-    who.require(Role::Admin)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(cp.create_enroll_token(body, who.actor()).await?),
-    ))
 }

@@ -8,6 +8,7 @@ pub mod agents;
 pub mod audit_log;
 pub mod auth;
 pub mod detection;
+pub mod enroll_tokens;
 pub mod error;
 pub mod extract;
 pub mod groups;
@@ -99,7 +100,8 @@ fn routes(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Rout
         .routes(routes!(machines::list))
         .routes(routes!(machines::show, machines::update))
         .routes(routes!(machines::revoke))
-        .routes(routes!(machines::create_enroll_token))
+        .routes(routes!(enroll_tokens::create, enroll_tokens::list))
+        .routes(routes!(enroll_tokens::revoke))
         .routes(routes!(detection::list_events))
         .routes(routes!(detection::stream_events))
         .routes(routes!(detection::timeline))

@@ -36,7 +36,9 @@ pub use detection::{
     IngestOutcome, StoredEvent,
 };
 pub use error::StoreError;
-pub use fleet::{AckRecord, DeviceRecord, EnrollTokenRecord, FleetStore, GroupDeletion};
+pub use fleet::{
+    AckRecord, DeviceRecord, EnrollRefusal, EnrollTokenRecord, FleetStore, GroupDeletion,
+};
 pub use indicators::{BatchDeletion, IndicatorQuery, IndicatorStore};
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};

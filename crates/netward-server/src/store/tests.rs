@@ -22,6 +22,19 @@ fn actor() -> Actor {
     }
 }
 
+/// A device enrolled in the default group with a token of its own; its id.
+fn enrolled(store: &dyn Store, device_hash: &str, change: &Change<'_>) -> i64 {
+    let token_hash = format!("token-of-{device_hash}");
+    store
+        .create_enroll_token(&token_hash, "default", i64::MAX, 1, change)
+        .unwrap();
+    store
+        .enroll_device(&token_hash, &Default::default(), device_hash, change)
+        .unwrap()
+        .unwrap()
+        .id
+}
+
 fn draft(
     value: &str,
     action: &str,

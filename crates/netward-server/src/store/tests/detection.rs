@@ -3,7 +3,7 @@
 use netward_model::detection::{Direction, Outcome, Reason};
 
 use super::super::{Change, Store};
-use super::{actor, draft};
+use super::{actor, draft, enrolled};
 
 pub(super) fn events_are_stored_once_and_purged_with_their_links(store: &dyn Store) {
     use netward_model::detection::{AgentEvent, MatchedIndicator};
@@ -12,10 +12,7 @@ pub(super) fn events_are_stored_once_and_purged_with_their_links(store: &dyn Sto
     let mut d = draft("192.0.2.9", "Block", &[], None);
     d.generate_alert = true;
     let id = store.upsert_indicators(&[d], &change).unwrap()[0];
-    let device = store
-        .create_device(&Default::default(), "default", "h", &change)
-        .unwrap()
-        .id;
+    let device = enrolled(store, "h", &change);
     let ev = |seq: u64, at: i64| AgentEvent {
         seq,
         first_seen_ms: at,
@@ -89,12 +86,7 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
     let mut quiet = draft("203.0.113.6", "Allowed", &[], None);
     quiet.generate_alert = true;
     let allow = store.upsert_indicators(&[quiet], &c).unwrap()[0];
-    let dev = |hash: &str| {
-        store
-            .create_device(&Default::default(), "default", hash, &c)
-            .unwrap()
-            .id
-    };
+    let dev = |hash: &str| enrolled(store, hash, &c);
     let (one, two) = (dev("d1"), dev("d2"));
     let ev = |seq: u64, at: i64, outcome: Outcome, id: i64, ip: &str| AgentEvent {
         seq,

@@ -2,7 +2,7 @@
 
 use netward_model::{Coverage, DeviceGroup, ProtectionMode, Role, TenantSettings};
 
-use super::super::{Change, GroupDeletion, LastAdmin, Store, StoreError};
+use super::super::{Change, EnrollRefusal, GroupDeletion, LastAdmin, Store, StoreError};
 use super::{actor, draft};
 
 pub(super) fn groups_settings_and_tokens(store: &dyn Store) {
@@ -119,17 +119,59 @@ pub(super) fn enrollment_devices_and_acknowledgements(store: &dyn Store) {
     use netward_model::agent_wire::DeviceFacts;
     let a = actor();
     let c = Change { actor: &a, at: 5 };
-    let token = store.create_enroll_token("eh", "default", 99, &c).unwrap();
-    assert_eq!(store.enroll_token("eh").unwrap(), Some(token.clone()));
-    assert_eq!((token.group.as_str(), token.expires_at), ("default", 99));
-    assert_eq!(store.enroll_token("other").unwrap(), None);
+    let token = store
+        .create_enroll_token("eh", "default", 99, 1, &c)
+        .unwrap();
+    assert_eq!(store.enroll_tokens().unwrap(), vec![token.clone()]);
+    assert_eq!(
+        (
+            token.group.as_str(),
+            token.expires_at,
+            token.max_uses,
+            token.uses
+        ),
+        ("default", 99, Some(1), 0)
+    );
 
     let facts = DeviceFacts {
         hostname: "web-1".into(),
         addresses: vec!["192.0.2.10".into()],
         ..Default::default()
     };
-    let d = store.create_device(&facts, "default", "dh", &c).unwrap();
+    assert_eq!(
+        store.enroll_device("other", &facts, "xh", &c).unwrap(),
+        Err(EnrollRefusal::Unknown)
+    );
+    let d = store
+        .enroll_device("eh", &facts, "dh", &c)
+        .unwrap()
+        .unwrap();
+    // The token is used up: the second device is refused and nothing of it is stored.
+    assert_eq!(
+        store.enroll_device("eh", &facts, "dh2", &c).unwrap(),
+        Err(EnrollRefusal::UsedUp { max_uses: 1 })
+    );
+    assert_eq!(store.enroll_tokens().unwrap()[0].uses, 1);
+    let late = Change { actor: &a, at: 99 };
+    let spare = store
+        .create_enroll_token("eh2", "default", 99, 5, &c)
+        .unwrap();
+    assert_eq!(
+        store.enroll_device("eh2", &facts, "dh3", &late).unwrap(),
+        Err(EnrollRefusal::Expired)
+    );
+    let revoked = store.revoke_enroll_token(spare.id, &c).unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(5));
+    assert_eq!(
+        store.enroll_device("eh2", &facts, "dh3", &c).unwrap(),
+        Err(EnrollRefusal::Revoked)
+    );
+    assert!(
+        store
+            .revoke_enroll_token(spare.id + 100, &c)
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.device_by_hash("dh").unwrap(), Some(d.clone()));
     assert_eq!(store.device(d.id).unwrap(), Some(d.clone()));
     assert_eq!(store.device(d.id + 100).unwrap(), None);
