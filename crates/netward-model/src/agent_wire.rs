@@ -248,7 +248,8 @@ pub struct EnrollTokenList {
 pub struct EnforcementSummary {
     /// Enrolled, unrevoked devices whose group is in the indicator's scope.
     pub in_scope: u64,
-    /// Those that acknowledged a policy version that includes the indicator's last change.
+    /// Those that acknowledged a policy version that includes the indicator's last change,
+    /// without an error and without listing it as not enforceable.
     pub enforced: u64,
     /// The others, with why.
     pub not_enforced: Vec<DeviceLag>,
@@ -269,6 +270,10 @@ pub struct DeviceLag {
     pub last_seen: String,
     /// Its last enforcement error, if that is the reason.
     pub error: Option<String>,
+    /// Whether it reported the indicator as not enforceable: it covers an address the agent
+    /// exempts (loopback, its server, a DNS resolver).
+    #[serde(default)]
+    pub not_enforceable: bool,
 }
 
 #[cfg(test)]

@@ -53,7 +53,11 @@ impl ControlPlane {
                     continue;
                 }
                 summary.in_scope += 1;
-                if d.applied_version.is_some_and(|v| v >= version) && d.last_error.is_none() {
+                let exempt = d.not_enforceable.contains(&ind.id);
+                if d.applied_version.is_some_and(|v| v >= version)
+                    && d.last_error.is_none()
+                    && !exempt
+                {
                     summary.enforced += 1;
                 } else {
                     summary
@@ -63,6 +67,7 @@ impl ControlPlane {
                             online: cp.is_online(d.id),
                             last_seen: format_rfc3339(d.last_seen),
                             error: d.last_error.clone(),
+                            not_enforceable: exempt,
                             hostname: d.facts.hostname,
                         });
                 }

@@ -412,3 +412,40 @@ async fn enrollment_tokens_are_counted_listed_and_revoked() {
     let (_, audit) = s.get("/api/audit").await;
     assert!(audit.to_string().contains("enroll-token.revoke"), "{audit}");
 }
+
+/// A device that applied the policy but listed an indicator as not enforceable (it covers an
+/// address the agent exempts) does not count as enforcing it.
+#[tokio::test]
+async fn a_device_that_cannot_enforce_an_indicator_is_not_counted_as_enforcing_it() {
+    let s = TestServer::start().await;
+    let exempt: i64 = s.block("192.0.2.53").await.parse().unwrap();
+    let other = s.block("192.0.2.54").await;
+    let (_, secret) = enroll(&s, "default").await;
+    let version = policy(&s, &secret, None).await.1["version"]
+        .as_u64()
+        .unwrap();
+    let mut a = ack(version);
+    a["notEnforceable"] = json!([exempt]);
+    let (status, body) = s
+        .send(
+            s.req(Method::POST, "/api/agent/ack", Some(&secret))
+                .json(&a),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let (_, shown) = s.get(&format!("/api/indicators/{exempt}")).await;
+    let e = &shown["enforcement"];
+    assert_eq!(
+        (e["enforced"].as_u64(), e["inScope"].as_u64()),
+        (Some(0), Some(1)),
+        "{shown}"
+    );
+    assert_eq!(e["notEnforced"][0]["notEnforceable"], true, "{shown}");
+    let (_, shown) = s.get(&format!("/api/indicators/{other}")).await;
+    assert_eq!(
+        shown["enforcement"]["enforced"].as_u64(),
+        Some(1),
+        "{shown}"
+    );
+}

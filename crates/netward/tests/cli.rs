@@ -40,6 +40,7 @@ fn indicators_are_added_listed_shown_imported_and_removed_from_the_cli() {
         shown.contains("lab-test-access") && shown.contains("High"),
         "{shown}"
     );
+    assert!(shown.contains("enforced on 0/0 devices"), "{shown}");
 
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("iocs.csv");

@@ -290,13 +290,21 @@ pub(super) async fn show(
     let i = cp.indicator(id).await?;
     let d = &i.draft;
     let summary = cp.enforcement(i.clone()).await?;
-    let enforced = notice(
-        Notice::Ok,
-        &format!(
-            "Enforced on {}/{} devices in scope.",
-            summary.enforced, summary.in_scope
-        ),
+    let exempt = summary
+        .not_enforced
+        .iter()
+        .filter(|d| d.not_enforceable)
+        .count();
+    let mut text = format!(
+        "Enforced on {}/{} devices in scope.",
+        summary.enforced, summary.in_scope
     );
+    if exempt > 0 {
+        text.push_str(&format!(
+            " Not enforceable on {exempt}: it covers an address those agents exempt (loopback, their server or a DNS resolver)."
+        ));
+    }
+    let enforced = notice(Notice::Ok, &text);
     let f = IndicatorForm {
         csrf: String::new(),
         value: d.value.to_string(),
