@@ -337,3 +337,44 @@ async fn last_admin_goes_only_with_force(
     let (status, _) = s.send(s.req(Method::GET, "/api/tokens", Some(token))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// A source that keeps presenting bad credentials is refused with 429 and `Retry-After`
+/// before its credentials are looked at, on the API, the agent routes and the sign-in alike.
+#[tokio::test]
+async fn a_source_that_keeps_failing_to_authenticate_gets_429() {
+    let s = TestServer::start().await;
+    let bad = "Bearer nwt_0000000000000000000000000000000000000000000000000000000000000000";
+    let burst = netward_server::api::throttle::BURST;
+    for i in 0..burst {
+        let path = if i % 2 == 0 {
+            "/api/indicators"
+        } else {
+            "/api/agent/policy"
+        };
+        let resp = s
+            .req(Method::GET, path, None)
+            .header("authorization", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let resp = s
+        .req(Method::GET, "/api/indicators", Some(&s.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(error_of(&body).0, "TooManyRequests");
+    // The budget refills: after the wait, the admin token works again.
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    let (status, _) = s.get("/api/indicators").await;
+    assert_eq!(status, StatusCode::OK);
+}

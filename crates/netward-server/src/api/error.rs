@@ -64,6 +64,14 @@ impl ApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", message)
     }
 
+    /// A 429, with `Retry-After`.
+    pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u32) -> Self {
+        Self {
+            retry_after: Some(retry_after_seconds),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message)
+        }
+    }
+
     /// A 415.
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::new(

@@ -16,6 +16,7 @@ pub mod indicators;
 pub mod machines;
 pub mod params;
 pub mod settings;
+pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -77,11 +78,16 @@ pub const UNAUTHENTICATED_BODY_BYTES: usize = 64 * 1024;
 pub fn router(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Router {
     // A layer added with `Router::layer` runs after routing; trimming has to happen before,
     // so the routed application sits behind a router that only trims and hands over.
-    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes(
-        cp,
-        max_body_bytes,
-        secure_cookies,
-    )))
+    Router::new()
+        .fallback_service(NormalizePath::trim_trailing_slash(routes(
+            cp,
+            max_body_bytes,
+            secure_cookies,
+        )))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(throttle::AuthThrottle::default()),
+            throttle::limit_failed_auth,
+        ))
 }
 
 fn routes(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Router {

@@ -19,6 +19,8 @@ pub const LOGIN_COOKIE: &str = "nw_login";
 pub const SECURE_LOGIN_COOKIE: &str = "__Host-nw_login";
 /// How long a session lasts without use.
 pub const IDLE: Duration = Duration::from_secs(12 * 3600);
+/// Sessions one token may hold at once; signing in once more ends its least recently used.
+pub const MAX_SESSIONS_PER_TOKEN: usize = 16;
 
 #[derive(Debug)]
 struct Session {
@@ -53,6 +55,18 @@ impl Sessions {
         }
         let mut map = self.map.lock().ok()?;
         map.retain(|_, s| s.used.elapsed() < IDLE);
+        let mut same: Vec<(Instant, String)> = map
+            .iter()
+            .filter(|(_, s)| s.secret == secret)
+            .map(|(id, s)| (s.used, id.clone()))
+            .collect();
+        if same.len() >= MAX_SESSIONS_PER_TOKEN {
+            same.sort();
+            let excess = same.len() + 1 - MAX_SESSIONS_PER_TOKEN;
+            for (_, old) in same.into_iter().take(excess) {
+                map.remove(&old);
+            }
+        }
         map.insert(
             id.clone(),
             Session {
@@ -170,5 +184,35 @@ mod tests {
         );
         assert!(set_cookie("x", true).ends_with("; Secure"));
         assert!(!set_cookie("x", false).contains("Secure"));
+    }
+
+    #[test]
+    fn a_token_holds_a_bounded_number_of_sessions_and_loses_its_least_recently_used() {
+        let s = Sessions::default();
+        let first = s.open("nwt_a".into()).unwrap().0;
+        let others: Vec<String> = (1..MAX_SESSIONS_PER_TOKEN)
+            .map(|_| s.open("nwt_a".into()).unwrap().0)
+            .collect();
+        let elsewhere = s.open("nwt_b".into()).unwrap().0;
+        // Using the first makes the second the least recently used.
+        assert!(s.get(&first).is_some());
+        let newest = s.open("nwt_a".into()).unwrap().0;
+        assert!(
+            s.get(&others[0]).is_none(),
+            "the least recently used session stayed"
+        );
+        assert!(s.get(&first).is_some() && s.get(&newest).is_some());
+        assert!(
+            s.get(&elsewhere).is_some(),
+            "another token's session was ended"
+        );
+        let live = s
+            .map
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|x| x.secret == "nwt_a")
+            .count();
+        assert_eq!(live, MAX_SESSIONS_PER_TOKEN);
     }
 }
