@@ -2,8 +2,9 @@
 //! the REST API, the agent routes, enrollment and the console's sign-in.
 //!
 //! Each source address (an IPv6 address by its /64, since one host holds a whole /64) has a
-//! budget of [`BURST`] failures, refilled by one every [`REFILL`]. A request that ends in 401
-//! spends one. A source with an empty budget gets 429 with `Retry-After`, before any credential
+//! budget of [`BURST`] failures, refilled by one every [`REFILL`]. A request that presented a
+//! credential (an `Authorization` header, a sign-in, an enrollment) and ends in 401 spends
+//! one. A source with an empty budget gets 429 with `Retry-After`, before any credential
 //! is looked at: a client behind the same address as a guesser waits with it. Secrets have
 //! 256 random bits, so the limit is not what stops guessing; it keeps a flood of bad
 //! credentials from costing the store a lookup and the log a line each.
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -115,8 +116,13 @@ pub async fn limit_failed_auth(
         )
         .into_response();
     }
+    // Only a credential that was presented and refused counts: a request with none (a probe,
+    // a browser before sign-in) is not a guess.
+    let presented = req.headers().contains_key(header::AUTHORIZATION)
+        || (req.method() == Method::POST
+            && matches!(req.uri().path(), "/login" | "/api/agent/enroll"));
     let response = next.run(req).await;
-    if response.status() == StatusCode::UNAUTHORIZED {
+    if presented && response.status() == StatusCode::UNAUTHORIZED {
         throttle.failed(source, Instant::now());
     }
     response
