@@ -62,6 +62,26 @@ pub trait EventSink: Send + Sync {
     fn send(&self, batch: &EventBatch) -> impl Future<Output = Result<EventAck, SendError>> + Send;
 }
 
+/// Events the spool could not take (its disk full, say) and that wait in memory for the next
+/// try, at most.
+pub const MAX_UNSPOOLED: usize = 1_000;
+
+/// What the spool could not take yet: the events kept in memory for the next try, and the hits
+/// of events beyond [`MAX_UNSPOOLED`], counted as dropped until the spool can record them.
+/// Batches report those hits as dropped meanwhile, so a full disk never hides them.
+#[derive(Debug, Default)]
+pub struct Unspooled {
+    events: Vec<AgentEvent>,
+    dropped: u64,
+}
+
+impl Unspooled {
+    /// Hits waiting in memory (in events, and counted as dropped).
+    pub fn hits(&self) -> u64 {
+        self.events.iter().map(|e| e.count).sum::<u64>() + self.dropped
+    }
+}
+
 /// The path from the sensor's counts to the server.
 #[derive(Clone, Debug)]
 pub struct Reporter {
@@ -71,37 +91,94 @@ pub struct Reporter {
     pub lost: Arc<AtomicU64>,
     /// The durable spool.
     pub spool: Arc<Mutex<Spool>>,
+    /// What the spool could not take yet. Locked after `spool`, never before.
+    pub unspooled: Arc<Mutex<Unspooled>>,
 }
 
 impl Reporter {
+    /// The reporter of a sensor's counts into `spool`.
+    pub fn new(aggregator: Arc<Mutex<Aggregator>>, lost: Arc<AtomicU64>, spool: Arc<Mutex<Spool>>) -> Self {
+        Self {
+            aggregator,
+            lost,
+            spool,
+            unspooled: Arc::default(),
+        }
+    }
+
     /// Moves the counted hits, and the count of hits the kernel could not log, into the
     /// spool, durably. Blocks.
+    ///
+    /// When the spool cannot take them (a full disk), nothing is forgotten: the events wait in
+    /// memory for the next call (up to [`MAX_UNSPOOLED`]; the hits of the rest are counted as
+    /// dropped), the loss count stays in memory, and batches report both meanwhile.
     pub fn spool_pending(&self) -> Result<(), DeliveryError> {
-        let events = self
+        let mut spool = self.spool()?;
+        let mut held = self.unspooled()?;
+        let fresh = self
             .aggregator
             .lock()
             .map_err(|_| DeliveryError::Poisoned("aggregator"))?
             .drain();
         let lost = self.lost.swap(0, Ordering::Relaxed);
-        let mut spool = self.spool()?;
         if lost > 0
             && let Err(e) = spool.add_lost(lost)
         {
             // Kept for the next try; the events below are spooled all the same.
             self.lost.fetch_add(lost, Ordering::Relaxed);
-            tracing::error!(error = %e, "Cannot record lost hits in the spool.");
+            tracing::debug!(error = %e, "Cannot record lost hits in the spool; kept in memory.");
         }
+        if held.dropped > 0 && spool.add_dropped(held.dropped).is_ok() {
+            held.dropped = 0;
+        }
+        let mut events = std::mem::take(&mut held.events);
+        events.extend(fresh);
         if events.is_empty() {
             return Ok(());
         }
-        let kept = spool.push(&events)?;
-        if kept < events.len() {
-            tracing::warn!(
-                dropped = events.len() - kept,
-                "The event spool is full; dropping events and counting their hits."
-            );
+        match spool.push(&events) {
+            Ok(kept) => {
+                if kept < events.len() {
+                    tracing::warn!(
+                        dropped = events.len() - kept,
+                        "The event spool is full; dropping events and counting their hits."
+                    );
+                }
+                Ok(())
+            }
+            Err(error) => {
+                let keep = events.len().min(MAX_UNSPOOLED);
+                held.dropped += events[keep..].iter().map(|e| e.count).sum::<u64>();
+                events.truncate(keep);
+                held.events = events;
+                Err(error.into())
+            }
         }
-        Ok(())
+    }
+
+    /// The last [`Reporter::spool_pending`] before the agent exits: whatever the spool still
+    /// cannot take is counted as dropped, in the spool if it can record that. Blocks.
+    pub fn spool_at_exit(&self) -> Result<(), DeliveryError> {
+        let result = self.spool_pending();
+        let mut spool = self.spool()?;
+        let mut held = self.unspooled()?;
+        let hits = held.hits();
+        if hits == 0 {
+            return result;
+        }
+        match spool.add_dropped(hits) {
+            Ok(()) => *held = Unspooled::default(),
+            Err(error) => {
+                tracing::error!(%error, hits, "Cannot spool or count hits before exiting; they are lost.")
+            }
+        }
+        result
+    }
+
+    fn unspooled(&self) -> Result<std::sync::MutexGuard<'_, Unspooled>, DeliveryError> {
+        self.unspooled
+            .lock()
+            .map_err(|_| DeliveryError::Poisoned("unspooled events"))
     }
 
     fn spool(&self) -> Result<std::sync::MutexGuard<'_, Spool>, DeliveryError> {
@@ -110,13 +187,15 @@ impl Reporter {
             .map_err(|_| DeliveryError::Poisoned("event spool"))
     }
 
-    /// The oldest `limit` spooled events, with the drop and loss counters. Blocks.
-    fn next_batch(&self, limit: usize) -> Result<EventBatch, DeliveryError> {
+    /// The oldest `limit` spooled events, with the drop and loss counters, those the spool
+    /// could not record yet included. Blocks.
+    pub fn next_batch(&self, limit: usize) -> Result<EventBatch, DeliveryError> {
         let mut spool = self.spool()?;
+        let held = self.unspooled()?;
         Ok(EventBatch {
             events: spool.peek(limit)?,
-            dropped: spool.dropped()?,
-            lost: spool.lost()?,
+            dropped: spool.dropped()? + held.dropped,
+            lost: spool.lost()? + self.lost.load(Ordering::Relaxed),
         })
     }
 
@@ -155,6 +234,7 @@ pub struct Delivery {
     reporter: Reporter,
     backoff: Duration,
     reported_lost: u64,
+    reported_dropped: u64,
     limit: usize,
 }
 
@@ -165,6 +245,7 @@ impl Delivery {
             reporter,
             backoff: Duration::ZERO,
             reported_lost: 0,
+            reported_dropped: 0,
             limit: EVENT_BATCH,
         }
     }
@@ -181,13 +262,17 @@ impl Delivery {
                     return Round::Done;
                 }
             };
-            if batch.events.is_empty() && batch.lost == self.reported_lost {
+            if batch.events.is_empty()
+                && batch.lost == self.reported_lost
+                && batch.dropped == self.reported_dropped
+            {
                 return Round::Done;
             }
             match sink.send(&batch).await {
                 Ok(ack) => {
                     self.backoff = Duration::ZERO;
                     self.reported_lost = batch.lost;
+                    self.reported_dropped = batch.dropped;
                     if let Err(error) = self.reporter.blocking(move |r| r.acknowledge(ack)).await {
                         tracing::error!(%error, "Cannot remove delivered events from the spool.");
                         return Round::Done;
@@ -231,12 +316,23 @@ pub async fn event_loop(reporter: Reporter, sink: impl EventSink) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut next_try = tokio::time::Instant::now();
     let mut delivery = Delivery::new(reporter.clone());
+    let mut failing: Option<String> = None;
     loop {
         interval.tick().await;
-        if let Err(error) = reporter.blocking(Reporter::spool_pending).await {
-            match error {
-                DeliveryError::Task(error) => tracing::error!(%error, "Event task failed."),
-                error => tracing::error!(%error, "Cannot spool events."),
+        match reporter.blocking(Reporter::spool_pending).await {
+            Ok(()) => {
+                if failing.take().is_some() {
+                    tracing::info!("Events are spooled again.");
+                }
+            }
+            Err(DeliveryError::Task(error)) => tracing::error!(%error, "Event task failed."),
+            // Once per distinct failure, not every second of a full disk.
+            Err(error) => {
+                let text = error.to_string();
+                if failing.as_ref() != Some(&text) {
+                    tracing::error!(%error, "Cannot spool events; keeping them in memory and counting what does not fit.");
+                    failing = Some(text);
+                }
             }
         }
         if tokio::time::Instant::now() < next_try {
@@ -331,11 +427,11 @@ mod tests {
     fn spooled(dir: &tempfile::TempDir, events: &[AgentEvent]) -> Reporter {
         let mut spool = Spool::open(dir.path(), 1000).unwrap();
         assert_eq!(spool.push(events).unwrap(), events.len());
-        Reporter {
-            aggregator: Arc::default(),
-            lost: Arc::new(AtomicU64::new(0)),
-            spool: Arc::new(Mutex::new(spool)),
-        }
+        Reporter::new(
+            Arc::default(),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(Mutex::new(spool)),
+        )
     }
 
     fn spool_len(r: &Reporter) -> u64 {

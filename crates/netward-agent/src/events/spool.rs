@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use netward_model::detection::AgentEvent;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 /// The spool's file in the state directory.
 pub const FILE: &str = "events.db";
@@ -25,6 +25,36 @@ pub struct SpoolError {
     path: PathBuf,
     #[source]
     source: rusqlite::Error,
+}
+
+impl SpoolError {
+    /// Whether the file is not a database, or a damaged one: nothing more can be read from it,
+    /// and only setting it aside ([`set_aside`]) lets the agent report again.
+    pub fn is_damaged(&self) -> bool {
+        matches!(
+            &self.source,
+            rusqlite::Error::SqliteFailure(e, _)
+                if matches!(e.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+        )
+    }
+}
+
+/// Moves a damaged spool in `dir` (the file and its WAL and shared-memory companions) out of the
+/// way, as `events.db.damaged-<time>` and so on; returns the new path of the database file.
+pub fn set_aside(dir: &Path, now: i64) -> std::io::Result<PathBuf> {
+    let stamp = netward_model::timestamp::format_rfc3339(now);
+    let mut moved = dir.join(format!("{FILE}.damaged-{stamp}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("{FILE}{suffix}");
+        let aside = dir.join(format!("{name}.damaged-{stamp}"));
+        match std::fs::rename(dir.join(&name), &aside) {
+            Ok(()) if suffix.is_empty() => moved = aside,
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(moved)
 }
 
 /// The spool.
@@ -137,6 +167,11 @@ impl Spool {
     /// Hit log messages the kernel could not deliver, since the spool was created.
     pub fn lost(&self) -> Result<u64, SpoolError> {
         self.counter("lost")
+    }
+
+    /// Adds to [`Spool::dropped`] the hits of events that never reached the spool.
+    pub fn add_dropped(&mut self, n: u64) -> Result<(), SpoolError> {
+        self.add("dropped", n)
     }
 
     /// Adds to [`Spool::lost`].

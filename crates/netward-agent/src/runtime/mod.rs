@@ -122,11 +122,9 @@ pub async fn run_on<B: Boundary>(
     }
     shared.status(None).await;
     let ticker = tokio::spawn(ticker::tick_loop(shared.clone()));
-    let reporter = sensor.as_ref().map(|s| Reporter {
-        aggregator: s.aggregator.clone(),
-        lost: s.lost.clone(),
-        spool: spool.clone(),
-    });
+    let reporter = sensor
+        .as_ref()
+        .map(|s| Reporter::new(s.aggregator.clone(), s.lost.clone(), spool.clone()));
     let events = reporter
         .clone()
         .map(|r| tokio::spawn(event_loop(r, shared.clone())));
@@ -140,7 +138,7 @@ pub async fn run_on<B: Boundary>(
     }
     // What was counted but not yet spooled is kept for the next start.
     if let Some(r) = reporter {
-        let _ = tokio::task::spawn_blocking(move || r.spool_pending()).await;
+        let _ = tokio::task::spawn_blocking(move || r.spool_at_exit()).await;
     }
     drop(sensor);
     result
