@@ -334,6 +334,101 @@ fn stream_event(item: SseItem) -> Option<StreamEvent> {
 mod tests {
     use super::*;
 
+    /// A hostile server on loopback: answers each request by its path with more than the agent
+    /// takes, announced or streamed without end, until the agent hangs up.
+    async fn hostile_server() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if conn.read(&mut byte).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+                    let (announced, chunk): (Option<u64>, &[u8]) =
+                        if path.starts_with("/api/agent/policy") {
+                            (Some(600 << 20), b"")
+                        } else if path.starts_with("/api/agent/ack") {
+                            (Some(1 << 20), b"")
+                        } else if path.starts_with("/api/agent/stream") {
+                            (None, b"data: x\n")
+                        } else {
+                            (None, b"          ")
+                        };
+                    let kind = if path.starts_with("/api/agent/stream") {
+                        "text/event-stream"
+                    } else {
+                        "application/json"
+                    };
+                    let length = match announced {
+                        Some(n) => format!("content-length: {n}"),
+                        None => "transfer-encoding: chunked".to_owned(),
+                    };
+                    let reply =
+                        format!("HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\n{length}\r\n\r\n");
+                    if conn.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let piece = chunk.repeat(2048);
+                    let framed =
+                        [format!("{:x}\r\n", piece.len()).as_bytes(), &piece, b"\r\n"].concat();
+                    // Endless (the agent hangs up), or a length announced and never sent.
+                    while announced.is_none() && conn.write_all(&framed).await.is_ok() {}
+                    let _ = conn.read(&mut byte).await;
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn answers_past_their_cap_are_refused_with_the_limit_named() {
+        let server = hostile_server().await;
+        let client = AgentClient::new(&server, None).unwrap();
+        let refused = |e: AgentError, limit: usize| match e {
+            AgentError::Unusable(m) => {
+                assert!(m.contains(&format!("larger than {limit} bytes")), "{m}")
+            }
+            other => panic!("{other}"),
+        };
+        // Announced too large: refused before any of it is read.
+        refused(
+            client.policy("s", None).await.unwrap_err(),
+            MAX_POLICY_BYTES,
+        );
+        refused(
+            client.ack("s", &AckRequest::default()).await.unwrap_err(),
+            MAX_SMALL_ANSWER_BYTES,
+        );
+        // Streamed without end: refused once past the cap.
+        let batch = netward_model::detection::EventBatch {
+            events: Vec::new(),
+            dropped: 0,
+            lost: 0,
+        };
+        refused(
+            client.events("s", &batch).await.unwrap_err(),
+            MAX_SMALL_ANSWER_BYTES,
+        );
+        // One push-stream message without end: the stream fails instead of growing.
+        let mut stream = Box::pin(client.stream("s").await.unwrap());
+        match stream.next().await {
+            Some(Err(AgentError::Http(m))) => assert!(m.contains("more than 16 data lines"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn a_million_indicators_fit_in_a_policy_answer() {
         let size = |value: &str, id: i64, title: usize| {
