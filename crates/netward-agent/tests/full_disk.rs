@@ -33,7 +33,13 @@ impl Tmpfs {
     fn mount(size: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .output()
             .unwrap();
@@ -114,7 +120,11 @@ async fn hits_counted_while_the_state_disk_is_full_are_delivered_or_counted_neve
     let spool = Spool::open(fs.path(), 100_000).unwrap();
     let aggregator = Arc::new(Mutex::new(Aggregator::default()));
     let lost = Arc::new(AtomicU64::new(0));
-    let reporter = Reporter::new(aggregator.clone(), lost.clone(), Arc::new(Mutex::new(spool)));
+    let reporter = Reporter::new(
+        aggregator.clone(),
+        lost.clone(),
+        Arc::new(Mutex::new(spool)),
+    );
     let server = Server::default();
     let mut delivery = Delivery::new(reporter.clone());
 

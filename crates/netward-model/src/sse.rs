@@ -176,10 +176,10 @@ impl SseDecoder {
             "data" => {
                 self.data_lines += 1;
                 match &mut self.data {
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
-                }
+                    Some(d) => {
+                        d.push('\n');
+                        d.push_str(value);
+                    }
                     None => self.data = Some(value.to_owned()),
                 }
             }
@@ -285,10 +285,7 @@ mod tests {
         // Short lines, each under the line limit, that add up past the message limit.
         let mut d = SseDecoder::with_limits(limits);
         let many = "data: 0123456789012345678901234567890123456789\n".repeat(3);
-        assert_eq!(
-            d.push(many.as_bytes()),
-            Err(SseError::MessageTooLarge(100))
-        );
+        assert_eq!(d.push(many.as_bytes()), Err(SseError::MessageTooLarge(100)));
         // Empty data lines: no bytes to speak of, but without end.
         let mut d = SseDecoder::with_limits(limits);
         assert_eq!(

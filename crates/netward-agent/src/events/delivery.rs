@@ -97,7 +97,11 @@ pub struct Reporter {
 
 impl Reporter {
     /// The reporter of a sensor's counts into `spool`.
-    pub fn new(aggregator: Arc<Mutex<Aggregator>>, lost: Arc<AtomicU64>, spool: Arc<Mutex<Spool>>) -> Self {
+    pub fn new(
+        aggregator: Arc<Mutex<Aggregator>>,
+        lost: Arc<AtomicU64>,
+        spool: Arc<Mutex<Spool>>,
+    ) -> Self {
         Self {
             aggregator,
             lost,
