@@ -75,6 +75,8 @@ pub async fn run_on<B: Boundary>(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AgentError> {
     state::prepare(&config.state_dir)?;
+    // Held until this function returns; the kernel drops it if the process dies.
+    let _running = status::hold_running_lock(&config.state_dir)?;
     let identity = enrollment::identity(&config).await?;
     let client = AgentClient::new(&identity.server, identity.ca_fingerprint.as_deref())?;
     let policy = state::read::<PolicyState>(&config.state_dir, POLICY)?.unwrap_or_default();

@@ -31,6 +31,10 @@ pub struct Identity {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
+    /// Whether the agent that wrote this still runs: set by the reader from the agent's lock
+    /// (`runtime::status::read_status`), never trusted from the file.
+    #[serde(default)]
+    pub running: bool,
     /// The server's base URL.
     pub server: String,
     /// The device id.
