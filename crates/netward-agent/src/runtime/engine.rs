@@ -99,11 +99,20 @@ pub struct Engine<E: Enforcer> {
     pub last_error: Option<String>,
     /// Whether a tamper repair has not been acknowledged yet.
     pub tamper_pending: bool,
+    /// What went wrong at start (a damaged state file set aside), for the device record: sent
+    /// with the acknowledgements until the server has one of them.
+    pub notices: Vec<String>,
+    /// Why the last policy pull could not be used (an update the agent cannot read, or one too
+    /// large), for the device record until a pull succeeds. The kernel keeps what it held.
+    pub update_error: Option<String>,
     /// Unix second of the last successful apply.
     pub applied_at: Option<i64>,
     /// Unix second of the last failed apply, to space out retries.
     failed_at: Option<i64>,
 }
+
+/// The longest error text an acknowledgement carries (the server takes 2,000).
+pub const MAX_ERROR_CHARS: usize = 1_900;
 
 /// Seconds between retries of a failed apply.
 pub const RETRY_SECS: i64 = 10;
@@ -137,6 +146,8 @@ impl<E: Enforcer> Engine<E> {
             not_enforceable: Vec::new(),
             last_error: None,
             tamper_pending: false,
+            notices: Vec::new(),
+            update_error: None,
             applied_at: None,
             failed_at: None,
         }
@@ -247,24 +258,52 @@ impl<E: Enforcer> Engine<E> {
         Ok(TickOutcome::Idle)
     }
 
-    /// The acknowledgement of what the kernel now holds. A pending tamper report stays pending
-    /// until [`Engine::ack_delivered`] says the server has it.
+    /// The acknowledgement of what the kernel now holds, with every problem to show on the
+    /// device record (enforcement, an unusable update, start-up notices) in its `error`. A
+    /// pending tamper report and the notices stay pending until [`Engine::ack_delivered`] says
+    /// the server has them. Nothing before the first update: the server keeps the record of
+    /// the version it last heard of.
     pub fn ack(&self, facts: DeviceFacts) -> Option<AckRequest> {
         let version = self.state.version?;
         Some(AckRequest {
             version,
             entries: self.entries,
             not_enforceable: self.not_enforceable.clone(),
-            error: self.last_error.clone(),
+            error: self.problems(),
             tamper_repaired: self.tamper_pending,
             facts,
         })
+    }
+
+    /// Every problem to report, in one text of at most [`MAX_ERROR_CHARS`] characters.
+    fn problems(&self) -> Option<String> {
+        let all: Vec<&str> = self
+            .last_error
+            .iter()
+            .chain(&self.update_error)
+            .chain(&self.notices)
+            .map(String::as_str)
+            .collect();
+        if all.is_empty() {
+            return None;
+        }
+        let joined = all.join("; ");
+        if joined.chars().count() <= MAX_ERROR_CHARS {
+            return Some(joined);
+        }
+        let mut cut: String = joined.chars().take(MAX_ERROR_CHARS - 1).collect();
+        cut.push('…');
+        Some(cut)
     }
 
     /// Records that the server accepted `ack`.
     pub fn ack_delivered(&mut self, ack: &AckRequest) {
         if ack.tamper_repaired {
             self.tamper_pending = false;
+        }
+        // A notice cut from the text (many problems at once) stays for the next one.
+        if let Some(sent) = &ack.error {
+            self.notices.retain(|n| !sent.contains(n.as_str()));
         }
     }
 

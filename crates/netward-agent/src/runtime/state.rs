@@ -99,6 +99,18 @@ pub fn read<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, Ag
     }
 }
 
+/// Moves the damaged file `name` in `dir` out of the way, as `<name>.damaged-<time>` (RFC 3339,
+/// UTC), and returns the new path. The file is kept for a post-mortem, never read again.
+pub fn set_aside(dir: &Path, name: &str, now: i64) -> Result<PathBuf, AgentError> {
+    let path = dir.join(name);
+    let aside = dir.join(format!(
+        "{name}.damaged-{}",
+        netward_model::timestamp::format_rfc3339(now)
+    ));
+    fs::rename(&path, &aside).map_err(|source| AgentError::State { path, source })?;
+    Ok(aside)
+}
+
 /// Replaces `name` in `dir` atomically.
 pub fn write<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), AgentError> {
     let path = dir.join(name);
