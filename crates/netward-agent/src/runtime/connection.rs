@@ -16,14 +16,41 @@ use crate::clock::Clock;
 use crate::enforcer::Enforcer;
 
 /// Pulls the update from the held version, applies it, persists it and acknowledges it.
+///
+/// An update the agent cannot use ([`AgentError::Unusable`]: a field it cannot read, such as an
+/// unknown mode or a value that is not an address, or an answer too large) is refused whole:
+/// the kernel keeps what it holds, and the problem goes to the device record with an
+/// acknowledgement of the version held. It is logged when it first appears, not on every retry
+/// (`logged` holds the last one logged).
 async fn sync<E: Enforcer + 'static, C: Clock + Clone>(
     shared: &Shared<E, C>,
+    logged: &mut Option<String>,
 ) -> Result<(), AgentError> {
     let since = with_engine(&shared.engine, |e| e.state.version).await?;
-    let update = shared.client.policy(&shared.identity.secret, since).await?;
+    let update = match shared.client.policy(&shared.identity.secret, since).await {
+        Ok(update) => update,
+        Err(AgentError::Unusable(detail)) => {
+            if logged.as_deref() != Some(detail.as_str()) {
+                tracing::error!(%detail, held = ?since, "Refusing a policy update this agent cannot use; still enforcing the policy it holds.");
+                *logged = Some(detail.clone());
+            }
+            let error = format!(
+                "policy update refused, still enforcing version {}: {detail}",
+                since.map_or("none".into(), |v| v.to_string())
+            );
+            with_engine(&shared.engine, move |e| e.update_error = Some(error)).await?;
+            if let Err(e) = shared.ack().await {
+                tracing::warn!(error = %e, "Cannot report the refused update to the server.");
+            }
+            return Err(AgentError::Unusable(detail));
+        }
+        Err(other) => return Err(other),
+    };
+    *logged = None;
     let dir = shared.dir.clone();
     let clock = shared.clock.clone();
     let report = with_engine(&shared.engine, move |e| {
+        e.update_error = None;
         let report = e.update(update, clock.now_secs());
         let persisted = state::write(&dir, POLICY, &e.state);
         report.map_err(AgentError::from).and(persisted)
@@ -39,6 +66,7 @@ pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
     shared: Shared<E, C>,
 ) -> Result<(), AgentError> {
     let mut backoff = Duration::from_millis(250);
+    let mut logged_refusal: Option<String> = None;
     loop {
         let mut error: Option<String>;
         shared.refresh_server_addresses().await;
@@ -57,14 +85,24 @@ pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
                         Ok(Some(Ok(StreamEvent::Policy(version)))) => {
                             let held = with_engine(&shared.engine, |e| e.state.version).await?;
                             error = None;
-                            if held != Some(version)
-                                && let Err(e) = sync(&shared).await
-                            {
-                                // Reconnect: the server names its version again at once, so
-                                // the pull is retried instead of waiting for the next change.
-                                tracing::error!(error = %e, version, "Cannot apply the policy; reconnecting.");
-                                error = Some(e.to_string());
-                                break;
+                            let result = if held == Some(version) {
+                                Ok(())
+                            } else {
+                                sync(&shared, &mut logged_refusal).await
+                            };
+                            match result {
+                                Ok(()) => {}
+                                // Asking again gets the same answer: wait for the server to
+                                // name another version (or for a reconnect).
+                                Err(e @ AgentError::Unusable(_)) => error = Some(e.to_string()),
+                                Err(e) => {
+                                    // Reconnect: the server names its version again at once,
+                                    // so the pull is retried instead of waiting for the next
+                                    // change.
+                                    tracing::error!(error = %e, version, "Cannot apply the policy; reconnecting.");
+                                    error = Some(e.to_string());
+                                    break;
+                                }
                             }
                             shared.status(error.clone()).await;
                         }
