@@ -42,11 +42,22 @@ impl SpoolError {
 /// Moves a damaged spool in `dir` (the file and its WAL and shared-memory companions) out of the
 /// way, as `events.db.damaged-<time>` and so on; returns the new path of the database file.
 pub fn set_aside(dir: &Path, now: i64) -> std::io::Result<PathBuf> {
-    let stamp = netward_model::timestamp::format_rfc3339(now);
-    let mut moved = dir.join(format!("{FILE}.damaged-{stamp}"));
+    // One tag for the three files: the first that is free for the database.
+    let db = crate::runtime::state::unused_name(
+        dir,
+        &format!(
+            "{FILE}.damaged-{}",
+            netward_model::timestamp::format_rfc3339(now)
+        ),
+    );
+    let name = db
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let stamp = name.strip_prefix(&format!("{FILE}.")).unwrap_or("damaged");
+    let mut moved = dir.join(format!("{FILE}.{stamp}"));
     for suffix in ["", "-wal", "-shm"] {
         let name = format!("{FILE}{suffix}");
-        let aside = dir.join(format!("{name}.damaged-{stamp}"));
+        let aside = dir.join(format!("{name}.{stamp}"));
         match std::fs::rename(dir.join(&name), &aside) {
             Ok(()) if suffix.is_empty() => moved = aside,
             Ok(()) => {}
