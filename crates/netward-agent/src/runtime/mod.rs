@@ -48,6 +48,7 @@ pub use crate::events::delivery::EVENT_INTERVAL;
 
 use self::client::AgentClient;
 use self::engine::Engine;
+use self::server_address::ServerUrl;
 use self::shared::{Shared, with_engine};
 use crate::clock::Clock;
 use crate::events::delivery::{Reporter, event_loop};
@@ -105,6 +106,11 @@ pub async fn run_on<B: Boundary>(
         }
     };
     let spool = spool.map(|s| Arc::new(Mutex::new(s)));
+    let own_traffic = sensor
+        .as_ref()
+        .map(|s| s.own_traffic.clone())
+        .unwrap_or_default();
+    own_traffic.set(&server, ServerUrl::parse(&identity.server)?.port());
     let shared = Shared {
         engine: Arc::new(Mutex::new(engine)),
         clock,
@@ -112,6 +118,7 @@ pub async fn run_on<B: Boundary>(
         identity,
         dir: config.state_dir.clone(),
         connected: Arc::new(AtomicBool::new(false)),
+        own_traffic,
     };
     if with_engine(&shared.engine, |e| e.state.version.is_some()).await? {
         // Restart: re-apply what we held, atomically, before talking to anyone.
