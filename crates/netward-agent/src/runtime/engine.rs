@@ -275,8 +275,9 @@ impl<E: Enforcer> Engine<E> {
         })
     }
 
-    /// Every problem to report, in one text of at most [`MAX_ERROR_CHARS`] characters.
-    fn problems(&self) -> Option<String> {
+    /// Every problem to report (enforcement, an unusable update, start-up notices), in one text
+    /// of at most [`MAX_ERROR_CHARS`] characters.
+    pub fn problems(&self) -> Option<String> {
         let all: Vec<&str> = self
             .last_error
             .iter()
@@ -447,6 +448,42 @@ mod tests {
         );
         e.ack_delivered(&ack);
         assert!(!e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
+    }
+
+    #[test]
+    fn problems_reach_the_ack_notices_once_delivered_and_the_text_fits_the_server() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        e.notices.push("policy.json was damaged".into());
+        assert_eq!(
+            e.ack(DeviceFacts::default()),
+            None,
+            "nothing before a version"
+        );
+        e.update(update(1, true, vec![], vec![]), 0).unwrap();
+        e.update_error = Some("policy update refused: `mode`".into());
+        let ack = e.ack(DeviceFacts::default()).unwrap();
+        assert_eq!(
+            ack.error.as_deref(),
+            Some("policy update refused: `mode`; policy.json was damaged")
+        );
+        e.ack_delivered(&ack);
+        assert!(
+            e.notices.is_empty(),
+            "a notice is sent until the server has it"
+        );
+        let again = e.ack(DeviceFacts::default()).unwrap();
+        assert_eq!(
+            again.error.as_deref(),
+            Some("policy update refused: `mode`")
+        );
+        e.update_error = None;
+        assert_eq!(e.ack(DeviceFacts::default()).unwrap().error, None);
+
+        e.notices = vec!["é".repeat(3000)];
+        let long = e.ack(DeviceFacts::default()).unwrap().error.unwrap();
+        assert_eq!(long.chars().count(), MAX_ERROR_CHARS);
+        e.ack_delivered(&e.ack(DeviceFacts::default()).unwrap());
+        assert_eq!(e.notices.len(), 1, "a notice cut short is sent again");
     }
 
     #[test]

@@ -51,8 +51,7 @@ pub fn write_status<E: Enforcer>(
         kernel_entries: engine.entries,
         not_enforceable: engine.not_enforceable.clone(),
         last_error: engine
-            .last_error
-            .clone()
+            .problems()
             .or_else(|| connection_error.map(str::to_owned)),
         updated_at: format_rfc3339(now),
     };
