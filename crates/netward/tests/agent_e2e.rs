@@ -520,6 +520,7 @@ fn damaged_state_files_are_set_aside_and_the_servers_policy_enforced_again() {
 /// A proxy in front of the server that passes everything through (the push stream too) and,
 /// when told, rewrites the policy answers as a server this agent cannot read would send them.
 mod proxy {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
     use axum::body::Body;
@@ -535,11 +536,14 @@ mod proxy {
         url: String,
         http: reqwest::Client,
         rewrite: Arc<Mutex<Option<Rewrite>>>,
+        pulls: Arc<AtomicUsize>,
     }
 
     pub struct PolicyProxy {
         pub url: String,
         rewrite: Arc<Mutex<Option<Rewrite>>>,
+        /// Policy pulls answered so far.
+        pub pulls: Arc<AtomicUsize>,
         _runtime: tokio::runtime::Runtime,
     }
 
@@ -556,16 +560,19 @@ mod proxy {
                 .unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());
             let rewrite = Arc::new(Mutex::new(None));
+            let pulls = Arc::new(AtomicUsize::new(0));
             let state = Upstream {
                 url: upstream.to_owned(),
                 http: reqwest::Client::new(),
                 rewrite: rewrite.clone(),
+                pulls: pulls.clone(),
             };
             let app = axum::Router::new().fallback(forward).with_state(state);
             runtime.spawn(async move { axum::serve(listener, app).await });
             Self {
                 url,
                 rewrite,
+                pulls,
                 _runtime: runtime,
             }
         }
@@ -606,6 +613,9 @@ mod proxy {
                 answer = answer.header(name, value);
             }
         }
+        if parts.uri.path() == "/api/agent/policy" {
+            up.pulls.fetch_add(1, Ordering::SeqCst);
+        }
         let rewrite = up.rewrite.lock().unwrap().clone();
         if let Some(rewrite) = rewrite
             .filter(|_| parts.uri.path() == "/api/agent/policy" && resp.status().is_success())
@@ -628,7 +638,29 @@ fn an_update_the_agent_cannot_read_is_refused_and_reported_and_the_kernel_keeps_
     let token = enroll_token(&server, "default");
     let token = format!("{}@{}", token.split_once('@').unwrap().0, proxy.url);
     let state = tempfile::tempdir().unwrap();
-    let agent = AgentProcess::start(BIN, state.path(), &lab.ep_path(), None, Some(&token));
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("agent.log");
+    let agent = AgentProcess::start_logged(BIN, state.path(), &lab.ep_path(), Some(&token), &log);
+    let refusals_logged = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .matches("Refusing a policy update")
+            .count()
+    };
+    // Changes the policy `n` times (addresses no test traffic goes to) and waits for the
+    // agent to have pulled each version.
+    let changes = |n: usize, from: u8| {
+        for i in 0..n {
+            let before = proxy.pulls.load(Ordering::SeqCst);
+            let addr: std::net::IpAddr = format!("192.0.2.{}", from as usize + i).parse().unwrap();
+            block(&server, addr, "another-version");
+            wait_until(
+                "the agent pulls the new version",
+                Duration::from_secs(10),
+                || proxy.pulls.load(Ordering::SeqCst) > before,
+            );
+        }
+    };
     let v4 = lab.remote("v4");
     block(&server, v4, "held");
     wait_until("the indicator is enforced", Duration::from_secs(15), || {
@@ -657,6 +689,10 @@ fn an_update_the_agent_cannot_read_is_refused_and_reported_and_the_kernel_keeps_
     let status = agent.status();
     assert_eq!(status["mode"], "block");
     assert!(status["lastError"].as_str().unwrap().contains("`mode`"));
+    // Every later version meets the same refusal: reported each time, logged once.
+    changes(3, 10);
+    assert!(last_error(&server).contains("`mode`"));
+    assert_eq!(refusals_logged(), 1, "logged once, not on every retry");
 
     // A value that is not an address: before, it was dropped without a word.
     proxy.rewrite_policy(|p| {
@@ -670,6 +706,8 @@ fn an_update_the_agent_cannot_read_is_refused_and_reported_and_the_kernel_keeps_
         Duration::from_secs(10),
         || last_error(&server).contains("upserts[0].value"),
     );
+    changes(2, 20);
+    assert_eq!(refusals_logged(), 2, "a new problem is logged once too");
     assert_eq!(lab.tcp(v4, "x"), Outcome::Refused, "the held policy stays");
     assert_eq!(lab.tcp(v6, "x"), Outcome::Sent);
 
