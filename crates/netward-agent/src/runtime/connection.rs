@@ -60,12 +60,18 @@ async fn sync<E: Enforcer + 'static, C: Clock + Clone>(
     report
 }
 
+/// The first wait before reconnecting. It grows to [`MAX_BACKOFF`] until the stream has
+/// delivered something usable: a server that accepts the connection and then breaks the
+/// stream at once (a message past the agent's limits, say), or a pull that keeps failing, is
+/// retried at most every 10 s, not four times a second.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
 /// Connects, follows the push stream and reconnects, until the task is dropped. Returns only
 /// when the engine itself fails.
 pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
     shared: Shared<E, C>,
 ) -> Result<(), AgentError> {
-    let mut backoff = Duration::from_millis(250);
+    let mut backoff = FIRST_BACKOFF;
     let mut logged_refusal: Option<String> = None;
     loop {
         let mut error: Option<String>;
@@ -74,7 +80,6 @@ pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
             Ok(stream) => {
                 tracing::info!(server = %shared.identity.server, "Connected to the server.");
                 shared.connected.store(true, Ordering::SeqCst);
-                backoff = Duration::from_millis(250);
                 // Whatever was not acknowledged before (the server was away) is now.
                 if let Err(e) = shared.ack().await {
                     tracing::warn!(error = %e, "Cannot acknowledge on connect.");
@@ -91,10 +96,13 @@ pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
                                 sync(&shared, &mut logged_refusal).await
                             };
                             match result {
-                                Ok(()) => {}
+                                Ok(()) => backoff = FIRST_BACKOFF,
                                 // Asking again gets the same answer: wait for the server to
                                 // name another version (or for a reconnect).
-                                Err(e @ AgentError::Unusable(_)) => error = Some(e.to_string()),
+                                Err(e @ AgentError::Unusable(_)) => {
+                                    backoff = FIRST_BACKOFF;
+                                    error = Some(e.to_string());
+                                }
                                 Err(e) => {
                                     // Reconnect: the server names its version again at once,
                                     // so the pull is retried instead of waiting for the next
@@ -106,7 +114,7 @@ pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
                             }
                             shared.status(error.clone()).await;
                         }
-                        Ok(Some(Ok(StreamEvent::KeepAlive))) => {}
+                        Ok(Some(Ok(StreamEvent::KeepAlive))) => backoff = FIRST_BACKOFF,
                         Ok(Some(Err(e))) => {
                             error = Some(e.to_string());
                             break;
