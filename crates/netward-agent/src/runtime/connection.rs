@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use super::AgentError;
 use super::client::StreamEvent;
 use super::config::{MAX_BACKOFF, STREAM_TIMEOUT};
+use super::engine::printable;
 use super::shared::{Shared, with_engine};
 use super::state::{self, POLICY};
 use crate::clock::Clock;
@@ -31,7 +32,7 @@ async fn sync<E: Enforcer + 'static, C: Clock + Clone>(
         Ok(update) => update,
         Err(AgentError::Unusable(detail)) => {
             if logged.as_deref() != Some(detail.as_str()) {
-                tracing::error!(%detail, held = ?since, "Refusing a policy update this agent cannot use; still enforcing the policy it holds.");
+                tracing::error!(detail = %printable(&detail), held = ?since, "Refusing a policy update this agent cannot use; still enforcing the policy it holds.");
                 *logged = Some(detail.clone());
             }
             let error = format!(

@@ -111,6 +111,25 @@ pub struct Engine<E: Enforcer> {
     failed_at: Option<i64>,
 }
 
+/// `text` with every control or bidirectional formatting character written as an escape
+/// (`\u{1b}`): an error can quote what a hostile server sent (``unknown variant `…` ``), and
+/// the server refuses, and terminals and pages would render, such characters.
+pub(crate) fn printable(text: &str) -> String {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    text.chars()
+        .map(|c| {
+            if hostile(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// The longest error text an acknowledgement carries (the server takes 2,000).
 pub const MAX_ERROR_CHARS: usize = 1_900;
 
@@ -288,7 +307,7 @@ impl<E: Enforcer> Engine<E> {
         if all.is_empty() {
             return None;
         }
-        let joined = all.join("; ");
+        let joined = printable(&all.join("; "));
         if joined.chars().count() <= MAX_ERROR_CHARS {
             return Some(joined);
         }
@@ -478,6 +497,14 @@ mod tests {
         );
         e.update_error = None;
         assert_eq!(e.ack(DeviceFacts::default()).unwrap().error, None);
+
+        e.update_error = Some("unknown variant `\u{1b}[31mblok\u{202e}`".into());
+        assert_eq!(
+            e.ack(DeviceFacts::default()).unwrap().error.as_deref(),
+            Some("unknown variant `\\u{1b}[31mblok\\u{202e}`"),
+            "what a hostile server sent is quoted, never passed on raw"
+        );
+        e.update_error = None;
 
         e.notices = vec!["é".repeat(3000)];
         let long = e.ack(DeviceFacts::default()).unwrap().error.unwrap();
