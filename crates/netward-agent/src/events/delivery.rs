@@ -6,6 +6,9 @@
 //!   refuses is given up and its hits counted as dropped, so one bad event can never stop the
 //!   device's reporting.
 //! - Any other failure keeps the events spooled and backs off, up to [`MAX_BACKOFF`].
+//! - Events the spool cannot take (its disk is full) wait in memory ([`Unspooled`], at most
+//!   [`MAX_UNSPOOLED`]; the hits of the rest are counted as dropped) and are spooled as soon
+//!   as it has room; meanwhile every batch reports those counts, so no hit vanishes uncounted.
 //!
 //! Where batches go is an [`EventSink`]: the server in production, a fake in tests.
 

@@ -6,7 +6,9 @@
 //! deleted and created again does not reuse them either.
 //!
 //! When the spool is full, new events are dropped and their hits counted; the count travels
-//! with every batch, so the server shows how much a device had to drop.
+//! with every batch, so the server shows how much a device had to drop. A file that is not a
+//! database, or a damaged one, is recognised ([`SpoolError::is_damaged`]) and set aside
+//! ([`set_aside`]) by the runtime at start.
 
 use std::path::{Path, PathBuf};
 
