@@ -22,21 +22,38 @@ pub const DEFAULT_CAPACITY: u64 = 100_000;
 
 /// A spool failure.
 #[derive(Debug, thiserror::Error)]
-#[error("event spool {path}: {source}")]
-pub struct SpoolError {
-    path: PathBuf,
-    #[source]
-    source: rusqlite::Error,
+pub enum SpoolError {
+    /// The database failed.
+    #[error("event spool {path}: {source}")]
+    Database {
+        /// The spool's file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A damaged spool could not be moved out of the way.
+    #[error("event spool {path}: cannot set it aside: {source}")]
+    SetAside {
+        /// The spool's file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl SpoolError {
     /// Whether the file is not a database, or a damaged one: nothing more can be read from it,
-    /// and only setting it aside ([`set_aside`]) lets the agent report again.
+    /// and only setting it aside ([`set_aside`], [`Spool::replace_damaged`]) lets the agent
+    /// report again.
     pub fn is_damaged(&self) -> bool {
         matches!(
-            &self.source,
-            rusqlite::Error::SqliteFailure(e, _)
-                if matches!(e.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+            self,
+            Self::Database {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(e.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
         )
     }
 }
@@ -82,7 +99,7 @@ impl Spool {
     /// Opens (or creates) the spool in `dir`, holding at most `capacity` events.
     pub fn open(dir: &Path, capacity: u64) -> Result<Self, SpoolError> {
         let path = dir.join(FILE);
-        let err = |source| SpoolError {
+        let err = |source| SpoolError::Database {
             path: path.clone(),
             source,
         };
@@ -130,10 +147,29 @@ impl Spool {
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> SpoolError + '_ {
-        |source| SpoolError {
+        |source| SpoolError::Database {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Sets this spool aside as damaged (`events.db.damaged-<time>`) and starts a new, empty
+    /// one in its place, with the same capacity; returns where the damaged file went. Its
+    /// events and counters go with it (the server keeps the highest counts it was told).
+    pub fn replace_damaged(&mut self, now: i64) -> Result<PathBuf, SpoolError> {
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        // The damaged file is closed before it is moved.
+        self.conn = Connection::open_in_memory().map_err(self.err())?;
+        let aside = set_aside(&dir, now).map_err(|source| SpoolError::SetAside {
+            path: self.path.clone(),
+            source,
+        })?;
+        *self = Self::open(&dir, self.capacity)?;
+        Ok(aside)
     }
 
     /// Events waiting.
@@ -195,7 +231,7 @@ impl Spool {
     /// Gives up on the event `seq` (the server refuses it), counting its `hits` as dropped.
     pub fn discard(&mut self, seq: u64, hits: u64) -> Result<(), SpoolError> {
         let path = self.path.clone();
-        let err = |source| SpoolError {
+        let err = |source| SpoolError::Database {
             path: path.clone(),
             source,
         };
@@ -226,7 +262,7 @@ impl Spool {
             .min(usize::try_from(room).unwrap_or(usize::MAX));
         let dropped: u64 = events[fit..].iter().map(|e| e.count).sum();
         let path = self.path.clone();
-        let err = |source| SpoolError {
+        let err = |source| SpoolError::Database {
             path: path.clone(),
             source,
         };
@@ -385,6 +421,22 @@ mod tests {
         drop(s);
         let s = Spool::open(dir.path(), 10).unwrap();
         assert_eq!(s.lost().unwrap(), 3, "kept across restarts");
+    }
+
+    #[test]
+    fn a_spool_damaged_while_open_is_recognised_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Spool::open(dir.path(), 10).unwrap());
+        let mut s = Spool::open(dir.path(), 10).unwrap();
+        let len = std::fs::metadata(dir.path().join(FILE)).unwrap().len();
+        std::fs::write(dir.path().join(FILE), vec![0x42; len as usize]).unwrap();
+        let error = s.push(&[event(1)]).unwrap_err();
+        assert!(error.is_damaged(), "{error}");
+        let aside = s.replace_damaged(1_537_099_866).unwrap();
+        assert!(aside.ends_with("events.db.damaged-2018-09-16T12:11:06Z"));
+        assert_eq!(s.push(&[event(1)]).unwrap(), 1, "a new spool in its place");
+        drop(s);
+        assert_eq!(Spool::open(dir.path(), 10).unwrap().len().unwrap(), 1);
     }
 
     #[test]
