@@ -63,6 +63,13 @@ pub enum SendError {
 pub trait EventSink: Send + Sync {
     /// Sends one batch; the answer says up to which sequence number the events are stored.
     fn send(&self, batch: &EventBatch) -> impl Future<Output = Result<EventAck, SendError>> + Send;
+
+    /// Reports a problem of the reporting itself (a damaged spool set aside) on the device
+    /// record. A sink that has no device record ignores it.
+    fn report_problem(&self, problem: String) -> impl Future<Output = ()> + Send {
+        let _ = problem;
+        async {}
+    }
 }
 
 /// Events the spool could not take (its disk full, say) and that wait in memory for the next
@@ -182,6 +189,41 @@ impl Reporter {
         result
     }
 
+    /// Sets the damaged spool aside and starts a new one in its place (what it held is lost;
+    /// what waits in memory goes to the new one); returns the problem to report. `error` is
+    /// what showed the damage. Blocks.
+    fn replace_damaged_spool(&self, error: &str) -> Result<String, DeliveryError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let aside = self.spool()?.replace_damaged(now)?;
+        tracing::error!(%error, set_aside = %aside.display(), "The event spool is damaged; set it aside and started a new one.");
+        Ok(format!(
+            "{} was damaged ({error}); set aside as {}; its unsent events are not reported",
+            super::spool::FILE,
+            aside.display()
+        ))
+    }
+
+    /// After `error`: if it says the spool is damaged, replaces the spool and reports it to
+    /// `sink`; `true` if it did.
+    async fn recover(&self, error: &DeliveryError, sink: &impl EventSink) -> bool {
+        if !matches!(error, DeliveryError::Spool(e) if e.is_damaged()) {
+            return false;
+        }
+        let text = error.to_string();
+        match self.blocking(move |r| r.replace_damaged_spool(&text)).await {
+            Ok(problem) => {
+                sink.report_problem(problem).await;
+                true
+            }
+            Err(cause) => {
+                tracing::error!(%error, %cause, "The event spool is damaged and cannot be replaced; hits wait in memory.");
+                false
+            }
+        }
+    }
+
     fn unspooled(&self) -> Result<std::sync::MutexGuard<'_, Unspooled>, DeliveryError> {
         self.unspooled
             .lock()
@@ -265,7 +307,9 @@ impl Delivery {
                 Ok(batch) => batch,
                 Err(DeliveryError::Task(_)) => return Round::Done,
                 Err(error) => {
-                    tracing::error!(%error, "Cannot read the event spool.");
+                    if !self.reporter.recover(&error, sink).await {
+                        tracing::error!(%error, "Cannot read the event spool.");
+                    }
                     return Round::Done;
                 }
             };
@@ -315,6 +359,30 @@ impl Delivery {
     }
 }
 
+/// Spools what the sensor counted. A failure is logged once until it changes (`failing`
+/// holds it), not every second of a full disk; a damaged spool is replaced, and what waits
+/// in memory goes to the new one at the next round.
+pub async fn spool_round(reporter: &Reporter, sink: &impl EventSink, failing: &mut Option<String>) {
+    match reporter.blocking(Reporter::spool_pending).await {
+        Ok(()) => {
+            if failing.take().is_some() {
+                tracing::info!("Events are spooled again.");
+            }
+        }
+        Err(DeliveryError::Task(error)) => tracing::error!(%error, "Event task failed."),
+        Err(error) => {
+            if reporter.recover(&error, sink).await {
+                return;
+            }
+            let text = error.to_string();
+            if failing.as_ref() != Some(&text) {
+                tracing::error!(%error, "Cannot spool events; keeping them in memory and counting what does not fit.");
+                *failing = Some(text);
+            }
+        }
+    }
+}
+
 /// Every [`EVENT_INTERVAL`]: spool what the sensor counted, then send the spool to `sink`
 /// until it is empty or the server is away (then retry, backing off to [`MAX_BACKOFF`]).
 /// Runs until the task is aborted.
@@ -326,22 +394,7 @@ pub async fn event_loop(reporter: Reporter, sink: impl EventSink) {
     let mut failing: Option<String> = None;
     loop {
         interval.tick().await;
-        match reporter.blocking(Reporter::spool_pending).await {
-            Ok(()) => {
-                if failing.take().is_some() {
-                    tracing::info!("Events are spooled again.");
-                }
-            }
-            Err(DeliveryError::Task(error)) => tracing::error!(%error, "Event task failed."),
-            // Once per distinct failure, not every second of a full disk.
-            Err(error) => {
-                let text = error.to_string();
-                if failing.as_ref() != Some(&text) {
-                    tracing::error!(%error, "Cannot spool events; keeping them in memory and counting what does not fit.");
-                    failing = Some(text);
-                }
-            }
-        }
+        spool_round(&reporter, &sink, &mut failing).await;
         if tokio::time::Instant::now() < next_try {
             continue;
         }
@@ -365,6 +418,8 @@ mod tests {
     type Answer = Box<dyn Fn(&EventBatch) -> Option<(u16, Option<String>)> + Send + Sync>;
 
     struct FakeServer {
+        /// Problems reported for the device record.
+        problems: Mutex<Vec<String>>,
         answer: Mutex<Answer>,
         /// The sequence numbers of every batch received.
         received: Mutex<Vec<Vec<u64>>>,
@@ -375,6 +430,7 @@ mod tests {
     impl FakeServer {
         fn new(answer: Answer) -> Self {
             Self {
+                problems: Mutex::default(),
                 answer: Mutex::new(answer),
                 received: Mutex::default(),
                 stored: Mutex::default(),
@@ -408,6 +464,10 @@ mod tests {
                 }
                 Some((status, _)) => Err(SendError::Unavailable(format!("HTTP {status}"))),
             }
+        }
+
+        async fn report_problem(&self, problem: String) {
+            self.problems.lock().unwrap().push(problem);
         }
     }
 
@@ -530,6 +590,64 @@ mod tests {
             Round::BackOff(EVENT_INTERVAL),
             "a success resets the backoff"
         );
+    }
+
+    #[tokio::test]
+    async fn a_spool_damaged_while_the_agent_runs_is_set_aside_and_reporting_goes_on() {
+        use crate::events::nflog::Hit;
+        use crate::log_prefix::Verdict;
+        let dir = tempfile::tempdir().unwrap();
+        drop(Spool::open(dir.path(), 1000).unwrap());
+        let reporter = spooled(&dir, &[]);
+        let server = FakeServer::new(Box::new(|_| None));
+        let hit = Hit {
+            verdict: Verdict {
+                direction: netward_model::detection::Direction::Outbound,
+                set_action: netward_model::Action::Block,
+                outcome: netward_model::detection::Outcome::Blocked,
+                reason: netward_model::detection::Reason::IndicatorBlock,
+            },
+            protocol: 6,
+            local: "10.0.0.1".parse().unwrap(),
+            local_port: Some(40_000),
+            remote: "192.0.2.7".parse().unwrap(),
+            remote_port: Some(443),
+            uid: None,
+        };
+        let file = dir.path().join(super::super::spool::FILE);
+        let len = std::fs::metadata(&file).unwrap().len();
+        std::fs::write(&file, vec![0x42; usize::try_from(len).unwrap()]).unwrap();
+        for _ in 0..3 {
+            reporter
+                .aggregator
+                .lock()
+                .unwrap()
+                .add(&hit, Vec::new(), None, 1);
+        }
+        let mut failing = None;
+        // The damage shows; the spool is replaced and the device record told.
+        spool_round(&reporter, &server, &mut failing).await;
+        let problems = server.problems.lock().unwrap().clone();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("events.db was damaged"),
+            "{problems:?}"
+        );
+        let aside = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("events.db.damaged-")
+            });
+        assert!(aside, "set aside");
+        // The hits counted meanwhile were kept, and reach the server through the new spool.
+        spool_round(&reporter, &server, &mut failing).await;
+        let mut delivery = Delivery::new(reporter.clone());
+        assert_eq!(delivery.send_spooled(&server).await, Round::Done);
+        assert_eq!(server.stored.lock().unwrap().len(), 1);
+        assert_eq!(spool_len(&reporter), 0);
     }
 
     #[tokio::test]

@@ -124,4 +124,16 @@ impl<E: Enforcer + 'static, C: Clock + Clone> EventSink for Shared<E, C> {
                 other => SendError::Unavailable(other.to_string()),
             })
     }
+
+    async fn report_problem(&self, problem: String) {
+        if with_engine(&self.engine, move |e| e.notices.push(problem))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if let Err(error) = self.ack().await {
+            tracing::warn!(%error, "Cannot report a problem to the server now; it goes with the next acknowledgement.");
+        }
+    }
 }
