@@ -133,8 +133,13 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
         Duration::from_secs(15),
         || in_sync(&server, 1),
     );
+    // The status file is written just after the acknowledgement that put the device in sync.
+    wait_until(
+        "the status file says connected",
+        Duration::from_secs(5),
+        || agent.status()["connected"] == true,
+    );
     let status = agent.status();
-    assert_eq!(status["connected"], true);
     assert_eq!(status["running"], true);
     assert_eq!(status["mode"], "block");
     let text = status_text(state.path());
