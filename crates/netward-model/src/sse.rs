@@ -3,11 +3,40 @@
 //!
 //! It is pure: bytes in, events out. Lines end with CRLF, LF or CR, even when a chunk ends
 //! between the CR and the LF; a line is decoded as UTF-8 only once it is whole, so a
-//! character split across two chunks is never corrupted. A line longer than
-//! [`MAX_LINE_BYTES`] is refused rather than buffered without bound.
+//! character split across two chunks is never corrupted. Nothing is buffered without bound: a
+//! line, a message (all its field lines together) and a message's number of `data:` lines each
+//! have a limit ([`SseLimits`]), and a stream that passes one is refused with an error naming it.
 
-/// The longest line the decoder buffers.
+/// The longest line the decoder buffers, by default.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// The most bytes of field lines one message may hold, by default.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+/// The most `data:` lines one message may hold, by default.
+pub const MAX_DATA_LINES: usize = 1_024;
+
+/// How much one stream may make the decoder hold. The defaults suit the CLI's live tails (an
+/// event is one JSON line of a few KiB); a client that expects only small messages, such as
+/// the agent, sets smaller ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SseLimits {
+    /// The longest line, in bytes.
+    pub line_bytes: usize,
+    /// The most bytes of field lines (`event:`, `data:`, `id:`, … without their line ends) in
+    /// one message.
+    pub message_bytes: usize,
+    /// The most `data:` lines in one message.
+    pub data_lines: usize,
+}
+
+impl Default for SseLimits {
+    fn default() -> Self {
+        Self {
+            line_bytes: MAX_LINE_BYTES,
+            message_bytes: MAX_MESSAGE_BYTES,
+            data_lines: MAX_DATA_LINES,
+        }
+    }
+}
 
 /// One dispatched event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,12 +58,18 @@ pub enum SseItem {
     Comment,
 }
 
-/// The stream broke the format.
+/// The stream broke the format or passed a limit.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SseError {
-    /// A line grew past [`MAX_LINE_BYTES`] without ending.
-    #[error("a server-sent-events line is longer than {MAX_LINE_BYTES} bytes")]
-    LineTooLong,
+    /// A line grew past [`SseLimits::line_bytes`] without ending.
+    #[error("a server-sent-events line is longer than {0} bytes")]
+    LineTooLong(usize),
+    /// A message grew past [`SseLimits::message_bytes`].
+    #[error("a server-sent-events message is larger than {0} bytes")]
+    MessageTooLarge(usize),
+    /// A message has more than [`SseLimits::data_lines`] `data:` lines.
+    #[error("a server-sent-events message has more than {0} data lines")]
+    TooManyDataLines(usize),
 }
 
 /// Decodes a server-sent-events byte stream, chunk by chunk.
@@ -49,12 +84,25 @@ pub struct SseDecoder {
     id: Option<String>,
     /// Nothing read yet: a leading byte-order mark is skipped.
     started: bool,
+    /// Bytes of field lines in the message being gathered.
+    message_bytes: usize,
+    /// `data:` lines in the message being gathered.
+    data_lines: usize,
+    limits: SseLimits,
 }
 
 impl SseDecoder {
-    /// A decoder at the start of a stream.
+    /// A decoder at the start of a stream, with the default limits.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder at the start of a stream, holding at most `limits`.
+    pub fn with_limits(limits: SseLimits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
     }
 
     /// Feeds `bytes`; returns the items they complete.
@@ -74,13 +122,13 @@ impl SseDecoder {
                 b'\r' | b'\n' => {
                     self.after_cr = b == b'\r';
                     let line = std::mem::take(&mut self.line);
-                    self.line_end(&line, &mut out);
+                    self.line_end(&line, &mut out)?;
                 }
                 _ => {
                     self.after_cr = false;
-                    if self.line.len() >= MAX_LINE_BYTES {
+                    if self.line.len() >= self.limits.line_bytes {
                         self.line.clear();
-                        return Err(SseError::LineTooLong);
+                        return Err(SseError::LineTooLong(self.limits.line_bytes));
                     }
                     self.line.push(b);
                 }
@@ -89,10 +137,12 @@ impl SseDecoder {
         Ok(out)
     }
 
-    fn line_end(&mut self, line: &[u8], out: &mut Vec<SseItem>) {
+    fn line_end(&mut self, line: &[u8], out: &mut Vec<SseItem>) -> Result<(), SseError> {
         if line.is_empty() {
             // A blank line dispatches what was gathered; an event with no data is dropped,
             // as the format says.
+            self.message_bytes = 0;
+            self.data_lines = 0;
             let event = self.event.take();
             if let Some(data) = self.data.take() {
                 out.push(SseItem::Event(SseEvent {
@@ -101,30 +151,51 @@ impl SseDecoder {
                     id: self.id.clone(),
                 }));
             }
-            return;
+            return Ok(());
+        }
+        if line.starts_with(b":") {
+            out.push(SseItem::Comment);
+            return Ok(());
+        }
+        self.message_bytes += line.len();
+        if self.message_bytes > self.limits.message_bytes {
+            self.discard_message();
+            return Err(SseError::MessageTooLarge(self.limits.message_bytes));
         }
         let line = String::from_utf8_lossy(line);
-        if line.starts_with(':') {
-            out.push(SseItem::Comment);
-            return;
-        }
         let (field, value) = match line.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
             None => (line.as_ref(), ""),
         };
         match field {
             "event" => self.event = Some(value.to_owned()),
-            "data" => match &mut self.data {
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
+            "data" if self.data_lines >= self.limits.data_lines => {
+                self.discard_message();
+                return Err(SseError::TooManyDataLines(self.limits.data_lines));
+            }
+            "data" => {
+                self.data_lines += 1;
+                match &mut self.data {
+                    Some(d) => {
+                        d.push('\n');
+                        d.push_str(value);
+                    }
+                    None => self.data = Some(value.to_owned()),
                 }
-                None => self.data = Some(value.to_owned()),
-            },
+            }
             "id" if !value.contains('\0') => self.id = Some(value.to_owned()),
             // `retry` and unknown fields are ignored: the clients choose their own backoff.
             _ => {}
         }
+        Ok(())
+    }
+
+    /// Forgets the message being gathered (after a limit was passed).
+    fn discard_message(&mut self) {
+        self.event = None;
+        self.data = None;
+        self.message_bytes = 0;
+        self.data_lines = 0;
     }
 }
 
@@ -201,7 +272,40 @@ mod tests {
     fn an_endless_line_is_refused() {
         let mut d = SseDecoder::new();
         let big = vec![b'a'; MAX_LINE_BYTES + 1];
-        assert_eq!(d.push(&big), Err(SseError::LineTooLong));
+        assert_eq!(d.push(&big), Err(SseError::LineTooLong(MAX_LINE_BYTES)));
+    }
+
+    #[test]
+    fn a_message_too_large_or_with_too_many_data_lines_is_refused() {
+        let limits = SseLimits {
+            line_bytes: 64,
+            message_bytes: 100,
+            data_lines: 3,
+        };
+        // Short lines, each under the line limit, that add up past the message limit.
+        let mut d = SseDecoder::with_limits(limits);
+        let many = "data: 0123456789012345678901234567890123456789\n".repeat(3);
+        assert_eq!(d.push(many.as_bytes()), Err(SseError::MessageTooLarge(100)));
+        // Empty data lines: no bytes to speak of, but without end.
+        let mut d = SseDecoder::with_limits(limits);
+        assert_eq!(
+            d.push(b"data\ndata\ndata\ndata\n"),
+            Err(SseError::TooManyDataLines(3))
+        );
+        // The limits are per message: a stream of messages within them never trips them.
+        let mut d = SseDecoder::with_limits(limits);
+        let stream = "event: policy\ndata: 7\ndata: 8\n\n".repeat(1000);
+        assert_eq!(d.push(stream.as_bytes()).unwrap().len(), 1000);
+        // And so are the defaults: one endless message of short lines is refused.
+        let mut d = SseDecoder::new();
+        let mut refused = None;
+        for _ in 0..10_000 {
+            if let Err(e) = d.push(b"data: x\n") {
+                refused = Some(e);
+                break;
+            }
+        }
+        assert_eq!(refused, Some(SseError::TooManyDataLines(MAX_DATA_LINES)));
     }
 
     proptest! {

@@ -40,7 +40,28 @@ impl AgentProcess {
         if let Some(t) = enroll {
             cmd.args(["--enroll", t]);
         }
-        Self::spawn(cmd, bin.as_ref(), state)
+        Self::spawn(cmd, bin.as_ref(), state, None)
+    }
+
+    /// Like [`AgentProcess::start`] without process attribution, with the agent's log (level
+    /// `warn`) written to `log` instead of the test's standard error, for a test that reads it.
+    pub fn start_logged(
+        bin: impl AsRef<Path>,
+        state: &Path,
+        netns: &Path,
+        enroll: Option<&str>,
+        log: &Path,
+    ) -> Self {
+        let mut cmd = Command::new(bin.as_ref());
+        cmd.args(["agent", "--no-process-attribution", "--state-dir"])
+            .arg(state)
+            .arg("--netns")
+            .arg(netns);
+        if let Some(t) = enroll {
+            cmd.args(["--enroll", t]);
+        }
+        let file = std::fs::File::create(log).expect("create the agent's log file");
+        Self::spawn(cmd, bin.as_ref(), state, Some(file))
     }
 
     /// Starts `bin agent` entirely inside `netns` (`ip netns exec`), so that it also reaches
@@ -50,14 +71,16 @@ impl AgentProcess {
         cmd.args(["agent", "--no-process-attribution", "--enroll", enroll])
             .arg("--state-dir")
             .arg(state);
-        Self::spawn(cmd, bin.as_ref(), state)
+        Self::spawn(cmd, bin.as_ref(), state, None)
     }
 
-    fn spawn(mut cmd: Command, bin: &Path, state: &Path) -> Self {
+    /// Spawns `cmd`, its standard error to `log`, or to the test's.
+    fn spawn(mut cmd: Command, bin: &Path, state: &Path, log: Option<std::fs::File>) -> Self {
+        let stderr = log.map_or_else(Stdio::inherit, Stdio::from);
         let child = cmd
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start the netward agent");
         Self {

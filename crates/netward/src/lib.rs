@@ -304,6 +304,30 @@ fn agent_config(local: AgentLocalArgs) -> netward_agent::runtime::AgentConfig {
     }
 }
 
+/// Whether the agent runs, and if so whether it is connected. The connection state of a stopped
+/// agent is only what its last status said.
+fn agent_state(status: &netward_agent::runtime::state::Status) -> String {
+    match (status.running, status.connected) {
+        (true, true) => "running, connected".into(),
+        (true, false) => "running, disconnected (still enforcing its policy)".into(),
+        (false, _) => format!(
+            "not running (last status {}; the kernel keeps what it enforced, nothing keeps it current)",
+            status.updated_at
+        ),
+    }
+}
+
+/// Indicator ids for a person: `-` for none, else `#3, #7`.
+fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "-".into();
+    }
+    ids.iter()
+        .map(|id| format!("#{id}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
     match args.action {
         None => {
@@ -353,14 +377,7 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
                 netward_cli::table::print_record(&[
                     ("server", status.server.clone()),
                     ("device", status.device_id.clone()),
-                    (
-                        "connection",
-                        if status.connected {
-                            "connected".into()
-                        } else {
-                            "disconnected".into()
-                        },
-                    ),
+                    ("agent", agent_state(&status)),
                     ("group", status.group.clone()),
                     ("mode", status.mode.as_str().to_owned()),
                     ("coverage", status.coverage.as_str().to_owned()),
@@ -380,7 +397,7 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
                         ),
                     ),
                     ("kernel entries", status.kernel_entries.to_string()),
-                    ("not enforceable", format!("{:?}", status.not_enforceable)),
+                    ("not enforceable", id_list(&status.not_enforceable)),
                     (
                         "last error",
                         status.last_error.clone().unwrap_or_else(|| "-".into()),

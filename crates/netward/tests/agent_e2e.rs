@@ -1,7 +1,9 @@
 //! The agent end to end, as root: a real server process on loopback, real agent processes
 //! enforcing in the endpoint namespaces of the lab, and traffic to a remote host namespace.
 //! Checks push, coverage, kill -9, restarts of agent and server without a gap, tamper repair,
-//! local expiry, revocation and group scoping.
+//! local expiry, revocation and group scoping; `agent status` after the agent died; damaged
+//! state files; updates the agent cannot read (through a proxy that rewrites them); the agent's
+//! own connection to its server, never an event.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use netward_testkit::lab::{Lab, Outcome};
+use netward_testkit::netns::{Netns, veth};
 use netward_testkit::{AgentProcess, ServerProcess, wait_until};
 use serde_json::Value;
 
@@ -31,6 +34,40 @@ fn machines(s: &ServerProcess) -> Vec<Value> {
 fn in_sync(s: &ServerProcess, hostname_count: usize) -> bool {
     let m = machines(s);
     m.len() == hostname_count && m.iter().all(|d| d["inSync"] == true && d["online"] == true)
+}
+
+/// `netward agent status` as a person reads it.
+fn status_text(state: &std::path::Path) -> String {
+    let out = Command::new(BIN)
+        .args(["agent", "status", "--state-dir"])
+        .arg(state)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn last_error(s: &ServerProcess) -> String {
+    machines(s)[0]["lastError"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn block(s: &ServerProcess, addr: std::net::IpAddr, title: &str) {
+    s.ok(&[
+        "indicator",
+        "add",
+        &addr.to_string(),
+        "--action",
+        "block",
+        "--title",
+        title,
+    ]);
 }
 
 fn enroll_token(s: &ServerProcess, group: &str) -> String {
@@ -96,9 +133,21 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
         Duration::from_secs(15),
         || in_sync(&server, 1),
     );
+    // The status file is written just after the acknowledgement that put the device in sync.
+    wait_until(
+        "the status file says connected",
+        Duration::from_secs(5),
+        || agent.status()["connected"] == true,
+    );
     let status = agent.status();
-    assert_eq!(status["connected"], true);
+    assert_eq!(status["running"], true);
     assert_eq!(status["mode"], "block");
+    let text = status_text(state.path());
+    assert!(text.contains("running, connected"), "{text}");
+    assert!(
+        text.contains("not enforceable  -") && !text.contains("[]"),
+        "lists are for people: {text}"
+    );
 
     // An indicator added through the API reaches the kernel.
     let v4 = lab.remote("v4");
@@ -141,6 +190,15 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
     // the block never lapses while the agent restarts.
     let probe = watch_blocked(&lab, v4);
     agent.kill9();
+    // Its status file still says connected; `agent status` knows better.
+    let dead = agent.status();
+    assert_eq!(
+        (dead["running"].as_bool(), dead["connected"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let text = status_text(state.path());
+    assert!(text.contains("not running (last status"), "{text}");
+    assert!(!text.contains("running, connected"), "{text}");
     probe.probes(
         10,
         "the probe has tried the block 10 times with no agent running",
@@ -379,4 +437,393 @@ fn scoping_expiry_and_revocation() {
         (revoked["revoked"].as_bool(), revoked["online"].as_bool()),
         (Some(true), Some(false))
     );
+}
+
+#[test]
+fn damaged_state_files_are_set_aside_and_the_servers_policy_enforced_again() {
+    let lab = Lab::new();
+    let mut server = ServerProcess::start(BIN);
+    let state = tempfile::tempdir().unwrap();
+    let token = enroll_token(&server, "default");
+    let mut agent = AgentProcess::start(BIN, state.path(), &lab.ep_path(), None, Some(&token));
+    let v4 = lab.remote("v4");
+    block(&server, v4, "damaged-state");
+    wait_until("the indicator is enforced", Duration::from_secs(15), || {
+        lab.tcp(v4, "x") == Outcome::Refused
+    });
+    wait_until("in sync", Duration::from_secs(5), || in_sync(&server, 1));
+    let damaged = |prefix: &str| {
+        std::fs::read_dir(state.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
+    };
+
+    // The policy file is damaged while the server is away: the agent starts, keeps the table
+    // it finds (fail closed) and waits for the server.
+    agent.kill9();
+    server.stop();
+    std::fs::write(state.path().join("policy.json"), b"\0\0{ not json").unwrap();
+    let mut agent = AgentProcess::start(BIN, state.path(), &lab.ep_path(), None, None);
+    wait_until(
+        "the agent starts and sets the damaged policy aside",
+        Duration::from_secs(10),
+        || damaged("policy.json.damaged-") && agent.status()["running"] == true,
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            lab.tcp(v4, "x"),
+            Outcome::Refused,
+            "the table it found is kept"
+        );
+    }
+    server.restart();
+    wait_until(
+        "the device record says the policy was damaged and fetched again",
+        Duration::from_secs(20),
+        || last_error(&server).contains("policy.json was damaged"),
+    );
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Refused);
+
+    // A reboot with both files damaged: no table at all, and no crash loop.
+    agent.kill9();
+    std::fs::write(state.path().join("policy.json"), b"garbage").unwrap();
+    // The database and its write-ahead log (which SQLite would otherwise read the first page
+    // from).
+    std::fs::write(state.path().join("events.db"), vec![0x42; 8192]).unwrap();
+    std::fs::write(state.path().join("events.db-wal"), vec![0x42; 8192]).unwrap();
+    assert!(
+        lab.nft(&["delete", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Sent);
+    let agent = AgentProcess::start(BIN, state.path(), &lab.ep_path(), None, None);
+    wait_until(
+        "the server's policy is enforced again",
+        Duration::from_secs(15),
+        || lab.tcp(v4, "x") == Outcome::Refused,
+    );
+    wait_until(
+        "the device record says what happened to both files",
+        Duration::from_secs(10),
+        || {
+            let e = last_error(&server);
+            e.contains("policy.json was damaged") && e.contains("events.db was damaged")
+        },
+    );
+    assert!(damaged("events.db.damaged-"));
+    assert!(agent.spooled_hits().is_some(), "a new spool is in use");
+
+    // Reported once: after the next change the device is in sync with no error.
+    block(&server, lab.remote("v4b"), "after-recovery");
+    wait_until("in sync, error cleared", Duration::from_secs(10), || {
+        in_sync(&server, 1)
+    });
+}
+
+/// A proxy in front of the server that passes everything through (the push stream too) and,
+/// when told, rewrites the policy answers as a server this agent cannot read would send them.
+mod proxy {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::extract::{Request, State};
+    use axum::http::{StatusCode, header};
+    use axum::response::Response;
+    use serde_json::Value;
+
+    type Rewrite = Arc<dyn Fn(&mut Value) + Send + Sync>;
+
+    #[derive(Clone)]
+    struct Upstream {
+        url: String,
+        http: reqwest::Client,
+        rewrite: Arc<Mutex<Option<Rewrite>>>,
+        pulls: Arc<AtomicUsize>,
+    }
+
+    pub struct PolicyProxy {
+        pub url: String,
+        rewrite: Arc<Mutex<Option<Rewrite>>>,
+        /// Policy pulls answered so far.
+        pub pulls: Arc<AtomicUsize>,
+        _runtime: tokio::runtime::Runtime,
+    }
+
+    impl PolicyProxy {
+        pub fn start(upstream: &str) -> Self {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let rewrite = Arc::new(Mutex::new(None));
+            let pulls = Arc::new(AtomicUsize::new(0));
+            let state = Upstream {
+                url: upstream.to_owned(),
+                http: reqwest::Client::new(),
+                rewrite: rewrite.clone(),
+                pulls: pulls.clone(),
+            };
+            let app = axum::Router::new().fallback(forward).with_state(state);
+            runtime.spawn(async move { axum::serve(listener, app).await });
+            Self {
+                url,
+                rewrite,
+                pulls,
+                _runtime: runtime,
+            }
+        }
+
+        pub fn rewrite_policy(&self, f: impl Fn(&mut Value) + Send + Sync + 'static) {
+            *self.rewrite.lock().unwrap() = Some(Arc::new(f));
+        }
+
+        pub fn pass_through(&self) {
+            *self.rewrite.lock().unwrap() = None;
+        }
+    }
+
+    async fn forward(State(up): State<Upstream>, req: Request) -> Response {
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, 64 << 20)
+            .await
+            .unwrap_or_default();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut out = up
+            .http
+            .request(parts.method.clone(), format!("{}{path}", up.url))
+            .body(body);
+        for (name, value) in &parts.headers {
+            if name != header::HOST && name != header::CONTENT_LENGTH {
+                out = out.header(name, value);
+            }
+        }
+        let Ok(resp) = out.send().await else {
+            return Response::builder()
+                .status(StatusCode::BAD_GATEWAY)
+                .body(Body::empty())
+                .unwrap();
+        };
+        let mut answer = Response::builder().status(resp.status());
+        for (name, value) in resp.headers() {
+            if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
+                answer = answer.header(name, value);
+            }
+        }
+        if parts.uri.path() == "/api/agent/policy" {
+            up.pulls.fetch_add(1, Ordering::SeqCst);
+        }
+        let rewrite = up.rewrite.lock().unwrap().clone();
+        if let Some(rewrite) = rewrite
+            .filter(|_| parts.uri.path() == "/api/agent/policy" && resp.status().is_success())
+        {
+            let mut policy: Value = resp.json().await.unwrap();
+            rewrite(&mut policy);
+            return answer
+                .body(Body::from(serde_json::to_vec(&policy).unwrap()))
+                .unwrap();
+        }
+        answer.body(Body::from_stream(resp.bytes_stream())).unwrap()
+    }
+}
+
+#[test]
+fn an_update_the_agent_cannot_read_is_refused_and_reported_and_the_kernel_keeps_its_policy() {
+    let lab = Lab::new();
+    let server = ServerProcess::start(BIN);
+    let proxy = proxy::PolicyProxy::start(&server.url);
+    let token = enroll_token(&server, "default");
+    let token = format!("{}@{}", token.split_once('@').unwrap().0, proxy.url);
+    let state = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("agent.log");
+    let agent = AgentProcess::start_logged(BIN, state.path(), &lab.ep_path(), Some(&token), &log);
+    let refusals_logged = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .matches("Refusing a policy update")
+            .count()
+    };
+    // Changes the policy `n` times (addresses no test traffic goes to) and waits for the
+    // agent to have pulled each version.
+    let changes = |n: usize, from: u8| {
+        for i in 0..n {
+            let before = proxy.pulls.load(Ordering::SeqCst);
+            let addr: std::net::IpAddr = format!("192.0.2.{}", from as usize + i).parse().unwrap();
+            block(&server, addr, "another-version");
+            wait_until(
+                "the agent pulls the new version",
+                Duration::from_secs(10),
+                || proxy.pulls.load(Ordering::SeqCst) > before,
+            );
+        }
+    };
+    let v4 = lab.remote("v4");
+    block(&server, v4, "held");
+    wait_until("the indicator is enforced", Duration::from_secs(15), || {
+        lab.tcp(v4, "x") == Outcome::Refused
+    });
+    wait_until("in sync", Duration::from_secs(5), || in_sync(&server, 1));
+
+    // An unknown mode: before, it turned enforcement off.
+    proxy.rewrite_policy(|p| p["mode"] = Value::from("blok"));
+    let v6 = lab.remote("v6");
+    block(&server, v6, "in-the-refused-update");
+    wait_until(
+        "the device record names the field it cannot read",
+        Duration::from_secs(10),
+        || {
+            let e = last_error(&server);
+            e.contains("`mode`") && e.contains("blok")
+        },
+    );
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Refused, "the held policy stays");
+    assert_eq!(
+        lab.tcp(v6, "x"),
+        Outcome::Sent,
+        "nothing of the refused update"
+    );
+    let status = agent.status();
+    assert_eq!(status["mode"], "block");
+    assert!(status["lastError"].as_str().unwrap().contains("`mode`"));
+    // Every later version meets the same refusal: reported each time, logged once.
+    changes(3, 10);
+    assert!(last_error(&server).contains("`mode`"));
+    assert_eq!(refusals_logged(), 1, "logged once, not on every retry");
+
+    // A value that is not an address: before, it was dropped without a word.
+    proxy.rewrite_policy(|p| {
+        if let Some(first) = p["upserts"].as_array_mut().and_then(|u| u.first_mut()) {
+            first["value"] = Value::from("not-an-address");
+        }
+    });
+    block(&server, lab.remote("v4b"), "also-refused");
+    wait_until(
+        "the device record names the value it cannot read",
+        Duration::from_secs(10),
+        || last_error(&server).contains("upserts[0].value"),
+    );
+    changes(2, 20);
+    assert_eq!(refusals_logged(), 2, "a new problem is logged once too");
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Refused, "the held policy stays");
+    assert_eq!(lab.tcp(v6, "x"), Outcome::Sent);
+
+    // Readable again: the agent catches up at the next version and the error clears.
+    proxy.pass_through();
+    block(&server, lab.remote("v6b"), "readable");
+    wait_until("in sync, error cleared", Duration::from_secs(10), || {
+        in_sync(&server, 1)
+    });
+    assert_eq!(lab.tcp(v6, "x"), Outcome::Refused);
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Refused);
+}
+
+/// A namespace for the server, joined to the lab's endpoint by its own veth pair, so that the
+/// agent's connection to its server crosses the table it enforces; removed on drop.
+struct ServerHost {
+    ns: Netns,
+    ip: String,
+}
+
+impl ServerHost {
+    fn new(lab: &Lab) -> Self {
+        let name = format!("{}sv", lab.ep.name().trim_end_matches("ep"));
+        let (a, b) = (format!("{name}x"), format!("{name}y"));
+        let sub = format!("10.{}.{}", 170 + lab.n / 250, lab.n % 250);
+        let ns = Netns::add(&name);
+        veth(&ns, &a, &lab.ep, &b);
+        ns.add_address(&a, &format!("{sub}.1/24"));
+        lab.ep.add_address(&b, &format!("{sub}.2/24"));
+        Self {
+            ns,
+            ip: format!("{sub}.1"),
+        }
+    }
+
+    /// The CLI, run in the server's namespace against `server`; its JSON answer.
+    fn cli(&self, server: &ServerProcess, args: &[&str]) -> Value {
+        let out = self
+            .ns
+            .exec(BIN)
+            .args(args)
+            .args(["--json", "--server", &server.url, "--token", &server.admin])
+            .args(["--ca-cert", server.ca.as_deref().unwrap()])
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn events_from(&self, server: &ServerProcess, remote: &str) -> Vec<Value> {
+        self.cli(server, &["events", "--top", "10000", "--remote-ip", remote])["value"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+#[test]
+fn the_agents_own_connection_to_its_server_is_never_an_event() {
+    let lab = Lab::new();
+    let host = ServerHost::new(&lab);
+    let mut server = ServerProcess::start_tls_in(BIN, &host.ns, &format!("{}:8443", host.ip));
+    let token = host.cli(&server, &["enroll-token", "create"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let state = tempfile::tempdir().unwrap();
+    let _agent = AgentProcess::start_inside(BIN, &lab.ep, state.path(), &token);
+    let online = |server: &ServerProcess| {
+        let list = host.cli(server, &["device", "list"]);
+        list["value"]
+            .get(0)
+            .is_some_and(|d| d["inSync"] == true && d["online"] == true)
+    };
+    wait_until("the agent is in sync", Duration::from_secs(15), || {
+        online(&server)
+    });
+
+    // A reconnect: the server restarts and the agent connects to it again.
+    server.restart();
+    wait_until("the agent is back online", Duration::from_secs(30), || {
+        online(&server)
+    });
+
+    // A blocked hit after the reconnect: events are delivered in the order they were spooled,
+    // so once it is stored, anything the connections produced before it is stored too.
+    let v4 = lab.remote("v4");
+    host.cli(
+        &server,
+        &[
+            "indicator",
+            "add",
+            &v4.to_string(),
+            "--action",
+            "block",
+            "--title",
+            "marker",
+        ],
+    );
+    wait_until("the block is enforced", Duration::from_secs(10), || {
+        lab.tcp(v4, "x") == Outcome::Refused
+    });
+    wait_until("the blocked hit is stored", Duration::from_secs(15), || {
+        !host.events_from(&server, &v4.to_string()).is_empty()
+    });
+    let own = host.events_from(&server, &host.ip);
+    assert!(own.is_empty(), "events name the server: {own:?}");
+    let _ = lab.nft(&["delete", "table", "inet", "netward"]);
 }

@@ -6,6 +6,9 @@
 //!   refuses is given up and its hits counted as dropped, so one bad event can never stop the
 //!   device's reporting.
 //! - Any other failure keeps the events spooled and backs off, up to [`MAX_BACKOFF`].
+//! - Events the spool cannot take (its disk is full) wait in memory ([`Unspooled`], at most
+//!   [`MAX_UNSPOOLED`]; the hits of the rest are counted as dropped) and are spooled as soon
+//!   as it has room; meanwhile every batch reports those counts, so no hit vanishes uncounted.
 //!
 //! Where batches go is an [`EventSink`]: the server in production, a fake in tests.
 
@@ -60,6 +63,33 @@ pub enum SendError {
 pub trait EventSink: Send + Sync {
     /// Sends one batch; the answer says up to which sequence number the events are stored.
     fn send(&self, batch: &EventBatch) -> impl Future<Output = Result<EventAck, SendError>> + Send;
+
+    /// Reports a problem of the reporting itself (a damaged spool set aside) on the device
+    /// record. A sink that has no device record ignores it.
+    fn report_problem(&self, problem: String) -> impl Future<Output = ()> + Send {
+        let _ = problem;
+        async {}
+    }
+}
+
+/// Events the spool could not take (its disk full, say) and that wait in memory for the next
+/// try, at most.
+pub const MAX_UNSPOOLED: usize = 1_000;
+
+/// What the spool could not take yet: the events kept in memory for the next try, and the hits
+/// of events beyond [`MAX_UNSPOOLED`], counted as dropped until the spool can record them.
+/// Batches report those hits as dropped meanwhile, so a full disk never hides them.
+#[derive(Debug, Default)]
+pub struct Unspooled {
+    events: Vec<AgentEvent>,
+    dropped: u64,
+}
+
+impl Unspooled {
+    /// Hits waiting in memory (in events, and counted as dropped).
+    pub fn hits(&self) -> u64 {
+        self.events.iter().map(|e| e.count).sum::<u64>() + self.dropped
+    }
 }
 
 /// The path from the sensor's counts to the server.
@@ -71,37 +101,133 @@ pub struct Reporter {
     pub lost: Arc<AtomicU64>,
     /// The durable spool.
     pub spool: Arc<Mutex<Spool>>,
+    /// What the spool could not take yet. Locked after `spool`, never before.
+    pub unspooled: Arc<Mutex<Unspooled>>,
 }
 
 impl Reporter {
+    /// The reporter of a sensor's counts into `spool`.
+    pub fn new(
+        aggregator: Arc<Mutex<Aggregator>>,
+        lost: Arc<AtomicU64>,
+        spool: Arc<Mutex<Spool>>,
+    ) -> Self {
+        Self {
+            aggregator,
+            lost,
+            spool,
+            unspooled: Arc::default(),
+        }
+    }
+
     /// Moves the counted hits, and the count of hits the kernel could not log, into the
     /// spool, durably. Blocks.
+    ///
+    /// When the spool cannot take them (a full disk), nothing is forgotten: the events wait in
+    /// memory for the next call (up to [`MAX_UNSPOOLED`]; the hits of the rest are counted as
+    /// dropped), the loss count stays in memory, and batches report both meanwhile.
     pub fn spool_pending(&self) -> Result<(), DeliveryError> {
-        let events = self
+        let mut spool = self.spool()?;
+        let mut held = self.unspooled()?;
+        let fresh = self
             .aggregator
             .lock()
             .map_err(|_| DeliveryError::Poisoned("aggregator"))?
             .drain();
         let lost = self.lost.swap(0, Ordering::Relaxed);
-        let mut spool = self.spool()?;
         if lost > 0
             && let Err(e) = spool.add_lost(lost)
         {
             // Kept for the next try; the events below are spooled all the same.
             self.lost.fetch_add(lost, Ordering::Relaxed);
-            tracing::error!(error = %e, "Cannot record lost hits in the spool.");
+            tracing::debug!(error = %e, "Cannot record lost hits in the spool; kept in memory.");
         }
+        if held.dropped > 0 && spool.add_dropped(held.dropped).is_ok() {
+            held.dropped = 0;
+        }
+        let mut events = std::mem::take(&mut held.events);
+        events.extend(fresh);
         if events.is_empty() {
             return Ok(());
         }
-        let kept = spool.push(&events)?;
-        if kept < events.len() {
-            tracing::warn!(
-                dropped = events.len() - kept,
-                "The event spool is full; dropping events and counting their hits."
-            );
+        match spool.push(&events) {
+            Ok(kept) => {
+                if kept < events.len() {
+                    tracing::warn!(
+                        dropped = events.len() - kept,
+                        "The event spool is full; dropping events and counting their hits."
+                    );
+                }
+                Ok(())
+            }
+            Err(error) => {
+                let keep = events.len().min(MAX_UNSPOOLED);
+                held.dropped += events[keep..].iter().map(|e| e.count).sum::<u64>();
+                events.truncate(keep);
+                held.events = events;
+                Err(error.into())
+            }
         }
-        Ok(())
+    }
+
+    /// The last [`Reporter::spool_pending`] before the agent exits: whatever the spool still
+    /// cannot take is counted as dropped, in the spool if it can record that. Blocks.
+    pub fn spool_at_exit(&self) -> Result<(), DeliveryError> {
+        let result = self.spool_pending();
+        let mut spool = self.spool()?;
+        let mut held = self.unspooled()?;
+        let hits = held.hits();
+        if hits == 0 {
+            return result;
+        }
+        match spool.add_dropped(hits) {
+            Ok(()) => *held = Unspooled::default(),
+            Err(error) => {
+                tracing::error!(%error, hits, "Cannot spool or count hits before exiting; they are lost.")
+            }
+        }
+        result
+    }
+
+    /// Sets the damaged spool aside and starts a new one in its place (what it held is lost;
+    /// what waits in memory goes to the new one); returns the problem to report. `error` is
+    /// what showed the damage. Blocks.
+    fn replace_damaged_spool(&self, error: &str) -> Result<String, DeliveryError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let aside = self.spool()?.replace_damaged(now)?;
+        tracing::error!(%error, set_aside = %aside.display(), "The event spool is damaged; set it aside and started a new one.");
+        Ok(format!(
+            "{} was damaged ({error}); set aside as {}; its unsent events are not reported",
+            super::spool::FILE,
+            aside.display()
+        ))
+    }
+
+    /// After `error`: if it says the spool is damaged, replaces the spool and reports it to
+    /// `sink`; `true` if it did.
+    async fn recover(&self, error: &DeliveryError, sink: &impl EventSink) -> bool {
+        if !matches!(error, DeliveryError::Spool(e) if e.is_damaged()) {
+            return false;
+        }
+        let text = error.to_string();
+        match self.blocking(move |r| r.replace_damaged_spool(&text)).await {
+            Ok(problem) => {
+                sink.report_problem(problem).await;
+                true
+            }
+            Err(cause) => {
+                tracing::error!(%error, %cause, "The event spool is damaged and cannot be replaced; hits wait in memory.");
+                false
+            }
+        }
+    }
+
+    fn unspooled(&self) -> Result<std::sync::MutexGuard<'_, Unspooled>, DeliveryError> {
+        self.unspooled
+            .lock()
+            .map_err(|_| DeliveryError::Poisoned("unspooled events"))
     }
 
     fn spool(&self) -> Result<std::sync::MutexGuard<'_, Spool>, DeliveryError> {
@@ -110,13 +236,15 @@ impl Reporter {
             .map_err(|_| DeliveryError::Poisoned("event spool"))
     }
 
-    /// The oldest `limit` spooled events, with the drop and loss counters. Blocks.
-    fn next_batch(&self, limit: usize) -> Result<EventBatch, DeliveryError> {
+    /// The oldest `limit` spooled events, with the drop and loss counters, those the spool
+    /// could not record yet included. Blocks.
+    pub fn next_batch(&self, limit: usize) -> Result<EventBatch, DeliveryError> {
         let mut spool = self.spool()?;
+        let held = self.unspooled()?;
         Ok(EventBatch {
             events: spool.peek(limit)?,
-            dropped: spool.dropped()?,
-            lost: spool.lost()?,
+            dropped: spool.dropped()? + held.dropped,
+            lost: spool.lost()? + self.lost.load(Ordering::Relaxed),
         })
     }
 
@@ -155,6 +283,7 @@ pub struct Delivery {
     reporter: Reporter,
     backoff: Duration,
     reported_lost: u64,
+    reported_dropped: u64,
     limit: usize,
 }
 
@@ -165,6 +294,7 @@ impl Delivery {
             reporter,
             backoff: Duration::ZERO,
             reported_lost: 0,
+            reported_dropped: 0,
             limit: EVENT_BATCH,
         }
     }
@@ -177,17 +307,23 @@ impl Delivery {
                 Ok(batch) => batch,
                 Err(DeliveryError::Task(_)) => return Round::Done,
                 Err(error) => {
-                    tracing::error!(%error, "Cannot read the event spool.");
+                    if !self.reporter.recover(&error, sink).await {
+                        tracing::error!(%error, "Cannot read the event spool.");
+                    }
                     return Round::Done;
                 }
             };
-            if batch.events.is_empty() && batch.lost == self.reported_lost {
+            if batch.events.is_empty()
+                && batch.lost == self.reported_lost
+                && batch.dropped == self.reported_dropped
+            {
                 return Round::Done;
             }
             match sink.send(&batch).await {
                 Ok(ack) => {
                     self.backoff = Duration::ZERO;
                     self.reported_lost = batch.lost;
+                    self.reported_dropped = batch.dropped;
                     if let Err(error) = self.reporter.blocking(move |r| r.acknowledge(ack)).await {
                         tracing::error!(%error, "Cannot remove delivered events from the spool.");
                         return Round::Done;
@@ -223,6 +359,30 @@ impl Delivery {
     }
 }
 
+/// Spools what the sensor counted. A failure is logged once until it changes (`failing`
+/// holds it), not every second of a full disk; a damaged spool is replaced, and what waits
+/// in memory goes to the new one at the next round.
+pub async fn spool_round(reporter: &Reporter, sink: &impl EventSink, failing: &mut Option<String>) {
+    match reporter.blocking(Reporter::spool_pending).await {
+        Ok(()) => {
+            if failing.take().is_some() {
+                tracing::info!("Events are spooled again.");
+            }
+        }
+        Err(DeliveryError::Task(error)) => tracing::error!(%error, "Event task failed."),
+        Err(error) => {
+            if reporter.recover(&error, sink).await {
+                return;
+            }
+            let text = error.to_string();
+            if failing.as_ref() != Some(&text) {
+                tracing::error!(%error, "Cannot spool events; keeping them in memory and counting what does not fit.");
+                *failing = Some(text);
+            }
+        }
+    }
+}
+
 /// Every [`EVENT_INTERVAL`]: spool what the sensor counted, then send the spool to `sink`
 /// until it is empty or the server is away (then retry, backing off to [`MAX_BACKOFF`]).
 /// Runs until the task is aborted.
@@ -231,14 +391,10 @@ pub async fn event_loop(reporter: Reporter, sink: impl EventSink) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut next_try = tokio::time::Instant::now();
     let mut delivery = Delivery::new(reporter.clone());
+    let mut failing: Option<String> = None;
     loop {
         interval.tick().await;
-        if let Err(error) = reporter.blocking(Reporter::spool_pending).await {
-            match error {
-                DeliveryError::Task(error) => tracing::error!(%error, "Event task failed."),
-                error => tracing::error!(%error, "Cannot spool events."),
-            }
-        }
+        spool_round(&reporter, &sink, &mut failing).await;
         if tokio::time::Instant::now() < next_try {
             continue;
         }
@@ -262,6 +418,8 @@ mod tests {
     type Answer = Box<dyn Fn(&EventBatch) -> Option<(u16, Option<String>)> + Send + Sync>;
 
     struct FakeServer {
+        /// Problems reported for the device record.
+        problems: Mutex<Vec<String>>,
         answer: Mutex<Answer>,
         /// The sequence numbers of every batch received.
         received: Mutex<Vec<Vec<u64>>>,
@@ -272,6 +430,7 @@ mod tests {
     impl FakeServer {
         fn new(answer: Answer) -> Self {
             Self {
+                problems: Mutex::default(),
                 answer: Mutex::new(answer),
                 received: Mutex::default(),
                 stored: Mutex::default(),
@@ -306,6 +465,10 @@ mod tests {
                 Some((status, _)) => Err(SendError::Unavailable(format!("HTTP {status}"))),
             }
         }
+
+        async fn report_problem(&self, problem: String) {
+            self.problems.lock().unwrap().push(problem);
+        }
     }
 
     fn event(remote: &str, count: u64) -> AgentEvent {
@@ -331,11 +494,11 @@ mod tests {
     fn spooled(dir: &tempfile::TempDir, events: &[AgentEvent]) -> Reporter {
         let mut spool = Spool::open(dir.path(), 1000).unwrap();
         assert_eq!(spool.push(events).unwrap(), events.len());
-        Reporter {
-            aggregator: Arc::default(),
-            lost: Arc::new(AtomicU64::new(0)),
-            spool: Arc::new(Mutex::new(spool)),
-        }
+        Reporter::new(
+            Arc::default(),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(Mutex::new(spool)),
+        )
     }
 
     fn spool_len(r: &Reporter) -> u64 {
@@ -427,6 +590,64 @@ mod tests {
             Round::BackOff(EVENT_INTERVAL),
             "a success resets the backoff"
         );
+    }
+
+    #[tokio::test]
+    async fn a_spool_damaged_while_the_agent_runs_is_set_aside_and_reporting_goes_on() {
+        use crate::events::nflog::Hit;
+        use crate::log_prefix::Verdict;
+        let dir = tempfile::tempdir().unwrap();
+        drop(Spool::open(dir.path(), 1000).unwrap());
+        let reporter = spooled(&dir, &[]);
+        let server = FakeServer::new(Box::new(|_| None));
+        let hit = Hit {
+            verdict: Verdict {
+                direction: netward_model::detection::Direction::Outbound,
+                set_action: netward_model::Action::Block,
+                outcome: netward_model::detection::Outcome::Blocked,
+                reason: netward_model::detection::Reason::IndicatorBlock,
+            },
+            protocol: 6,
+            local: "10.0.0.1".parse().unwrap(),
+            local_port: Some(40_000),
+            remote: "192.0.2.7".parse().unwrap(),
+            remote_port: Some(443),
+            uid: None,
+        };
+        let file = dir.path().join(super::super::spool::FILE);
+        let len = std::fs::metadata(&file).unwrap().len();
+        std::fs::write(&file, vec![0x42; usize::try_from(len).unwrap()]).unwrap();
+        for _ in 0..3 {
+            reporter
+                .aggregator
+                .lock()
+                .unwrap()
+                .add(&hit, Vec::new(), None, 1);
+        }
+        let mut failing = None;
+        // The damage shows; the spool is replaced and the device record told.
+        spool_round(&reporter, &server, &mut failing).await;
+        let problems = server.problems.lock().unwrap().clone();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("events.db was damaged"),
+            "{problems:?}"
+        );
+        let aside = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("events.db.damaged-")
+            });
+        assert!(aside, "set aside");
+        // The hits counted meanwhile were kept, and reach the server through the new spool.
+        spool_round(&reporter, &server, &mut failing).await;
+        let mut delivery = Delivery::new(reporter.clone());
+        assert_eq!(delivery.send_spooled(&server).await, Round::Done);
+        assert_eq!(server.stored.lock().unwrap().len(), 1);
+        assert_eq!(spool_len(&reporter), 0);
     }
 
     #[tokio::test]

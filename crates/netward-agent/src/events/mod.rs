@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ipnet::IpNet;
 use netward_model::PolicyEntry;
 use netward_model::detection::ProcessInfo;
 
@@ -42,13 +43,57 @@ use self::aggregate::Aggregator;
 use self::attribution::{Attribution, Origin};
 use self::attributor::Attributor;
 use self::index::IndicatorIndex;
-use self::nflog::{Direction, NflogSocket};
+use self::nflog::{Direction, Hit, NflogSocket};
 use self::source::{Batch, HitSource};
 use crate::clock::Clock;
 
 /// The engine's indicators, published after each apply for the sensor to index. The sensor
 /// takes them out when it rebuilds its index, so the engine rarely has to copy them.
 pub type IndexSlot = Arc<Mutex<Option<Arc<BTreeMap<i64, PolicyEntry>>>>>;
+
+/// The agent's own connections to its server, which are not hits: the server's addresses (and
+/// the resolvers', which the same list keeps reachable) at the server's TCP port. The kernel
+/// logs them as `allowed` (the server is always in the allow sets), once per connection; left
+/// in, every reconnect would be an event with no indicator, and a hunt for the server's
+/// address would find the agents. They are dropped here and counted in
+/// [`OwnTraffic::skipped`]. (In the kernel they would need a rule per server address, rewritten
+/// whenever the server's name resolves differently, and counted by the tamper check.)
+#[derive(Clone, Debug, Default)]
+pub struct OwnTraffic {
+    endpoints: Arc<Mutex<(Vec<IpNet>, u16)>>,
+    skipped: Arc<AtomicU64>,
+}
+
+impl OwnTraffic {
+    /// The server's addresses and port, set by the runtime and again when they change.
+    pub fn set(&self, addresses: &[IpNet], port: u16) {
+        if let Ok(mut e) = self.endpoints.lock() {
+            *e = (addresses.to_vec(), port);
+        }
+    }
+
+    /// New addresses for the server, at the same port.
+    pub fn set_addresses(&self, addresses: &[IpNet]) {
+        if let Ok(mut e) = self.endpoints.lock() {
+            e.0 = addresses.to_vec();
+        }
+    }
+
+    /// Hits dropped as the agent's own traffic since the start.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+}
+
+/// Whether `hit` is a connection of the agent to its server at `endpoints`.
+fn is_own(hit: &Hit, endpoints: &(Vec<IpNet>, u16)) -> bool {
+    let (addresses, port) = endpoints;
+    hit.verdict.direction == Direction::Outbound
+        && hit.verdict.outcome == netward_model::detection::Outcome::Allowed
+        && hit.protocol == 6
+        && hit.remote_port == Some(*port)
+        && addresses.iter().any(|n| n.contains(&hit.remote))
+}
 
 /// How long a process's `/proc` description is reused before it is read again.
 const PROCESS_CACHE: Duration = Duration::from_secs(5);
@@ -102,6 +147,8 @@ pub struct Sensor {
     pub lost: Arc<AtomicU64>,
     /// Whether processes can be named.
     pub attribution: bool,
+    /// The agent's own traffic, not reported.
+    pub own_traffic: OwnTraffic,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -130,6 +177,7 @@ struct Reader<A, C> {
     processes: HashMap<(u32, String, u32), (ProcessInfo, Instant)>,
     aggregator: Arc<Mutex<Aggregator>>,
     lost: Arc<AtomicU64>,
+    own: OwnTraffic,
 }
 
 /// The process behind `origin`, described at most once every [`PROCESS_CACHE`].
@@ -168,7 +216,17 @@ impl<A: Attributor, C: Clock> Reader<A, C> {
         }
         let at = self.clock.now_ms();
         let mut counted = Vec::with_capacity(batch.hits.len());
+        let own = self
+            .own
+            .endpoints
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default();
         for hit in batch.hits {
+            if is_own(&hit, &own) {
+                self.own.skipped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             let indicators =
                 self.index
                     .lookup(hit.remote, hit.verdict.set_action, at.div_euclid(1000));
@@ -218,6 +276,7 @@ impl Sensor {
         let lost = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let has_attribution = attributor.is_some();
+        let own_traffic = OwnTraffic::default();
         let reader = Reader {
             attributor,
             clock,
@@ -226,6 +285,7 @@ impl Sensor {
             processes: HashMap::new(),
             aggregator: aggregator.clone(),
             lost: lost.clone(),
+            own: own_traffic.clone(),
         };
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
@@ -236,6 +296,7 @@ impl Sensor {
             aggregator,
             lost,
             attribution: has_attribution,
+            own_traffic,
             stop,
             thread,
         }

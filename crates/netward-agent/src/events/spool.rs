@@ -6,12 +6,14 @@
 //! deleted and created again does not reuse them either.
 //!
 //! When the spool is full, new events are dropped and their hits counted; the count travels
-//! with every batch, so the server shows how much a device had to drop.
+//! with every batch, so the server shows how much a device had to drop. A file that is not a
+//! database, or a damaged one, is recognised ([`SpoolError::is_damaged`]) and set aside
+//! ([`set_aside`]) by the runtime at start.
 
 use std::path::{Path, PathBuf};
 
 use netward_model::detection::AgentEvent;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 /// The spool's file in the state directory.
 pub const FILE: &str = "events.db";
@@ -20,11 +22,69 @@ pub const DEFAULT_CAPACITY: u64 = 100_000;
 
 /// A spool failure.
 #[derive(Debug, thiserror::Error)]
-#[error("event spool {path}: {source}")]
-pub struct SpoolError {
-    path: PathBuf,
-    #[source]
-    source: rusqlite::Error,
+pub enum SpoolError {
+    /// The database failed.
+    #[error("event spool {path}: {source}")]
+    Database {
+        /// The spool's file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A damaged spool could not be moved out of the way.
+    #[error("event spool {path}: cannot set it aside: {source}")]
+    SetAside {
+        /// The spool's file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SpoolError {
+    /// Whether the file is not a database, or a damaged one: nothing more can be read from it,
+    /// and only setting it aside ([`set_aside`], [`Spool::replace_damaged`]) lets the agent
+    /// report again.
+    pub fn is_damaged(&self) -> bool {
+        matches!(
+            self,
+            Self::Database {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(e.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+        )
+    }
+}
+
+/// Moves a damaged spool in `dir` (the file and its WAL and shared-memory companions) out of the
+/// way, as `events.db.damaged-<time>` and so on; returns the new path of the database file.
+pub fn set_aside(dir: &Path, now: i64) -> std::io::Result<PathBuf> {
+    // One tag for the three files: the first that is free for the database.
+    let db = crate::runtime::state::unused_name(
+        dir,
+        &format!(
+            "{FILE}.damaged-{}",
+            netward_model::timestamp::format_rfc3339(now)
+        ),
+    );
+    let name = db
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let stamp = name.strip_prefix(&format!("{FILE}.")).unwrap_or("damaged");
+    let mut moved = dir.join(format!("{FILE}.{stamp}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("{FILE}{suffix}");
+        let aside = dir.join(format!("{name}.{stamp}"));
+        match std::fs::rename(dir.join(&name), &aside) {
+            Ok(()) if suffix.is_empty() => moved = aside,
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(moved)
 }
 
 /// The spool.
@@ -39,7 +99,7 @@ impl Spool {
     /// Opens (or creates) the spool in `dir`, holding at most `capacity` events.
     pub fn open(dir: &Path, capacity: u64) -> Result<Self, SpoolError> {
         let path = dir.join(FILE);
-        let err = |source| SpoolError {
+        let err = |source| SpoolError::Database {
             path: path.clone(),
             source,
         };
@@ -87,10 +147,29 @@ impl Spool {
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> SpoolError + '_ {
-        |source| SpoolError {
+        |source| SpoolError::Database {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Sets this spool aside as damaged (`events.db.damaged-<time>`) and starts a new, empty
+    /// one in its place, with the same capacity; returns where the damaged file went. Its
+    /// events and counters go with it (the server keeps the highest counts it was told).
+    pub fn replace_damaged(&mut self, now: i64) -> Result<PathBuf, SpoolError> {
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        // The damaged file is closed before it is moved.
+        self.conn = Connection::open_in_memory().map_err(self.err())?;
+        let aside = set_aside(&dir, now).map_err(|source| SpoolError::SetAside {
+            path: self.path.clone(),
+            source,
+        })?;
+        *self = Self::open(&dir, self.capacity)?;
+        Ok(aside)
     }
 
     /// Events waiting.
@@ -139,6 +218,11 @@ impl Spool {
         self.counter("lost")
     }
 
+    /// Adds to [`Spool::dropped`] the hits of events that never reached the spool.
+    pub fn add_dropped(&mut self, n: u64) -> Result<(), SpoolError> {
+        self.add("dropped", n)
+    }
+
     /// Adds to [`Spool::lost`].
     pub fn add_lost(&mut self, n: u64) -> Result<(), SpoolError> {
         self.add("lost", n)
@@ -147,7 +231,7 @@ impl Spool {
     /// Gives up on the event `seq` (the server refuses it), counting its `hits` as dropped.
     pub fn discard(&mut self, seq: u64, hits: u64) -> Result<(), SpoolError> {
         let path = self.path.clone();
-        let err = |source| SpoolError {
+        let err = |source| SpoolError::Database {
             path: path.clone(),
             source,
         };
@@ -178,7 +262,7 @@ impl Spool {
             .min(usize::try_from(room).unwrap_or(usize::MAX));
         let dropped: u64 = events[fit..].iter().map(|e| e.count).sum();
         let path = self.path.clone();
-        let err = |source| SpoolError {
+        let err = |source| SpoolError::Database {
             path: path.clone(),
             source,
         };
@@ -337,6 +421,22 @@ mod tests {
         drop(s);
         let s = Spool::open(dir.path(), 10).unwrap();
         assert_eq!(s.lost().unwrap(), 3, "kept across restarts");
+    }
+
+    #[test]
+    fn a_spool_damaged_while_open_is_recognised_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Spool::open(dir.path(), 10).unwrap());
+        let mut s = Spool::open(dir.path(), 10).unwrap();
+        let len = std::fs::metadata(dir.path().join(FILE)).unwrap().len();
+        std::fs::write(dir.path().join(FILE), vec![0x42; len as usize]).unwrap();
+        let error = s.push(&[event(1)]).unwrap_err();
+        assert!(error.is_damaged(), "{error}");
+        let aside = s.replace_damaged(1_537_099_866).unwrap();
+        assert!(aside.ends_with("events.db.damaged-2018-09-16T12:11:06Z"));
+        assert_eq!(s.push(&[event(1)]).unwrap(), 1, "a new spool in its place");
+        drop(s);
+        assert_eq!(Spool::open(dir.path(), 10).unwrap().len().unwrap(), 1);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::attribution::Origin;
 use super::fake::{FakeAttributor, FakeHitSource};
 use super::nflog::Hit;
 use super::source::Batch;
-use super::{IndexSlot, Reader, Sensor};
+use super::{IndexSlot, OwnTraffic, Reader, Sensor};
 use crate::clock::FakeClock;
 use crate::log_prefix::{Direction, Verdict};
 
@@ -111,6 +111,7 @@ fn reader_with(
         processes: Default::default(),
         aggregator: aggregator.clone(),
         lost: lost.clone(),
+        own: OwnTraffic::default(),
     };
     (reader, aggregator, lost)
 }
@@ -306,4 +307,37 @@ fn the_sensor_thread_reads_a_fake_source_until_dropped() {
     assert_eq!(ids(&events[0]), [2, 1]);
     assert_eq!(sensor.lost.load(Ordering::Relaxed), 2);
     drop(sensor);
+}
+
+#[test]
+fn the_agents_own_connections_to_its_server_are_not_reported_but_counted() {
+    let (mut reader, aggregator, _) = reader_with(None);
+    let own = reader.own.clone();
+    own.set(&["192.0.2.10/32".parse().unwrap()], 8440);
+    let to = |remote: &str, port: u16, outcome: Outcome| Hit {
+        remote: remote.parse().unwrap(),
+        remote_port: Some(port),
+        ..hit(Direction::Outbound, outcome, Reason::IndicatorAllow, None)
+    };
+    reader.handle(Batch {
+        hits: vec![
+            to("192.0.2.10", 8440, Outcome::Allowed),
+            to("192.0.2.10", 8440, Outcome::Allowed),
+            // The server's address on another port, and another address on the port, are
+            // someone else's traffic.
+            to("192.0.2.10", 22, Outcome::Allowed),
+            to("192.0.2.11", 8440, Outcome::Allowed),
+        ],
+        lost: 0,
+    });
+    let events = drain(&aggregator);
+    let remotes: Vec<_> = events
+        .iter()
+        .map(|e| (e.remote_ip.as_str(), e.remote_port))
+        .collect();
+    assert_eq!(
+        remotes,
+        [("192.0.2.10", Some(22)), ("192.0.2.11", Some(8440))]
+    );
+    assert_eq!(own.skipped(), 2);
 }

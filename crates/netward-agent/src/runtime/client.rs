@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use netward_model::agent_wire::{
     AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, PolicyUpdate,
 };
-use netward_model::sse::{SseDecoder, SseItem};
+use netward_model::sse::{SseDecoder, SseItem, SseLimits};
 use netward_model::wire::ErrorBody;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -59,6 +59,56 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// The longest wait for one request (the push stream has its own keep-alive timeout).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The largest policy answer the agent reads: 512 MiB. A snapshot of 1,000,000 indicators
+/// takes 87 MB for the benchmarks' policy, 108 MB with 20-character titles and expiries, and
+/// 228 MB with 100-character titles, IPv6 ranges and the largest ids
+/// (`a_million_indicators_fit_in_a_policy_answer` measures them), so even the last has more
+/// than twice its size in room. A larger answer is refused whole, like an unreadable one: the agent keeps
+/// what it enforces and reports it on its device record.
+pub const MAX_POLICY_BYTES: usize = 512 << 20;
+/// The largest answer the agent reads to anything else (enrollment, acknowledgements, event
+/// batches, error bodies): 64 KiB. They are a few hundred bytes.
+pub const MAX_SMALL_ANSWER_BYTES: usize = 64 << 10;
+/// What the agent holds of one push-stream message: it only ever carries a version number.
+pub const STREAM_LIMITS: SseLimits = SseLimits {
+    line_bytes: 16 << 10,
+    message_bytes: 16 << 10,
+    data_lines: 16,
+};
+
+/// Reads the body of `resp`, refusing it once it passes `limit` bytes (by its announced length
+/// or as it arrives), so that a hostile or broken server cannot make the agent hold without
+/// bound. The error says what was read and the limit.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    what: &str,
+    limit: usize,
+) -> Result<Vec<u8>, AgentError> {
+    let too_large = || {
+        AgentError::Unusable(format!(
+            "the answer to {what} is larger than {limit} bytes, the most this agent reads"
+        ))
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| AgentError::Http(error_chain(&e)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// One event from the push stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StreamEvent {
@@ -102,16 +152,23 @@ impl AgentClient {
         Ok(Self { http, server })
     }
 
-    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, AgentError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        what: &str,
+        limit: usize,
+    ) -> Result<T, AgentError> {
         let resp = req
             .send()
             .await
             .map_err(|e| AgentError::Http(error_chain(&e)))?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| AgentError::Http(e.to_string()))?;
+        let limit = if status.is_success() {
+            limit
+        } else {
+            MAX_SMALL_ANSWER_BYTES
+        };
+        let bytes = read_capped(resp, what, limit).await?;
         if status == StatusCode::UNAUTHORIZED {
             let msg = serde_json::from_slice::<ErrorBody>(&bytes)
                 .map(|b| b.error.message)
@@ -139,7 +196,7 @@ impl AgentClient {
         // enforcing what it holds), and its log says which value, e.g. `mode: unknown variant`.
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de).map_err(|e| {
-            AgentError::Http(format!(
+            AgentError::Unusable(format!(
                 "unreadable answer at `{}`: {}",
                 e.path(),
                 e.inner()
@@ -162,6 +219,8 @@ impl AgentClient {
                 .post(format!("{}/api/agent/enroll", self.server))
                 .timeout(REQUEST_TIMEOUT)
                 .json(&body),
+            "the enrollment",
+            MAX_SMALL_ANSWER_BYTES,
         )
         .await
     }
@@ -180,7 +239,7 @@ impl AgentClient {
         if let Some(v) = since {
             req = req.query(&[("since", v.to_string())]);
         }
-        self.send(req).await
+        self.send(req, "the policy pull", MAX_POLICY_BYTES).await
     }
 
     /// Reports what the kernel enforces.
@@ -192,6 +251,8 @@ impl AgentClient {
                     .timeout(REQUEST_TIMEOUT)
                     .bearer_auth(secret)
                     .json(ack),
+                "the acknowledgement",
+                MAX_SMALL_ANSWER_BYTES,
             )
             .await?;
         Ok(())
@@ -209,6 +270,8 @@ impl AgentClient {
                 .timeout(REQUEST_TIMEOUT)
                 .bearer_auth(secret)
                 .json(batch),
+            "an event batch",
+            MAX_SMALL_ANSWER_BYTES,
         )
         .await
     }
@@ -228,9 +291,10 @@ impl AgentClient {
             .await
             .map_err(|e| AgentError::Http(error_chain(&e)))?;
         if resp.status() == StatusCode::UNAUTHORIZED {
-            let msg = resp
-                .json::<ErrorBody>()
+            let body = read_capped(resp, "the stream", MAX_SMALL_ANSWER_BYTES)
                 .await
+                .unwrap_or_default();
+            let msg = serde_json::from_slice::<ErrorBody>(&body)
                 .map(|b| b.error.message)
                 .unwrap_or_else(|_| "unauthorized".into());
             return Err(AgentError::Refused(msg));
@@ -241,7 +305,7 @@ impl AgentClient {
                 resp.status()
             )));
         }
-        let mut decoder = SseDecoder::new();
+        let mut decoder = SseDecoder::with_limits(STREAM_LIMITS);
         Ok(resp.bytes_stream().flat_map(move |chunk| {
             let events: Vec<Result<StreamEvent, AgentError>> = match chunk
                 .map_err(|e| e.to_string())
@@ -270,6 +334,139 @@ fn stream_event(item: SseItem) -> Option<StreamEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hostile server on loopback: answers each request by its path with more than the agent
+    /// takes, announced or streamed without end, until the agent hangs up.
+    async fn hostile_server() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if conn.read(&mut byte).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+                    let (announced, chunk): (Option<u64>, &[u8]) =
+                        if path.starts_with("/api/agent/policy") {
+                            (Some(600 << 20), b"")
+                        } else if path.starts_with("/api/agent/ack") {
+                            (Some(1 << 20), b"")
+                        } else if path.starts_with("/api/agent/stream") {
+                            (None, b"data: x\n")
+                        } else {
+                            (None, b"          ")
+                        };
+                    let kind = if path.starts_with("/api/agent/stream") {
+                        "text/event-stream"
+                    } else {
+                        "application/json"
+                    };
+                    let length = match announced {
+                        Some(n) => format!("content-length: {n}"),
+                        None => "transfer-encoding: chunked".to_owned(),
+                    };
+                    let reply =
+                        format!("HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\n{length}\r\n\r\n");
+                    if conn.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let piece = chunk.repeat(2048);
+                    let framed =
+                        [format!("{:x}\r\n", piece.len()).as_bytes(), &piece, b"\r\n"].concat();
+                    // Endless (the agent hangs up), or a length announced and never sent.
+                    while announced.is_none() && conn.write_all(&framed).await.is_ok() {}
+                    let _ = conn.read(&mut byte).await;
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn answers_past_their_cap_are_refused_with_the_limit_named() {
+        let server = hostile_server().await;
+        let client = AgentClient::new(&server, None).unwrap();
+        let refused = |e: AgentError, limit: usize| match e {
+            AgentError::Unusable(m) => {
+                assert!(m.contains(&format!("larger than {limit} bytes")), "{m}")
+            }
+            other => panic!("{other}"),
+        };
+        // Announced too large: refused before any of it is read.
+        refused(
+            client.policy("s", None).await.unwrap_err(),
+            MAX_POLICY_BYTES,
+        );
+        refused(
+            client.ack("s", &AckRequest::default()).await.unwrap_err(),
+            MAX_SMALL_ANSWER_BYTES,
+        );
+        // Streamed without end: refused once past the cap.
+        let batch = netward_model::detection::EventBatch {
+            events: Vec::new(),
+            dropped: 0,
+            lost: 0,
+        };
+        refused(
+            client.events("s", &batch).await.unwrap_err(),
+            MAX_SMALL_ANSWER_BYTES,
+        );
+        // One push-stream message without end: the stream fails instead of growing.
+        let mut stream = Box::pin(client.stream("s").await.unwrap());
+        match stream.next().await {
+            Some(Err(AgentError::Http(m))) => assert!(m.contains("more than 16 data lines"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_million_indicators_fit_in_a_policy_answer() {
+        let size = |value: &str, id: i64, title: usize| {
+            let one = netward_model::agent_wire::AgentIndicator {
+                id,
+                value: netward_model::IndicatorValue::parse(value).unwrap(),
+                action: netward_model::Action::Block,
+                expires_at: Some(4_102_444_800),
+                title: "t".repeat(title),
+            };
+            // With the comma between two indicators.
+            serde_json::to_vec(&one).unwrap().len() + 1
+        };
+        let typical = size("11.22.33.44", 1_000_000, 20) * 1_000_000;
+        let large = size("2001:db8:ffff:ffff:ffff:ffff:ffff:0/112", i64::MAX, 100) * 1_000_000;
+        // The benchmarks' policy (70% IPv4 addresses, 20% /24s, 10% IPv6; title `bench`): a
+        // hundredth of it, serialized as the server sends it.
+        let sample = PolicyUpdate {
+            version: 1,
+            full: true,
+            group: "default".into(),
+            mode: netward_model::ProtectionMode::Block,
+            coverage: netward_model::Coverage::All,
+            upserts: netward_testkit::bench::indicators(10_000)
+                .into_values()
+                .collect(),
+            removals: Vec::new(),
+            server_time: 0,
+        };
+        let bench = serde_json::to_vec(&sample).unwrap().len() * 100;
+        eprintln!(
+            "a snapshot of 1,000,000 indicators: {bench} bytes (benchmark policy), {typical} \
+             (20-character titles, expiry), {large} (100-character titles, IPv6 ranges, \
+             largest ids)"
+        );
+        assert!(large * 2 <= MAX_POLICY_BYTES, "{large} bytes");
+    }
 
     #[test]
     fn only_a_refusal_of_the_content_gives_events_up() {

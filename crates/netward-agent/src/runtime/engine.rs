@@ -99,11 +99,39 @@ pub struct Engine<E: Enforcer> {
     pub last_error: Option<String>,
     /// Whether a tamper repair has not been acknowledged yet.
     pub tamper_pending: bool,
+    /// What went wrong at start (a damaged state file set aside), for the device record: sent
+    /// with the acknowledgements until the server has one of them.
+    pub notices: Vec<String>,
+    /// Why the last policy pull could not be used (an update the agent cannot read, or one too
+    /// large), for the device record until a pull succeeds. The kernel keeps what it held.
+    pub update_error: Option<String>,
     /// Unix second of the last successful apply.
     pub applied_at: Option<i64>,
     /// Unix second of the last failed apply, to space out retries.
     failed_at: Option<i64>,
 }
+
+/// `text` with every control or bidirectional formatting character written as an escape
+/// (`\u{1b}`): an error can quote what a hostile server sent (``unknown variant `…` ``), and
+/// the server refuses, and terminals and pages would render, such characters.
+pub(crate) fn printable(text: &str) -> String {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    text.chars()
+        .map(|c| {
+            if hostile(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The longest error text an acknowledgement carries (the server takes 2,000).
+pub const MAX_ERROR_CHARS: usize = 1_900;
 
 /// Seconds between retries of a failed apply.
 pub const RETRY_SECS: i64 = 10;
@@ -137,6 +165,8 @@ impl<E: Enforcer> Engine<E> {
             not_enforceable: Vec::new(),
             last_error: None,
             tamper_pending: false,
+            notices: Vec::new(),
+            update_error: None,
             applied_at: None,
             failed_at: None,
         }
@@ -247,24 +277,53 @@ impl<E: Enforcer> Engine<E> {
         Ok(TickOutcome::Idle)
     }
 
-    /// The acknowledgement of what the kernel now holds. A pending tamper report stays pending
-    /// until [`Engine::ack_delivered`] says the server has it.
+    /// The acknowledgement of what the kernel now holds, with every problem to show on the
+    /// device record (enforcement, an unusable update, start-up notices) in its `error`. A
+    /// pending tamper report and the notices stay pending until [`Engine::ack_delivered`] says
+    /// the server has them. Nothing before the first update: the server keeps the record of
+    /// the version it last heard of.
     pub fn ack(&self, facts: DeviceFacts) -> Option<AckRequest> {
         let version = self.state.version?;
         Some(AckRequest {
             version,
             entries: self.entries,
             not_enforceable: self.not_enforceable.clone(),
-            error: self.last_error.clone(),
+            error: self.problems(),
             tamper_repaired: self.tamper_pending,
             facts,
         })
+    }
+
+    /// Every problem to report (enforcement, an unusable update, start-up notices), in one text
+    /// of at most [`MAX_ERROR_CHARS`] characters.
+    pub fn problems(&self) -> Option<String> {
+        let all: Vec<&str> = self
+            .last_error
+            .iter()
+            .chain(&self.update_error)
+            .chain(&self.notices)
+            .map(String::as_str)
+            .collect();
+        if all.is_empty() {
+            return None;
+        }
+        let joined = printable(&all.join("; "));
+        if joined.chars().count() <= MAX_ERROR_CHARS {
+            return Some(joined);
+        }
+        let mut cut: String = joined.chars().take(MAX_ERROR_CHARS - 1).collect();
+        cut.push('…');
+        Some(cut)
     }
 
     /// Records that the server accepted `ack`.
     pub fn ack_delivered(&mut self, ack: &AckRequest) {
         if ack.tamper_repaired {
             self.tamper_pending = false;
+        }
+        // A notice cut from the text (many problems at once) stays for the next one.
+        if let Some(sent) = &ack.error {
+            self.notices.retain(|n| !sent.contains(n.as_str()));
         }
     }
 
@@ -408,6 +467,50 @@ mod tests {
         );
         e.ack_delivered(&ack);
         assert!(!e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
+    }
+
+    #[test]
+    fn problems_reach_the_ack_notices_once_delivered_and_the_text_fits_the_server() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        e.notices.push("policy.json was damaged".into());
+        assert_eq!(
+            e.ack(DeviceFacts::default()),
+            None,
+            "nothing before a version"
+        );
+        e.update(update(1, true, vec![], vec![]), 0).unwrap();
+        e.update_error = Some("policy update refused: `mode`".into());
+        let ack = e.ack(DeviceFacts::default()).unwrap();
+        assert_eq!(
+            ack.error.as_deref(),
+            Some("policy update refused: `mode`; policy.json was damaged")
+        );
+        e.ack_delivered(&ack);
+        assert!(
+            e.notices.is_empty(),
+            "a notice is sent until the server has it"
+        );
+        let again = e.ack(DeviceFacts::default()).unwrap();
+        assert_eq!(
+            again.error.as_deref(),
+            Some("policy update refused: `mode`")
+        );
+        e.update_error = None;
+        assert_eq!(e.ack(DeviceFacts::default()).unwrap().error, None);
+
+        e.update_error = Some("unknown variant `\u{1b}[31mblok\u{202e}`".into());
+        assert_eq!(
+            e.ack(DeviceFacts::default()).unwrap().error.as_deref(),
+            Some("unknown variant `\\u{1b}[31mblok\\u{202e}`"),
+            "what a hostile server sent is quoted, never passed on raw"
+        );
+        e.update_error = None;
+
+        e.notices = vec!["é".repeat(3000)];
+        let long = e.ack(DeviceFacts::default()).unwrap().error.unwrap();
+        assert_eq!(long.chars().count(), MAX_ERROR_CHARS);
+        e.ack_delivered(&e.ack(DeviceFacts::default()).unwrap());
+        assert_eq!(e.notices.len(), 1, "a notice cut short is sent again");
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub enum AgentError {
     /// An HTTP exchange failed.
     #[error("server exchange failed: {0}")]
     Http(String),
+    /// The server's answer cannot be used: it does not read as what was asked (the error names
+    /// the field), or it is larger than the agent takes. Asking again gets the same answer, so
+    /// the agent keeps what it holds and reports this on its device record.
+    #[error("unusable answer from the server: {0}")]
+    Unusable(String),
     /// The server refused what was sent (too large, or a value it names as wrong): sending it
     /// again as it is will not help.
     #[error("the server refused the request (HTTP {status}): {message}")]

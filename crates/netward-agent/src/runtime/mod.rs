@@ -14,6 +14,7 @@
 //! - [`server_address`]: the server's and the resolvers' addresses, which are never blocked.
 //! - [`status`]: the status file `netward agent status` reads.
 //! - `shared`: what those tasks share.
+//! - `startup`: reading the state directory at start; a damaged file is set aside, never fatal.
 //! - [`client`]: HTTP to the server; [`tls`]: its pinned TLS; [`state`]: the state directory;
 //!   [`facts`]: device facts.
 //!
@@ -29,6 +30,7 @@ pub mod error;
 pub mod facts;
 pub mod server_address;
 mod shared;
+mod startup;
 pub mod state;
 pub mod status;
 mod ticker;
@@ -45,13 +47,12 @@ pub use self::status::read_status;
 pub use crate::events::delivery::EVENT_INTERVAL;
 
 use self::client::AgentClient;
-use self::engine::{Engine, PolicyState};
+use self::engine::Engine;
+use self::server_address::ServerUrl;
 use self::shared::{Shared, with_engine};
-use self::state::POLICY;
 use crate::clock::Clock;
 use crate::events::delivery::{Reporter, event_loop};
-use crate::events::spool::Spool;
-use crate::events::{self, IndexSlot, Sensor};
+use crate::events::{IndexSlot, Sensor};
 
 /// Enrolls if needed, then runs on the kernel until `shutdown` completes. Kernel rules stay in
 /// place when it returns.
@@ -75,33 +76,41 @@ pub async fn run_on<B: Boundary>(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AgentError> {
     state::prepare(&config.state_dir)?;
+    // Held until this function returns; the kernel drops it if the process dies.
+    let _running = status::hold_running_lock(&config.state_dir)?;
     let identity = enrollment::identity(&config).await?;
     let client = AgentClient::new(&identity.server, identity.ca_fingerprint.as_deref())?;
-    let policy = state::read::<PolicyState>(&config.state_dir, POLICY)?.unwrap_or_default();
+    let clock = boundary.clock();
+    let (policy, policy_notice) = startup::load_policy(&config.state_dir, clock.now_secs())?;
     let enforcer = boundary.enforcer()?;
     let server = server_address::server_addresses(&identity.server, &config.state_dir).await;
     let mut engine = Engine::new(enforcer, policy, &server);
     let slot = IndexSlot::default();
     engine.publish_to(slot.clone());
-    let spool =
-        Spool::open(&config.state_dir, config.spool_capacity).map_err(|e| AgentError::State {
-            path: config.state_dir.join(events::spool::FILE),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-    let spool = Arc::new(Mutex::new(spool));
-    let clock = boundary.clock();
-    let sensor = match boundary.hits() {
-        Ok(hits) => Some(Sensor::start(
+    let (spool, spool_notice) =
+        startup::open_spool(&config.state_dir, config.spool_capacity, clock.now_secs());
+    engine
+        .notices
+        .extend(policy_notice.into_iter().chain(spool_notice));
+    let sensor = match (spool.is_some(), boundary.hits()) {
+        (false, _) => None,
+        (true, Ok(hits)) => Some(Sensor::start(
             hits,
             boundary.attributor(),
             clock.clone(),
             slot,
         )),
-        Err(error) => {
+        (true, Err(error)) => {
             tracing::error!(%error, "Hits cannot be reported; enforcement goes on.");
             None
         }
     };
+    let spool = spool.map(|s| Arc::new(Mutex::new(s)));
+    let own_traffic = sensor
+        .as_ref()
+        .map(|s| s.own_traffic.clone())
+        .unwrap_or_default();
+    own_traffic.set(&server, ServerUrl::parse(&identity.server)?.port());
     let shared = Shared {
         engine: Arc::new(Mutex::new(engine)),
         clock,
@@ -109,6 +118,7 @@ pub async fn run_on<B: Boundary>(
         identity,
         dir: config.state_dir.clone(),
         connected: Arc::new(AtomicBool::new(false)),
+        own_traffic,
     };
     if with_engine(&shared.engine, |e| e.state.version.is_some()).await? {
         // Restart: re-apply what we held, atomically, before talking to anyone.
@@ -122,11 +132,10 @@ pub async fn run_on<B: Boundary>(
     }
     shared.status(None).await;
     let ticker = tokio::spawn(ticker::tick_loop(shared.clone()));
-    let reporter = sensor.as_ref().map(|s| Reporter {
-        aggregator: s.aggregator.clone(),
-        lost: s.lost.clone(),
-        spool: spool.clone(),
-    });
+    let reporter = sensor
+        .as_ref()
+        .zip(spool)
+        .map(|(s, spool)| Reporter::new(s.aggregator.clone(), s.lost.clone(), spool));
     let events = reporter
         .clone()
         .map(|r| tokio::spawn(event_loop(r, shared.clone())));
@@ -140,7 +149,7 @@ pub async fn run_on<B: Boundary>(
     }
     // What was counted but not yet spooled is kept for the next start.
     if let Some(r) = reporter {
-        let _ = tokio::task::spawn_blocking(move || r.spool_pending()).await;
+        let _ = tokio::task::spawn_blocking(move || r.spool_at_exit()).await;
     }
     drop(sensor);
     result

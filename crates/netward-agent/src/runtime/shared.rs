@@ -17,6 +17,7 @@ use super::status::write_status;
 use super::{AgentError, facts};
 use crate::clock::Clock;
 use crate::enforcer::Enforcer;
+use crate::events::OwnTraffic;
 use crate::events::delivery::{EventSink, SendError};
 
 /// The engine, shared between the runtime's tasks.
@@ -46,6 +47,8 @@ pub(crate) struct Shared<E: Enforcer, C> {
     pub(crate) identity: Identity,
     pub(crate) dir: PathBuf,
     pub(crate) connected: Arc<AtomicBool>,
+    /// The server's endpoints, whose hits the sensor does not report.
+    pub(crate) own_traffic: OwnTraffic,
 }
 
 // Not derived: a derive would ask `E: Clone`, and only the handle to the engine is cloned.
@@ -58,6 +61,7 @@ impl<E: Enforcer, C: Clone> Clone for Shared<E, C> {
             identity: self.identity.clone(),
             dir: self.dir.clone(),
             connected: self.connected.clone(),
+            own_traffic: self.own_traffic.clone(),
         }
     }
 }
@@ -94,6 +98,7 @@ impl<E: Enforcer + 'static, C: Clock + Clone> Shared<E, C> {
     /// Refreshes the never-blocked server addresses, re-enforcing if they changed.
     pub(crate) async fn refresh_server_addresses(&self) {
         let addrs = server_addresses(&self.identity.server, &self.dir).await;
+        self.own_traffic.set_addresses(&addrs);
         let clock = self.clock.clone();
         let result = with_engine(&self.engine, move |e| {
             if e.set_server_addresses(&addrs) && e.state.version.is_some() {
@@ -118,5 +123,17 @@ impl<E: Enforcer + 'static, C: Clock + Clone> EventSink for Shared<E, C> {
                 AgentError::Rejected { status, message } => SendError::Refused { status, message },
                 other => SendError::Unavailable(other.to_string()),
             })
+    }
+
+    async fn report_problem(&self, problem: String) {
+        if with_engine(&self.engine, move |e| e.notices.push(problem))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if let Err(error) = self.ack().await {
+            tracing::warn!(%error, "Cannot report a problem to the server now; it goes with the next acknowledgement.");
+        }
     }
 }

@@ -31,6 +31,10 @@ pub struct Identity {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
+    /// Whether the agent that wrote this still runs: set by the reader from the agent's lock
+    /// (`runtime::status::read_status`), never trusted from the file.
+    #[serde(default)]
+    pub running: bool,
     /// The server's base URL.
     pub server: String,
     /// The device id.
@@ -93,6 +97,33 @@ pub fn read<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, Ag
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(AgentError::State { path, source }),
     }
+}
+
+/// Moves the damaged file `name` in `dir` out of the way, as `<name>.damaged-<time>` (RFC 3339,
+/// UTC), and returns the new path. The file is kept for a post-mortem, never read again.
+pub fn set_aside(dir: &Path, name: &str, now: i64) -> Result<PathBuf, AgentError> {
+    let path = dir.join(name);
+    let aside = unused_name(
+        dir,
+        &format!(
+            "{name}.damaged-{}",
+            netward_model::timestamp::format_rfc3339(now)
+        ),
+    );
+    fs::rename(&path, &aside).map_err(|source| AgentError::State { path, source })?;
+    Ok(aside)
+}
+
+/// `dir/name`, or `dir/name.N` with the first N that is free, so that a file set aside never
+/// replaces one set aside before (twice in a second, say).
+pub fn unused_name(dir: &Path, name: &str) -> PathBuf {
+    let mut path = dir.join(name);
+    let mut n = 1;
+    while path.exists() {
+        path = dir.join(format!("{name}.{n}"));
+        n += 1;
+    }
+    path
 }
 
 /// Replaces `name` in `dir` atomically.
