@@ -10,11 +10,11 @@ use futures_util::StreamExt;
 use super::AgentError;
 use super::client::StreamEvent;
 use super::config::{MAX_BACKOFF, STREAM_TIMEOUT};
-use super::engine::printable;
 use super::shared::{Shared, with_engine};
 use super::state::{self, POLICY};
 use crate::clock::Clock;
 use crate::enforcer::Enforcer;
+use netward_model::text::printable;
 
 /// Pulls the update from the held version, applies it, persists it and acknowledges it.
 ///

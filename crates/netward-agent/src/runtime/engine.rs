@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 use netward_model::agent_wire::{AckRequest, AgentIndicator, DeviceFacts, PolicyUpdate};
+use netward_model::text::printable;
 use netward_model::{Action, CompiledPolicy, Coverage, PolicyEntry, ProtectionMode};
 use serde::{Deserialize, Serialize};
 
@@ -109,25 +110,6 @@ pub struct Engine<E: Enforcer> {
     pub applied_at: Option<i64>,
     /// Unix second of the last failed apply, to space out retries.
     failed_at: Option<i64>,
-}
-
-/// `text` with every control or bidirectional formatting character written as an escape
-/// (`\u{1b}`): an error can quote what a hostile server sent (``unknown variant `…` ``), and
-/// the server refuses, and terminals and pages would render, such characters.
-pub(crate) fn printable(text: &str) -> String {
-    let hostile = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
-    text.chars()
-        .map(|c| {
-            if hostile(c) {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// The longest error text an acknowledgement carries (the server takes 2,000).
@@ -307,7 +289,9 @@ impl<E: Enforcer> Engine<E> {
         if all.is_empty() {
             return None;
         }
-        let joined = printable(&all.join("; "));
+        // An error can quote what a hostile server sent; the server refuses, and terminals
+        // would render, control characters.
+        let joined = printable(&all.join("; ")).into_owned();
         if joined.chars().count() <= MAX_ERROR_CHARS {
             return Some(joined);
         }
