@@ -28,4 +28,6 @@ pub struct ServerConfig {
     pub detection: crate::detection::DetectionConfig,
     /// The connection cap and the client timeouts.
     pub connections: crate::connections::ConnectionLimits,
+    /// Serve Prometheus metrics at `/metrics` (to any API token).
+    pub metrics: bool,
 }

@@ -19,6 +19,7 @@ pub fn config(data_dir: &Path) -> ServerConfig {
         advertise: None,
         detection: Default::default(),
         connections: Default::default(),
+        metrics: true,
     }
 }
 

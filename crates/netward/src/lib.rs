@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 pub mod lab;
+pub mod reference;
 use netward_cli::audit_log::AuditArgs;
 use netward_cli::client::ApiClient;
 use netward_cli::enroll_tokens::EnrollTokenCommand;
@@ -18,6 +19,12 @@ use netward_cli::tokens::TokenCommand;
 use netward_cli::{CliError, ClientOptions};
 use netward_server::ServerConfig;
 use netward_server::config::{DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+use netward_server::config_file::ServerConfigFile;
+
+/// Where the server keeps its data unless told otherwise.
+const DEFAULT_DATA_DIR: &str = "/var/lib/netward";
+/// Connections the server holds open at once unless told otherwise.
+const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
 
 /// netward: block and detect connections to malicious IP addresses.
 #[derive(Parser, Debug)]
@@ -25,8 +32,20 @@ use netward_server::config::{DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
 pub struct Cli {
     #[command(flatten)]
     client: ClientOptions,
+    /// Log as text, or as one JSON object per line (for log collectors).
+    #[arg(long, global = true, env = "NETWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log events are written to stderr.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per event (tracing-subscriber's JSON format).
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -69,6 +88,13 @@ enum Command {
     Agent(AgentArgs),
     /// Rebuild the field report's experiment in network namespaces and print what happened.
     Lab(LabArgs),
+    /// Print the shell completion script for bash, zsh or fish.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `netward man | man -l -`).
+    Man,
 }
 
 #[derive(clap::Args, Debug)]
@@ -90,7 +116,7 @@ struct AgentArgs {
 #[derive(clap::Args, Debug, Clone)]
 struct AgentRunArgs {
     /// Enrollment token from `netward enroll-token create` (first start only).
-    #[arg(long)]
+    #[arg(long, env = "NETWARD_ENROLL", hide_env_values = true)]
     enroll: Option<String>,
     /// Name the process behind each hit for connections made by processes in this cgroup
     /// (cgroup2 directory). Default: the cgroup2 root, i.e. every process on the machine.
@@ -104,6 +130,10 @@ struct AgentRunArgs {
     #[arg(long, default_value_t = netward_agent::events::spool::DEFAULT_CAPACITY,
         value_parser = clap::value_parser!(u64).range(1..))]
     spool_capacity: u64,
+    /// Serve Prometheus metrics over plain HTTP on this loopback address (e.g.
+    /// 127.0.0.1:9848); no authentication, so loopback only.
+    #[arg(long, env = "NETWARD_AGENT_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     local: AgentLocalArgs,
 }
@@ -144,41 +174,52 @@ enum AgentAction {
 struct ServerArgs {
     #[command(subcommand)]
     action: Option<ServerAction>,
+    /// Read settings from this TOML file; flags and `NETWARD_…` variables override it.
+    #[arg(long, env = "NETWARD_SERVER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Parse and check the configuration, print the effective one and exit (0 if usable, 2 if
+    /// not).
+    #[arg(long)]
+    check_config: bool,
     /// Directory for the database and the TLS CA, made mode 0700. A missing one is created; an
     /// existing one must belong to this user and be empty or hold a netward store.
-    #[arg(long, env = "NETWARD_DATA_DIR", default_value = "/var/lib/netward")]
-    data_dir: PathBuf,
+    /// [default: /var/lib/netward]
+    #[arg(long, env = "NETWARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// Address to listen on (TLS; plain HTTP only with --plain-http on loopback).
-    #[arg(long, env = "NETWARD_LISTEN", default_value = DEFAULT_LISTEN)]
-    listen: SocketAddr,
-    /// Largest request body accepted, in bytes; larger ones get 413.
-    #[arg(long, env = "NETWARD_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    max_body_bytes: usize,
+    /// [default: 127.0.0.1:8440]
+    #[arg(long, env = "NETWARD_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Largest request body accepted, in bytes; larger ones get 413. [default: 268435456]
+    #[arg(long, env = "NETWARD_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
     /// Serve plain HTTP instead of TLS; only on a loopback address.
     #[arg(long)]
     plain_http: bool,
     /// Connections held open at once; beyond that, new ones wait in the kernel's backlog.
-    /// Keep it under the process's file-descriptor limit (`ulimit -n`).
-    #[arg(long, env = "NETWARD_MAX_CONNECTIONS", default_value_t = 4096,
+    /// Keep it under the process's file-descriptor limit (`ulimit -n`). [default: 4096]
+    #[arg(long, env = "NETWARD_MAX_CONNECTIONS",
         value_parser = clap::value_parser!(u32).range(16..))]
-    max_connections: u32,
+    max_connections: Option<u32>,
     /// Another name (DNS or IP) for the server certificate; repeatable.
     #[arg(long = "tls-name")]
     tls_names: Vec<String>,
     /// The URL agents reach this server at (needed when listening on 0.0.0.0 or [::]).
     #[arg(long, env = "NETWARD_ADVERTISE")]
     advertise: Option<String>,
-    /// Days events are kept before they are deleted.
+    /// Days events are kept before they are deleted. [default: 30]
     #[arg(long, env = "NETWARD_EVENT_RETENTION_DAYS",
-        default_value_t = netward_server::detection::DEFAULT_RETENTION_DAYS,
         value_parser = clap::value_parser!(u32).range(1..=3650))]
-    event_retention_days: u32,
+    event_retention_days: Option<u32>,
     /// Append every event and alert to this file, one JSON object per line (for SIEMs).
     #[arg(long, env = "NETWARD_EXPORT_NDJSON")]
     export_ndjson: Option<PathBuf>,
     /// Send every event and alert as an RFC 5424 syslog message over UDP to HOST:PORT.
     #[arg(long, env = "NETWARD_EXPORT_SYSLOG")]
     export_syslog: Option<SocketAddr>,
+    /// Serve Prometheus metrics at /metrics, to any API token.
+    #[arg(long, env = "NETWARD_METRICS")]
+    metrics: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -222,7 +263,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             Some(ServerAction::RecoverAdmin { data_dir, name }) => {
                 recover_admin(&data_dir, name.as_deref(), json)
             }
-            None => serve(args).await.map_err(Failure::Failed),
+            None if args.check_config => check_config(&server_config(args)?),
+            None => serve(server_config(args)?).await.map_err(Failure::Failed),
         },
         Command::Indicator(cmd) => Ok(netward_cli::indicators::run(&client()?, json, cmd).await?),
         Command::Group(cmd) => Ok(netward_cli::groups::run(&client()?, json, cmd).await?),
@@ -246,6 +288,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Agent(args) => agent(args, json).await,
         Command::Lab(args) => lab_command(args, json).await,
+        Command::Completions { shell } => {
+            reference::write_completions(shell, &mut std::io::stdout().lock());
+            Ok(())
+        }
+        Command::Man => reference::write_man_page(&mut std::io::stdout().lock())
+            .map_err(|e| Failure::Failed(anyhow::anyhow!("cannot write the manual page: {e}"))),
     }
 }
 
@@ -301,6 +349,7 @@ fn agent_config(local: AgentLocalArgs) -> netward_agent::runtime::AgentConfig {
         table: local.table,
         cgroup: None,
         spool_capacity: netward_agent::events::spool::DEFAULT_CAPACITY,
+        metrics_listen: None,
     }
 }
 
@@ -356,6 +405,7 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
                 enroll: run.enroll,
                 cgroup,
                 spool_capacity: run.spool_capacity,
+                metrics_listen: run.metrics_listen,
                 ..agent_config(run.local)
             };
             netward_agent::runtime::run(config, wait_for_signal())
@@ -440,24 +490,69 @@ fn recover_admin(data_dir: &Path, name: Option<&str>, json: bool) -> Result<(), 
     Ok(())
 }
 
-async fn serve(args: ServerArgs) -> anyhow::Result<()> {
-    let config = ServerConfig {
-        data_dir: args.data_dir,
-        listen: args.listen,
-        max_body_bytes: args.max_body_bytes,
-        plain_http: args.plain_http,
-        tls_names: args.tls_names,
-        advertise: args.advertise,
+/// The server's configuration: each flag (or its variable), else the file's key, else the
+/// default.
+fn server_config(args: ServerArgs) -> Result<ServerConfig, Failure> {
+    let file = match &args.config {
+        Some(path) => ServerConfigFile::load(path).map_err(|e| Failure::Usage(e.into()))?,
+        None => ServerConfigFile::default(),
+    };
+    let listen = match (args.listen, file.listen) {
+        (Some(l), _) | (None, Some(l)) => l,
+        (None, None) => DEFAULT_LISTEN
+            .parse()
+            .map_err(|e| Failure::Failed(anyhow::anyhow!("the default listen address: {e}")))?,
+    };
+    Ok(ServerConfig {
+        data_dir: args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        listen,
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        plain_http: args.plain_http || file.plain_http.unwrap_or(false),
+        tls_names: if args.tls_names.is_empty() {
+            file.tls_names.unwrap_or_default()
+        } else {
+            args.tls_names
+        },
+        advertise: args.advertise.or(file.advertise),
         detection: netward_server::detection::DetectionConfig {
-            retention_days: args.event_retention_days,
-            ndjson: args.export_ndjson,
-            syslog: args.export_syslog,
+            retention_days: args
+                .event_retention_days
+                .or(file.event_retention_days)
+                .unwrap_or(netward_server::detection::DEFAULT_RETENTION_DAYS),
+            ndjson: args.export_ndjson.or(file.export_ndjson),
+            syslog: args.export_syslog.or(file.export_syslog),
         },
         connections: netward_server::connections::ConnectionLimits {
-            max_connections: args.max_connections as usize,
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
             ..Default::default()
         },
-    };
+        metrics: args.metrics || file.metrics.unwrap_or(false),
+    })
+}
+
+/// `netward server --check-config`: prints the effective configuration, then each problem.
+fn check_config(config: &ServerConfig) -> Result<(), Failure> {
+    print!("{}", ServerConfigFile::effective(config).to_toml());
+    let problems = netward_server::config_file::check(config);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Usage(anyhow::anyhow!(
+        "the configuration cannot be used:\n  {}",
+        problems.join("\n  ")
+    )))
+}
+
+async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let mut server = netward_server::start(&config).await?;
     if let Some(secret) = &server.bootstrap_token {
         netward_cli::say!(
