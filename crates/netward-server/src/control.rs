@@ -43,6 +43,8 @@ pub struct ControlPlane {
     /// Bumped whenever a device's state changes (acknowledgement, connect, disconnect), for
     /// the console's live view.
     pub(crate) live_machines: Arc<watch::Sender<u64>>,
+    /// What `/metrics` reports.
+    pub(crate) metrics: Arc<crate::metrics::ServerMetrics>,
 }
 
 /// Why a command failed.
@@ -85,6 +87,7 @@ impl ControlPlane {
     ) -> Result<Self, ControlError> {
         let version = store.policy_version()?;
         let newest_event = store.newest_event_id()?;
+        let started = clock.now();
         Ok(Self {
             store,
             rails: Arc::new(rails),
@@ -99,7 +102,14 @@ impl ControlPlane {
             exporter: Arc::default(),
             retention_days: crate::detection::DEFAULT_RETENTION_DAYS,
             live_machines: Arc::new(watch::Sender::new(0)),
+            metrics: Arc::new(crate::metrics::ServerMetrics::new(false, started)),
         })
+    }
+
+    /// Serves `/metrics` when `enabled` (counting goes on either way).
+    pub fn with_metrics(mut self, enabled: bool) -> Self {
+        self.metrics = Arc::new(crate::metrics::ServerMetrics::new(enabled, self.now()));
+        self
     }
 
     /// Sets up detection: retention and SIEM exports.
@@ -138,6 +148,7 @@ impl ControlPlane {
                     log.record(version, entries);
                     // Announce under the lock, so that versions go out in order.
                     self.versions.send_replace(version);
+                    self.metrics.published(version, self.now());
                 }
                 Ok(out)
             }
@@ -148,6 +159,7 @@ impl ControlPlane {
                 log.reset(version);
                 if let Some(v) = version {
                     self.versions.send_replace(v);
+                    self.metrics.published(v, self.now());
                 }
                 Err(e)
             }
@@ -186,8 +198,13 @@ impl ControlPlane {
         F: FnOnce(&ControlPlane) -> Result<T, ControlError> + Send + 'static,
     {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || work(&this))
-            .await
+        let queued = std::time::Instant::now();
+        tokio::task::spawn_blocking(move || {
+            let out = work(&this);
+            this.metrics.store_call(queued.elapsed());
+            out
+        })
+        .await
             .map_err(|e| ControlError::Task(e.to_string()))?
     }
 }

@@ -201,7 +201,8 @@ pub async fn start_with_clock(
     };
     let cp = ControlPlane::new(Arc::new(store), GuardRails::new(&own), clock, enroll_target)
         .map_err(ServerError::Bootstrap)?
-        .with_detection(&config.detection)?;
+        .with_detection(&config.detection)?
+        .with_metrics(config.metrics);
     tokio::spawn(cp.clone().retention_loop());
     let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
     let app = api::router(cp.clone(), config.max_body_bytes, tls.is_some());

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod groups;
 pub mod indicators;
 pub mod machines;
+pub mod metrics;
 pub mod params;
 pub mod settings;
 pub mod throttle;
@@ -71,7 +72,8 @@ async fn openapi_json(
 /// stranger. Larger bodies get 413.
 pub const UNAUTHENTICATED_BODY_BYTES: usize = 64 * 1024;
 
-/// The whole HTTP application: `/api/*` behind bearer auth, `/healthz` open. Every path is
+/// The whole HTTP application: `/api/*` and `/metrics` behind bearer auth, `/healthz` and
+/// `/readyz` open. Every path is
 /// taken with or without a trailing slash (`GET /api/indicators/`, as `misp2defender` sends
 /// it): the path is trimmed before routing, so routes and the OpenAPI document name each path
 /// once.
@@ -148,13 +150,25 @@ fn routes(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Rout
             cp.clone(),
             auth::require_token,
         ));
+    let metrics_api = Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .route_layer(middleware::from_fn_with_state(
+            cp.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(metrics::readyz))
+        .merge(metrics_api)
         .merge(enroll_api)
         .merge(device_api)
         .merge(api)
         .merge(crate::console::router(secure_cookies))
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(middleware::from_fn_with_state(
+            cp.clone(),
+            metrics::count_requests,
+        ))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(cp)
 }

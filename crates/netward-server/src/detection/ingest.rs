@@ -112,6 +112,7 @@ impl ControlPlane {
             if let Some(last) = out.stored.last() {
                 cp.live_events.send_replace(last.id);
             }
+            cp.metrics.ingested(out.stored.len(), out.alerts.len());
             for a in out.alerts {
                 let entity = alert_entity(a, None);
                 cp.exporter.alert(&entity);
