@@ -108,6 +108,7 @@ async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backo
         table: "netward".into(),
         cgroup: None,
         spool_capacity: 1000,
+        metrics_listen: None,
     };
     // 3.2 s: with waits of 0.25, 0.5, 1 and 2 s the agent opens at most 4 streams; reset to
     // 0.25 s on every connect, as before, it opened one every 0.25 s or so (about 12).

@@ -11,6 +11,14 @@ use netward_model::detection::{
 
 use super::nflog::Hit;
 
+fn outcome_index(outcome: Outcome) -> usize {
+    match outcome {
+        Outcome::Blocked => 0,
+        Outcome::Audited => 1,
+        Outcome::Allowed => 2,
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Key {
     direction: Direction,
@@ -42,6 +50,8 @@ pub struct Aggregator {
     tallies: HashMap<Key, Tally>,
     next: u64,
     hits: u64,
+    /// Hits since the start, by outcome (blocked, audited, allowed), for the metrics.
+    total: [u64; 3],
 }
 
 impl Aggregator {
@@ -54,6 +64,7 @@ impl Aggregator {
         at_ms: i64,
     ) {
         self.hits += 1;
+        self.total[outcome_index(hit.verdict.outcome)] += 1;
         let key = Key {
             direction: hit.verdict.direction,
             outcome: hit.verdict.outcome,
@@ -83,6 +94,12 @@ impl Aggregator {
         if tally.local_port != hit.local_port {
             tally.ports_differ = true;
         }
+    }
+
+    /// Hits counted since the start, by outcome.
+    pub fn hits_by_outcome(&self) -> [(Outcome, u64); 3] {
+        [Outcome::Blocked, Outcome::Audited, Outcome::Allowed]
+            .map(|o| (o, self.total[outcome_index(o)]))
     }
 
     /// Hits counted since the last drain.

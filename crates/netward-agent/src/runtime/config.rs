@@ -33,6 +33,8 @@ pub struct AgentConfig {
     pub cgroup: Option<PathBuf>,
     /// Events the on-disk spool holds at most while the server is away.
     pub spool_capacity: u64,
+    /// Serve Prometheus metrics on this loopback address.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl AgentConfig {

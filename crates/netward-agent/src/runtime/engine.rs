@@ -110,6 +110,23 @@ pub struct Engine<E: Enforcer> {
     pub applied_at: Option<i64>,
     /// Unix second of the last failed apply, to space out retries.
     failed_at: Option<i64>,
+    /// Counts for the agent's metrics.
+    pub counters: ApplyCounters,
+}
+
+/// What the engine counts for the agent's metrics endpoint.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApplyCounters {
+    /// Applies that succeeded.
+    pub applied: u64,
+    /// Applies that failed.
+    pub failed: u64,
+    /// Seconds the last apply took (compile and kernel transaction).
+    pub last_apply_seconds: f64,
+    /// Tables restored after someone altered them.
+    pub tamper_repairs: u64,
+    /// Entries of each kernel set after the last successful apply, by set name.
+    pub set_sizes: BTreeMap<String, usize>,
 }
 
 /// The longest error text an acknowledgement carries (the server takes 2,000).
@@ -151,6 +168,7 @@ impl<E: Enforcer> Engine<E> {
             update_error: None,
             applied_at: None,
             failed_at: None,
+            counters: ApplyCounters::default(),
         }
     }
 
@@ -180,6 +198,13 @@ impl<E: Enforcer> Engine<E> {
 
     /// Compiles the held policy at `now` and applies it.
     pub fn enforce(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
+        let started = std::time::Instant::now();
+        let result = self.compile_and_apply(now);
+        self.counters.last_apply_seconds = started.elapsed().as_secs_f64();
+        result
+    }
+
+    fn compile_and_apply(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
         let compiled = CompiledPolicy::compile_entries(self.parsed.values().copied(), now);
         let kernel = KernelPolicy::new(
             self.state.mode,
@@ -201,6 +226,12 @@ impl<E: Enforcer> Engine<E> {
                 self.last_error = None;
                 self.failed_at = None;
                 self.applied_at = Some(now);
+                self.counters.applied += 1;
+                self.counters.set_sizes = kernel
+                    .sets
+                    .iter()
+                    .map(|(id, contents)| (id.name(), contents.len()))
+                    .collect();
                 if let Some(slot) = &self.index_slot
                     && let Ok(mut s) = slot.lock()
                 {
@@ -211,6 +242,7 @@ impl<E: Enforcer> Engine<E> {
             Err(e) => {
                 self.last_error = Some(e.to_string());
                 self.failed_at = Some(now);
+                self.counters.failed += 1;
                 Err(e)
             }
         }
@@ -250,6 +282,7 @@ impl<E: Enforcer> Engine<E> {
             self.enforcer.invalidate();
             self.enforce(now)?;
             self.tamper_pending = true;
+            self.counters.tamper_repairs += 1;
             return Ok(TickOutcome::TamperRepaired);
         }
         if self.next_expiry.is_some_and(|at| now >= at) {

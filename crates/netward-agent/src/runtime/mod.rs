@@ -13,6 +13,8 @@
 //! - `ticker`: expiry and tamper checks every [`TICK`], with or without the server.
 //! - [`server_address`]: the server's and the resolvers' addresses, which are never blocked.
 //! - [`status`]: the status file `netward agent status` reads.
+//! - [`metrics`]: the local Prometheus endpoint (`--metrics-listen`), read when scraped.
+//! - [`notify`]: readiness and status for systemd (`Type=notify`), sent after each apply.
 //! - `shared`: what those tasks share.
 //! - `startup`: reading the state directory at start; a damaged file is set aside, never fatal.
 //! - [`client`]: HTTP to the server; [`tls`]: its pinned TLS; [`state`]: the state directory;
@@ -28,6 +30,8 @@ pub mod engine;
 mod enrollment;
 pub mod error;
 pub mod facts;
+pub mod metrics;
+pub mod notify;
 pub mod server_address;
 mod shared;
 mod startup;
@@ -78,6 +82,11 @@ pub async fn run_on<B: Boundary>(
     state::prepare(&config.state_dir)?;
     // Held until this function returns; the kernel drops it if the process dies.
     let _running = status::hold_running_lock(&config.state_dir)?;
+    // Bound first: a wrong address stops the agent before it changes anything.
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(metrics::bind(addr).await?),
+        None => None,
+    };
     let identity = enrollment::identity(&config).await?;
     let client = AgentClient::new(&identity.server, identity.ca_fingerprint.as_deref())?;
     let clock = boundary.clock();
@@ -106,6 +115,11 @@ pub async fn run_on<B: Boundary>(
         }
     };
     let spool = spool.map(|s| Arc::new(Mutex::new(s)));
+    let metric_sources = metrics::MetricSources {
+        aggregator: sensor.as_ref().map(|s| s.aggregator.clone()),
+        lost: sensor.as_ref().map(|s| s.lost.clone()),
+        spool: spool.clone(),
+    };
     let own_traffic = sensor
         .as_ref()
         .map(|s| s.own_traffic.clone())
@@ -119,6 +133,7 @@ pub async fn run_on<B: Boundary>(
         dir: config.state_dir.clone(),
         connected: Arc::new(AtomicBool::new(false)),
         own_traffic,
+        notifier: notify::ServiceNotifier::from_env(),
     };
     if with_engine(&shared.engine, |e| e.state.version.is_some()).await? {
         // Restart: re-apply what we held, atomically, before talking to anyone.
@@ -131,6 +146,9 @@ pub async fn run_on<B: Boundary>(
         }
     }
     shared.status(None).await;
+    let metrics = metrics_listener
+        .map(|listener| tokio::spawn(metrics::serve(listener, shared.clone(), metric_sources)));
+    let notifier = shared.notifier.clone();
     let ticker = tokio::spawn(ticker::tick_loop(shared.clone()));
     let reporter = sensor
         .as_ref()
@@ -143,7 +161,11 @@ pub async fn run_on<B: Boundary>(
         () = shutdown => Ok(()),
         result = connection::connection_loop(shared) => result,
     };
+    notifier.stopping();
     ticker.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     if let Some(events) = events {
         events.abort();
     }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use netward_model::detection::{EventAck, EventBatch};
 
 use super::client::AgentClient;
+use super::notify::ServiceNotifier;
 use super::engine::Engine;
 use super::server_address::server_addresses;
 use super::state::Identity;
@@ -49,6 +50,8 @@ pub(crate) struct Shared<E: Enforcer, C> {
     pub(crate) connected: Arc<AtomicBool>,
     /// The server's endpoints, whose hits the sensor does not report.
     pub(crate) own_traffic: OwnTraffic,
+    /// Readiness and status for systemd (`Type=notify`).
+    pub(crate) notifier: ServiceNotifier,
 }
 
 // Not derived: a derive would ask `E: Clone`, and only the handle to the engine is cloned.
@@ -62,27 +65,39 @@ impl<E: Enforcer, C: Clone> Clone for Shared<E, C> {
             dir: self.dir.clone(),
             connected: self.connected.clone(),
             own_traffic: self.own_traffic.clone(),
+            notifier: self.notifier.clone(),
         }
     }
 }
 
 impl<E: Enforcer + 'static, C: Clock + Clone> Shared<E, C> {
-    /// Writes the status file, off the async runtime.
+    /// Writes the status file, off the async runtime, and tells systemd what is enforced: the
+    /// first time a policy is in the kernel, that the agent is ready.
     pub(crate) async fn status(&self, connection_error: Option<String>) {
         let (dir, identity) = (self.dir.clone(), self.identity.clone());
         let connected = self.connected.load(Ordering::SeqCst);
         let clock = self.clock.clone();
-        let _ = with_engine(&self.engine, move |e| {
-            write_status(
+        let enforced = with_engine(&self.engine, move |e| {
+            let _ = write_status(
                 &dir,
                 &identity,
                 e,
                 connected,
                 connection_error.as_deref(),
                 clock.now_secs(),
-            )
+            );
+            e.applied_at.and(e.state.version).map(|v| (v, e.entries))
         })
         .await;
+        let server = if connected { "connected" } else { "server away" };
+        match enforced {
+            Ok(Some((version, entries))) => self.notifier.enforcing(&format!(
+                "enforcing policy v{version} ({entries} kernel entries), {server}"
+            )),
+            _ => self
+                .notifier
+                .status(&format!("no policy in the kernel yet, {server}")),
+        }
     }
 
     /// Sends the acknowledgement of what the kernel holds; clears a pending tamper report only
