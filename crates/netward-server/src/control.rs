@@ -102,13 +102,18 @@ impl ControlPlane {
             exporter: Arc::default(),
             retention_days: crate::detection::DEFAULT_RETENTION_DAYS,
             live_machines: Arc::new(watch::Sender::new(0)),
-            metrics: Arc::new(crate::metrics::ServerMetrics::new(false, started)),
+            metrics: Arc::new(crate::metrics::ServerMetrics::new(false, version, started)),
         })
     }
 
     /// Serves `/metrics` when `enabled` (counting goes on either way).
     pub fn with_metrics(mut self, enabled: bool) -> Self {
-        self.metrics = Arc::new(crate::metrics::ServerMetrics::new(enabled, self.now()));
+        let version = *self.versions.borrow();
+        self.metrics = Arc::new(crate::metrics::ServerMetrics::new(
+            enabled,
+            version,
+            self.now(),
+        ));
         self
     }
 

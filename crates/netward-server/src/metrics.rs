@@ -35,8 +35,9 @@ pub struct ServerMetrics {
     store_sum_micros: AtomicU64,
     /// Unix second each recent policy version was published at.
     published: Mutex<BTreeMap<u64, i64>>,
-    /// Unix second the server started: when a device fell behind a version published before
-    /// that is not known, so its lag counts from here.
+    /// Unix second the server started. When a device fell behind a version published before
+    /// that is not known, so its lag counts from here: the version at the start is recorded as
+    /// published then.
     started: i64,
 }
 
@@ -54,9 +55,9 @@ pub struct DeviceSync {
 }
 
 impl ServerMetrics {
-    /// Counters at zero, for a server started at unix second `started`.
-    pub fn new(enabled: bool, started: i64) -> Self {
-        Self {
+    /// Counters at zero, for a server started at unix second `started` with policy `version`.
+    pub fn new(enabled: bool, version: u64, started: i64) -> Self {
+        let metrics = Self {
             enabled,
             requests: Mutex::default(),
             events_ingested: AtomicU64::new(0),
@@ -66,7 +67,9 @@ impl ServerMetrics {
             store_sum_micros: AtomicU64::new(0),
             published: Mutex::default(),
             started,
-        }
+        };
+        metrics.published(version, started);
+        metrics
     }
 
     /// Counts one answered request.
@@ -110,7 +113,8 @@ impl ServerMetrics {
     }
 
     /// Seconds since a device holding `applied` fell behind `current`: since the first version
-    /// after `applied` was published. Zero when it holds `current`.
+    /// after `applied` was published (every version published since the start is recorded, and
+    /// the one at the start). Zero when it holds `current`.
     pub fn lag(&self, applied: Option<u64>, current: u64, now: i64) -> i64 {
         if applied.is_some_and(|v| v >= current) {
             return 0;
@@ -280,7 +284,7 @@ mod tests {
 
     #[test]
     fn lag_counts_from_the_first_missing_version() {
-        let m = ServerMetrics::new(true, 1_000);
+        let m = ServerMetrics::new(true, 2, 1_000);
         m.published(5, 1_100);
         m.published(6, 1_200);
         assert_eq!(m.lag(Some(6), 6, 1_300), 0);
@@ -292,7 +296,7 @@ mod tests {
 
     #[test]
     fn render_has_each_family() {
-        let m = ServerMetrics::new(true, 0);
+        let m = ServerMetrics::new(true, 0, 0);
         m.request("/api/indicators", "GET", 200);
         m.request("/api/indicators", "GET", 200);
         m.ingested(3, 1);
