@@ -202,8 +202,8 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_refused_with_its_name() {
-        let error = ServerConfigFile::parse("listen = \"127.0.0.1:1\"\nlisten_port = 3\n")
-            .unwrap_err();
+        let error =
+            ServerConfigFile::parse("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
         assert!(error.contains("listen_port"), "{error}");
     }
 

@@ -210,6 +210,6 @@ impl ControlPlane {
             out
         })
         .await
-            .map_err(|e| ControlError::Task(e.to_string()))?
+        .map_err(|e| ControlError::Task(e.to_string()))?
     }
 }

@@ -84,7 +84,8 @@ impl ServerMetrics {
     pub fn ingested(&self, events: usize, alerts: usize) {
         self.events_ingested
             .fetch_add(events as u64, Ordering::Relaxed);
-        self.alerts_raised.fetch_add(alerts as u64, Ordering::Relaxed);
+        self.alerts_raised
+            .fetch_add(alerts as u64, Ordering::Relaxed);
     }
 
     /// Records how long one store call took.
@@ -249,7 +250,11 @@ fn render_fleet(
         "# HELP netward_policy_version The newest policy version.\n# TYPE netward_policy_version gauge\nnetward_policy_version {current}"
     );
     out.push_str("# HELP netward_devices Enrolled devices (revoked ones left out): online and enforcing the newest policy (in_sync), online and not (behind), not connected (offline).\n# TYPE netward_devices gauge\n");
-    for (state, n) in [("in_sync", in_sync), ("behind", behind), ("offline", offline)] {
+    for (state, n) in [
+        ("in_sync", in_sync),
+        ("behind", behind),
+        ("offline", offline),
+    ] {
         let _ = writeln!(out, "netward_devices{{state=\"{state}\"}} {n}");
     }
     out.push_str("# HELP netward_device_propagation_lag_seconds Seconds since the device fell behind the newest policy (0 when it enforces it).\n# TYPE netward_device_propagation_lag_seconds gauge\n");
@@ -302,9 +307,24 @@ mod tests {
         m.ingested(3, 1);
         m.store_call(Duration::from_millis(2));
         let devices = [
-            DeviceSync { id: 1, online: true, applied_version: Some(2), failing: false },
-            DeviceSync { id: 2, online: true, applied_version: Some(1), failing: false },
-            DeviceSync { id: 3, online: false, applied_version: Some(2), failing: false },
+            DeviceSync {
+                id: 1,
+                online: true,
+                applied_version: Some(2),
+                failing: false,
+            },
+            DeviceSync {
+                id: 2,
+                online: true,
+                applied_version: Some(1),
+                failing: false,
+            },
+            DeviceSync {
+                id: 3,
+                online: false,
+                applied_version: Some(2),
+                failing: false,
+            },
         ];
         let text = m.render(&devices, 2, 10);
         for line in [

@@ -16,9 +16,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use netward_testkit::ServerProcess;
 use netward_testkit::netns::Netns;
 use netward_testkit::ports::free_port;
-use netward_testkit::ServerProcess;
 
 /// The binary under test, as Cargo built it.
 const BIN: &str = env!("CARGO_BIN_EXE_netward");
@@ -76,7 +76,11 @@ fn until_ready(manager: &UnixDatagram) -> Vec<String> {
 }
 
 fn kernel_table(ns: &Netns) -> String {
-    let out = ns.exec("nft").args(["list", "table", "inet", "netward"]).output().unwrap();
+    let out = ns
+        .exec("nft")
+        .args(["list", "table", "inet", "netward"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -100,12 +104,15 @@ fn the_agent_is_ready_once_its_policy_is_in_the_kernel_and_serves_metrics() {
     );
     let mut server = ServerProcess::start(BIN);
     server.ok(&[
-        "indicator", "add", "198.51.100.7", "--action", "block", "--title", "svc",
+        "indicator",
+        "add",
+        "198.51.100.7",
+        "--action",
+        "block",
+        "--title",
+        "svc",
     ]);
-    let token = server
-        .ok(&["enroll-token", "create"])
-        .trim()
-        .to_owned();
+    let token = server.ok(&["enroll-token", "create"]).trim().to_owned();
     let ns = Netns::add(&format!("nwsvc{}", std::process::id()));
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
@@ -119,7 +126,10 @@ fn the_agent_is_ready_once_its_policy_is_in_the_kernel_and_serves_metrics() {
     let ready = seen.last().unwrap();
     assert!(ready.contains("STATUS=enforcing policy v"), "{seen:?}");
     assert!(ready.contains("connected"), "{ready}");
-    assert!(kernel_table(&ns).contains("198.51.100.7"), "READY=1 before the kernel held the block");
+    assert!(
+        kernel_table(&ns).contains("198.51.100.7"),
+        "READY=1 before the kernel held the block"
+    );
     let metrics = scrape(port);
     for line in [
         "netward_agent_applies_total{result=\"ok\"}",
@@ -129,7 +139,10 @@ fn the_agent_is_ready_once_its_policy_is_in_the_kernel_and_serves_metrics() {
     ] {
         assert!(metrics.contains(line), "{line} missing in:\n{metrics}");
     }
-    assert!(metrics.contains("netward_agent_policy_version "), "{metrics}");
+    assert!(
+        metrics.contains("netward_agent_policy_version "),
+        "{metrics}"
+    );
     drop(agent);
 
     // Restart with the server away: ready once the held policy is re-applied.

@@ -67,7 +67,12 @@ impl Drop for Server {
 /// What the server printed before it listened: its URL, the first admin token, the CA file.
 fn start_server(data_dir: &Path) -> (Server, String, String, PathBuf) {
     let mut child = Command::new("/usr/bin/netward")
-        .args(["server", "--config", "/etc/netward/server.toml", "--metrics"])
+        .args([
+            "server",
+            "--config",
+            "/etc/netward/server.toml",
+            "--metrics",
+        ])
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("RUST_LOG", "warn")
@@ -154,12 +159,21 @@ async fn the_package_installs_runs_and_purges() {
         "/usr/share/zsh/vendor-completions/_netward",
         "/usr/share/fish/vendor_completions.d/netward.fish",
     ] {
-        assert!(files.lines().any(|l| l == expected), "{expected} not in:\n{files}");
+        assert!(
+            files.lines().any(|l| l == expected),
+            "{expected} not in:\n{files}"
+        );
     }
     let conffiles = std::fs::read_to_string("/var/lib/dpkg/info/netward.conffiles").unwrap();
-    assert!(conffiles.contains("/etc/netward/server.toml"), "{conffiles}");
+    assert!(
+        conffiles.contains("/etc/netward/server.toml"),
+        "{conffiles}"
+    );
     let help = ok("/usr/bin/netward", &["--help"]);
-    assert!(help.contains("completions") && help.contains("server"), "{help}");
+    assert!(
+        help.contains("completions") && help.contains("server"),
+        "{help}"
+    );
 
     // The units, as installed.
     let units: Vec<&str> = files
@@ -209,7 +223,10 @@ async fn the_package_installs_runs_and_purges() {
         "# TYPE netward_store_call_seconds histogram",
         "netward_events_ingested_total 0",
     ] {
-        assert!(text.lines().any(|l| l == family), "{family} missing in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == family),
+            "{family} missing in:\n{text}"
+        );
     }
     drop(server);
 

@@ -76,7 +76,10 @@ impl AgentMetrics {
             "Policy applies to the kernel, by result.",
             &[
                 ("{result=\"ok\"}".into(), self.counters.applied.to_string()),
-                ("{result=\"error\"}".into(), self.counters.failed.to_string()),
+                (
+                    "{result=\"error\"}".into(),
+                    self.counters.failed.to_string(),
+                ),
             ],
         );
         family(
@@ -188,12 +191,12 @@ async fn collect<E: Enforcer + 'static, C: Clock + Clone>(
     .unwrap_or_default();
     let spool = sources.spool.clone();
     let spool_depth = match spool {
-        Some(spool) => tokio::task::spawn_blocking(move || {
-            spool.lock().ok().and_then(|s| s.len().ok())
-        })
-        .await
-        .ok()
-        .flatten(),
+        Some(spool) => {
+            tokio::task::spawn_blocking(move || spool.lock().ok().and_then(|s| s.len().ok()))
+                .await
+                .ok()
+                .flatten()
+        }
         None => None,
     };
     AgentMetrics {

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use netward_model::detection::{EventAck, EventBatch};
 
 use super::client::AgentClient;
-use super::notify::ServiceNotifier;
 use super::engine::Engine;
+use super::notify::ServiceNotifier;
 use super::server_address::server_addresses;
 use super::state::Identity;
 use super::status::write_status;
@@ -78,7 +78,7 @@ impl<E: Enforcer + 'static, C: Clock + Clone> Shared<E, C> {
         let connected = self.connected.load(Ordering::SeqCst);
         let clock = self.clock.clone();
         let enforced = with_engine(&self.engine, move |e| {
-            let _ = write_status(
+            write_status(
                 &dir,
                 &identity,
                 e,
@@ -89,7 +89,11 @@ impl<E: Enforcer + 'static, C: Clock + Clone> Shared<E, C> {
             e.applied_at.and(e.state.version).map(|v| (v, e.entries))
         })
         .await;
-        let server = if connected { "connected" } else { "server away" };
+        let server = if connected {
+            "connected"
+        } else {
+            "server away"
+        };
         match enforced {
             Ok(Some((version, entries))) => self.notifier.enforcing(&format!(
                 "enforcing policy v{version} ({entries} kernel entries), {server}"
