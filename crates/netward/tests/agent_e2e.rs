@@ -16,8 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use netward_testkit::lab::{Lab, Outcome};
-use netward_testkit::netns::{Netns, veth};
+use netward_testkit::lab::{Lab, Outcome, SideHost};
 use netward_testkit::{AgentProcess, ServerProcess, wait_until};
 use serde_json::Value;
 
@@ -726,26 +725,20 @@ fn an_update_the_agent_cannot_read_is_refused_and_reported_and_the_kernel_keeps_
     assert_eq!(lab.tcp(v4, "x"), Outcome::Refused);
 }
 
-/// A namespace for the server, joined to the lab's endpoint by its own veth pair, so that the
-/// agent's connection to its server crosses the table it enforces; removed on drop.
-struct ServerHost {
-    ns: Netns,
-    ip: String,
+/// The server's own namespace beside the lab's endpoint, so that the agent's connection to its
+/// server crosses the table it enforces; removed on drop.
+struct ServerHost(SideHost);
+
+impl std::ops::Deref for ServerHost {
+    type Target = SideHost;
+    fn deref(&self) -> &SideHost {
+        &self.0
+    }
 }
 
 impl ServerHost {
     fn new(lab: &Lab) -> Self {
-        let name = format!("{}sv", lab.ep.name().trim_end_matches("ep"));
-        let (a, b) = (format!("{name}x"), format!("{name}y"));
-        let sub = format!("10.{}.{}", 170 + lab.n / 250, lab.n % 250);
-        let ns = Netns::add(&name);
-        veth(&ns, &a, &lab.ep, &b);
-        ns.add_address(&a, &format!("{sub}.1/24"));
-        lab.ep.add_address(&b, &format!("{sub}.2/24"));
-        Self {
-            ns,
-            ip: format!("{sub}.1"),
-        }
+        Self(lab.side_host("sv", 170))
     }
 
     /// The CLI, run in the server's namespace against `server`; its JSON answer.
