@@ -13,6 +13,8 @@ mod conformance;
 use conformance::policy;
 use netward_agent::Enforcer;
 use netward_agent::enforcer::nft::NftEnforcer;
+use netward_agent::events::nflog::{Hit, NflogSocket};
+use netward_agent::netns::run_in;
 use netward_model::{Coverage, ProtectionMode};
 use netward_testkit::lab::{Lab, Outcome};
 
@@ -252,4 +254,143 @@ fn deltas_change_only_what_differs_and_tampering_is_seen_and_repaired() {
             .status
             .success()
     );
+}
+
+/// Every hit the endpoint's log holds: read until a quiet read.
+fn drain_hits(log: &mut netward_agent::events::nflog::NflogSocket) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    loop {
+        let batch = log.read().expect("read the hit log");
+        if batch.hits.is_empty() {
+            return hits;
+        }
+        hits.extend(batch.hits);
+    }
+}
+
+#[test]
+fn an_inbound_connection_from_a_blocked_address_gets_a_reset_and_one_inbound_hit() {
+    use std::net::{SocketAddr, TcpListener};
+    use std::time::{Duration, Instant};
+
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let mut log = run_in(&lab.ep_path(), NflogSocket::open)
+        .unwrap()
+        .expect("bind the hit log (needs root)");
+    let p = policy(
+        ProtectionMode::Block,
+        Coverage::All,
+        &[
+            (lab.remote("v4").to_string(), "block"),
+            (lab.remote("v6").to_string(), "block"),
+        ],
+    );
+    e.apply(&p).unwrap();
+    let listener = run_in(&lab.ep_path(), || TcpListener::bind(("::", 0)))
+        .unwrap()
+        .expect("listen in the endpoint");
+    let port = listener.local_addr().unwrap().port();
+    drain_hits(&mut log);
+    for (from, to) in [("v4", lab_ep(&lab, "v4")), ("v6", lab_ep(&lab, "v6"))] {
+        let source = SocketAddr::new(lab.remote(from), 0);
+        let started = Instant::now();
+        let result = run_in(&lab.rh_path(), move || {
+            connect_from(source, SocketAddr::new(to, port))
+        })
+        .unwrap();
+        let kind = result.expect_err("a blocked peer must not connect").kind();
+        assert_eq!(
+            kind,
+            std::io::ErrorKind::ConnectionRefused,
+            "{from}: the peer gets the reset the README promises, not a timeout"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{from}: refused at once"
+        );
+        let hits = drain_hits(&mut log);
+        let summary: Vec<_> = hits
+            .iter()
+            .map(|h| (h.verdict.direction, h.remote, h.protocol))
+            .collect();
+        assert_eq!(
+            summary,
+            [(
+                netward_model::detection::Direction::Inbound,
+                lab.remote(from),
+                6
+            )],
+            "{from}: exactly one hit, inbound; the agent's own reset is not traffic"
+        );
+    }
+    // A blocked peer's UDP is refused with an ICMP error that reaches it, and counted once.
+    let udp = run_in(&lab.ep_path(), || std::net::UdpSocket::bind(("::", 0)))
+        .unwrap()
+        .unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
+    let to = lab_ep(&lab, "v4");
+    let from = lab.remote("v4");
+    let refused = run_in(&lab.rh_path(), move || {
+        let s = std::net::UdpSocket::bind(SocketAddr::new(from, 0)).unwrap();
+        s.connect(SocketAddr::new(to, udp_port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        s.send(b"x").unwrap();
+        let mut buf = [0u8; 8];
+        s.recv(&mut buf).map(|_| ()).map_err(|e| e.kind())
+    })
+    .unwrap();
+    assert_eq!(
+        refused,
+        Err(std::io::ErrorKind::HostUnreachable),
+        "the peer's UDP gets the ICMP error (admin-prohibited), not silence"
+    );
+    let hits = drain_hits(&mut log);
+    assert_eq!(
+        hits.iter()
+            .map(|h| (h.verdict.direction, h.protocol))
+            .collect::<Vec<_>>(),
+        [(netward_model::detection::Direction::Inbound, 17)],
+        "exactly one hit, inbound"
+    );
+    drop(udp);
+    drop(listener);
+}
+
+/// The endpoint's own address in the lab, `v4` or `v6`.
+fn lab_ep(lab: &Lab, family: &str) -> std::net::IpAddr {
+    let (o2, o3) = (lab.n / 250 + 100, lab.n % 250);
+    match family {
+        "v4" => format!("10.{o2}.{o3}.1"),
+        _ => format!("fd00:{o2}:{o3}::1"),
+    }
+    .parse()
+    .unwrap()
+}
+
+/// Connects from `source` to `to`, with a limit well above a reset's answer.
+fn connect_from(
+    source: std::net::SocketAddr,
+    to: std::net::SocketAddr,
+) -> std::io::Result<std::net::TcpStream> {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, SockaddrStorage, bind, connect, socket,
+    };
+    let family = if source.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let fd = socket(family, SockType::Stream, SockFlag::empty(), None)?;
+    bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(source))?;
+    let timeout = nix::sys::time::TimeVal::new(5, 0);
+    nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::SendTimeout, &timeout)?;
+    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(to))
+        .map_err(|e| match e {
+            nix::errno::Errno::EINPROGRESS | nix::errno::Errno::EAGAIN => {
+                std::io::Error::from(std::io::ErrorKind::TimedOut)
+            }
+            e => std::io::Error::from(e),
+        })?;
+    Ok(std::net::TcpStream::from(fd))
 }
