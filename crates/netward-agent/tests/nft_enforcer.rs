@@ -67,13 +67,21 @@ fn assert_outcomes(lab: &Lab, to: &str, tcp_blocked: bool, udp_blocked: bool, ic
 fn the_nftables_enforcer_passes_the_enforcer_conformance_suite() {
     let lab = Lab::new();
     let mut e = enforcer(&lab);
-    conformance::run(&mut e, |_| {
-        assert!(
-            lab.nft(&["delete", "table", "inet", "netward"])
-                .status
-                .success()
-        );
-    });
+    conformance::run(
+        &mut e,
+        |_| {
+            assert!(
+                lab.nft(&["delete", "table", "inet", "netward"])
+                    .status
+                    .success()
+            );
+        },
+        |_, id, value| {
+            let element = format!("{{ {value} }}");
+            let out = lab.nft(&["delete", "element", "inet", "netward", &id.name(), &element]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        },
+    );
 }
 
 #[test]
@@ -393,4 +401,44 @@ fn connect_from(
             e => std::io::Error::from(e),
         })?;
     Ok(std::net::TcpStream::from(fd))
+}
+
+/// An expiring block stops at its second in the kernel itself, with no apply after it (as when
+/// the agent is down), while a lasting one stays.
+#[test]
+fn an_expiring_block_ends_at_its_second_without_the_agent() {
+    use netward_agent::clock::{Clock, SystemClock};
+    use netward_model::{Action, IndicatorValue, PolicyEntry};
+
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let now = SystemClock.now_secs();
+    let at = now + 2;
+    let entry = |value: String, expires_at| PolicyEntry {
+        value: IndicatorValue::parse(&value).unwrap(),
+        action: Action::Block,
+        expires_at,
+    };
+    let p = netward_agent::KernelPolicy::from_entries(
+        ProtectionMode::Block,
+        Coverage::All,
+        [
+            entry(lab.remote("v4").to_string(), Some(at)),
+            entry(lab.net("v6"), Some(at)),
+            entry(lab.remote("v4b").to_string(), None),
+        ],
+        now,
+        &netward_agent::kernel_policy::always_allowed(&[]),
+    );
+    e.apply(&p).unwrap();
+    assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
+    assert_eq!(lab.tcp(lab.remote("v6"), "x"), Outcome::Refused);
+    drop(e);
+    while SystemClock.now_ms() < at * 1000 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_outcomes(&lab, "v4", false, false, false);
+    assert_outcomes(&lab, "v6", false, false, false);
+    assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused, "lasting");
+    lab.nft(&["delete", "table", "inet", "netward"]);
 }

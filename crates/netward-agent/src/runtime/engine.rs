@@ -103,7 +103,19 @@ pub struct Engine<E: Enforcer> {
     pub applied_at: Option<i64>,
     /// Unix second of the last failed apply, to space out retries.
     failed_at: Option<i64>,
+    /// Unix second of the last count of the kernel's set elements.
+    sets_checked_at: Option<i64>,
 }
+
+/// Seconds between two counts of the kernel's set elements, for a policy of `entries`
+/// elements: every [`SET_CHECK_SECS`], plus a second per 20,000 elements, since a count walks
+/// every set (a million elements: about a minute between counts).
+pub fn set_check_interval(entries: u64) -> i64 {
+    SET_CHECK_SECS + i64::try_from(entries / 20_000).unwrap_or(i64::MAX / 2)
+}
+
+/// The shortest time between two counts of the kernel's set elements, in seconds.
+pub const SET_CHECK_SECS: i64 = 5;
 
 /// Seconds between retries of a failed apply.
 pub const RETRY_SECS: i64 = 10;
@@ -139,6 +151,7 @@ impl<E: Enforcer> Engine<E> {
             tamper_pending: false,
             applied_at: None,
             failed_at: None,
+            sets_checked_at: None,
         }
     }
 
@@ -168,13 +181,23 @@ impl<E: Enforcer> Engine<E> {
 
     /// Compiles the held policy at `now` and applies it.
     pub fn enforce(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
-        let compiled = CompiledPolicy::compile_entries(self.parsed.values().copied(), now);
-        let kernel = KernelPolicy::new(
+        // Each element carries its expiry: the kernel drops it at that second by itself, so
+        // enforcement and the sensor's index (which names an indicator until the same second)
+        // agree, even while the agent is down. The expiry tick below only brings this
+        // bookkeeping (entries, what is not enforceable) up to date.
+        let kernel = KernelPolicy::from_entries(
             self.state.mode,
             self.state.coverage,
-            &compiled,
+            self.parsed.values().copied(),
+            now,
             &self.always_allowed,
         );
+        let next_expiry = self
+            .parsed
+            .values()
+            .filter_map(|e| e.expires_at)
+            .filter(|&at| now < at)
+            .min();
         self.not_enforceable = self
             .parsed
             .iter()
@@ -184,7 +207,7 @@ impl<E: Enforcer> Engine<E> {
             .collect();
         match self.enforcer.apply(&kernel) {
             Ok(report) => {
-                self.next_expiry = compiled.next_expiry;
+                self.next_expiry = next_expiry;
                 self.entries = kernel.entry_count() as u64;
                 self.last_error = None;
                 self.failed_at = None;
@@ -239,6 +262,22 @@ impl<E: Enforcer> Engine<E> {
             self.enforce(now)?;
             self.tamper_pending = true;
             return Ok(TickOutcome::TamperRepaired);
+        }
+        // Set elements deleted behind our back are invisible to the cheap check above, and a
+        // delta only sends its own changes: count the elements now and then, and rewrite
+        // every set when a count is off.
+        let check_due = self
+            .sets_checked_at
+            .is_none_or(|at| now >= at + set_check_interval(self.entries));
+        if self.state.version.is_some() && check_due {
+            self.sets_checked_at = Some(now);
+            if !self.enforcer.sets_intact()? {
+                tracing::warn!("Elements of the kernel's sets were deleted or added by someone else; rewriting them.");
+                self.enforcer.invalidate();
+                self.enforce(now)?;
+                self.tamper_pending = true;
+                return Ok(TickOutcome::TamperRepaired);
+            }
         }
         if self.next_expiry.is_some_and(|at| now >= at) {
             self.enforce(now)?;
@@ -443,5 +482,45 @@ mod tests {
             }];
             assert!(!set.iter().any(|(s, e)| (*s..=*e).contains(&srv)));
         }
+    }
+
+    #[test]
+    fn set_elements_deleted_behind_our_back_are_restored_and_reported() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        e.update(
+            update(
+                1,
+                true,
+                vec![
+                    ind(1, "192.0.2.1", "block", None),
+                    ind(2, "192.0.2.9", "block", None),
+                ],
+                vec![],
+            ),
+            0,
+        )
+        .unwrap();
+        assert_eq!(e.tick(0).unwrap(), TickOutcome::Idle, "counted: intact");
+        let id = SetId {
+            action: Action::Block,
+            family: Family::V4,
+            ranges: false,
+        };
+        let one = u128::from(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 1)));
+        e.enforcer.delete_behind_back(id, (one, one));
+        assert!(!e.enforcer().enforces(id, one));
+        // A delta that does not name the element leaves it deleted.
+        e.update(
+            update(2, false, vec![ind(3, "198.51.100.1", "block", None)], vec![]),
+            1,
+        )
+        .unwrap();
+        assert!(!e.enforcer().enforces(id, one));
+        assert_eq!(e.tick(1).unwrap(), TickOutcome::Idle, "not yet counted again");
+        let due = set_check_interval(e.entries);
+        assert_eq!(e.tick(due).unwrap(), TickOutcome::TamperRepaired);
+        assert!(e.enforcer().enforces(id, one));
+        assert!(e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
+        assert_eq!(e.tick(2 * due).unwrap(), TickOutcome::Idle);
     }
 }

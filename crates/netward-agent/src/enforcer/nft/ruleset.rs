@@ -66,7 +66,12 @@ pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> S
             Family::V4 => "ipv4_addr",
             Family::V6 => "ipv6_addr",
         };
-        let flags = if id.ranges { " flags interval;" } else { "" };
+        // `timeout`: an element may carry its expiry, and the kernel drops it then.
+        let flags = if id.ranges {
+            " flags interval, timeout;"
+        } else {
+            " flags timeout;"
+        };
         s.push_str(&format!("  set {} {{ type {key};{flags} }}\n", id.name()));
     }
     s.push_str("}\n");
@@ -282,7 +287,7 @@ mod tests {
         assert!(audit.contains("netward:out:block:audited:device_audit_mode"));
         assert!(
             create_script("t", ProtectionMode::Block, Coverage::All)
-                .contains("set block_v6_net { type ipv6_addr; flags interval; }")
+                .contains("set block_v6_net { type ipv6_addr; flags interval, timeout; }")
         );
     }
 }
