@@ -380,3 +380,66 @@ fn scoping_expiry_and_revocation() {
         (Some(true), Some(false))
     );
 }
+
+/// `agent uninstall` says what it found: run where there is no table (here, the remote
+/// host's namespace), it fails, names the table and the namespace, and keeps the state
+/// directory; run where the table is, it removes both and says so.
+#[test]
+fn uninstall_reports_what_it_found_and_fails_without_the_table() {
+    let lab = Lab::new();
+    assert!(
+        lab.nft(&["add", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("identity.json"), "{}").unwrap();
+    let uninstall = |netns: &std::path::Path| {
+        Command::new(BIN)
+            .args(["agent", "uninstall", "--state-dir"])
+            .arg(state.path())
+            .arg("--netns")
+            .arg(netns)
+            .output()
+            .unwrap()
+    };
+
+    let elsewhere = uninstall(&lab.rh_path());
+    let stderr = String::from_utf8_lossy(&elsewhere.stderr);
+    assert!(!elsewhere.status.success(), "no table there: a failure");
+    assert!(
+        stderr.contains("no nftables table inet netward")
+            && stderr.contains(&lab.rh_path().display().to_string()),
+        "{stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&elsewhere.stdout).contains("removed"),
+        "nothing claimed removed"
+    );
+    assert!(state.path().exists(), "the state directory is kept");
+    assert!(
+        lab.nft(&["list", "table", "inet", "netward"])
+            .status
+            .success(),
+        "the real table is untouched"
+    );
+
+    let here = uninstall(&lab.ep_path());
+    let stdout = String::from_utf8_lossy(&here.stdout);
+    assert!(
+        here.status.success(),
+        "{}",
+        String::from_utf8_lossy(&here.stderr)
+    );
+    assert!(
+        stdout.contains("removed the nftables table inet netward")
+            && stdout.contains("removed the state directory"),
+        "{stdout}"
+    );
+    assert!(
+        !lab.nft(&["list", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    assert!(!state.path().exists());
+}

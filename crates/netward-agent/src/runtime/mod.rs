@@ -39,7 +39,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 pub use self::boundary::{Boundary, KernelBoundary};
-pub use self::config::{AgentConfig, MAX_BACKOFF, STREAM_TIMEOUT, TICK, uninstall};
+pub use self::config::{
+    AgentConfig, MAX_BACKOFF, STREAM_TIMEOUT, TICK, UninstallReport, uninstall,
+};
 pub use self::error::AgentError;
 pub use self::status::read_status;
 pub use crate::events::delivery::EVENT_INTERVAL;

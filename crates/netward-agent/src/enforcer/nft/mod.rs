@@ -208,15 +208,24 @@ impl NftEnforcer {
         &self.table
     }
 
-    fn delete_table(&mut self) -> Result<(), EnforcerError> {
-        if self.socket.table_exists(&self.table)? {
-            run_nft(
-                self.netns.as_deref(),
-                "delete the table",
-                &format!("delete table inet {}\n", self.table),
-            )?;
+    /// Deletes the table if it is there; whether it was.
+    fn delete_table(&mut self) -> Result<bool, EnforcerError> {
+        if !self.socket.table_exists(&self.table)? {
+            return Ok(false);
         }
-        Ok(())
+        run_nft(
+            self.netns.as_deref(),
+            "delete the table",
+            &format!("delete table inet {}\n", self.table),
+        )?;
+        Ok(true)
+    }
+
+    /// Removes the table, as [`Enforcer::remove`] does, and says whether it was there.
+    pub fn remove_table(&mut self) -> Result<bool, EnforcerError> {
+        let removed = self.delete_table()?;
+        self.applied = None;
+        Ok(removed)
     }
 }
 
@@ -407,8 +416,6 @@ impl Enforcer for NftEnforcer {
     }
 
     fn remove(&mut self) -> Result<(), EnforcerError> {
-        self.delete_table()?;
-        self.applied = None;
-        Ok(())
+        self.remove_table().map(|_| ())
     }
 }
