@@ -15,8 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use ipnet::IpNet;
+use netward_model::agent_wire::{Exemption, ExemptionReason};
 use netward_model::{
-    Action, CompiledPolicy, Coverage, Family, FamilySets, ProtectionMode, RangeSet,
+    Action, CompiledPolicy, Coverage, Family, FamilySets, PolicyEntry, ProtectionMode, RangeSet,
 };
 
 /// One kernel set: an action, a family, and whether it holds ranges (an interval set) or
@@ -187,6 +188,29 @@ pub fn always_allowed(server_addresses: &[IpNet]) -> Vec<IpNet> {
         .collect();
     out.extend_from_slice(server_addresses);
     out
+}
+
+/// Everything the agent never blocks, with the reason: loopback, then `extra` (the server's
+/// addresses and the DNS resolvers), sorted, each (range, reason) once.
+pub fn exemptions(extra: &[Exemption]) -> Vec<Exemption> {
+    let mut out: Vec<Exemption> = ["127.0.0.0/8", "::1"]
+        .iter()
+        .filter_map(|n| n.parse().ok())
+        .map(|range| Exemption {
+            range,
+            reason: ExemptionReason::Loopback,
+        })
+        .chain(extra.iter().cloned())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// An exemption of `reason` for the address or network `net`.
+pub fn exemption(net: IpNet, reason: ExemptionReason) -> Option<Exemption> {
+    let range = netward_model::IndicatorValue::parse(&net.trunc().to_string()).ok()?;
+    Some(Exemption { range, reason })
 }
 
 fn bounds(net: &IpNet) -> (Family, (u128, u128)) {

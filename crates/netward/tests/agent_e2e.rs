@@ -39,6 +39,48 @@ fn enroll_token(s: &ServerProcess, group: &str) -> String {
         .to_owned()
 }
 
+/// Every device reports what its agent never blocks, and why: loopback, the server (here on
+/// loopback), and each `nameserver` of the machine's `/etc/resolv.conf` as a DNS resolver.
+fn exemptions_are_reported(server: &ServerProcess) {
+    let resolvers: Vec<String> = std::fs::read_to_string("/etc/resolv.conf")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .map(|a| a.to_string())
+        .collect();
+    for m in machines(server) {
+        let listed: Vec<(String, String)> = m["exemptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["range"].as_str().unwrap().to_owned(),
+                    e["reason"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let has = |range: &str, reason: &str| {
+            listed
+                .iter()
+                .any(|(r, why)| r.as_str() == range && why.as_str() == reason)
+        };
+        assert!(has("127.0.0.0/8", "loopback") && has("::1", "loopback"), "{listed:?}");
+        assert!(has("127.0.0.1", "server"), "{listed:?}");
+        for r in &resolvers {
+            assert!(has(r, "dns-resolver"), "resolver {r}: {listed:?}");
+        }
+    }
+    // The CLI shows them too.
+    let id = machines(server)[0]["id"].as_str().unwrap().to_owned();
+    let shown = server.ok(&["device", "show", &id]);
+    assert!(shown.contains("127.0.0.0/8 (loopback)"), "{shown}");
+    for r in &resolvers {
+        assert!(shown.contains(&format!("{r} (dns-resolver)")), "{shown}");
+    }
+}
+
 /// A thread sending TCP connects to an address from the endpoint until stopped.
 struct Probe {
     stop: Arc<AtomicBool>,
@@ -260,6 +302,7 @@ fn scoping_expiry_and_revocation() {
     wait_until("both devices are in sync", Duration::from_secs(15), || {
         in_sync(&server, 2)
     });
+    exemptions_are_reported(&server);
 
     // Each agent gets only the indicators scoped to its group.
     let (r1, r2) = (lab1.remote("v4"), lab2.remote("v4"));

@@ -6,15 +6,17 @@
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
-use netward_model::agent_wire::{AckRequest, AgentIndicator, DeviceFacts, PolicyUpdate};
-use netward_model::{Action, CompiledPolicy, Coverage, PolicyEntry, ProtectionMode};
+use netward_model::agent_wire::{
+    AckRequest, AgentIndicator, DeviceFacts, Exemption, ExemptionReason, PolicyUpdate,
+};
+use netward_model::{Action, Coverage, PolicyEntry, ProtectionMode};
 use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
 use crate::enforcer::{ApplyReport, Enforcer, EnforcerError};
 use crate::events::IndexSlot;
-use crate::kernel_policy::{KernelPolicy, always_allowed};
+use crate::kernel_policy::{KernelPolicy, always_allowed, exemption, exemptions};
 
 /// The policy the agent holds, as persisted in its state directory.
 ///
@@ -89,6 +91,9 @@ pub struct Engine<E: Enforcer> {
     parsed: Arc<BTreeMap<i64, PolicyEntry>>,
     /// Where the indicators are published for the event sensor after each apply.
     index_slot: Option<IndexSlot>,
+    /// What is never blocked, and why (loopback, the server, the resolvers); reported in the
+    /// acknowledgement.
+    exemptions: Vec<Exemption>,
     always_allowed: Vec<IpNet>,
     next_expiry: Option<i64>,
     /// Set entries in the kernel after the last apply.
@@ -143,6 +148,12 @@ impl<E: Enforcer> Engine<E> {
             state,
             parsed,
             index_slot: None,
+            exemptions: exemptions(
+                &server_addresses
+                    .iter()
+                    .filter_map(|n| exemption(*n, ExemptionReason::Server))
+                    .collect::<Vec<_>>(),
+            ),
             always_allowed: always_allowed(server_addresses),
             next_expiry: None,
             entries: 0,
@@ -155,15 +166,21 @@ impl<E: Enforcer> Engine<E> {
         }
     }
 
-    /// Replaces the server addresses that are never blocked; `true` if they changed (the caller
-    /// then re-enforces).
-    pub fn set_server_addresses(&mut self, server_addresses: &[IpNet]) -> bool {
-        let next = always_allowed(server_addresses);
-        if next == self.always_allowed {
+    /// Replaces what is never blocked besides loopback (the server's addresses, the DNS
+    /// resolvers); `true` if it changed (the caller then re-enforces).
+    pub fn set_exemptions(&mut self, extra: &[Exemption]) -> bool {
+        let next = exemptions(extra);
+        if next == self.exemptions {
             return false;
         }
-        self.always_allowed = next;
+        self.always_allowed = next.iter().map(|e| e.range.network()).collect();
+        self.exemptions = next;
         true
+    }
+
+    /// What is never blocked, and why.
+    pub fn exemptions(&self) -> &[Exemption] {
+        &self.exemptions
     }
 
     /// Publishes the held indicators to `slot` after every apply, for the event sensor.
@@ -297,6 +314,7 @@ impl<E: Enforcer> Engine<E> {
             error: self.last_error.clone(),
             tamper_repaired: self.tamper_pending,
             facts,
+            exemptions: self.exemptions.clone(),
         })
     }
 
@@ -522,5 +540,37 @@ mod tests {
         assert!(e.enforcer().enforces(id, one));
         assert!(e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
         assert_eq!(e.tick(2 * due).unwrap(), TickOutcome::Idle);
+    }
+
+    #[test]
+    fn a_dns_resolver_is_exempt_and_reported_with_its_reason() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        let resolver = exemption(
+            "192.0.2.53/32".parse().unwrap(),
+            ExemptionReason::DnsResolver,
+        )
+        .unwrap();
+        assert!(e.set_exemptions(std::slice::from_ref(&resolver)));
+        assert!(!e.set_exemptions(std::slice::from_ref(&resolver)), "unchanged");
+        e.update(
+            update(1, true, vec![ind(1, "192.0.2.0/24", "block", None)], vec![]),
+            0,
+        )
+        .unwrap();
+        assert_eq!(e.not_enforceable, [1]);
+        let ack = e.ack(DeviceFacts::default()).unwrap();
+        let reasons: Vec<(String, &str)> = ack
+            .exemptions
+            .iter()
+            .map(|x| (x.range.to_string(), x.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("127.0.0.0/8".to_owned(), "loopback"),
+                ("192.0.2.53".to_owned(), "dns-resolver"),
+                ("::1".to_owned(), "loopback"),
+            ]
+        );
     }
 }

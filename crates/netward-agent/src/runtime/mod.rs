@@ -81,8 +81,9 @@ pub async fn run_on<B: Boundary>(
     let client = AgentClient::new(&identity.server, identity.ca_fingerprint.as_deref())?;
     let policy = state::read::<PolicyState>(&config.state_dir, POLICY)?.unwrap_or_default();
     let enforcer = boundary.enforcer()?;
-    let server = server_address::server_addresses(&identity.server, &config.state_dir).await;
-    let mut engine = Engine::new(enforcer, policy, &server);
+    let exempt = server_address::server_addresses(&identity.server, &config.state_dir).await;
+    let mut engine = Engine::new(enforcer, policy, &[]);
+    engine.set_exemptions(&exempt);
     let slot = IndexSlot::default();
     engine.publish_to(slot.clone());
     let spool =

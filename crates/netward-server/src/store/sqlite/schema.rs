@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -188,13 +188,20 @@ INSERT INTO settings (key, value)
     SELECT 'next_group_id', CAST(coalesce(max(id), 0) + 1 AS TEXT) FROM device_groups;
 ";
 
+/// Version 5: what each device's agent never blocks, and why (`exemptions`, JSON, as the
+/// agent reported it in its last acknowledgement; devices from before show none until their
+/// next one).
+pub const SCHEMA_5: &str = "
+ALTER TABLE devices ADD COLUMN exemptions TEXT NOT NULL DEFAULT '[]';
+";
+
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=3 => {
+        0..=4 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -205,7 +212,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             if version <= 2 {
                 tx.execute_batch(SCHEMA_3).map_err(db("migrate"))?;
             }
-            tx.execute_batch(SCHEMA_4).map_err(db("migrate"))?;
+            if version <= 3 {
+                tx.execute_batch(SCHEMA_4).map_err(db("migrate"))?;
+            }
+            tx.execute_batch(SCHEMA_5).map_err(db("migrate"))?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
             tx.commit().map_err(db("migrate"))?;
