@@ -11,7 +11,7 @@
 //! - [`index`]: finds the indicators behind a hit.
 //! - [`source`]: the [`HitSource`] boundary the sensor reads (the NFLOG socket in production).
 //! - [`attribution`]: names the initiating process, or says it cannot, behind the
-//!   [`attributor::Attributor`] boundary.
+//!   [`attributor::Attributor`] boundary; [`ping_sockets`] does it for ICMP echo requests.
 //! - [`fake`]: fakes of both boundaries, for tests without root.
 //! - [`aggregate`]: turns storms into counted events.
 //! - [`spool`]: keeps events on disk until the server acknowledges them.
@@ -26,6 +26,7 @@ pub mod fake;
 pub mod index;
 pub mod nflog;
 pub mod packet;
+pub mod ping_sockets;
 pub mod source;
 pub mod spool;
 
@@ -83,7 +84,13 @@ impl SensorConfig {
             .and_then(|cg| match Attribution::attach(cg) {
                 Ok(a) => {
                     tracing::info!(cgroup = %cg.display(), "Process attribution attached.");
-                    Some(a)
+                    match ping_sockets::PingSockets::open_in(self.netns.as_deref()) {
+                        Ok(pings) => Some(a.with_ping_sockets(pings)),
+                        Err(error) => {
+                            tracing::warn!(%error, "Cannot read the ping sockets; ICMP hits will name no process.");
+                            Some(a)
+                        }
+                    }
                 }
                 Err(error) => {
                     tracing::error!(%error, "Process attribution is unavailable; hits will name no process.");
@@ -172,9 +179,15 @@ impl<A: Attributor, C: Clock> Reader<A, C> {
             let indicators =
                 self.index
                     .lookup(hit.remote, hit.verdict.set_action, at.div_euclid(1000));
+            // An ICMP echo has no port: its identifier takes the port's place, as the ping
+            // socket that sent it is bound to it.
+            let port = match hit.protocol {
+                attributor::ICMP | attributor::ICMPV6 => hit.echo_id,
+                _ => hit.remote_port,
+            };
             let process = match (&self.attributor, hit.verdict.direction) {
                 (Some(a), Direction::Outbound) => a
-                    .origin_of(hit.protocol, hit.remote, hit.remote_port, hit.uid)
+                    .origin_of(hit.protocol, hit.remote, port, hit.uid)
                     .map(|o| cached_process(&mut self.processes, a, o)),
                 _ => None,
             };

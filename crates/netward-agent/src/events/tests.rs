@@ -87,6 +87,7 @@ fn hit(direction: Direction, outcome: Outcome, reason: Reason, uid: Option<u32>)
         remote: "192.0.2.7".parse().unwrap(),
         remote_port: Some(443),
         uid,
+        echo_id: None,
     }
 }
 
@@ -306,4 +307,35 @@ fn the_sensor_thread_reads_a_fake_source_until_dropped() {
     assert_eq!(ids(&events[0]), [2, 1]);
     assert_eq!(sensor.lost.load(Ordering::Relaxed), 2);
     drop(sensor);
+}
+
+#[test]
+fn an_icmp_echo_is_attributed_by_its_identifier() {
+    let mut a = attributor();
+    a.origins
+        .insert((1, "192.0.2.7".parse().unwrap(), 0x77), curl());
+    let (mut reader, aggregator, _) = reader_with(Some(a));
+    let ping = |echo_id| Hit {
+        protocol: 1,
+        local_port: None,
+        remote_port: None,
+        echo_id,
+        ..hit(
+            Direction::Outbound,
+            Outcome::Blocked,
+            Reason::IndicatorBlock,
+            Some(1000),
+        )
+    };
+    reader.handle(Batch {
+        hits: vec![ping(Some(0x77))],
+        lost: 0,
+    });
+    let events = drain(&aggregator);
+    assert_eq!(events[0].process.as_ref().map(|p| p.pid), Some(4242));
+    reader.handle(Batch {
+        hits: vec![ping(Some(0x78))],
+        lost: 0,
+    });
+    assert_eq!(drain(&aggregator)[0].process, None, "another identifier");
 }
