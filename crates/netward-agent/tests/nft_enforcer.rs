@@ -442,3 +442,45 @@ fn an_expiring_block_ends_at_its_second_without_the_agent() {
     assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused, "lasting");
     lab.nft(&["delete", "table", "inet", "netward"]);
 }
+
+/// A table left by an agent from before element timeouts (sets without the `timeout` flag)
+/// is created anew on the first apply, so that expiring elements can be written.
+#[test]
+fn a_table_without_timeouts_is_recreated_on_the_first_apply() {
+    use netward_agent::clock::{Clock, SystemClock};
+    use netward_model::{Action, IndicatorValue, PolicyEntry};
+
+    let lab = Lab::new();
+    assert!(
+        lab.nft(&["add", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    for set in ["allow_v4_addr", "block_v4_addr"] {
+        let out = lab.nft(&["add", "set", "inet", "netward", set, "{ type ipv4_addr; }"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut e = enforcer(&lab);
+    let now = SystemClock.now_secs();
+    let p = netward_agent::KernelPolicy::from_entries(
+        ProtectionMode::Block,
+        Coverage::All,
+        [PolicyEntry {
+            value: IndicatorValue::parse(&lab.remote("v4").to_string()).unwrap(),
+            action: Action::Block,
+            expires_at: Some(now + 600),
+        }],
+        now,
+        &netward_agent::kernel_policy::always_allowed(&[]),
+    );
+    let report = e.apply(&p).unwrap();
+    assert!(report.full && report.rules_written);
+    assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
+    let listed = lab.nft(&["list", "set", "inet", "netward", "block_v4_addr"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("expires"),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    assert!(e.is_intact().unwrap() && e.sets_intact().unwrap());
+}
