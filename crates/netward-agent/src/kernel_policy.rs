@@ -335,9 +335,8 @@ impl KernelPolicy {
             let allow = latest_expiry(allow);
             let allowed_for_good = permanent(&allow);
             let block = cut(&latest_expiry(block), &allowed_for_good);
-            let decided_for_good = RangeSet::from_ranges(
-                allowed_for_good.iter().copied().chain(permanent(&block)),
-            );
+            let decided_for_good =
+                RangeSet::from_ranges(allowed_for_good.iter().copied().chain(permanent(&block)));
             let audit = cut(&latest_expiry(audit), decided_for_good.ranges());
             for (action, segments) in [
                 (Action::Allow, allow),
@@ -539,7 +538,11 @@ mod tests {
             .collect();
         assert_eq!(
             elements,
-            [(0, 15, Some(100)), (16, 31, Some(200)), (32, 255, Some(100))]
+            [
+                (0, 15, Some(100)),
+                (16, 31, Some(200)),
+                (32, 255, Some(100))
+            ]
         );
         let seven = base + 7;
         assert_eq!(kernel_action_at(&p, seven, 120), Some(Action::Allow));

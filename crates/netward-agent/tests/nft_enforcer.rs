@@ -79,7 +79,11 @@ fn the_nftables_enforcer_passes_the_enforcer_conformance_suite() {
         |_, id, value| {
             let element = format!("{{ {value} }}");
             let out = lab.nft(&["delete", "element", "inet", "netward", &id.name(), &element]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         },
     );
 }
@@ -390,16 +394,22 @@ fn connect_from(
         AddressFamily::Inet6
     };
     let fd = socket(family, SockType::Stream, SockFlag::empty(), None)?;
-    bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(source))?;
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrStorage::from(source),
+    )?;
     let timeout = nix::sys::time::TimeVal::new(5, 0);
     nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::SendTimeout, &timeout)?;
-    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(to))
-        .map_err(|e| match e {
-            nix::errno::Errno::EINPROGRESS | nix::errno::Errno::EAGAIN => {
-                std::io::Error::from(std::io::ErrorKind::TimedOut)
-            }
-            e => std::io::Error::from(e),
-        })?;
+    connect(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrStorage::from(to),
+    )
+    .map_err(|e| match e {
+        nix::errno::Errno::EINPROGRESS | nix::errno::Errno::EAGAIN => {
+            std::io::Error::from(std::io::ErrorKind::TimedOut)
+        }
+        e => std::io::Error::from(e),
+    })?;
     Ok(std::net::TcpStream::from(fd))
 }
 
@@ -458,7 +468,11 @@ fn a_table_without_timeouts_is_recreated_on_the_first_apply() {
     );
     for set in ["allow_v4_addr", "block_v4_addr"] {
         let out = lab.nft(&["add", "set", "inet", "netward", set, "{ type ipv4_addr; }"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut e = enforcer(&lab);
     let now = SystemClock.now_secs();

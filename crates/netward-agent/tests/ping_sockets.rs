@@ -31,7 +31,13 @@ fn ping_from_endpoint(lab: &Lab, to: IpAddr) -> (std::os::fd::OwnedFd, u16) {
         // The kernel fills in the identifier (the socket's "port") and the checksum.
         let echo = [request, 0, 0, 0, 0, 0, 0, 1, b'n', b'w'];
         let dest = SockaddrStorage::from(SocketAddr::new(to, 0));
-        sendto(std::os::fd::AsRawFd::as_raw_fd(&fd), &echo, &dest, MsgFlags::empty()).unwrap();
+        sendto(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            &echo,
+            &dest,
+            MsgFlags::empty(),
+        )
+        .unwrap();
         let local: SockaddrStorage = getsockname(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
         let id = local
             .as_sockaddr_in()

@@ -373,7 +373,10 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
                 |p| format!("the network namespace {}", p.display()),
             );
             if report.table_removed {
-                netward_cli::say!("removed the nftables table inet {} from {netns}", report.table);
+                netward_cli::say!(
+                    "removed the nftables table inet {} from {netns}",
+                    report.table
+                );
             } else {
                 netward_cli::say!(
                     "no nftables table inet {} in {netns}: the agent enforced nothing (mode off)",

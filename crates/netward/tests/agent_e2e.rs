@@ -66,7 +66,10 @@ fn exemptions_are_reported(server: &ServerProcess) {
                 .iter()
                 .any(|(r, why)| r.as_str() == range && why.as_str() == reason)
         };
-        assert!(has("127.0.0.0/8", "loopback") && has("::1", "loopback"), "{listed:?}");
+        assert!(
+            has("127.0.0.0/8", "loopback") && has("::1", "loopback"),
+            "{listed:?}"
+        );
         assert!(has("127.0.0.1", "server"), "{listed:?}");
         for r in &resolvers {
             assert!(has(r, "dns-resolver"), "resolver {r}: {listed:?}");

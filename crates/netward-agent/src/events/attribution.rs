@@ -232,10 +232,13 @@ impl Attribution {
         packet_uid: Option<u32>,
     ) -> Option<Origin> {
         if protocol == ICMP || protocol == ICMPV6 {
-            return self
-                .pings
-                .as_ref()?
-                .origin_of(protocol, remote, port?, packet_uid, boottime_ns());
+            return self.pings.as_ref()?.origin_of(
+                protocol,
+                remote,
+                port?,
+                packet_uid,
+                boottime_ns(),
+            );
         }
         let origin = self.origin(protocol, remote, port?)?;
         let age = boottime_ns().saturating_sub(origin.at_ns);

@@ -327,10 +327,17 @@ mod tests {
         let p = parse_packet(&v4).unwrap();
         assert_eq!((p.protocol, p.echo_id, p.sport), (1, Some(0x1234), None));
         v4[20] = 0;
-        assert_eq!(parse_packet(&v4).unwrap().echo_id, None, "a reply is not ours");
+        assert_eq!(
+            parse_packet(&v4).unwrap().echo_id,
+            None,
+            "a reply is not ours"
+        );
         assert_eq!(parse_packet(&v4[..24]).unwrap().echo_id, None, "cut short");
         let mut rest = vec![128u8, 0, 0, 0];
         rest.extend_from_slice(&0xbeefu16.to_be_bytes());
-        assert_eq!(parse_packet(&v6(ICMPV6, &rest)).unwrap().echo_id, Some(0xbeef));
+        assert_eq!(
+            parse_packet(&v6(ICMPV6, &rest)).unwrap().echo_id,
+            Some(0xbeef)
+        );
     }
 }

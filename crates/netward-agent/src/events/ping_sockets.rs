@@ -103,7 +103,11 @@ fn holder(inode: u64) -> Option<(u32, String)> {
     let target = format!("socket:[{inode}]");
     let mut found: Option<u32> = None;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
@@ -183,7 +187,9 @@ impl PingSockets {
             && let Some((at, answer)) = cache.get(&key)
             && at.elapsed() < CACHE
         {
-            return answer.clone().filter(|o| packet_uid.is_none_or(|u| u == o.uid));
+            return answer
+                .clone()
+                .filter(|o| packet_uid.is_none_or(|u| u == o.uid));
         }
         let answer = self
             .sockets(protocol)
@@ -243,17 +249,39 @@ mod tests {
             ]
         );
         let to: IpAddr = remote.parse().unwrap();
-        assert_eq!(the_socket(&sockets, 0x1f90, to).map(|s| s.inode), Some(424242));
+        assert_eq!(
+            the_socket(&sockets, 0x1f90, to).map(|s| s.inode),
+            Some(424242)
+        );
         assert_eq!(
             the_socket(&sockets, 0x1f90, "10.9.9.9".parse().unwrap()),
             None,
             "connected elsewhere"
         );
-        assert_eq!(the_socket(&sockets, 3000, to).map(|s| s.inode), Some(17), "unconnected");
-        let twice = [sockets[1], PingSocket { inode: 18, ..sockets[1] }];
+        assert_eq!(
+            the_socket(&sockets, 3000, to).map(|s| s.inode),
+            Some(17),
+            "unconnected"
+        );
+        let twice = [
+            sockets[1],
+            PingSocket {
+                inode: 18,
+                ..sockets[1]
+            },
+        ];
         assert_eq!(the_socket(&twice, 3000, to), None, "two sockets: unknown");
-        assert_eq!(parse_address("00000000000000000000000001000000"), Some(
-            if cfg!(target_endian = "little") { "::1" } else { "::100:0" }.parse().unwrap()
-        ));
+        assert_eq!(
+            parse_address("00000000000000000000000001000000"),
+            Some(
+                if cfg!(target_endian = "little") {
+                    "::1"
+                } else {
+                    "::100:0"
+                }
+                .parse()
+                .unwrap()
+            )
+        );
     }
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::AgentError;
-use crate::enforcer::nft::NftEnforcer;
 use crate::enforcer::EnforcerError;
+use crate::enforcer::nft::NftEnforcer;
 
 /// How often expiry and the kernel table are checked.
 pub const TICK: Duration = Duration::from_millis(500);

@@ -289,7 +289,9 @@ impl<E: Enforcer> Engine<E> {
         if self.state.version.is_some() && check_due {
             self.sets_checked_at = Some(now);
             if !self.enforcer.sets_intact()? {
-                tracing::warn!("Elements of the kernel's sets were deleted or added by someone else; rewriting them.");
+                tracing::warn!(
+                    "Elements of the kernel's sets were deleted or added by someone else; rewriting them."
+                );
                 self.enforcer.invalidate();
                 self.enforce(now)?;
                 self.tamper_pending = true;
@@ -529,12 +531,21 @@ mod tests {
         assert!(!e.enforcer().enforces(id, one));
         // A delta that does not name the element leaves it deleted.
         e.update(
-            update(2, false, vec![ind(3, "198.51.100.1", "block", None)], vec![]),
+            update(
+                2,
+                false,
+                vec![ind(3, "198.51.100.1", "block", None)],
+                vec![],
+            ),
             1,
         )
         .unwrap();
         assert!(!e.enforcer().enforces(id, one));
-        assert_eq!(e.tick(1).unwrap(), TickOutcome::Idle, "not yet counted again");
+        assert_eq!(
+            e.tick(1).unwrap(),
+            TickOutcome::Idle,
+            "not yet counted again"
+        );
         let due = set_check_interval(e.entries);
         assert_eq!(e.tick(due).unwrap(), TickOutcome::TamperRepaired);
         assert!(e.enforcer().enforces(id, one));
@@ -551,7 +562,10 @@ mod tests {
         )
         .unwrap();
         assert!(e.set_exemptions(std::slice::from_ref(&resolver)));
-        assert!(!e.set_exemptions(std::slice::from_ref(&resolver)), "unchanged");
+        assert!(
+            !e.set_exemptions(std::slice::from_ref(&resolver)),
+            "unchanged"
+        );
         e.update(
             update(1, true, vec![ind(1, "192.0.2.0/24", "block", None)], vec![]),
             0,

@@ -211,7 +211,10 @@ pub fn elements_expire_at_their_second_by_themselves(e: &mut impl Enforcer) {
     }
     assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), Some(1), "expired by itself");
     assert_eq!(e.held(BLOCK_V4_NET).unwrap(), Some(0), "a range too");
-    assert!(e.is_intact().unwrap() && e.sets_intact().unwrap(), "expiry is no tampering");
+    assert!(
+        e.is_intact().unwrap() && e.sets_intact().unwrap(),
+        "expiry is no tampering"
+    );
     // The agent catches up: nothing left to delete.
     let later = block_until(&values, at);
     assert_eq!(apply(e, &later), (false, false, 0, 0));
@@ -260,7 +263,10 @@ pub fn deleted_elements_are_seen_until_a_rewrite<E: Enforcer>(
 /// `held` names no set without a table.
 pub fn nothing_is_held_without_a_table(e: &mut impl Enforcer) {
     assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), None);
-    assert!(e.sets_intact().unwrap(), "nothing applied, nothing to check");
+    assert!(
+        e.sets_intact().unwrap(),
+        "nothing applied, nothing to check"
+    );
 }
 
 /// Runs every case on `e`, each from a removed table. `remove_table` removes the enforcer's

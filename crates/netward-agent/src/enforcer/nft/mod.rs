@@ -115,9 +115,8 @@ fn element((start, end): (u128, u128), expiry: Option<i64>, now_ms: i64) -> Elem
     Element {
         start,
         end,
-        timeout_ms: expiry.map(|at| {
-            u64::try_from(at.saturating_mul(1000).saturating_sub(now_ms)).unwrap_or(1)
-        }),
+        timeout_ms: expiry
+            .map(|at| u64::try_from(at.saturating_mul(1000).saturating_sub(now_ms)).unwrap_or(1)),
     }
 }
 
@@ -125,7 +124,11 @@ fn element((start, end): (u128, u128), expiry: Option<i64>, now_ms: i64) -> Elem
 /// removed. An element is its range and its expiry: a new expiry replaces it. Elements the
 /// kernel already expired are neither deleted nor counted; those that expire are deleted with
 /// DESTROY, which tolerates the kernel expiring them first.
-fn delta(prev: &KernelPolicy, desired: &KernelPolicy, now_ms: i64) -> (Vec<SetChange>, usize, usize) {
+fn delta(
+    prev: &KernelPolicy,
+    desired: &KernelPolicy,
+    now_ms: i64,
+) -> (Vec<SetChange>, usize, usize) {
     let mut deletions = Vec::new();
     let mut additions = Vec::new();
     let (mut added, mut removed) = (0, 0);
@@ -141,7 +144,10 @@ fn delta(prev: &KernelPolicy, desired: &KernelPolicy, now_ms: i64) -> (Vec<SetCh
                 deletions.push(SetChange {
                     id,
                     op,
-                    elements: gone.iter().map(|&&(r, _)| element(r, None, now_ms)).collect(),
+                    elements: gone
+                        .iter()
+                        .map(|&&(r, _)| element(r, None, now_ms))
+                        .collect(),
                 });
             }
         }
@@ -319,10 +325,11 @@ impl Enforcer for NftEnforcer {
         // kernel refuses (an element deleted behind our back, a kernel without DESTROY) is
         // retried at once as a full rewrite; if that fails too, forget what we think is
         // applied so that the next attempt rewrites everything.
-        let (added, removed, full) = match self
-            .socket
-            .transact("apply the policy", &self.table, &changes)
-        {
+        let (added, removed, full) = match self.socket.transact(
+            "apply the policy",
+            &self.table,
+            &changes,
+        ) {
             Ok(()) => (added, removed, full),
             Err(error) if !full => {
                 tracing::warn!(%error, table = %self.table, "The kernel refused a policy delta; rewriting every set.");

@@ -314,7 +314,11 @@ impl NfSocket {
 
     /// Whether set `set` of `table` lets its elements expire (it was created with the
     /// `timeout` flag); `None` if the set does not exist.
-    pub fn set_has_timeouts(&mut self, table: &str, set: &str) -> Result<Option<bool>, EnforcerError> {
+    pub fn set_has_timeouts(
+        &mut self,
+        table: &str,
+        set: &str,
+    ) -> Result<Option<bool>, EnforcerError> {
         let msg = NfTablesMessage::GetSet(SetMessage {
             attributes: vec![
                 SetAttribute::Table(table.to_owned()),
@@ -375,7 +379,11 @@ impl NfSocket {
     /// How many elements set `set` of `table` holds, expired ones excluded (the kernel
     /// leaves them out of a dump), counting a range once (its END element is not counted);
     /// `None` if the set does not exist. Messages are counted as they arrive, never kept.
-    pub fn element_count(&mut self, table: &str, set: &str) -> Result<Option<usize>, EnforcerError> {
+    pub fn element_count(
+        &mut self,
+        table: &str,
+        set: &str,
+    ) -> Result<Option<usize>, EnforcerError> {
         const OPERATION: &str = "dump set elements";
         let mut buf = Vec::new();
         let message = NfTablesMessage::GetSetElement(SetElementMessage {
@@ -515,7 +523,9 @@ fn element_messages(table: &str, id: SetId, op: ElementOp, ranges: &[Element]) -
         timeout_ms,
     } in ranges
     {
-        let mut first = vec![SetElementAttribute::Key(DataAttribute::Value(key(id, start)))];
+        let mut first = vec![SetElementAttribute::Key(DataAttribute::Value(key(
+            id, start,
+        )))];
         // Only the element that opens a range carries the timeout (the kernel refuses one on
         // an END element), and only when added.
         if let (ElementOp::Add, Some(ms)) = (op, timeout_ms) {
