@@ -135,8 +135,11 @@ pub struct PingSockets {
     /// `/proc/net/icmp` and `/proc/net/icmp6`, opened in the namespace: a `/proc/net` file
     /// keeps the namespace it was opened in, and reads it again from the start.
     tables: Mutex<(File, File)>,
-    cache: Mutex<HashMap<(u8, IpAddr, u16), (Instant, Option<Origin>)>>,
+    cache: Mutex<HashMap<EchoKey, (Instant, Option<Origin>)>>,
 }
+
+/// An echo request's protocol, destination and identifier.
+type EchoKey = (u8, IpAddr, u16);
 
 impl PingSockets {
     /// Opens the tables of the caller's network namespace.
