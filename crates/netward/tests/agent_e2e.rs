@@ -258,6 +258,22 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
         || machines(&server)[0]["lastTamper"].is_string(),
     );
 
+    // Someone deletes the set elements (the table and its rules stay): the agent's count of
+    // the sets sees it within seconds and rewrites them.
+    for set in ["block_v4_addr", "block_v4_net"] {
+        assert!(
+            lab.nft(&["flush", "set", "inet", "netward", set])
+                .status
+                .success()
+        );
+    }
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Sent, "the elements are gone");
+    wait_until(
+        "the deleted set elements are restored",
+        Duration::from_secs(15),
+        || lab.tcp(v4, "x") == Outcome::Refused,
+    );
+
     // Uninstall removes everything the agent created.
     drop(agent2);
     let out = Command::new(BIN)
