@@ -235,6 +235,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn version_4_devices_get_no_exemptions_until_their_next_ack() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for script in [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4] {
+            conn.execute_batch(script).unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 4").unwrap();
+        conn.execute(
+            "INSERT INTO devices (secret_hash, hostname, os, kernel, agent_version, addresses, \
+             group_name, first_seen, last_seen) VALUES ('h', 'ep', '', '', '', '[]', 'default', 1, 1)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (exemptions, version): (String, i64) = conn
+            .query_row(
+                "SELECT exemptions, (SELECT user_version FROM pragma_user_version) FROM devices",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((exemptions.as_str(), version), ("[]", SCHEMA_VERSION));
+    }
+
+    #[test]
     fn version_3_indicators_get_their_mde_action_name_and_keep_their_fields() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(SCHEMA).unwrap();
