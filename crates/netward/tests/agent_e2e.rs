@@ -504,4 +504,27 @@ fn uninstall_reports_what_it_found_and_fails_without_the_table() {
             .success()
     );
     assert!(!state.path().exists());
+
+    // An agent whose last status was mode `off` enforced nothing: no table is expected.
+    std::fs::create_dir(state.path()).unwrap();
+    std::fs::write(
+        state.path().join("status.json"),
+        serde_json::json!({
+            "server": "http://127.0.0.1:1", "deviceId": "1", "connected": false,
+            "group": "default", "mode": "off", "coverage": "all", "version": 3,
+            "appliedAt": null, "allow": 0, "block": 0, "audit": 0, "kernelEntries": 0,
+            "notEnforceable": [], "lastError": null, "updatedAt": "2026-01-01T00:00:00Z"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let off = uninstall(&lab.ep_path());
+    let stdout = String::from_utf8_lossy(&off.stdout);
+    assert!(
+        off.status.success(),
+        "{}",
+        String::from_utf8_lossy(&off.stderr)
+    );
+    assert!(stdout.contains("enforced nothing (mode off)"), "{stdout}");
+    assert!(!state.path().exists());
 }
