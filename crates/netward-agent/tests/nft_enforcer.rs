@@ -341,30 +341,36 @@ fn an_inbound_connection_from_a_blocked_address_gets_a_reset_and_one_inbound_hit
         .unwrap()
         .unwrap();
     let udp_port = udp.local_addr().unwrap().port();
-    let to = lab_ep(&lab, "v4");
-    let from = lab.remote("v4");
-    let refused = run_in(&lab.rh_path(), move || {
-        let s = std::net::UdpSocket::bind(SocketAddr::new(from, 0)).unwrap();
-        s.connect(SocketAddr::new(to, udp_port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        s.send(b"x").unwrap();
-        let mut buf = [0u8; 8];
-        s.recv(&mut buf).map(|_| ()).map_err(|e| e.kind())
-    })
-    .unwrap();
-    assert_eq!(
-        refused,
-        Err(std::io::ErrorKind::HostUnreachable),
-        "the peer's UDP gets the ICMP error (admin-prohibited), not silence"
-    );
-    let hits = drain_hits(&mut log);
-    assert_eq!(
-        hits.iter()
-            .map(|h| (h.verdict.direction, h.protocol))
-            .collect::<Vec<_>>(),
-        [(netward_model::detection::Direction::Inbound, 17)],
-        "exactly one hit, inbound"
-    );
+    // ICMP's admin-prohibited reads as "no route to host", ICMPv6's as "permission denied".
+    for (family, error) in [
+        ("v4", std::io::ErrorKind::HostUnreachable),
+        ("v6", std::io::ErrorKind::PermissionDenied),
+    ] {
+        let to = lab_ep(&lab, family);
+        let from = lab.remote(family);
+        let refused = run_in(&lab.rh_path(), move || {
+            let s = std::net::UdpSocket::bind(SocketAddr::new(from, 0)).unwrap();
+            s.connect(SocketAddr::new(to, udp_port)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            s.send(b"x").unwrap();
+            let mut buf = [0u8; 8];
+            s.recv(&mut buf).map(|_| ()).map_err(|e| e.kind())
+        })
+        .unwrap();
+        assert_eq!(
+            refused,
+            Err(error),
+            "{family}: the peer's UDP gets the ICMP error (admin-prohibited), not silence"
+        );
+        let hits = drain_hits(&mut log);
+        assert_eq!(
+            hits.iter()
+                .map(|h| (h.verdict.direction, h.protocol))
+                .collect::<Vec<_>>(),
+            [(netward_model::detection::Direction::Inbound, 17)],
+            "{family}: exactly one hit, inbound"
+        );
+    }
     drop(udp);
     drop(listener);
 }

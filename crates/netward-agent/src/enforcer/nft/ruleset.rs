@@ -38,15 +38,16 @@ use crate::SetId;
 pub const PRIORITY: i32 = -10;
 
 /// Outgoing packets that never open a flow, accepted before any lookup: a TCP reset and the
-/// ICMP errors. They are what our own input rules send back to a blocked peer (`reject with
-/// tcp reset`, `reject with icmpx admin-prohibited`); judged as new outbound traffic they
-/// would be logged as an attempt no process made and dropped, so the peer would wait for a
-/// timeout instead of being refused at once. A process gains nothing by them either: a reset
-/// or an error carries no connection to a blocked address.
+/// ICMP errors, when conntrack relates them to a flow it tracks. They are what our own input
+/// rules send back to a blocked peer (`reject with tcp reset`, `reject with icmpx
+/// admin-prohibited`, both related to the refused packet's flow); judged as new outbound
+/// traffic they would be logged as an attempt no process made and dropped, so the peer would
+/// wait for a timeout instead of being refused at once. A reset or an error that relates to
+/// no tracked flow (one a raw socket made up, say) is judged like any other packet.
 pub const NOT_NEW_FLOWS: [&str; 3] = [
-    "tcp flags & rst == rst accept",
-    "icmp type { destination-unreachable, time-exceeded, parameter-problem } accept",
-    "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept",
+    "tcp flags & rst == rst ct state related accept",
+    "icmp type { destination-unreachable, time-exceeded, parameter-problem } ct state related accept",
+    "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } ct state related accept",
 ];
 
 /// IPv6 neighbour discovery, accepted in both directions before any lookup: it is IPv6's ARP
