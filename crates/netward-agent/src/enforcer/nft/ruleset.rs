@@ -67,11 +67,13 @@ pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> S
             Family::V4 => "ipv4_addr",
             Family::V6 => "ipv6_addr",
         };
-        // `timeout`: an element may carry its expiry, and the kernel drops it then.
+        // `timeout`: an element may carry its expiry, and the kernel stops matching it then.
+        // Reclaiming the memory of expired elements walks the whole set: once a minute, not
+        // every second (the default), is plenty at a million elements.
         let flags = if id.ranges {
-            " flags interval, timeout;"
+            " flags interval, timeout; gc-interval 1m;"
         } else {
-            " flags timeout;"
+            " flags timeout; gc-interval 1m;"
         };
         s.push_str(&format!("  set {} {{ type {key};{flags} }}\n", id.name()));
     }
@@ -288,7 +290,7 @@ mod tests {
         assert!(audit.contains("netward:out:block:audited:device_audit_mode"));
         assert!(
             create_script("t", ProtectionMode::Block, Coverage::All)
-                .contains("set block_v6_net { type ipv6_addr; flags interval, timeout; }")
+                .contains("set block_v6_net { type ipv6_addr; flags interval, timeout; gc-interval 1m; }")
         );
     }
 }
