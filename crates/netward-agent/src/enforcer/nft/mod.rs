@@ -267,16 +267,23 @@ impl Enforcer for NftEnforcer {
                 elapsed: started.elapsed(),
             });
         }
-        let mut present = self.socket.table_exists(&self.table)?;
+        let present = self.socket.table_exists(&self.table)?;
         // A table from an agent before element timeouts has sets that cannot hold them, and a
-        // set's flags cannot change: on the first apply, such a table is created anew (its
-        // sets are refilled by the batch below, a moment later).
+        // set's flags cannot change: on the first apply, such a table is deleted and created
+        // anew in one transaction (the rules never go away; the sets are empty until the batch
+        // below refills them, a moment later). Once, on the upgrade.
+        let mut recreated = false;
         if present && self.applied.is_none() {
             let probe = SetId::all()[0].name();
             if self.socket.set_has_timeouts(&self.table, &probe)? != Some(true) {
                 tracing::info!(table = %self.table, "Recreating the table with sets whose elements expire.");
-                self.delete_table()?;
-                present = false;
+                let script = format!(
+                    "delete table inet {}\n{}",
+                    self.table,
+                    ruleset::create_script(&self.table, desired.mode, desired.coverage)
+                );
+                run_nft(self.netns.as_deref(), "recreate the table", &script)?;
+                recreated = true;
             }
         }
         let previous = match (&self.applied, present) {
@@ -288,7 +295,9 @@ impl Enforcer for NftEnforcer {
         // Order them so that the moment between never blocks more than either policy: a
         // stricter rule set goes in after the new sets, a laxer one before.
         let mut rules_after_sets = None;
-        if !present {
+        if recreated {
+            rules_written = true;
+        } else if !present {
             let script = ruleset::create_script(&self.table, desired.mode, desired.coverage);
             run_nft(self.netns.as_deref(), "create the table", &script)?;
             rules_written = true;

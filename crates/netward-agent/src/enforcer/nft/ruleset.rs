@@ -289,8 +289,9 @@ mod tests {
         assert!(!audit.contains("reject"));
         assert!(audit.contains("netward:out:block:audited:device_audit_mode"));
         assert!(
-            create_script("t", ProtectionMode::Block, Coverage::All)
-                .contains("set block_v6_net { type ipv6_addr; flags interval, timeout; gc-interval 1m; }")
+            create_script("t", ProtectionMode::Block, Coverage::All).contains(
+                "set block_v6_net { type ipv6_addr; flags interval, timeout; gc-interval 1m; }"
+            )
         );
     }
 }
