@@ -450,9 +450,16 @@ fn an_expiring_block_ends_at_its_second_without_the_agent() {
     assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
     assert_eq!(lab.tcp(lab.remote("v6"), "x"), Outcome::Refused);
     drop(e);
-    while SystemClock.now_ms() < at * 1000 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let wait_until_ms = |ms: i64| {
+        while SystemClock.now_ms() < ms {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    // Still enforced in the last part of the second before, never before it...
+    wait_until_ms(at * 1000 - 300);
+    assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
+    // ... and gone just after it (the kernel's tick adds at most a few milliseconds).
+    wait_until_ms(at * 1000 + 100);
     assert_outcomes(&lab, "v4", false, false, false);
     assert_outcomes(&lab, "v6", false, false, false);
     assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused, "lasting");

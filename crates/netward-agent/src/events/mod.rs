@@ -51,6 +51,11 @@ use crate::clock::Clock;
 /// takes them out when it rebuilds its index, so the engine rarely has to copy them.
 pub type IndexSlot = Arc<Mutex<Option<Arc<BTreeMap<i64, PolicyEntry>>>>>;
 
+/// How long after an indicator's expiry a hit read by the sensor still names it: the hit was
+/// logged before it was read, and the kernel drops an element up to a few milliseconds after
+/// its second (`enforcer::nft::EXPIRY_SLACK_MS`).
+pub const EXPIRY_GRACE_MS: i64 = 100;
+
 /// How long a process's `/proc` description is reused before it is read again.
 const PROCESS_CACHE: Duration = Duration::from_secs(5);
 
@@ -174,11 +179,15 @@ impl<A: Attributor, C: Clock> Reader<A, C> {
             self.index = IndicatorIndex::build(entries.iter());
         }
         let at = self.clock.now_ms();
+        // The kernel matched this hit before we read it, and keeps an element a few
+        // milliseconds past its second: an indicator that expired within [`EXPIRY_GRACE_MS`]
+        // of the read is still the one the kernel enforced.
+        let matched_at = (at - EXPIRY_GRACE_MS).div_euclid(1000);
         let mut counted = Vec::with_capacity(batch.hits.len());
         for hit in batch.hits {
-            let indicators =
-                self.index
-                    .lookup(hit.remote, hit.verdict.set_action, at.div_euclid(1000));
+            let indicators = self
+                .index
+                .lookup(hit.remote, hit.verdict.set_action, matched_at);
             // An ICMP echo has no port: its identifier takes the port's place, as the ping
             // socket that sent it is bound to it.
             let port = match hit.protocol {

@@ -339,3 +339,24 @@ fn an_icmp_echo_is_attributed_by_its_identifier() {
     });
     assert_eq!(drain(&aggregator)[0].process, None, "another identifier");
 }
+
+#[test]
+fn a_hit_read_just_after_an_expiry_still_names_the_indicator_the_kernel_enforced() {
+    let (mut reader, aggregator, _) = reader_with(None);
+    let expiry_ms = (NOW_MS / 1000) * 1000;
+    let blocked = || Batch {
+        hits: vec![hit(
+            Direction::Outbound,
+            Outcome::Blocked,
+            Reason::IndicatorBlock,
+            None,
+        )],
+        lost: 0,
+    };
+    reader.clock.set_ms(expiry_ms + super::EXPIRY_GRACE_MS - 1);
+    reader.handle(blocked());
+    assert_eq!(ids(&drain(&aggregator)[0]), [2, 5, 1], "within the grace");
+    reader.clock.set_ms(expiry_ms + super::EXPIRY_GRACE_MS);
+    reader.handle(blocked());
+    assert_eq!(ids(&drain(&aggregator)[0]), [2, 1], "past it");
+}

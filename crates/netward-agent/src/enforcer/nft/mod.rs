@@ -110,13 +110,21 @@ fn live_elements(
         .collect()
 }
 
-/// An element to add at `now_ms`: its timeout runs to its expiry.
+/// How much longer than to its expiry an element's timeout runs. The kernel counts a
+/// timeout from its tick counter (jiffies), which lags real time by up to a tick (10 ms at
+/// 100 Hz): without this, an element could stop a few milliseconds before its second.
+pub const EXPIRY_SLACK_MS: i64 = 20;
+
+/// An element to add at `now_ms`: its timeout runs to its expiry, and [`EXPIRY_SLACK_MS`]
+/// beyond.
 fn element((start, end): (u128, u128), expiry: Option<i64>, now_ms: i64) -> Element {
     Element {
         start,
         end,
-        timeout_ms: expiry
-            .map(|at| u64::try_from(at.saturating_mul(1000).saturating_sub(now_ms)).unwrap_or(1)),
+        timeout_ms: expiry.map(|at| {
+            let ms = at.saturating_mul(1000).saturating_sub(now_ms) + EXPIRY_SLACK_MS;
+            u64::try_from(ms).unwrap_or(1).max(1)
+        }),
     }
 }
 
