@@ -35,6 +35,8 @@ pub struct DeviceRecord {
     pub events_dropped: u64,
     /// Hit log messages its kernel could not deliver, as it last reported.
     pub events_lost: u64,
+    /// What its agent never blocks nor audits, and why, as it last reported.
+    pub exemptions: Vec<netward_model::agent_wire::Exemption>,
 }
 
 /// What a device reported in an acknowledgement.
@@ -52,6 +54,8 @@ pub struct AckRecord {
     pub tamper_repaired: bool,
     /// Its facts, refreshed.
     pub facts: netward_model::agent_wire::DeviceFacts,
+    /// What it never blocks nor audits, and why.
+    pub exemptions: Vec<netward_model::agent_wire::Exemption>,
 }
 
 /// What deleting a group came to.

@@ -32,9 +32,13 @@ fn group_detail(g: &DeviceGroup) -> serde_json::Value {
 
 const DEVICE_COLUMNS: &str = "id, hostname, os, kernel, agent_version, addresses, group_name, \
     first_seen, last_seen, applied_version, applied_at, entries, not_enforceable, last_error, \
-    last_tamper, revoked_at, events_dropped, events_lost";
+    last_tamper, revoked_at, events_dropped, events_lost, exemptions";
 
-fn read_device(r: &Row<'_>) -> rusqlite::Result<(DeviceRecord, String, String)> {
+/// A device row, with its JSON columns still as text: addresses, not enforceable,
+/// exemptions.
+type DeviceRow = (DeviceRecord, String, String, String);
+
+fn read_device(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
     let applied: Option<i64> = r.get(9)?;
     let entries: i64 = r.get(11)?;
     let (dropped, lost): (i64, i64) = (r.get(16)?, r.get(17)?);
@@ -60,15 +64,19 @@ fn read_device(r: &Row<'_>) -> rusqlite::Result<(DeviceRecord, String, String)> 
             revoked_at: r.get(15)?,
             events_dropped: u64::try_from(dropped).unwrap_or_default(),
             events_lost: u64::try_from(lost).unwrap_or_default(),
+            exemptions: Vec::new(),
         },
         r.get(5)?,
         r.get(12)?,
+        r.get(18)?,
     ))
 }
 
 fn parse_device(
-    (mut d, addresses, not_enforceable): (DeviceRecord, String, String),
+    (mut d, addresses, not_enforceable, exemptions): DeviceRow,
 ) -> Result<DeviceRecord, StoreError> {
+    d.exemptions = serde_json::from_str(&exemptions)
+        .map_err(|e| StoreError::Corrupt(format!("device {}: exemptions: {e}", d.id)))?;
     d.facts.addresses = serde_json::from_str(&addresses)
         .map_err(|_| StoreError::Corrupt(format!("device {}: addresses", d.id)))?;
     d.not_enforceable = serde_json::from_str(&not_enforceable)
@@ -284,7 +292,7 @@ impl FleetStore for SqliteStore {
             "UPDATE devices SET applied_version = ?2, applied_at = CASE WHEN ?9 IS NULL THEN ?3 ELSE applied_at END, \
              entries = ?4, not_enforceable = ?5, last_error = ?9, \
              last_tamper = CASE WHEN ?6 THEN ?3 ELSE last_tamper END, last_seen = ?3, \
-             hostname = ?7, addresses = ?8 \
+             hostname = ?7, addresses = ?8, exemptions = ?10 \
              WHERE id = ?1 AND (applied_version IS NULL OR applied_version <= ?2)",
             params![
                 id,
@@ -296,6 +304,7 @@ impl FleetStore for SqliteStore {
                 ack.facts.hostname,
                 to_json(&ack.facts.addresses)?,
                 ack.error,
+                to_json(&ack.exemptions)?,
             ],
         )
         .map_err(db("record ack"))?;
