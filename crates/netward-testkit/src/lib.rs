@@ -38,7 +38,7 @@ pub use agent_process::AgentProcess;
 #[cfg(feature = "agent")]
 pub use cgroup::test_cgroup;
 #[cfg(feature = "agent")]
-pub use lab::{Lab, Outcome};
+pub use lab::{Lab, Outcome, SideHost};
 pub use netns::Netns;
 pub use ports::free_port;
 pub use server_process::ServerProcess;

@@ -47,6 +47,8 @@ pub struct Hit {
     pub remote_port: Option<u16>,
     /// The sending socket's uid (locally generated packets only).
     pub uid: Option<u32>,
+    /// The identifier of an ICMP echo request (a ping socket's "port").
+    pub echo_id: Option<u16>,
 }
 
 /// A hit, built from a packet's log attributes.
@@ -71,6 +73,7 @@ pub fn hit_of(nlas: &[PacketNla]) -> Option<(Hit, Option<u32>)> {
         protocol,
         sport,
         dport,
+        echo_id,
     } = parse_packet(payload?)?;
     let hit = match verdict.direction {
         Direction::Outbound => Hit {
@@ -81,6 +84,7 @@ pub fn hit_of(nlas: &[PacketNla]) -> Option<(Hit, Option<u32>)> {
             remote: dst,
             remote_port: dport,
             uid,
+            echo_id,
         },
         Direction::Inbound => Hit {
             verdict,
@@ -90,6 +94,7 @@ pub fn hit_of(nlas: &[PacketNla]) -> Option<(Hit, Option<u32>)> {
             remote: src,
             remote_port: sport,
             uid: None,
+            echo_id,
         },
     };
     Some((hit, seq))

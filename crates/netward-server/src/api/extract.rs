@@ -24,11 +24,28 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
                 ApiError::too_large(
                     "the body is larger than the server's limit (netward server --max-body-bytes)",
                 )
+            } else if body_stalled(&e) {
+                ApiError::request_timeout(
+                    "the body stopped arriving before it was complete (the server waits 30 s for more)",
+                )
             } else {
                 ApiError::invalid("body", e.body_text())
             }
         })
     }
+}
+
+/// Whether reading the body failed because it stopped arriving (`ConnectionLimits`'s body
+/// read timeout).
+fn body_stalled(e: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// A JSON object body; a type error or unknown field is a 400 `InvalidRequestBody` on that
