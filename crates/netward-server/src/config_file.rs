@@ -81,9 +81,19 @@ impl ServerConfigFile {
         })
     }
 
-    /// Parses the text of a configuration file.
+    /// Parses the text of a configuration file; an error is one line that names the line of
+    /// the file and the key.
     pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+        toml::from_str(text).map_err(|e| {
+            let message = e.message().trim_end().replace('\n', " ");
+            match e.span() {
+                Some(span) => {
+                    let line = text.get(..span.start).unwrap_or(text).matches('\n').count() + 1;
+                    format!("line {line}: {message}")
+                }
+                None => message,
+            }
+        })
     }
 
     /// The file that sets every key of `config`: what `--check-config` prints.
@@ -204,6 +214,7 @@ mod tests {
     fn an_unknown_key_is_refused_with_its_name() {
         let error =
             ServerConfigFile::parse("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
+        assert!(error.starts_with("line 2: "), "{error}");
         assert!(error.contains("listen_port"), "{error}");
     }
 

@@ -289,8 +289,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Agent(args) => agent(args, json).await,
         Command::Lab(args) => lab_command(args, json).await,
         Command::Completions { shell } => {
-            reference::write_completions(shell, &mut std::io::stdout().lock());
-            Ok(())
+            reference::write_completions(shell, &mut std::io::stdout().lock()).map_err(|e| {
+                Failure::Failed(anyhow::anyhow!("cannot write the completion script: {e}"))
+            })
         }
         Command::Man => reference::write_man_page(&mut std::io::stdout().lock())
             .map_err(|e| Failure::Failed(anyhow::anyhow!("cannot write the manual page: {e}"))),
@@ -567,8 +568,8 @@ fn check_config(config: &ServerConfig) -> Result<(), Failure> {
         return Ok(());
     }
     Err(Failure::Usage(anyhow::anyhow!(
-        "the configuration cannot be used:\n  {}",
-        problems.join("\n  ")
+        "the configuration cannot be used: {}",
+        problems.join("; ")
     )))
 }
 

@@ -9,10 +9,13 @@ use clap_complete::Shell;
 
 use crate::Cli;
 
-/// Writes the completion script for `shell` to `out`.
-pub fn write_completions(shell: Shell, out: &mut impl Write) {
+/// Writes the completion script for `shell` to `out`. The script is built in memory first:
+/// clap_complete panics on a failed write (a closed pipe, say), this returns the error.
+pub fn write_completions(shell: Shell, out: &mut impl Write) -> std::io::Result<()> {
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "netward", out);
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "netward", &mut script);
+    out.write_all(&script)
 }
 
 /// Writes the manual page `netward(1)`, in roff, to `out`.
@@ -27,7 +30,7 @@ mod tests {
     #[test]
     fn bash_completion_names_the_subcommands() {
         let mut out = Vec::new();
-        write_completions(Shell::Bash, &mut out);
+        write_completions(Shell::Bash, &mut out).unwrap();
         let script = String::from_utf8(out).unwrap();
         assert!(script.contains("_netward()"), "{script}");
         assert!(script.contains("indicator"));
