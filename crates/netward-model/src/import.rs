@@ -186,15 +186,23 @@ impl LineCounter {
             target += 1;
         }
         if target >= self.offset {
-            let newlines = body[self.offset..target]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            self.line += newlines as u64;
+            self.line += line_ends(body, self.offset, target);
             self.offset = target;
         }
         self.line + 1
     }
+}
+
+/// The line ends in `body[from..to]` as csv reads them: CRLF, LF, or CR alone (Excel's
+/// "CSV (Macintosh)").
+fn line_ends(body: &[u8], from: usize, to: usize) -> u64 {
+    (from..to)
+        .filter(|&i| match body[i] {
+            b'\n' => true,
+            b'\r' => body.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        })
+        .count() as u64
 }
 
 fn csv_submission(
@@ -299,6 +307,17 @@ mod tests {
         let rows = parse_csv(b"IndicatorValue,Action,Title\r\n1.2.3.4,Block,t\r\n\"1.2.3.5\",Block,\"two\r\nlines\"\r\n1.2.3.6,Block,t\r\n").unwrap();
         let lines: Vec<_> = rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, [Some(2), Some(3), Some(5)]);
+    }
+
+    /// Found by `fuzz_csv_mutated`: with CR alone ending lines (Excel's "CSV (Macintosh)"),
+    /// every row claimed line 1, the header's.
+    #[test]
+    fn cr_line_ends_count_as_lines() {
+        let rows =
+            parse_csv(b"IndicatorValue,Action,Title\r1.2.3.4,Block,t\r\r1.2.3.5,Block,t\n\xff,x\r")
+                .unwrap();
+        let lines: Vec<_> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [Some(2), Some(4), Some(5)]);
     }
 
     #[test]
