@@ -10,6 +10,8 @@ pub mod action;
 pub mod agent_wire;
 pub mod alert_status;
 pub mod detection;
+#[cfg(test)]
+mod fuzz;
 pub mod group;
 pub mod guard;
 pub mod import;
