@@ -25,6 +25,7 @@ pub mod range_set;
 pub mod role;
 pub mod severity;
 pub mod sse;
+pub mod strict_json;
 pub mod submission;
 pub mod timestamp;
 pub mod value;
