@@ -16,7 +16,8 @@ use serde_json::{Map, Number, Value};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("`{path}` is given twice; a key may appear only once in an object")]
 pub struct DuplicateKey {
-    /// Where, as `key`, `facts.hostname` or `Indicators[2].action`.
+    /// Where, as `key`, `facts.hostname` or `Indicators[2].action` (keys as given, so
+    /// an empty key shows as nothing).
     pub path: String,
 }
 
@@ -24,7 +25,15 @@ pub struct DuplicateKey {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StrictJson {
     value: Value,
-    duplicate: Option<String>,
+    /// The path to the duplicate, innermost step first (it is built as the reading unwinds).
+    duplicate: Option<Vec<Step>>,
+}
+
+/// One step of a path: an object's key or an array's index.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
 }
 
 impl StrictJson {
@@ -37,7 +46,9 @@ impl StrictJson {
     pub fn into_value(self) -> Result<Value, DuplicateKey> {
         match self.duplicate {
             None => Ok(self.value),
-            Some(path) => Err(DuplicateKey { path }),
+            Some(steps) => Err(DuplicateKey {
+                path: render(&steps),
+            }),
         }
     }
 
@@ -54,15 +65,20 @@ impl<'de> Deserialize<'de> for StrictJson {
     }
 }
 
-/// `key` then the path inside its value.
-fn under_key(key: &str, inner: &str) -> String {
-    if inner.is_empty() {
-        key.to_owned()
-    } else if inner.starts_with('[') {
-        format!("{key}{inner}")
-    } else {
-        format!("{key}.{inner}")
+/// `a.b[2].c` from the steps, innermost first.
+fn render(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for (i, step) in steps.iter().rev().enumerate() {
+        match step {
+            Step::Key(key) if i == 0 => out.push_str(key),
+            Step::Key(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Step::Index(index) => out.push_str(&format!("[{index}]")),
+        }
     }
+    out
 }
 
 struct StrictVisitor;
@@ -118,9 +134,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut duplicate = None;
         while let Some(item) = seq.next_element::<StrictJson>()? {
             if duplicate.is_none()
-                && let Some(inner) = item.duplicate
+                && let Some(mut steps) = item.duplicate
             {
-                duplicate = Some(under_key(&format!("[{}]", items.len()), &inner));
+                steps.push(Step::Index(items.len()));
+                duplicate = Some(steps);
             }
             items.push(item.value);
         }
@@ -137,9 +154,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
             let item: StrictJson = map.next_value()?;
             if duplicate.is_none() {
                 if out.contains_key(&key) {
-                    duplicate = Some(under_key(&key, ""));
-                } else if let Some(inner) = &item.duplicate {
-                    duplicate = Some(under_key(&key, inner));
+                    duplicate = Some(vec![Step::Key(key.clone())]);
+                } else if let Some(mut steps) = item.duplicate {
+                    steps.push(Step::Key(key.clone()));
+                    duplicate = Some(steps);
                 }
             }
             out.entry(key).or_insert(item.value);
@@ -178,6 +196,9 @@ mod tests {
             "Indicators[1].title"
         );
         assert_eq!(dup(r#"[[1],[{"a":1,"a":1}]]"#), "[1][0].a");
+        // Found by fuzz_strict_json_agrees_with_serde_json: an empty key was lost from the path.
+        assert_eq!(dup(r#"[{"":1,"":1}]"#), "[0].");
+        assert_eq!(dup(r#"{"a":{"":1,"":1}}"#), "a.");
         // The first one found is named.
         assert_eq!(dup(r#"{"a":{"b":1,"b":2},"a":3}"#), "a.b");
         assert!(
