@@ -1,7 +1,8 @@
 //! Fuzz targets for every parser of hostile input in the model: indicator values and range
 //! sets (`value.rs`), the three import formats and the submission they read into
-//! (`import.rs`), server-sent events (`sse.rs`), the agent channel's JSON (`wire.rs`), and
-//! OData `$filter` and `$orderby` (`odata.rs`).
+//! (`import.rs`), server-sent events (`sse.rs`), the agent channel's JSON (`wire.rs`),
+//! OData `$filter` and `$orderby` (`odata.rs`), and the strict JSON reader behind every
+//! untyped read of a body (`strict_json.rs`).
 //!
 //! Each target asserts that its parser never panics or hangs, and, where there is an oracle,
 //! that what it reads round-trips or agrees with a simple model. Inputs reach deep: arbitrary
@@ -12,6 +13,7 @@
 mod import;
 mod odata;
 mod sse;
+mod strict_json;
 mod value;
 mod wire;
 
