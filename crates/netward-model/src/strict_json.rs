@@ -16,8 +16,8 @@ use serde_json::{Map, Number, Value};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("`{path}` is given twice; a key may appear only once in an object")]
 pub struct DuplicateKey {
-    /// Where, as `key`, `facts.hostname` or `Indicators[2].action` (keys as given, so
-    /// an empty key shows as nothing).
+    /// Where, as `key`, `facts.hostname` or `Indicators[2].action` (`[""]` for an empty
+    /// key).
     pub path: String,
 }
 
@@ -65,14 +65,21 @@ impl<'de> Deserialize<'de> for StrictJson {
     }
 }
 
-/// `a.b[2].c` from the steps, innermost first.
+/// `a.b[2].c` from the steps, innermost first. A key that would make the path ambiguous
+/// (empty, or holding `.`, `[`, `]` or `"`) is written as a quoted index: `a[""]`, `["x.y"]`.
 fn render(steps: &[Step]) -> String {
     let mut out = String::new();
     for (i, step) in steps.iter().rev().enumerate() {
         match step {
-            Step::Key(key) if i == 0 => out.push_str(key),
+            Step::Key(key) if key.is_empty() || key.contains(['.', '[', ']', '"']) => {
+                out.push('[');
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(']');
+            }
             Step::Key(key) => {
-                out.push('.');
+                if i > 0 {
+                    out.push('.');
+                }
                 out.push_str(key);
             }
             Step::Index(index) => out.push_str(&format!("[{index}]")),
@@ -196,9 +203,11 @@ mod tests {
             "Indicators[1].title"
         );
         assert_eq!(dup(r#"[[1],[{"a":1,"a":1}]]"#), "[1][0].a");
-        // Found by fuzz_strict_json_agrees_with_serde_json: an empty key was lost from the path.
-        assert_eq!(dup(r#"[{"":1,"":1}]"#), "[0].");
-        assert_eq!(dup(r#"{"a":{"":1,"":1}}"#), "a.");
+        // Found by fuzz_strict_json_agrees_with_serde_json: an empty key was lost from the
+        // path, then named a path that read another way.
+        assert_eq!(dup(r#"[{"":1,"":1}]"#), r#"[0][""]"#);
+        assert_eq!(dup(r#"{"":[{"":1,"":1}]}"#), r#"[""][0][""]"#);
+        assert_eq!(dup(r#"{"a.b":{"c":1,"c":1}}"#), r#"["a.b"].c"#);
         // The first one found is named.
         assert_eq!(dup(r#"{"a":{"b":1,"b":2},"a":3}"#), "a.b");
         assert!(
