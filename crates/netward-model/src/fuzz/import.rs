@@ -84,11 +84,17 @@ fn csv_field() -> impl Strategy<Value = String> {
 }
 
 fn csv_file() -> impl Strategy<Value = CsvFile> {
-    let columns = proptest::sample::subsequence(CSV_COLUMNS.to_vec(), 3..=CSV_COLUMNS.len())
-        .prop_filter("the required columns", |c| {
-            ["IndicatorValue", "Action", "Title"]
-                .iter()
-                .all(|r| c.contains(r))
+    // The three required columns, some of the others, in any order.
+    let required = ["IndicatorValue", "Action", "Title"];
+    let others: Vec<&'static str> = CSV_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !required.contains(c))
+        .collect();
+    let columns = proptest::sample::subsequence(others.clone(), 0..=others.len())
+        .prop_map(move |mut c| {
+            c.extend(required);
+            c
         })
         .prop_shuffle();
     columns.prop_flat_map(|columns| {

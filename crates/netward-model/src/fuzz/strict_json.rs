@@ -8,41 +8,46 @@ use serde_json::Value;
 use super::{edits, mutate, odd_byte, odd_json};
 use crate::strict_json::StrictJson;
 
-/// Whether `path` (`a.b[2].c`; `` for the empty key at the top) names a key of an object in
-/// `value`.
+/// Whether `path` (`a.b[2].c`, `[""]`) names a key of an object in `value`.
 fn names_a_key(value: &Value, path: &str) -> bool {
     let mut at = value;
     let mut rest = path;
-    loop {
-        if let Some(after) = rest.strip_prefix('[') {
-            let Some((index, tail)) = after.split_once(']') else {
+    let mut last_was_key = false;
+    while !rest.is_empty() {
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+        // A key (`Ok`) or an index (`Err`), and what follows it.
+        let (step, tail): (Result<String, usize>, &str) = if rest.starts_with("[\"") {
+            // A quoted key: a JSON string, then `]`.
+            let text = &rest[1..];
+            let mut strings = serde_json::Deserializer::from_str(text).into_iter::<String>();
+            let Some(Ok(key)) = strings.next() else {
                 return false;
             };
-            match (index.parse::<usize>().ok(), at) {
-                (Some(i), Value::Array(items)) if i < items.len() => at = &items[i],
-                _ => return false,
-            }
-            match tail.strip_prefix('.') {
-                Some(key) => rest = key,
-                None if tail.starts_with('[') => {
-                    rest = tail;
-                    continue;
-                }
-                // A path that ends on an index names no key.
+            match text[strings.byte_offset()..].strip_prefix(']') {
+                Some(tail) => (Ok(key), tail),
                 None => return false,
             }
-        }
-        let end = rest.find(['.', '[']).unwrap_or(rest.len());
-        let (key, tail) = rest.split_at(end);
-        match at {
-            Value::Object(map) if map.contains_key(key) => at = &map[key],
+        } else if let Some(after) = rest.strip_prefix('[') {
+            match after.split_once(']') {
+                Some((index, tail)) => match index.parse::<usize>() {
+                    Ok(i) => (Err(i), tail),
+                    Err(_) => return false,
+                },
+                None => return false,
+            }
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            (Ok(rest[..end].to_owned()), &rest[end..])
+        };
+        last_was_key = step.is_ok();
+        match (step, at) {
+            (Ok(key), Value::Object(map)) if map.contains_key(&key) => at = &map[&key],
+            (Err(i), Value::Array(items)) if i < items.len() => at = &items[i],
             _ => return false,
         }
-        if tail.is_empty() {
-            return true;
-        }
-        rest = tail.strip_prefix('.').unwrap_or(tail);
+        rest = tail;
     }
+    last_was_key
 }
 
 /// JSON text with one object's key repeated, somewhere.
