@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use netward_model::strict_json::StrictJson;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -48,8 +49,8 @@ fn body_stalled(e: &axum::extract::rejection::BytesRejection) -> bool {
     false
 }
 
-/// A JSON object body; a type error or unknown field is a 400 `InvalidRequestBody` on that
-/// field.
+/// A JSON object body; a type error, an unknown field or a key given twice is a 400
+/// `InvalidRequestBody` on that field.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -65,8 +66,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         {
             return Ok(Self(value));
         }
-        let json: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_body("body", format!("the body is not JSON: {e}")))?;
+        // Read strictly: an untyped value keeps the last of two equal keys, and the typed
+        // read below would then accept a body the fast path refused for its duplicate.
+        let json = StrictJson::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_body("body", format!("the body is not JSON: {e}")))?
+            .into_value()
+            .map_err(|d| ApiError::bad_body(&d.path, d.to_string()))?;
         if !json.is_object() {
             return Err(ApiError::bad_body("body", "the body must be a JSON object"));
         }
