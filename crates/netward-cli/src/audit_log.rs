@@ -5,7 +5,7 @@ use netward_model::wire::AuditList;
 
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::table;
+use crate::{flags, table};
 
 /// Audit-log filters.
 #[derive(Args, Debug)]
@@ -21,8 +21,14 @@ pub struct AuditArgs {
     pub skip: Option<usize>,
 }
 
-/// Prints the audit log, newest first.
+/// Prints the audit log, newest first; an error names the flags, not the API's fields.
 pub async fn run(client: &ApiClient, json: bool, args: AuditArgs) -> Result<(), CliError> {
+    run_command(client, json, args)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::AUDIT))
+}
+
+async fn run_command(client: &ApiClient, json: bool, args: AuditArgs) -> Result<(), CliError> {
     let mut q = Vec::new();
     if let Some(t) = args.target {
         q.push(("target", t));
