@@ -86,7 +86,7 @@ impl ExplainingVerifier {
                 presented,
             }) => TlsRefusal::NameMismatch {
                 expected: expected.to_str().into_owned(),
-                presented: presented.clone(),
+                presented: presented.iter().map(|n| plain_name(n)).collect(),
             },
             rustls::Error::InvalidCertificate(CertificateError::NotValidForName) => {
                 TlsRefusal::NameMismatch {
@@ -104,6 +104,16 @@ impl ExplainingVerifier {
             other => TlsRefusal::Other(other.to_string()),
         }
     }
+}
+
+/// A name as webpki presents it (`DnsName("host")`, `IpAddress(10.0.0.5)`), as a person
+/// writes it.
+fn plain_name(presented: &str) -> String {
+    presented
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .map_or(presented, |inner| inner.trim_matches('"'))
+        .to_owned()
 }
 
 impl ServerCertVerifier for ExplainingVerifier {
