@@ -827,3 +827,24 @@ fn the_agents_own_connection_to_its_server_is_never_an_event() {
     assert!(own.is_empty(), "events name the server: {own:?}");
     let _ = lab.nft(&["delete", "table", "inet", "netward"]);
 }
+
+/// Started with `ip netns exec`, which remounts /sys without the cgroup2 hierarchy, the agent
+/// refuses (exit 2) and says to use `--netns` instead.
+#[test]
+fn an_agent_under_ip_netns_exec_is_told_to_use_netns() {
+    let ns = Netns::add(&format!("nwexec{}", std::process::id()));
+    let state = tempfile::tempdir().unwrap();
+    let out = ns
+        .exec(BIN)
+        .args(["agent", "--state-dir"])
+        .arg(state.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ip netns exec") && err.contains("--netns /run/netns/NAME"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
