@@ -100,7 +100,8 @@ impl ClientOptions {
                 }
             }
         }
-        let token = token.ok_or_else(|| {
+        // An empty NETWARD_TOKEN= is no token, not a token the server will refuse.
+        let token = token.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
             CliError::Config(
                 "no API token: pass --token, set NETWARD_TOKEN, or put `token = \"…\"` in the config file".into(),
             )

@@ -33,15 +33,16 @@ pub enum CliError {
     #[error("{0}")]
     Tls(TlsRefusal),
     /// The server refused the token (401).
-    #[error(
-        "the server refused the token: {message}; the token is unknown or revoked; check NETWARD_TOKEN / --token"
-    )]
+    #[error("{}; check NETWARD_TOKEN / --token", token_refusal(message))]
     Unauthenticated {
         /// The server's message.
         message: String,
     },
     /// The token's role does not allow the request (403).
-    #[error("{message}; ask an admin for a token with that role (netward token create --role …)")]
+    #[error(
+        "{message}; ask an admin for a token with the role {role} (netward token create --role {role})",
+        role = needed_role(message)
+    )]
     Forbidden {
         /// The server's message, which names the role needed.
         message: String,
@@ -98,6 +99,24 @@ pub enum CliError {
         /// Applied items.
         applied: usize,
     },
+}
+
+/// A 401's message, saying the token is unknown or revoked once.
+fn token_refusal(message: &str) -> String {
+    if message.contains("unknown or revoked") {
+        message.to_owned()
+    } else {
+        format!("the server refused the token ({message}): it is unknown or revoked")
+    }
+}
+
+/// The role a 403 names (`…; this needs analyst`), or `…` when it names none.
+fn needed_role(message: &str) -> &str {
+    message
+        .rsplit_once("needs ")
+        .map(|(_, role)| role.trim_end_matches(|c: char| !c.is_ascii_alphabetic()))
+        .filter(|role| !role.is_empty() && role.chars().all(|c| c.is_ascii_alphabetic()))
+        .unwrap_or("…")
 }
 
 fn api_text(message: &str, target: Option<&str>, flag: Option<&str>) -> String {
@@ -157,5 +176,29 @@ impl CliError {
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CliError;
+
+    #[test]
+    fn refused_tokens_and_roles_say_what_to_do_once() {
+        let e = CliError::Unauthenticated {
+            message: "the token is unknown or revoked".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the token is unknown or revoked; check NETWARD_TOKEN / --token"
+        );
+        let e = CliError::Forbidden {
+            message: "the token `v` has the role viewer; this needs analyst".into(),
+        };
+        assert!(
+            e.to_string()
+                .ends_with("with the role analyst (netward token create --role analyst)"),
+            "{e}"
+        );
     }
 }

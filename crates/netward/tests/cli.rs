@@ -127,6 +127,14 @@ fn errors_are_clear_and_exit_non_zero() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        err.matches("unknown or revoked").count(),
+        1,
+        "said once: {err}"
+    );
+
+    // An empty token is no token: a configuration error, before anything is sent.
+    assert_eq!(s.cli("", &["indicator", "list"]).status.code(), Some(2));
 
     let out = Command::new(BIN)
         .args(["indicator", "list"])
@@ -329,7 +337,10 @@ fn a_refused_role_says_which_role_is_needed() {
     let out = s.cli(viewer, &["group", "create", "g"]);
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("needs admin") && e.contains("--role"), "{e}");
+    assert!(
+        e.contains("needs admin") && e.contains("netward token create --role admin"),
+        "{e}"
+    );
     assert_eq!(e.lines().count(), 1, "{e}");
 }
 
