@@ -13,6 +13,9 @@ pub struct AuditArgs {
     /// Only entries on this indicator value, group, token name or `settings`.
     #[arg(long)]
     pub target: Option<String>,
+    /// Only entries at or after this time: a duration ago (30m, 12h, 7d) or RFC 3339.
+    #[arg(long, visible_alias = "since", value_parser = crate::args::time, value_name = "WHEN")]
+    pub from: Option<crate::args::TimeArg>,
     /// Entries to show (default 100, at most 10000).
     #[arg(long)]
     pub top: Option<usize>,
@@ -32,6 +35,9 @@ async fn run_command(client: &ApiClient, json: bool, args: AuditArgs) -> Result<
     let mut q = Vec::new();
     if let Some(t) = args.target {
         q.push(("target", t));
+    }
+    if let Some(f) = args.from {
+        q.push(("from", f.before(crate::args::now())));
     }
     if let Some(t) = args.top {
         q.push(("$top", t.to_string()));

@@ -110,6 +110,7 @@ pub const HUNT: FlagNames = FlagNames(&[
 
 /// `audit`.
 pub const AUDIT: FlagNames = FlagNames(&[
+    ("from", "--from"),
     ("target", "--target"),
     ("$top", "--top"),
     ("$skip", "--skip"),

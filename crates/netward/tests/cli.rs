@@ -451,6 +451,12 @@ fn actions_are_spelled_alike_and_the_audit_log_shows_rfc3339() {
     let audit = s.ok(&["audit", "--target", "192.0.2.1"]);
     let expires = audit.split("\"expiresAt\":").nth(1).unwrap_or_default();
     assert!(expires.starts_with("\"20"), "an RFC 3339 time: {audit}");
+    // The audit log takes relative times too.
+    assert!(s.ok(&["audit", "--since", "1h"]).contains("192.0.2.1"));
+    assert!(
+        !s.ok(&["audit", "--from", "2100-01-01T00:00:00Z"])
+            .contains("192.0.2.1")
+    );
 }
 
 /// The first start prints the exports to paste; an enrollment token for a loopback URL comes
