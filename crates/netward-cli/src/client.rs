@@ -120,12 +120,41 @@ impl ApiClient {
         if let Some(refusal) = refusal {
             return CliError::Tls(refusal);
         }
+        let hint = if speaks_no_tls(&source) {
+            "is it a plain-HTTP server (--plain-http)? then use http://."
+        } else if self.server.starts_with("http://") && !source.is_connect() && !source.is_timeout()
+        {
+            // Connected, but the answer was not HTTP: most likely a TLS server.
+            "does the server serve TLS (its default)? then use https:// with --ca-cert."
+        } else {
+            "is the server running?"
+        };
         CliError::Unreachable {
+            hint,
             server: self.server.clone(),
             origin: self.origin.clone(),
             cause: innermost_cause(&source),
         }
     }
+}
+
+/// Whether the exchange failed because the server answered a TLS handshake with something
+/// that is not TLS (a plain-HTTP server).
+fn speaks_no_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(rustls::Error::InvalidMessage(_)) = e.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 /// The last error of a chain, in lower case; `connection refused` for a refused connection.

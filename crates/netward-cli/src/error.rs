@@ -10,10 +10,10 @@ use crate::tls::TlsRefusal;
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// The server could not be reached: nothing answered, or the connection broke.
-    #[error(
-        "cannot reach the netward server: {cause}; is the server running? tried {server} ({origin})"
-    )]
+    #[error("cannot reach the netward server: {cause}; {hint} tried {server} ({origin})")]
     Unreachable {
+        /// What to check, as a question (`is the server running?`).
+        hint: &'static str,
         /// The server URL.
         server: String,
         /// Where the URL came from (`--server or NETWARD_SERVER`, the config file, the default).

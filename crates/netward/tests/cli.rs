@@ -679,3 +679,26 @@ fn a_ca_mismatch_names_the_expected_and_the_presented_fingerprints() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(s.exports.contains(" NETWARD_CA_CERT="), "{}", s.exports);
 }
+
+/// The wrong scheme for the server: http:// to a TLS server, https:// to a plain-HTTP one,
+/// each with the hint to use the other.
+#[test]
+fn the_wrong_scheme_is_pointed_out() {
+    let tls = ServerProcess::start_tls(BIN);
+    let plain = ServerProcess::start(BIN);
+    let run = |server: &str| {
+        let out = Command::new(BIN)
+            .args(["group", "list", "--server", server, "--token", &tls.admin])
+            .args(["--ca-cert", tls.ca.as_deref().unwrap()])
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run(&tls.url.replace("https://", "http://"));
+    assert!(e.contains("then use https://"), "{e}");
+    let e = run(&plain.url.replace("http://", "https://"));
+    assert!(e.contains("then use http://"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
