@@ -195,11 +195,21 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Prints `key: value` lines for one record, values escaped as in [`render`].
+/// Prints `key: value` lines for one record, values escaped as in [`render`]; an action,
+/// outcomes and a sync state are coloured as in tables, when [`colour_enabled`].
 pub fn print_record(fields: &[(&str, String)]) {
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let colour = colour_enabled();
     for (k, v) in fields {
-        crate::say!("{k:<width$}  {}", printable(v));
+        let paint = match *k {
+            "action" | "outcomes" => Paint::outcome(v),
+            "sync" => Paint::sync(v),
+            _ => None,
+        };
+        match paint.filter(|_| colour) {
+            Some(p) => crate::say!("{k:<width$}  {}", p.wrap(v)),
+            None => crate::say!("{k:<width$}  {}", printable(v)),
+        }
     }
 }
 

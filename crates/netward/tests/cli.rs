@@ -405,6 +405,19 @@ fn colour_only_on_a_terminal_and_never_with_no_color_or_json() {
         String::from_utf8(c.output().unwrap().stdout).unwrap()
     };
     assert!(run(&[("CLICOLOR_FORCE", "1")], false).contains("\u{1b}[31mblock\u{1b}[0m"));
+    let show = Command::new(BIN)
+        .args(["indicator", "show", "192.0.2.1"])
+        .env("NETWARD_SERVER", &s.url)
+        .env("NETWARD_TOKEN", &s.admin)
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("\u{1b}[31mblock\u{1b}[0m"),
+        "{show:?}"
+    );
     assert!(!run(&[], false).contains('\u{1b}'), "piped");
     assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], false).contains('\u{1b}'));
     assert!(!run(&[("CLICOLOR_FORCE", "1")], true).contains('\u{1b}'));
