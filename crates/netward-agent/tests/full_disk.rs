@@ -89,6 +89,7 @@ fn hit(port: u16) -> Hit {
         local_port: Some(40_000),
         remote: "192.0.2.7".parse().unwrap(),
         remote_port: Some(port),
+        echo_id: None,
         uid: None,
     }
 }

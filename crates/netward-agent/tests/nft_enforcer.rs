@@ -13,6 +13,8 @@ mod conformance;
 use conformance::policy;
 use netward_agent::Enforcer;
 use netward_agent::enforcer::nft::NftEnforcer;
+use netward_agent::events::nflog::{Hit, NflogSocket};
+use netward_agent::netns::run_in;
 use netward_model::{Coverage, ProtectionMode};
 use netward_testkit::lab::{Lab, Outcome};
 
@@ -65,13 +67,25 @@ fn assert_outcomes(lab: &Lab, to: &str, tcp_blocked: bool, udp_blocked: bool, ic
 fn the_nftables_enforcer_passes_the_enforcer_conformance_suite() {
     let lab = Lab::new();
     let mut e = enforcer(&lab);
-    conformance::run(&mut e, |_| {
-        assert!(
-            lab.nft(&["delete", "table", "inet", "netward"])
-                .status
-                .success()
-        );
-    });
+    conformance::run(
+        &mut e,
+        |_| {
+            assert!(
+                lab.nft(&["delete", "table", "inet", "netward"])
+                    .status
+                    .success()
+            );
+        },
+        |_, id, value| {
+            let element = format!("{{ {value} }}");
+            let out = lab.nft(&["delete", "element", "inet", "netward", &id.name(), &element]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        },
+    );
 }
 
 #[test]
@@ -252,4 +266,248 @@ fn deltas_change_only_what_differs_and_tampering_is_seen_and_repaired() {
             .status
             .success()
     );
+}
+
+/// Every hit the endpoint's log holds: read until a quiet read.
+fn drain_hits(log: &mut netward_agent::events::nflog::NflogSocket) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    loop {
+        let batch = log.read().expect("read the hit log");
+        if batch.hits.is_empty() {
+            return hits;
+        }
+        hits.extend(batch.hits);
+    }
+}
+
+#[test]
+fn an_inbound_connection_from_a_blocked_address_gets_a_reset_and_one_inbound_hit() {
+    use std::net::{SocketAddr, TcpListener};
+    use std::time::{Duration, Instant};
+
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let mut log = run_in(&lab.ep_path(), NflogSocket::open)
+        .unwrap()
+        .expect("bind the hit log (needs root)");
+    let p = policy(
+        ProtectionMode::Block,
+        Coverage::All,
+        &[
+            (lab.remote("v4").to_string(), "block"),
+            (lab.remote("v6").to_string(), "block"),
+        ],
+    );
+    e.apply(&p).unwrap();
+    let listener = run_in(&lab.ep_path(), || TcpListener::bind(("::", 0)))
+        .unwrap()
+        .expect("listen in the endpoint");
+    let port = listener.local_addr().unwrap().port();
+    drain_hits(&mut log);
+    for (from, to) in [("v4", lab_ep(&lab, "v4")), ("v6", lab_ep(&lab, "v6"))] {
+        let source = SocketAddr::new(lab.remote(from), 0);
+        let started = Instant::now();
+        let result = run_in(&lab.rh_path(), move || {
+            connect_from(source, SocketAddr::new(to, port))
+        })
+        .unwrap();
+        let kind = result.expect_err("a blocked peer must not connect").kind();
+        assert_eq!(
+            kind,
+            std::io::ErrorKind::ConnectionRefused,
+            "{from}: the peer gets the reset the README promises, not a timeout"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{from}: refused at once"
+        );
+        let hits = drain_hits(&mut log);
+        let summary: Vec<_> = hits
+            .iter()
+            .map(|h| (h.verdict.direction, h.remote, h.protocol))
+            .collect();
+        assert_eq!(
+            summary,
+            [(
+                netward_model::detection::Direction::Inbound,
+                lab.remote(from),
+                6
+            )],
+            "{from}: exactly one hit, inbound; the agent's own reset is not traffic"
+        );
+    }
+    // A blocked peer's UDP is refused with an ICMP error that reaches it, and counted once.
+    let udp = run_in(&lab.ep_path(), || std::net::UdpSocket::bind(("::", 0)))
+        .unwrap()
+        .unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
+    // ICMP's admin-prohibited reads as "no route to host", ICMPv6's as "permission denied".
+    for (family, error) in [
+        ("v4", std::io::ErrorKind::HostUnreachable),
+        ("v6", std::io::ErrorKind::PermissionDenied),
+    ] {
+        let to = lab_ep(&lab, family);
+        let from = lab.remote(family);
+        let refused = run_in(&lab.rh_path(), move || {
+            let s = std::net::UdpSocket::bind(SocketAddr::new(from, 0)).unwrap();
+            s.connect(SocketAddr::new(to, udp_port)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            s.send(b"x").unwrap();
+            let mut buf = [0u8; 8];
+            s.recv(&mut buf).map(|_| ()).map_err(|e| e.kind())
+        })
+        .unwrap();
+        assert_eq!(
+            refused,
+            Err(error),
+            "{family}: the peer's UDP gets the ICMP error (admin-prohibited), not silence"
+        );
+        let hits = drain_hits(&mut log);
+        assert_eq!(
+            hits.iter()
+                .map(|h| (h.verdict.direction, h.protocol))
+                .collect::<Vec<_>>(),
+            [(netward_model::detection::Direction::Inbound, 17)],
+            "{family}: exactly one hit, inbound"
+        );
+    }
+    drop(udp);
+    drop(listener);
+}
+
+/// The endpoint's own address in the lab, `v4` or `v6`.
+fn lab_ep(lab: &Lab, family: &str) -> std::net::IpAddr {
+    let (o2, o3) = (lab.n / 250 + 100, lab.n % 250);
+    match family {
+        "v4" => format!("10.{o2}.{o3}.1"),
+        _ => format!("fd00:{o2}:{o3}::1"),
+    }
+    .parse()
+    .unwrap()
+}
+
+/// Connects from `source` to `to`, with a limit well above a reset's answer.
+fn connect_from(
+    source: std::net::SocketAddr,
+    to: std::net::SocketAddr,
+) -> std::io::Result<std::net::TcpStream> {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, SockaddrStorage, bind, connect, socket,
+    };
+    let family = if source.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let fd = socket(family, SockType::Stream, SockFlag::empty(), None)?;
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrStorage::from(source),
+    )?;
+    let timeout = nix::sys::time::TimeVal::new(5, 0);
+    nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::SendTimeout, &timeout)?;
+    connect(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrStorage::from(to),
+    )
+    .map_err(|e| match e {
+        nix::errno::Errno::EINPROGRESS | nix::errno::Errno::EAGAIN => {
+            std::io::Error::from(std::io::ErrorKind::TimedOut)
+        }
+        e => std::io::Error::from(e),
+    })?;
+    Ok(std::net::TcpStream::from(fd))
+}
+
+/// An expiring block stops at its second in the kernel itself, with no apply after it (as when
+/// the agent is down), while a lasting one stays.
+#[test]
+fn an_expiring_block_ends_at_its_second_without_the_agent() {
+    use netward_agent::clock::{Clock, SystemClock};
+    use netward_model::{Action, IndicatorValue, PolicyEntry};
+
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let now = SystemClock.now_secs();
+    let at = now + 2;
+    let entry = |value: String, expires_at| PolicyEntry {
+        value: IndicatorValue::parse(&value).unwrap(),
+        action: Action::Block,
+        expires_at,
+    };
+    let p = netward_agent::KernelPolicy::from_entries(
+        ProtectionMode::Block,
+        Coverage::All,
+        [
+            entry(lab.remote("v4").to_string(), Some(at)),
+            entry(lab.net("v6"), Some(at)),
+            entry(lab.remote("v4b").to_string(), None),
+        ],
+        now,
+        &netward_agent::kernel_policy::always_allowed(&[]),
+    );
+    e.apply(&p).unwrap();
+    assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
+    assert_eq!(lab.tcp(lab.remote("v6"), "x"), Outcome::Refused);
+    drop(e);
+    let wait_until_ms = |ms: i64| {
+        while SystemClock.now_ms() < ms {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    // Still enforced in the last part of the second before, never before it...
+    wait_until_ms(at * 1000 - 300);
+    assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
+    // ... and gone just after it (the kernel's tick adds at most a few milliseconds).
+    wait_until_ms(at * 1000 + 100);
+    assert_outcomes(&lab, "v4", false, false, false);
+    assert_outcomes(&lab, "v6", false, false, false);
+    assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused, "lasting");
+    lab.nft(&["delete", "table", "inet", "netward"]);
+}
+
+/// A table left by an agent from before element timeouts (sets without the `timeout` flag)
+/// is created anew on the first apply, so that expiring elements can be written.
+#[test]
+fn a_table_without_timeouts_is_recreated_on_the_first_apply() {
+    use netward_agent::clock::{Clock, SystemClock};
+    use netward_model::{Action, IndicatorValue, PolicyEntry};
+
+    let lab = Lab::new();
+    assert!(
+        lab.nft(&["add", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    for set in ["allow_v4_addr", "block_v4_addr"] {
+        let out = lab.nft(&["add", "set", "inet", "netward", set, "{ type ipv4_addr; }"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut e = enforcer(&lab);
+    let now = SystemClock.now_secs();
+    let p = netward_agent::KernelPolicy::from_entries(
+        ProtectionMode::Block,
+        Coverage::All,
+        [PolicyEntry {
+            value: IndicatorValue::parse(&lab.remote("v4").to_string()).unwrap(),
+            action: Action::Block,
+            expires_at: Some(now + 600),
+        }],
+        now,
+        &netward_agent::kernel_policy::always_allowed(&[]),
+    );
+    let report = e.apply(&p).unwrap();
+    assert!(report.full && report.rules_written);
+    assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
+    let listed = lab.nft(&["list", "set", "inet", "netward", "block_v4_addr"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("expires"),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    assert!(e.is_intact().unwrap() && e.sets_intact().unwrap());
 }

@@ -99,6 +99,7 @@ fn print_machine(m: &MachineEntity) {
         ("sync", sync_state(m)),
         ("kernel entries", m.entries.to_string()),
         ("not enforceable", format!("{:?}", m.not_enforceable)),
+        ("never blocked", exemptions_text(&m.exemptions)),
         (
             "last tamper repair",
             m.last_tamper.clone().unwrap_or_else(|| "-".into()),
@@ -106,6 +107,19 @@ fn print_machine(m: &MachineEntity) {
         ("events dropped", m.events_dropped.to_string()),
         ("events lost", m.events_lost.to_string()),
     ]);
+}
+
+/// What a device never blocks, and why: `127.0.0.0/8 (loopback), 192.0.2.53 (dns-resolver)`,
+/// or `-` when its agent reported none.
+pub fn exemptions_text(exemptions: &[netward_model::agent_wire::Exemption]) -> String {
+    if exemptions.is_empty() {
+        return "-".into();
+    }
+    exemptions
+        .iter()
+        .map(|e| format!("{} ({})", e.range, e.reason.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Runs a device command; an error names the flags, not the API's fields.

@@ -107,6 +107,49 @@ pub struct AckRequest {
     pub tamper_repaired: bool,
     /// The device's facts, refreshed.
     pub facts: DeviceFacts,
+    /// What the agent never blocks nor audits, whatever the policy, and why (absent from
+    /// agents before it was reported: none known).
+    #[serde(default)]
+    pub exemptions: Vec<Exemption>,
+}
+
+/// An address or range an agent never blocks nor audits, whatever the policy: indicators that
+/// cover it are cut back around it and reported as not enforceable.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Exemption {
+    /// The address or range, in canonical form.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub range: IndicatorValue,
+    /// Why it is exempt.
+    pub reason: ExemptionReason,
+}
+
+/// Why an agent never blocks an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum ExemptionReason {
+    /// Loopback (`127.0.0.0/8`, `::1`): traffic that never leaves the machine, and that carries
+    /// the refusals of the agent's own rules.
+    Loopback,
+    /// An address of the netward server: the agent must reach it for its policy.
+    Server,
+    /// A DNS resolver of the machine (`nameserver` in `/etc/resolv.conf`): without it the
+    /// server's name could not be resolved again.
+    DnsResolver,
+}
+
+impl ExemptionReason {
+    /// The name on the wire, in the CLI and the console.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Loopback => "loopback",
+            Self::Server => "server",
+            Self::DnsResolver => "dns-resolver",
+        }
+    }
 }
 
 /// A device, as `GET /api/machines` shows it.
@@ -158,6 +201,9 @@ pub struct MachineEntity {
     /// Hit log messages the device's kernel could not deliver to its agent.
     #[serde(default)]
     pub events_lost: u64,
+    /// What the device's agent never blocks nor audits, and why, as it last reported.
+    #[serde(default)]
+    pub exemptions: Vec<Exemption>,
 }
 
 /// `{"value": [...]}` of devices.

@@ -309,6 +309,9 @@ impl ControlPlane {
     /// Records what device `id` now enforces.
     pub async fn ack(&self, id: i64, ack: AckRequest) -> Result<(), ControlError> {
         check_facts(&ack.facts)?;
+        if ack.exemptions.len() > 256 {
+            return Err(FieldError::new("exemptions", "lists more than 256 exemptions").into());
+        }
         if let Some(e) = &ack.error {
             text::multiline("error", e, MAX_ACK_ERROR)?;
         }
@@ -333,6 +336,7 @@ impl ControlPlane {
                 error: ack.error,
                 tamper_repaired: ack.tamper_repaired,
                 facts: ack.facts,
+                exemptions: ack.exemptions,
             };
             cp.store.record_ack(id, &record, cp.now())?;
             cp.live_machines.send_modify(|n| *n += 1);

@@ -15,6 +15,7 @@ impl ControlPlane {
         MachineEntity {
             events_dropped: d.events_dropped,
             events_lost: d.events_lost,
+            exemptions: d.exemptions,
             id: d.id.to_string(),
             online: d.revoked_at.is_none() && self.is_online(d.id),
             in_sync: d.applied_version == Some(current) && d.last_error.is_none(),

@@ -449,3 +449,52 @@ async fn a_device_that_cannot_enforce_an_indicator_is_not_counted_as_enforcing_i
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn the_exemptions_an_agent_acknowledges_show_on_its_device() {
+    let s = TestServer::start().await;
+    s.block("192.0.2.1").await;
+    let (device, secret) = enroll(&s, "default").await;
+    let (_, snap) = policy(&s, &secret, None).await;
+    let version = snap["version"].as_u64().unwrap();
+    let exemptions = json!([
+        {"range": "127.0.0.0/8", "reason": "loopback"},
+        {"range": "::1", "reason": "loopback"},
+        {"range": "192.0.2.10", "reason": "server"},
+        {"range": "192.0.2.53", "reason": "dns-resolver"}
+    ]);
+    let mut body = ack(version);
+    body["exemptions"] = exemptions.clone();
+    let (status, b) = s
+        .send(
+            s.req(Method::POST, "/api/agent/ack", Some(&secret))
+                .json(&body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{b}");
+    let (_, m) = s.get(&format!("/api/machines/{device}")).await;
+    assert_eq!(m["exemptions"], exemptions, "{m}");
+
+    // A reason the server does not know is refused, naming the field.
+    let mut bad = ack(version);
+    bad["exemptions"] = json!([{"range": "192.0.2.53", "reason": "resolver"}]);
+    let (status, b) = s
+        .send(
+            s.req(Method::POST, "/api/agent/ack", Some(&secret))
+                .json(&bad),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
+    assert!(b.to_string().contains("exemptions"), "{b}");
+
+    // An agent from before exemptions (no field) is still understood.
+    let (status, _) = s
+        .send(
+            s.req(Method::POST, "/api/agent/ack", Some(&secret))
+                .json(&ack(version)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, m) = s.get(&format!("/api/machines/{device}")).await;
+    assert_eq!(m["exemptions"], json!([]), "as it last reported: none");
+}

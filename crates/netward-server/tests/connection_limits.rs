@@ -109,3 +109,26 @@ async fn the_server_holds_no_more_connections_than_its_cap() {
         .unwrap();
     assert_eq!(status, reqwest::StatusCode::OK);
 }
+
+/// A body that stops arriving ends its request: the client gets an answer, and the
+/// connection does not stay held.
+#[tokio::test]
+async fn a_request_body_that_stalls_is_ended() {
+    let s = TestServer::start_with(|c| {
+        c.connections = ConnectionLimits {
+            body_read_timeout: Duration::from_secs(1),
+            ..ConnectionLimits::default()
+        }
+    })
+    .await;
+    let mut conn = connect(&s).await;
+    let head = format!(
+        "POST /api/indicators HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"indicatorValue\"",
+        s.admin
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut conn, Duration::from_secs(20)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}

@@ -336,3 +336,50 @@ async fn console_pages_cannot_be_framed_sniffed_or_cached() {
         assert_eq!(h["cache-control"], "no-store", "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_device_page_shows_what_its_agent_never_blocks_and_why() {
+    use reqwest::Method;
+    use serde_json::json;
+
+    let s = TestServer::start().await;
+    let (_, t) = s
+        .post("/api/enroll-tokens", json!({"group": "default"}))
+        .await;
+    let facts = json!({"hostname": "ep1", "os": "Debian", "kernel": "6.18", "agentVersion": "0.1.0", "addresses": []});
+    let (_, d) = s
+        .send(
+            s.req(Method::POST, "/api/agent/enroll", None)
+                .json(&json!({"token": t["token"], "facts": facts})),
+        )
+        .await;
+    let (device, secret) = (
+        d["deviceId"].as_str().unwrap().to_owned(),
+        d["secret"].as_str().unwrap().to_owned(),
+    );
+    let (_, policy) = s
+        .send(s.req(Method::GET, "/api/agent/policy", Some(&secret)))
+        .await;
+    let ack = json!({"version": policy["version"], "entries": 2, "notEnforceable": [], "error": null,
+        "tamperRepaired": false, "facts": facts,
+        "exemptions": [{"range": "127.0.0.0/8", "reason": "loopback"},
+                       {"range": "192.0.2.53", "reason": "dns-resolver"}]});
+    let (status, body) = s
+        .send(
+            s.req(Method::POST, "/api/agent/ack", Some(&secret))
+                .json(&ack),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let http = no_redirects();
+    let (_, cookie) = sign_in(&s, &http, &s.admin).await;
+    let cookie = cookie.unwrap().split(';').next().unwrap().to_owned();
+    let (status, html) = get(&s, &http, &cookie, &format!("/devices/{device}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Never blocked"), "{html}");
+    assert!(
+        html.contains("127.0.0.0/8 (loopback), 192.0.2.53 (dns-resolver)"),
+        "{html}"
+    );
+}

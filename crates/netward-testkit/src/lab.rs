@@ -207,6 +207,35 @@ impl Lab {
     }
 }
 
+/// A host in a namespace of its own beside the lab's endpoint, joined to it by a veth pair,
+/// so that its traffic with the endpoint crosses the endpoint's table (a server, a console);
+/// removed on drop with its namespace.
+#[derive(Debug)]
+pub struct SideHost {
+    /// Its namespace.
+    pub ns: Netns,
+    /// Its address, as seen from the endpoint.
+    pub ip: String,
+}
+
+impl Lab {
+    /// A [`SideHost`] named after the lab and `tag`, on `10.<octet>.x.0/24`, where `octet` is
+    /// `base` plus the lab's number / 250 (each kind of side host takes its own `base`).
+    pub fn side_host(&self, tag: &str, base: u32) -> SideHost {
+        let name = format!("{}{tag}", self.ep.name().trim_end_matches("ep"));
+        let (a, b) = (format!("{name}x"), format!("{name}y"));
+        let sub = format!("10.{}.{}", base + self.n / 250, self.n % 250);
+        let ns = Netns::add(&name);
+        veth(&ns, &a, &self.ep, &b);
+        ns.add_address(&a, &format!("{sub}.1/24"));
+        self.ep.add_address(&b, &format!("{sub}.2/24"));
+        SideHost {
+            ns,
+            ip: format!("{sub}.1"),
+        }
+    }
+}
+
 impl Default for Lab {
     fn default() -> Self {
         Self::new()

@@ -164,7 +164,7 @@ enum AgentAction {
     Uninstall {
         #[command(flatten)]
         local: AgentLocalArgs,
-        /// Print nothing on success.
+        /// Print what was removed as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -500,11 +500,31 @@ async fn agent(args: AgentArgs) -> Result<(), Failure> {
             Ok(())
         }
         Some(AgentAction::Uninstall { local, json }) => {
-            let dir = local.state_dir.clone();
-            netward_agent::runtime::uninstall(&agent_config(local))
+            let report = netward_agent::runtime::uninstall(&agent_config(local))
                 .map_err(|e| Failure::Failed(e.into()))?;
-            if !json {
-                netward_cli::say!("removed the nftables table and {}", dir.display());
+            if json {
+                netward_cli::table::print_json(&report)?;
+                return Ok(());
+            }
+            let netns = report.netns.as_ref().map_or_else(
+                || "this network namespace".to_owned(),
+                |p| format!("the network namespace {}", p.display()),
+            );
+            if report.table_removed {
+                netward_cli::say!(
+                    "removed the nftables table inet {} from {netns}",
+                    report.table
+                );
+            } else {
+                netward_cli::say!(
+                    "no nftables table inet {} in {netns}: the agent enforced nothing (mode off)",
+                    report.table
+                );
+            }
+            if report.state_dir_removed {
+                netward_cli::say!("removed the state directory {}", report.state_dir.display());
+            } else {
+                netward_cli::say!("no state directory {}", report.state_dir.display());
             }
             Ok(())
         }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use netward_testkit::lab::{Lab, Outcome};
-use netward_testkit::netns::{Netns, veth};
+use netward_testkit::lab::{Lab, Outcome, SideHost};
+use netward_testkit::netns::Netns;
 use netward_testkit::{AgentProcess, ServerProcess, wait_until};
 use serde_json::Value;
 
@@ -74,6 +74,51 @@ fn enroll_token(s: &ServerProcess, group: &str) -> String {
     s.ok(&["enroll-token", "create", "--group", group])
         .trim()
         .to_owned()
+}
+
+/// Every device reports what its agent never blocks, and why: loopback, the server (here on
+/// loopback), and each `nameserver` of the machine's `/etc/resolv.conf` as a DNS resolver.
+fn exemptions_are_reported(server: &ServerProcess) {
+    let resolvers: Vec<String> = std::fs::read_to_string("/etc/resolv.conf")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .map(|a| a.to_string())
+        .collect();
+    for m in machines(server) {
+        let listed: Vec<(String, String)> = m["exemptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["range"].as_str().unwrap().to_owned(),
+                    e["reason"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let has = |range: &str, reason: &str| {
+            listed
+                .iter()
+                .any(|(r, why)| r.as_str() == range && why.as_str() == reason)
+        };
+        assert!(
+            has("127.0.0.0/8", "loopback") && has("::1", "loopback"),
+            "{listed:?}"
+        );
+        assert!(has("127.0.0.1", "server"), "{listed:?}");
+        for r in &resolvers {
+            assert!(has(r, "dns-resolver"), "resolver {r}: {listed:?}");
+        }
+    }
+    // The CLI shows them too.
+    let id = machines(server)[0]["id"].as_str().unwrap().to_owned();
+    let shown = server.ok(&["device", "show", &id]);
+    assert!(shown.contains("127.0.0.0/8 (loopback)"), "{shown}");
+    for r in &resolvers {
+        assert!(shown.contains(&format!("{r} (dns-resolver)")), "{shown}");
+    }
 }
 
 /// A thread sending TCP connects to an address from the endpoint until stopped.
@@ -271,6 +316,22 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
         || machines(&server)[0]["lastTamper"].is_string(),
     );
 
+    // Someone deletes the set elements (the table and its rules stay): the agent's count of
+    // the sets sees it within seconds and rewrites them.
+    for set in ["block_v4_addr", "block_v4_net"] {
+        assert!(
+            lab.nft(&["flush", "set", "inet", "netward", set])
+                .status
+                .success()
+        );
+    }
+    assert_eq!(lab.tcp(v4, "x"), Outcome::Sent, "the elements are gone");
+    wait_until(
+        "the deleted set elements are restored",
+        Duration::from_secs(15),
+        || lab.tcp(v4, "x") == Outcome::Refused,
+    );
+
     // Uninstall removes everything the agent created.
     drop(agent2);
     let out = Command::new(BIN)
@@ -318,6 +379,7 @@ fn scoping_expiry_and_revocation() {
     wait_until("both devices are in sync", Duration::from_secs(15), || {
         in_sync(&server, 2)
     });
+    exemptions_are_reported(&server);
 
     // Each agent gets only the indicators scoped to its group.
     let (r1, r2) = (lab1.remote("v4"), lab2.remote("v4"));
@@ -726,26 +788,20 @@ fn an_update_the_agent_cannot_read_is_refused_and_reported_and_the_kernel_keeps_
     assert_eq!(lab.tcp(v4, "x"), Outcome::Refused);
 }
 
-/// A namespace for the server, joined to the lab's endpoint by its own veth pair, so that the
-/// agent's connection to its server crosses the table it enforces; removed on drop.
-struct ServerHost {
-    ns: Netns,
-    ip: String,
+/// The server's own namespace beside the lab's endpoint, so that the agent's connection to its
+/// server crosses the table it enforces; removed on drop.
+struct ServerHost(SideHost);
+
+impl std::ops::Deref for ServerHost {
+    type Target = SideHost;
+    fn deref(&self) -> &SideHost {
+        &self.0
+    }
 }
 
 impl ServerHost {
     fn new(lab: &Lab) -> Self {
-        let name = format!("{}sv", lab.ep.name().trim_end_matches("ep"));
-        let (a, b) = (format!("{name}x"), format!("{name}y"));
-        let sub = format!("10.{}.{}", 170 + lab.n / 250, lab.n % 250);
-        let ns = Netns::add(&name);
-        veth(&ns, &a, &lab.ep, &b);
-        ns.add_address(&a, &format!("{sub}.1/24"));
-        lab.ep.add_address(&b, &format!("{sub}.2/24"));
-        Self {
-            ns,
-            ip: format!("{sub}.1"),
-        }
+        Self(lab.side_host("sv", 170))
     }
 
     /// The CLI, run in the server's namespace against `server`; its JSON answer.
@@ -826,6 +882,92 @@ fn the_agents_own_connection_to_its_server_is_never_an_event() {
     let own = host.events_from(&server, &host.ip);
     assert!(own.is_empty(), "events name the server: {own:?}");
     let _ = lab.nft(&["delete", "table", "inet", "netward"]);
+}
+
+/// `agent uninstall` says what it found: run where there is no table (here, the remote
+/// host's namespace), it fails, names the table and the namespace, and keeps the state
+/// directory; run where the table is, it removes both and says so.
+#[test]
+fn uninstall_reports_what_it_found_and_fails_without_the_table() {
+    let lab = Lab::new();
+    assert!(
+        lab.nft(&["add", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("identity.json"), "{}").unwrap();
+    let uninstall = |netns: &std::path::Path| {
+        Command::new(BIN)
+            .args(["agent", "uninstall", "--state-dir"])
+            .arg(state.path())
+            .arg("--netns")
+            .arg(netns)
+            .output()
+            .unwrap()
+    };
+
+    let elsewhere = uninstall(&lab.rh_path());
+    let stderr = String::from_utf8_lossy(&elsewhere.stderr);
+    assert!(!elsewhere.status.success(), "no table there: a failure");
+    assert!(
+        stderr.contains("no nftables table inet netward")
+            && stderr.contains(&lab.rh_path().display().to_string()),
+        "{stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&elsewhere.stdout).contains("removed"),
+        "nothing claimed removed"
+    );
+    assert!(state.path().exists(), "the state directory is kept");
+    assert!(
+        lab.nft(&["list", "table", "inet", "netward"])
+            .status
+            .success(),
+        "the real table is untouched"
+    );
+
+    let here = uninstall(&lab.ep_path());
+    let stdout = String::from_utf8_lossy(&here.stdout);
+    assert!(
+        here.status.success(),
+        "{}",
+        String::from_utf8_lossy(&here.stderr)
+    );
+    assert!(
+        stdout.contains("removed the nftables table inet netward")
+            && stdout.contains("removed the state directory"),
+        "{stdout}"
+    );
+    assert!(
+        !lab.nft(&["list", "table", "inet", "netward"])
+            .status
+            .success()
+    );
+    assert!(!state.path().exists());
+
+    // An agent whose last status was mode `off` enforced nothing: no table is expected.
+    std::fs::create_dir(state.path()).unwrap();
+    std::fs::write(
+        state.path().join("status.json"),
+        serde_json::json!({
+            "server": "http://127.0.0.1:1", "deviceId": "1", "connected": false,
+            "group": "default", "mode": "off", "coverage": "all", "version": 3,
+            "appliedAt": null, "allow": 0, "block": 0, "audit": 0, "kernelEntries": 0,
+            "notEnforceable": [], "lastError": null, "updatedAt": "2026-01-01T00:00:00Z"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let off = uninstall(&lab.ep_path());
+    let stdout = String::from_utf8_lossy(&off.stdout);
+    assert!(
+        off.status.success(),
+        "{}",
+        String::from_utf8_lossy(&off.stderr)
+    );
+    assert!(stdout.contains("enforced nothing (mode off)"), "{stdout}");
+    assert!(!state.path().exists());
 }
 
 /// Started with `ip netns exec`, which remounts /sys without the cgroup2 hierarchy, the agent

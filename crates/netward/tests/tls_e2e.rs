@@ -10,37 +10,14 @@
 use std::process::Output;
 use std::time::Duration;
 
-use netward_testkit::lab::{Lab, Outcome};
-use netward_testkit::netns::{Netns, veth};
+use netward_testkit::lab::{Lab, Outcome, SideHost};
 use netward_testkit::{AgentProcess, ServerProcess, wait_for, wait_until};
 use serde_json::Value;
 
 /// The binary under test, as Cargo built it.
 const BIN: &str = env!("CARGO_BIN_EXE_netward");
 
-/// A console namespace joined to the lab's endpoint by its own veth pair; removed on drop.
-struct Console {
-    ns: Netns,
-    ip: String,
-}
-
-impl Console {
-    fn new(lab: &Lab) -> Self {
-        let name = format!("{}cs", lab.ep.name().trim_end_matches("ep"));
-        let (a, b) = (format!("{name}x"), format!("{name}y"));
-        let sub = format!("10.{}.{}", 150 + lab.n / 250, lab.n % 250);
-        let ns = Netns::add(&name);
-        veth(&ns, &a, &lab.ep, &b);
-        ns.add_address(&a, &format!("{sub}.1/24"));
-        lab.ep.add_address(&b, &format!("{sub}.2/24"));
-        Self {
-            ns,
-            ip: format!("{sub}.1"),
-        }
-    }
-}
-
-fn cli(console: &Console, url: &str, token: &str, ca: Option<&str>, args: &[&str]) -> Output {
+fn cli(console: &SideHost, url: &str, token: &str, ca: Option<&str>, args: &[&str]) -> Output {
     let mut c = console.ns.exec(BIN);
     c.args(args)
         .args(["--json", "--server", url, "--token", token]);
@@ -62,7 +39,7 @@ fn ok(out: Output) -> Value {
 #[test]
 fn agents_enroll_over_tls_with_a_pinned_ca_and_a_wrong_pin_is_refused() {
     let lab = Lab::new();
-    let console = Console::new(&lab);
+    let console = lab.side_host("cs", 150);
     let data = tempfile::tempdir().unwrap();
 
     // Plain HTTP off loopback is refused outright.

@@ -1,16 +1,22 @@
 //! A fake enforcer that records what it was asked to apply, for tests and benchmarks of the
 //! code above the kernel boundary. It reports what [`super::nft::NftEnforcer`] reports for the
 //! same calls; the shared conformance suite (`tests/conformance/`) holds both to that.
+//!
+//! It models the kernel's element timeouts on its [`Clock`] (the system's unless given
+//! another): an element is held until its expiry, and an element the "kernel" already expired
+//! is neither deleted nor counted again by a later apply, as with nftables.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use netward_model::ProtectionMode;
 
-use super::{ApplyReport, Enforcer, EnforcerError};
-use crate::KernelPolicy;
+use super::{ApplyReport, Enforcer, EnforcerError, expected_held};
+use crate::clock::{Clock, SystemClock};
+use crate::{KernelPolicy, SetId};
 
 /// Records every applied policy; never touches the kernel.
-#[derive(Debug, Default)]
 pub struct RecordingEnforcer {
     /// Every policy applied, in order.
     pub applied: Vec<KernelPolicy>,
@@ -19,17 +25,86 @@ pub struct RecordingEnforcer {
     /// Simulated tampering: someone removed the table. `is_intact` answers false until an
     /// apply rewrites it, as the kernel's table stays gone until then.
     pub tampered: bool,
+    /// Elements someone deleted from the sets behind the enforcer's back (see
+    /// [`RecordingEnforcer::delete_behind_back`]); a full rewrite restores them.
+    pub deleted: BTreeSet<(SetId, (u128, u128))>,
+    /// The time the modelled kernel expires elements by.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RecordingEnforcer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingEnforcer")
+            .field("applied", &self.applied.len())
+            .field("current", &self.current)
+            .field("tampered", &self.tampered)
+            .field("deleted", &self.deleted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RecordingEnforcer {
+    fn default() -> Self {
+        Self::with_clock(SystemClock)
+    }
+}
+
+/// The elements of set `id` of `p` not expired at `now_ms`, with their expiry.
+fn live(p: &KernelPolicy, id: SetId, now_ms: i64) -> BTreeSet<((u128, u128), Option<i64>)> {
+    p.sets
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .map(|e| (*e, p.expiry(id, *e)))
+        .filter(|(_, at)| at.is_none_or(|at| at.saturating_mul(1000) > now_ms))
+        .collect()
+}
+
+impl RecordingEnforcer {
+    /// A fake whose kernel expires elements by `clock`.
+    pub fn with_clock(clock: impl Clock) -> Self {
+        Self {
+            applied: Vec::new(),
+            current: None,
+            tampered: false,
+            deleted: BTreeSet::new(),
+            clock: Arc::new(clock),
+        }
+    }
+
+    /// Deletes `element` of set `id` behind the enforcer's back, as `nft delete element`
+    /// would.
+    pub fn delete_behind_back(&mut self, id: SetId, element: (u128, u128)) {
+        self.deleted.insert((id, element));
+    }
+
+    /// Whether the modelled kernel holds an element of set `id` covering `key` now.
+    pub fn enforces(&self, id: SetId, key: u128) -> bool {
+        let Some(p) = self.current.as_ref().filter(|_| !self.tampered) else {
+            return false;
+        };
+        live(p, id, self.clock.now_ms())
+            .iter()
+            .any(|((s, e), _)| (*s..=*e).contains(&key) && !self.deleted.contains(&(id, (*s, *e))))
+    }
 }
 
 impl Enforcer for RecordingEnforcer {
     fn apply(&mut self, desired: &KernelPolicy) -> Result<ApplyReport, EnforcerError> {
         let started = Instant::now();
+        let now = self.clock.now_ms();
         // What a kernel table still holds to change by a delta: nothing once it was removed,
         // under mode `off` (no table) or by someone else.
         let previous = self
             .current
             .as_ref()
             .filter(|p| !self.tampered && p.mode != ProtectionMode::Off);
+        let live_count = |p: &KernelPolicy| {
+            SetId::all()
+                .into_iter()
+                .map(|id| live(p, id, now).len())
+                .sum::<usize>()
+        };
         let report = match previous {
             _ if desired.mode == ProtectionMode::Off => ApplyReport {
                 full: true,
@@ -38,14 +113,38 @@ impl Enforcer for RecordingEnforcer {
                 removed: self.current.as_ref().map_or(0, KernelPolicy::entry_count),
                 elapsed: started.elapsed(),
             },
+            // nftables refuses to delete an unexpiring element that is not there (the
+            // deletions of expiring ones tolerate it), and then rewrites everything.
+            Some(cur)
+                if SetId::all().into_iter().any(|id| {
+                    live(cur, id, now)
+                        .difference(&live(desired, id, now))
+                        .any(|(e, at)| at.is_none() && self.deleted.contains(&(id, *e)))
+                }) =>
+            {
+                self.deleted.clear();
+                ApplyReport {
+                    full: true,
+                    rules_written: !cur.same_rules(desired),
+                    added: live_count(desired),
+                    removed: 0,
+                    elapsed: started.elapsed(),
+                }
+            }
             Some(cur) => {
-                let (added, removed) = desired.sets.iter().fold((0, 0), |(a, r), (id, want)| {
-                    let have = cur.sets.get(id).cloned().unwrap_or_default();
-                    (
-                        a + want.difference(&have).count(),
-                        r + have.difference(want).count(),
-                    )
-                });
+                let (mut added, mut removed) = (0, 0);
+                let mut restored = BTreeMap::new();
+                for id in SetId::all() {
+                    let (want, have) = (live(desired, id, now), live(cur, id, now));
+                    added += want.difference(&have).count();
+                    removed += have.difference(&want).count();
+                    // A delta re-adds or deletes only what it names; an element deleted
+                    // behind our back stays deleted otherwise.
+                    for (e, _) in want.symmetric_difference(&have) {
+                        restored.insert((id, *e), ());
+                    }
+                }
+                self.deleted.retain(|k| !restored.contains_key(k));
                 ApplyReport {
                     full: false,
                     rules_written: !cur.same_rules(desired),
@@ -54,13 +153,16 @@ impl Enforcer for RecordingEnforcer {
                     elapsed: started.elapsed(),
                 }
             }
-            None => ApplyReport {
-                full: true,
-                rules_written: true,
-                added: desired.entry_count(),
-                removed: 0,
-                elapsed: started.elapsed(),
-            },
+            None => {
+                self.deleted.clear();
+                ApplyReport {
+                    full: true,
+                    rules_written: true,
+                    added: live_count(desired),
+                    removed: 0,
+                    elapsed: started.elapsed(),
+                }
+            }
         };
         self.tampered = false;
         self.current = Some(desired.clone());
@@ -77,6 +179,41 @@ impl Enforcer for RecordingEnforcer {
         })
     }
 
+    fn held(&mut self, id: SetId) -> Result<Option<usize>, EnforcerError> {
+        let Some(p) = self
+            .current
+            .as_ref()
+            .filter(|p| !self.tampered && p.mode != ProtectionMode::Off)
+        else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        Ok(Some(
+            live(p, id, now)
+                .iter()
+                .filter(|(e, _)| !self.deleted.contains(&(id, *e)))
+                .count(),
+        ))
+    }
+
+    fn sets_intact(&mut self) -> Result<bool, EnforcerError> {
+        let Some(p) = self.current.clone() else {
+            return Ok(true);
+        };
+        if p.mode == ProtectionMode::Off || self.tampered {
+            return Ok(!self.tampered);
+        }
+        let now = self.clock.now_ms();
+        for id in SetId::all() {
+            let (certain, maybe) = expected_held(&p, id, now);
+            let held = self.held(id)?.unwrap_or(0);
+            if held < certain || held > certain + maybe {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     fn invalidate(&mut self) {
         self.current = None;
     }
@@ -84,6 +221,7 @@ impl Enforcer for RecordingEnforcer {
     fn remove(&mut self) -> Result<(), EnforcerError> {
         self.current = None;
         self.tampered = false;
+        self.deleted.clear();
         Ok(())
     }
 }

@@ -7,7 +7,32 @@ pub mod nft;
 
 use std::time::Duration;
 
-use crate::KernelPolicy;
+use crate::{KernelPolicy, SetId};
+
+/// Around an element's expiry, how long the periodic set check accepts it as either present or
+/// gone: the check reads the sets over some time, and the kernel drops an element at its
+/// expiry. An element deleted behind the agent's back this close to its expiry is not noticed,
+/// and does not need to be.
+pub const EXPIRY_MARGIN_MS: i64 = 3_000;
+
+/// How many elements of set `id` of `applied` the kernel holds at `now_ms` for certain
+/// (expiring later than the margin, or never), and how many more it may hold (expiring
+/// within the margin of now).
+pub fn expected_held(applied: &KernelPolicy, id: SetId, now_ms: i64) -> (usize, usize) {
+    let (mut certain, mut maybe) = (0, 0);
+    for element in applied.sets.get(&id).into_iter().flatten() {
+        match applied
+            .expiry(id, *element)
+            .map(|at| at.saturating_mul(1000))
+        {
+            None => certain += 1,
+            Some(at) if at > now_ms + EXPIRY_MARGIN_MS => certain += 1,
+            Some(at) if at > now_ms - EXPIRY_MARGIN_MS => maybe += 1,
+            Some(_) => {}
+        }
+    }
+    (certain, maybe)
+}
 
 /// What one [`Enforcer::apply`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,6 +102,18 @@ pub trait Enforcer: Send {
     /// Whether what this enforcer created is still in place, unaltered as far as can be seen
     /// cheaply: the table, its chains, and their rule counts.
     fn is_intact(&mut self) -> Result<bool, EnforcerError>;
+
+    /// How many elements (addresses or ranges) set `id` holds in the kernel now, elements
+    /// that expired excluded; `None` when there is no such set (no table, or mode `off`).
+    /// Costs a walk of the set: for the periodic check of [`Enforcer::sets_intact`] and
+    /// tests, not for every tick.
+    fn held(&mut self, id: SetId) -> Result<Option<usize>, EnforcerError>;
+
+    /// Whether every set holds as many elements as the last apply wrote and the kernel has
+    /// not expired since, so that elements deleted (or added) behind the agent's back are
+    /// seen; the elements expiring within a few seconds of now may be counted either way.
+    /// `true` when nothing was applied, or under mode `off`.
+    fn sets_intact(&mut self) -> Result<bool, EnforcerError>;
 
     /// Forgets the applied state, so that the next apply rewrites everything.
     fn invalidate(&mut self);

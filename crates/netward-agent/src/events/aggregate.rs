@@ -145,6 +145,7 @@ mod tests {
             remote: remote.parse().unwrap(),
             remote_port: Some(443),
             uid: Some(0),
+            echo_id: None,
         }
     }
 

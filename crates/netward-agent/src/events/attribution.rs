@@ -8,7 +8,8 @@
 //! detached when it exits (nothing is pinned).
 //!
 //! The agent never guesses. It reports the process as unknown when:
-//! - no program saw the endpoint (inbound traffic, forwarded traffic, raw sockets);
+//! - no program saw the endpoint (inbound traffic, forwarded traffic, raw sockets); ICMP echo
+//!   requests are attributed from the ping sockets instead, see [`super::ping_sockets`];
 //! - two processes reached the same endpoint within two seconds of each other;
 //! - the uid the packet carries is not the uid the program saw;
 //! - the entry is older than [`MAX_AGE`] (a long-lived connected UDP socket, say).
@@ -30,6 +31,9 @@ use aya::Ebpf;
 use aya::maps::{HashMap, MapData};
 use aya::programs::{CgroupAttachMode, CgroupSockAddr};
 use netward_model::detection::ProcessInfo;
+
+use super::attributor::{ICMP, ICMPV6};
+use super::ping_sockets::PingSockets;
 
 /// The compiled programs.
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/attribution.bpf.o"));
@@ -79,6 +83,8 @@ pub struct Attribution {
     // Kept for its links: dropping it detaches the programs.
     _bpf: Ebpf,
     origins: HashMap<MapData, [u8; 20], [u8; 40]>,
+    /// Where ICMP echo requests are attributed from (the programs see TCP and UDP only).
+    pings: Option<PingSockets>,
 }
 
 /// What the programs remembered about an endpoint.
@@ -195,7 +201,17 @@ impl Attribution {
                 name: "origins".into(),
             })?;
         let origins = HashMap::try_from(map)?;
-        Ok(Self { _bpf: bpf, origins })
+        Ok(Self {
+            _bpf: bpf,
+            origins,
+            pings: None,
+        })
+    }
+
+    /// Attributes ICMP echo requests from `pings` too.
+    pub fn with_ping_sockets(mut self, pings: PingSockets) -> Self {
+        self.pings = Some(pings);
+        self
     }
 
     /// What the programs remember about an endpoint, if anything.
@@ -215,6 +231,15 @@ impl Attribution {
         port: Option<u16>,
         packet_uid: Option<u32>,
     ) -> Option<Origin> {
+        if protocol == ICMP || protocol == ICMPV6 {
+            return self.pings.as_ref()?.origin_of(
+                protocol,
+                remote,
+                port?,
+                packet_uid,
+                boottime_ns(),
+            );
+        }
         let origin = self.origin(protocol, remote, port?)?;
         let age = boottime_ns().saturating_sub(origin.at_ns);
         if origin.ambiguous

@@ -9,10 +9,17 @@ use netward_model::detection::ProcessInfo;
 
 use super::attribution::{self, Attribution, Origin};
 
+/// IP protocol numbers of ICMP and ICMPv6, whose echo requests are attributed by their
+/// identifier rather than a port.
+pub const ICMP: u8 = 1;
+/// See [`ICMP`].
+pub const ICMPV6: u8 = 58;
+
 /// Names the process behind an outbound hit, or says it cannot.
 pub trait Attributor: Send + 'static {
-    /// Who last reached `remote` on `port` over `protocol`, or `None` when that cannot be known
-    /// for sure (nobody seen, two processes at once, another uid, too old).
+    /// Who last reached `remote` on `port` over `protocol` (for an ICMP echo, `port` is its
+    /// identifier), or `None` when that cannot be known for sure (nobody seen, two processes
+    /// at once, another uid, too old).
     fn origin_of(
         &self,
         protocol: u8,

@@ -612,6 +612,7 @@ mod tests {
             local_port: Some(40_000),
             remote: "192.0.2.7".parse().unwrap(),
             remote_port: Some(443),
+            echo_id: None,
             uid: None,
         };
         let file = dir.path().join(super::super::spool::FILE);

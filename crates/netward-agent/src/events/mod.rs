@@ -11,7 +11,7 @@
 //! - [`index`]: finds the indicators behind a hit.
 //! - [`source`]: the [`HitSource`] boundary the sensor reads (the NFLOG socket in production).
 //! - [`attribution`]: names the initiating process, or says it cannot, behind the
-//!   [`attributor::Attributor`] boundary.
+//!   [`attributor::Attributor`] boundary; [`ping_sockets`] does it for ICMP echo requests.
 //! - [`fake`]: fakes of both boundaries, for tests without root.
 //! - [`aggregate`]: turns storms into counted events.
 //! - [`spool`]: keeps events on disk until the server acknowledges them.
@@ -26,6 +26,7 @@ pub mod fake;
 pub mod index;
 pub mod nflog;
 pub mod packet;
+pub mod ping_sockets;
 pub mod source;
 pub mod spool;
 
@@ -37,6 +38,7 @@ use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use netward_model::PolicyEntry;
+use netward_model::agent_wire::Exemption;
 use netward_model::detection::ProcessInfo;
 
 use self::aggregate::Aggregator;
@@ -65,17 +67,18 @@ pub struct OwnTraffic {
 }
 
 impl OwnTraffic {
-    /// The server's addresses and port, set by the runtime and again when they change.
-    pub fn set(&self, addresses: &[IpNet], port: u16) {
+    /// The server's port and the agent's exemptions (the server's addresses among them), set
+    /// by the runtime and again when they change.
+    pub fn set(&self, exempt: &[Exemption], port: u16) {
         if let Ok(mut e) = self.endpoints.lock() {
-            *e = (addresses.to_vec(), port);
+            *e = (networks(exempt), port);
         }
     }
 
-    /// New addresses for the server, at the same port.
-    pub fn set_addresses(&self, addresses: &[IpNet]) {
+    /// New exemptions, with the server at the same port.
+    pub fn set_addresses(&self, exempt: &[Exemption]) {
         if let Ok(mut e) = self.endpoints.lock() {
-            e.0 = addresses.to_vec();
+            e.0 = networks(exempt);
         }
     }
 
@@ -83,6 +86,11 @@ impl OwnTraffic {
     pub fn skipped(&self) -> u64 {
         self.skipped.load(Ordering::Relaxed)
     }
+}
+
+/// The networks of the exemptions.
+fn networks(exempt: &[Exemption]) -> Vec<IpNet> {
+    exempt.iter().map(|e| e.range.network()).collect()
 }
 
 /// Whether `hit` is a connection of the agent to its server at `endpoints`.
@@ -94,6 +102,11 @@ fn is_own(hit: &Hit, endpoints: &(Vec<IpNet>, u16)) -> bool {
         && hit.remote_port == Some(*port)
         && addresses.iter().any(|n| n.contains(&hit.remote))
 }
+
+/// How long after an indicator's expiry a hit read by the sensor still names it: the hit was
+/// logged before it was read, and the kernel drops an element up to a few milliseconds after
+/// its second (`enforcer::nft::EXPIRY_SLACK_MS`).
+pub const EXPIRY_GRACE_MS: i64 = 100;
 
 /// How long a process's `/proc` description is reused before it is read again.
 const PROCESS_CACHE: Duration = Duration::from_secs(5);
@@ -128,7 +141,13 @@ impl SensorConfig {
             .and_then(|cg| match Attribution::attach(cg) {
                 Ok(a) => {
                     tracing::info!(cgroup = %cg.display(), "Process attribution attached.");
-                    Some(a)
+                    match ping_sockets::PingSockets::open_in(self.netns.as_deref()) {
+                        Ok(pings) => Some(a.with_ping_sockets(pings)),
+                        Err(error) => {
+                            tracing::warn!(%error, "Cannot read the ping sockets; ICMP hits will name no process.");
+                            Some(a)
+                        }
+                    }
                 }
                 Err(error) => {
                     tracing::error!(%error, "Process attribution is unavailable; hits will name no process.");
@@ -215,6 +234,10 @@ impl<A: Attributor, C: Clock> Reader<A, C> {
             self.index = IndicatorIndex::build(entries.iter());
         }
         let at = self.clock.now_ms();
+        // The kernel matched this hit before we read it, and keeps an element a few
+        // milliseconds past its second: an indicator that expired within [`EXPIRY_GRACE_MS`]
+        // of the read is still the one the kernel enforced.
+        let matched_at = (at - EXPIRY_GRACE_MS).div_euclid(1000);
         let mut counted = Vec::with_capacity(batch.hits.len());
         let own = self
             .own
@@ -227,12 +250,18 @@ impl<A: Attributor, C: Clock> Reader<A, C> {
                 self.own.skipped.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let indicators =
-                self.index
-                    .lookup(hit.remote, hit.verdict.set_action, at.div_euclid(1000));
+            let indicators = self
+                .index
+                .lookup(hit.remote, hit.verdict.set_action, matched_at);
+            // An ICMP echo has no port: its identifier takes the port's place, as the ping
+            // socket that sent it is bound to it.
+            let port = match hit.protocol {
+                attributor::ICMP | attributor::ICMPV6 => hit.echo_id,
+                _ => hit.remote_port,
+            };
             let process = match (&self.attributor, hit.verdict.direction) {
                 (Some(a), Direction::Outbound) => a
-                    .origin_of(hit.protocol, hit.remote, hit.remote_port, hit.uid)
+                    .origin_of(hit.protocol, hit.remote, port, hit.uid)
                     .map(|o| cached_process(&mut self.processes, a, o)),
                 _ => None,
             };

@@ -47,6 +47,8 @@ pub struct Hit {
     pub remote_port: Option<u16>,
     /// The sending socket's uid (locally generated packets only).
     pub uid: Option<u32>,
+    /// The identifier of an ICMP echo request (a ping socket's "port").
+    pub echo_id: Option<u16>,
 }
 
 /// A hit, built from a packet's log attributes.
@@ -71,6 +73,7 @@ pub fn hit_of(nlas: &[PacketNla]) -> Option<(Hit, Option<u32>)> {
         protocol,
         sport,
         dport,
+        echo_id,
     } = parse_packet(payload?)?;
     let hit = match verdict.direction {
         Direction::Outbound => Hit {
@@ -81,6 +84,7 @@ pub fn hit_of(nlas: &[PacketNla]) -> Option<(Hit, Option<u32>)> {
             remote: dst,
             remote_port: dport,
             uid,
+            echo_id,
         },
         Direction::Inbound => Hit {
             verdict,
@@ -90,9 +94,45 @@ pub fn hit_of(nlas: &[PacketNla]) -> Option<(Hit, Option<u32>)> {
             remote: src,
             remote_port: sport,
             uid: None,
+            echo_id,
         },
     };
     Some((hit, seq))
+}
+
+/// The hits in what one `recv` returned: netlink messages back to back, each padded to four
+/// bytes. A gap in the sequence numbers after `next_seq` is counted as lost hits. Pure, so
+/// that it can be fuzzed without a socket: the first message that cannot be read ends the
+/// batch.
+pub fn decode(bytes: &[u8], next_seq: &mut Option<u32>) -> Batch {
+    let mut batch = Batch::default();
+    let n = bytes.len();
+    let mut offset = 0;
+    while offset < n {
+        let Ok(msg) = NetlinkMessage::<NetfilterMessage>::deserialize(&bytes[offset..n]) else {
+            break;
+        };
+        let len = msg.header.length as usize;
+        if let NetlinkPayload::InnerMessage(NetfilterMessage {
+            inner: NetfilterMessageInner::ULog(ULogMessage::Packet(nlas)),
+            ..
+        }) = &msg.payload
+            && let Some((hit, seq)) = hit_of(nlas)
+        {
+            if let Some(seq) = seq {
+                if let Some(expected) = *next_seq {
+                    batch.lost += u64::from(seq.wrapping_sub(expected));
+                }
+                *next_seq = Some(seq.wrapping_add(1));
+            }
+            batch.hits.push(hit);
+        }
+        if len == 0 {
+            break;
+        }
+        offset += (len + 3) & !3;
+    }
+    batch
 }
 
 /// An NFLOG socket bound to [`GROUP`] in the namespace it was opened in.
@@ -162,7 +202,6 @@ impl NflogSocket {
 
     /// Reads what the kernel has logged, waiting at most 200 ms.
     pub fn read(&mut self) -> io::Result<Batch> {
-        let mut batch = Batch::default();
         let n = match self.socket.recv(&mut &mut self.buf[..], 0) {
             Ok(n) => n,
             Err(e)
@@ -171,38 +210,12 @@ impl NflogSocket {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Ok(batch);
+                return Ok(Batch::default());
             }
             // The kernel dropped messages; the sequence gap counts them.
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => return Ok(batch),
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => return Ok(Batch::default()),
             Err(e) => return Err(e),
         };
-        let mut offset = 0;
-        while offset < n {
-            let Ok(msg) = NetlinkMessage::<NetfilterMessage>::deserialize(&self.buf[offset..n])
-            else {
-                break;
-            };
-            let len = msg.header.length as usize;
-            if let NetlinkPayload::InnerMessage(NetfilterMessage {
-                inner: NetfilterMessageInner::ULog(ULogMessage::Packet(nlas)),
-                ..
-            }) = &msg.payload
-                && let Some((hit, seq)) = hit_of(nlas)
-            {
-                if let Some(seq) = seq {
-                    if let Some(expected) = self.next_seq {
-                        batch.lost += u64::from(seq.wrapping_sub(expected));
-                    }
-                    self.next_seq = Some(seq.wrapping_add(1));
-                }
-                batch.hits.push(hit);
-            }
-            if len == 0 {
-                break;
-            }
-            offset += (len + 3) & !3;
-        }
-        Ok(batch)
+        Ok(decode(&self.buf[..n], &mut self.next_seq))
     }
 }

@@ -30,7 +30,14 @@ pub struct Packet {
     pub sport: Option<u16>,
     /// Destination port (TCP, UDP).
     pub dport: Option<u16>,
+    /// The identifier of an ICMP or ICMPv6 echo request: what a ping socket is bound to, in
+    /// place of a port.
+    pub echo_id: Option<u16>,
 }
+
+/// ICMP's echo request, and ICMPv6's.
+const ICMP_ECHO_REQUEST: (u8, u8) = (1, 8);
+const ICMPV6_ECHO_REQUEST: (u8, u8) = (58, 128);
 
 /// Where the transport header of a packet starts, if it is there at all.
 struct Transport<'a> {
@@ -130,12 +137,21 @@ pub fn parse_packet(p: &[u8]) -> Option<Packet> {
         ),
         _ => (None, None),
     };
+    let echo_id = match transport.header {
+        Some(h) if h.len() >= 6 => {
+            let kind = (transport.protocol, h[0]);
+            (kind == ICMP_ECHO_REQUEST || kind == ICMPV6_ECHO_REQUEST)
+                .then(|| u16::from_be_bytes([h[4], h[5]]))
+        }
+        _ => None,
+    };
     Some(Packet {
         src,
         dst,
         protocol: transport.protocol,
         sport: ports.0,
         dport: ports.1,
+        echo_id,
     })
 }
 
@@ -204,7 +220,8 @@ mod tests {
                 dst: "10.0.0.2".parse().unwrap(),
                 protocol: 17,
                 sport: Some(12345),
-                dport: Some(53)
+                dport: Some(53),
+                echo_id: None,
             })
         );
         let p = parse_packet(&v6(ICMPV6, &[])).unwrap();
@@ -296,5 +313,31 @@ mod tests {
         v4[0] = 0x41;
         v4[9] = TCP;
         assert_eq!(transport(&v4), (TCP, None, None));
+    }
+
+    #[test]
+    fn an_echo_request_gives_its_identifier_and_nothing_else_does() {
+        let mut v4 = vec![0u8; 28];
+        v4[0] = 0x45;
+        v4[9] = 1;
+        v4[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        v4[16..20].copy_from_slice(&[10, 0, 0, 2]);
+        v4[20] = 8;
+        v4[24..26].copy_from_slice(&0x1234u16.to_be_bytes());
+        let p = parse_packet(&v4).unwrap();
+        assert_eq!((p.protocol, p.echo_id, p.sport), (1, Some(0x1234), None));
+        v4[20] = 0;
+        assert_eq!(
+            parse_packet(&v4).unwrap().echo_id,
+            None,
+            "a reply is not ours"
+        );
+        assert_eq!(parse_packet(&v4[..24]).unwrap().echo_id, None, "cut short");
+        let mut rest = vec![128u8, 0, 0, 0];
+        rest.extend_from_slice(&0xbeefu16.to_be_bytes());
+        assert_eq!(
+            parse_packet(&v6(ICMPV6, &rest)).unwrap().echo_id,
+            Some(0xbeef)
+        );
     }
 }

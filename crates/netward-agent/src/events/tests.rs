@@ -87,6 +87,7 @@ fn hit(direction: Direction, outcome: Outcome, reason: Reason, uid: Option<u32>)
         remote: "192.0.2.7".parse().unwrap(),
         remote_port: Some(443),
         uid,
+        echo_id: None,
     }
 }
 
@@ -313,7 +314,13 @@ fn the_sensor_thread_reads_a_fake_source_until_dropped() {
 fn the_agents_own_connections_to_its_server_are_not_reported_but_counted() {
     let (mut reader, aggregator, _) = reader_with(None);
     let own = reader.own.clone();
-    own.set(&["192.0.2.10/32".parse().unwrap()], 8440);
+    own.set(
+        &[netward_model::agent_wire::Exemption {
+            range: "192.0.2.10".parse().unwrap(),
+            reason: netward_model::agent_wire::ExemptionReason::Server,
+        }],
+        8440,
+    );
     let to = |remote: &str, port: u16, outcome: Outcome| Hit {
         remote: remote.parse().unwrap(),
         remote_port: Some(port),
@@ -340,4 +347,56 @@ fn the_agents_own_connections_to_its_server_are_not_reported_but_counted() {
         [("192.0.2.10", Some(22)), ("192.0.2.11", Some(8440))]
     );
     assert_eq!(own.skipped(), 2);
+}
+
+#[test]
+fn an_icmp_echo_is_attributed_by_its_identifier() {
+    let mut a = attributor();
+    a.origins
+        .insert((1, "192.0.2.7".parse().unwrap(), 0x77), curl());
+    let (mut reader, aggregator, _) = reader_with(Some(a));
+    let ping = |echo_id| Hit {
+        protocol: 1,
+        local_port: None,
+        remote_port: None,
+        echo_id,
+        ..hit(
+            Direction::Outbound,
+            Outcome::Blocked,
+            Reason::IndicatorBlock,
+            Some(1000),
+        )
+    };
+    reader.handle(Batch {
+        hits: vec![ping(Some(0x77))],
+        lost: 0,
+    });
+    let events = drain(&aggregator);
+    assert_eq!(events[0].process.as_ref().map(|p| p.pid), Some(4242));
+    reader.handle(Batch {
+        hits: vec![ping(Some(0x78))],
+        lost: 0,
+    });
+    assert_eq!(drain(&aggregator)[0].process, None, "another identifier");
+}
+
+#[test]
+fn a_hit_read_just_after_an_expiry_still_names_the_indicator_the_kernel_enforced() {
+    let (mut reader, aggregator, _) = reader_with(None);
+    let expiry_ms = (NOW_MS / 1000) * 1000;
+    let blocked = || Batch {
+        hits: vec![hit(
+            Direction::Outbound,
+            Outcome::Blocked,
+            Reason::IndicatorBlock,
+            None,
+        )],
+        lost: 0,
+    };
+    reader.clock.set_ms(expiry_ms + super::EXPIRY_GRACE_MS - 1);
+    reader.handle(blocked());
+    assert_eq!(ids(&drain(&aggregator)[0]), [2, 5, 1], "within the grace");
+    reader.clock.set_ms(expiry_ms + super::EXPIRY_GRACE_MS);
+    reader.handle(blocked());
+    assert_eq!(ids(&drain(&aggregator)[0]), [2, 1], "past it");
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::AgentError;
+use crate::enforcer::EnforcerError;
 use crate::enforcer::nft::NftEnforcer;
-use crate::enforcer::{Enforcer, EnforcerError};
 
 /// How often expiry and the kernel table are checked.
 pub const TICK: Duration = Duration::from_millis(500);
@@ -45,15 +45,57 @@ impl AgentConfig {
     }
 }
 
-/// Removes the agent's table and its state directory.
-pub fn uninstall(config: &AgentConfig) -> Result<(), AgentError> {
-    config.open_enforcer()?.remove()?;
-    match std::fs::remove_dir_all(&config.state_dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(AgentError::State {
-            path: config.state_dir.clone(),
-            source,
-        }),
+/// What `uninstall` found and removed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UninstallReport {
+    /// The nftables table (family `inet`).
+    pub table: String,
+    /// The network namespace it was looked for in; `None`: the caller's own.
+    pub netns: Option<PathBuf>,
+    /// Whether the table was there, and is now removed.
+    pub table_removed: bool,
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// Whether the state directory was there, and is now removed.
+    pub state_dir_removed: bool,
+}
+
+/// Removes the agent's table and its state directory, and says what it found.
+///
+/// A table that is not there is an error ([`AgentError::TableNotFound`]), unless the agent's
+/// last status says it enforced nothing (mode `off`): most likely the command runs in another
+/// network namespace than the agent, or names another table, and the real table still
+/// enforces. The state directory is then kept, so that the agent's identity is not lost
+/// before its table is found.
+pub fn uninstall(config: &AgentConfig) -> Result<UninstallReport, AgentError> {
+    let mut enforcer = config.open_enforcer()?;
+    let table_removed = enforcer.remove_table()?;
+    if !table_removed {
+        let status = super::read_status(&config.state_dir).ok().flatten();
+        let expected = status.is_none_or(|s| s.mode != netward_model::ProtectionMode::Off);
+        if expected {
+            return Err(AgentError::TableNotFound {
+                table: config.table.clone(),
+                netns: config.netns.clone(),
+            });
+        }
     }
+    let state_dir_removed = match std::fs::remove_dir_all(&config.state_dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(source) => {
+            return Err(AgentError::State {
+                path: config.state_dir.clone(),
+                source,
+            });
+        }
+    };
+    Ok(UninstallReport {
+        table: config.table.clone(),
+        netns: config.netns.clone(),
+        table_removed,
+        state_dir: config.state_dir.clone(),
+        state_dir_removed,
+    })
 }

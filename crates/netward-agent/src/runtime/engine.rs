@@ -6,16 +6,18 @@
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
-use netward_model::agent_wire::{AckRequest, AgentIndicator, DeviceFacts, PolicyUpdate};
+use netward_model::agent_wire::{
+    AckRequest, AgentIndicator, DeviceFacts, Exemption, ExemptionReason, PolicyUpdate,
+};
 use netward_model::text::printable;
-use netward_model::{Action, CompiledPolicy, Coverage, PolicyEntry, ProtectionMode};
+use netward_model::{Action, Coverage, PolicyEntry, ProtectionMode};
 use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
 use crate::enforcer::{ApplyReport, Enforcer, EnforcerError};
 use crate::events::IndexSlot;
-use crate::kernel_policy::{KernelPolicy, always_allowed};
+use crate::kernel_policy::{KernelPolicy, always_allowed, exemption, exemptions};
 
 /// The policy the agent holds, as persisted in its state directory.
 ///
@@ -90,6 +92,9 @@ pub struct Engine<E: Enforcer> {
     parsed: Arc<BTreeMap<i64, PolicyEntry>>,
     /// Where the indicators are published for the event sensor after each apply.
     index_slot: Option<IndexSlot>,
+    /// What is never blocked, and why (loopback, the server, the resolvers); reported in the
+    /// acknowledgement.
+    exemptions: Vec<Exemption>,
     always_allowed: Vec<IpNet>,
     next_expiry: Option<i64>,
     /// Set entries in the kernel after the last apply.
@@ -110,10 +115,22 @@ pub struct Engine<E: Enforcer> {
     pub applied_at: Option<i64>,
     /// Unix second of the last failed apply, to space out retries.
     failed_at: Option<i64>,
+    /// Unix second of the last count of the kernel's set elements.
+    sets_checked_at: Option<i64>,
 }
 
 /// The longest error text an acknowledgement carries (the server takes 2,000).
 pub const MAX_ERROR_CHARS: usize = 1_900;
+
+/// Seconds between two counts of the kernel's set elements, for a policy of `entries`
+/// elements: every [`SET_CHECK_SECS`], plus a second per 20,000 elements, since a count walks
+/// every set (a million elements: about a minute between counts).
+pub fn set_check_interval(entries: u64) -> i64 {
+    SET_CHECK_SECS + i64::try_from(entries / 20_000).unwrap_or(i64::MAX / 2)
+}
+
+/// The shortest time between two counts of the kernel's set elements, in seconds.
+pub const SET_CHECK_SECS: i64 = 5;
 
 /// Seconds between retries of a failed apply.
 pub const RETRY_SECS: i64 = 10;
@@ -141,6 +158,12 @@ impl<E: Enforcer> Engine<E> {
             state,
             parsed,
             index_slot: None,
+            exemptions: exemptions(
+                &server_addresses
+                    .iter()
+                    .filter_map(|n| exemption(*n, ExemptionReason::Server))
+                    .collect::<Vec<_>>(),
+            ),
             always_allowed: always_allowed(server_addresses),
             next_expiry: None,
             entries: 0,
@@ -151,18 +174,25 @@ impl<E: Enforcer> Engine<E> {
             update_error: None,
             applied_at: None,
             failed_at: None,
+            sets_checked_at: None,
         }
     }
 
-    /// Replaces the server addresses that are never blocked; `true` if they changed (the caller
-    /// then re-enforces).
-    pub fn set_server_addresses(&mut self, server_addresses: &[IpNet]) -> bool {
-        let next = always_allowed(server_addresses);
-        if next == self.always_allowed {
+    /// Replaces what is never blocked besides loopback (the server's addresses, the DNS
+    /// resolvers); `true` if it changed (the caller then re-enforces).
+    pub fn set_exemptions(&mut self, extra: &[Exemption]) -> bool {
+        let next = exemptions(extra);
+        if next == self.exemptions {
             return false;
         }
-        self.always_allowed = next;
+        self.always_allowed = next.iter().map(|e| e.range.network()).collect();
+        self.exemptions = next;
         true
+    }
+
+    /// What is never blocked, and why.
+    pub fn exemptions(&self) -> &[Exemption] {
+        &self.exemptions
     }
 
     /// Publishes the held indicators to `slot` after every apply, for the event sensor.
@@ -180,13 +210,23 @@ impl<E: Enforcer> Engine<E> {
 
     /// Compiles the held policy at `now` and applies it.
     pub fn enforce(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
-        let compiled = CompiledPolicy::compile_entries(self.parsed.values().copied(), now);
-        let kernel = KernelPolicy::new(
+        // Each element carries its expiry: the kernel drops it at that second by itself, so
+        // enforcement and the sensor's index (which names an indicator until the same second)
+        // agree, even while the agent is down. The expiry tick below only brings this
+        // bookkeeping (entries, what is not enforceable) up to date.
+        let kernel = KernelPolicy::from_entries(
             self.state.mode,
             self.state.coverage,
-            &compiled,
+            self.parsed.values().copied(),
+            now,
             &self.always_allowed,
         );
+        let next_expiry = self
+            .parsed
+            .values()
+            .filter_map(|e| e.expires_at)
+            .filter(|&at| now < at)
+            .min();
         self.not_enforceable = self
             .parsed
             .iter()
@@ -196,7 +236,7 @@ impl<E: Enforcer> Engine<E> {
             .collect();
         match self.enforcer.apply(&kernel) {
             Ok(report) => {
-                self.next_expiry = compiled.next_expiry;
+                self.next_expiry = next_expiry;
                 self.entries = kernel.entry_count() as u64;
                 self.last_error = None;
                 self.failed_at = None;
@@ -252,6 +292,24 @@ impl<E: Enforcer> Engine<E> {
             self.tamper_pending = true;
             return Ok(TickOutcome::TamperRepaired);
         }
+        // Set elements deleted behind our back are invisible to the cheap check above, and a
+        // delta only sends its own changes: count the elements now and then, and rewrite
+        // every set when a count is off.
+        let check_due = self
+            .sets_checked_at
+            .is_none_or(|at| now >= at + set_check_interval(self.entries));
+        if self.state.version.is_some() && check_due {
+            self.sets_checked_at = Some(now);
+            if !self.enforcer.sets_intact()? {
+                tracing::warn!(
+                    "Elements of the kernel's sets were deleted or added by someone else; rewriting them."
+                );
+                self.enforcer.invalidate();
+                self.enforce(now)?;
+                self.tamper_pending = true;
+                return Ok(TickOutcome::TamperRepaired);
+            }
+        }
         if self.next_expiry.is_some_and(|at| now >= at) {
             self.enforce(now)?;
             return Ok(TickOutcome::Expired);
@@ -273,6 +331,7 @@ impl<E: Enforcer> Engine<E> {
             error: self.problems(),
             tamper_repaired: self.tamper_pending,
             facts,
+            exemptions: self.exemptions.clone(),
         })
     }
 
@@ -530,5 +589,89 @@ mod tests {
             }];
             assert!(!set.iter().any(|(s, e)| (*s..=*e).contains(&srv)));
         }
+    }
+
+    #[test]
+    fn set_elements_deleted_behind_our_back_are_restored_and_reported() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        e.update(
+            update(
+                1,
+                true,
+                vec![
+                    ind(1, "192.0.2.1", "block", None),
+                    ind(2, "192.0.2.9", "block", None),
+                ],
+                vec![],
+            ),
+            0,
+        )
+        .unwrap();
+        assert_eq!(e.tick(0).unwrap(), TickOutcome::Idle, "counted: intact");
+        let id = SetId {
+            action: Action::Block,
+            family: Family::V4,
+            ranges: false,
+        };
+        let one = u128::from(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 1)));
+        e.enforcer.delete_behind_back(id, (one, one));
+        assert!(!e.enforcer().enforces(id, one));
+        // A delta that does not name the element leaves it deleted.
+        e.update(
+            update(
+                2,
+                false,
+                vec![ind(3, "198.51.100.1", "block", None)],
+                vec![],
+            ),
+            1,
+        )
+        .unwrap();
+        assert!(!e.enforcer().enforces(id, one));
+        assert_eq!(
+            e.tick(1).unwrap(),
+            TickOutcome::Idle,
+            "not yet counted again"
+        );
+        let due = set_check_interval(e.entries);
+        assert_eq!(e.tick(due).unwrap(), TickOutcome::TamperRepaired);
+        assert!(e.enforcer().enforces(id, one));
+        assert!(e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
+        assert_eq!(e.tick(2 * due).unwrap(), TickOutcome::Idle);
+    }
+
+    #[test]
+    fn a_dns_resolver_is_exempt_and_reported_with_its_reason() {
+        let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        let resolver = exemption(
+            "192.0.2.53/32".parse().unwrap(),
+            ExemptionReason::DnsResolver,
+        )
+        .unwrap();
+        assert!(e.set_exemptions(std::slice::from_ref(&resolver)));
+        assert!(
+            !e.set_exemptions(std::slice::from_ref(&resolver)),
+            "unchanged"
+        );
+        e.update(
+            update(1, true, vec![ind(1, "192.0.2.0/24", "block", None)], vec![]),
+            0,
+        )
+        .unwrap();
+        assert_eq!(e.not_enforceable, [1]);
+        let ack = e.ack(DeviceFacts::default()).unwrap();
+        let reasons: Vec<(String, &str)> = ack
+            .exemptions
+            .iter()
+            .map(|x| (x.range.to_string(), x.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("127.0.0.0/8".to_owned(), "loopback"),
+                ("192.0.2.53".to_owned(), "dns-resolver"),
+                ("::1".to_owned(), "loopback"),
+            ]
+        );
     }
 }

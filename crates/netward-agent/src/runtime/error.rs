@@ -51,6 +51,17 @@ pub enum AgentError {
     /// The server URL cannot be used.
     #[error(transparent)]
     ServerUrl(#[from] ServerUrlError),
+    /// `uninstall` found no table to remove where it looked.
+    #[error(
+        "no nftables table inet {table} in {}: nothing was removed here (the agent may enforce in another network namespace, see --netns, or under another table name, see --table); the state directory is kept",
+        netns.as_ref().map_or_else(|| "this network namespace".to_owned(), |p| format!("the network namespace {}", p.display()))
+    )]
+    TableNotFound {
+        /// The table looked for.
+        table: String,
+        /// The namespace it was looked for in; `None`: the caller's own.
+        netns: Option<PathBuf>,
+    },
     /// The kernel could not be brought to the policy.
     #[error(transparent)]
     Enforcer(#[from] EnforcerError),

@@ -41,7 +41,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 pub use self::boundary::{Boundary, KernelBoundary};
-pub use self::config::{AgentConfig, MAX_BACKOFF, STREAM_TIMEOUT, TICK, uninstall};
+pub use self::config::{
+    AgentConfig, MAX_BACKOFF, STREAM_TIMEOUT, TICK, UninstallReport, uninstall,
+};
 pub use self::error::AgentError;
 pub use self::status::read_status;
 pub use crate::events::delivery::EVENT_INTERVAL;
@@ -83,8 +85,9 @@ pub async fn run_on<B: Boundary>(
     let clock = boundary.clock();
     let (policy, policy_notice) = startup::load_policy(&config.state_dir, clock.now_secs())?;
     let enforcer = boundary.enforcer()?;
-    let server = server_address::server_addresses(&identity.server, &config.state_dir).await;
-    let mut engine = Engine::new(enforcer, policy, &server);
+    let exempt = server_address::server_addresses(&identity.server, &config.state_dir).await;
+    let mut engine = Engine::new(enforcer, policy, &[]);
+    engine.set_exemptions(&exempt);
     let slot = IndexSlot::default();
     engine.publish_to(slot.clone());
     let (spool, spool_notice) =
@@ -110,7 +113,7 @@ pub async fn run_on<B: Boundary>(
         .as_ref()
         .map(|s| s.own_traffic.clone())
         .unwrap_or_default();
-    own_traffic.set(&server, ServerUrl::parse(&identity.server)?.port());
+    own_traffic.set(&exempt, ServerUrl::parse(&identity.server)?.port());
     let shared = Shared {
         engine: Arc::new(Mutex::new(engine)),
         clock,

@@ -6,9 +6,11 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use ipnet::IpNet;
+use netward_model::agent_wire::{Exemption, ExemptionReason};
 use url::{Host, Url};
 
 use super::state;
+use crate::kernel_policy::exemption;
 
 /// File in the state directory: the server's last resolved addresses, so that they stay
 /// allowed when the agent restarts while DNS or the server is away.
@@ -150,10 +152,18 @@ fn resolvers() -> Vec<IpNet> {
     parse_resolvers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default())
 }
 
-/// The addresses never to block: the server's (resolved now when its name allows), and the
-/// resolvers. Falls back to the last addresses that resolved, kept in `dir`.
-pub async fn server_addresses(url: &str, dir: &Path) -> Vec<IpNet> {
-    let mut out = resolvers();
+/// The addresses never to block, with the reason: the server's (resolved now when its name
+/// allows), and the resolvers. Falls back to the last addresses that resolved, kept in `dir`.
+pub async fn server_addresses(url: &str, dir: &Path) -> Vec<Exemption> {
+    let mut out: Vec<Exemption> = resolvers()
+        .into_iter()
+        .filter_map(|net| exemption(net, ExemptionReason::DnsResolver))
+        .collect();
+    let server = |nets: Vec<IpNet>| {
+        nets.into_iter()
+            .filter_map(|net| exemption(net, ExemptionReason::Server))
+            .collect::<Vec<_>>()
+    };
     let resolved: Vec<IpNet> = match ServerUrl::parse(url) {
         Ok(server) => match server.host() {
             Host::Ipv4(ip) => vec![IpNet::from(IpAddr::V4(*ip))],
@@ -171,17 +181,17 @@ pub async fn server_addresses(url: &str, dir: &Path) -> Vec<IpNet> {
         Err(_) => Vec::new(),
     };
     if resolved.is_empty() {
-        out.extend(
+        out.extend(server(
             state::read::<Vec<IpNet>>(dir, SERVER_ADDRESSES)
                 .ok()
                 .flatten()
                 .unwrap_or_default(),
-        );
+        ));
     } else {
         if let Err(error) = state::write(dir, SERVER_ADDRESSES, &resolved) {
             tracing::warn!(%error, "Cannot save the server's addresses.");
         }
-        out.extend(resolved);
+        out.extend(server(resolved));
     }
     out.sort();
     out.dedup();

@@ -101,7 +101,7 @@ impl<E: Enforcer + 'static, C: Clock + Clone> Shared<E, C> {
         self.own_traffic.set_addresses(&addrs);
         let clock = self.clock.clone();
         let result = with_engine(&self.engine, move |e| {
-            if e.set_server_addresses(&addrs) && e.state.version.is_some() {
+            if e.set_exemptions(&addrs) && e.state.version.is_some() {
                 e.enforce(clock.now_secs()).map(|_| ())
             } else {
                 Ok(())

@@ -1,6 +1,8 @@
-//! The tick loop: every [`TICK`], the engine re-applies the policy when an indicator expired
-//! and restores the kernel table when someone altered it, with or without the server; what it
-//! changed is written to the status file and acknowledged.
+//! The tick loop: every [`TICK`], the engine brings its bookkeeping up to date when an
+//! indicator expired (the kernel already dropped its elements at that second), restores the
+//! kernel table when someone altered it, and now and then counts the sets' elements to restore
+//! what someone deleted, with or without the server; what it changed is written to the status
+//! file and acknowledged.
 
 use super::config::TICK;
 use super::engine::TickOutcome;
@@ -57,20 +59,18 @@ mod tests {
     use crate::enforcer::fake::RecordingEnforcer;
     use crate::runtime::engine::{Engine, PolicyState};
 
-    /// Whether the kernel policy the fake enforcer holds blocks `addr`.
+    /// Whether the kernel the fake enforcer models blocks `addr` now (by its clock).
     fn blocks(engine: &Engine<RecordingEnforcer>, addr: std::net::Ipv4Addr) -> bool {
-        let Some(current) = &engine.enforcer().current else {
-            return false;
-        };
         let key = u128::from(u32::from(addr));
         [false, true].into_iter().any(|ranges| {
-            current.sets[&SetId {
-                action: Action::Block,
-                family: Family::V4,
-                ranges,
-            }]
-                .iter()
-                .any(|(start, end)| (*start..=*end).contains(&key))
+            engine.enforcer().enforces(
+                SetId {
+                    action: Action::Block,
+                    family: Family::V4,
+                    ranges,
+                },
+                key,
+            )
         })
     }
 
@@ -90,7 +90,11 @@ mod tests {
         let expiring = "192.0.2.1".parse().unwrap();
         let lasting = "192.0.2.2".parse().unwrap();
         let clock = FakeClock::at_secs(t - 60);
-        let mut engine = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
+        let mut engine = Engine::new(
+            RecordingEnforcer::with_clock(clock.clone()),
+            PolicyState::default(),
+            &[],
+        );
         engine.update(update, clock.now_secs()).unwrap();
         assert!(blocks(&engine, expiring) && blocks(&engine, lasting));
 
@@ -104,6 +108,10 @@ mod tests {
         );
 
         clock.advance_ms(1);
+        assert!(
+            !blocks(&engine, expiring),
+            "gone at T in the kernel itself, before any tick"
+        );
         assert_eq!(engine.tick(clock.now_secs()).unwrap(), TickOutcome::Expired);
         assert!(!blocks(&engine, expiring), "gone at T");
         assert!(blocks(&engine, lasting));

@@ -4,7 +4,10 @@
 //! drift from the kernel.
 //!
 //! Each case starts from a removed table (`Enforcer::remove`) and checks the apply reports,
-//! `is_intact` and `invalidate`; what reaches the network is checked in `nft_enforcer.rs`.
+//! `is_intact`, `sets_intact`, `held` and `invalidate`, and that elements expire at their
+//! second without an apply (on the system clock: the kernel's timers run on real time, so
+//! that case waits about two seconds); what reaches the network is checked in
+//! `nft_enforcer.rs`.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,9 +16,13 @@
     reason = "a test should fail loudly; each test file uses part of the suite"
 )]
 
+use netward_agent::clock::{Clock, SystemClock};
 use netward_agent::kernel_policy::always_allowed;
-use netward_agent::{Enforcer, KernelPolicy};
-use netward_model::{CompiledPolicy, Coverage, Indicator, IndicatorSubmission, ProtectionMode};
+use netward_agent::{Enforcer, KernelPolicy, SetId};
+use netward_model::{
+    Action, CompiledPolicy, Coverage, Family, Indicator, IndicatorSubmission, IndicatorValue,
+    PolicyEntry, ProtectionMode,
+};
 
 /// The kernel form of `indicators` (value, action) under `mode` and `coverage`.
 pub fn policy(
@@ -154,9 +161,121 @@ pub fn remove_is_idempotent(e: &mut impl Enforcer) {
     assert_eq!(apply(e, &p), (true, true, p.entry_count(), 0));
 }
 
+/// The kernel form at `now` of block indicators (value, expiry).
+fn block_until(values: &[(&str, Option<i64>)], now: i64) -> KernelPolicy {
+    KernelPolicy::from_entries(
+        ProtectionMode::Block,
+        Coverage::All,
+        values.iter().map(|(v, expires_at)| PolicyEntry {
+            value: IndicatorValue::parse(v).unwrap(),
+            action: Action::Block,
+            expires_at: *expires_at,
+        }),
+        now,
+        &always_allowed(&[]),
+    )
+}
+
+/// The set of single IPv4 addresses to block.
+pub const BLOCK_V4_ADDR: SetId = SetId {
+    action: Action::Block,
+    family: Family::V4,
+    ranges: false,
+};
+
+/// The set of IPv4 ranges to block.
+pub const BLOCK_V4_NET: SetId = SetId {
+    action: Action::Block,
+    family: Family::V4,
+    ranges: true,
+};
+
+/// An element expires at its second in the kernel, with no apply: enforcement ends then even
+/// while the agent is away. That is not tampering; a later apply neither deletes nor counts
+/// it; renewing it adds it again; a new expiry replaces it.
+pub fn elements_expire_at_their_second_by_themselves(e: &mut impl Enforcer) {
+    let now = SystemClock.now_secs();
+    let at = now + 2;
+    let values = [
+        ("192.0.2.1", Some(at)),
+        ("198.51.100.0/24", Some(at)),
+        ("192.0.2.9", None),
+    ];
+    let p = block_until(&values, now);
+    assert_eq!(apply(e, &p), (true, true, p.entry_count(), 0));
+    assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), Some(2));
+    assert_eq!(e.held(BLOCK_V4_NET).unwrap(), Some(1));
+    assert!(e.sets_intact().unwrap());
+    while SystemClock.now_ms() < at * 1000 + 100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), Some(1), "expired by itself");
+    assert_eq!(e.held(BLOCK_V4_NET).unwrap(), Some(0), "a range too");
+    assert!(
+        e.is_intact().unwrap() && e.sets_intact().unwrap(),
+        "expiry is no tampering"
+    );
+    // The agent catches up: nothing left to delete.
+    let later = block_until(&values, at);
+    assert_eq!(apply(e, &later), (false, false, 0, 0));
+    // Renewed: added again.
+    let renewed = block_until(&[("192.0.2.1", Some(at + 600)), ("192.0.2.9", None)], at);
+    assert_eq!(apply(e, &renewed), (false, false, 1, 0));
+    assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), Some(2));
+    // A new expiry replaces the element; dropping the expiry too.
+    let moved = block_until(&[("192.0.2.1", Some(at + 900)), ("192.0.2.9", None)], at);
+    assert_eq!(apply(e, &moved), (false, false, 1, 1));
+    let lasting = block_until(&[("192.0.2.1", None), ("192.0.2.9", None)], at);
+    assert_eq!(apply(e, &lasting), (false, false, 1, 1));
+    assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), Some(2));
+    assert!(e.sets_intact().unwrap());
+}
+
+/// An element someone deleted from a set is not seen by the cheap check, is seen by the set
+/// check until a rewrite restores it, and a delta is not fooled by it.
+pub fn deleted_elements_are_seen_until_a_rewrite<E: Enforcer>(
+    e: &mut E,
+    delete_element: impl Fn(&mut E, SetId, &str),
+) {
+    let p = block(&["192.0.2.1", "192.0.2.9", "198.51.100.0/24"]);
+    apply(e, &p);
+    assert!(e.sets_intact().unwrap());
+    delete_element(e, BLOCK_V4_ADDR, "192.0.2.1");
+    delete_element(e, BLOCK_V4_NET, "198.51.100.0/24");
+    assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), Some(1));
+    assert!(e.is_intact().unwrap(), "the rules are untouched");
+    assert!(!e.sets_intact().unwrap());
+    assert!(!e.sets_intact().unwrap(), "until it is repaired");
+    e.invalidate();
+    assert_eq!(apply(e, &p), (true, true, p.entry_count(), 0));
+    assert!(e.sets_intact().unwrap());
+    assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), Some(2));
+    // Deleted again, then removed by a delta: the kernel refuses to delete what is not there,
+    // so the enforcer rewrites everything rather than fail.
+    delete_element(e, BLOCK_V4_ADDR, "192.0.2.1");
+    let fewer = block(&["192.0.2.9", "198.51.100.0/24"]);
+    let (full, _, _, _) = apply(e, &fewer);
+    assert!(full, "a refused delta becomes a rewrite");
+    assert!(e.sets_intact().unwrap());
+    assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), Some(1));
+}
+
+/// `held` names no set without a table.
+pub fn nothing_is_held_without_a_table(e: &mut impl Enforcer) {
+    assert_eq!(e.held(BLOCK_V4_ADDR).unwrap(), None);
+    assert!(
+        e.sets_intact().unwrap(),
+        "nothing applied, nothing to check"
+    );
+}
+
 /// Runs every case on `e`, each from a removed table. `remove_table` removes the enforcer's
 /// table behind its back, as someone else would.
-pub fn run<E: Enforcer>(e: &mut E, remove_table: impl Fn(&mut E)) {
+pub fn run<E: Enforcer>(
+    e: &mut E,
+    remove_table: impl Fn(&mut E),
+    delete_element: impl Fn(&mut E, SetId, &str),
+) {
     /// Runs one case from a removed table, naming it first so that a failure says which.
     fn case<E: Enforcer>(e: &mut E, name: &str, check: impl FnOnce(&mut E)) {
         e.remove().unwrap();
@@ -186,6 +305,15 @@ pub fn run<E: Enforcer>(e: &mut E, remove_table: impl Fn(&mut E)) {
     case(e, "remove_is_idempotent", |e| remove_is_idempotent(e));
     case(e, "tampering_is_seen_until_a_rewrite", |e| {
         tampering_is_seen_until_a_rewrite(e, remove_table)
+    });
+    case(e, "nothing_is_held_without_a_table", |e| {
+        nothing_is_held_without_a_table(e)
+    });
+    case(e, "deleted_elements_are_seen_until_a_rewrite", |e| {
+        deleted_elements_are_seen_until_a_rewrite(e, delete_element)
+    });
+    case(e, "elements_expire_at_their_second_by_themselves", |e| {
+        elements_expire_at_their_second_by_themselves(e)
     });
     e.remove().unwrap();
 }

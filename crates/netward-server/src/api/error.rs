@@ -59,6 +59,11 @@ impl ApiError {
         )
     }
 
+    /// A 408.
+    pub fn request_timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "RequestTimeout", message)
+    }
+
     /// A 413.
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", message)

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use netward_model::strict_json::StrictJson;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -24,6 +25,10 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
                 ApiError::too_large(
                     "the body is larger than the server's limit (netward server --max-body-bytes)",
                 )
+            } else if body_stalled(&e) {
+                ApiError::request_timeout(
+                    "the body stopped arriving before it was complete (the server waits 30 s for more)",
+                )
             } else {
                 ApiError::invalid("body", e.body_text())
             }
@@ -31,8 +36,21 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// A JSON object body; a type error or unknown field is a 400 `InvalidRequestBody` on that
-/// field.
+/// Whether reading the body failed because it stopped arriving (`ConnectionLimits`'s body
+/// read timeout).
+fn body_stalled(e: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// A JSON object body; a type error, an unknown field or a key given twice is a 400
+/// `InvalidRequestBody` on that field.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -48,8 +66,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         {
             return Ok(Self(value));
         }
-        let json: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_body("body", format!("the body is not JSON: {e}")))?;
+        // Read strictly: an untyped value keeps the last of two equal keys, and the typed
+        // read below would then accept a body the fast path refused for its duplicate.
+        let json = StrictJson::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_body("body", format!("the body is not JSON: {e}")))?
+            .into_value()
+            .map_err(|d| ApiError::bad_body(&d.path, d.to_string()))?;
         if !json.is_object() {
             return Err(ApiError::bad_body("body", "the body must be a JSON object"));
         }

@@ -85,6 +85,19 @@ pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Mark
     Ok(page("Devices", "/devices", Some(&u.viewer), body))
 }
 
+/// What the device's agent never blocks nor audits, and why (loopback, the server, the DNS
+/// resolvers), as it last reported; `-` when it reported none.
+fn exemptions_text(m: &MachineEntity) -> String {
+    if m.exemptions.is_empty() {
+        return "-".into();
+    }
+    m.exemptions
+        .iter()
+        .map(|e| format!("{} ({})", e.range, e.reason.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `GET /devices/{id}`: facts, live state and timeline.
 pub(super) async fn show(
     State(cp): State<ControlPlane>,
@@ -116,6 +129,7 @@ pub(super) async fn show(
             "Events dropped / lost",
             format!("{} / {}", m.events_dropped, m.events_lost),
         ),
+        ("Never blocked", exemptions_text(&m)),
     ];
     let body = html! {
         dl class="facts" {

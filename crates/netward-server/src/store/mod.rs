@@ -4,7 +4,8 @@
 //! | trait | file | what |
 //! |---|---|---|
 //! | [`IndicatorStore`] | `indicators.rs` | indicators, their queries and search |
-//! | [`FleetStore`] | `fleet.rs` | device groups, tenant settings, enrollment tokens, devices |
+//! | [`FleetStore`] | `fleet.rs` | device groups, tenant settings, devices |
+//! | [`EnrollmentStore`] | `enrollment.rs` | enrollment tokens, and enrolling a device with one |
 //! | [`TokenStore`] | `tokens.rs` | API tokens |
 //! | [`AuditStore`] | `audit.rs` | the audit log and the policy version |
 //! | [`DetectionStore`] | `detection.rs` | events, alerts, incidents |
@@ -20,6 +21,7 @@
 
 pub mod audit;
 pub mod detection;
+pub mod enrollment;
 pub mod error;
 pub mod fleet;
 pub mod indicators;
@@ -35,10 +37,9 @@ pub use detection::{
     AlertQuery, AlertRecord, ContactRecord, DetectionStore, EventQuery, IncidentRecord,
     IngestOutcome, StoredEvent,
 };
+pub use enrollment::{EnrollRefusal, EnrollTokenRecord, EnrollmentStore};
 pub use error::StoreError;
-pub use fleet::{
-    AckRecord, DeviceRecord, EnrollRefusal, EnrollTokenRecord, FleetStore, GroupDeletion,
-};
+pub use fleet::{AckRecord, DeviceRecord, FleetStore, GroupDeletion};
 pub use indicators::{BatchDeletion, IndicatorQuery, IndicatorStore};
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};
@@ -53,13 +54,21 @@ pub struct Change<'a> {
 }
 /// Everything the control plane stores. Methods block; callers run them off the async runtime.
 pub trait Store:
-    IndicatorStore + FleetStore + TokenStore + AuditStore + DetectionStore + std::fmt::Debug + 'static
+    IndicatorStore
+    + FleetStore
+    + EnrollmentStore
+    + TokenStore
+    + AuditStore
+    + DetectionStore
+    + std::fmt::Debug
+    + 'static
 {
 }
 
 impl<T> Store for T where
     T: IndicatorStore
         + FleetStore
+        + EnrollmentStore
         + TokenStore
         + AuditStore
         + DetectionStore

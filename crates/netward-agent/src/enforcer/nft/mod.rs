@@ -9,12 +9,20 @@
 //!   A change of mode or coverage is a second, `nft`, transaction; it goes in before the sets
 //!   when it relaxes the rules and after them when it tightens them, so the moment between
 //!   never blocks more than either the old or the new policy.
+//! - Elements carry the second their indicators expire as a kernel timeout (the sets have the
+//!   `timeout` flag), so the kernel stops enforcing them at that second by itself, with or
+//!   without the agent. A later apply neither deletes nor counts an element the kernel
+//!   already expired, and deletes an expiring one with DESTROY (Linux 6.3), which tolerates
+//!   the kernel expiring it first. A delta the kernel refuses is retried as a full rewrite.
 //! - [`Enforcer::is_intact`] checks the table, every chain and its rule count, cheaply: it
-//!   never lists set elements, which costs minutes at a million ranges.
+//!   never lists set elements, which costs minutes at a million ranges through `nft`.
+//!   [`Enforcer::sets_intact`] counts each set's elements over netlink, for the engine's
+//!   slower periodic check.
 
 pub mod netlink;
 pub mod ruleset;
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,9 +30,10 @@ use std::time::Instant;
 
 use netward_model::ProtectionMode;
 
-use self::netlink::{ElementOp, NfSocket, SetChange};
-use super::{ApplyReport, Enforcer, EnforcerError};
-use crate::{KernelPolicy, SetId};
+use self::netlink::{Element, ElementOp, NfSocket, SetChange};
+use super::{ApplyReport, Enforcer, EnforcerError, expected_held};
+use crate::clock::{Clock, SystemClock};
+use crate::{KernelPolicy, SetContents, SetId};
 
 /// The table name the agent uses unless told otherwise.
 pub const DEFAULT_TABLE: &str = "netward";
@@ -36,6 +45,9 @@ pub struct NftEnforcer {
     netns: Option<PathBuf>,
     socket: NfSocket,
     applied: Option<KernelPolicy>,
+    /// Element timeouts are relative: they are counted from this clock's reading when the
+    /// batch is built. The kernel's own timers run on real time, so this is the system's.
+    clock: SystemClock,
 }
 
 fn run_nft(
@@ -82,6 +94,105 @@ fn run_nft(
     }
 }
 
+/// The elements of set `id` of `p` the kernel still holds at `now_ms`: not expired, with
+/// their expiry (Unix seconds).
+fn live_elements(
+    p: &KernelPolicy,
+    id: SetId,
+    now_ms: i64,
+) -> BTreeSet<((u128, u128), Option<i64>)> {
+    p.sets
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .map(|r| (*r, p.expiry(id, *r)))
+        .filter(|(_, at)| at.is_none_or(|at| at.saturating_mul(1000) > now_ms))
+        .collect()
+}
+
+/// How much longer than to its expiry an element's timeout runs. The kernel counts a
+/// timeout from its tick counter (jiffies), which lags real time by up to a tick (10 ms at
+/// 100 Hz): without this, an element could stop a few milliseconds before its second.
+pub const EXPIRY_SLACK_MS: i64 = 20;
+
+/// An element to add at `now_ms`: its timeout runs to its expiry, and [`EXPIRY_SLACK_MS`]
+/// beyond.
+fn element((start, end): (u128, u128), expiry: Option<i64>, now_ms: i64) -> Element {
+    Element {
+        start,
+        end,
+        timeout_ms: expiry.map(|at| {
+            let ms = at.saturating_mul(1000).saturating_sub(now_ms) + EXPIRY_SLACK_MS;
+            u64::try_from(ms).unwrap_or(1).max(1)
+        }),
+    }
+}
+
+/// The changes from `prev` to `desired` at `now_ms`, with the number of elements added and
+/// removed. An element is its range and its expiry: a new expiry replaces it. Elements the
+/// kernel already expired are neither deleted nor counted; those that expire are deleted with
+/// DESTROY, which tolerates the kernel expiring them first.
+fn delta(
+    prev: &KernelPolicy,
+    desired: &KernelPolicy,
+    now_ms: i64,
+) -> (Vec<SetChange>, usize, usize) {
+    let live = |at: Option<i64>| at.is_none_or(|at| at.saturating_mul(1000) > now_ms);
+    let empty = SetContents::new();
+    let mut deletions = Vec::new();
+    let mut additions = Vec::new();
+    let (mut added, mut removed) = (0, 0);
+    for id in SetId::all() {
+        let have = prev.sets.get(&id).unwrap_or(&empty);
+        let want = desired.sets.get(&id).unwrap_or(&empty);
+        // Walk the two sets in order, without copying them (a million elements each): the
+        // ranges that differ, then the few kept ranges whose expiry changed.
+        let retimed = desired
+            .expiries
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .map(|(r, _)| r)
+            .chain(prev.expiries.get(&id).into_iter().flatten().map(|(r, _)| r))
+            .filter(|r| have.contains(r) && want.contains(r))
+            .filter(|r| prev.expiry(id, **r) != desired.expiry(id, **r))
+            .collect::<BTreeSet<_>>();
+        let (mut lasting, mut expiring) = (Vec::new(), Vec::new());
+        for r in have.difference(want).chain(retimed.iter().copied()) {
+            match prev.expiry(id, *r) {
+                None => lasting.push(element(*r, None, now_ms)),
+                // The kernel already dropped it.
+                Some(at) if !live(Some(at)) => {}
+                Some(_) => expiring.push(element(*r, None, now_ms)),
+            }
+        }
+        removed += lasting.len() + expiring.len();
+        // Deletions first, so that a range can be replaced by an overlapping one.
+        for (op, elements) in [(ElementOp::Delete, lasting), (ElementOp::Destroy, expiring)] {
+            if !elements.is_empty() {
+                deletions.push(SetChange { id, op, elements });
+            }
+        }
+        let mut new = Vec::new();
+        for r in want.difference(have).chain(retimed.iter().copied()) {
+            let at = desired.expiry(id, *r);
+            if live(at) {
+                new.push(element(*r, at, now_ms));
+            }
+        }
+        added += new.len();
+        if !new.is_empty() {
+            additions.push(SetChange {
+                id,
+                op: ElementOp::Add,
+                elements: new,
+            });
+        }
+    }
+    deletions.extend(additions);
+    (deletions, added, removed)
+}
+
 /// How much a policy's rules block: off < audit < block TCP only < block everything.
 fn strictness(p: &KernelPolicy) -> u8 {
     match (p.mode, p.coverage) {
@@ -101,6 +212,7 @@ impl NftEnforcer {
             netns: None,
             socket: NfSocket::open()?,
             applied: None,
+            clock: SystemClock,
         })
     }
 
@@ -118,6 +230,7 @@ impl NftEnforcer {
             netns: Some(netns.to_owned()),
             socket,
             applied: None,
+            clock: SystemClock,
         })
     }
 
@@ -126,15 +239,24 @@ impl NftEnforcer {
         &self.table
     }
 
-    fn delete_table(&mut self) -> Result<(), EnforcerError> {
-        if self.socket.table_exists(&self.table)? {
-            run_nft(
-                self.netns.as_deref(),
-                "delete the table",
-                &format!("delete table inet {}\n", self.table),
-            )?;
+    /// Deletes the table if it is there; whether it was.
+    fn delete_table(&mut self) -> Result<bool, EnforcerError> {
+        if !self.socket.table_exists(&self.table)? {
+            return Ok(false);
         }
-        Ok(())
+        run_nft(
+            self.netns.as_deref(),
+            "delete the table",
+            &format!("delete table inet {}\n", self.table),
+        )?;
+        Ok(true)
+    }
+
+    /// Removes the table, as [`Enforcer::remove`] does, and says whether it was there.
+    pub fn remove_table(&mut self) -> Result<bool, EnforcerError> {
+        let removed = self.delete_table()?;
+        self.applied = None;
+        Ok(removed)
     }
 }
 
@@ -154,6 +276,24 @@ impl Enforcer for NftEnforcer {
             });
         }
         let present = self.socket.table_exists(&self.table)?;
+        // A table from an agent before element timeouts has sets that cannot hold them, and a
+        // set's flags cannot change: on the first apply, such a table is deleted and created
+        // anew in one transaction (the rules never go away; the sets are empty until the batch
+        // below refills them, a moment later). Once, on the upgrade.
+        let mut recreated = false;
+        if present && self.applied.is_none() {
+            let probe = SetId::all()[0].name();
+            if self.socket.set_has_timeouts(&self.table, &probe)? != Some(true) {
+                tracing::info!(table = %self.table, "Recreating the table with sets whose elements expire.");
+                let script = format!(
+                    "delete table inet {}\n{}",
+                    self.table,
+                    ruleset::create_script(&self.table, desired.mode, desired.coverage)
+                );
+                run_nft(self.netns.as_deref(), "recreate the table", &script)?;
+                recreated = true;
+            }
+        }
         let previous = match (&self.applied, present) {
             (Some(p), true) if p.mode != ProtectionMode::Off => Some(p.clone()),
             _ => None,
@@ -163,7 +303,9 @@ impl Enforcer for NftEnforcer {
         // Order them so that the moment between never blocks more than either policy: a
         // stricter rule set goes in after the new sets, a laxer one before.
         let mut rules_after_sets = None;
-        if !present {
+        if recreated {
+            rules_written = true;
+        } else if !present {
             let script = ruleset::create_script(&self.table, desired.mode, desired.coverage);
             run_nft(self.netns.as_deref(), "create the table", &script)?;
             rules_written = true;
@@ -179,69 +321,67 @@ impl Enforcer for NftEnforcer {
             }
             rules_written = true;
         }
+        let now_ms = self.clock.now_ms();
+        let full_changes = || {
+            let mut changes: Vec<SetChange> = SetId::all()
+                .into_iter()
+                .map(|id| SetChange {
+                    id,
+                    op: ElementOp::Flush,
+                    elements: Vec::new(),
+                })
+                .collect();
+            let mut added = 0;
+            for id in SetId::all() {
+                let want = live_elements(desired, id, now_ms);
+                added += want.len();
+                if !want.is_empty() {
+                    changes.push(SetChange {
+                        id,
+                        op: ElementOp::Add,
+                        elements: want.iter().map(|&(r, at)| element(r, at, now_ms)).collect(),
+                    });
+                }
+            }
+            (changes, added)
+        };
         let (changes, added, removed, full) = match &previous {
             Some(prev) => {
-                let mut changes = Vec::new();
-                let (mut added, mut removed) = (0, 0);
-                // Deletions first, so that a range can be replaced by an overlapping one.
-                for (id, want) in &desired.sets {
-                    let empty = Default::default();
-                    let have = prev.sets.get(id).unwrap_or(&empty);
-                    let gone: Vec<(u128, u128)> = have.difference(want).copied().collect();
-                    removed += gone.len();
-                    if !gone.is_empty() {
-                        changes.push(SetChange {
-                            id: *id,
-                            op: ElementOp::Delete,
-                            ranges: gone,
-                        });
-                    }
-                }
-                for (id, want) in &desired.sets {
-                    let empty = Default::default();
-                    let have = prev.sets.get(id).unwrap_or(&empty);
-                    let new: Vec<(u128, u128)> = want.difference(have).copied().collect();
-                    added += new.len();
-                    if !new.is_empty() {
-                        changes.push(SetChange {
-                            id: *id,
-                            op: ElementOp::Add,
-                            ranges: new,
-                        });
-                    }
-                }
+                let (changes, added, removed) = delta(prev, desired, now_ms);
                 (changes, added, removed, false)
             }
             None => {
-                let mut changes: Vec<SetChange> = SetId::all()
-                    .into_iter()
-                    .map(|id| SetChange {
-                        id,
-                        op: ElementOp::Flush,
-                        ranges: Vec::new(),
-                    })
-                    .collect();
-                for (id, want) in &desired.sets {
-                    if !want.is_empty() {
-                        changes.push(SetChange {
-                            id: *id,
-                            op: ElementOp::Add,
-                            ranges: want.iter().copied().collect(),
-                        });
-                    }
-                }
-                (changes, desired.entry_count(), 0, true)
+                let (changes, added) = full_changes();
+                (changes, added, 0, true)
             }
         };
-        // Until this transaction commits, the kernel holds the previous state; if it fails,
-        // forget what we think is applied so that the next attempt rewrites everything.
-        if let Err(e) = self
-            .socket
-            .transact("apply the policy", &self.table, &changes)
-        {
-            self.applied = None;
-            return Err(e);
-        }
+        // Until this transaction commits, the kernel holds the previous state. A delta the
+        // kernel refuses (an element deleted behind our back, a kernel without DESTROY) is
+        // retried at once as a full rewrite; if that fails too, forget what we think is
+        // applied so that the next attempt rewrites everything.
+        let (added, removed, full) = match self.socket.transact(
+            "apply the policy",
+            &self.table,
+            &changes,
+        ) {
+            Ok(()) => (added, removed, full),
+            Err(error) if !full => {
+                tracing::warn!(%error, table = %self.table, "The kernel refused a policy delta; rewriting every set.");
+                let (changes, added) = full_changes();
+                if let Err(e) = self
+                    .socket
+                    .transact("rewrite the sets", &self.table, &changes)
+                {
+                    self.applied = None;
+                    return Err(e);
+                }
+                (added, 0, true)
+            }
+            Err(e) => {
+                self.applied = None;
+                return Err(e);
+            }
+        };
         if let Some(script) = rules_after_sets
             && let Err(e) = run_nft(self.netns.as_deref(), "rewrite the rules", &script)
         {
@@ -285,13 +425,38 @@ impl Enforcer for NftEnforcer {
         Ok(true)
     }
 
+    fn held(&mut self, id: SetId) -> Result<Option<usize>, EnforcerError> {
+        if !self.socket.table_exists(&self.table)? {
+            return Ok(None);
+        }
+        self.socket.element_count(&self.table, &id.name())
+    }
+
+    fn sets_intact(&mut self) -> Result<bool, EnforcerError> {
+        let Some(applied) = self.applied.clone() else {
+            return Ok(true);
+        };
+        if applied.mode == ProtectionMode::Off {
+            return Ok(true);
+        }
+        for id in SetId::all() {
+            let Some(held) = self.held(id)? else {
+                return Ok(false);
+            };
+            let (certain, maybe) = expected_held(&applied, id, self.clock.now_ms());
+            if held < certain || held > certain + maybe {
+                tracing::warn!(set = %id, held, expected = certain, "A kernel set does not hold what the agent wrote.");
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     fn invalidate(&mut self) {
         self.applied = None;
     }
 
     fn remove(&mut self) -> Result<(), EnforcerError> {
-        self.delete_table()?;
-        self.applied = None;
-        Ok(())
+        self.remove_table().map(|_| ())
     }
 }

@@ -11,8 +11,8 @@ use netlink_packet_core::{
 };
 use netlink_packet_netfilter::nftables::{
     ChainAttribute, ChainMessage, DataAttribute, ListAttribute, NfTablesMessage, RuleAttribute,
-    RuleMessage, SetElementAttribute, SetElementFlags, SetElementList, SetElementMessage,
-    TableAttribute, TableMessage,
+    RuleMessage, SetAttribute, SetElementAttribute, SetElementFlags, SetElementList,
+    SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage,
 };
 use netlink_packet_netfilter::none::ControlMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
@@ -35,6 +35,9 @@ const RECV_TIMEOUT_SECS: i64 = 30;
 struct Pending {
     message: NfTablesMessage,
     flags: u16,
+    /// Sent as `NFT_MSG_DESTROYSETELEM` rather than the DELSETELEM it encodes as: the
+    /// netlink crate has no variant for it, and the attributes are the same.
+    destroy: bool,
 }
 
 /// A netlink socket on the netfilter protocol.
@@ -55,8 +58,20 @@ pub struct SetChange {
     pub id: SetId,
     /// What to do.
     pub op: ElementOp,
-    /// The ranges added or deleted (empty for a flush).
-    pub ranges: Vec<(u128, u128)>,
+    /// The elements added or deleted (empty for a flush).
+    pub elements: Vec<Element>,
+}
+
+/// One element: an inclusive range (a single address when its ends are equal), and for an
+/// added element the milliseconds until the kernel drops it by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Element {
+    /// The first address.
+    pub start: u128,
+    /// The last address.
+    pub end: u128,
+    /// Milliseconds until the kernel expires the element; `None`: never.
+    pub timeout_ms: Option<u64>,
 }
 
 /// A set-element change, in kernel terms.
@@ -64,11 +79,18 @@ pub struct SetChange {
 pub enum ElementOp {
     /// Remove every element of the set.
     Flush,
-    /// Add the ranges.
+    /// Add the elements.
     Add,
-    /// Delete the ranges.
+    /// Delete the elements; the whole transaction fails if one is not there.
     Delete,
+    /// Delete the elements that are there (`NFT_MSG_DESTROYSETELEM`, Linux 6.3): for elements
+    /// with a timeout, which the kernel may expire between our look at the clock and the
+    /// commit.
+    Destroy,
 }
+
+/// `NFT_MSG_DESTROYSETELEM`: a DELSETELEM that ignores missing elements (Linux 6.3).
+const NFT_MSG_DESTROYSETELEM: u16 = 30;
 
 impl NfSocket {
     /// Opens and binds a socket in the caller's network namespace.
@@ -103,6 +125,19 @@ impl NfSocket {
         inner: impl Into<netlink_packet_netfilter::NetfilterMessageInner>,
         flags: u16,
     ) -> u32 {
+        self.encode_as(buf, family, res_id, inner, flags, None)
+    }
+
+    /// [`Self::encode`], with the nftables message type replaced by `message_type`.
+    fn encode_as(
+        &mut self,
+        buf: &mut Vec<u8>,
+        family: NetfilterProtoFamily,
+        res_id: u16,
+        inner: impl Into<netlink_packet_netfilter::NetfilterMessageInner>,
+        flags: u16,
+        message_type: Option<u16>,
+    ) -> u32 {
         let seq = self.next_seq();
         let mut msg = NetlinkMessage::from(NetfilterMessage::new(
             NetfilterHeader::new(family, 0, res_id),
@@ -111,6 +146,9 @@ impl NfSocket {
         msg.header.flags = flags;
         msg.header.sequence_number = seq;
         msg.finalize();
+        if let Some(t) = message_type {
+            msg.header.message_type = (SUBSYS_NFTABLES << 8) | t;
+        }
         let start = buf.len();
         buf.resize(start + msg.buffer_len(), 0);
         msg.serialize(&mut buf[start..]);
@@ -126,7 +164,7 @@ impl NfSocket {
     ) -> Result<(), EnforcerError> {
         let mut pending = Vec::new();
         for c in changes {
-            pending.extend(element_messages(table, c.id, c.op, &c.ranges));
+            pending.extend(element_messages(table, c.id, c.op, &c.elements));
         }
         if pending.is_empty() {
             return Ok(());
@@ -141,12 +179,13 @@ impl NfSocket {
         );
         let mut awaited = Vec::with_capacity(pending.len());
         for p in pending {
-            let seq = self.encode(
+            let seq = self.encode_as(
                 &mut buf,
                 NetfilterProtoFamily::Inet,
                 0,
                 p.message,
                 NLM_F_REQUEST | NLM_F_ACK | p.flags,
+                p.destroy.then_some(NFT_MSG_DESTROYSETELEM),
             );
             awaited.push(seq);
         }
@@ -273,6 +312,33 @@ impl NfSocket {
         }
     }
 
+    /// Whether set `set` of `table` lets its elements expire (it was created with the
+    /// `timeout` flag); `None` if the set does not exist.
+    pub fn set_has_timeouts(
+        &mut self,
+        table: &str,
+        set: &str,
+    ) -> Result<Option<bool>, EnforcerError> {
+        let msg = NfTablesMessage::GetSet(SetMessage {
+            attributes: vec![
+                SetAttribute::Table(table.to_owned()),
+                SetAttribute::Name(set.to_owned()),
+            ],
+        });
+        match self.request("get set", msg, false)? {
+            Ok(answers) => Ok(Some(answers.iter().any(|m| {
+                matches!(m, NfTablesMessage::NewSet(s) if s.attributes.iter().any(
+                    |a| matches!(a, SetAttribute::Flags(f) if f.contains(SetFlags::Timeout))
+                ))
+            }))),
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => Ok(None),
+            Err(source) => Err(EnforcerError::Refused {
+                operation: "get set",
+                source,
+            }),
+        }
+    }
+
     /// The number of rules in `chain`, or `None` if the chain does not exist.
     pub fn rule_count(&mut self, table: &str, chain: &str) -> Result<Option<usize>, EnforcerError> {
         let get_chain = NfTablesMessage::GetChain(ChainMessage {
@@ -307,6 +373,88 @@ impl NfSocket {
             Err(source) => Err(EnforcerError::Refused { operation: "dump rules", source }),
         }
     }
+}
+
+impl NfSocket {
+    /// How many elements set `set` of `table` holds, expired ones excluded (the kernel
+    /// leaves them out of a dump), counting a range once (its END element is not counted);
+    /// `None` if the set does not exist. Messages are counted as they arrive, never kept.
+    pub fn element_count(
+        &mut self,
+        table: &str,
+        set: &str,
+    ) -> Result<Option<usize>, EnforcerError> {
+        const OPERATION: &str = "dump set elements";
+        let mut buf = Vec::new();
+        let message = NfTablesMessage::GetSetElement(SetElementMessage {
+            attributes: vec![
+                SetElementList::Table(table.to_owned()),
+                SetElementList::Set(set.to_owned()),
+            ],
+        });
+        let seq = self.encode(
+            &mut buf,
+            NetfilterProtoFamily::Inet,
+            0,
+            message,
+            NLM_F_REQUEST | NLM_F_DUMP,
+        );
+        self.socket.send(&buf, 0).map_err(io_err("send request"))?;
+        let mut count = 0;
+        loop {
+            let (data, _) = self
+                .socket
+                .recv_from_full()
+                .map_err(io_err("receive answer"))?;
+            for msg in parse_all(&data, OPERATION)? {
+                if msg.header.sequence_number != seq {
+                    continue;
+                }
+                match msg.payload {
+                    NetlinkPayload::Done(_) => return Ok(Some(count)),
+                    NetlinkPayload::Error(e) => {
+                        return match e.code {
+                            None => Ok(Some(count)),
+                            Some(code) if -code.get() == nix::libc::ENOENT => Ok(None),
+                            Some(code) => Err(EnforcerError::Refused {
+                                operation: OPERATION,
+                                source: io::Error::from_raw_os_error(-code.get()),
+                            }),
+                        };
+                    }
+                    NetlinkPayload::InnerMessage(inner) => {
+                        if let netlink_packet_netfilter::NetfilterMessageInner::NfTables(
+                            NfTablesMessage::NewSetElement(m),
+                        ) = inner.inner
+                        {
+                            count += starts(&m);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// The elements of a dumped message that start a range (or are an address).
+fn starts(m: &SetElementMessage) -> usize {
+    m.attributes
+        .iter()
+        .filter_map(|a| match a {
+            SetElementList::Elements(list) => Some(list),
+            _ => None,
+        })
+        .flatten()
+        .filter(|element| {
+            let ListAttribute::Element(attrs) = element else {
+                return false;
+            };
+            !attrs.iter().any(|a| {
+                matches!(a, SetElementAttribute::Flags(f) if f.contains(SetElementFlags::IntervalEnd))
+            })
+        })
+        .count()
 }
 
 fn parse_all(
@@ -345,12 +493,7 @@ fn key(id: SetId, value: u128) -> Vec<u8> {
 }
 
 /// The NEWSETELEM/DELSETELEM messages for one change of one set.
-fn element_messages(
-    table: &str,
-    id: SetId,
-    op: ElementOp,
-    ranges: &[(u128, u128)],
-) -> Vec<Pending> {
+fn element_messages(table: &str, id: SetId, op: ElementOp, ranges: &[Element]) -> Vec<Pending> {
     let header = |elements: Vec<ListAttribute<SetElementAttribute>>| {
         let mut attributes = vec![
             SetElementList::Table(table.to_owned()),
@@ -365,6 +508,7 @@ fn element_messages(
         return vec![Pending {
             message: NfTablesMessage::DeleteSetElement(header(Vec::new())),
             flags: 0,
+            destroy: false,
         }];
     }
     let max = if id.key_len() == 4 {
@@ -373,10 +517,21 @@ fn element_messages(
         u128::MAX
     };
     let mut elements = Vec::with_capacity(ranges.len() * 2);
-    for &(start, end) in ranges {
-        elements.push(ListAttribute::Element(vec![SetElementAttribute::Key(
-            DataAttribute::Value(key(id, start)),
-        )]));
+    for &Element {
+        start,
+        end,
+        timeout_ms,
+    } in ranges
+    {
+        let mut first = vec![SetElementAttribute::Key(DataAttribute::Value(key(
+            id, start,
+        )))];
+        // Only the element that opens a range carries the timeout (the kernel refuses one on
+        // an END element), and only when added.
+        if let (ElementOp::Add, Some(ms)) = (op, timeout_ms) {
+            first.push(SetElementAttribute::Timeout(ms));
+        }
+        elements.push(ListAttribute::Element(first));
         // An interval ends with an END element at the first address past it; a range that
         // runs to the family's last address has none.
         if id.ranges && end < max {
@@ -394,10 +549,12 @@ fn element_messages(
                 ElementOp::Add => Pending {
                     message: NfTablesMessage::NewSetElement(message),
                     flags: NLM_F_CREATE,
+                    destroy: false,
                 },
                 _ => Pending {
                     message: NfTablesMessage::DeleteSetElement(message),
                     flags: 0,
+                    destroy: op == ElementOp::Destroy,
                 },
             }
         })

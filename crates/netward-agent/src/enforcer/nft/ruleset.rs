@@ -5,7 +5,10 @@
 //! Rules, in order, for the output hook (destination) and the input hook (source):
 //! 0. loopback traffic is accepted: it never leaves the machine, and it carries the resets
 //!    and ICMP errors the output rules generate (sent from the blocked address to us, so a
-//!    block that covers the device's own address must not eat them);
+//!    block that covers the device's own address must not eat them); in the output chain,
+//!    TCP resets and ICMP errors are accepted too ([`NOT_NEW_FLOWS`]): they carry the input
+//!    rules' refusals back to a blocked peer, and are never a new flow; and IPv6 neighbour
+//!    discovery, IPv6's ARP, is accepted in both chains ([`NEIGHBOUR_DISCOVERY`]);
 //! 1. allow sets: accept;
 //! 2. block sets: depends on mode and coverage (below);
 //! 3. audit sets: count and accept.
@@ -34,6 +37,25 @@ use crate::SetId;
 /// overridden by a block elsewhere in our own table and our verdicts come first.
 pub const PRIORITY: i32 = -10;
 
+/// Outgoing packets that never open a flow, accepted before any lookup: a TCP reset and the
+/// ICMP errors, when conntrack relates them to a flow it tracks. They are what our own input
+/// rules send back to a blocked peer (`reject with tcp reset`, `reject with icmpx
+/// admin-prohibited`, both related to the refused packet's flow); judged as new outbound
+/// traffic they would be logged as an attempt no process made and dropped, so the peer would
+/// wait for a timeout instead of being refused at once. A reset or an error that relates to
+/// no tracked flow (one a raw socket made up, say) is judged like any other packet.
+pub const NOT_NEW_FLOWS: [&str; 3] = [
+    "tcp flags & rst == rst ct state related accept",
+    "icmp type { destination-unreachable, time-exceeded, parameter-problem } ct state related accept",
+    "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } ct state related accept",
+];
+
+/// IPv6 neighbour discovery, accepted in both directions before any lookup: it is IPv6's ARP
+/// (which an `inet` table never sees), carries no flow, and without it a blocked peer on the
+/// link could not even be told it is refused: the answers to its neighbour solicitations
+/// would be judged as traffic to it.
+pub const NEIGHBOUR_DISCOVERY: &str = "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept";
+
 /// The chains the agent owns, with the packet field they match.
 pub const CHAINS: [(&str, &str); 2] = [("output", "daddr"), ("input", "saddr")];
 
@@ -45,7 +67,14 @@ pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> S
             Family::V4 => "ipv4_addr",
             Family::V6 => "ipv6_addr",
         };
-        let flags = if id.ranges { " flags interval;" } else { "" };
+        // `timeout`: an element may carry its expiry, and the kernel stops matching it then.
+        // Reclaiming the memory of expired elements walks the whole set: once a minute, not
+        // every second (the default), is plenty at a million elements.
+        let flags = if id.ranges {
+            " flags interval, timeout; gc-interval 1m;"
+        } else {
+            " flags timeout; gc-interval 1m;"
+        };
         s.push_str(&format!("  set {} {{ type {key};{flags} }}\n", id.name()));
     }
     s.push_str("}\n");
@@ -70,7 +99,10 @@ pub fn chains(mode: ProtectionMode, coverage: Coverage) -> Vec<(String, Vec<Stri
         // rules generate, sent from the blocked address to us) runs over loopback and never
         // leaves the machine: it must reach the application.
         let lo = if chain == "input" { "iif" } else { "oif" };
-        let mut rules = vec![format!("{lo} lo accept")];
+        let mut rules = vec![format!("{lo} lo accept"), NEIGHBOUR_DISCOVERY.to_owned()];
+        if chain == "output" {
+            rules.extend(NOT_NEW_FLOWS.iter().map(|r| (*r).to_owned()));
+        }
         for action in [Action::Allow, Action::Block, Action::Audit] {
             for id in SetId::all().into_iter().filter(|i| i.action == action) {
                 let proto = match id.family {
@@ -206,8 +238,10 @@ mod tests {
                 rules.len(),
                 "{chain}"
             );
-            if chain == "output" || chain == "input" {
-                assert_eq!(rules.len(), 1 + SetId::all().len());
+            if chain == "output" {
+                assert_eq!(rules.len(), 2 + NOT_NEW_FLOWS.len() + SetId::all().len());
+            } else if chain == "input" {
+                assert_eq!(rules.len(), 2 + SetId::all().len());
             } else {
                 // An action chain always ends in a verdict: a jump never falls through.
                 let last = rules.last().unwrap();
@@ -255,8 +289,9 @@ mod tests {
         assert!(!audit.contains("reject"));
         assert!(audit.contains("netward:out:block:audited:device_audit_mode"));
         assert!(
-            create_script("t", ProtectionMode::Block, Coverage::All)
-                .contains("set block_v6_net { type ipv6_addr; flags interval; }")
+            create_script("t", ProtectionMode::Block, Coverage::All).contains(
+                "set block_v6_net { type ipv6_addr; flags interval, timeout; gc-interval 1m; }"
+            )
         );
     }
 }

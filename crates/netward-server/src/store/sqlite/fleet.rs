@@ -6,10 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::json;
 
 use super::{SqliteStore, audit, db, is_unique_violation, to_json};
-use crate::store::{
-    AckRecord, Change, DeviceRecord, EnrollRefusal, EnrollTokenRecord, FleetStore, GroupDeletion,
-    StoreError,
-};
+use crate::store::{AckRecord, Change, DeviceRecord, FleetStore, GroupDeletion, StoreError};
 use netward_model::agent_wire::DeviceFacts;
 
 fn read_group(r: &Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
@@ -35,9 +32,13 @@ fn group_detail(g: &DeviceGroup) -> serde_json::Value {
 
 const DEVICE_COLUMNS: &str = "id, hostname, os, kernel, agent_version, addresses, group_name, \
     first_seen, last_seen, applied_version, applied_at, entries, not_enforceable, last_error, \
-    last_tamper, revoked_at, events_dropped, events_lost";
+    last_tamper, revoked_at, events_dropped, events_lost, exemptions";
 
-fn read_device(r: &Row<'_>) -> rusqlite::Result<(DeviceRecord, String, String)> {
+/// A device row, with its JSON columns still as text: addresses, not enforceable,
+/// exemptions.
+type DeviceRow = (DeviceRecord, String, String, String);
+
+fn read_device(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
     let applied: Option<i64> = r.get(9)?;
     let entries: i64 = r.get(11)?;
     let (dropped, lost): (i64, i64) = (r.get(16)?, r.get(17)?);
@@ -63,15 +64,19 @@ fn read_device(r: &Row<'_>) -> rusqlite::Result<(DeviceRecord, String, String)> 
             revoked_at: r.get(15)?,
             events_dropped: u64::try_from(dropped).unwrap_or_default(),
             events_lost: u64::try_from(lost).unwrap_or_default(),
+            exemptions: Vec::new(),
         },
         r.get(5)?,
         r.get(12)?,
+        r.get(18)?,
     ))
 }
 
 fn parse_device(
-    (mut d, addresses, not_enforceable): (DeviceRecord, String, String),
+    (mut d, addresses, not_enforceable, exemptions): DeviceRow,
 ) -> Result<DeviceRecord, StoreError> {
+    d.exemptions = serde_json::from_str(&exemptions)
+        .map_err(|e| StoreError::Corrupt(format!("device {}: exemptions: {e}", d.id)))?;
     d.facts.addresses = serde_json::from_str(&addresses)
         .map_err(|_| StoreError::Corrupt(format!("device {}: addresses", d.id)))?;
     d.not_enforceable = serde_json::from_str(&not_enforceable)
@@ -79,7 +84,7 @@ fn parse_device(
     Ok(d)
 }
 
-fn query_devices(
+pub(super) fn query_devices(
     conn: &Connection,
     filter: &str,
     args: Vec<Value>,
@@ -256,136 +261,6 @@ impl FleetStore for SqliteStore {
         tx.commit().map_err(db("commit update settings"))
     }
 
-    fn create_enroll_token(
-        &self,
-        secret_hash: &str,
-        group: &str,
-        expires_at: i64,
-        max_uses: u32,
-        change: &Change<'_>,
-    ) -> Result<EnrollTokenRecord, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction()
-            .map_err(db("begin create enroll token"))?;
-        tx.execute(
-            "INSERT INTO enroll_tokens (secret_hash, group_name, created_at, created_by, expires_at, \
-             max_uses) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                secret_hash,
-                group,
-                change.at,
-                change.actor.name,
-                expires_at,
-                max_uses
-            ],
-        )
-        .map_err(db("create enroll token"))?;
-        let id = tx.last_insert_rowid();
-        audit(
-            &tx,
-            change,
-            "enroll-token.create",
-            group,
-            &json!({"id": id, "expiresAt": netward_model::timestamp::format_rfc3339(expires_at), "maxUses": max_uses}),
-        )?;
-        let token = query_enroll_tokens(&tx, "WHERE id = ?1", [id])?
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt(format!("enrollment token {id} vanished")))?;
-        tx.commit().map_err(db("commit create enroll token"))?;
-        Ok(token)
-    }
-
-    fn enroll_tokens(&self) -> Result<Vec<EnrollTokenRecord>, StoreError> {
-        let conn = self.conn()?;
-        query_enroll_tokens(&conn, "ORDER BY id DESC", [])
-    }
-
-    fn revoke_enroll_token(
-        &self,
-        id: i64,
-        change: &Change<'_>,
-    ) -> Result<Option<EnrollTokenRecord>, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction()
-            .map_err(db("begin revoke enroll token"))?;
-        let changed = tx
-            .execute(
-                "UPDATE enroll_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                params![id, change.at],
-            )
-            .map_err(db("revoke enroll token"))?;
-        let Some(token) = query_enroll_tokens(&tx, "WHERE id = ?1", [id])?.pop() else {
-            return Ok(None);
-        };
-        if changed > 0 {
-            audit(
-                &tx,
-                change,
-                "enroll-token.revoke",
-                &token.group,
-                &json!({"id": id}),
-            )?;
-        }
-        tx.commit().map_err(db("commit revoke enroll token"))?;
-        Ok(Some(token))
-    }
-
-    fn enroll_device(
-        &self,
-        token_hash: &str,
-        facts: &DeviceFacts,
-        secret_hash: &str,
-        change: &Change<'_>,
-    ) -> Result<Result<DeviceRecord, EnrollRefusal>, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction().map_err(db("begin enroll"))?;
-        let Some(token) = query_enroll_tokens(&tx, "WHERE secret_hash = ?1", [token_hash])?.pop()
-        else {
-            return Ok(Err(EnrollRefusal::Unknown));
-        };
-        if let Err(refusal) = token.usable_at(change.at) {
-            return Ok(Err(refusal));
-        }
-        tx.execute(
-            "UPDATE enroll_tokens SET uses = uses + 1 WHERE id = ?1",
-            [token.id],
-        )
-        .map_err(db("count enroll token use"))?;
-        tx.execute(
-            "INSERT INTO devices (secret_hash, hostname, os, kernel, agent_version, addresses, \
-             group_name, first_seen, last_seen, enroll_token_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
-            params![
-                secret_hash,
-                facts.hostname,
-                facts.os,
-                facts.kernel,
-                facts.agent_version,
-                to_json(&facts.addresses)?,
-                token.group,
-                change.at,
-                token.id
-            ],
-        )
-        .map_err(db("enroll device"))?;
-        let id = tx.last_insert_rowid();
-        audit(
-            &tx,
-            change,
-            "device.enroll",
-            &format!("device {id}"),
-            &json!({"hostname": facts.hostname, "group": token.group, "enrollToken": token.id}),
-        )?;
-        let device = query_devices(&tx, "WHERE id = ?1", vec![Value::Integer(id)])?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::Corrupt(format!("device {id} vanished")))?;
-        tx.commit().map_err(db("commit enroll"))?;
-        Ok(Ok(device))
-    }
-
     fn device_by_hash(&self, secret_hash: &str) -> Result<Option<DeviceRecord>, StoreError> {
         let conn = self.conn()?;
         Ok(query_devices(
@@ -417,7 +292,7 @@ impl FleetStore for SqliteStore {
             "UPDATE devices SET applied_version = ?2, applied_at = CASE WHEN ?9 IS NULL THEN ?3 ELSE applied_at END, \
              entries = ?4, not_enforceable = ?5, last_error = ?9, \
              last_tamper = CASE WHEN ?6 THEN ?3 ELSE last_tamper END, last_seen = ?3, \
-             hostname = ?7, addresses = ?8 \
+             hostname = ?7, addresses = ?8, exemptions = ?10 \
              WHERE id = ?1 AND (applied_version IS NULL OR applied_version <= ?2)",
             params![
                 id,
@@ -429,6 +304,7 @@ impl FleetStore for SqliteStore {
                 ack.facts.hostname,
                 to_json(&ack.facts.addresses)?,
                 ack.error,
+                to_json(&ack.exemptions)?,
             ],
         )
         .map_err(db("record ack"))?;
@@ -487,36 +363,4 @@ impl FleetStore for SqliteStore {
         tx.commit().map_err(db("commit revoke device"))?;
         Ok(device)
     }
-}
-
-/// The enrollment tokens `tail` (a `WHERE` or `ORDER BY` clause) selects.
-fn query_enroll_tokens(
-    conn: &Connection,
-    tail: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<EnrollTokenRecord>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT id, group_name, created_at, created_by, expires_at, max_uses, uses, revoked_at \
-             FROM enroll_tokens {tail}"
-        ))
-        .map_err(db("read enroll tokens"))?;
-    let rows = stmt
-        .query_map(params, |r| {
-            let max_uses: i64 = r.get(5)?;
-            let uses: i64 = r.get(6)?;
-            Ok(EnrollTokenRecord {
-                id: r.get(0)?,
-                group: r.get(1)?,
-                created_at: r.get(2)?,
-                created_by: r.get(3)?,
-                expires_at: r.get(4)?,
-                max_uses: u32::try_from(max_uses).ok().filter(|&n| n > 0),
-                uses: u32::try_from(uses).unwrap_or(u32::MAX),
-                revoked_at: r.get(7)?,
-            })
-        })
-        .map_err(db("read enroll tokens"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(db("read enroll tokens"))
 }

@@ -7,7 +7,7 @@
 
 //!
 //! One file per resource, each implementing that resource's trait of [`crate::store`]:
-//! `indicators.rs` (with `batch_delete.rs`), `fleet.rs` (groups, settings, enrollment, devices), `tokens.rs`,
+//! `indicators.rs` (with `batch_delete.rs`), `fleet.rs` (groups, settings, devices), `enrollment.rs`, `tokens.rs`,
 //! `audit.rs`, and `detection/` (events, alerts, incidents). `schema.rs` holds the schema
 //! and its migrations; `odata.rs` turns an indicators `$filter` and `$orderby` into SQL.
 //! The alerting rules themselves live in `crate::detection::alerting`: this backend
@@ -16,6 +16,7 @@
 mod audit;
 mod batch_delete;
 mod detection;
+mod enrollment;
 mod fleet;
 mod indicators;
 mod odata;

@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -197,13 +197,20 @@ ALTER TABLE enroll_tokens ADD COLUMN revoked_at INTEGER;
 ALTER TABLE devices ADD COLUMN enroll_token_id INTEGER;
 ";
 
+/// Version 6: what each device's agent never blocks, and why (`exemptions`, JSON, as the
+/// agent reported it in its last acknowledgement; devices from before show none until their
+/// next one).
+pub const SCHEMA_6: &str = "
+ALTER TABLE devices ADD COLUMN exemptions TEXT NOT NULL DEFAULT '[]';
+";
+
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=4 => {
+        0..=5 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -217,7 +224,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             if version <= 3 {
                 tx.execute_batch(SCHEMA_4).map_err(db("migrate"))?;
             }
-            tx.execute_batch(SCHEMA_5).map_err(db("migrate"))?;
+            if version <= 4 {
+                tx.execute_batch(SCHEMA_5).map_err(db("migrate"))?;
+            }
+            tx.execute_batch(SCHEMA_6).map_err(db("migrate"))?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
             tx.commit().map_err(db("migrate"))?;
@@ -235,6 +245,30 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
     use super::*;
+
+    #[test]
+    fn version_4_devices_get_no_exemptions_until_their_next_ack() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for script in [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4] {
+            conn.execute_batch(script).unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 4").unwrap();
+        conn.execute(
+            "INSERT INTO devices (secret_hash, hostname, os, kernel, agent_version, addresses, \
+             group_name, first_seen, last_seen) VALUES ('h', 'ep', '', '', '', '[]', 'default', 1, 1)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (exemptions, version): (String, i64) = conn
+            .query_row(
+                "SELECT exemptions, (SELECT user_version FROM pragma_user_version) FROM devices",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((exemptions.as_str(), version), ("[]", SCHEMA_VERSION));
+    }
 
     #[test]
     fn version_3_indicators_get_their_mde_action_name_and_keep_their_fields() {

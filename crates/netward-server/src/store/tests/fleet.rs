@@ -188,8 +188,17 @@ pub(super) fn enrollment_devices_and_acknowledgements(store: &dyn Store) {
             hostname: "web-1b".into(),
             ..facts.clone()
         },
+        exemptions: vec![netward_model::agent_wire::Exemption {
+            range: "192.0.2.53".parse().unwrap(),
+            reason: netward_model::agent_wire::ExemptionReason::DnsResolver,
+        }],
     };
     store.record_ack(d.id, &ack, 20).unwrap();
+    assert_eq!(
+        store.device(d.id).unwrap().unwrap().exemptions,
+        ack.exemptions,
+        "exemptions are kept as reported"
+    );
     let acked = store.device(d.id).unwrap().unwrap();
     assert_eq!(
         (
