@@ -8,6 +8,8 @@
 pub mod clock;
 pub mod enforcer;
 pub mod events;
+#[cfg(test)]
+mod fuzz;
 pub mod kernel_policy;
 pub mod log_prefix;
 pub mod netns;

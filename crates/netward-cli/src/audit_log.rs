@@ -5,7 +5,7 @@ use netward_model::wire::AuditList;
 
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::table;
+use crate::{flags, table};
 
 /// Audit-log filters.
 #[derive(Args, Debug)]
@@ -13,6 +13,9 @@ pub struct AuditArgs {
     /// Only entries on this indicator value, group, token name or `settings`.
     #[arg(long)]
     pub target: Option<String>,
+    /// Only entries at or after this time: a duration ago (30m, 12h, 7d) or RFC 3339.
+    #[arg(long, visible_alias = "since", value_parser = crate::args::time, value_name = "WHEN")]
+    pub from: Option<crate::args::TimeArg>,
     /// Entries to show (default 100, at most 10000).
     #[arg(long)]
     pub top: Option<usize>,
@@ -21,11 +24,20 @@ pub struct AuditArgs {
     pub skip: Option<usize>,
 }
 
-/// Prints the audit log, newest first.
+/// Prints the audit log, newest first; an error names the flags, not the API's fields.
 pub async fn run(client: &ApiClient, json: bool, args: AuditArgs) -> Result<(), CliError> {
+    run_command(client, json, args)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::AUDIT))
+}
+
+async fn run_command(client: &ApiClient, json: bool, args: AuditArgs) -> Result<(), CliError> {
     let mut q = Vec::new();
     if let Some(t) = args.target {
         q.push(("target", t));
+    }
+    if let Some(f) = args.from {
+        q.push(("from", f.before(crate::args::now())));
     }
     if let Some(t) = args.top {
         q.push(("$top", t.to_string()));

@@ -14,25 +14,31 @@ use netward_model::wire::ErrorBody;
 pub struct ApiClient {
     http: reqwest::Client,
     server: String,
+    /// Where the server URL came from, for the hint when it cannot be reached.
+    origin: String,
     token: String,
+    /// Why the last TLS handshake refused the server's certificate.
+    tls_refusal: crate::tls::RefusalSlot,
 }
 
 impl ApiClient {
     /// A client for `resolved`.
     pub fn new(resolved: Resolved) -> Result<Self, CliError> {
-        let tls = crate::tls::client_config(resolved.ca_cert.as_deref())?;
+        let (tls, tls_refusal) = crate::tls::client_config(resolved.ca_cert.as_deref())?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("netward-cli/", env!("CARGO_PKG_VERSION")))
             .tls_backend_preconfigured(tls)
             .build()
-            .map_err(|source| CliError::Connect {
+            .map_err(|cause| CliError::Client {
                 server: resolved.server.clone(),
-                source,
+                cause,
             })?;
         Ok(Self {
             http,
             server: resolved.server,
+            origin: resolved.origin,
             token: resolved.token,
+            tls_refusal,
         })
     }
 
@@ -63,11 +69,18 @@ impl ApiClient {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(|source| self.connect(source))?;
         Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) if status == 401 => CliError::Unauthenticated {
+                message: body.error.message,
+            },
+            Ok(body) if status == 403 => CliError::Forbidden {
+                message: body.error.message,
+            },
             Ok(body) => CliError::Api {
                 status,
                 code: body.error.code,
                 message: body.error.message,
                 target: body.error.target,
+                flag: None,
             },
             Err(_) => CliError::Protocol {
                 status,
@@ -96,10 +109,74 @@ impl ApiClient {
         self.send(self.request(method, path).json(body)).await
     }
 
+    /// A failed exchange in one line: the TLS refusal the verifier explained, or the
+    /// innermost cause (reqwest's chain repeats itself at every level).
     fn connect(&self, source: reqwest::Error) -> CliError {
-        CliError::Connect {
+        let refusal = self
+            .tls_refusal
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
+        if let Some(refusal) = refusal {
+            return CliError::Tls(refusal);
+        }
+        let hint = if speaks_no_tls(&source) {
+            "is it a plain-HTTP server (--plain-http)? then use http://."
+        } else if self.server.starts_with("http://") && !source.is_connect() && !source.is_timeout()
+        {
+            // Connected, but the answer was not HTTP: most likely a TLS server.
+            "does the server serve TLS (its default)? then use https:// with --ca-cert."
+        } else {
+            "is the server running?"
+        };
+        CliError::Unreachable {
+            hint,
             server: self.server.clone(),
-            source,
+            origin: self.origin.clone(),
+            cause: innermost_cause(&source),
+        }
+    }
+}
+
+/// Whether the exchange failed because the server answered a TLS handshake with something
+/// that is not TLS (a plain-HTTP server).
+fn speaks_no_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(rustls::Error::InvalidMessage(_)) = e.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    false
+}
+
+/// The last error of a chain, in lower case; `connection refused` for a refused connection.
+/// `io::Error::source` skips the error it wraps, so the walk looks inside it too.
+fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current: &(dyn std::error::Error + 'static) = error;
+    loop {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+                std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
+                std::io::ErrorKind::TimedOut => return "timed out".into(),
+                _ => {}
+            }
+            if let Some(inner) = io.get_ref() {
+                current = inner;
+                continue;
+            }
+        }
+        match current.source() {
+            Some(next) => current = next,
+            None => return current.to_string(),
         }
     }
 }

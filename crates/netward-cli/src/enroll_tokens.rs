@@ -9,7 +9,7 @@ use reqwest::Method;
 use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::machines::encode;
-use crate::table;
+use crate::{flags, table};
 
 /// Enrollment-token commands (admins only).
 #[derive(Subcommand, Debug)]
@@ -61,8 +61,30 @@ fn print_tokens(tokens: &[EnrollTokenEntity]) {
     table::print(&["ID", "GROUP", "USES", "EXPIRES", "BY", "STATE"], &rows);
 }
 
-/// Runs an enrollment-token command.
+/// A warning when the token sends agents to a loopback address, which only an agent on the
+/// server's own machine can reach.
+pub fn loopback_hint(token: &str) -> Option<String> {
+    let url = token.split_once('@')?.1;
+    let url = url.split('#').next().unwrap_or(url);
+    crate::tls::is_loopback_url(url).then(|| {
+        format!(
+            "hint: this token sends agents to {url}, a loopback address: agents on other machines cannot reach it; start the server with --advertise https://HOST:PORT (the address they can reach)"
+        )
+    })
+}
+
+/// Runs an enrollment-token command; an error names the flags, not the API's fields.
 pub async fn run(client: &ApiClient, json: bool, cmd: EnrollTokenCommand) -> Result<(), CliError> {
+    run_command(client, json, cmd)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::ENROLL_TOKEN))
+}
+
+async fn run_command(
+    client: &ApiClient,
+    json: bool,
+    cmd: EnrollTokenCommand,
+) -> Result<(), CliError> {
     match cmd {
         EnrollTokenCommand::Create {
             group,
@@ -85,6 +107,9 @@ pub async fn run(client: &ApiClient, json: bool, cmd: EnrollTokenCommand) -> Res
                 "token {}: group {}, enrolls up to {} device(s) until {}; shown only now",
                 created.id, created.group, created.max_uses, created.expires_at
             );
+            if let Some(hint) = loopback_hint(&created.token) {
+                eprintln!("{hint}");
+            }
             Ok(())
         }
         EnrollTokenCommand::List => {
@@ -108,5 +133,15 @@ pub async fn run(client: &ApiClient, json: bool, cmd: EnrollTokenCommand) -> Res
             print_tokens(&[t]);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_loopback_enrollment_url_gets_a_hint() {
+        let hint = super::loopback_hint("nwe_x@https://127.0.0.1:8440#sha256:ab").unwrap();
+        assert!(hint.contains("--advertise"), "{hint}");
+        assert!(super::loopback_hint("nwe_x@https://10.0.0.5:8440#sha256:ab").is_none());
     }
 }

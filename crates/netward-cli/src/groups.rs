@@ -2,11 +2,13 @@
 
 use clap::Subcommand;
 use netward_model::wire::{GroupCreate, GroupEntity, GroupList, GroupPatch, PolicyEntity};
+use netward_model::{Coverage, ProtectionMode};
 use reqwest::Method;
 
+use crate::args;
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::table;
+use crate::{flags, table};
 
 /// Device-group commands.
 #[derive(Subcommand, Debug)]
@@ -26,11 +28,11 @@ pub enum GroupCommand {
         #[arg(long)]
         description: Option<String>,
         /// off, audit or block (default block).
-        #[arg(long)]
-        mode: Option<String>,
+        #[arg(long, value_parser = args::mode)]
+        mode: Option<ProtectionMode>,
         /// all (default) or tcp.
-        #[arg(long)]
-        coverage: Option<String>,
+        #[arg(long, value_parser = args::coverage)]
+        coverage: Option<Coverage>,
     },
     /// Change a group's description, mode or coverage.
     Update {
@@ -40,11 +42,11 @@ pub enum GroupCommand {
         #[arg(long)]
         description: Option<String>,
         /// off, audit or block.
-        #[arg(long)]
-        mode: Option<String>,
+        #[arg(long, value_parser = args::mode)]
+        mode: Option<ProtectionMode>,
         /// all or tcp.
-        #[arg(long)]
-        coverage: Option<String>,
+        #[arg(long, value_parser = args::coverage)]
+        coverage: Option<Coverage>,
     },
     /// Delete a group no indicator names.
     Rm {
@@ -89,8 +91,14 @@ fn print_groups(json: bool, groups: &[GroupEntity]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Runs a group command.
+/// Runs a group command; an error names the flags, not the API's fields.
 pub async fn run(client: &ApiClient, json: bool, cmd: GroupCommand) -> Result<(), CliError> {
+    run_command(client, json, cmd)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::GROUP))
+}
+
+async fn run_command(client: &ApiClient, json: bool, cmd: GroupCommand) -> Result<(), CliError> {
     match cmd {
         GroupCommand::List => {
             let list: GroupList = client.get("/api/groups", &[]).await?;
@@ -109,8 +117,8 @@ pub async fn run(client: &ApiClient, json: bool, cmd: GroupCommand) -> Result<()
             let body = GroupCreate {
                 name: Some(name),
                 description,
-                mode,
-                coverage,
+                mode: mode.map(|m| m.as_str().to_owned()),
+                coverage: coverage.map(|c| c.as_str().to_owned()),
             };
             let g: GroupEntity = client.write(Method::POST, "/api/groups", &body).await?;
             print_groups(json, &[g])
@@ -123,8 +131,8 @@ pub async fn run(client: &ApiClient, json: bool, cmd: GroupCommand) -> Result<()
         } => {
             let body = GroupPatch {
                 description,
-                mode,
-                coverage,
+                mode: mode.map(|m| m.as_str().to_owned()),
+                coverage: coverage.map(|c| c.as_str().to_owned()),
             };
             let g: GroupEntity = client.write(Method::PATCH, &path(&name), &body).await?;
             print_groups(json, &[g])

@@ -5,15 +5,16 @@ use std::path::{Path, PathBuf};
 use clap::{Subcommand, ValueEnum};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use netward_model::IndicatorSubmission;
 use netward_model::agent_wire::EnforcementSummary;
 use netward_model::wire::{ImportResultList, IndicatorEntity, IndicatorList};
+use netward_model::{IndicatorSubmission, MdeAction, Severity};
 use reqwest::Method;
 use tokio_util::io::ReaderStream;
 
+use crate::args::{self, TimeArg};
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::table;
+use crate::{flags, table};
 
 /// Indicator commands.
 #[derive(Subcommand, Debug)]
@@ -23,8 +24,8 @@ pub enum IndicatorCommand {
         /// IPv4 or IPv6 address, or CIDR network.
         value: String,
         /// allow, audit or block (MDE's Allowed, Audit, Block, AlertAndBlock also work).
-        #[arg(long)]
-        action: String,
+        #[arg(long, value_parser = args::action)]
+        action: MdeAction,
         /// Alert title.
         #[arg(long)]
         title: String,
@@ -32,11 +33,12 @@ pub enum IndicatorCommand {
         #[arg(long)]
         description: Option<String>,
         /// Informational, Low, Medium or High.
-        #[arg(long)]
-        severity: Option<String>,
-        /// RFC 3339 expiration time, e.g. 2030-01-31T00:00:00Z.
-        #[arg(long)]
-        expires: Option<String>,
+        #[arg(long, value_parser = args::severity)]
+        severity: Option<Severity>,
+        /// When it stops applying: a duration from now (30m, 12h, 7d, 2w) or an RFC 3339 time
+        /// such as 2030-01-31T00:00:00Z.
+        #[arg(long, value_parser = args::time, value_name = "WHEN")]
+        expires: Option<TimeArg>,
         /// Whether hits raise alerts (true or false).
         #[arg(long)]
         alert: Option<bool>,
@@ -59,8 +61,8 @@ pub enum IndicatorCommand {
         #[arg(long)]
         value: Option<String>,
         /// allow, audit or block.
-        #[arg(long)]
-        action: Option<String>,
+        #[arg(long, value_parser = args::action)]
+        action: Option<MdeAction>,
         /// Indicators scoped to this group.
         #[arg(long)]
         group: Option<String>,
@@ -95,8 +97,8 @@ pub enum IndicatorCommand {
         #[arg(long, value_enum)]
         format: Option<ImportFileFormat>,
         /// Lists: the action of every line.
-        #[arg(long)]
-        action: Option<String>,
+        #[arg(long, value_parser = args::action)]
+        action: Option<MdeAction>,
         /// Lists: the title of every line.
         #[arg(long)]
         title: Option<String>,
@@ -104,11 +106,11 @@ pub enum IndicatorCommand {
         #[arg(long)]
         description: Option<String>,
         /// Lists: the severity.
-        #[arg(long)]
-        severity: Option<String>,
-        /// Lists: the expiration time.
-        #[arg(long)]
-        expires: Option<String>,
+        #[arg(long, value_parser = args::severity)]
+        severity: Option<Severity>,
+        /// Lists: when they stop applying (30m, 12h, 7d, or an RFC 3339 time).
+        #[arg(long, value_parser = args::time, value_name = "WHEN")]
+        expires: Option<TimeArg>,
         /// Lists: whether hits raise alerts.
         #[arg(long)]
         alert: Option<bool>,
@@ -138,7 +140,7 @@ fn rows(list: &[IndicatorEntity]) -> Vec<Vec<String>> {
             vec![
                 i.id.clone(),
                 i.indicator_value.clone(),
-                i.action.action().as_str().to_owned(),
+                action_text(i.action),
                 i.title.clone(),
                 i.severity.clone(),
                 if i.rbac_group_names.is_empty() {
@@ -164,7 +166,7 @@ fn print_one(i: &IndicatorEntity) {
     table::print_record(&[
         ("id", i.id.clone()),
         ("value", i.indicator_value.clone()),
-        ("action", i.action.to_string()),
+        ("action", action_text(i.action)),
         ("title", i.title.clone()),
         ("description", i.description.clone()),
         ("severity", i.severity.clone()),
@@ -214,6 +216,17 @@ fn print_one(i: &IndicatorEntity) {
     ]);
 }
 
+/// The action as every command shows it: `block`, with MDE's name when it says more
+/// (`block (AlertAndBlock)`).
+pub fn action_text(action: MdeAction) -> String {
+    let plain = action.action();
+    if MdeAction::from(plain) == action {
+        plain.as_str().to_owned()
+    } else {
+        format!("{} ({})", plain.as_str(), action.as_str())
+    }
+}
+
 /// "enforced on 37/40 devices; not yet: web-3 (offline since …), …".
 fn enforcement_line(e: &EnforcementSummary) -> String {
     let mut line = format!("enforced on {}/{} devices", e.enforced, e.in_scope);
@@ -256,15 +269,31 @@ async fn find(client: &ApiClient, key: &str) -> Result<IndicatorEntity, CliError
         .value
         .into_iter()
         .next()
-        .ok_or_else(|| CliError::Usage(format!("no indicator has the value {key}")))?;
+        .ok_or_else(|| CliError::NotFound(format!("no indicator has the value {key}")))?;
     // The single-indicator route adds on how many devices it is enforced.
     client
         .get(&format!("/api/indicators/{}", found.id), &[])
         .await
 }
 
-/// Runs an indicator command.
+/// Runs an indicator command; an error names the flags, not the API's fields.
 pub async fn run(client: &ApiClient, json: bool, cmd: IndicatorCommand) -> Result<(), CliError> {
+    let flags = match &cmd {
+        IndicatorCommand::Add { .. } => &flags::INDICATOR_ADD,
+        IndicatorCommand::List { .. } => &flags::INDICATOR_LIST,
+        IndicatorCommand::Show { .. } | IndicatorCommand::Rm { .. } => &flags::INDICATOR_ONE,
+        IndicatorCommand::Import { .. } => &flags::INDICATOR_IMPORT,
+    };
+    run_command(client, json, cmd)
+        .await
+        .map_err(|e| e.in_terms_of(flags))
+}
+
+async fn run_command(
+    client: &ApiClient,
+    json: bool,
+    cmd: IndicatorCommand,
+) -> Result<(), CliError> {
     match cmd {
         IndicatorCommand::Add {
             value,
@@ -282,11 +311,11 @@ pub async fn run(client: &ApiClient, json: bool, cmd: IndicatorCommand) -> Resul
             let body = IndicatorSubmission {
                 indicator_value: Some(value),
                 indicator_type: Some("IpAddress".into()),
-                action: Some(action),
+                action: Some(action.as_str().to_owned()),
                 title: Some(title),
                 description,
-                severity,
-                expiration_time: expires,
+                severity: severity.map(|s| s.as_str().to_owned()),
+                expiration_time: expires.map(|t| t.ahead_of(args::now())),
                 generate_alert: alert,
                 rbac_group_names: Some(groups),
                 recommended_actions,
@@ -317,7 +346,7 @@ pub async fn run(client: &ApiClient, json: bool, cmd: IndicatorCommand) -> Resul
             let mut q: Vec<(&str, String)> = Vec::new();
             for (k, v) in [
                 ("value", value),
-                ("action", action),
+                ("action", action.map(|a| a.action().as_str().to_owned())),
                 ("group", group),
                 ("source", source),
             ] {
@@ -338,7 +367,7 @@ pub async fn run(client: &ApiClient, json: bool, cmd: IndicatorCommand) -> Resul
             if json {
                 table::print_json(&list)
             } else {
-                table::print(&HEADERS, &rows(&list.value));
+                table::print_painted(&HEADERS, &rows(&list.value), 2, table::Paint::outcome);
                 Ok(())
             }
         }
@@ -377,11 +406,11 @@ pub async fn run(client: &ApiClient, json: bool, cmd: IndicatorCommand) -> Resul
             let mut query = vec![("force", force.to_string())];
             if format == ImportFileFormat::List {
                 for (k, v) in [
-                    ("action", action),
+                    ("action", action.map(|a| a.as_str().to_owned())),
                     ("title", title),
                     ("description", description),
-                    ("severity", severity),
-                    ("expirationTime", expires),
+                    ("severity", severity.map(|s| s.as_str().to_owned())),
+                    ("expirationTime", expires.map(|t| t.ahead_of(args::now()))),
                     ("generateAlert", alert.map(|a| a.to_string())),
                 ] {
                     if let Some(v) = v {
@@ -422,9 +451,9 @@ async fn import(
     format: ImportFileFormat,
     query: &[(&str, String)],
 ) -> Result<ImportResultList, CliError> {
-    let file_err = |source| CliError::File {
+    let file_err = |cause| CliError::File {
         path: file.to_owned(),
-        source,
+        cause,
     };
     let handle = tokio::fs::File::open(file).await.map_err(file_err)?;
     let size = handle.metadata().await.map_err(file_err)?.len();
@@ -486,7 +515,8 @@ fn report_import(json: bool, results: &ImportResultList) -> Result<(), CliError>
                             .map(|l| l.to_string())
                             .unwrap_or_else(|| format!("item {}", i + 1)),
                         r.indicator.clone(),
-                        r.failure_reason.clone().unwrap_or_default(),
+                        flags::INDICATOR_IMPORT
+                            .rewrite(r.failure_reason.as_deref().unwrap_or_default()),
                     ]
                 })
                 .collect();

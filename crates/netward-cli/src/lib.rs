@@ -4,12 +4,14 @@
 //! `client.rs` is the only HTTP code; `config.rs` resolves the server and token; each noun has
 //! its own file; `table.rs` renders output.
 
+pub mod args;
 pub mod audit_log;
 pub mod client;
 pub mod config;
 pub mod detection;
 pub mod enroll_tokens;
 pub mod error;
+pub mod flags;
 pub mod groups;
 pub mod indicators;
 pub mod machines;

@@ -6,7 +6,7 @@ use reqwest::Method;
 
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::table;
+use crate::{flags, table};
 
 /// Device commands.
 #[derive(Subcommand, Debug)]
@@ -67,9 +67,11 @@ fn print_machines(list: &[MachineEntity]) {
             ]
         })
         .collect();
-    table::print(
+    table::print_painted(
         &["ID", "HOSTNAME", "GROUP", "STATE", "APPLIED", "SYNC"],
         &rows,
+        5,
+        table::Paint::sync,
     );
 }
 
@@ -120,8 +122,14 @@ pub fn exemptions_text(exemptions: &[netward_model::agent_wire::Exemption]) -> S
         .join(", ")
 }
 
-/// Runs a device command.
+/// Runs a device command; an error names the flags, not the API's fields.
 pub async fn run(client: &ApiClient, json: bool, cmd: DeviceCommand) -> Result<(), CliError> {
+    run_command(client, json, cmd)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::DEVICE))
+}
+
+async fn run_command(client: &ApiClient, json: bool, cmd: DeviceCommand) -> Result<(), CliError> {
     let one: MachineEntity = match cmd {
         DeviceCommand::List => {
             let list: MachineList = client.get("/api/machines", &[]).await?;

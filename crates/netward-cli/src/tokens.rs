@@ -4,9 +4,10 @@ use clap::Subcommand;
 use netward_model::wire::{TokenCreate, TokenCreated, TokenEntity, TokenList};
 use reqwest::Method;
 
+use crate::args;
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::table;
+use crate::{flags, table};
 
 /// Token commands (admins only).
 #[derive(Subcommand, Debug)]
@@ -17,8 +18,8 @@ pub enum TokenCommand {
         #[arg(long)]
         name: String,
         /// viewer, analyst or admin.
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_parser = args::role)]
+        role: netward_model::Role,
     },
     /// List tokens.
     List,
@@ -49,13 +50,19 @@ fn print_tokens(tokens: &[TokenEntity]) {
     table::print(&["ID", "NAME", "ROLE", "CREATED", "BY", "REVOKED"], &rows);
 }
 
-/// Runs a token command.
+/// Runs a token command; an error names the flags, not the API's fields.
 pub async fn run(client: &ApiClient, json: bool, cmd: TokenCommand) -> Result<(), CliError> {
+    run_command(client, json, cmd)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::TOKEN))
+}
+
+async fn run_command(client: &ApiClient, json: bool, cmd: TokenCommand) -> Result<(), CliError> {
     match cmd {
         TokenCommand::Create { name, role } => {
             let body = TokenCreate {
                 name: Some(name),
-                role: Some(role),
+                role: Some(role.as_str().to_owned()),
             };
             let created: TokenCreated = client.write(Method::POST, "/api/tokens", &body).await?;
             if json {

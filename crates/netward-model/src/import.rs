@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use crate::strict_json::StrictJson;
 use crate::submission::parse_flag;
 use crate::{FieldError, IndicatorSubmission};
 
@@ -46,13 +47,14 @@ pub enum ImportError {
     CsvHeader(String),
 }
 
-/// Parses `{"Indicators": [ … ]}`; each element is read on its own.
+/// Parses `{"Indicators": [ … ]}`; each element is read on its own, and fails alone when it
+/// gives a key twice.
 pub fn parse_json(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Batch {
         #[serde(rename = "Indicators", alias = "indicators")]
-        indicators: Vec<serde_json::Value>,
+        indicators: Vec<StrictJson>,
     }
     let batch: Batch =
         serde_json::from_slice(body).map_err(|e| ImportError::JsonShape(e.to_string()))?;
@@ -62,11 +64,16 @@ pub fn parse_json(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
         .map(|item| ImportRow {
             line: None,
             raw_value: item
+                .value()
                 .get("indicatorValue")
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_owned(),
-            parsed: submission_from_json(item),
+            // A key given twice fails its item: which of the two values was meant is unknown.
+            parsed: item
+                .into_value()
+                .map_err(|d| FieldError::new(&d.path, d.to_string()))
+                .and_then(submission_from_json),
         })
         .collect())
 }
@@ -91,7 +98,7 @@ pub fn submission_from_slice(body: &[u8]) -> Result<IndicatorSubmission, FieldEr
 pub fn field_error(err: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     let path = err.path().to_string();
     let message = err.inner().to_string();
-    let named = ["unknown field `", "missing field `"]
+    let named = ["unknown field `", "missing field `", "duplicate field `"]
         .iter()
         .find_map(|p| message.strip_prefix(p))
         .and_then(|rest| rest.split('`').next());
@@ -186,15 +193,23 @@ impl LineCounter {
             target += 1;
         }
         if target >= self.offset {
-            let newlines = body[self.offset..target]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            self.line += newlines as u64;
+            self.line += line_ends(body, self.offset, target);
             self.offset = target;
         }
         self.line + 1
     }
+}
+
+/// The line ends in `body[from..to]` as csv reads them: CRLF, LF, or CR alone (Excel's
+/// "CSV (Macintosh)").
+fn line_ends(body: &[u8], from: usize, to: usize) -> u64 {
+    (from..to)
+        .filter(|&i| match body[i] {
+            b'\n' => true,
+            b'\r' => body.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        })
+        .count() as u64
 }
 
 fn csv_submission(
@@ -301,6 +316,17 @@ mod tests {
         assert_eq!(lines, [Some(2), Some(3), Some(5)]);
     }
 
+    /// Found by `fuzz_csv_mutated`: with CR alone ending lines (Excel's "CSV (Macintosh)"),
+    /// every row claimed line 1, the header's.
+    #[test]
+    fn cr_line_ends_count_as_lines() {
+        let rows =
+            parse_csv(b"IndicatorValue,Action,Title\r1.2.3.4,Block,t\r\r1.2.3.5,Block,t\n\xff,x\r")
+                .unwrap();
+        let lines: Vec<_> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [Some(2), Some(4), Some(5)]);
+    }
+
     #[test]
     fn csv_header_must_be_mde_columns() {
         assert!(
@@ -334,6 +360,42 @@ mod tests {
             Some("block")
         );
         assert!(rows[2].parsed.is_err());
+    }
+
+    /// Defect 9: through `serde_json::Value`, the last of two equal keys won, so an item
+    /// that said `Allowed` and then `Block` was stored as a block. The item now fails alone,
+    /// naming the key; the typed reads refuse it too, naming it.
+    #[test]
+    fn a_duplicated_key_fails_its_item_and_is_named() {
+        let rows = parse_json(
+            br#"{"Indicators":[
+            {"indicatorValue":"192.0.2.1","action":"Allowed","action":"Block","title":"t"},
+            {"indicatorValue":"192.0.2.2","action":"Block","title":"t","rbacGroupNames":["a"],
+             "createdBy":{"x":1,"x":2}},
+            {"indicatorValue":"192.0.2.3","action":"Block","title":"t"}]}"#,
+        )
+        .unwrap();
+        let err = rows[0].parsed.as_ref().unwrap_err();
+        assert_eq!(err.field, "action");
+        assert!(err.message.contains("`action` is given twice"), "{err}");
+        assert_eq!(rows[0].raw_value, "192.0.2.1");
+        assert_eq!(rows[1].parsed.as_ref().unwrap_err().field, "createdBy.x");
+        assert!(rows[2].parsed.is_ok());
+        // The batch itself.
+        let err = parse_json(br#"{"Indicators":[],"indicators":[]}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("duplicate field `Indicators`"),
+            "{err}"
+        );
+        // One submission, read typed: refused with the field named.
+        let err = submission_from_slice(
+            br#"{"indicatorValue":"192.0.2.1","action":"Allowed","action":"Block","title":"t"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "action");
+        assert!(err.message.contains("duplicate field `action`"), "{err}");
+        let err = submission_from_slice(br#"{"externalId":"a","externalID":"b"}"#).unwrap_err();
+        assert_eq!(err.field, "externalId");
     }
 
     #[test]

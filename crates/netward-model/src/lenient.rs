@@ -5,8 +5,9 @@
 //! Each function here is a serde `deserialize_with` helper; a value in none of the accepted
 //! forms is still an error, which serde reports on the field it belongs to.
 
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
+
+use crate::strict_json::StrictJson;
 
 /// A list given as a JSON array of strings or as one comma-separated string (MDE's reference
 /// types `rbacGroupNames` as a string, its example sends an array). Empty items are dropped;
@@ -114,13 +115,17 @@ impl IdInput {
 }
 
 /// A read-only entity field in a request body (`lastUpdateTime`, `createdBy`, ...): whatever
-/// its value, it is read and dropped, as MDE does.
+/// its value, it is read and dropped, as MDE does; only a key given twice in it is refused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReadOnly;
 
 impl<'de> Deserialize<'de> for ReadOnly {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        IgnoredAny::deserialize(d).map(|_| Self)
+        // Dropped, but read strictly like the rest of the body: no key given twice.
+        StrictJson::deserialize(d)?
+            .into_value()
+            .map(|_| Self)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -188,5 +193,8 @@ mod tests {
             assert_eq!(read.ignored, Some(ReadOnly), "{v}");
         }
         assert_eq!(probe(r#"{"ignored": null}"#).unwrap().ignored, None);
+        // Dropped, but not a way around the duplicate-key rule (defect 9).
+        let err = probe(r#"{"ignored": {"a": 1, "a": 2}}"#).unwrap_err();
+        assert!(err.to_string().contains("`a` is given twice"), "{err}");
     }
 }

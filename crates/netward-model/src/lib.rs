@@ -10,6 +10,8 @@ pub mod action;
 pub mod agent_wire;
 pub mod alert_status;
 pub mod detection;
+#[cfg(test)]
+mod fuzz;
 pub mod group;
 pub mod guard;
 pub mod import;
@@ -23,6 +25,7 @@ pub mod range_set;
 pub mod role;
 pub mod severity;
 pub mod sse;
+pub mod strict_json;
 pub mod submission;
 pub mod text;
 pub mod timestamp;

@@ -331,6 +331,70 @@ async fn every_kind_of_bad_input_gets_a_400_naming_the_field() {
     );
 }
 
+/// Defect 9: a body that failed the typed read was read again through `serde_json::Value`,
+/// where the last of two equal keys won, so `"action":"Allowed","action":"Block"` was stored
+/// as a block. A key given twice is now refused with the key named, here and in an import.
+#[tokio::test]
+async fn a_key_given_twice_is_refused_and_named() {
+    let s = TestServer::start().await;
+    let post = |body: &'static str| {
+        s.req(Method::POST, "/api/indicators", Some(&s.admin))
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    for (body, field) in [
+        (
+            r#"{"indicatorValue":"192.0.2.1","action":"Allowed","action":"Block","title":"t"}"#,
+            "action",
+        ),
+        (
+            r#"{"indicatorValue":"192.0.2.1","action":"Block","title":"t","createdBy":{"a":1,"a":2}}"#,
+            "createdBy.a",
+        ),
+    ] {
+        let (status, answer) = s.send(post(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {answer}");
+        let (code, message, target) = error_of(&answer);
+        assert_eq!(
+            (code, target),
+            ("InvalidRequestBody", Some(field)),
+            "{answer}"
+        );
+        assert!(message.contains("is given twice"), "{message}");
+    }
+    let (status, answer) = s
+        .send(
+            s.req(Method::POST, "/api/indicators/import", Some(&s.admin))
+                .header("content-type", "application/json")
+                .body(
+                    r#"{"Indicators":[
+                        {"indicatorValue":"192.0.2.2","action":"Allowed","title":"t","action":"Block"},
+                        {"indicatorValue":"192.0.2.3","action":"Block","title":"t"}]}"#,
+                ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let results = answer["value"].as_array().unwrap();
+    assert_eq!(results[0]["isFailed"], json!(true), "{answer}");
+    assert!(
+        results[0]["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("`action` is given twice"),
+        "{answer}"
+    );
+    assert_eq!(results[1]["isFailed"], json!(false), "{answer}");
+    // Only the item without a duplicate was stored.
+    let stored = s.get("/api/indicators").await.1;
+    let values: Vec<&str> = stored["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["indicatorValue"].as_str())
+        .collect();
+    assert_eq!(values, ["192.0.2.3"]);
+}
+
 #[tokio::test]
 async fn an_oversized_body_is_refused_with_413() {
     let s = TestServer::start_with_limit(4096).await;

@@ -156,7 +156,7 @@ async fn documented_query_parameters_are_exactly_the_accepted_ones() {
             "/api/alerts",
             &["status", "deviceId", "indicatorId", "$top", "$skip"],
         ),
-        ("/api/audit", &["target", "$top", "$skip"]),
+        ("/api/audit", &["target", "from", "$top", "$skip"]),
     ] {
         assert_eq!(params(path), expected, "{path}");
         for name in expected {

@@ -1,8 +1,8 @@
 //! What netward's tests and benchmarks share, so that each harness exists once: a lab of
 //! network namespaces joined by veth pairs, a `netward server` started in the test's own
 //! process or as a process, `netward agent` processes, a child cgroup for process attribution,
-//! free loopback ports, and [`wait_until`] and its siblings, which poll a condition instead of
-//! sleeping for a guessed time.
+//! free loopback ports, the fuzz harness ([`fuzz::fuzz`]), and [`wait_until`] and its
+//! siblings, which poll a condition instead of sleeping for a guessed time.
 //!
 //! It is a dev-dependency only: nothing here ships in the binary. A failed set-up step panics
 //! with the step named, because a harness that cannot build its world must fail the test
@@ -12,7 +12,7 @@
 //! Each crate turns on the part it uses: `agent` (the lab, agent processes, the cgroup; builds
 //! netward-agent) and `server` (the in-process server; builds netward-server), so that the
 //! agent's tests do not build the server, nor the server's tests the agent. The rest (the
-//! server process, waits, ports, the benchmarks' generator) needs neither.
+//! server process, waits, ports, the fuzz harness, the benchmarks' generator) needs neither.
 
 #![expect(
     clippy::expect_used,
@@ -24,6 +24,7 @@ pub mod agent_process;
 pub mod bench;
 #[cfg(feature = "agent")]
 pub mod cgroup;
+pub mod fuzz;
 #[cfg(feature = "server")]
 pub mod in_process;
 #[cfg(feature = "agent")]

@@ -25,6 +25,10 @@ pub struct ServerProcess {
     pub admin: String,
     /// The CA certificate's file, printed when it serves TLS.
     pub ca: Option<String>,
+    /// The SHA-256 fingerprint of the CA certificate, as it printed it.
+    pub ca_fingerprint: Option<String>,
+    /// The `export NETWARD_SERVER=… NETWARD_TOKEN=…` line the first start printed.
+    pub exports: String,
     /// Its data directory lives in here.
     pub dir: tempfile::TempDir,
 }
@@ -35,12 +39,20 @@ struct Started {
     url: String,
     admin: Option<String>,
     ca: Option<String>,
+    ca_fingerprint: Option<String>,
+    exports: Option<String>,
 }
 
 impl ServerProcess {
     /// Starts `bin server` with plain HTTP on a free loopback port.
     pub fn start(bin: impl AsRef<Path>) -> Self {
         Self::start_with(bin.as_ref(), None, "127.0.0.1:0", true)
+    }
+
+    /// Starts `bin server` with TLS (its own CA) on a free loopback port, in the test's own
+    /// namespace.
+    pub fn start_tls(bin: impl AsRef<Path>) -> Self {
+        Self::start_with(bin.as_ref(), None, "127.0.0.1:0", false)
     }
 
     /// Starts `bin server` with TLS (its own CA) inside `netns`, listening on `listen`.
@@ -58,6 +70,8 @@ impl ServerProcess {
             url: String::new(),
             admin: String::new(),
             ca: None,
+            ca_fingerprint: None,
+            exports: String::new(),
             dir,
         };
         let started = server.spawn(listen);
@@ -67,6 +81,10 @@ impl ServerProcess {
             .admin
             .expect("the first start of a server prints an admin token");
         server.ca = started.ca;
+        server.ca_fingerprint = started.ca_fingerprint;
+        server.exports = started
+            .exports
+            .expect("the first start of a server prints the lines to export");
         server
     }
 
@@ -93,7 +111,7 @@ impl ServerProcess {
             .expect("start the netward server");
         let mut lines =
             BufReader::new(child.stdout.take().expect("the server's output is piped")).lines();
-        let (mut admin, mut ca) = (None, None);
+        let (mut admin, mut ca, mut ca_fingerprint, mut exports) = (None, None, None, None);
         let url = loop {
             let line = lines
                 .next()
@@ -101,8 +119,14 @@ impl ServerProcess {
                 .expect("read the server's output");
             if line.starts_with("nwt_") {
                 admin = Some(line);
+            } else if line.starts_with("export NETWARD_SERVER=") {
+                exports = Some(line);
             } else if let Some(rest) = line.strip_prefix("netward: CA certificate ") {
                 ca = rest.split(" (sha256").next().map(str::to_owned);
+                ca_fingerprint = rest
+                    .split(" (sha256 ")
+                    .nth(1)
+                    .map(|f| f.trim_end_matches(')').to_owned());
             } else if let Some(url) = line.strip_prefix("netward: listening on ") {
                 break url.to_owned();
             }
@@ -112,6 +136,8 @@ impl ServerProcess {
             url,
             admin,
             ca,
+            ca_fingerprint,
+            exports,
         }
     }
 

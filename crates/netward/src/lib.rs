@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 pub mod lab;
 pub mod reference;
 use netward_cli::audit_log::AuditArgs;
 use netward_cli::client::ApiClient;
 use netward_cli::enroll_tokens::EnrollTokenCommand;
+use netward_cli::error::ExitClass;
 use netward_cli::groups::GroupCommand;
 use netward_cli::indicators::IndicatorCommand;
 use netward_cli::machines::DeviceCommand;
@@ -26,12 +27,12 @@ const DEFAULT_DATA_DIR: &str = "/var/lib/netward";
 /// Connections the server holds open at once unless told otherwise.
 const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
 
+pub mod help;
+
 /// netward: block and detect connections to malicious IP addresses.
 #[derive(Parser, Debug)]
-#[command(name = "netward", version, about)]
+#[command(name = "netward", version, about, after_help = help::EXIT_CODES)]
 pub struct Cli {
-    #[command(flatten)]
-    client: ClientOptions,
     /// Log as text, or as one JSON object per line (for log collectors).
     #[arg(long, global = true, env = "NETWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -48,45 +49,66 @@ pub enum LogFormat {
     Json,
 }
 
+/// A command of the API client: its own arguments, and how to reach the server (shown under
+/// "Connection", on these commands only).
+#[derive(Args, Debug)]
+struct Api<C: Subcommand> {
+    #[command(subcommand)]
+    command: C,
+    #[command(flatten)]
+    client: ClientOptions,
+}
+
+/// A command of the API client that has no verbs.
+#[derive(Args, Debug)]
+struct ApiArgs<A: Args> {
+    #[command(flatten)]
+    args: A,
+    #[command(flatten)]
+    client: ClientOptions,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the control plane (REST API and store).
+    #[command(after_help = help::SERVER)]
     Server(ServerArgs),
     /// Manage indicators.
-    #[command(subcommand)]
-    Indicator(IndicatorCommand),
+    #[command(after_help = help::INDICATOR)]
+    Indicator(Api<IndicatorCommand>),
     /// Manage device groups.
-    #[command(subcommand)]
-    Group(GroupCommand),
+    #[command(after_help = help::GROUP)]
+    Group(Api<GroupCommand>),
     /// Show or change tenant settings.
-    #[command(subcommand)]
-    Settings(SettingsCommand),
+    Settings(Api<SettingsCommand>),
     /// Manage API tokens.
-    #[command(subcommand)]
-    Token(TokenCommand),
+    #[command(after_help = help::TOKEN)]
+    Token(Api<TokenCommand>),
     /// Read the audit log.
-    Audit(AuditArgs),
+    Audit(ApiArgs<AuditArgs>),
     /// Devices: list, show, move to a group, revoke.
-    #[command(subcommand)]
-    Device(DeviceCommand),
+    Device(Api<DeviceCommand>),
     /// Enrollment tokens for agents: create, list, revoke.
-    #[command(subcommand, name = "enroll-token")]
-    EnrollToken(EnrollTokenCommand),
+    #[command(name = "enroll-token", after_help = help::ENROLL_TOKEN)]
+    EnrollToken(Api<EnrollTokenCommand>),
     /// Alerts: list, show, resolve.
-    #[command(subcommand)]
-    Alert(netward_cli::detection::AlertCommand),
+    #[command(after_help = help::ALERT)]
+    Alert(Api<netward_cli::detection::AlertCommand>),
     /// Incidents (an indicator's alerts across devices): list, show, resolve.
-    #[command(subcommand)]
-    Incident(netward_cli::detection::IncidentCommand),
+    Incident(Api<netward_cli::detection::IncidentCommand>),
     /// A device's events in time order.
-    Timeline(netward_cli::detection::TimelineArgs),
+    Timeline(ApiArgs<netward_cli::detection::TimelineArgs>),
     /// Events across devices, filtered; `--follow` keeps printing new ones.
-    Events(netward_cli::detection::EventsArgs),
+    #[command(after_help = help::EVENTS)]
+    Events(ApiArgs<netward_cli::detection::EventsArgs>),
     /// Every device and process that contacted an address or range.
-    Hunt(netward_cli::detection::HuntArgs),
+    #[command(after_help = help::HUNT)]
+    Hunt(ApiArgs<netward_cli::detection::HuntArgs>),
     /// Run the endpoint agent (as root), or `status` / `uninstall` it.
+    #[command(after_help = help::AGENT)]
     Agent(AgentArgs),
     /// Rebuild the field report's experiment in network namespaces and print what happened.
+    #[command(after_help = help::LAB)]
     Lab(LabArgs),
     /// Print the shell completion script for bash, zsh or fish.
     Completions {
@@ -100,8 +122,11 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct LabArgs {
     /// `all` blocks every protocol; `tcp` reproduces MDE, which blocks TCP only.
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value = "all", value_parser = ["all", "tcp"])]
     coverage: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -161,11 +186,17 @@ enum AgentAction {
     Status {
         #[command(flatten)]
         local: AgentLocalArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Remove the agent's nftables table and its state directory.
     Uninstall {
         #[command(flatten)]
         local: AgentLocalArgs,
+        /// Print what was removed as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -233,61 +264,102 @@ enum ServerAction {
         /// The new token's name (default `admin-recovered-<unix time>`).
         #[arg(long)]
         name: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
-/// How `run` failed, for the exit code.
+/// How `run` failed, for the exit code (`main` maps each to its number, documented in
+/// [`help::EXIT_CODES`]).
 #[derive(Debug)]
 pub enum Failure {
+    /// The operation failed: exit 1.
+    Failed(anyhow::Error),
     /// Wrong arguments or configuration: exit 2.
     Usage(anyhow::Error),
-    /// Anything else: exit 1.
-    Failed(anyhow::Error),
+    /// What the command names does not exist: exit 3.
+    NotFound(anyhow::Error),
+    /// Part of it was applied (an import with failed rows): exit 4.
+    Partial(anyhow::Error),
 }
 
 impl From<CliError> for Failure {
     fn from(e: CliError) -> Self {
-        match e {
-            CliError::Usage(_) | CliError::Config(_) => Failure::Usage(e.into()),
-            _ => Failure::Failed(e.into()),
+        match e.exit_class() {
+            ExitClass::Failed => Failure::Failed(e.into()),
+            ExitClass::Usage => Failure::Usage(e.into()),
+            ExitClass::NotFound => Failure::NotFound(e.into()),
+            ExitClass::Partial => Failure::Partial(e.into()),
         }
     }
 }
 
 /// Runs one `netward` command.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
-    let json = cli.client.json;
-    let client = || -> Result<ApiClient, CliError> { ApiClient::new(cli.client.resolve()?) };
+    let client = |options: &ClientOptions| -> Result<(ApiClient, bool), CliError> {
+        Ok((ApiClient::new(options.resolve()?)?, options.json))
+    };
     match cli.command {
         Command::Server(args) => match args.action {
-            Some(ServerAction::RecoverAdmin { data_dir, name }) => {
-                recover_admin(&data_dir, name.as_deref(), json)
-            }
+            Some(ServerAction::RecoverAdmin {
+                data_dir,
+                name,
+                json,
+            }) => recover_admin(&data_dir, name.as_deref(), json),
             None if args.check_config => check_config(&server_config(args)?),
             None => serve(server_config(args)?).await.map_err(Failure::Failed),
         },
-        Command::Indicator(cmd) => Ok(netward_cli::indicators::run(&client()?, json, cmd).await?),
-        Command::Group(cmd) => Ok(netward_cli::groups::run(&client()?, json, cmd).await?),
-        Command::Settings(cmd) => Ok(netward_cli::settings::run(&client()?, json, cmd).await?),
-        Command::Token(cmd) => Ok(netward_cli::tokens::run(&client()?, json, cmd).await?),
-        Command::Audit(args) => Ok(netward_cli::audit_log::run(&client()?, json, args).await?),
-        Command::Device(cmd) => Ok(netward_cli::machines::run(&client()?, json, cmd).await?),
-        Command::Alert(cmd) => Ok(netward_cli::detection::run_alert(&client()?, json, cmd).await?),
-        Command::Incident(cmd) => {
-            Ok(netward_cli::detection::run_incident(&client()?, json, cmd).await?)
+        Command::Indicator(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::indicators::run(&c, json, api.command).await?)
         }
-        Command::Timeline(args) => {
-            Ok(netward_cli::detection::run_timeline(&client()?, json, args).await?)
+        Command::Group(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::groups::run(&c, json, api.command).await?)
         }
-        Command::Events(args) => {
-            Ok(netward_cli::detection::run_events(&client()?, json, args).await?)
+        Command::Settings(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::settings::run(&c, json, api.command).await?)
         }
-        Command::Hunt(args) => Ok(netward_cli::detection::run_hunt(&client()?, json, args).await?),
-        Command::EnrollToken(cmd) => {
-            Ok(netward_cli::enroll_tokens::run(&client()?, json, cmd).await?)
+        Command::Token(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::tokens::run(&c, json, api.command).await?)
         }
-        Command::Agent(args) => agent(args, json).await,
-        Command::Lab(args) => lab_command(args, json).await,
+        Command::Audit(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::audit_log::run(&c, json, api.args).await?)
+        }
+        Command::Device(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::machines::run(&c, json, api.command).await?)
+        }
+        Command::Alert(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::detection::run_alert(&c, json, api.command).await?)
+        }
+        Command::Incident(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::detection::run_incident(&c, json, api.command).await?)
+        }
+        Command::Timeline(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::detection::run_timeline(&c, json, api.args).await?)
+        }
+        Command::Events(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::detection::run_events(&c, json, api.args).await?)
+        }
+        Command::Hunt(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::detection::run_hunt(&c, json, api.args).await?)
+        }
+        Command::EnrollToken(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::enroll_tokens::run(&c, json, api.command).await?)
+        }
+        Command::Agent(args) => agent(args).await,
+        Command::Lab(args) => lab_command(args).await,
         Command::Completions { shell } => {
             reference::write_completions(shell, &mut std::io::stdout().lock()).map_err(|e| {
                 Failure::Failed(anyhow::anyhow!("cannot write the completion script: {e}"))
@@ -298,7 +370,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-async fn lab_command(args: LabArgs, json: bool) -> Result<(), Failure> {
+async fn lab_command(args: LabArgs) -> Result<(), Failure> {
+    let json = args.json;
     let coverage = args.coverage.clone();
     let work = tokio::task::spawn_blocking(move || lab::run(&coverage));
     let report = tokio::select! {
@@ -313,11 +386,12 @@ async fn lab_command(args: LabArgs, json: bool) -> Result<(), Failure> {
         return Ok(());
     }
     netward_cli::say!(
-        "coverage {}: the block was enforced and acknowledged by the endpoint {} ms after the API answered (policy v{})\n",
+        "coverage {}: the endpoint acknowledged the block {} ms after the API answered (policy v{})",
         report.coverage,
         report.propagation_ms,
         report.policy_version
     );
+    netward_cli::say!("verdict: {}\n", report.verdict);
     let rows: Vec<Vec<String>> = report
         .rows
         .iter()
@@ -330,7 +404,7 @@ async fn lab_command(args: LabArgs, json: bool) -> Result<(), Failure> {
             ]
         })
         .collect();
-    netward_cli::table::print(
+    netward_cli::table::print_painted(
         &[
             "PROTOCOL",
             "REACHED THE REMOTE HOST",
@@ -338,8 +412,24 @@ async fn lab_command(args: LabArgs, json: bool) -> Result<(), Failure> {
             "THE SERVER RECORDED",
         ],
         &rows,
+        3,
+        netward_cli::table::Paint::outcome,
     );
     Ok(())
+}
+
+/// `ip netns exec` mounts a fresh `/sys` for the namespace, without the cgroup2 hierarchy:
+/// when this process is in another network namespace than init (or that cannot be told), say
+/// so and name the option that enforces in a namespace without moving the agent into it.
+fn netns_exec_hint() -> &'static str {
+    let own = std::fs::read_link("/proc/self/ns/net");
+    let init = std::fs::read_link("/proc/1/ns/net");
+    match (own, init) {
+        (Ok(own), Ok(init)) if own == init => "",
+        _ => {
+            "; if the agent was started with `ip netns exec`, which remounts /sys without the cgroup2 hierarchy, start it outside the namespace with --netns /run/netns/NAME instead"
+        }
+    }
 }
 
 fn agent_config(local: AgentLocalArgs) -> netward_agent::runtime::AgentConfig {
@@ -378,7 +468,7 @@ fn id_list(ids: &[i64]) -> String {
         .join(", ")
 }
 
-async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
+async fn agent(args: AgentArgs) -> Result<(), Failure> {
     match args.action {
         None => {
             let run = args.run;
@@ -388,15 +478,17 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
                 match run.cgroup {
                     Some(cg) if !cg.join("cgroup.procs").is_file() => {
                         return Err(Failure::Usage(anyhow::anyhow!(
-                            "--cgroup {}: not a cgroup2 directory (as this process sees the file system)",
-                            cg.display()
+                            "--cgroup {}: not a cgroup2 directory (as this process sees the file system){}",
+                            cg.display(),
+                            netns_exec_hint()
                         )));
                     }
                     Some(cg) => Some(cg),
                     None => Some(netward_agent::events::attribution::cgroup2_root().ok_or_else(
                         || {
                             Failure::Usage(anyhow::anyhow!(
-                                "no cgroup2 hierarchy is mounted; pass --cgroup or --no-process-attribution"
+                                "no cgroup2 hierarchy is mounted; pass --cgroup or --no-process-attribution{}",
+                                netns_exec_hint()
                             ))
                         },
                     )?),
@@ -413,7 +505,7 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
                 .await
                 .map_err(|e| Failure::Failed(e.into()))
         }
-        Some(AgentAction::Status { local }) => {
+        Some(AgentAction::Status { local, json }) => {
             let status = netward_agent::runtime::read_status(&local.state_dir)
                 .map_err(|e| Failure::Failed(e.into()))?
                 .ok_or_else(|| {
@@ -458,7 +550,7 @@ async fn agent(args: AgentArgs, json: bool) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Some(AgentAction::Uninstall { local }) => {
+        Some(AgentAction::Uninstall { local, json }) => {
             let report = netward_agent::runtime::uninstall(&agent_config(local))
                 .map_err(|e| Failure::Failed(e.into()))?;
             if json {
@@ -586,6 +678,17 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             path.display()
         );
     }
+    if let Some(secret) = &server.bootstrap_token {
+        // Before "listening on": whoever reads the output up to that line sees these too.
+        netward_cli::say!(
+            "netward: to use the CLI from this shell, run:\n{}",
+            export_line(
+                &server.url,
+                secret,
+                server.ca.as_ref().map(|(path, _)| path)
+            )
+        );
+    }
     netward_cli::say!("netward: listening on {}", server.url);
     let stop = server.shutdown_handle();
     tokio::spawn(async move {
@@ -597,6 +700,32 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     });
     server.wait().await?;
     Ok(())
+}
+
+/// `export NETWARD_SERVER=… NETWARD_TOKEN=… [NETWARD_CA_CERT=…]`, each value quoted for a
+/// POSIX shell when it needs to be.
+fn export_line(url: &str, token: &str, ca: Option<&PathBuf>) -> String {
+    let quote = |v: &str| {
+        if v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:@%+=,".contains(c))
+        {
+            v.to_owned()
+        } else {
+            format!("'{}'", v.replace('\'', "'\\''"))
+        }
+    };
+    let mut line = format!(
+        "export NETWARD_SERVER={} NETWARD_TOKEN={}",
+        quote(url),
+        quote(token)
+    );
+    if let Some(ca) = ca {
+        line.push_str(&format!(
+            " NETWARD_CA_CERT={}",
+            quote(&ca.display().to_string())
+        ));
+    }
+    line
 }
 
 async fn wait_for_signal() {

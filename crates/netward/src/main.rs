@@ -31,14 +31,17 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        // An error may quote what a server or a device sent: shown escaped.
-        Err(Failure::Usage(e)) => {
+        Err(failure) => {
+            // The one place a failure becomes a number; `netward --help` lists them.
+            let (code, e) = match failure {
+                Failure::Failed(e) => (1, e),
+                Failure::Usage(e) => (2, e),
+                Failure::NotFound(e) => (3, e),
+                Failure::Partial(e) => (4, e),
+            };
+            // An error may quote what a server or a device sent: shown escaped.
             eprintln!("error: {}", printable(&format!("{e:#}")));
-            ExitCode::from(2)
-        }
-        Err(Failure::Failed(e)) => {
-            eprintln!("error: {}", printable(&format!("{e:#}")));
-            ExitCode::from(1)
+            ExitCode::from(code)
         }
     }
 }

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use netward_testkit::lab::{Lab, Outcome, SideHost};
+use netward_testkit::netns::Netns;
 use netward_testkit::{AgentProcess, ServerProcess, wait_until};
 use serde_json::Value;
 
@@ -967,4 +968,25 @@ fn uninstall_reports_what_it_found_and_fails_without_the_table() {
     );
     assert!(stdout.contains("enforced nothing (mode off)"), "{stdout}");
     assert!(!state.path().exists());
+}
+
+/// Started with `ip netns exec`, which remounts /sys without the cgroup2 hierarchy, the agent
+/// refuses (exit 2) and says to use `--netns` instead.
+#[test]
+fn an_agent_under_ip_netns_exec_is_told_to_use_netns() {
+    let ns = Netns::add(&format!("nwexec{}", std::process::id()));
+    let state = tempfile::tempdir().unwrap();
+    let out = ns
+        .exec(BIN)
+        .args(["agent", "--state-dir"])
+        .arg(state.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ip netns exec") && err.contains("--netns /run/netns/NAME"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -54,8 +54,8 @@ fn indicators_are_added_listed_shown_imported_and_removed_from_the_cli() {
     let out = s.cli(&s.admin, &["indicator", "import", csv.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "a partial import exits non-zero"
+        Some(4),
+        "a partial import exits 4: partly applied"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1 applied, 1 failed"), "{stdout}");
@@ -91,7 +91,7 @@ fn indicators_are_added_listed_shown_imported_and_removed_from_the_cli() {
 
     s.ok(&["indicator", "rm", "203.0.113.1"]);
     let out = s.cli(&s.admin, &["indicator", "show", "203.0.113.1"]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(3), "not found");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no indicator has the value 203.0.113.1")
     );
@@ -115,13 +115,26 @@ fn errors_are_clear_and_exit_non_zero() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("10.1.2.0/24") && err.contains("indicatorValue"),
-        "{err}"
+        err.contains("10.1.2.0/24") && err.starts_with("error: the VALUE argument: "),
+        "the field is named as the command line names it: {err}"
     );
 
     let out = s.cli("nwt_wrong", &["indicator", "list"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown or revoked"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown or revoked") && err.contains("check NETWARD_TOKEN / --token"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        err.matches("unknown or revoked").count(),
+        1,
+        "said once: {err}"
+    );
+
+    // An empty token is no token: a configuration error, before anything is sent.
+    assert_eq!(s.cli("", &["indicator", "list"]).status.code(), Some(2));
 
     let out = Command::new(BIN)
         .args(["indicator", "list"])
@@ -145,7 +158,336 @@ fn errors_are_clear_and_exit_non_zero() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the netward server"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach the netward server: connection refused; is the server running? tried http://127.0.0.1:9"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "one line, not reqwest's chain: {err}"
+    );
+}
+
+/// Each exit code of the table in the README and `netward --help`, from a command that
+/// should return it.
+#[test]
+fn exit_codes_say_what_happened() {
+    let s = ServerProcess::start(BIN);
+    let code = |args: &[&str]| s.cli(&s.admin, args).status.code();
+    // 3: not found, by value, by id, and for alerts and groups.
+    assert_eq!(code(&["indicator", "rm", "192.0.2.99"]), Some(3));
+    assert_eq!(code(&["indicator", "show", "999"]), Some(3));
+    assert_eq!(code(&["alert", "resolve", "99"]), Some(3));
+    assert_eq!(code(&["alert", "show", "99"]), Some(3));
+    assert_eq!(code(&["incident", "resolve", "99"]), Some(3));
+    assert_eq!(code(&["group", "show", "nope"]), Some(3));
+    // 2: a value the model has a type for is checked before anything is sent.
+    for args in [
+        &[
+            "indicator",
+            "add",
+            "192.0.2.1",
+            "--action",
+            "blok",
+            "--title",
+            "x",
+        ][..],
+        &[
+            "indicator",
+            "add",
+            "192.0.2.1",
+            "--action",
+            "block",
+            "--title",
+            "x",
+            "--severity",
+            "urgent",
+        ],
+        &[
+            "indicator",
+            "add",
+            "192.0.2.1",
+            "--action",
+            "block",
+            "--title",
+            "x",
+            "--expires",
+            "7y",
+        ],
+        &["indicator", "list", "--action", "blok"],
+        &["alert", "set-status", "1", "closed"],
+        &["alert", "list", "--status", "closed"],
+        &["incident", "set-status", "1", "closed"],
+        &["group", "create", "g", "--coverage", "udp"],
+        &["group", "create", "g", "--mode", "on"],
+        &["token", "create", "--name", "t", "--role", "root"],
+        &["events", "--outcome", "denied"],
+        &["lab", "--coverage", "udp"],
+    ] {
+        let out = s.cli(&s.admin, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+    let out = s.cli(&s.admin, &["alert", "set-status", "1", "closed"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("new, inProgress or resolved"),
+        "{out:?}"
+    );
+    // 1: the server refused it.
+    assert_eq!(
+        code(&[
+            "indicator",
+            "add",
+            "127.0.0.1",
+            "--action",
+            "block",
+            "--title",
+            "x"
+        ]),
+        Some(1)
+    );
+    // 0, with a relative time.
+    assert_eq!(
+        code(&[
+            "indicator",
+            "add",
+            "192.0.2.1",
+            "--action",
+            "block",
+            "--title",
+            "x",
+            "--expires",
+            "7d"
+        ]),
+        Some(0)
+    );
+    // 2: a config file named in the environment must exist, even when the rest is set.
+    let out = Command::new(BIN)
+        .args(["group", "list"])
+        .env("NETWARD_SERVER", &s.url)
+        .env("NETWARD_TOKEN", &s.admin)
+        .env("NETWARD_CONFIG", "/nonexistent/cli.toml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/nonexistent/cli.toml"),
+        "{out:?}"
+    );
+}
+
+/// Errors name the flag the person typed, and say `--force`, not the API's words.
+#[test]
+fn errors_name_the_flags_not_the_api_fields() {
+    let s = ServerProcess::start(BIN);
+    let err = |args: &[&str]| {
+        let out = s.cli(&s.admin, args);
+        assert!(!out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = err(&[
+        "indicator",
+        "add",
+        "192.0.2.1",
+        "--action",
+        "block",
+        "--title",
+        "x",
+        "--expires",
+        "2020-01-01T00:00:00Z",
+    ]);
+    assert!(e.starts_with("error: --expires: "), "{e}");
+    assert!(!e.contains("expirationTime"), "{e}");
+    let e = err(&[
+        "indicator",
+        "add",
+        "127.0.0.1",
+        "--action",
+        "block",
+        "--title",
+        "x",
+    ]);
+    assert!(e.contains("resubmit with --force"), "{e}");
+    let e = err(&[
+        "indicator",
+        "add",
+        "192.0.2.1",
+        "--action",
+        "block",
+        "--title",
+        "x",
+        "--group",
+        "nowhere",
+    ]);
+    assert!(e.starts_with("error: --group: "), "{e}");
+    let e = err(&["enroll-token", "create", "--group", "nowhere"]);
+    assert!(
+        e.starts_with("error: --group: ") || e.contains("nowhere"),
+        "{e}"
+    );
+}
+
+/// A viewer's write names the role it needs and how to get a token with it.
+#[test]
+fn a_refused_role_says_which_role_is_needed() {
+    let s = ServerProcess::start(BIN);
+    let created = s.json(&["token", "create", "--name", "wall", "--role", "viewer"]);
+    let viewer = created["secret"].as_str().unwrap();
+    let out = s.cli(viewer, &["group", "create", "g"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("needs admin") && e.contains("netward token create --role admin"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+/// The connection options are under their own heading, on the commands that use them only;
+/// `--help` lists the exit codes, and the main commands have examples.
+#[test]
+fn help_shows_connection_options_only_where_they_apply() {
+    let help = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = help(&["--help"]);
+    assert!(
+        top.contains("Exit codes:") && top.contains("4  partly applied"),
+        "{top}"
+    );
+    let add = help(&["indicator", "add", "--help"]);
+    let heading = add.find("Connection:").expect("a Connection heading");
+    assert!(add[heading..].contains("--server"), "{add}");
+    assert!(!add[..heading].contains("--server"), "{add}");
+    assert!(!add.lines().next().unwrap().contains("--token"), "{add}");
+    assert!(help(&["indicator", "--help"]).contains("Examples:"));
+    for cmd in ["server", "agent", "lab"] {
+        let h = help(&[cmd, "--help"]);
+        assert!(
+            !h.contains("--server") && !h.contains("--token") && !h.contains("Connection:"),
+            "{cmd}: {h}"
+        );
+        assert!(h.contains("Examples:"), "{cmd}: {h}");
+    }
+}
+
+/// Outcomes and actions are coloured on a terminal only: `CLICOLOR_FORCE` stands in for the
+/// terminal here; piped output, `NO_COLOR` and `--json` never are.
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color_or_json() {
+    let s = ServerProcess::start(BIN);
+    s.ok(&[
+        "indicator",
+        "add",
+        "192.0.2.1",
+        "--action",
+        "block",
+        "--title",
+        "x",
+    ]);
+    let run = |env: &[(&str, &str)], json: bool| {
+        let mut c = Command::new(BIN);
+        c.args(["indicator", "list"])
+            .env("NETWARD_SERVER", &s.url)
+            .env("NETWARD_TOKEN", &s.admin)
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        if json {
+            c.arg("--json");
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        String::from_utf8(c.output().unwrap().stdout).unwrap()
+    };
+    assert!(run(&[("CLICOLOR_FORCE", "1")], false).contains("\u{1b}[31mblock\u{1b}[0m"));
+    let show = Command::new(BIN)
+        .args(["indicator", "show", "192.0.2.1"])
+        .env("NETWARD_SERVER", &s.url)
+        .env("NETWARD_TOKEN", &s.admin)
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("\u{1b}[31mblock\u{1b}[0m"),
+        "{show:?}"
+    );
+    assert!(!run(&[], false).contains('\u{1b}'), "piped");
+    assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], false).contains('\u{1b}'));
+    assert!(!run(&[("CLICOLOR_FORCE", "1")], true).contains('\u{1b}'));
+}
+
+/// `list` and `show` spell an action the same way; the audit log shows times as RFC 3339.
+#[test]
+fn actions_are_spelled_alike_and_the_audit_log_shows_rfc3339() {
+    let s = ServerProcess::start(BIN);
+    s.ok(&[
+        "indicator",
+        "add",
+        "192.0.2.1",
+        "--action",
+        "Block",
+        "--title",
+        "x",
+        "--expires",
+        "12h",
+    ]);
+    s.ok(&[
+        "indicator",
+        "add",
+        "192.0.2.2",
+        "--action",
+        "AlertAndBlock",
+        "--title",
+        "y",
+    ]);
+    let list = s.ok(&["indicator", "list"]);
+    let show = s.ok(&["indicator", "show", "192.0.2.1"]);
+    let row = list.lines().find(|l| l.contains("192.0.2.1 ")).unwrap();
+    assert!(row.split_whitespace().nth(2) == Some("block"), "{list}");
+    assert!(
+        show.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["action", "block"]),
+        "{show}"
+    );
+    assert!(list.contains("block (AlertAndBlock)"), "{list}");
+    assert!(
+        s.ok(&["indicator", "show", "192.0.2.2"])
+            .contains("block (AlertAndBlock)")
+    );
+    let audit = s.ok(&["audit", "--target", "192.0.2.1"]);
+    let expires = audit.split("\"expiresAt\":").nth(1).unwrap_or_default();
+    assert!(expires.starts_with("\"20"), "an RFC 3339 time: {audit}");
+    // The audit log takes relative times too.
+    assert!(s.ok(&["audit", "--since", "1h"]).contains("192.0.2.1"));
+    assert!(
+        !s.ok(&["audit", "--from", "2100-01-01T00:00:00Z"])
+            .contains("192.0.2.1")
+    );
+}
+
+/// The first start prints the exports to paste; an enrollment token for a loopback URL comes
+/// with the hint that agents elsewhere cannot reach it.
+#[test]
+fn the_first_start_prints_exports_and_loopback_enrollment_gets_a_hint() {
+    let s = ServerProcess::start(BIN);
+    assert_eq!(
+        s.exports,
+        format!("export NETWARD_SERVER={} NETWARD_TOKEN={}", s.url, s.admin)
+    );
+    let out = s.cli(&s.admin, &["enroll-token", "create"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("loopback") && err.contains("--advertise"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -308,4 +650,68 @@ fn a_data_dir_that_is_not_the_servers_own_is_refused_and_left_alone() {
         .mode()
         & 0o7777;
     assert_eq!(mode, 0o700);
+}
+
+/// Over TLS: the right CA works; another CA's certificate is refused with both fingerprints,
+/// the presented one being the one the server printed at start.
+#[test]
+fn a_ca_mismatch_names_the_expected_and_the_presented_fingerprints() {
+    let s = ServerProcess::start_tls(BIN);
+    let other = ServerProcess::start_tls(BIN);
+    let run = |ca: &str| {
+        Command::new(BIN)
+            .args([
+                "group",
+                "list",
+                "--server",
+                &s.url,
+                "--token",
+                &s.admin,
+                "--ca-cert",
+                ca,
+            ])
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let out = run(s.ca.as_deref().unwrap());
+    assert!(out.status.success(), "{out:?}");
+    let out = run(other.ca.as_deref().unwrap());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = other.ca_fingerprint.as_deref().unwrap();
+    let presented = s.ca_fingerprint.as_deref().unwrap();
+    assert!(
+        err.contains(&format!("expected CA sha256 {expected}")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("presented CA sha256 {presented}")),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(s.exports.contains(" NETWARD_CA_CERT="), "{}", s.exports);
+}
+
+/// The wrong scheme for the server: http:// to a TLS server, https:// to a plain-HTTP one,
+/// each with the hint to use the other.
+#[test]
+fn the_wrong_scheme_is_pointed_out() {
+    let tls = ServerProcess::start_tls(BIN);
+    let plain = ServerProcess::start(BIN);
+    let run = |server: &str| {
+        let out = Command::new(BIN)
+            .args(["group", "list", "--server", server, "--token", &tls.admin])
+            .args(["--ca-cert", tls.ca.as_deref().unwrap()])
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run(&tls.url.replace("https://", "http://"));
+    assert!(e.contains("then use https://"), "{e}");
+    let e = run(&plain.url.replace("http://", "https://"));
+    assert!(e.contains("then use http://"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
 }

@@ -94,6 +94,10 @@ fn coverage_all_blocks_every_protocol_and_says_so() {
             .contains("operation not permitted")
     );
     assert!(report["policyVersion"].as_u64().unwrap() > 0);
+    assert_eq!(
+        report["verdict"],
+        "every protocol was blocked (UDP, TCP and ICMP)"
+    );
     assert!(left.is_empty(), "the lab left {left:?}");
 }
 
@@ -124,6 +128,11 @@ fn coverage_tcp_reproduces_mde_and_labels_udp_truthfully() {
             .unwrap()
             .starts_with("blocked (indicator_block), netward (pid "),
         "{tcp}"
+    );
+    let verdict = report["verdict"].as_str().unwrap();
+    assert!(
+        verdict.starts_with("UDP") && verdict.contains("coverage tcp reproduces MDE"),
+        "{verdict}"
     );
     assert!(left.is_empty(), "the lab left {left:?}");
 }

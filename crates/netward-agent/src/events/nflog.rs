@@ -100,12 +100,49 @@ pub fn hit_of(nlas: &[PacketNla]) -> Option<(Hit, Option<u32>)> {
     Some((hit, seq))
 }
 
+/// The hits in what one `recv` returned: netlink messages back to back, each padded to four
+/// bytes. A gap in the sequence numbers after `next_seq` is counted as lost hits. Pure, so
+/// that it can be fuzzed without a socket: the first message that cannot be read ends the
+/// batch.
+pub fn decode(bytes: &[u8], next_seq: &mut Option<u32>) -> Batch {
+    let mut batch = Batch::default();
+    let n = bytes.len();
+    let mut offset = 0;
+    while offset < n {
+        let Ok(msg) = NetlinkMessage::<NetfilterMessage>::deserialize(&bytes[offset..n]) else {
+            break;
+        };
+        let len = msg.header.length as usize;
+        if let NetlinkPayload::InnerMessage(NetfilterMessage {
+            inner: NetfilterMessageInner::ULog(ULogMessage::Packet(nlas)),
+            ..
+        }) = &msg.payload
+            && let Some((hit, seq)) = hit_of(nlas)
+        {
+            if let Some(seq) = seq {
+                if let Some(expected) = *next_seq {
+                    batch.lost += u64::from(seq.wrapping_sub(expected));
+                }
+                *next_seq = Some(seq.wrapping_add(1));
+            }
+            batch.hits.push(hit);
+        }
+        if len == 0 {
+            break;
+        }
+        offset += (len + 3) & !3;
+    }
+    batch
+}
+
 /// An NFLOG socket bound to [`GROUP`] in the namespace it was opened in.
 #[derive(Debug)]
 pub struct NflogSocket {
     socket: Socket,
     buf: Vec<u8>,
     next_seq: Option<u32>,
+    /// Whether a message from another socket than the kernel's was seen (and logged once).
+    foreign_seen: bool,
 }
 
 fn configure(
@@ -162,52 +199,121 @@ impl NflogSocket {
             socket,
             buf: vec![0; 1 << 20],
             next_seq: None,
+            foreign_seen: false,
         })
     }
 
     /// Reads what the kernel has logged, waiting at most 200 ms.
     pub fn read(&mut self) -> io::Result<Batch> {
-        let mut batch = Batch::default();
-        let n = match self.socket.recv(&mut &mut self.buf[..], 0) {
-            Ok(n) => n,
+        let n = match self.socket.recv_from(&mut &mut self.buf[..], 0) {
+            // Only the kernel (port 0) logs hits; a datagram from another socket (which takes
+            // CAP_NET_ADMIN in this namespace to send) is not read as one.
+            Ok((n, from)) if from.port_number() == 0 => n,
+            Ok((_, from)) => {
+                if !self.foreign_seen {
+                    self.foreign_seen = true;
+                    tracing::warn!(
+                        sender = from.port_number(),
+                        "Ignoring messages on the hit log that do not come from the kernel."
+                    );
+                }
+                return Ok(Batch::default());
+            }
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Ok(batch);
+                return Ok(Batch::default());
             }
             // The kernel dropped messages; the sequence gap counts them.
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => return Ok(batch),
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => return Ok(Batch::default()),
             Err(e) => return Err(e),
         };
-        let mut offset = 0;
-        while offset < n {
-            let Ok(msg) = NetlinkMessage::<NetfilterMessage>::deserialize(&self.buf[offset..n])
-            else {
-                break;
-            };
-            let len = msg.header.length as usize;
-            if let NetlinkPayload::InnerMessage(NetfilterMessage {
-                inner: NetfilterMessageInner::ULog(ULogMessage::Packet(nlas)),
-                ..
-            }) = &msg.payload
-                && let Some((hit, seq)) = hit_of(nlas)
-            {
-                if let Some(seq) = seq {
-                    if let Some(expected) = self.next_seq {
-                        batch.lost += u64::from(seq.wrapping_sub(expected));
-                    }
-                    self.next_seq = Some(seq.wrapping_add(1));
-                }
-                batch.hits.push(hit);
-            }
-            if len == 0 {
-                break;
-            }
-            offset += (len + 3) & !3;
+        Ok(decode(&self.buf[..n], &mut self.next_seq))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+    use std::time::{Duration, Instant};
+
+    use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+    use netlink_packet_netfilter::nflog::{PacketNla, ULogMessage};
+    use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
+    use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
+    use netward_model::Action;
+    use netward_model::detection::{Outcome, Reason};
+
+    use super::*;
+
+    /// An NFLOG message as the kernel would send it for a blocked outbound TCP packet.
+    fn blocked_hit_message() -> Vec<u8> {
+        let mut packet = vec![0u8; 40];
+        packet[0] = 0x45; // IPv4, 20-byte header
+        packet[3] = 40; // total length
+        packet[8] = 64; // TTL
+        packet[9] = 6; // TCP
+        packet[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        packet[16..20].copy_from_slice(&[192, 0, 2, 7]);
+        packet[20..22].copy_from_slice(&40_000u16.to_be_bytes());
+        packet[22..24].copy_from_slice(&443u16.to_be_bytes());
+        packet[32] = 0x50; // TCP data offset
+        let verdict = Verdict {
+            direction: Direction::Outbound,
+            set_action: Action::Block,
+            outcome: Outcome::Blocked,
+            reason: Reason::IndicatorBlock,
+        };
+        let mut msg = NetlinkMessage::new(
+            NetlinkHeader::default(),
+            NetlinkPayload::from(NetfilterMessage::new(
+                NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, GROUP),
+                ULogMessage::Packet(vec![
+                    PacketNla::Prefix(CString::new(verdict.prefix()).unwrap()),
+                    PacketNla::Payload(packet),
+                ]),
+            )),
+        );
+        msg.finalize();
+        let mut buf = vec![0; msg.buffer_len()];
+        msg.serialize(&mut buf);
+        buf
+    }
+
+    /// Root: a well-formed hit sent to the agent's hit-log socket by another socket (not the
+    /// kernel) is not read as a hit.
+    #[test]
+    fn a_hit_forged_by_another_socket_is_not_read() {
+        let forged = blocked_hit_message();
+        assert_eq!(
+            decode(&forged, &mut None).hits.len(),
+            1,
+            "the forged message is one the kernel could have sent"
+        );
+        let lab = netward_testkit::Lab::new();
+        let (mut log, sender) = crate::netns::run_in(&lab.ep_path(), || {
+            let log = NflogSocket::open().expect("bind the hit log (needs root)");
+            let mut sender = Socket::new(NETLINK_NETFILTER).unwrap();
+            sender.bind_auto().unwrap();
+            (log, sender)
+        })
+        .unwrap();
+        let mut to = SocketAddr::new(0, 0);
+        log.socket.get_address(&mut to).unwrap();
+        sender.send_to(&forged, &to, 0).unwrap();
+        // Read until the forged message has been seen: it must not come out as a hit.
+        let until = Instant::now() + Duration::from_secs(10);
+        while !log.foreign_seen && Instant::now() < until {
+            let batch = log.read().unwrap();
+            assert!(
+                batch.hits.is_empty(),
+                "a forged hit was read: {:?}",
+                batch.hits
+            );
         }
-        Ok(batch)
+        assert!(log.foreign_seen, "the forged message never arrived");
     }
 }

@@ -8,9 +8,10 @@ use reqwest::Method;
 
 use super::events::print_events;
 use super::id;
+use crate::args;
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::table;
+use crate::{flags, table};
 
 /// Alert commands.
 #[derive(Subcommand, Debug)]
@@ -18,8 +19,8 @@ pub enum AlertCommand {
     /// List alerts, most recently active first.
     List {
         /// Only this status: new, inProgress or resolved.
-        #[arg(long)]
-        status: Option<String>,
+        #[arg(long, value_parser = args::status)]
+        status: Option<AlertStatus>,
         /// Only this device.
         #[arg(long)]
         device: Option<String>,
@@ -44,8 +45,9 @@ pub enum AlertCommand {
     SetStatus {
         /// Alert id.
         id: String,
-        /// The status.
-        status: String,
+        /// The status: new, inProgress or resolved.
+        #[arg(value_parser = args::status)]
+        status: AlertStatus,
     },
 }
 
@@ -55,8 +57,8 @@ pub enum IncidentCommand {
     /// List incidents (one per indicator, across devices).
     List {
         /// Only this status: new, inProgress or resolved.
-        #[arg(long)]
-        status: Option<String>,
+        #[arg(long, value_parser = args::status)]
+        status: Option<AlertStatus>,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         top: usize,
@@ -75,18 +77,10 @@ pub enum IncidentCommand {
     SetStatus {
         /// Incident id.
         id: String,
-        /// The status.
-        status: String,
+        /// The status: new, inProgress or resolved.
+        #[arg(value_parser = args::status)]
+        status: AlertStatus,
     },
-}
-
-/// A status as the user typed it (any case), or a usage error naming the choices.
-fn status_arg(raw: &str) -> Result<AlertStatus, CliError> {
-    AlertStatus::parse(raw).ok_or_else(|| {
-        CliError::Usage(format!(
-            "`{raw}` is not a status; use one of new, inProgress, resolved"
-        ))
-    })
 }
 
 /// Outcomes as a table cell.
@@ -115,7 +109,7 @@ fn print_alerts(list: &[AlertEntity]) {
             ]
         })
         .collect();
-    table::print(
+    table::print_painted(
         &[
             "ID",
             "STATUS",
@@ -128,6 +122,8 @@ fn print_alerts(list: &[AlertEntity]) {
             "LAST SEEN",
         ],
         &rows,
+        7,
+        table::Paint::outcome,
     );
 }
 
@@ -198,8 +194,14 @@ fn print_incidents(list: &[IncidentEntity]) {
     );
 }
 
-/// Runs an alert command.
+/// Runs an alert command; an error names the flags, not the API's fields.
 pub async fn run_alert(client: &ApiClient, json: bool, cmd: AlertCommand) -> Result<(), CliError> {
+    alert_command(client, json, cmd)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::DETECTION))
+}
+
+async fn alert_command(client: &ApiClient, json: bool, cmd: AlertCommand) -> Result<(), CliError> {
     let one: AlertEntity = match cmd {
         AlertCommand::List {
             status,
@@ -209,7 +211,7 @@ pub async fn run_alert(client: &ApiClient, json: bool, cmd: AlertCommand) -> Res
         } => {
             let mut q = vec![("$top", top.to_string())];
             if let Some(s) = status {
-                q.push(("status", s));
+                q.push(("status", s.as_str().to_owned()));
             }
             if let Some(d) = device {
                 q.push(("deviceId", id("device", &d)?));
@@ -229,8 +231,8 @@ pub async fn run_alert(client: &ApiClient, json: bool, cmd: AlertCommand) -> Res
                 .get(&format!("/api/alerts/{}", id("alert", &a)?), &[])
                 .await?
         }
-        AlertCommand::Resolve { id: a } => set_alert(client, &a, "resolved").await?,
-        AlertCommand::SetStatus { id: a, status } => set_alert(client, &a, &status).await?,
+        AlertCommand::Resolve { id: a } => set_alert(client, &a, AlertStatus::Resolved).await?,
+        AlertCommand::SetStatus { id: a, status } => set_alert(client, &a, status).await?,
     };
     if json {
         return table::print_json(&one);
@@ -239,20 +241,32 @@ pub async fn run_alert(client: &ApiClient, json: bool, cmd: AlertCommand) -> Res
     Ok(())
 }
 
-async fn set_alert(client: &ApiClient, a: &str, status: &str) -> Result<AlertEntity, CliError> {
+async fn set_alert(
+    client: &ApiClient,
+    a: &str,
+    status: AlertStatus,
+) -> Result<AlertEntity, CliError> {
     client
         .write(
             Method::PATCH,
             &format!("/api/alerts/{}", id("alert", a)?),
-            &StatusPatch {
-                status: status_arg(status)?,
-            },
+            &StatusPatch { status },
         )
         .await
 }
 
-/// Runs an incident command.
+/// Runs an incident command; an error names the flags, not the API's fields.
 pub async fn run_incident(
+    client: &ApiClient,
+    json: bool,
+    cmd: IncidentCommand,
+) -> Result<(), CliError> {
+    incident_command(client, json, cmd)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::DETECTION))
+}
+
+async fn incident_command(
     client: &ApiClient,
     json: bool,
     cmd: IncidentCommand,
@@ -261,7 +275,7 @@ pub async fn run_incident(
         IncidentCommand::List { status, top } => {
             let mut q = vec![("$top", top.to_string())];
             if let Some(s) = status {
-                q.push(("status", s));
+                q.push(("status", s.as_str().to_owned()));
             }
             let list: IncidentList = client.get("/api/incidents", &q).await?;
             if json {
@@ -275,8 +289,10 @@ pub async fn run_incident(
                 .get(&format!("/api/incidents/{}", id("incident", &i)?), &[])
                 .await?
         }
-        IncidentCommand::Resolve { id: i } => set_incident(client, &i, "resolved").await?,
-        IncidentCommand::SetStatus { id: i, status } => set_incident(client, &i, &status).await?,
+        IncidentCommand::Resolve { id: i } => {
+            set_incident(client, &i, AlertStatus::Resolved).await?
+        }
+        IncidentCommand::SetStatus { id: i, status } => set_incident(client, &i, status).await?,
     };
     if json {
         return table::print_json(&one);
@@ -292,15 +308,13 @@ pub async fn run_incident(
 async fn set_incident(
     client: &ApiClient,
     i: &str,
-    status: &str,
+    status: AlertStatus,
 ) -> Result<IncidentEntity, CliError> {
     client
         .write(
             Method::PATCH,
             &format!("/api/incidents/{}", id("incident", i)?),
-            &StatusPatch {
-                status: status_arg(status)?,
-            },
+            &StatusPatch { status },
         )
         .await
 }

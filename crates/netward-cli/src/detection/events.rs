@@ -2,14 +2,15 @@
 
 use clap::Args;
 use futures_util::StreamExt;
-use netward_model::detection::{ContactList, EventEntity, EventList};
+use netward_model::detection::{ContactList, EventEntity, EventList, Outcome};
 use netward_model::sse::{SseDecoder, SseEvent, SseItem};
 use reqwest::Method;
 
 use super::id;
+use crate::args::{self, TimeArg};
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::table;
+use crate::{flags, table};
 
 /// Event filters.
 #[derive(Args, Debug, Clone, Default)]
@@ -21,14 +22,14 @@ pub struct EventFilters {
     #[arg(long)]
     pub indicator: Option<String>,
     /// Only this outcome: blocked, audited or allowed.
-    #[arg(long)]
-    pub outcome: Option<String>,
-    /// Only events active at or after this RFC 3339 time.
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Only events that began before this RFC 3339 time.
-    #[arg(long)]
-    pub to: Option<String>,
+    #[arg(long, value_parser = args::outcome)]
+    pub outcome: Option<Outcome>,
+    /// Only events active at or after this time: a duration ago (30m, 12h, 7d) or RFC 3339.
+    #[arg(long, visible_alias = "since", value_parser = args::time, value_name = "WHEN")]
+    pub from: Option<TimeArg>,
+    /// Only events that began before this time: a duration ago (30m, 12h, 7d) or RFC 3339.
+    #[arg(long, value_parser = args::time, value_name = "WHEN")]
+    pub to: Option<TimeArg>,
 }
 
 /// `netward events`.
@@ -64,25 +65,26 @@ pub struct TimelineArgs {
 pub struct HuntArgs {
     /// The address or CIDR range to hunt for.
     remote_ip: String,
-    /// From this RFC 3339 time.
-    #[arg(long)]
-    from: Option<String>,
-    /// Until this RFC 3339 time.
-    #[arg(long)]
-    to: Option<String>,
+    /// From this time: a duration ago (30m, 12h, 7d) or RFC 3339.
+    #[arg(long, visible_alias = "since", value_parser = args::time, value_name = "WHEN")]
+    from: Option<TimeArg>,
+    /// Until this time: a duration ago (30m, 12h, 7d) or RFC 3339.
+    #[arg(long, value_parser = args::time, value_name = "WHEN")]
+    to: Option<TimeArg>,
 }
 
 fn filters_query(f: &EventFilters) -> Vec<(&'static str, String)> {
+    let now = args::now();
     let mut q = Vec::new();
     for (k, v) in [
-        ("remoteIp", &f.remote_ip),
-        ("indicatorId", &f.indicator),
-        ("outcome", &f.outcome),
-        ("from", &f.from),
-        ("to", &f.to),
+        ("remoteIp", f.remote_ip.clone()),
+        ("indicatorId", f.indicator.clone()),
+        ("outcome", f.outcome.map(|o| o.as_str().to_owned())),
+        ("from", f.from.map(|t| t.before(now))),
+        ("to", f.to.map(|t| t.before(now))),
     ] {
         if let Some(v) = v {
-            q.push((k, v.clone()));
+            q.push((k, v));
         }
     }
     q
@@ -138,15 +140,35 @@ const EVENT_HEADERS: [&str; 10] = [
 
 pub(super) fn print_events(list: &[EventEntity]) {
     let rows: Vec<Vec<String>> = list.iter().map(event_row).collect();
-    table::print(&EVENT_HEADERS, &rows);
+    table::print_painted(&EVENT_HEADERS, &rows, 2, table::Paint::outcome);
 }
 
-/// Runs `netward timeline`.
+/// Runs `netward timeline`; an error names the flags, not the API's fields.
 pub async fn run_timeline(
     client: &ApiClient,
     json: bool,
     args: TimelineArgs,
 ) -> Result<(), CliError> {
+    timeline(client, json, args)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::DETECTION))
+}
+
+/// Runs `netward hunt`; an error names the flags, not the API's fields.
+pub async fn run_hunt(client: &ApiClient, json: bool, args: HuntArgs) -> Result<(), CliError> {
+    hunt(client, json, args)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::HUNT))
+}
+
+/// Runs `netward events`; an error names the flags, not the API's fields.
+pub async fn run_events(client: &ApiClient, json: bool, args: EventsArgs) -> Result<(), CliError> {
+    events(client, json, args)
+        .await
+        .map_err(|e| e.in_terms_of(&flags::DETECTION))
+}
+
+async fn timeline(client: &ApiClient, json: bool, args: TimelineArgs) -> Result<(), CliError> {
     let mut q = filters_query(&args.filters);
     q.push(("$top", args.top.to_string()));
     let list: EventList = client
@@ -162,14 +184,14 @@ pub async fn run_timeline(
     Ok(())
 }
 
-/// Runs `netward hunt`.
-pub async fn run_hunt(client: &ApiClient, json: bool, args: HuntArgs) -> Result<(), CliError> {
+async fn hunt(client: &ApiClient, json: bool, args: HuntArgs) -> Result<(), CliError> {
+    let now = args::now();
     let mut q = vec![("remoteIp", args.remote_ip)];
     if let Some(f) = args.from {
-        q.push(("from", f));
+        q.push(("from", f.before(now)));
     }
     if let Some(t) = args.to {
-        q.push(("to", t));
+        q.push(("to", t.before(now)));
     }
     let list: ContactList = client.get("/api/hunting/contacts", &q).await?;
     if json {
@@ -191,7 +213,7 @@ pub async fn run_hunt(client: &ApiClient, json: bool, args: HuntArgs) -> Result<
             ]
         })
         .collect();
-    table::print(
+    table::print_painted(
         &[
             "DEVICE",
             "ID",
@@ -203,12 +225,13 @@ pub async fn run_hunt(client: &ApiClient, json: bool, args: HuntArgs) -> Result<
             "LAST SEEN",
         ],
         &rows,
+        4,
+        table::Paint::outcome,
     );
     Ok(())
 }
 
-/// Runs `netward events`.
-pub async fn run_events(client: &ApiClient, json: bool, args: EventsArgs) -> Result<(), CliError> {
+async fn events(client: &ApiClient, json: bool, args: EventsArgs) -> Result<(), CliError> {
     let mut q = filters_query(&args.filters);
     if let Some(d) = &args.device {
         q.push(("deviceId", id("device", d)?));
@@ -236,11 +259,12 @@ async fn follow(client: &ApiClient, json: bool, q: &[(&str, String)]) -> Result<
     }
     let mut body = resp.bytes_stream();
     let mut decoder = SseDecoder::new();
+    let colour = !json && table::colour_enabled();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| CliError::Usage(format!("the event stream broke: {e}")))?;
+        let chunk = chunk.map_err(|e| CliError::Failed(format!("the event stream broke: {e}")))?;
         let items = decoder
             .push(&chunk)
-            .map_err(|e| CliError::Usage(format!("the event stream broke: {e}")))?;
+            .map_err(|e| CliError::Failed(format!("the event stream broke: {e}")))?;
         for item in items {
             let SseItem::Event(SseEvent { event, data, .. }) = item else {
                 continue;
@@ -253,10 +277,15 @@ async fn follow(client: &ApiClient, json: bool, q: &[(&str, String)]) -> Result<
                 continue;
             }
             match serde_json::from_str::<EventEntity>(&data) {
-                Ok(e) => crate::say!("{}", crate::table::tab_line(&event_row(&e))),
+                Ok(e) => crate::say!(
+                    "{}",
+                    table::tab_line_painted(&event_row(&e), 2, table::Paint::outcome, colour)
+                ),
                 Err(e) => eprintln!("warning: unreadable event from the server: {e}"),
             }
         }
     }
-    Err(CliError::Usage("the server closed the event stream".into()))
+    Err(CliError::Failed(
+        "the server closed the event stream".into(),
+    ))
 }

@@ -1,12 +1,10 @@
-//! Request extractors whose failures are JSON errors that name the field or parameter: the
-//! body (with its size limit) and the query string.
-
-use std::collections::HashMap;
+//! Request body extractors whose failures are JSON errors that name the field (query strings
+//! are read by `params/`).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
+use netward_model::strict_json::StrictJson;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -48,8 +46,8 @@ fn body_stalled(e: &axum::extract::rejection::BytesRejection) -> bool {
     false
 }
 
-/// A JSON object body; a type error or unknown field is a 400 `InvalidRequestBody` on that
-/// field.
+/// A JSON object body; a type error, an unknown field or a key given twice is a 400
+/// `InvalidRequestBody` on that field.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -65,8 +63,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         {
             return Ok(Self(value));
         }
-        let json: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_body("body", format!("the body is not JSON: {e}")))?;
+        // Read strictly: an untyped value keeps the last of two equal keys, and the typed
+        // read below would then accept a body the fast path refused for its duplicate.
+        let json = StrictJson::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_body("body", format!("the body is not JSON: {e}")))?
+            .into_value()
+            .map_err(|d| ApiError::bad_body(&d.path, d.to_string()))?;
         if !json.is_object() {
             return Err(ApiError::bad_body("body", "the body must be a JSON object"));
         }
@@ -75,66 +77,5 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             ApiError::bad_body(&f.field, f.message)
         })?;
         Ok(Self(value))
-    }
-}
-
-/// The query string as names and values, read with typed getters that name the parameter in
-/// their errors.
-#[derive(Debug, Default)]
-pub struct QueryParams(HashMap<String, String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map(|Query(map)| Self(map))
-            .map_err(|e| ApiError::invalid("query", e.body_text()))
-    }
-}
-
-impl QueryParams {
-    /// Refuses parameters other than `allowed`.
-    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
-        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
-            Some(k) => Err(ApiError::invalid(
-                k,
-                format!(
-                    "unknown query parameter; this route takes {}",
-                    allowed.join(", ")
-                ),
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// A text parameter; empty counts as absent.
-    pub fn text(&self, name: &str) -> Option<String> {
-        self.0
-            .get(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    }
-
-    /// A boolean parameter (`true`/`false`), `false` when absent.
-    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
-        netward_model::submission::parse_flag(self.0.get(name).map_or("", |v| v.as_str()))
-            .map(|f| f.unwrap_or(false))
-            .map_err(|m| ApiError::invalid(name, m))
-    }
-
-    /// A count between 0 and `max`, `default` when absent.
-    pub fn count(&self, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
-        match self.text(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= max)
-                .ok_or_else(|| {
-                    ApiError::invalid(name, format!("`{v}` is not a whole number from 0 to {max}"))
-                }),
-        }
     }
 }

@@ -26,6 +26,8 @@ pub struct AuditRecord {
 pub struct AuditQuery {
     /// Only entries on this target.
     pub target: Option<String>,
+    /// Only entries at or after this Unix second.
+    pub from: Option<i64>,
     /// Page size.
     pub top: usize,
     /// Entries to skip.

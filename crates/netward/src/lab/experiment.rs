@@ -382,6 +382,7 @@ pub(super) fn experiment(
         coverage: coverage.into(),
         propagation_ms: propagation.as_millis(),
         policy_version: version,
+        verdict: super::verdict(coverage, &rows),
         rows,
     })
 }

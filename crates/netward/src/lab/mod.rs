@@ -52,6 +52,56 @@ pub struct LabReport {
     pub policy_version: u64,
     /// One row per protocol.
     pub rows: Vec<LabRow>,
+    /// What the rows show, in one line ([`verdict`]).
+    pub verdict: String,
+}
+
+/// What the rows show: which protocols reached the remote host and which were blocked, and
+/// what that means for the coverage, e.g. "UDP passed, TCP and ICMP were blocked: coverage
+/// tcp reproduces MDE, which blocks TCP only".
+pub fn verdict(coverage: &str, rows: &[LabRow]) -> String {
+    let names = |pick: &dyn Fn(&LabRow) -> bool| -> Vec<&str> {
+        rows.iter()
+            .filter(|r| pick(r))
+            .map(|r| r.protocol.as_str())
+            .collect()
+    };
+    let passed = names(&|r| {
+        r.reached_remote.starts_with("the text arrived")
+            || r.reached_remote.starts_with("the echo request arrived")
+    });
+    let blocked = names(&|r| r.reached_remote.starts_with("nothing"));
+    let unknown = names(&|r| {
+        !r.reached_remote.starts_with("nothing")
+            && !r.reached_remote.starts_with("the text arrived")
+            && !r.reached_remote.starts_with("the echo request arrived")
+    });
+    let list = |v: &[&str]| match v {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    let tcp_blocked = blocked.contains(&"TCP");
+    let mut line = match (passed.is_empty(), coverage) {
+        (true, _) if unknown.is_empty() => {
+            format!("every protocol was blocked ({})", list(&blocked))
+        }
+        (true, _) => format!("{} blocked", list(&blocked)),
+        (false, "tcp") if tcp_blocked => format!(
+            "{} passed, {} blocked: coverage tcp reproduces MDE, which blocks TCP only",
+            list(&passed),
+            list(&blocked)
+        ),
+        (false, _) => format!(
+            "{} passed although coverage {coverage} should block {}: the block was not enforced there",
+            list(&passed),
+            if coverage == "tcp" { "TCP" } else { "it" }
+        ),
+    };
+    if !unknown.is_empty() {
+        line.push_str(&format!("; unknown for {}", list(&unknown)));
+    }
+    line
 }
 
 /// Everything the lab created, removed on drop.
@@ -72,4 +122,44 @@ pub fn run(coverage: &str) -> anyhow::Result<LabReport> {
     let report = experiment::experiment(coverage, id, &cs, &ep, &rh);
     cleanup();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LabRow, verdict};
+
+    fn row(protocol: &str, reached: &str) -> LabRow {
+        LabRow {
+            protocol: protocol.into(),
+            reached_remote: reached.into(),
+            endpoint_saw: String::new(),
+            server_recorded: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_verdict_follows_the_rows() {
+        let all = [
+            row("UDP", "nothing"),
+            row("TCP", "nothing"),
+            row("ICMP", "nothing: the request never left the endpoint"),
+        ];
+        assert_eq!(
+            verdict("all", &all),
+            "every protocol was blocked (UDP, TCP and ICMP)"
+        );
+        let mde = [
+            row("UDP", "the text arrived: \"x\""),
+            row("TCP", "nothing"),
+            row("ICMP", "the echo request arrived (it was answered)"),
+        ];
+        assert_eq!(
+            verdict("tcp", &mde),
+            "UDP and ICMP passed, TCP blocked: coverage tcp reproduces MDE, which blocks TCP only"
+        );
+        let broken = [row("UDP", "the text arrived: \"x\""), row("TCP", "nothing")];
+        assert!(verdict("all", &broken).starts_with("UDP passed although coverage all"));
+        let unsure = [row("TCP", "nothing"), row("ICMP", "unknown: no reply")];
+        assert_eq!(verdict("all", &unsure), "TCP blocked; unknown for ICMP");
+    }
 }

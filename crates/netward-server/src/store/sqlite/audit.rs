@@ -18,6 +18,10 @@ impl AuditStore for SqliteStore {
             sql.push_str(" AND target = ?");
             args.push(Value::Text(t.clone()));
         }
+        if let Some(from) = q.from {
+            sql.push_str(" AND at >= ?");
+            args.push(Value::Integer(from));
+        }
         sql.push_str(" ORDER BY id DESC LIMIT ? OFFSET ?");
         args.push(Value::Integer(i64::try_from(q.top).unwrap_or(i64::MAX)));
         args.push(Value::Integer(i64::try_from(q.skip).unwrap_or(i64::MAX)));

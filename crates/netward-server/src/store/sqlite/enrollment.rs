@@ -43,7 +43,7 @@ impl EnrollmentStore for SqliteStore {
             change,
             "enroll-token.create",
             group,
-            &json!({"id": id, "expiresAt": expires_at, "maxUses": max_uses}),
+            &json!({"id": id, "expiresAt": netward_model::timestamp::format_rfc3339(expires_at), "maxUses": max_uses}),
         )?;
         let token = query_enroll_tokens(&tx, "WHERE id = ?1", [id])?
             .pop()

@@ -54,7 +54,8 @@ pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
         "actionName": d.mde_action.as_str(),
         "title": d.title,
         "severity": d.severity.as_str(),
-        "expiresAt": d.expires_at,
+        // RFC 3339, as everywhere a person reads a time; never epoch seconds.
+        "expiresAt": d.expires_at.map(netward_model::timestamp::format_rfc3339),
         "generateAlert": d.generate_alert,
         "rbacGroupNames": d.groups,
     })

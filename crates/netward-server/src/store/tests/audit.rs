@@ -35,6 +35,7 @@ pub(super) fn versions_follow_the_audit_log(store: &dyn Store) {
     let log = store
         .audit_log(&AuditQuery {
             target: Some("192.0.2.2".into()),
+            from: None,
             top: 10,
             skip: 0,
         })
@@ -43,5 +44,18 @@ pub(super) fn versions_follow_the_audit_log(store: &dyn Store) {
     assert_eq!(
         (log[0].id, log[0].action.as_str(), log[0].at),
         (i64::try_from(after_second).unwrap(), "indicator.create", 2)
+    );
+    let since = store
+        .audit_log(&AuditQuery {
+            target: None,
+            from: Some(2),
+            top: 10,
+            skip: 0,
+        })
+        .unwrap();
+    assert_eq!(
+        since.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [2],
+        "`from` keeps the entries at or after it"
     );
 }

@@ -50,6 +50,7 @@ pub(super) fn a_batch_with_repeats_and_more_rows_than_a_statement_holds(store: &
     let log = store
         .audit_log(&AuditQuery {
             target: Some("10.0.0.1".into()),
+            from: None,
             top: 10,
             skip: 0,
         })
@@ -187,6 +188,7 @@ pub(super) fn delete_removes_and_audits(store: &dyn Store) {
     let log = store
         .audit_log(&AuditQuery {
             target: Some("192.0.2.9".into()),
+            from: None,
             top: 10,
             skip: 0,
         })
@@ -249,6 +251,7 @@ pub(super) fn batch_delete_is_all_or_nothing_with_an_audit_row_each(store: &dyn 
     let log = store
         .audit_log(&AuditQuery {
             target: Some("10.9.0.5".into()),
+            from: None,
             top: 10,
             skip: 0,
         })
@@ -258,6 +261,7 @@ pub(super) fn batch_delete_is_all_or_nothing_with_an_audit_row_each(store: &dyn 
     let deletes = store
         .audit_log(&AuditQuery {
             target: None,
+            from: None,
             top: 5000,
             skip: 0,
         })
