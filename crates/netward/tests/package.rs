@@ -1,7 +1,9 @@
 //! The Debian package on the real system (root): `dpkg -i` the `.deb` that `./dev test` (or
 //! `./dev package`) built and names in `NETWARD_TEST_DEB`, then check what an operator gets —
 //! the binary, units that `systemd-analyze verify` accepts, the packaged server configuration
-//! starting a server whose `/metrics` answers, the bash completion — and `dpkg --purge` it.
+//! starting a server whose `/metrics` answers, an agent of the installed binary enrolled with
+//! it (in a network namespace of the test's own) and its metrics, the bash completion — and
+//! `dpkg --purge` it.
 //!
 //! Without `NETWARD_TEST_DEB` the test fails: building a package inside `cargo test` would
 //! cost minutes. It touches the system's package database, so it is one test, run alone.
@@ -51,6 +53,32 @@ impl Installed {
 impl Drop for Installed {
     fn drop(&mut self) {
         let _ = run("dpkg", &["--purge", PACKAGE]);
+    }
+}
+
+/// `program args` with `env` set; its standard output. Fails the test on a non-zero exit.
+fn ok_with_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A `netward agent` process, killed on drop.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -228,6 +256,97 @@ async fn the_package_installs_runs_and_purges() {
             "{family} missing in:\n{text}"
         );
     }
+
+    // An agent of the installed binary, enrolled with a token from the installed CLI, enforcing
+    // in a namespace of the test's own (the README's "an endpoint" steps), and its metrics.
+    let lab = netward_testkit::Lab::new();
+    let token = ok_with_env(
+        "/usr/bin/netward",
+        &["enroll-token", "create"],
+        &[
+            ("NETWARD_SERVER", url.as_str()),
+            ("NETWARD_TOKEN", admin.as_str()),
+            ("NETWARD_CA_CERT", ca.to_str().unwrap()),
+        ],
+    );
+    let state = tempfile::tempdir().unwrap();
+    let port = netward_testkit::free_port();
+    let agent = Agent(
+        Command::new("/usr/bin/netward")
+            .args(["agent", "--no-process-attribution", "--state-dir"])
+            .arg(state.path())
+            .arg("--netns")
+            .arg(lab.ep_path())
+            .args(["--enroll", token.trim()])
+            .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    let agent_metrics = format!("http://127.0.0.1:{port}/metrics");
+    let plain = reqwest::Client::builder()
+        .use_preconfigured_tls(
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+        )
+        .build()
+        .unwrap();
+    let applied = netward_testkit::wait_for_async(
+        "the agent applies its first policy and says so on its metrics",
+        std::time::Duration::from_secs(60),
+        || {
+            let (plain, agent_metrics) = (plain.clone(), agent_metrics.clone());
+            async move {
+                let text = plain
+                    .get(&agent_metrics)
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                text.lines()
+                    .find_map(|l| l.strip_prefix("netward_agent_policy_version "))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .filter(|v| *v > 0)
+                    .map(|_| text.clone())
+            }
+        },
+    )
+    .await;
+    assert!(
+        applied.contains("# TYPE netward_agent_apply_seconds"),
+        "{applied}"
+    );
+    netward_testkit::wait_for_async(
+        "the server counts the agent's device in sync",
+        std::time::Duration::from_secs(30),
+        || {
+            let (http, url, admin) = (http.clone(), url.clone(), admin.clone());
+            async move {
+                let text = http
+                    .get(format!("{url}/metrics"))
+                    .bearer_auth(&admin)
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                text.lines()
+                    .any(|l| l == "netward_devices{state=\"in_sync\"} 1")
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    drop(agent);
+    drop(lab);
     drop(server);
 
     // The bash completion.
