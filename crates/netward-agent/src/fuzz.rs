@@ -14,31 +14,12 @@ use std::net::IpAddr;
 use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_netfilter::nflog::{PacketNla, ULogMessage};
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
-use netward_model::Action;
-use netward_model::detection::{Outcome, Reason};
-use netward_testkit::fuzz::fuzz;
+use netward_testkit::fuzz::{fuzz, mutate};
 use proptest::prelude::*;
 
 use crate::events::nflog::{self, SNAPLEN};
 use crate::events::packet::{Packet, parse_packet};
-use crate::log_prefix::{DIRECTIONS, Verdict};
-
-/// Applies `(at, kind, byte)` edits: insert, delete, replace, truncate.
-fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    for &(at, kind, byte) in edits {
-        let at = at % (bytes.len() + 1);
-        match kind % 4 {
-            0 => bytes.insert(at, byte),
-            1 if at < bytes.len() => {
-                bytes.remove(at);
-            }
-            2 if at < bytes.len() => bytes[at] = byte,
-            3 => bytes.truncate(at),
-            _ => {}
-        }
-    }
-    bytes
-}
+use crate::log_prefix::Verdict;
 
 fn edits() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
     proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..4)
@@ -229,25 +210,6 @@ fn fuzz_packet_lying_lengths() {
 
 // ---- log prefixes -------------------------------------------------------------------------
 
-fn every_verdict() -> Vec<Verdict> {
-    let mut out = Vec::new();
-    for direction in DIRECTIONS {
-        for set_action in [Action::Allow, Action::Audit, Action::Block] {
-            for outcome in [Outcome::Blocked, Outcome::Audited, Outcome::Allowed] {
-                for reason in Reason::ALL {
-                    out.push(Verdict {
-                        direction,
-                        set_action,
-                        outcome,
-                        reason,
-                    });
-                }
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn fuzz_log_prefix_reads_only_what_the_rules_write() {
     let field = proptest::sample::select(vec![
@@ -273,9 +235,13 @@ fn fuzz_log_prefix_reads_only_what_the_rules_write() {
         "\u{0}",
     ]);
     let soup = proptest::collection::vec(field, 0..8).prop_map(|f| f.join(":"));
-    let spoiled = (proptest::sample::select(every_verdict()), edits()).prop_map(|(v, edits)| {
-        String::from_utf8_lossy(&mutate(v.prefix().into_bytes(), &edits)).into_owned()
-    });
+    let spoiled = (
+        proptest::sample::select(crate::log_prefix::every_verdict()),
+        edits(),
+    )
+        .prop_map(|(v, edits)| {
+            String::from_utf8_lossy(&mutate(v.prefix().into_bytes(), &edits)).into_owned()
+        });
     let text = prop_oneof![soup, spoiled, any::<String>()];
     fuzz("log_prefix", 2000, text, |text| {
         if let Some(v) = Verdict::parse(&text) {
@@ -300,7 +266,7 @@ struct Logged {
 
 fn logged() -> impl Strategy<Value = Logged> {
     (
-        proptest::sample::select(every_verdict()),
+        proptest::sample::select(crate::log_prefix::every_verdict()),
         built(),
         any::<Option<u32>>(),
         any::<Option<u32>>(),

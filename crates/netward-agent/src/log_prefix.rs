@@ -86,28 +86,30 @@ impl Verdict {
     }
 }
 
+/// Every verdict a rule could carry, for tests of the grammar.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn every_verdict() -> Vec<Verdict> {
-        let mut out = Vec::new();
-        for direction in DIRECTIONS {
-            for set_action in [Action::Allow, Action::Audit, Action::Block] {
-                for outcome in [Outcome::Blocked, Outcome::Audited, Outcome::Allowed] {
-                    for reason in Reason::ALL {
-                        out.push(Verdict {
-                            direction,
-                            set_action,
-                            outcome,
-                            reason,
-                        });
-                    }
+pub(crate) fn every_verdict() -> Vec<Verdict> {
+    let mut out = Vec::new();
+    for direction in DIRECTIONS {
+        for set_action in [Action::Allow, Action::Audit, Action::Block] {
+            for outcome in [Outcome::Blocked, Outcome::Audited, Outcome::Allowed] {
+                for reason in Reason::ALL {
+                    out.push(Verdict {
+                        direction,
+                        set_action,
+                        outcome,
+                        reason,
+                    });
                 }
             }
         }
-        out
     }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn every_combination_round_trips_and_fits_in_an_nft_prefix() {

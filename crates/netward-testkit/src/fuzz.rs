@@ -118,6 +118,24 @@ impl Drop for Watchdog {
     }
 }
 
+/// Applies `edits` to `bytes`: each `(at, kind, byte)` inserts, deletes, replaces or
+/// truncates at a position taken modulo the length.
+pub fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
+    for &(at, kind, byte) in edits {
+        let at = at % (bytes.len() + 1);
+        match kind % 4 {
+            0 => bytes.insert(at, byte),
+            1 if at < bytes.len() => {
+                bytes.remove(at);
+            }
+            2 if at < bytes.len() => bytes[at] = byte,
+            3 => bytes.truncate(at),
+            _ => {}
+        }
+    }
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

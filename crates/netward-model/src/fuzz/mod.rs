@@ -28,23 +28,7 @@ pub(crate) fn odd_byte() -> impl Strategy<Value = u8> {
     ]
 }
 
-/// Applies `edits` to `bytes`: each `(at, kind, byte)` inserts, deletes, replaces or
-/// truncates at a position taken modulo the length.
-pub(crate) fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    for &(at, kind, byte) in edits {
-        let at = at % (bytes.len() + 1);
-        match kind % 4 {
-            0 => bytes.insert(at, byte),
-            1 if at < bytes.len() => {
-                bytes.remove(at);
-            }
-            2 if at < bytes.len() => bytes[at] = byte,
-            3 => bytes.truncate(at),
-            _ => {}
-        }
-    }
-    bytes
-}
+pub(crate) use netward_testkit::fuzz::mutate;
 
 /// A few edits for [`mutate`].
 pub(crate) fn edits() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
