@@ -284,18 +284,7 @@ async fn the_package_installs_runs_and_purges() {
             .unwrap(),
     );
     let agent_metrics = format!("http://127.0.0.1:{port}/metrics");
-    let plain = reqwest::Client::builder()
-        .use_preconfigured_tls(
-            rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth(),
-        )
-        .build()
-        .unwrap();
+    let plain = netward_testkit::in_process::http_client();
     let applied = netward_testkit::wait_for_async(
         "the agent applies its first policy and says so on its metrics",
         std::time::Duration::from_secs(60),
