@@ -10,6 +10,7 @@ pub mod enforcer;
 pub mod events;
 #[cfg(test)]
 mod fuzz;
+pub mod held;
 pub mod kernel_policy;
 pub mod log_prefix;
 pub mod netns;

@@ -100,7 +100,7 @@ fn block_with_coverage_all_stops_tcp_udp_and_icmp_on_both_families() {
             (lab.remote("v6").to_string(), "block"),
         ],
     );
-    let report = e.apply(&p).unwrap();
+    let report = conformance::apply_policy(&mut e, &p);
     assert!(report.full && report.rules_written);
     assert_outcomes(&lab, "v4", true, true, true);
     assert_outcomes(&lab, "v6", true, true, true);
@@ -120,7 +120,7 @@ fn coverage_tcp_blocks_tcp_only_as_mde_does() {
             (lab.remote("v6").to_string(), "block"),
         ],
     );
-    e.apply(&p).unwrap();
+    conformance::apply_policy(&mut e, &p);
     assert_outcomes(&lab, "v4", true, false, false);
     assert_outcomes(&lab, "v6", true, false, false);
 }
@@ -134,7 +134,7 @@ fn audit_mode_and_audit_indicators_let_traffic_through_and_off_removes_the_table
         (lab.remote("v6").to_string(), "audit"),
     ];
     let audit = policy(ProtectionMode::Audit, Coverage::All, &inds);
-    e.apply(&audit).unwrap();
+    conformance::apply_policy(&mut e, &audit);
     assert!(
         lab.nft(&["-t", "list", "table", "inet", "netward"])
             .status
@@ -143,9 +143,8 @@ fn audit_mode_and_audit_indicators_let_traffic_through_and_off_removes_the_table
     assert_outcomes(&lab, "v4", false, false, false);
     assert_outcomes(&lab, "v6", false, false, false);
 
-    let report = e
-        .apply(&policy(ProtectionMode::Off, Coverage::All, &inds))
-        .unwrap();
+    let report =
+        conformance::apply_policy(&mut e, &policy(ProtectionMode::Off, Coverage::All, &inds));
     assert_eq!(report.removed, audit.entry_count());
     assert!(
         !lab.nft(&["-t", "list", "table", "inet", "netward"])
@@ -171,7 +170,7 @@ fn allow_beats_block_on_overlapping_ranges_in_both_families() {
             (lab.remote("v6b").to_string(), "allow"),
         ],
     );
-    e.apply(&p).unwrap();
+    conformance::apply_policy(&mut e, &p);
     assert_outcomes(&lab, "v4", true, true, true);
     assert_outcomes(&lab, "v6", true, true, true);
     assert_outcomes(&lab, "v4b", false, false, false);
@@ -184,16 +183,18 @@ fn deltas_change_only_what_differs_and_tampering_is_seen_and_repaired() {
     let mut e = enforcer(&lab);
     let v4 = lab.remote("v4").to_string();
     let v4b = lab.remote("v4b").to_string();
-    let first = e
-        .apply(&policy(
+    let first = conformance::apply_policy(
+        &mut e,
+        &policy(
             ProtectionMode::Block,
             Coverage::All,
             &[(v4.clone(), "block")],
-        ))
-        .unwrap();
+        ),
+    );
     assert!(first.full);
-    let second = e
-        .apply(&policy(
+    let second = conformance::apply_policy(
+        &mut e,
+        &policy(
             ProtectionMode::Block,
             Coverage::All,
             &[
@@ -201,8 +202,8 @@ fn deltas_change_only_what_differs_and_tampering_is_seen_and_repaired() {
                 (v4b.clone(), "block"),
                 (lab.net("v6"), "block"),
             ],
-        ))
-        .unwrap();
+        ),
+    );
     assert!(
         !second.full && !second.rules_written,
         "a delta, not a rewrite"
@@ -211,13 +212,14 @@ fn deltas_change_only_what_differs_and_tampering_is_seen_and_repaired() {
     assert_eq!((second.added, second.removed), (2, 1));
     assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused);
     assert_eq!(lab.tcp(lab.remote("v6b"), "x"), Outcome::Refused);
-    let third = e
-        .apply(&policy(
+    let third = conformance::apply_policy(
+        &mut e,
+        &policy(
             ProtectionMode::Block,
             Coverage::All,
             &[(v4b.clone(), "block")],
-        ))
-        .unwrap();
+        ),
+    );
     assert!(!third.full);
     assert_eq!((third.added, third.removed), (1, 2));
     assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Sent);
@@ -233,13 +235,14 @@ fn deltas_change_only_what_differs_and_tampering_is_seen_and_repaired() {
     );
     assert!(!e.is_intact().unwrap());
     assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Sent);
-    let repaired = e
-        .apply(&policy(
+    let repaired = conformance::apply_policy(
+        &mut e,
+        &policy(
             ProtectionMode::Block,
             Coverage::All,
             &[(v4b.clone(), "block")],
-        ))
-        .unwrap();
+        ),
+    );
     assert!(repaired.full);
     assert!(e.is_intact().unwrap());
     assert_eq!(lab.tcp(lab.remote("v4b"), "x"), Outcome::Refused);
@@ -252,12 +255,10 @@ fn deltas_change_only_what_differs_and_tampering_is_seen_and_repaired() {
     );
     assert!(!e.is_intact().unwrap());
     e.invalidate();
-    e.apply(&policy(
-        ProtectionMode::Block,
-        Coverage::All,
-        &[(v4b, "block")],
-    ))
-    .unwrap();
+    conformance::apply_policy(
+        &mut e,
+        &policy(ProtectionMode::Block, Coverage::All, &[(v4b, "block")]),
+    );
     assert!(e.is_intact().unwrap());
 
     e.remove().unwrap();
@@ -298,7 +299,7 @@ fn an_inbound_connection_from_a_blocked_address_gets_a_reset_and_one_inbound_hit
             (lab.remote("v6").to_string(), "block"),
         ],
     );
-    e.apply(&p).unwrap();
+    conformance::apply_policy(&mut e, &p);
     let listener = run_in(&lab.ep_path(), || TcpListener::bind(("::", 0)))
         .unwrap()
         .expect("listen in the endpoint");
@@ -446,7 +447,7 @@ fn an_expiring_block_ends_at_its_second_without_the_agent() {
         now,
         &netward_agent::kernel_policy::always_allowed(&[]),
     );
-    e.apply(&p).unwrap();
+    conformance::apply_policy(&mut e, &p);
     assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
     assert_eq!(lab.tcp(lab.remote("v6"), "x"), Outcome::Refused);
     drop(e);
@@ -500,7 +501,7 @@ fn a_table_without_timeouts_is_recreated_on_the_first_apply() {
         now,
         &netward_agent::kernel_policy::always_allowed(&[]),
     );
-    let report = e.apply(&p).unwrap();
+    let report = conformance::apply_policy(&mut e, &p);
     assert!(report.full && report.rules_written);
     assert_eq!(lab.tcp(lab.remote("v4"), "x"), Outcome::Refused);
     let listed = lab.nft(&["list", "set", "inet", "netward", "block_v4_addr"]);
@@ -509,5 +510,5 @@ fn a_table_without_timeouts_is_recreated_on_the_first_apply() {
         "{}",
         String::from_utf8_lossy(&listed.stdout)
     );
-    assert!(e.is_intact().unwrap() && e.sets_intact().unwrap());
+    assert!(e.is_intact().unwrap() && conformance::sets_intact(&mut e));
 }

@@ -6,7 +6,7 @@
 //! another): an element is held until its expiry, and an element the "kernel" already expired
 //! is neither deleted nor counted again by a later apply, as with nftables.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,6 +14,7 @@ use netward_model::ProtectionMode;
 
 use super::{ApplyReport, Enforcer, EnforcerError, expected_held};
 use crate::clock::{Clock, SystemClock};
+use crate::kernel_policy::{Element, SetChanges};
 use crate::{KernelPolicy, SetId};
 
 /// Records every applied policy; never touches the kernel.
@@ -90,9 +91,14 @@ impl RecordingEnforcer {
 }
 
 impl Enforcer for RecordingEnforcer {
-    fn apply(&mut self, desired: &KernelPolicy) -> Result<ApplyReport, EnforcerError> {
+    fn apply(
+        &mut self,
+        desired: &KernelPolicy,
+        changes: Option<&SetChanges>,
+    ) -> Result<ApplyReport, EnforcerError> {
         let started = Instant::now();
         let now = self.clock.now_ms();
+        let is_live = |at: &Option<i64>| at.is_none_or(|at| at.saturating_mul(1000) > now);
         // What a kernel table still holds to change by a delta: nothing once it was removed,
         // under mode `off` (no table) or by someone else.
         let previous = self
@@ -105,7 +111,17 @@ impl Enforcer for RecordingEnforcer {
                 .map(|id| live(p, id, now).len())
                 .sum::<usize>()
         };
-        let report = match previous {
+        let full = |deleted: &mut BTreeSet<(SetId, (u128, u128))>, rules_written| {
+            deleted.clear();
+            ApplyReport {
+                full: true,
+                rules_written,
+                added: live_count(desired),
+                removed: 0,
+                elapsed: started.elapsed(),
+            }
+        };
+        let report = match (previous, changes) {
             _ if desired.mode == ProtectionMode::Off => ApplyReport {
                 full: true,
                 rules_written: true,
@@ -113,53 +129,43 @@ impl Enforcer for RecordingEnforcer {
                 removed: self.current.as_ref().map_or(0, KernelPolicy::entry_count),
                 elapsed: started.elapsed(),
             },
+            (None, _) => full(&mut self.deleted, true),
+            (Some(cur), None) => full(&mut self.deleted, !cur.same_rules(desired)),
             // nftables refuses to delete an unexpiring element that is not there (the
             // deletions of expiring ones tolerate it), and then rewrites everything.
-            Some(cur)
-                if SetId::all().into_iter().any(|id| {
-                    live(cur, id, now)
-                        .difference(&live(desired, id, now))
-                        .any(|(e, at)| at.is_none() && self.deleted.contains(&(id, *e)))
+            (Some(cur), Some(changes))
+                if changes.removed.iter().any(|(id, elements)| {
+                    elements
+                        .iter()
+                        .any(|(e, at)| at.is_none() && self.deleted.contains(&(*id, *e)))
                 }) =>
             {
-                self.deleted.clear();
-                ApplyReport {
-                    full: true,
-                    rules_written: !cur.same_rules(desired),
-                    added: live_count(desired),
-                    removed: 0,
-                    elapsed: started.elapsed(),
-                }
+                full(&mut self.deleted, !cur.same_rules(desired))
             }
-            Some(cur) => {
-                let (mut added, mut removed) = (0, 0);
-                let mut restored = BTreeMap::new();
-                for id in SetId::all() {
-                    let (want, have) = (live(desired, id, now), live(cur, id, now));
-                    added += want.difference(&have).count();
-                    removed += have.difference(&want).count();
-                    // A delta re-adds or deletes only what it names; an element deleted
-                    // behind our back stays deleted otherwise.
-                    for (e, _) in want.symmetric_difference(&have) {
-                        restored.insert((id, *e), ());
+            (Some(cur), Some(changes)) => {
+                // The changes must lead from what the kernel holds to `desired`: a fake that
+                // took whatever it was given would hide a wrong delta from the engine's tests.
+                let mut reached = cur.clone();
+                changes.apply_to(&mut reached);
+                assert!(
+                    reached.sets == desired.sets && reached.expiries == desired.expiries,
+                    "the changes given to the enforcer do not lead to the policy given"
+                );
+                let count = |m: &std::collections::BTreeMap<SetId, Vec<Element>>| {
+                    m.values().flatten().filter(|(_, at)| is_live(at)).count()
+                };
+                // A delta re-adds or deletes only what it names; an element deleted behind
+                // our back stays deleted otherwise.
+                for (id, elements) in changes.removed.iter().chain(&changes.added) {
+                    for (e, _) in elements {
+                        self.deleted.remove(&(*id, *e));
                     }
                 }
-                self.deleted.retain(|k| !restored.contains_key(k));
                 ApplyReport {
                     full: false,
                     rules_written: !cur.same_rules(desired),
-                    added,
-                    removed,
-                    elapsed: started.elapsed(),
-                }
-            }
-            None => {
-                self.deleted.clear();
-                ApplyReport {
-                    full: true,
-                    rules_written: true,
-                    added: live_count(desired),
-                    removed: 0,
+                    added: count(&changes.added),
+                    removed: count(&changes.removed),
                     elapsed: started.elapsed(),
                 }
             }
@@ -196,8 +202,8 @@ impl Enforcer for RecordingEnforcer {
         ))
     }
 
-    fn sets_intact(&mut self) -> Result<bool, EnforcerError> {
-        let Some(p) = self.current.clone() else {
+    fn sets_intact(&mut self, applied: &KernelPolicy) -> Result<bool, EnforcerError> {
+        let Some(p) = &self.current else {
             return Ok(true);
         };
         if p.mode == ProtectionMode::Off || self.tampered {
@@ -205,7 +211,7 @@ impl Enforcer for RecordingEnforcer {
         }
         let now = self.clock.now_ms();
         for id in SetId::all() {
-            let (certain, maybe) = expected_held(&p, id, now);
+            let (certain, maybe) = expected_held(applied, id, now);
             let held = self.held(id)?.unwrap_or(0);
             if held < certain || held > certain + maybe {
                 return Ok(false);

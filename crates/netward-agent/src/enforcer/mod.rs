@@ -7,6 +7,7 @@ pub mod nft;
 
 use std::time::Duration;
 
+use crate::kernel_policy::SetChanges;
 use crate::{KernelPolicy, SetId};
 
 /// Around an element's expiry, how long the periodic set check accepts it as either present or
@@ -95,9 +96,16 @@ pub enum EnforcerError {
 
 /// Brings the kernel to a [`KernelPolicy`] and keeps track of what it holds.
 pub trait Enforcer: Send {
-    /// Makes the kernel enforce `desired`. Changes only what differs from the last successful
-    /// apply, in one atomic transaction; rewrites everything when the previous state is unknown.
-    fn apply(&mut self, desired: &KernelPolicy) -> Result<ApplyReport, EnforcerError>;
+    /// Makes the kernel enforce `desired`, in one atomic transaction. `changes` are the
+    /// element changes from the last policy applied to `desired` (the engine knows them from
+    /// the delta, without comparing whole sets): only they are written. Without them, or when
+    /// what the kernel holds is unknown (the first apply, after [`Enforcer::invalidate`], a
+    /// failed apply, or a table someone removed), every set is rewritten from `desired`.
+    fn apply(
+        &mut self,
+        desired: &KernelPolicy,
+        changes: Option<&SetChanges>,
+    ) -> Result<ApplyReport, EnforcerError>;
 
     /// Whether what this enforcer created is still in place, unaltered as far as can be seen
     /// cheaply: the table, its chains, and their rule counts.
@@ -109,11 +117,11 @@ pub trait Enforcer: Send {
     /// tests, not for every tick.
     fn held(&mut self, id: SetId) -> Result<Option<usize>, EnforcerError>;
 
-    /// Whether every set holds as many elements as the last apply wrote and the kernel has
-    /// not expired since, so that elements deleted (or added) behind the agent's back are
-    /// seen; the elements expiring within a few seconds of now may be counted either way.
-    /// `true` when nothing was applied, or under mode `off`.
-    fn sets_intact(&mut self) -> Result<bool, EnforcerError>;
+    /// Whether every set holds as many elements as `applied` (the policy last applied) has
+    /// that the kernel has not expired since, so that elements deleted (or added) behind the
+    /// agent's back are seen; the elements expiring within a few seconds of now may be counted
+    /// either way. `true` when nothing was applied, or under mode `off`.
+    fn sets_intact(&mut self, applied: &KernelPolicy) -> Result<bool, EnforcerError>;
 
     /// Forgets the applied state, so that the next apply rewrites everything.
     fn invalidate(&mut self);

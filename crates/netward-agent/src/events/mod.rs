@@ -2,13 +2,13 @@
 //!
 //! ```text
 //! nftables rule ──log──▶ NFLOG ──▶ sensor thread ──▶ aggregator ──(1 s)──▶ spool ──▶ server
-//!                                   │  which indicators (index)
+//!                                   │  which indicators (the held indicators)
 //!                                   └─ which process (cgroup BPF hooks)
 //! ```
 //!
 //! - [`nflog`]: reads the kernel's log of hits; the outcome and reason are in each rule's
 //!   prefix, so they are the kernel's, not the agent's reconstruction.
-//! - [`index`]: finds the indicators behind a hit.
+//! - the engine's held indicators (`crate::held`) name the indicators behind a hit.
 //! - [`source`]: the [`HitSource`] boundary the sensor reads (the NFLOG socket in production).
 //! - [`attribution`]: names the initiating process, or says it cannot, behind the
 //!   [`attributor::Attributor`] boundary; [`ping_sockets`] does it for ICMP echo requests.
@@ -23,35 +23,29 @@ pub mod attributor;
 pub mod cgroup;
 pub mod delivery;
 pub mod fake;
-pub mod index;
 pub mod nflog;
 pub mod packet;
 pub mod ping_sockets;
 pub mod source;
 pub mod spool;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
-use netward_model::PolicyEntry;
 use netward_model::agent_wire::Exemption;
 use netward_model::detection::ProcessInfo;
 
 use self::aggregate::Aggregator;
 use self::attribution::{Attribution, Origin};
 use self::attributor::Attributor;
-use self::index::IndicatorIndex;
 use self::nflog::{Direction, Hit, NflogSocket};
 use self::source::{Batch, HitSource};
 use crate::clock::Clock;
-
-/// The engine's indicators, published after each apply for the sensor to index. The sensor
-/// takes them out when it rebuilds its index, so the engine rarely has to copy them.
-pub type IndexSlot = Arc<Mutex<Option<Arc<BTreeMap<i64, PolicyEntry>>>>>;
+use crate::held::SharedIndicators;
 
 /// The agent's own connections to its server, which are not hits: the server's addresses (and
 /// the resolvers', which the same list keeps reachable) at the server's TCP port. The kernel
@@ -191,8 +185,7 @@ pub enum SensorError {
 struct Reader<A, C> {
     attributor: Option<A>,
     clock: C,
-    slot: IndexSlot,
-    index: IndicatorIndex,
+    indicators: SharedIndicators,
     processes: HashMap<(u32, String, u32), (ProcessInfo, Instant)>,
     aggregator: Arc<Mutex<Aggregator>>,
     lost: Arc<AtomicU64>,
@@ -229,10 +222,6 @@ impl<A: Attributor, C: Clock> Reader<A, C> {
         if batch.hits.is_empty() {
             return;
         }
-        let taken = self.slot.lock().ok().and_then(|mut s| s.take());
-        if let Some(entries) = taken {
-            self.index = IndicatorIndex::build(entries.iter());
-        }
         let at = self.clock.now_ms();
         // The kernel matched this hit before we read it, and keeps an element a few
         // milliseconds past its second: an indicator that expired within [`EXPIRY_GRACE_MS`]
@@ -245,14 +234,16 @@ impl<A: Attributor, C: Clock> Reader<A, C> {
             .lock()
             .map(|e| e.clone())
             .unwrap_or_default();
+        let held = self
+            .indicators
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for hit in batch.hits {
             if is_own(&hit, &own) {
                 self.own.skipped.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let indicators = self
-                .index
-                .lookup(hit.remote, hit.verdict.set_action, matched_at);
+            let indicators = held.lookup(hit.remote, hit.verdict.set_action, matched_at);
             // An ICMP echo has no port: its identifier takes the port's place, as the ping
             // socket that sent it is bound to it.
             let port = match hit.protocol {
@@ -267,6 +258,7 @@ impl<A: Attributor, C: Clock> Reader<A, C> {
             };
             counted.push((hit, indicators, process));
         }
+        drop(held);
         if let Ok(mut agg) = self.aggregator.lock() {
             for (hit, indicators, process) in counted {
                 agg.add(&hit, indicators, process, at);
@@ -299,7 +291,7 @@ impl Sensor {
         source: H,
         attributor: Option<A>,
         clock: C,
-        slot: IndexSlot,
+        indicators: SharedIndicators,
     ) -> Self {
         let aggregator = Arc::new(Mutex::new(Aggregator::default()));
         let lost = Arc::new(AtomicU64::new(0));
@@ -309,8 +301,7 @@ impl Sensor {
         let reader = Reader {
             attributor,
             clock,
-            slot,
-            index: IndicatorIndex::default(),
+            indicators,
             processes: HashMap::new(),
             aggregator: aggregator.clone(),
             lost: lost.clone(),

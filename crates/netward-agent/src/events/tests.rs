@@ -1,7 +1,6 @@
 //! The sensor's reader on fakes: hit records in, counted events out, with the indicators, the
 //! outcome and the process a user would expect to see. No root, no kernel.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,8 +14,9 @@ use super::attribution::Origin;
 use super::fake::{FakeAttributor, FakeHitSource};
 use super::nflog::Hit;
 use super::source::Batch;
-use super::{IndexSlot, OwnTraffic, Reader, Sensor};
+use super::{OwnTraffic, Reader, Sensor};
 use crate::clock::FakeClock;
+use crate::held::{HeldIndicators, SharedIndicators};
 use crate::log_prefix::{Direction, Verdict};
 
 const NOW_MS: i64 = 1_700_000_000_123;
@@ -30,8 +30,8 @@ fn entry(value: &str, action: Action, expires_at: Option<i64>) -> PolicyEntry {
 }
 
 /// Indicators as the engine publishes them.
-fn slot() -> IndexSlot {
-    let entries: BTreeMap<i64, PolicyEntry> = [
+fn slot() -> SharedIndicators {
+    let entries: HeldIndicators = [
         (1, entry("192.0.2.0/24", Action::Block, None)),
         (2, entry("192.0.2.7", Action::Block, None)),
         (3, entry("192.0.2.7", Action::Audit, None)),
@@ -41,7 +41,7 @@ fn slot() -> IndexSlot {
     ]
     .into_iter()
     .collect();
-    Arc::new(Mutex::new(Some(Arc::new(entries))))
+    Arc::new(std::sync::RwLock::new(entries))
 }
 
 fn curl() -> Origin {
@@ -107,8 +107,7 @@ fn reader_with(
             clock.set_ms(NOW_MS);
             clock
         },
-        slot: slot(),
-        index: Default::default(),
+        indicators: slot(),
         processes: Default::default(),
         aggregator: aggregator.clone(),
         lost: lost.clone(),

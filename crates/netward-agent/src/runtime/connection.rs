@@ -53,7 +53,7 @@ async fn sync<E: Enforcer + 'static, C: Clock + Clone>(
     let report = with_engine(&shared.engine, move |e| {
         e.update_error = None;
         let report = e.update(update, clock.now_secs());
-        let persisted = state::write(&dir, POLICY, &e.state);
+        let persisted = e.with_policy_file(|file| state::write(&dir, POLICY, file));
         report.map_err(AgentError::from).and(persisted)
     })
     .await?;

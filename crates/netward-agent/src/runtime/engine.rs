@@ -1,31 +1,48 @@
-//! The agent's state machine, over any [`Enforcer`]: merge policy updates, compile the
-//! indicators at the current second, apply them to the kernel, notice expiry and tampering,
-//! and say what to acknowledge. No IO of its own beyond the enforcer, so it is tested with the
-//! recording fake.
+//! The agent's state machine, over any [`Enforcer`]: merge policy updates into the held
+//! indicators, bring the kernel's sets up to date around what each update touched, apply them,
+//! notice expiry and tampering, and say what to acknowledge. No IO of its own beyond the
+//! enforcer, so it is tested with the recording fake.
+//!
+//! The indicators are held once ([`HeldIndicators`], shared with the event sensor) and the
+//! kernel's sets once ([`KernelPolicy`]); an update changes both in place, and the enforcer
+//! writes only the elements that changed, so the cost of a delta follows its size, not the
+//! policy's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use ipnet::IpNet;
 use netward_model::agent_wire::{
     AckRequest, AgentIndicator, DeviceFacts, Exemption, ExemptionReason, PolicyUpdate,
 };
 use netward_model::text::printable;
-use netward_model::{Action, Coverage, PolicyEntry, ProtectionMode};
+use netward_model::{Action, Coverage, Family, PolicyEntry, ProtectionMode};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
 use crate::enforcer::{ApplyReport, Enforcer, EnforcerError};
-use crate::events::IndexSlot;
-use crate::kernel_policy::{KernelPolicy, always_allowed, exemption, exemptions};
+use crate::held::{HeldIndicators, SharedIndicators};
+use crate::kernel_policy::{KernelPolicy, SetChanges, always_allowed, exemption, exemptions};
 
-/// The policy the agent holds, as persisted in its state directory.
+/// The policy the agent holds, as persisted in its state directory (`policy.json`) and read
+/// at start.
 ///
 /// Every field is typed: an update the agent cannot read is refused whole by the client (and
 /// the agent goes on enforcing what it holds), so nothing here is ever a guessed default.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyState {
+    /// Everything but the indicators.
+    #[serde(flatten)]
+    pub header: PolicyHeader,
+    /// The indicators in scope, by id.
+    pub indicators: BTreeMap<i64, AgentIndicator>,
+}
+
+/// What the agent holds besides its indicators: the version, the group and the rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyHeader {
     /// The version the indicators come from; `None` before the first update.
     pub version: Option<u64>,
     /// The device's group.
@@ -34,11 +51,9 @@ pub struct PolicyState {
     pub mode: ProtectionMode,
     /// Which protocols a block applies to.
     pub coverage: Coverage,
-    /// The indicators in scope, by id.
-    pub indicators: BTreeMap<i64, AgentIndicator>,
 }
 
-impl Default for PolicyState {
+impl Default for PolicyHeader {
     /// Before the first update: nothing held, nothing enforced.
     fn default() -> Self {
         Self {
@@ -46,27 +61,54 @@ impl Default for PolicyState {
             group: String::new(),
             mode: ProtectionMode::Off,
             coverage: Coverage::All,
-            indicators: BTreeMap::new(),
         }
     }
 }
 
-impl PolicyState {
-    /// Applies an update: a snapshot replaces everything, a delta changes what it names.
-    pub fn merge(&mut self, update: PolicyUpdate) {
-        if update.full {
-            self.indicators.clear();
+/// The held policy in the form of `policy.json`, written straight from the held indicators
+/// (an indicator's title is not kept, and is written empty).
+#[derive(Debug)]
+pub struct PolicyFile<'a> {
+    header: &'a PolicyHeader,
+    held: &'a HeldIndicators,
+}
+
+/// The indicators of a [`PolicyFile`], as a map from id to indicator.
+struct IndicatorsAsMap<'a>(&'a HeldIndicators);
+
+impl Serialize for IndicatorsAsMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (id, e) in self.0.iter() {
+            map.serialize_entry(
+                &id,
+                &AgentIndicator {
+                    id,
+                    value: e.value,
+                    action: e.action,
+                    expires_at: e.expires_at,
+                    title: String::new(),
+                },
+            )?;
         }
-        for id in &update.removals {
-            self.indicators.remove(id);
+        map.end()
+    }
+}
+
+impl Serialize for PolicyFile<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Shape<'a> {
+            #[serde(flatten)]
+            header: &'a PolicyHeader,
+            indicators: IndicatorsAsMap<'a>,
         }
-        for ind in update.upserts {
-            self.indicators.insert(ind.id, ind);
+        Shape {
+            header: self.header,
+            indicators: IndicatorsAsMap(self.held),
         }
-        self.version = Some(update.version);
-        self.group = update.group;
-        self.mode = update.mode;
-        self.coverage = update.coverage;
+        .serialize(serializer)
     }
 }
 
@@ -85,13 +127,15 @@ pub enum TickOutcome {
 #[derive(Debug)]
 pub struct Engine<E: Enforcer> {
     enforcer: E,
-    /// The policy held.
-    pub state: PolicyState,
-    /// The held indicators, parsed once when they arrive rather than on every compile. Shared
-    /// with the event sensor through `index_slot`.
-    parsed: Arc<BTreeMap<i64, PolicyEntry>>,
-    /// Where the indicators are published for the event sensor after each apply.
-    index_slot: Option<IndexSlot>,
+    /// The policy held, but for its indicators.
+    pub state: PolicyHeader,
+    /// The held indicators, parsed once when they arrive; shared with the event sensor.
+    held: SharedIndicators,
+    /// The kernel's sets as last computed, at `compiled_at`; `None` until the first apply,
+    /// and after the exemptions changed, when they are computed from scratch.
+    kernel: Option<KernelPolicy>,
+    /// The second the sets were last computed at.
+    compiled_at: i64,
     /// What is never blocked, and why (loopback, the server, the resolvers); reported in the
     /// acknowledgement.
     exemptions: Vec<Exemption>,
@@ -152,6 +196,10 @@ pub const SET_CHECK_SECS: i64 = 5;
 /// Seconds between retries of a failed apply.
 pub const RETRY_SECS: i64 = 10;
 
+/// Above this share of the held indicators (in eighths), an update's changes are compiled
+/// from scratch rather than around each one: past it, a sweep over everything is cheaper.
+const INCREMENTAL_LIMIT_EIGHTHS: usize = 1;
+
 fn to_entry(a: &AgentIndicator) -> PolicyEntry {
     PolicyEntry {
         value: a.value,
@@ -160,21 +208,35 @@ fn to_entry(a: &AgentIndicator) -> PolicyEntry {
     }
 }
 
+/// The addresses `e` covers, as (family, first, last).
+fn touched(e: &PolicyEntry) -> (Family, u128, u128) {
+    let (first, last) = e.value.bounds();
+    (e.value.family(), first, last)
+}
+
+/// Writes to the held indicators. A panic while writing cannot leave them half-changed in a
+/// way that matters: the next update or a snapshot brings them back, so the lock is taken
+/// even if poisoned.
+fn write(held: &RwLock<HeldIndicators>) -> RwLockWriteGuard<'_, HeldIndicators> {
+    held.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl<E: Enforcer> Engine<E> {
-    /// An engine that never blocks loopback or `server_addresses`.
-    pub fn new(enforcer: E, state: PolicyState, server_addresses: &[IpNet]) -> Self {
-        let parsed = Arc::new(
-            state
-                .indicators
-                .values()
-                .map(|a| (a.id, to_entry(a)))
-                .collect(),
-        );
+    /// An engine holding `policy` (as read from the state directory), enforcing through
+    /// `enforcer`, never blocking `server_addresses`. Nothing is applied until
+    /// [`Engine::enforce`] or [`Engine::update`].
+    pub fn new(enforcer: E, policy: PolicyState, server_addresses: &[IpNet]) -> Self {
+        let held: HeldIndicators = policy
+            .indicators
+            .values()
+            .map(|a| (a.id, to_entry(a)))
+            .collect();
         Self {
             enforcer,
-            state,
-            parsed,
-            index_slot: None,
+            state: policy.header,
+            held: Arc::new(RwLock::new(held)),
+            kernel: None,
+            compiled_at: 0,
             exemptions: exemptions(
                 &server_addresses
                     .iter()
@@ -205,61 +267,126 @@ impl<E: Enforcer> Engine<E> {
         }
         self.always_allowed = next.iter().map(|e| e.range.network()).collect();
         self.exemptions = next;
+        self.kernel = None;
         true
     }
 
-    /// What is never blocked, and why.
+    /// What is never blocked, with the reason.
     pub fn exemptions(&self) -> &[Exemption] {
         &self.exemptions
     }
 
-    /// Publishes the held indicators to `slot` after every apply, for the event sensor.
-    pub fn publish_to(&mut self, slot: IndexSlot) {
-        if let Ok(mut s) = slot.lock() {
-            *s = Some(self.parsed.clone());
-        }
-        self.index_slot = Some(slot);
+    /// The held indicators, for the event sensor to name the indicators behind a hit.
+    pub fn indicators(&self) -> SharedIndicators {
+        self.held.clone()
     }
 
-    /// The enforcer, for tests.
+    /// How many indicators of `action` are held.
+    pub fn count(&self, action: Action) -> usize {
+        self.held
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .count(action)
+    }
+
+    /// The held policy, in the form of `policy.json`, for `f` to write.
+    pub fn with_policy_file<T>(&self, f: impl FnOnce(&PolicyFile<'_>) -> T) -> T {
+        let held = self.held.read().unwrap_or_else(PoisonError::into_inner);
+        f(&PolicyFile {
+            header: &self.state,
+            held: &held,
+        })
+    }
+
+    /// The enforcer, for inspection.
     pub fn enforcer(&self) -> &E {
         &self.enforcer
     }
 
-    /// Compiles the held policy at `now` and applies it.
+    /// The kernel's sets as last computed.
+    pub fn kernel_policy(&self) -> Option<&KernelPolicy> {
+        self.kernel.as_ref()
+    }
+
+    /// Brings the kernel up to date with the held policy at `now`, recomputing the sets from
+    /// scratch.
     pub fn enforce(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
+        self.kernel = None;
+        self.enforce_touched(now, Vec::new())
+    }
+
+    /// Brings the kernel up to date at `now`, where only the addresses in `touched` changed
+    /// since the last compile (besides indicators that expired since, which it adds).
+    fn enforce_touched(
+        &mut self,
+        now: i64,
+        touched: Vec<(Family, u128, u128)>,
+    ) -> Result<ApplyReport, EnforcerError> {
         let started = std::time::Instant::now();
-        let result = self.compile_and_apply(now);
+        let result = self.compile_and_apply(now, touched);
         self.counters.last_apply_seconds = started.elapsed().as_secs_f64();
         result
     }
 
-    fn compile_and_apply(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
-        // Each element carries its expiry: the kernel drops it at that second by itself, so
-        // enforcement and the sensor's index (which names an indicator until the same second)
-        // agree, even while the agent is down. The expiry tick below only brings this
-        // bookkeeping (entries, what is not enforceable) up to date.
-        let kernel = KernelPolicy::from_entries(
-            self.state.mode,
-            self.state.coverage,
-            self.parsed.values().copied(),
-            now,
-            &self.always_allowed,
-        );
-        let next_expiry = self
-            .parsed
-            .values()
-            .filter_map(|e| e.expires_at)
-            .filter(|&at| now < at)
-            .min();
-        self.not_enforceable = self
-            .parsed
+    fn compile_and_apply(
+        &mut self,
+        now: i64,
+        mut touched: Vec<(Family, u128, u128)>,
+    ) -> Result<ApplyReport, EnforcerError> {
+        let held = self.held.read().unwrap_or_else(PoisonError::into_inner);
+        let (mode, coverage) = (self.state.mode, self.state.coverage);
+        let incremental = self.kernel.as_ref().is_some_and(|k| {
+            (k.mode == ProtectionMode::Off) == (mode == ProtectionMode::Off)
+                && touched.len() <= held.len() * INCREMENTAL_LIMIT_EIGHTHS / 8 + 64
+        });
+        let changes = match self.kernel.as_mut() {
+            Some(kernel) if incremental => {
+                touched.extend(
+                    held.expiring_between(self.compiled_at, now)
+                        .map(|(_, e)| self::touched(e)),
+                );
+                kernel.mode = mode;
+                kernel.coverage = coverage;
+                Some(kernel.recompute(&held, touched, now, &self.always_allowed))
+            }
+            _ => {
+                let fresh = KernelPolicy::from_entries(
+                    mode,
+                    coverage,
+                    held.iter().map(|(_, e)| *e),
+                    now,
+                    &self.always_allowed,
+                );
+                // From a policy already in the kernel, write only the difference.
+                let changes = self
+                    .kernel
+                    .as_ref()
+                    .filter(|p| p.mode != ProtectionMode::Off)
+                    .map(|p| SetChanges::between(p, &fresh));
+                self.kernel = Some(fresh);
+                changes
+            }
+        };
+        self.compiled_at = now;
+        let next_expiry = held.next_expiry(now);
+        let mut not_enforceable: Vec<i64> = self
+            .always_allowed
             .iter()
+            .flat_map(|net| {
+                let (family, (first, last)) = crate::kernel_policy::bounds(net);
+                held.overlapping(family, first, last)
+            })
             .filter(|(_, e)| e.action == Action::Block && e.expires_at.is_none_or(|at| now < at))
-            .filter(|(_, e)| self.always_allowed.iter().any(|n| e.value.overlaps(n)))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
-        match self.enforcer.apply(&kernel) {
+        drop(held);
+        not_enforceable.sort_unstable();
+        not_enforceable.dedup();
+        self.not_enforceable = not_enforceable;
+        let Some(kernel) = self.kernel.as_ref() else {
+            return Ok(ApplyReport::default());
+        };
+        match self.enforcer.apply(kernel, changes.as_ref()) {
             Ok(report) => {
                 self.next_expiry = next_expiry;
                 self.entries = kernel.entry_count() as u64;
@@ -272,11 +399,6 @@ impl<E: Enforcer> Engine<E> {
                     .iter()
                     .map(|(id, contents)| (id.name(), contents.len()))
                     .collect();
-                if let Some(slot) = &self.index_slot
-                    && let Ok(mut s) = slot.lock()
-                {
-                    *s = Some(self.parsed.clone());
-                }
                 Ok(report)
             }
             Err(e) => {
@@ -288,27 +410,43 @@ impl<E: Enforcer> Engine<E> {
         }
     }
 
-    /// Merges an update and applies it.
+    /// Merges `update` into the held indicators and enforces the result at `now`. A snapshot
+    /// is merged as the changes it makes to what is held, so that one that repeats the held
+    /// policy (after a server restart, say) writes nothing to the kernel.
     pub fn update(&mut self, update: PolicyUpdate, now: i64) -> Result<ApplyReport, EnforcerError> {
-        // Withdraw the published copy first, so that changing the indicators below does not
-        // copy them all (unless the sensor is indexing them at this very moment).
-        if let Some(slot) = &self.index_slot
-            && let Ok(mut s) = slot.lock()
+        let mut changed = Vec::new();
         {
-            s.take();
+            let mut held = write(&self.held);
+            if update.full {
+                let kept: HashSet<i64> = update.upserts.iter().map(|a| a.id).collect();
+                let gone: Vec<i64> = held
+                    .iter()
+                    .map(|(id, _)| id)
+                    .filter(|id| !kept.contains(id))
+                    .collect();
+                for id in gone {
+                    changed.extend(held.remove(id).as_ref().map(touched));
+                }
+            }
+            for id in &update.removals {
+                changed.extend(held.remove(*id).as_ref().map(touched));
+            }
+            for a in &update.upserts {
+                let entry = to_entry(a);
+                if held.get(a.id) == Some(&entry) {
+                    continue;
+                }
+                changed.push(touched(&entry));
+                changed.extend(held.insert(a.id, entry).as_ref().map(touched));
+            }
         }
-        let parsed = Arc::make_mut(&mut self.parsed);
-        if update.full {
-            parsed.clear();
-        }
-        for id in &update.removals {
-            parsed.remove(id);
-        }
-        for a in &update.upserts {
-            parsed.insert(a.id, to_entry(a));
-        }
-        self.state.merge(update);
-        self.enforce(now)
+        self.state = PolicyHeader {
+            version: Some(update.version),
+            group: update.group,
+            mode: update.mode,
+            coverage: update.coverage,
+        };
+        self.enforce_touched(now, changed)
     }
 
     /// Re-applies when an indicator expired, and restores the kernel when it was altered.
@@ -333,7 +471,11 @@ impl<E: Enforcer> Engine<E> {
             .is_none_or(|at| now >= at + set_check_interval(self.entries));
         if self.state.version.is_some() && check_due {
             self.sets_checked_at = Some(now);
-            if !self.enforcer.sets_intact()? {
+            let intact = match &self.kernel {
+                Some(kernel) => self.enforcer.sets_intact(kernel)?,
+                None => true,
+            };
+            if !intact {
                 tracing::warn!(
                     "Elements of the kernel's sets were deleted or added by someone else; rewriting them."
                 );
@@ -345,7 +487,7 @@ impl<E: Enforcer> Engine<E> {
             }
         }
         if self.next_expiry.is_some_and(|at| now >= at) {
-            self.enforce(now)?;
+            self.enforce_touched(now, Vec::new())?;
             return Ok(TickOutcome::Expired);
         }
         Ok(TickOutcome::Idle)
@@ -445,6 +587,14 @@ mod tests {
         }
     }
 
+    fn held_ids(e: &Engine<RecordingEnforcer>) -> Vec<i64> {
+        let held = e.indicators();
+        let held = held.read().unwrap();
+        let mut ids: Vec<i64> = held.iter().map(|(id, _)| id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
     fn blocked(e: &Engine<RecordingEnforcer>) -> usize {
         let cur = e.enforcer().current.as_ref().unwrap();
         [false, true]
@@ -487,16 +637,13 @@ mod tests {
             0,
         )
         .unwrap();
-        assert_eq!(
-            e.state.indicators.keys().copied().collect::<Vec<_>>(),
-            [2, 3]
-        );
+        assert_eq!(held_ids(&e), [2, 3]);
         e.update(
             update(7, true, vec![ind(4, "203.0.113.1", "block", None)], vec![]),
             0,
         )
         .unwrap();
-        assert_eq!(e.state.indicators.keys().copied().collect::<Vec<_>>(), [4]);
+        assert_eq!(held_ids(&e), [4]);
         let ack = e.ack(DeviceFacts::default()).unwrap();
         assert_eq!(
             (ack.version, ack.error, ack.tamper_repaired),

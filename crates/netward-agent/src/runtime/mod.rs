@@ -57,8 +57,8 @@ use self::engine::Engine;
 use self::server_address::ServerUrl;
 use self::shared::{Shared, with_engine};
 use crate::clock::Clock;
+use crate::events::Sensor;
 use crate::events::delivery::{Reporter, event_loop};
-use crate::events::{IndexSlot, Sensor};
 
 /// Enrolls if needed, then runs on the kernel until `shutdown` completes. Kernel rules stay in
 /// place when it returns.
@@ -97,8 +97,6 @@ pub async fn run_on<B: Boundary>(
     let exempt = server_address::server_addresses(&identity.server, &config.state_dir).await;
     let mut engine = Engine::new(enforcer, policy, &[]);
     engine.set_exemptions(&exempt);
-    let slot = IndexSlot::default();
-    engine.publish_to(slot.clone());
     let (spool, spool_notice) =
         startup::open_spool(&config.state_dir, config.spool_capacity, clock.now_secs());
     engine
@@ -110,7 +108,7 @@ pub async fn run_on<B: Boundary>(
             hits,
             boundary.attributor(),
             clock.clone(),
-            slot,
+            engine.indicators(),
         )),
         (true, Err(error)) => {
             tracing::error!(%error, "Hits cannot be reported; enforcement goes on.");

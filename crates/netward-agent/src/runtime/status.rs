@@ -27,14 +27,7 @@ pub fn write_status<E: Enforcer>(
     connection_error: Option<&str>,
     now: i64,
 ) {
-    let count = |a: Action| {
-        engine
-            .state
-            .indicators
-            .values()
-            .filter(|i| i.action == a)
-            .count()
-    };
+    let count = |a: Action| engine.count(a);
     let status = Status {
         running: true,
         server: identity.server.clone(),

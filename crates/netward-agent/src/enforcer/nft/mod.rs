@@ -22,18 +22,21 @@
 pub mod netlink;
 pub mod ruleset;
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use netward_model::ProtectionMode;
+use netward_model::{Coverage, ProtectionMode};
 
-use self::netlink::{Element, ElementOp, NfSocket, SetChange};
+use self::netlink::{Element as NetlinkElement, ElementOp, NfSocket, SetChange};
 use super::{ApplyReport, Enforcer, EnforcerError, expected_held};
 use crate::clock::{Clock, SystemClock};
-use crate::{KernelPolicy, SetContents, SetId};
+use crate::kernel_policy::{Element, SetChanges};
+use crate::{KernelPolicy, SetId};
+
+/// The mode and coverage the rules were written for.
+type Rules = (ProtectionMode, Coverage);
 
 /// The table name the agent uses unless told otherwise.
 pub const DEFAULT_TABLE: &str = "netward";
@@ -44,7 +47,12 @@ pub struct NftEnforcer {
     table: String,
     netns: Option<PathBuf>,
     socket: NfSocket,
-    applied: Option<KernelPolicy>,
+    /// The rules of the last successful apply, while the kernel holds what it wrote: `None`
+    /// before the first apply, after a failure and after [`Enforcer::invalidate`], when the
+    /// next apply rewrites everything.
+    applied: Option<Rules>,
+    /// How many elements the last successful apply left in the sets.
+    applied_entries: usize,
     /// Element timeouts are relative: they are counted from this clock's reading when the
     /// batch is built. The kernel's own timers run on real time, so this is the system's.
     clock: SystemClock,
@@ -96,11 +104,7 @@ fn run_nft(
 
 /// The elements of set `id` of `p` the kernel still holds at `now_ms`: not expired, with
 /// their expiry (Unix seconds).
-fn live_elements(
-    p: &KernelPolicy,
-    id: SetId,
-    now_ms: i64,
-) -> BTreeSet<((u128, u128), Option<i64>)> {
+fn live_elements(p: &KernelPolicy, id: SetId, now_ms: i64) -> Vec<Element> {
     p.sets
         .get(&id)
         .into_iter()
@@ -117,8 +121,8 @@ pub const EXPIRY_SLACK_MS: i64 = 20;
 
 /// An element to add at `now_ms`: its timeout runs to its expiry, and [`EXPIRY_SLACK_MS`]
 /// beyond.
-fn element((start, end): (u128, u128), expiry: Option<i64>, now_ms: i64) -> Element {
-    Element {
+fn element(((start, end), expiry): Element, now_ms: i64) -> NetlinkElement {
+    NetlinkElement {
         start,
         end,
         timeout_ms: expiry.map(|at| {
@@ -128,62 +132,46 @@ fn element((start, end): (u128, u128), expiry: Option<i64>, now_ms: i64) -> Elem
     }
 }
 
-/// The changes from `prev` to `desired` at `now_ms`, with the number of elements added and
-/// removed. An element is its range and its expiry: a new expiry replaces it. Elements the
-/// kernel already expired are neither deleted nor counted; those that expire are deleted with
-/// DESTROY, which tolerates the kernel expiring them first.
-fn delta(
-    prev: &KernelPolicy,
-    desired: &KernelPolicy,
-    now_ms: i64,
-) -> (Vec<SetChange>, usize, usize) {
+/// The netlink operations of `changes` at `now_ms`, with the number of elements added and
+/// removed. Elements the kernel already expired are neither deleted nor counted; those that
+/// expire are deleted with DESTROY, which tolerates the kernel expiring them first. Deletions
+/// come first, so that a range can be replaced by an overlapping one.
+fn delta(changes: &SetChanges, now_ms: i64) -> (Vec<SetChange>, usize, usize) {
     let live = |at: Option<i64>| at.is_none_or(|at| at.saturating_mul(1000) > now_ms);
-    let empty = SetContents::new();
     let mut deletions = Vec::new();
     let mut additions = Vec::new();
     let (mut added, mut removed) = (0, 0);
-    for id in SetId::all() {
-        let have = prev.sets.get(&id).unwrap_or(&empty);
-        let want = desired.sets.get(&id).unwrap_or(&empty);
-        // Walk the two sets in order, without copying them (a million elements each): the
-        // ranges that differ, then the few kept ranges whose expiry changed.
-        let retimed = desired
-            .expiries
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .map(|(r, _)| r)
-            .chain(prev.expiries.get(&id).into_iter().flatten().map(|(r, _)| r))
-            .filter(|r| have.contains(r) && want.contains(r))
-            .filter(|r| prev.expiry(id, **r) != desired.expiry(id, **r))
-            .collect::<BTreeSet<_>>();
+    for (id, elements) in &changes.removed {
         let (mut lasting, mut expiring) = (Vec::new(), Vec::new());
-        for r in have.difference(want).chain(retimed.iter().copied()) {
-            match prev.expiry(id, *r) {
-                None => lasting.push(element(*r, None, now_ms)),
+        for &(range, at) in elements {
+            match at {
+                None => lasting.push(element((range, None), now_ms)),
                 // The kernel already dropped it.
-                Some(at) if !live(Some(at)) => {}
-                Some(_) => expiring.push(element(*r, None, now_ms)),
+                Some(_) if !live(at) => {}
+                Some(_) => expiring.push(element((range, None), now_ms)),
             }
         }
         removed += lasting.len() + expiring.len();
-        // Deletions first, so that a range can be replaced by an overlapping one.
         for (op, elements) in [(ElementOp::Delete, lasting), (ElementOp::Destroy, expiring)] {
             if !elements.is_empty() {
-                deletions.push(SetChange { id, op, elements });
+                deletions.push(SetChange {
+                    id: *id,
+                    op,
+                    elements,
+                });
             }
         }
-        let mut new = Vec::new();
-        for r in want.difference(have).chain(retimed.iter().copied()) {
-            let at = desired.expiry(id, *r);
-            if live(at) {
-                new.push(element(*r, at, now_ms));
-            }
-        }
+    }
+    for (id, elements) in &changes.added {
+        let new: Vec<NetlinkElement> = elements
+            .iter()
+            .filter(|(_, at)| live(*at))
+            .map(|e| element(*e, now_ms))
+            .collect();
         added += new.len();
         if !new.is_empty() {
             additions.push(SetChange {
-                id,
+                id: *id,
                 op: ElementOp::Add,
                 elements: new,
             });
@@ -194,8 +182,8 @@ fn delta(
 }
 
 /// How much a policy's rules block: off < audit < block TCP only < block everything.
-fn strictness(p: &KernelPolicy) -> u8 {
-    match (p.mode, p.coverage) {
+fn strictness((mode, coverage): Rules) -> u8 {
+    match (mode, coverage) {
         (ProtectionMode::Off, _) => 0,
         (ProtectionMode::Audit, _) => 1,
         (ProtectionMode::Block, netward_model::Coverage::Tcp) => 2,
@@ -212,6 +200,7 @@ impl NftEnforcer {
             netns: None,
             socket: NfSocket::open()?,
             applied: None,
+            applied_entries: 0,
             clock: SystemClock,
         })
     }
@@ -230,6 +219,7 @@ impl NftEnforcer {
             netns: Some(netns.to_owned()),
             socket,
             applied: None,
+            applied_entries: 0,
             clock: SystemClock,
         })
     }
@@ -261,12 +251,22 @@ impl NftEnforcer {
 }
 
 impl Enforcer for NftEnforcer {
-    fn apply(&mut self, desired: &KernelPolicy) -> Result<ApplyReport, EnforcerError> {
+    fn apply(
+        &mut self,
+        desired: &KernelPolicy,
+        changes: Option<&SetChanges>,
+    ) -> Result<ApplyReport, EnforcerError> {
         let started = Instant::now();
+        let rules = (desired.mode, desired.coverage);
         if desired.mode == ProtectionMode::Off {
             self.delete_table()?;
-            let removed = self.applied.as_ref().map_or(0, KernelPolicy::entry_count);
-            self.applied = Some(desired.clone());
+            let removed = if self.applied.is_some() {
+                self.applied_entries
+            } else {
+                0
+            };
+            self.applied = Some(rules);
+            self.applied_entries = 0;
             return Ok(ApplyReport {
                 full: true,
                 rules_written: true,
@@ -294,8 +294,9 @@ impl Enforcer for NftEnforcer {
                 recreated = true;
             }
         }
-        let previous = match (&self.applied, present) {
-            (Some(p), true) if p.mode != ProtectionMode::Off => Some(p.clone()),
+        // The rules the kernel holds with the sets this enforcer wrote, if it can trust them.
+        let previous = match (self.applied, present) {
+            (Some(p), true) if p.0 != ProtectionMode::Off => Some(p),
             _ => None,
         };
         let mut rules_written = false;
@@ -309,11 +310,9 @@ impl Enforcer for NftEnforcer {
             let script = ruleset::create_script(&self.table, desired.mode, desired.coverage);
             run_nft(self.netns.as_deref(), "create the table", &script)?;
             rules_written = true;
-        } else if previous.as_ref().is_none_or(|p| !p.same_rules(desired)) {
+        } else if previous != Some(rules) {
             let script = ruleset::rules_script(&self.table, desired.mode, desired.coverage);
-            let stricter = previous
-                .as_ref()
-                .is_some_and(|p| strictness(desired) > strictness(p));
+            let stricter = previous.is_some_and(|p| strictness(rules) > strictness(p));
             if stricter {
                 rules_after_sets = Some(script);
             } else {
@@ -323,7 +322,7 @@ impl Enforcer for NftEnforcer {
         }
         let now_ms = self.clock.now_ms();
         let full_changes = || {
-            let mut changes: Vec<SetChange> = SetId::all()
+            let mut ops: Vec<SetChange> = SetId::all()
                 .into_iter()
                 .map(|id| SetChange {
                     id,
@@ -336,23 +335,23 @@ impl Enforcer for NftEnforcer {
                 let want = live_elements(desired, id, now_ms);
                 added += want.len();
                 if !want.is_empty() {
-                    changes.push(SetChange {
+                    ops.push(SetChange {
                         id,
                         op: ElementOp::Add,
-                        elements: want.iter().map(|&(r, at)| element(r, at, now_ms)).collect(),
+                        elements: want.into_iter().map(|e| element(e, now_ms)).collect(),
                     });
                 }
             }
-            (changes, added)
+            (ops, added)
         };
-        let (changes, added, removed, full) = match &previous {
-            Some(prev) => {
-                let (changes, added, removed) = delta(prev, desired, now_ms);
-                (changes, added, removed, false)
+        let (ops, added, removed, full) = match (previous, changes) {
+            (Some(_), Some(changes)) => {
+                let (ops, added, removed) = delta(changes, now_ms);
+                (ops, added, removed, false)
             }
-            None => {
-                let (changes, added) = full_changes();
-                (changes, added, 0, true)
+            _ => {
+                let (ops, added) = full_changes();
+                (ops, added, 0, true)
             }
         };
         // Until this transaction commits, the kernel holds the previous state. A delta the
@@ -362,16 +361,13 @@ impl Enforcer for NftEnforcer {
         let (added, removed, full) = match self.socket.transact(
             "apply the policy",
             &self.table,
-            &changes,
+            &ops,
         ) {
             Ok(()) => (added, removed, full),
             Err(error) if !full => {
                 tracing::warn!(%error, table = %self.table, "The kernel refused a policy delta; rewriting every set.");
-                let (changes, added) = full_changes();
-                if let Err(e) = self
-                    .socket
-                    .transact("rewrite the sets", &self.table, &changes)
-                {
+                let (ops, added) = full_changes();
+                if let Err(e) = self.socket.transact("rewrite the sets", &self.table, &ops) {
                     self.applied = None;
                     return Err(e);
                 }
@@ -388,7 +384,8 @@ impl Enforcer for NftEnforcer {
             self.applied = None;
             return Err(e);
         }
-        self.applied = Some(desired.clone());
+        self.applied = Some(rules);
+        self.applied_entries = desired.entry_count();
         let report = ApplyReport {
             full,
             rules_written,
@@ -408,16 +405,16 @@ impl Enforcer for NftEnforcer {
     }
 
     fn is_intact(&mut self) -> Result<bool, EnforcerError> {
-        let Some(applied) = &self.applied else {
+        let Some((mode, coverage)) = self.applied else {
             return Ok(true);
         };
-        if applied.mode == ProtectionMode::Off {
+        if mode == ProtectionMode::Off {
             return Ok(!self.socket.table_exists(&self.table)?);
         }
         if !self.socket.table_exists(&self.table)? {
             return Ok(false);
         }
-        for (chain, rules) in ruleset::chains(applied.mode, applied.coverage) {
+        for (chain, rules) in ruleset::chains(mode, coverage) {
             if self.socket.rule_count(&self.table, &chain)? != Some(rules.len()) {
                 return Ok(false);
             }
@@ -432,18 +429,17 @@ impl Enforcer for NftEnforcer {
         self.socket.element_count(&self.table, &id.name())
     }
 
-    fn sets_intact(&mut self) -> Result<bool, EnforcerError> {
-        let Some(applied) = self.applied.clone() else {
-            return Ok(true);
-        };
-        if applied.mode == ProtectionMode::Off {
-            return Ok(true);
+    fn sets_intact(&mut self, applied: &KernelPolicy) -> Result<bool, EnforcerError> {
+        match self.applied {
+            None => return Ok(true),
+            Some((ProtectionMode::Off, _)) => return Ok(true),
+            Some(_) => {}
         }
         for id in SetId::all() {
             let Some(held) = self.held(id)? else {
                 return Ok(false);
             };
-            let (certain, maybe) = expected_held(&applied, id, self.clock.now_ms());
+            let (certain, maybe) = expected_held(applied, id, self.clock.now_ms());
             if held < certain || held > certain + maybe {
                 tracing::warn!(set = %id, held, expected = certain, "A kernel set does not hold what the agent wrote.");
                 return Ok(false);
