@@ -1,18 +1,24 @@
 //! Benchmark: the agent's enforcement path at scale, in a throwaway network namespace (root).
 //!
-//! `cargo run --release -p netward-agent --example enforcer_scale -- [INDICATORS]`
+//! `cargo run --release -p netward-agent --example enforcer_scale -- [SIZES...]`
 //!
-//! Loads INDICATORS (default 1,000,000: 70% IPv4 addresses, 20% IPv4 /24s, 10% IPv6
-//! addresses) as a snapshot, then applies a one-indicator delta on top, through the same
-//! engine the agent runs, and prints a table. No packet is sent.
+//! For each size (default 10,000, 100,000 and 1,000,000 indicators: 70% IPv4 addresses, 20%
+//! IPv4 /24s, 10% IPv6 addresses, all block), in a process of its own so that its peak memory
+//! is its own: loads the indicators as a snapshot through the engine the agent runs, then
+//! applies deltas on top (one new address, /25 range or IPv6 address; 1,000 and, from 100,000
+//! indicators up, 100,000 indicators turned from block to audit), then the same snapshot
+//! again; prints one table with a column per size. No packet is sent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
 
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use netward_agent::enforcer::nft::NftEnforcer;
 use netward_agent::runtime::engine::{Engine, PolicyState};
 use netward_model::agent_wire::{AgentIndicator, PolicyUpdate};
+use netward_model::{Action, Coverage, IndicatorValue, ProtectionMode};
 
 use netward_testkit::Netns;
 use netward_testkit::bench::indicators;
@@ -32,93 +38,186 @@ fn meminfo_kib(key: &str) -> u64 {
     proc_kib("/proc/meminfo", key)
 }
 
-fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse().expect("a number"))
-        .unwrap_or(1_000_000);
-    let ns = Netns::add(&format!("nwbench{}", std::process::id()));
-    let path = ns.path();
-    let enforcer = NftEnforcer::open_in("netward", &path).unwrap();
-    let mut engine = Engine::new(enforcer, PolicyState::default(), &[]);
-
-    let started = Instant::now();
-    let all = indicators(n);
-    let generate = started.elapsed();
-    let slab_before = meminfo_kib("Slab:") + meminfo_kib("VmallocUsed:");
-    let snapshot = PolicyUpdate {
-        version: 1,
-        full: true,
+fn update(version: u64, full: bool, upserts: Vec<AgentIndicator>) -> PolicyUpdate {
+    PolicyUpdate {
+        version,
+        full,
         group: "default".into(),
-        mode: netward_model::ProtectionMode::Block,
-        coverage: netward_model::Coverage::All,
-        upserts: all.into_values().collect(),
+        mode: ProtectionMode::Block,
+        coverage: Coverage::All,
+        upserts,
         removals: Vec::new(),
         server_time: 0,
-    };
+    }
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// Measures one size and prints `row<TAB>value` lines.
+fn one(n: usize) {
+    let ns = Netns::add(&format!("nwbench{}", std::process::id()));
+    let enforcer = NftEnforcer::open_in("netward", &ns.path()).unwrap();
+    let mut engine = Engine::new(enforcer, PolicyState::default(), &[]);
+    let all = indicators(n);
+    // The indicators the bulk deltas turn to audit, and the snapshot repeated at the end.
+    let bulk: Vec<AgentIndicator> = all.values().take(100_000.min(n)).cloned().collect();
+    let slab_before = meminfo_kib("Slab:") + meminfo_kib("VmallocUsed:");
     let started = Instant::now();
-    let report = engine.update(snapshot, 0).unwrap();
-    let full = started.elapsed();
+    let report = engine
+        .update(update(1, true, all.into_values().collect()), 0)
+        .unwrap();
+    let snapshot = started.elapsed();
     let kernel_kib =
         (meminfo_kib("Slab:") + meminfo_kib("VmallocUsed:")).saturating_sub(slab_before);
-
-    let mut deltas = Vec::new();
-    for (i, value) in ["198.51.100.7", "198.51.100.0/25", "2001:db8:ffff::1"]
-        .iter()
-        .enumerate()
-    {
-        let delta = PolicyUpdate {
-            version: 2 + i as u64,
-            full: false,
-            group: "default".into(),
-            mode: netward_model::ProtectionMode::Block,
-            coverage: netward_model::Coverage::All,
-            upserts: vec![AgentIndicator {
-                id: (n + 10 + i) as i64,
-                value: netward_model::IndicatorValue::parse(value).unwrap(),
-                action: netward_model::Action::Block,
-                expires_at: None,
-                title: "delta".into(),
-            }],
-            removals: Vec::new(),
-            server_time: 0,
+    let mut rows: Vec<(String, String)> = vec![
+        ("kernel set entries".into(), report.added.to_string()),
+        (
+            "snapshot, received → kernel".into(),
+            format!("{:.2} s", snapshot.as_secs_f64()),
+        ),
+        (
+            "of which the enforcer (nft skeleton, netlink)".into(),
+            format!("{:.2} s", report.elapsed.as_secs_f64()),
+        ),
+    ];
+    let mut version = 2;
+    let first_id = i64::try_from(n).unwrap() + 10;
+    for (id, (label, value)) in (first_id..).zip([
+        ("delta: 1 new IPv4 address", "198.51.100.7"),
+        ("delta: 1 more IPv4 address", "198.51.100.9"),
+        ("delta: 1 new /25 range", "198.51.100.128/25"),
+        ("delta: 1 new IPv6 address", "2001:db8:ffff::1"),
+    ]) {
+        let ind = AgentIndicator {
+            id,
+            value: IndicatorValue::parse(value).unwrap(),
+            action: Action::Block,
+            expires_at: None,
+            title: "delta".into(),
         };
         let started = Instant::now();
-        let r = engine.update(delta, 0).unwrap();
-        deltas.push((*value, started.elapsed(), r.added, r.removed, r.elapsed));
+        let r = engine.update(update(version, false, vec![ind]), 0).unwrap();
+        version += 1;
+        rows.push((
+            format!("{label}, in the agent / of which the enforcer (elements added, removed)"),
+            format!(
+                "{} / {} ({}, {})",
+                ms(started.elapsed()),
+                ms(r.elapsed),
+                r.added,
+                r.removed
+            ),
+        ));
     }
+    for count in [1_000, 100_000] {
+        if count > bulk.len() || (count == 100_000 && n < 1_000_000) {
+            rows.push((
+                format!("delta: {count} indicators block → audit"),
+                "-".into(),
+            ));
+            continue;
+        }
+        let changed: Vec<AgentIndicator> = bulk[..count]
+            .iter()
+            .map(|a| AgentIndicator {
+                action: Action::Audit,
+                ..a.clone()
+            })
+            .collect();
+        let started = Instant::now();
+        let r = engine.update(update(version, false, changed), 0).unwrap();
+        version += 1;
+        rows.push((
+            format!("delta: {count} indicators block → audit, in the agent / of which the enforcer (elements added, removed)"),
+            format!(
+                "{} / {} ({}, {})",
+                ms(started.elapsed()),
+                ms(r.elapsed),
+                r.added,
+                r.removed
+            ),
+        ));
+        // Back to block, so that the next delta starts from the snapshot's sets.
+        engine
+            .update(update(version, false, bulk[..count].to_vec()), 0)
+            .unwrap();
+        version += 1;
+    }
+    drop(bulk);
+    let again: Vec<AgentIndicator> = indicators(n).into_values().collect();
+    let started = Instant::now();
+    let r = engine.update(update(version, true, again), 0).unwrap();
+    rows.push((
+        "the same snapshot again (a server restart), in the agent".into(),
+        format!(
+            "{} ({} elements written)",
+            ms(started.elapsed()),
+            r.added + r.removed
+        ),
+    ));
+    rows.push((
+        "agent peak RSS".into(),
+        format!("{} MB", proc_kib("/proc/self/status", "VmHWM:") / 1024),
+    ));
+    rows.push((
+        "kernel memory (Slab + vmalloc delta, approximate)".into(),
+        format!("{} MB", kernel_kib / 1024),
+    ));
+    engine.uninstall().unwrap();
+    for (row, value) in rows {
+        println!("{row}\t{value}");
+    }
+}
 
-    println!("| enforcer_scale | {n} indicators |");
-    println!("|---|---|");
-    println!("| kernel set entries after merging | {} |", report.added);
-    println!(
-        "| generate indicators (not agent work) | {:.2} s |",
-        generate.as_secs_f64()
-    );
-    println!(
-        "| snapshot: merge + compile + one atomic netlink transaction | {:.2} s |",
-        full.as_secs_f64()
-    );
-    println!(
-        "| of which the enforcer (nft skeleton, set diff, netlink) | {:.2} s |",
-        report.elapsed.as_secs_f64()
-    );
-    for (value, total, added, removed, kernel) in deltas {
-        println!(
-            "| delta adding {value}: total (compile + diff + kernel) | {:.0} ms |",
-            total.as_secs_f64() * 1000.0
-        );
-        println!(
-            "| delta adding {value}: enforcer apply, set diff + one netlink transaction ({added} added, {removed} removed) | {:.1} ms |",
-            kernel.as_secs_f64() * 1000.0
-        );
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--one") {
+        one(args[1].parse().expect("a number"));
+        return;
     }
-    println!(
-        "| agent peak RSS | {} MB |",
-        proc_kib("/proc/self/status", "VmHWM:") / 1024
-    );
-    println!(
-        "| kernel memory (Slab + vmalloc delta, approximate) | {} MB |",
-        kernel_kib / 1024
-    );
+    let sizes: Vec<usize> = if args.is_empty() {
+        vec![10_000, 100_000, 1_000_000]
+    } else {
+        args.iter().map(|a| a.parse().expect("a number")).collect()
+    };
+    let exe = std::env::current_exe().unwrap();
+    let mut table: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
+    for &n in &sizes {
+        let out = Command::new(&exe)
+            .args(["--one", &n.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect();
+        table.insert(n, rows);
+    }
+    print!("| Indicators |");
+    for n in &sizes {
+        print!(" {n} |");
+    }
+    println!();
+    println!("|---|{}", "---|".repeat(sizes.len()));
+    let first = &table[&sizes[0]];
+    for (i, (row, _)) in first.iter().enumerate() {
+        print!("| {row} |");
+        for n in &sizes {
+            print!(" {} |", table[n].get(i).map_or("", |r| r.1.as_str()));
+        }
+        println!();
+    }
 }

@@ -10,7 +10,7 @@
 //! The engine owns it and changes it in place; the sensor reads it through a lock
 //! ([`SharedIndicators`]), so nothing is copied when the policy changes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
@@ -23,7 +23,9 @@ pub type SharedIndicators = Arc<RwLock<HeldIndicators>>;
 /// The indicators an agent holds, by id, with their indexes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeldIndicators {
-    by_id: HashMap<i64, PolicyEntry>,
+    /// In an ordered map rather than a hash table: at a million entries a hash table's
+    /// spare capacity costs more than the tree's nodes.
+    by_id: BTreeMap<i64, PolicyEntry>,
     /// (family, prefix length) → (network start, id).
     by_network: BTreeMap<(Family, u8), BTreeSet<(u128, i64)>>,
     /// (expiry, id) of the indicators that expire.
@@ -93,7 +95,7 @@ impl HeldIndicators {
         self.by_id.get(&id)
     }
 
-    /// Every indicator, in no particular order.
+    /// Every indicator, by id.
     pub fn iter(&self) -> impl Iterator<Item = (i64, &PolicyEntry)> {
         self.by_id.iter().map(|(id, e)| (*id, e))
     }
@@ -270,7 +272,7 @@ mod tests {
             width in 0u32..40,
         ) {
             let mut held = HeldIndicators::default();
-            let mut model: HashMap<i64, PolicyEntry> = HashMap::new();
+            let mut model: std::collections::HashMap<i64, PolicyEntry> = Default::default();
             for (id, host, len, action, expires) in ops {
                 if action == 0 && expires == Some(1) {
                     held.remove(id);

@@ -440,11 +440,21 @@ impl<E: Enforcer> Engine<E> {
                 changed.extend(held.insert(a.id, entry).as_ref().map(touched));
             }
         }
+        let PolicyUpdate {
+            version,
+            group,
+            mode,
+            coverage,
+            upserts,
+            ..
+        } = update;
+        // Held now in compact form: the wire form goes before the kernel batch is built.
+        drop(upserts);
         self.state = PolicyHeader {
-            version: Some(update.version),
-            group: update.group,
-            mode: update.mode,
-            coverage: update.coverage,
+            version: Some(version),
+            group,
+            mode,
+            coverage,
         };
         self.enforce_touched(now, changed)
     }
