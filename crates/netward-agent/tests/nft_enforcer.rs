@@ -512,3 +512,52 @@ fn a_table_without_timeouts_is_recreated_on_the_first_apply() {
     );
     assert!(e.is_intact().unwrap() && conformance::sets_intact(&mut e));
 }
+
+/// Connection tracking stays off: no rule of the table needs it, so the namespace's
+/// conntrack table stays empty however much traffic passes; and traffic that passes is still
+/// logged once per flow, its answers never.
+#[test]
+fn passing_traffic_is_logged_once_per_flow_without_connection_tracking() {
+    use netward_model::detection::Direction;
+    let lab = Lab::new();
+    let mut e = enforcer(&lab);
+    let mut log = run_in(&lab.ep_path(), NflogSocket::open)
+        .unwrap()
+        .expect("bind the hit log (needs root)");
+    let p = policy(
+        ProtectionMode::Block,
+        Coverage::All,
+        &[(lab.net("v4"), "audit"), (lab.net("v6"), "audit")],
+    );
+    conformance::apply_policy(&mut e, &p);
+    drain_hits(&mut log);
+    for family in ["v4", "v6"] {
+        let to = lab.remote(family);
+        assert_eq!(lab.tcp(to, &format!("once {family}")), Outcome::Sent);
+        assert!(lab.arrived("tcp", &format!("once {family}")));
+        assert_eq!(lab.udp(to, &format!("once {family}")), Outcome::Sent);
+        assert!(lab.ping(to), "ICMP echo to {to}");
+        let mut seen: Vec<(Direction, u8)> = drain_hits(&mut log)
+            .iter()
+            .map(|h| (h.verdict.direction, h.protocol))
+            .collect();
+        seen.sort_unstable_by_key(|(d, p)| (*d == Direction::Inbound, *p));
+        let icmp = if family == "v4" { 1 } else { 58 };
+        let mut want = vec![
+            (Direction::Outbound, 6),
+            (Direction::Outbound, 17),
+            (Direction::Outbound, icmp),
+        ];
+        want.sort_unstable_by_key(|(d, p)| (*d == Direction::Inbound, *p));
+        assert_eq!(seen, want, "{family}: one hit per flow, none for the answers");
+    }
+    // The kernel counts tracked connections per namespace; with no `ct` rule the table is
+    // never filled (the file is absent when conntrack was never loaded at all).
+    let count = run_in(&lab.ep_path(), || {
+        std::fs::read_to_string("/proc/sys/net/netfilter/nf_conntrack_count")
+    })
+    .unwrap()
+    .map_or(0, |s| s.trim().parse::<u64>().unwrap());
+    assert_eq!(count, 0, "connection tracking was turned on");
+    e.remove().unwrap();
+}

@@ -276,15 +276,20 @@ impl Enforcer for NftEnforcer {
             });
         }
         let present = self.socket.table_exists(&self.table)?;
-        // A table from an agent before element timeouts has sets that cannot hold them, and a
-        // set's flags cannot change: on the first apply, such a table is deleted and created
-        // anew in one transaction (the rules never go away; the sets are empty until the batch
-        // below refills them, a moment later). Once, on the upgrade.
+        // A table from an older agent may lack what the rules now use (sets whose elements
+        // expire; the flow sets that log passing traffic without conntrack), and a set's flags
+        // cannot change: on the first apply, such a table is deleted and created anew in one
+        // transaction (the rules never go away; the sets are empty until the batch below
+        // refills them, a moment later). Once, on the upgrade.
         let mut recreated = false;
         if present && self.applied.is_none() {
-            let probe = SetId::all()[0].name();
-            if self.socket.set_has_timeouts(&self.table, &probe)? != Some(true) {
-                tracing::info!(table = %self.table, "Recreating the table with sets whose elements expire.");
+            let probes = [SetId::all()[0].name(), ruleset::FLOW_SETS[0].0.to_owned()];
+            let mut current = true;
+            for probe in &probes {
+                current &= self.socket.set_has_timeouts(&self.table, probe)? == Some(true);
+            }
+            if !current {
+                tracing::info!(table = %self.table, "Recreating the table an older agent made.");
                 let script = format!(
                     "delete table inet {}\n{}",
                     self.table,

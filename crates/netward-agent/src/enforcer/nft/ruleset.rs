@@ -6,9 +6,10 @@
 //! 0. loopback traffic is accepted: it never leaves the machine, and it carries the resets
 //!    and ICMP errors the output rules generate (sent from the blocked address to us, so a
 //!    block that covers the device's own address must not eat them); in the output chain,
-//!    TCP resets and ICMP errors are accepted too ([`NOT_NEW_FLOWS`]): they carry the input
-//!    rules' refusals back to a blocked peer, and are never a new flow; and IPv6 neighbour
-//!    discovery, IPv6's ARP, is accepted in both chains ([`NEIGHBOUR_DISCOVERY`]);
+//!    the refusals the input rules send back to a blocked peer are accepted too
+//!    ([`OUTBOUND_REFUSALS`]: a TCP reset no socket sent, an ICMP error), since they never open
+//!    a flow; and IPv6 neighbour discovery, IPv6's ARP, is accepted in both chains
+//!    ([`NEIGHBOUR_DISCOVERY`]);
 //! 1. allow sets: accept;
 //! 2. block sets: depends on mode and coverage (below);
 //! 3. audit sets: count and accept.
@@ -26,6 +27,12 @@
 //! Every rule that decides something logs the hit to the agent's NFLOG group first (see
 //! `verdicts`), with the outcome and reason in the prefix (`crate::log_prefix`).
 //!
+//! No rule matches on connection tracking: any `ct` expression turns conntrack on for the
+//! whole network namespace, which costs every packet of the machine, listed or not. Passing
+//! traffic is logged once per flow without it: a TCP connection at its first packet (SYN
+//! without ACK), other protocols at the first packet of a flow that the table has not seen
+//! in the last 30 s ([`FLOW_SETS`], dynamic sets whose elements time out).
+//!
 //! ICMP admin-prohibited, rather than a silent drop, makes the application fail at once: for
 //! locally generated packets the send itself returns `EPERM`.
 
@@ -37,18 +44,41 @@ use crate::SetId;
 /// overridden by a block elsewhere in our own table and our verdicts come first.
 pub const PRIORITY: i32 = -10;
 
-/// Outgoing packets that never open a flow, accepted before any lookup: a TCP reset and the
-/// ICMP errors, when conntrack relates them to a flow it tracks. They are what our own input
-/// rules send back to a blocked peer (`reject with tcp reset`, `reject with icmpx
-/// admin-prohibited`, both related to the refused packet's flow); judged as new outbound
-/// traffic they would be logged as an attempt no process made and dropped, so the peer would
-/// wait for a timeout instead of being refused at once. A reset or an error that relates to
-/// no tracked flow (one a raw socket made up, say) is judged like any other packet.
-pub const NOT_NEW_FLOWS: [&str; 3] = [
-    "tcp flags & rst == rst ct state related accept",
-    "icmp type { destination-unreachable, time-exceeded, parameter-problem } ct state related accept",
-    "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } ct state related accept",
+/// Outgoing packets that never open a flow, accepted before any lookup: a TCP reset that no
+/// socket sent (one the kernel made: our own input rules' `reject with tcp reset`, sent back
+/// to a refused peer; resets from sockets are judged, see [`KERNEL_RESETS`]) and the ICMP
+/// errors (`reject with icmpx admin-prohibited` sends one). Judged as new outbound traffic
+/// they would be logged as an attempt no process made and dropped, so the peer would wait
+/// for a timeout instead of being refused at once. Without connection tracking, an ICMP error
+/// cannot be told from one a raw socket made up: it is let out unjudged (it carries no flow,
+/// and making one up needs `CAP_NET_RAW`).
+pub const OUTBOUND_REFUSALS: [&str; 3] = [
+    "tcp flags & rst == rst jump kernel_resets",
+    "icmp type { destination-unreachable, time-exceeded, parameter-problem } accept",
+    "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept",
 ];
+
+/// The chain that accepts a reset no socket sent, and sends one from a socket back to be
+/// judged: `meta skuid` cannot be read without a socket, so its rule does not match then.
+pub const KERNEL_RESETS: (&str, [&str; 2]) = ("kernel_resets", ["meta skuid >= 0 return", "accept"]);
+
+/// The dynamic sets that remember the flows whose first packet was logged, per family: for
+/// protocols with ports, (remote address, protocol, local port, remote port); for others,
+/// (remote address, protocol). An element lives 30 s past the flow's last packet; when a set
+/// is full, packets of new flows are logged every time rather than not at all.
+pub const FLOW_SETS: [(&str, &str); 4] = [
+    ("flows_v4", "ipv4_addr . inet_proto . inet_service . inet_service"),
+    ("flows_v6", "ipv6_addr . inet_proto . inet_service . inet_service"),
+    ("hosts_v4", "ipv4_addr . inet_proto"),
+    ("hosts_v6", "ipv6_addr . inet_proto"),
+];
+
+/// How long a flow is remembered after its last packet, and how many flows per set.
+const FLOW_TIMEOUT: &str = "30s";
+const FLOW_SET_SIZE: u32 = 65_536;
+
+/// The protocols whose flows are keyed by ports (at the same offsets in their headers).
+const PORT_PROTOCOLS: &str = "{ udp, udplite, sctp, dccp }";
 
 /// IPv6 neighbour discovery, accepted in both directions before any lookup: it is IPv6's ARP
 /// (which an `inet` table never sees), carries no flow, and without it a blocked peer on the
@@ -77,6 +107,11 @@ pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> S
         };
         s.push_str(&format!("  set {} {{ type {key};{flags} }}\n", id.name()));
     }
+    for (name, key) in FLOW_SETS {
+        s.push_str(&format!(
+            "  set {name} {{ type {key}; flags dynamic, timeout; timeout {FLOW_TIMEOUT}; size {FLOW_SET_SIZE}; }}\n"
+        ));
+    }
     s.push_str("}\n");
     s.push_str(&rules_script(table, mode, coverage));
     s
@@ -101,7 +136,7 @@ pub fn chains(mode: ProtectionMode, coverage: Coverage) -> Vec<(String, Vec<Stri
         let lo = if chain == "input" { "iif" } else { "oif" };
         let mut rules = vec![format!("{lo} lo accept"), NEIGHBOUR_DISCOVERY.to_owned()];
         if chain == "output" {
-            rules.extend(NOT_NEW_FLOWS.iter().map(|r| (*r).to_owned()));
+            rules.extend(OUTBOUND_REFUSALS.iter().map(|r| (*r).to_owned()));
         }
         for action in [Action::Allow, Action::Block, Action::Audit] {
             for id in SetId::all().into_iter().filter(|i| i.action == action) {
@@ -126,6 +161,10 @@ pub fn chains(mode: ProtectionMode, coverage: Coverage) -> Vec<(String, Vec<Stri
             ));
         }
     }
+    out.push((
+        KERNEL_RESETS.0.to_owned(),
+        KERNEL_RESETS.1.iter().map(|r| (*r).to_owned()).collect(),
+    ));
     out
 }
 
@@ -151,11 +190,47 @@ pub fn rules_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> St
     s
 }
 
+/// The rules that pass traffic with `verdict`, logging it with `log` once per flow (see
+/// [`FLOW_SETS`]): TCP at its first packet; a flow of another protocol when the table has not
+/// seen it for 30 s. The key is written from the remote side in both chains, so that the
+/// answers to a logged flow are not logged again.
+fn pass_rules(chain: &str, log: &str, verdict: &str) -> Vec<String> {
+    let outbound = chain == "output";
+    let (remote, local_port, remote_port) = if outbound {
+        ("daddr", "th sport", "th dport")
+    } else {
+        ("saddr", "th dport", "th sport")
+    };
+    let mut rules = vec![
+        format!("meta l4proto tcp tcp flags & (syn | ack) == syn {log} {verdict}"),
+        format!("meta l4proto tcp {verdict}"),
+    ];
+    for (proto, family) in [("ip", "v4"), ("ip6", "v6")] {
+        let flow = format!("{proto} {remote} . meta l4proto . {local_port} . {remote_port}");
+        rules.push(format!(
+            "meta l4proto {PORT_PROTOCOLS} {flow} @flows_{family} update @flows_{family} {{ {flow} }} {verdict}"
+        ));
+        rules.push(format!(
+            "meta l4proto {PORT_PROTOCOLS} add @flows_{family} {{ {flow} }} {log} {verdict}"
+        ));
+    }
+    rules.push(format!("meta l4proto {PORT_PROTOCOLS} {log} {verdict}"));
+    for (proto, family) in [("ip", "v4"), ("ip6", "v6")] {
+        let host = format!("{proto} {remote} . meta l4proto");
+        rules.push(format!(
+            "{host} @hosts_{family} update @hosts_{family} {{ {host} }} {verdict}"
+        ));
+        rules.push(format!("add @hosts_{family} {{ {host} }} {log} {verdict}"));
+    }
+    rules.push(format!("{log} {verdict}"));
+    rules
+}
+
 /// The rule bodies for one set of `action` in `chain`. Every rule that decides something is
 /// preceded by, or carries, a log statement to the agent's NFLOG group whose prefix names the
 /// outcome and the reason (see `events::nflog`), so each hit is reported as what the kernel
-/// actually did. Traffic that passes is logged once per connection (`ct state new`); traffic
-/// that is refused is logged on every attempt.
+/// actually did. Traffic that passes is logged once per flow ([`pass_rules`]); traffic that
+/// is refused is logged on every attempt.
 fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverage) -> Vec<String> {
     use crate::events::nflog::{GROUP, SNAPLEN};
     use crate::log_prefix::{Direction, Verdict};
@@ -176,14 +251,12 @@ fn verdicts(chain: &str, action: Action, mode: ProtectionMode, coverage: Coverag
         format!("log prefix \"{prefix}\" group {GROUP} snaplen {SNAPLEN}")
     };
     let passes = |outcome: Outcome, reason: Reason| {
-        vec![
-            format!("ct state new {}", log(outcome, reason)),
-            if outcome == Outcome::Allowed {
-                "accept".to_owned()
-            } else {
-                "counter accept".to_owned()
-            },
-        ]
+        let verdict = if outcome == Outcome::Allowed {
+            "accept"
+        } else {
+            "counter accept"
+        };
+        pass_rules(chain, &log(outcome, reason), verdict)
     };
     let blocked = log(Outcome::Blocked, Reason::IndicatorBlock);
     match (action, mode, coverage) {
@@ -227,9 +300,17 @@ mod tests {
         assert!(s.contains(
             "add rule inet t out_block meta l4proto tcp log prefix \"netward:out:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with tcp reset"
         ));
+        // Passes are logged once per flow, keyed from the remote side, without conntrack.
         assert!(s.contains(
-            "add rule inet t in_audit ct state new log prefix \"netward:in:audit:audited:indicator_audit\""
+            "add rule inet t in_audit meta l4proto tcp tcp flags & (syn | ack) == syn log prefix \"netward:in:audit:audited:indicator_audit\""
         ));
+        assert!(s.contains(
+            "add rule inet t in_audit meta l4proto { udp, udplite, sctp, dccp } add @flows_v4 { ip saddr . meta l4proto . th dport . th sport } log prefix \"netward:in:audit:audited:indicator_audit\""
+        ));
+        assert!(s.contains(
+            "add rule inet t out_allow ip6 daddr . meta l4proto @hosts_v6 update @hosts_v6 { ip6 daddr . meta l4proto } accept"
+        ));
+        assert!(!s.contains(" ct "), "no rule turns connection tracking on");
         assert!(s.contains("add chain inet t out_block\nflush chain inet t out_block"));
         // Every set has its one lookup in each base chain.
         for (chain, rules) in chains(ProtectionMode::Block, Coverage::All) {
@@ -239,7 +320,10 @@ mod tests {
                 "{chain}"
             );
             if chain == "output" {
-                assert_eq!(rules.len(), 2 + NOT_NEW_FLOWS.len() + SetId::all().len());
+                assert_eq!(
+                    rules.len(),
+                    2 + OUTBOUND_REFUSALS.len() + SetId::all().len()
+                );
             } else if chain == "input" {
                 assert_eq!(rules.len(), 2 + SetId::all().len());
             } else {
@@ -283,7 +367,7 @@ mod tests {
         assert!(!tcp.contains("icmpx"));
         assert!(tcp.contains("reject with tcp reset"));
         assert!(tcp.contains(
-            "ct state new log prefix \"netward:out:block:audited:protocol_not_covered\""
+            "add @hosts_v4 { ip daddr . meta l4proto } log prefix \"netward:out:block:audited:protocol_not_covered\""
         ));
         let audit = rules_script("t", ProtectionMode::Audit, Coverage::All);
         assert!(!audit.contains("reject"));
