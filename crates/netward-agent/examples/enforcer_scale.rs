@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use netward_agent::enforcer::nft::NftEnforcer;
 use netward_agent::runtime::engine::{Engine, PolicyState};
+use netward_agent::runtime::journal;
 use netward_model::agent_wire::{AgentIndicator, PolicyUpdate};
 use netward_model::{Action, Coverage, IndicatorValue, ProtectionMode};
 
@@ -69,6 +70,8 @@ fn one(n: usize) {
     // The indicators the bulk deltas turn to audit, and the snapshot repeated at the end.
     let bulk: Vec<AgentIndicator> = all.values().take(100_000.min(n)).cloned().collect();
     let slab_before = meminfo_kib("Slab:") + meminfo_kib("VmallocUsed:");
+    // On disk, as the agent's /var/lib/netward is (/tmp may be memory, where a sync is free).
+    let state = tempfile::tempdir_in("/var/tmp").unwrap();
     let started = Instant::now();
     let report = engine
         .update(update(1, true, all.into_values().collect()), 0)
@@ -76,6 +79,9 @@ fn one(n: usize) {
     let snapshot = started.elapsed();
     let kernel_kib =
         (meminfo_kib("Slab:") + meminfo_kib("VmallocUsed:")).saturating_sub(slab_before);
+    let started = Instant::now();
+    journal::save(state.path(), &engine, None).unwrap();
+    let snapshot_saved = started.elapsed();
     let mut rows: Vec<(String, String)> = vec![
         ("kernel set entries".into(), report.added.to_string()),
         (
@@ -85,6 +91,10 @@ fn one(n: usize) {
         (
             "of which the enforcer (nft skeleton, netlink)".into(),
             format!("{:.2} s", report.elapsed.as_secs_f64()),
+        ),
+        (
+            "then saved to the state directory (policy.json)".into(),
+            format!("{:.2} s", snapshot_saved.as_secs_f64()),
         ),
     ];
     let mut version = 2;
@@ -102,11 +112,16 @@ fn one(n: usize) {
             expires_at: None,
             title: "delta".into(),
         };
+        let delta = update(version, false, vec![ind]);
+        let line = journal::journal_line(&delta);
         let started = Instant::now();
-        let r = engine.update(update(version, false, vec![ind]), 0).unwrap();
+        let r = engine.update(delta, 0).unwrap();
+        journal::save(state.path(), &engine, line.as_deref()).unwrap();
         version += 1;
         rows.push((
-            format!("{label}, in the agent / of which the enforcer (elements added, removed)"),
+            format!(
+                "{label}, in the agent (saved to its journal) / of which the enforcer (elements added, removed)"
+            ),
             format!(
                 "{} / {} ({}, {})",
                 ms(started.elapsed()),
@@ -131,11 +146,16 @@ fn one(n: usize) {
                 ..a.clone()
             })
             .collect();
+        let delta = update(version, false, changed);
+        let line = journal::journal_line(&delta);
         let started = Instant::now();
-        let r = engine.update(update(version, false, changed), 0).unwrap();
+        let r = engine.update(delta, 0).unwrap();
+        journal::save(state.path(), &engine, line.as_deref()).unwrap();
         version += 1;
         rows.push((
-            format!("delta: {count} indicators block → audit, in the agent / of which the enforcer (elements added, removed)"),
+            format!(
+                "delta: {count} indicators block → audit, in the agent (saved) / of which the enforcer (elements added, removed)"
+            ),
             format!(
                 "{} / {} ({}, {})",
                 ms(started.elapsed()),

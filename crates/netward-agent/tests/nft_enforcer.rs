@@ -549,7 +549,10 @@ fn passing_traffic_is_logged_once_per_flow_without_connection_tracking() {
             (Direction::Outbound, icmp),
         ];
         want.sort_unstable_by_key(|(d, p)| (*d == Direction::Inbound, *p));
-        assert_eq!(seen, want, "{family}: one hit per flow, none for the answers");
+        assert_eq!(
+            seen, want,
+            "{family}: one hit per flow, none for the answers"
+        );
     }
     // The kernel counts tracked connections per namespace; with no `ct` rule the table is
     // never filled (the file is absent when conntrack was never loaded at all).

@@ -10,8 +10,8 @@ use futures_util::StreamExt;
 use super::AgentError;
 use super::client::StreamEvent;
 use super::config::{MAX_BACKOFF, STREAM_TIMEOUT};
+use super::journal;
 use super::shared::{Shared, with_engine};
-use super::state::{self, POLICY};
 use crate::clock::Clock;
 use crate::enforcer::Enforcer;
 use netward_model::text::printable;
@@ -52,8 +52,9 @@ async fn sync<E: Enforcer + 'static, C: Clock + Clone>(
     let clock = shared.clock.clone();
     let report = with_engine(&shared.engine, move |e| {
         e.update_error = None;
+        let line = journal::journal_line(&update);
         let report = e.update(update, clock.now_secs());
-        let persisted = e.with_policy_file(|file| state::write(&dir, POLICY, file));
+        let persisted = journal::save(&dir, e, line.as_deref());
         report.map_err(AgentError::from).and(persisted)
     })
     .await?;

@@ -39,6 +39,27 @@ pub struct PolicyState {
     pub indicators: BTreeMap<i64, AgentIndicator>,
 }
 
+impl PolicyState {
+    /// Applies an update: a snapshot replaces everything, a delta changes what it names.
+    pub fn merge(&mut self, update: PolicyUpdate) {
+        if update.full {
+            self.indicators.clear();
+        }
+        for id in &update.removals {
+            self.indicators.remove(id);
+        }
+        for ind in update.upserts {
+            self.indicators.insert(ind.id, ind);
+        }
+        self.header = PolicyHeader {
+            version: Some(update.version),
+            group: update.group,
+            mode: update.mode,
+            coverage: update.coverage,
+        };
+    }
+}
+
 /// What the agent holds besides its indicators: the version, the group and the rules.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -30,6 +30,7 @@ pub mod engine;
 mod enrollment;
 pub mod error;
 pub mod facts;
+pub mod journal;
 pub mod metrics;
 pub mod notify;
 pub mod server_address;

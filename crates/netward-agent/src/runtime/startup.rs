@@ -5,6 +5,9 @@
 //! - A damaged `policy.json` is set aside (`policy.json.damaged-<time>`); the agent starts with
 //!   nothing held, so it pulls a full snapshot from the server. It enforces nothing of its own
 //!   meanwhile, and leaves any table the kernel holds in place (fail closed).
+//! - A line of `policy.journal` (the deltas since `policy.json`, `journal.rs`) that cannot
+//!   be read ends its replay: the agent holds the version before it, and the server sends the
+//!   rest again.
 //! - A damaged `events.db` only affects reporting: it is set aside (`events.db.damaged-<time>`)
 //!   and a new spool is created. A spool that cannot be opened for another reason (a full or
 //!   read-only disk) turns hit reporting off for this run; enforcement goes on.
@@ -16,6 +19,7 @@ use std::path::Path;
 
 use super::AgentError;
 use super::engine::PolicyState;
+use super::journal;
 use super::state::{self, POLICY};
 use crate::events::spool::{self, Spool};
 
@@ -25,7 +29,14 @@ pub(crate) fn load_policy(
     now: i64,
 ) -> Result<(PolicyState, Option<String>), AgentError> {
     match state::read::<PolicyState>(dir, POLICY) {
-        Ok(policy) => Ok((policy.unwrap_or_default(), None)),
+        Ok(policy) => {
+            let mut policy = policy.unwrap_or_default();
+            let notice = journal::replay(dir, &mut policy)?;
+            if let Some(notice) = &notice {
+                tracing::error!(%notice, "Part of the held policy's journal is damaged.");
+            }
+            Ok((policy, notice))
+        }
         Err(AgentError::Corrupt { path, detail }) => {
             let aside = match state::set_aside(dir, POLICY, now) {
                 Ok(aside) => aside.display().to_string(),

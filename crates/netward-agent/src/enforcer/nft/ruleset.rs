@@ -60,15 +60,22 @@ pub const OUTBOUND_REFUSALS: [&str; 3] = [
 
 /// The chain that accepts a reset no socket sent, and sends one from a socket back to be
 /// judged: `meta skuid` cannot be read without a socket, so its rule does not match then.
-pub const KERNEL_RESETS: (&str, [&str; 2]) = ("kernel_resets", ["meta skuid >= 0 return", "accept"]);
+pub const KERNEL_RESETS: (&str, [&str; 2]) =
+    ("kernel_resets", ["meta skuid >= 0 return", "accept"]);
 
 /// The dynamic sets that remember the flows whose first packet was logged, per family: for
 /// protocols with ports, (remote address, protocol, local port, remote port); for others,
 /// (remote address, protocol). An element lives 30 s past the flow's last packet; when a set
 /// is full, packets of new flows are logged every time rather than not at all.
 pub const FLOW_SETS: [(&str, &str); 4] = [
-    ("flows_v4", "ipv4_addr . inet_proto . inet_service . inet_service"),
-    ("flows_v6", "ipv6_addr . inet_proto . inet_service . inet_service"),
+    (
+        "flows_v4",
+        "ipv4_addr . inet_proto . inet_service . inet_service",
+    ),
+    (
+        "flows_v6",
+        "ipv6_addr . inet_proto . inet_service . inet_service",
+    ),
     ("hosts_v4", "ipv4_addr . inet_proto"),
     ("hosts_v6", "ipv6_addr . inet_proto"),
 ];
