@@ -17,8 +17,8 @@
 )]
 
 use netward_agent::clock::{Clock, SystemClock};
-use netward_agent::kernel_policy::SetChanges;
 use netward_agent::kernel_policy::always_allowed;
+use netward_agent::kernel_policy::{SetChanges, SetKind};
 use netward_agent::{ApplyReport, Enforcer, KernelPolicy, SetId};
 use netward_model::{
     Action, CompiledPolicy, Coverage, Family, Indicator, IndicatorSubmission, IndicatorValue,
@@ -57,15 +57,9 @@ fn block(values: &[&str]) -> KernelPolicy {
     policy(ProtectionMode::Block, Coverage::All, &inds)
 }
 
-/// Set entries added and removed between two policies.
+/// Map entries added and removed between two policies.
 fn difference(from: &KernelPolicy, to: &KernelPolicy) -> (usize, usize) {
-    to.sets.iter().fold((0, 0), |(a, r), (id, want)| {
-        let have = from.sets.get(id).cloned().unwrap_or_default();
-        (
-            a + want.difference(&have).count(),
-            r + have.difference(want).count(),
-        )
-    })
+    SetChanges::between(from, to).counts()
 }
 
 thread_local! {
@@ -206,18 +200,16 @@ fn block_until(values: &[(&str, Option<i64>)], now: i64) -> KernelPolicy {
     )
 }
 
-/// The set of single IPv4 addresses to block.
+/// The map of single IPv4 addresses.
 pub const BLOCK_V4_ADDR: SetId = SetId {
-    action: Action::Block,
     family: Family::V4,
-    ranges: false,
+    kind: SetKind::Addresses,
 };
 
-/// The set of IPv4 ranges to block.
+/// The map of IPv4 ranges that holds 198.51.100.0/24 (the shard of 198.0.0.0/6).
 pub const BLOCK_V4_NET: SetId = SetId {
-    action: Action::Block,
     family: Family::V4,
-    ranges: true,
+    kind: SetKind::Ranges(198 >> 2),
 };
 
 /// An element expires at its second in the kernel, with no apply: enforcement ends then even
