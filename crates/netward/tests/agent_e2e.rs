@@ -316,16 +316,11 @@ fn pushed_policy_is_enforced_and_survives_kill_restarts_and_tampering() {
         || machines(&server)[0]["lastTamper"].is_string(),
     );
 
-    // Someone deletes the map elements (the table and its rules stay): the agent's count of
-    // the maps sees it within seconds and rewrites them. The two adjacent addresses are one
-    // range, in the shard of their first six bits; single addresses are in `v4_addr`.
-    let std::net::IpAddr::V4(first) = v4 else {
-        panic!("{v4} is IPv4")
-    };
-    let shard = format!("v4_net_{}", first.octets()[0] >> 2);
-    for map in ["v4_addr", shard.as_str()] {
+    // Someone deletes the set elements (the table and its rules stay): the agent's count of
+    // the sets sees it within seconds and rewrites them.
+    for set in ["block_v4_addr", "block_v4_net"] {
         assert!(
-            lab.nft(&["flush", "map", "inet", "netward", map])
+            lab.nft(&["flush", "set", "inet", "netward", set])
                 .status
                 .success()
         );

@@ -14,9 +14,8 @@ use netward_model::ProtectionMode;
 
 use super::{ApplyReport, Enforcer, EnforcerError, expected_held};
 use crate::clock::{Clock, SystemClock};
-use crate::kernel_policy::{Element, SetChanges, SetKind};
+use crate::kernel_policy::{Element, SetChanges};
 use crate::{KernelPolicy, SetId};
-use netward_model::{Action, Family};
 
 /// Records every applied policy; never touches the kernel.
 pub struct RecordingEnforcer {
@@ -51,10 +50,14 @@ impl Default for RecordingEnforcer {
     }
 }
 
-/// The elements of map `id` of `p` not expired at `now_ms`.
-fn live(p: &KernelPolicy, id: SetId, now_ms: i64) -> BTreeSet<Element> {
-    p.elements(id)
-        .filter(|(_, _, at)| at.is_none_or(|at| at.saturating_mul(1000) > now_ms))
+/// The elements of set `id` of `p` not expired at `now_ms`, with their expiry.
+fn live(p: &KernelPolicy, id: SetId, now_ms: i64) -> BTreeSet<((u128, u128), Option<i64>)> {
+    p.sets
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .map(|e| (*e, p.expiry(id, *e)))
+        .filter(|(_, at)| at.is_none_or(|at| at.saturating_mul(1000) > now_ms))
         .collect()
 }
 
@@ -76,28 +79,14 @@ impl RecordingEnforcer {
         self.deleted.insert((id, element));
     }
 
-    /// The action the modelled kernel gives `key` of `family` now: the first tier holding a
-    /// live element that covers it (as the rules look them up), elements deleted behind the
-    /// enforcer's back left out.
-    pub fn action_for(&self, family: Family, key: u128) -> Option<Action> {
-        let p = self.current.as_ref().filter(|_| !self.tampered)?;
-        let now = self.clock.now_ms();
-        [
-            SetKind::Addresses,
-            SetKind::Ranges(SetId::shard(family, key)),
-            SetKind::Tier(1),
-            SetKind::Tier(2),
-        ]
-        .into_iter()
-        .map(|kind| SetId { family, kind })
-        .find_map(|id| {
-            live(p, id, now)
-                .into_iter()
-                .find(|((s, e), _, _)| {
-                    (*s..=*e).contains(&key) && !self.deleted.contains(&(id, (*s, *e)))
-                })
-                .map(|(_, action, _)| action)
-        })
+    /// Whether the modelled kernel holds an element of set `id` covering `key` now.
+    pub fn enforces(&self, id: SetId, key: u128) -> bool {
+        let Some(p) = self.current.as_ref().filter(|_| !self.tampered) else {
+            return false;
+        };
+        live(p, id, self.clock.now_ms())
+            .iter()
+            .any(|((s, e), _)| (*s..=*e).contains(&key) && !self.deleted.contains(&(id, (*s, *e))))
     }
 }
 
@@ -148,7 +137,7 @@ impl Enforcer for RecordingEnforcer {
                 if changes.removed.iter().any(|(id, elements)| {
                     elements
                         .iter()
-                        .any(|(e, _, at)| at.is_none() && self.deleted.contains(&(*id, *e)))
+                        .any(|(e, at)| at.is_none() && self.deleted.contains(&(*id, *e)))
                 }) =>
             {
                 full(&mut self.deleted, !cur.same_rules(desired))
@@ -163,15 +152,12 @@ impl Enforcer for RecordingEnforcer {
                     "the changes given to the enforcer do not lead to the policy given"
                 );
                 let count = |m: &std::collections::BTreeMap<SetId, Vec<Element>>| {
-                    m.values()
-                        .flatten()
-                        .filter(|(_, _, at)| is_live(at))
-                        .count()
+                    m.values().flatten().filter(|(_, at)| is_live(at)).count()
                 };
                 // A delta re-adds or deletes only what it names; an element deleted behind
                 // our back stays deleted otherwise.
                 for (id, elements) in changes.removed.iter().chain(&changes.added) {
-                    for (e, _, _) in elements {
+                    for (e, _) in elements {
                         self.deleted.remove(&(*id, *e));
                     }
                 }
@@ -211,7 +197,7 @@ impl Enforcer for RecordingEnforcer {
         Ok(Some(
             live(p, id, now)
                 .iter()
-                .filter(|(e, _, _)| !self.deleted.contains(&(id, *e)))
+                .filter(|(e, _)| !self.deleted.contains(&(id, *e)))
                 .count(),
         ))
     }

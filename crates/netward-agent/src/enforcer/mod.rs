@@ -21,8 +21,11 @@ pub const EXPIRY_MARGIN_MS: i64 = 3_000;
 /// within the margin of now).
 pub fn expected_held(applied: &KernelPolicy, id: SetId, now_ms: i64) -> (usize, usize) {
     let (mut certain, mut maybe) = (0, 0);
-    for (_, _, expiry) in applied.elements(id) {
-        match expiry.map(|at| at.saturating_mul(1000)) {
+    for element in applied.sets.get(&id).into_iter().flatten() {
+        match applied
+            .expiry(id, *element)
+            .map(|at| at.saturating_mul(1000))
+        {
             None => certain += 1,
             Some(at) if at > now_ms + EXPIRY_MARGIN_MS => certain += 1,
             Some(at) if at > now_ms - EXPIRY_MARGIN_MS => maybe += 1,

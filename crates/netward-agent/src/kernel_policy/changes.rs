@@ -1,4 +1,4 @@
-//! What changes in the kernel's maps from one apply to the next: per set, the elements to
+//! What changes in the kernel's sets from one apply to the next: per set, the elements to
 //! take out (with the expiry they had, so that the enforcer can tell one the kernel already
 //! dropped by itself) and the elements to put in (with theirs). An element whose expiry
 //! changes is taken out and put in again.
@@ -9,13 +9,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use netward_model::Action;
-
 use super::{KernelPolicy, SetId};
 
-/// A map element: its inclusive range, its action and the Unix second it expires (`None`:
-/// never).
-pub type Element = ((u128, u128), Action, Option<i64>);
+/// A set element: its inclusive range and the Unix second it expires (`None`: never).
+pub type Element = ((u128, u128), Option<i64>);
 
 /// The element changes of one apply, by set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,7 +25,12 @@ pub struct SetChanges {
 
 /// The elements of set `id` of `p`, with their expiries.
 pub(super) fn elements(p: &KernelPolicy, id: SetId) -> BTreeSet<Element> {
-    p.elements(id).collect()
+    p.sets
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .map(|r| (*r, p.expiry(id, *r)))
+        .collect()
 }
 
 impl SetChanges {
@@ -78,13 +80,13 @@ impl SetChanges {
     /// Makes these changes to `policy`'s sets: what an enforcer does to the kernel's.
     pub fn apply_to(&self, policy: &mut KernelPolicy) {
         for (id, elements) in &self.removed {
-            for (range, _, _) in elements {
+            for (range, _) in elements {
                 policy.take(*id, *range);
             }
         }
         for (id, elements) in &self.added {
-            for (range, action, expiry) in elements {
-                policy.insert(*id, *range, *action, *expiry);
+            for (range, expiry) in elements {
+                policy.insert(*id, *range, *expiry);
             }
         }
     }

@@ -13,13 +13,26 @@
 use std::collections::BTreeSet;
 
 use ipnet::IpNet;
-use netward_model::{Family, ProtectionMode};
+use netward_model::{Action, Family, ProtectionMode};
 
 use super::changes::Element;
-use super::{
-    KernelPolicy, Segment, SetChanges, SetId, action_slot, bounds, last_address, place, resolve,
-};
+use super::{KernelPolicy, Segment, SetChanges, SetId, bounds, resolve};
 use crate::held::HeldIndicators;
+
+/// The last address of `family`.
+fn last_address(family: Family) -> u128 {
+    match family {
+        Family::V4 => u128::from(u32::MAX),
+        Family::V6 => u128::MAX,
+    }
+}
+
+/// The six sets of `family`.
+fn family_sets(family: Family) -> impl Iterator<Item = SetId> {
+    SetId::all()
+        .into_iter()
+        .filter(move |id| id.family == family)
+}
 
 /// Sorts `ranges` and joins those that overlap or touch.
 fn merge(mut ranges: Vec<(u128, u128)>) -> Vec<(u128, u128)> {
@@ -40,7 +53,7 @@ impl KernelPolicy {
         let set = self.sets.get(&id)?;
         set.range(..=(address, u128::MAX))
             .next_back()
-            .map(|(range, _)| *range)
+            .copied()
             .filter(|&(_, end)| end >= address)
     }
 
@@ -57,7 +70,7 @@ impl KernelPolicy {
         loop {
             let mut grown = false;
             for w in &mut windows {
-                for id in SetId::of_family(family) {
+                for id in family_sets(family) {
                     if w.0 > 0
                         && let Some((start, _)) = self.element_at(id, w.0)
                         && start < w.0
@@ -119,31 +132,41 @@ impl KernelPolicy {
                     if e.expires_at.is_some_and(|at| now >= at) {
                         continue;
                     }
-                    raw[action_slot(e.action)].extend(clip(e.value.bounds(), e.expires_at));
+                    let slot = match e.action {
+                        Action::Allow => 0,
+                        Action::Block => 1,
+                        Action::Audit => 2,
+                    };
+                    raw[slot].extend(clip(e.value.bounds(), e.expires_at));
                 }
                 raw[0].extend(allowed.iter().filter_map(|r| clip(*r, None)));
-                let new: Vec<(SetId, Element)> = place(family, &resolve(raw))
-                    .into_iter()
-                    .map(|(id, range, action, expiry)| (id, (range, action, expiry)))
-                    .collect();
-                for id in SetId::of_family(family) {
+                let mut new: Vec<(SetId, Element)> = Vec::new();
+                for (action, segments) in resolve(raw) {
+                    for (start, end, expiry) in segments {
+                        new.push((
+                            SetId::of(action, family, start, end),
+                            ((start, end), expiry),
+                        ));
+                    }
+                }
+                for id in family_sets(family) {
                     let old: BTreeSet<Element> = self
                         .sets
                         .get(&id)
                         .into_iter()
                         .flat_map(|set| set.range((lo, 0)..=(hi, u128::MAX)))
-                        .map(|(r, action)| (*r, *action, self.expiry(id, *r)))
+                        .map(|r| (*r, self.expiry(id, *r)))
                         .collect();
                     let wanted: BTreeSet<Element> = new
                         .iter()
                         .filter(|(set, _)| *set == id)
                         .map(|(_, element)| *element)
                         .collect();
-                    for (range, _, _) in old.difference(&wanted) {
+                    for (range, _) in old.difference(&wanted) {
                         self.take(id, *range);
                     }
-                    for (range, action, expiry) in wanted.difference(&old) {
-                        self.insert(id, *range, *action, *expiry);
+                    for (range, expiry) in wanted.difference(&old) {
+                        self.insert(id, *range, *expiry);
                     }
                     changes.record(id, &old, &wanted);
                 }

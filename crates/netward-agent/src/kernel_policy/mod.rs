@@ -1,36 +1,96 @@
-//! What the kernel must hold for one device: the mode, the coverage, and the contents of its
-//! verdict maps ([`SetId`]: per family, a hash map of single addresses, 64 shards of ranges and
-//! two tier maps), each element mapping an address or a range to its action. Built from the
-//! held indicators, with loopback and the control plane's own addresses forced to allow:
-//! whatever the policy says, the agent never blocks them.
+//! What the kernel must hold for one device: the mode, the coverage, and the contents of each
+//! of the twelve sets (allow, block and audit, per family, for single addresses and for
+//! ranges). Built from a compiled policy, with loopback and the control plane's own addresses
+//! forced into the allow sets: whatever the policy says, the agent never blocks them.
 //!
 //! An element may carry the second its indicator expires ([`KernelPolicy::expiries`]); the
-//! kernel drops it then by itself (a map element's timeout), so that enforcement ends at that
-//! second, with or without the agent. Because the kernel cannot change an element's action
-//! when an indicator expires, an address whose first action expires also has the next one in
-//! the tier map below (and that one's next in the third): the rules look the tiers up in
-//! order, so the address gets the first tier's verdict, and the next one's when the first
-//! element expires.
+//! kernel drops it then by itself (a set element's timeout), so that enforcement ends at
+//! that second, with or without the agent. Because the kernel cannot move an address from
+//! one set to another when an indicator expires, the sets of different actions may overlap
+//! where a higher-precedence indicator expires: the rules look the sets up in precedence
+//! order (allow, block, audit), so an address in two sets gets the first one's verdict, and
+//! the next one's when the first element expires.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use ipnet::IpNet;
 use netward_model::agent_wire::{Exemption, ExemptionReason};
-use netward_model::{Action, CompiledPolicy, Coverage, Family, PolicyEntry, ProtectionMode};
+use netward_model::{
+    Action, CompiledPolicy, Coverage, Family, FamilySets, PolicyEntry, ProtectionMode, RangeSet,
+};
 
 mod changes;
 mod incremental;
-mod segments;
-mod set_id;
 
 pub use changes::{Element, SetChanges};
-pub use set_id::{SHARDS, SetId, SetKind, family_name, last_address};
 
-use segments::{Segment, place, resolve};
+/// One kernel set: an action, a family, and whether it holds ranges (an interval set) or
+/// single addresses (a hash set, where a change costs under a millisecond at any size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SetId {
+    /// The action of the addresses in the set.
+    pub action: Action,
+    /// The address family.
+    pub family: Family,
+    /// `true` for the interval set of ranges, `false` for the hash set of addresses.
+    pub ranges: bool,
+}
 
-/// The elements of one map: each inclusive range (a single address when its ends are equal)
-/// and its action.
-pub type SetContents = BTreeMap<(u128, u128), Action>;
+impl SetId {
+    /// All twelve sets, in a fixed order.
+    pub fn all() -> Vec<SetId> {
+        let mut out = Vec::with_capacity(12);
+        for action in [Action::Allow, Action::Block, Action::Audit] {
+            for family in [Family::V4, Family::V6] {
+                for ranges in [false, true] {
+                    out.push(SetId {
+                        action,
+                        family,
+                        ranges,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The set's name in the kernel, e.g. `block_v4_net`.
+    pub fn name(&self) -> String {
+        let family = match self.family {
+            Family::V4 => "v4",
+            Family::V6 => "v6",
+        };
+        let kind = if self.ranges { "net" } else { "addr" };
+        format!("{}_{family}_{kind}", self.action.as_str())
+    }
+
+    /// The set that holds the element `start..=end` of `action` and `family`.
+    pub fn of(action: Action, family: Family, start: u128, end: u128) -> SetId {
+        SetId {
+            action,
+            family,
+            ranges: start != end,
+        }
+    }
+
+    /// The width of an address of this family, in bytes.
+    pub fn key_len(&self) -> usize {
+        match self.family {
+            Family::V4 => 4,
+            Family::V6 => 16,
+        }
+    }
+}
+
+impl fmt::Display for SetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// The inclusive ranges of one set; a single address is a range whose ends are equal.
+pub type SetContents = BTreeSet<(u128, u128)>;
 
 /// Everything the kernel must enforce.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,20 +99,123 @@ pub struct KernelPolicy {
     pub mode: ProtectionMode,
     /// Which protocols a block applies to.
     pub coverage: Coverage,
-    /// The contents of every map (all are present, possibly empty).
+    /// The contents of every set (all twelve are present, possibly empty).
     pub sets: BTreeMap<SetId, SetContents>,
-    /// The Unix second at which an element stops being enforced, by map and element; an
+    /// The Unix second at which an element stops being enforced, by set and element; an
     /// element not named here never expires. The kernel removes it at that second itself.
     pub expiries: BTreeMap<SetId, BTreeMap<(u128, u128), i64>>,
 }
 
-/// The slot of `action` in [allow, block, audit].
-fn action_slot(action: Action) -> usize {
-    match action {
-        Action::Allow => 0,
-        Action::Block => 1,
-        Action::Audit => 2,
+/// An inclusive range and the second it expires (`None`: never).
+type Segment = (u128, u128, Option<i64>);
+
+/// Appends `seg` to `out`, joined to the last segment when they touch and expire together.
+fn push_joined(out: &mut Vec<Segment>, seg: Segment) {
+    if let Some(last) = out.last_mut()
+        && last.2 == seg.2
+        && last.1.checked_add(1) == Some(seg.0)
+    {
+        last.1 = seg.1;
+        return;
     }
+    out.push(seg);
+}
+
+/// The union of `ranges` as disjoint, sorted segments, each address carrying the latest expiry
+/// of the ranges that cover it (never, if one of them never expires): the time until which
+/// some indicator still asks for it. A sweep over the starts with a heap of the ranges that
+/// cover the current address: O(n log n).
+fn latest_expiry(mut ranges: Vec<Segment>) -> Vec<Segment> {
+    use std::collections::BinaryHeap;
+    let forever = |x: Option<i64>| x.unwrap_or(i64::MAX);
+    ranges.sort_unstable_by_key(|r| r.0);
+    let mut out = Vec::new();
+    // (expiry, end) of every range that started at or before `pos`; the top is the latest.
+    let mut covering: BinaryHeap<(i64, u128)> = BinaryHeap::new();
+    let mut next = 0;
+    let Some(first) = ranges.first() else {
+        return out;
+    };
+    let mut pos = first.0;
+    loop {
+        while let Some(r) = ranges.get(next).filter(|r| r.0 <= pos) {
+            covering.push((forever(r.2), r.1));
+            next += 1;
+        }
+        while covering.peek().is_some_and(|&(_, end)| end < pos) {
+            covering.pop();
+        }
+        let Some(&(expiry, end)) = covering.peek() else {
+            match ranges.get(next) {
+                Some(r) => {
+                    pos = r.0;
+                    continue;
+                }
+                None => return out,
+            }
+        };
+        // The segment runs to the end of the latest-expiring range, or to the start of the
+        // next range (which may expire later), whichever comes first.
+        let seg_end = match ranges.get(next) {
+            Some(r) if r.0 <= end => r.0 - 1,
+            _ => end,
+        };
+        let expiry = (expiry != i64::MAX).then_some(expiry);
+        push_joined(&mut out, (pos, seg_end, expiry));
+        match seg_end.checked_add(1) {
+            Some(p) => pos = p,
+            None => return out,
+        }
+    }
+}
+
+/// `segments` without the addresses of `holes` (both sorted and disjoint); what is left of a
+/// segment keeps its expiry.
+fn cut(segments: &[Segment], holes: &[(u128, u128)]) -> Vec<Segment> {
+    let mut out = Vec::with_capacity(segments.len());
+    let mut first_hole = 0;
+    for &(start, end, expiry) in segments {
+        while holes.get(first_hole).is_some_and(|h| h.1 < start) {
+            first_hole += 1;
+        }
+        let mut from = Some(start);
+        for &(hs, he) in holes[first_hole..].iter().take_while(|h| h.0 <= end) {
+            let Some(f) = from else { break };
+            if hs > f {
+                out.push((f, hs - 1, expiry));
+            }
+            from = if he >= end { None } else { Some(he + 1) };
+        }
+        if let Some(f) = from {
+            out.push((f, end, expiry));
+        }
+    }
+    out
+}
+
+/// The allow, block and audit elements of one family, from the (range, expiry) of its
+/// indicators of each action ([allow, block, audit]). Within an action, an address keeps the
+/// latest expiry of the indicators covering it; a lower action loses an address only where a
+/// higher one covers it for good.
+fn resolve([allow, block, audit]: [Vec<Segment>; 3]) -> [(Action, Vec<Segment>); 3] {
+    let permanent = |segments: &[Segment]| -> Vec<(u128, u128)> {
+        segments
+            .iter()
+            .filter(|s| s.2.is_none())
+            .map(|s| (s.0, s.1))
+            .collect()
+    };
+    let allow = latest_expiry(allow);
+    let allowed_for_good = permanent(&allow);
+    let block = cut(&latest_expiry(block), &allowed_for_good);
+    let decided_for_good =
+        RangeSet::from_ranges(allowed_for_good.iter().copied().chain(permanent(&block)));
+    let audit = cut(&latest_expiry(audit), decided_for_good.ranges());
+    [
+        (Action::Allow, allow),
+        (Action::Block, block),
+        (Action::Audit, audit),
+    ]
 }
 
 /// Ranges the agent never blocks: loopback, plus the server's addresses given to
@@ -106,42 +269,65 @@ pub(crate) fn bounds(net: &IpNet) -> (Family, (u128, u128)) {
 }
 
 impl KernelPolicy {
-    /// The kernel form of `compiled` (nothing expires), with `always_allowed` ranges taken
-    /// out of every block and audit element.
+    /// The kernel form of `compiled`, with `always_allowed` ranges taken out of every block and
+    /// audit set.
     pub fn new(
         mode: ProtectionMode,
         coverage: Coverage,
         compiled: &CompiledPolicy,
         always_allowed: &[IpNet],
     ) -> Self {
-        let mut policy = Self::empty(mode, coverage);
+        let mut sets: BTreeMap<SetId, SetContents> = SetId::all()
+            .into_iter()
+            .map(|id| (id, SetContents::new()))
+            .collect();
         if mode == ProtectionMode::Off {
-            return policy;
+            return Self {
+                mode,
+                coverage,
+                sets,
+                expiries: BTreeMap::new(),
+            };
         }
         for (family, fam_sets) in [(Family::V4, &compiled.v4), (Family::V6, &compiled.v6)] {
-            let lasting = |r: &(u128, u128)| (r.0, r.1, None);
-            let mut raw: [Vec<Segment>; 3] = [
-                fam_sets.allow.ranges().iter().map(lasting).collect(),
-                fam_sets.block.ranges().iter().map(lasting).collect(),
-                fam_sets.audit.ranges().iter().map(lasting).collect(),
-            ];
-            raw[0].extend(
-                always_allowed
-                    .iter()
-                    .map(bounds)
-                    .filter(|(f, _)| *f == family)
-                    .map(|(_, b)| lasting(&b)),
-            );
-            policy.fill(family, raw);
+            let extra: Vec<(u128, u128)> = always_allowed
+                .iter()
+                .map(bounds)
+                .filter(|(f, _)| *f == family)
+                .map(|(_, b)| b)
+                .collect();
+            let allow = RangeSet::from_ranges(fam_sets.allow.ranges().iter().copied().chain(extra));
+            let resolved =
+                FamilySets::resolve(allow, fam_sets.block.clone(), fam_sets.audit.clone());
+            for (action, ranges) in [
+                (Action::Allow, &resolved.allow),
+                (Action::Block, &resolved.block),
+                (Action::Audit, &resolved.audit),
+            ] {
+                for &(start, end) in ranges.ranges() {
+                    let id = SetId {
+                        action,
+                        family,
+                        ranges: start != end,
+                    };
+                    sets.entry(id).or_default().insert((start, end));
+                }
+            }
         }
-        policy
+        Self {
+            mode,
+            coverage,
+            sets,
+            expiries: BTreeMap::new(),
+        }
     }
 
     /// The kernel form of the indicators `entries` active at `now` (Unix seconds), each
     /// element carrying the second its indicators expire. Within an action, an address keeps
-    /// the latest expiry of the indicators that cover it. Across actions, an address loses a
-    /// lower action only where a higher one covers it for good (`always_allowed` included);
-    /// where the higher one expires, the lower one waits in the tier below.
+    /// the latest expiry of the indicators that cover it. Across actions, an address is taken
+    /// out of a lower-precedence set only where a higher one covers it for good
+    /// (`always_allowed` included); where the higher one expires, both sets hold it, and the
+    /// rules' order decides until the kernel drops the first.
     pub fn from_entries(
         mode: ProtectionMode,
         coverage: Coverage,
@@ -149,7 +335,9 @@ impl KernelPolicy {
         now: i64,
         always_allowed: &[IpNet],
     ) -> Self {
-        let mut policy = Self::empty(mode, coverage);
+        let mut policy = Self::off();
+        policy.mode = mode;
+        policy.coverage = coverage;
         if mode == ProtectionMode::Off {
             return policy;
         }
@@ -163,54 +351,37 @@ impl KernelPolicy {
             if e.expires_at.is_some_and(|at| now >= at) {
                 continue;
             }
+            let action = match e.action {
+                Action::Allow => 0,
+                Action::Block => 1,
+                Action::Audit => 2,
+            };
             let (start, end) = e.value.bounds();
-            raw[slot(e.value.family())][action_slot(e.action)].push((start, end, e.expires_at));
+            raw[slot(e.value.family())][action].push((start, end, e.expires_at));
         }
         for net in always_allowed {
             let (family, (start, end)) = bounds(net);
             raw[slot(family)][0].push((start, end, None));
         }
         for (family, raw) in [Family::V4, Family::V6].into_iter().zip(raw) {
-            policy.fill(family, raw);
+            for (action, segments) in resolve(raw) {
+                for (start, end, expiry) in segments {
+                    policy.insert(SetId::of(action, family, start, end), (start, end), expiry);
+                }
+            }
         }
         policy
     }
 
-    /// A policy of `mode` and `coverage` with every map empty.
-    fn empty(mode: ProtectionMode, coverage: Coverage) -> Self {
-        Self {
-            mode,
-            coverage,
-            sets: SetId::all()
-                .into_iter()
-                .map(|id| (id, SetContents::new()))
-                .collect(),
-            expiries: BTreeMap::new(),
-        }
-    }
-
-    /// Adds the elements of `family` for its raw segments per action.
-    fn fill(&mut self, family: Family, raw: [Vec<Segment>; 3]) {
-        for (id, range, action, expiry) in place(family, &resolve(raw)) {
-            self.insert(id, range, action, expiry);
-        }
-    }
-
-    /// Adds `element` of `action` to map `id`, expiring at `expiry`.
-    pub(crate) fn insert(
-        &mut self,
-        id: SetId,
-        element: (u128, u128),
-        action: Action,
-        expiry: Option<i64>,
-    ) {
-        self.sets.entry(id).or_default().insert(element, action);
+    /// Adds `element` to set `id`, expiring at `expiry`.
+    pub(crate) fn insert(&mut self, id: SetId, element: (u128, u128), expiry: Option<i64>) {
+        self.sets.entry(id).or_default().insert(element);
         if let Some(at) = expiry {
             self.expiries.entry(id).or_default().insert(element, at);
         }
     }
 
-    /// Takes `element` out of map `id`.
+    /// Takes `element` out of set `id`.
     pub(crate) fn take(&mut self, id: SetId, element: (u128, u128)) {
         if let Some(set) = self.sets.get_mut(&id) {
             set.remove(&element);
@@ -223,56 +394,27 @@ impl KernelPolicy {
         }
     }
 
-    /// The Unix second at which `element` of map `id` expires; `None`: never.
+    /// The Unix second at which `element` of set `id` expires; `None`: never.
     pub fn expiry(&self, id: SetId, element: (u128, u128)) -> Option<i64> {
         self.expiries.get(&id)?.get(&element).copied()
     }
 
-    /// The elements of map `id` with their action and expiry.
-    pub fn elements(&self, id: SetId) -> impl Iterator<Item = Element> + '_ {
-        self.sets
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .map(move |(range, action)| (*range, *action, self.expiry(id, *range)))
-    }
-
-    /// The action the kernel gives `address` of `family` at Unix millisecond `now_ms`, with
-    /// no apply in between: the first tier whose element covers it and has not expired.
-    pub fn action_at(&self, family: Family, address: u128, now_ms: i64) -> Option<Action> {
-        let live = |id: SetId| -> Option<Action> {
-            let (range, action) = self
-                .sets
-                .get(&id)?
-                .range(..=(address, u128::MAX))
-                .next_back()
-                .filter(|(r, _)| r.1 >= address)?;
-            self.expiry(id, *range)
-                .is_none_or(|at| at.saturating_mul(1000) > now_ms)
-                .then_some(*action)
-        };
-        let shard = SetId::shard(family, address);
-        [
-            SetKind::Addresses,
-            SetKind::Ranges(shard),
-            SetKind::Tier(1),
-            SetKind::Tier(2),
-        ]
-        .into_iter()
-        .find_map(|kind| live(SetId { family, kind }))
-    }
-
     /// A policy that enforces nothing.
     pub fn off() -> Self {
-        Self::empty(ProtectionMode::Off, Coverage::All)
+        Self::new(
+            ProtectionMode::Off,
+            Coverage::All,
+            &CompiledPolicy::default(),
+            &[],
+        )
     }
 
-    /// How many addresses and ranges the maps hold in all.
+    /// How many addresses and ranges the sets hold in all.
     pub fn entry_count(&self) -> usize {
-        self.sets.values().map(BTreeMap::len).sum()
+        self.sets.values().map(|s| s.len()).sum()
     }
 
-    /// Whether the rules (not the maps) differ from `other`'s.
+    /// Whether the rules (not the sets) differ from `other`'s.
     pub fn same_rules(&self, other: &KernelPolicy) -> bool {
         self.mode == other.mode && self.coverage == other.coverage
     }

@@ -17,19 +17,12 @@ fn indicator(id: i64, value: &str, action: &str) -> Indicator {
     )
 }
 
-/// The first tier's elements of `action` and `family`: its single addresses (`ranges` false)
-/// or its ranges, every shard's, in order.
-fn set(p: &KernelPolicy, action: Action, family: Family, ranges: bool) -> Vec<(u128, u128)> {
-    SetId::of_family(family)
-        .filter(|id| match id.kind {
-            SetKind::Addresses => !ranges,
-            SetKind::Ranges(_) => ranges,
-            SetKind::Tier(_) => false,
-        })
-        .flat_map(|id| p.sets[&id].iter())
-        .filter(|(_, a)| **a == action)
-        .map(|(r, _)| *r)
-        .collect()
+fn set(p: &KernelPolicy, action: Action, family: Family, ranges: bool) -> &SetContents {
+    &p.sets[&SetId {
+        action,
+        family,
+        ranges,
+    }]
 }
 
 #[test]
@@ -54,26 +47,28 @@ fn loopback_and_the_server_are_never_blocked() {
             .iter()
             .any(|(s, e)| (*s..=*e).contains(&lo) || (*s..=*e).contains(&srv))
     );
-    assert_eq!(p.action_at(Family::V4, lo, 0), Some(Action::Allow));
-    assert_eq!(p.action_at(Family::V4, srv, 0), Some(Action::Allow));
-    assert_eq!(p.action_at(Family::V4, srv + 1, 0), Some(Action::Block));
     assert_eq!(
         set(&p, Action::Allow, Family::V4, false).len(),
         1,
         "the server, as one address"
     );
-    assert_eq!(set(&p, Action::Allow, Family::V6, false), [(1, 1)]);
-    // ::/0 minus ::1 is the address :: and the range ::2 to the end, cut at the shards' edges.
-    assert_eq!(set(&p, Action::Audit, Family::V6, false), [(0, 0)]);
-    let audit = set(&p, Action::Audit, Family::V6, true);
-    assert_eq!(audit.len(), usize::from(SHARDS));
-    assert_eq!(audit[0], (2, SetId::shard_bounds(Family::V6, 0).1));
-    assert!(audit.windows(2).all(|w| w[0].1 + 1 == w[1].0));
-    assert_eq!(audit.last().unwrap().1, u128::MAX);
+    assert_eq!(
+        set(&p, Action::Allow, Family::V6, false).iter().next(),
+        Some(&(1, 1))
+    );
+    // ::/0 minus ::1 is the address :: and the range ::2 to the end.
+    assert_eq!(
+        set(&p, Action::Audit, Family::V6, false).iter().next(),
+        Some(&(0, 0))
+    );
+    assert_eq!(
+        set(&p, Action::Audit, Family::V6, true).iter().next(),
+        Some(&(2, u128::MAX))
+    );
 }
 
 #[test]
-fn single_addresses_and_ranges_go_to_separate_maps() {
+fn single_addresses_and_ranges_go_to_separate_sets() {
     let inds = vec![
         indicator(1, "198.51.100.7", "block"),
         indicator(2, "203.0.113.0/24", "block"),
@@ -82,30 +77,38 @@ fn single_addresses_and_ranges_go_to_separate_maps() {
     let p = KernelPolicy::new(ProtectionMode::Audit, Coverage::Tcp, &compiled, &[]);
     assert_eq!(set(&p, Action::Block, Family::V4, false).len(), 1);
     assert_eq!(set(&p, Action::Block, Family::V4, true).len(), 1);
-    let shard = SetId::shard(Family::V4, 203 << 24);
-    assert_eq!(
-        p.sets[&SetId {
-            family: Family::V4,
-            kind: SetKind::Ranges(shard)
-        }]
-            .len(),
-        1
-    );
-    assert_eq!(p.sets.len(), SetId::all().len());
+    assert_eq!(p.sets.len(), 12);
     assert_eq!(KernelPolicy::off().entry_count(), 0);
     assert_eq!(
         SetId {
+            action: Action::Block,
             family: Family::V6,
-            kind: SetKind::Ranges(3)
+            ranges: true
         }
         .name(),
-        "v6_net_3"
+        "block_v6_net"
     );
 }
 
-/// The action the kernel's rules give `addr` at second `t` without another apply.
+/// The action the kernel's rules give `addr` at second `t` without another apply: the
+/// first set, in rule order, holding an element that covers it and has not expired.
 fn kernel_action_at(p: &KernelPolicy, addr: u128, t: i64) -> Option<Action> {
-    p.action_at(Family::V4, addr, t * 1000)
+    for action in [Action::Allow, Action::Block, Action::Audit] {
+        for ranges in [false, true] {
+            let id = SetId {
+                action,
+                family: Family::V4,
+                ranges,
+            };
+            let live = p.sets[&id].iter().any(|&(s, e)| {
+                (s..=e).contains(&addr) && p.expiry(id, (s, e)).is_none_or(|x| t < x)
+            });
+            if live {
+                return Some(action);
+            }
+        }
+    }
+    None
 }
 
 fn entry(value: &str, action: Action, expires_at: Option<i64>) -> PolicyEntry {
@@ -133,45 +136,23 @@ fn an_address_keeps_the_latest_expiry_of_its_indicators_and_precedence_survives_
         &always_allowed(&[]),
     );
     let base = u128::from(u32::from(std::net::Ipv4Addr::new(10, 0, 0, 0)));
-    let shard = SetId {
+    let net = SetId {
+        action: Action::Block,
         family: Family::V4,
-        kind: SetKind::Ranges(SetId::shard(Family::V4, base)),
+        ranges: true,
     };
-    let elements: Vec<_> = p
-        .elements(shard)
-        .map(|((s, e), action, at)| (s - base, e - base, action, at))
+    let elements: Vec<_> = p.sets[&net]
+        .iter()
+        .map(|&(s, e)| (s - base, e - base, p.expiry(net, (s, e))))
         .collect();
-    // 10.0.0.7 is allowed first (until 150): its own element, in the map of addresses.
     assert_eq!(
         elements,
         [
-            (0, 6, Action::Block, Some(100)),
-            (8, 15, Action::Block, Some(100)),
-            (16, 31, Action::Block, Some(200)),
-            (32, 255, Action::Block, Some(100))
+            (0, 15, Some(100)),
+            (16, 31, Some(200)),
+            (32, 255, Some(100))
         ]
     );
-    let tier = |n| SetId {
-        family: Family::V4,
-        kind: SetKind::Tier(n),
-    };
-    let tier_1: Vec<_> = p
-        .elements(tier(1))
-        .map(|((s, e), a, at)| (s - base, e - base, a, at))
-        .collect();
-    assert_eq!(
-        tier_1,
-        [
-            (0, 6, Action::Audit, None),
-            (7, 7, Action::Block, Some(100)),
-            (8, 255, Action::Audit, None)
-        ]
-    );
-    let tier_2: Vec<_> = p
-        .elements(tier(2))
-        .map(|((s, e), a, at)| (s - base, e - base, a, at))
-        .collect();
-    assert_eq!(tier_2, [(7, 7, Action::Audit, None)]);
     let seven = base + 7;
     assert_eq!(kernel_action_at(&p, seven, 120), Some(Action::Allow));
     assert_eq!(kernel_action_at(&p, seven, 150), Some(Action::Audit));
@@ -191,13 +172,13 @@ fn an_address_keeps_the_latest_expiry_of_its_indicators_and_precedence_survives_
         0,
         &always_allowed(&[]),
     );
-    for id in SetId::of_family(Family::V4) {
-        assert!(
-            !none
-                .elements(id)
-                .any(|((s, e), a, _)| a != Action::Allow && (s..=e).contains(&lo)),
-            "{id}"
-        );
+    for ranges in [false, true] {
+        let id = SetId {
+            action: Action::Block,
+            family: Family::V4,
+            ranges,
+        };
+        assert!(!none.sets[&id].iter().any(|&(s, e)| (s..=e).contains(&lo)));
     }
 }
 
@@ -241,7 +222,7 @@ proptest::proptest! {
         }
         // Within a set, elements never overlap.
         for (id, set) in &p.sets {
-            let v: Vec<_> = set.keys().collect();
+            let v: Vec<_> = set.iter().collect();
             for w in v.windows(2) {
                 proptest::prop_assert!(w[0].1 < w[1].0, "{} overlaps", id);
             }
@@ -341,11 +322,12 @@ proptest::proptest! {
             );
             // Elements that expired are kept until something touches them; the kernel drops
             // them by itself. Compare what is live.
-            let live = |k: &KernelPolicy| -> Vec<(SetId, Element)> {
-                SetId::all()
-                    .into_iter()
-                    .flat_map(|id| k.elements(id).map(move |e| (id, e)))
-                    .filter(|(_, (_, _, at))| at.is_none_or(|at| at > now))
+            let live = |k: &KernelPolicy| -> Vec<(SetId, (u128, u128), Option<i64>)> {
+                k.sets
+                    .iter()
+                    .flat_map(|(id, set)| set.iter().map(move |r| (*id, *r)))
+                    .map(|(id, r)| (id, r, k.expiry(id, r)))
+                    .filter(|(_, _, at)| at.is_none_or(|at| at > now))
                     .collect()
             };
             proptest::prop_assert_eq!(live(&p), live(&full));

@@ -626,14 +626,19 @@ mod tests {
         ids
     }
 
-    /// How many IPv4 elements of the first tier block.
     fn blocked(e: &Engine<RecordingEnforcer>) -> usize {
         let cur = e.enforcer().current.as_ref().unwrap();
-        SetId::of_family(Family::V4)
-            .filter(|id| !matches!(id.kind, crate::kernel_policy::SetKind::Tier(_)))
-            .flat_map(|id| cur.elements(id))
-            .filter(|(_, action, _)| *action == Action::Block)
-            .count()
+        [false, true]
+            .iter()
+            .map(|r| {
+                cur.sets[&SetId {
+                    action: Action::Block,
+                    family: Family::V4,
+                    ranges: *r,
+                }]
+                    .len()
+            })
+            .sum()
     }
 
     #[test]
@@ -788,12 +793,13 @@ mod tests {
         assert_eq!(e.not_enforceable, [1, 2]);
         let cur = e.enforcer().current.as_ref().unwrap();
         let srv = u128::from(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 10)));
-        assert_eq!(cur.action_at(Family::V4, srv, 0), Some(Action::Allow));
-        for id in SetId::of_family(Family::V4) {
-            assert!(
-                !cur.elements(id)
-                    .any(|((s, e), a, _)| a == Action::Block && (s..=e).contains(&srv))
-            );
+        for r in [false, true] {
+            let set = &cur.sets[&SetId {
+                action: Action::Block,
+                family: Family::V4,
+                ranges: r,
+            }];
+            assert!(!set.iter().any(|(s, e)| (*s..=*e).contains(&srv)));
         }
     }
 
@@ -815,15 +821,13 @@ mod tests {
         .unwrap();
         assert_eq!(e.tick(0).unwrap(), TickOutcome::Idle, "counted: intact");
         let id = SetId {
+            action: Action::Block,
             family: Family::V4,
-            kind: crate::kernel_policy::SetKind::Addresses,
+            ranges: false,
         };
         let one = u128::from(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 1)));
-        let enforces = |e: &Engine<RecordingEnforcer>| {
-            e.enforcer().action_for(Family::V4, one) == Some(Action::Block)
-        };
         e.enforcer.delete_behind_back(id, (one, one));
-        assert!(!enforces(&e));
+        assert!(!e.enforcer().enforces(id, one));
         // A delta that does not name the element leaves it deleted.
         e.update(
             update(
@@ -835,7 +839,7 @@ mod tests {
             1,
         )
         .unwrap();
-        assert!(!enforces(&e));
+        assert!(!e.enforcer().enforces(id, one));
         assert_eq!(
             e.tick(1).unwrap(),
             TickOutcome::Idle,
@@ -843,7 +847,7 @@ mod tests {
         );
         let due = set_check_interval(e.entries);
         assert_eq!(e.tick(due).unwrap(), TickOutcome::TamperRepaired);
-        assert!(enforces(&e));
+        assert!(e.enforcer().enforces(id, one));
         assert!(e.ack(DeviceFacts::default()).unwrap().tamper_repaired);
         assert_eq!(e.tick(2 * due).unwrap(), TickOutcome::Idle);
     }

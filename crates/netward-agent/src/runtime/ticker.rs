@@ -54,6 +54,7 @@ mod tests {
     use netward_model::{Action, Family};
 
     use super::*;
+    use crate::SetId;
     use crate::clock::FakeClock;
     use crate::enforcer::fake::RecordingEnforcer;
     use crate::runtime::engine::{Engine, PolicyState};
@@ -61,7 +62,16 @@ mod tests {
     /// Whether the kernel the fake enforcer models blocks `addr` now (by its clock).
     fn blocks(engine: &Engine<RecordingEnforcer>, addr: std::net::Ipv4Addr) -> bool {
         let key = u128::from(u32::from(addr));
-        engine.enforcer().action_for(Family::V4, key) == Some(Action::Block)
+        [false, true].into_iter().any(|ranges| {
+            engine.enforcer().enforces(
+                SetId {
+                    action: Action::Block,
+                    family: Family::V4,
+                    ranges,
+                },
+                key,
+            )
+        })
     }
 
     #[test]

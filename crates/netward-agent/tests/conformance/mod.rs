@@ -17,8 +17,8 @@
 )]
 
 use netward_agent::clock::{Clock, SystemClock};
+use netward_agent::kernel_policy::SetChanges;
 use netward_agent::kernel_policy::always_allowed;
-use netward_agent::kernel_policy::{SetChanges, SetKind};
 use netward_agent::{ApplyReport, Enforcer, KernelPolicy, SetId};
 use netward_model::{
     Action, CompiledPolicy, Coverage, Family, Indicator, IndicatorSubmission, IndicatorValue,
@@ -57,9 +57,15 @@ fn block(values: &[&str]) -> KernelPolicy {
     policy(ProtectionMode::Block, Coverage::All, &inds)
 }
 
-/// Map entries added and removed between two policies.
+/// Set entries added and removed between two policies.
 fn difference(from: &KernelPolicy, to: &KernelPolicy) -> (usize, usize) {
-    SetChanges::between(from, to).counts()
+    to.sets.iter().fold((0, 0), |(a, r), (id, want)| {
+        let have = from.sets.get(id).cloned().unwrap_or_default();
+        (
+            a + want.difference(&have).count(),
+            r + have.difference(want).count(),
+        )
+    })
 }
 
 thread_local! {
@@ -200,16 +206,18 @@ fn block_until(values: &[(&str, Option<i64>)], now: i64) -> KernelPolicy {
     )
 }
 
-/// The map of single IPv4 addresses.
+/// The set of single IPv4 addresses to block.
 pub const BLOCK_V4_ADDR: SetId = SetId {
+    action: Action::Block,
     family: Family::V4,
-    kind: SetKind::Addresses,
+    ranges: false,
 };
 
-/// The map of IPv4 ranges that holds 198.51.100.0/24 (the shard of 198.0.0.0/6).
+/// The set of IPv4 ranges to block.
 pub const BLOCK_V4_NET: SetId = SetId {
+    action: Action::Block,
     family: Family::V4,
-    kind: SetKind::Ranges(198 >> 2),
+    ranges: true,
 };
 
 /// An element expires at its second in the kernel, with no apply: enforcement ends then even

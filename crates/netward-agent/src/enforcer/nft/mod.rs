@@ -105,8 +105,12 @@ fn run_nft(
 /// The elements of set `id` of `p` the kernel still holds at `now_ms`: not expired, with
 /// their expiry (Unix seconds).
 fn live_elements(p: &KernelPolicy, id: SetId, now_ms: i64) -> Vec<Element> {
-    p.elements(id)
-        .filter(|(_, _, at)| at.is_none_or(|at| at.saturating_mul(1000) > now_ms))
+    p.sets
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .map(|r| (*r, p.expiry(id, *r)))
+        .filter(|(_, at)| at.is_none_or(|at| at.saturating_mul(1000) > now_ms))
         .collect()
 }
 
@@ -117,11 +121,10 @@ pub const EXPIRY_SLACK_MS: i64 = 20;
 
 /// An element to add at `now_ms`: its timeout runs to its expiry, and [`EXPIRY_SLACK_MS`]
 /// beyond.
-fn element(((start, end), action, expiry): Element, now_ms: i64) -> NetlinkElement {
+fn element(((start, end), expiry): Element, now_ms: i64) -> NetlinkElement {
     NetlinkElement {
         start,
         end,
-        action: Some(action),
         timeout_ms: expiry.map(|at| {
             let ms = at.saturating_mul(1000).saturating_sub(now_ms) + EXPIRY_SLACK_MS;
             u64::try_from(ms).unwrap_or(1).max(1)
@@ -140,18 +143,12 @@ fn delta(changes: &SetChanges, now_ms: i64) -> (Vec<SetChange>, usize, usize) {
     let (mut added, mut removed) = (0, 0);
     for (id, elements) in &changes.removed {
         let (mut lasting, mut expiring) = (Vec::new(), Vec::new());
-        let gone = |(start, end): (u128, u128)| NetlinkElement {
-            start,
-            end,
-            action: None,
-            timeout_ms: None,
-        };
-        for &(range, _, at) in elements {
+        for &(range, at) in elements {
             match at {
-                None => lasting.push(gone(range)),
+                None => lasting.push(element((range, None), now_ms)),
                 // The kernel already dropped it.
                 Some(_) if !live(at) => {}
-                Some(_) => expiring.push(gone(range)),
+                Some(_) => expiring.push(element((range, None), now_ms)),
             }
         }
         removed += lasting.len() + expiring.len();
@@ -168,7 +165,7 @@ fn delta(changes: &SetChanges, now_ms: i64) -> (Vec<SetChange>, usize, usize) {
     for (id, elements) in &changes.added {
         let new: Vec<NetlinkElement> = elements
             .iter()
-            .filter(|(_, _, at)| live(*at))
+            .filter(|(_, at)| live(*at))
             .map(|e| element(*e, now_ms))
             .collect();
         added += new.len();
@@ -296,7 +293,7 @@ impl Enforcer for NftEnforcer {
                 let script = format!(
                     "delete table inet {}\n{}",
                     self.table,
-                    ruleset::skeleton_script(&self.table)
+                    ruleset::create_script(&self.table, desired.mode, desired.coverage)
                 );
                 run_nft(self.netns.as_deref(), "recreate the table", &script)?;
                 recreated = true;
@@ -312,22 +309,11 @@ impl Enforcer for NftEnforcer {
         // Order them so that the moment between never blocks more than either policy: a
         // stricter rule set goes in after the new sets, a laxer one before.
         let mut rules_after_sets = None;
-        // A new table: its skeleton now, its maps in the element transaction, its rules after.
-        let mut new_maps = Vec::new();
-        if !present && !recreated {
-            run_nft(
-                self.netns.as_deref(),
-                "create the table",
-                &ruleset::skeleton_script(&self.table),
-            )?;
-        }
-        if !present || recreated {
-            new_maps = SetId::all();
-            rules_after_sets = Some(ruleset::rules_script(
-                &self.table,
-                desired.mode,
-                desired.coverage,
-            ));
+        if recreated {
+            rules_written = true;
+        } else if !present {
+            let script = ruleset::create_script(&self.table, desired.mode, desired.coverage);
+            run_nft(self.netns.as_deref(), "create the table", &script)?;
             rules_written = true;
         } else if previous != Some(rules) {
             let script = ruleset::rules_script(&self.table, desired.mode, desired.coverage);
@@ -364,7 +350,7 @@ impl Enforcer for NftEnforcer {
             (ops, added)
         };
         let (ops, added, removed, full) = match (previous, changes) {
-            (Some(_), Some(changes)) if new_maps.is_empty() => {
+            (Some(_), Some(changes)) => {
                 let (ops, added, removed) = delta(changes, now_ms);
                 (ops, added, removed, false)
             }
@@ -380,17 +366,13 @@ impl Enforcer for NftEnforcer {
         let (added, removed, full) = match self.socket.transact(
             "apply the policy",
             &self.table,
-            &new_maps,
             &ops,
         ) {
             Ok(()) => (added, removed, full),
             Err(error) if !full => {
                 tracing::warn!(%error, table = %self.table, "The kernel refused a policy delta; rewriting every set.");
                 let (ops, added) = full_changes();
-                if let Err(e) = self
-                    .socket
-                    .transact("rewrite the sets", &self.table, &[], &ops)
-                {
+                if let Err(e) = self.socket.transact("rewrite the sets", &self.table, &ops) {
                     self.applied = None;
                     return Err(e);
                 }
@@ -437,12 +419,12 @@ impl Enforcer for NftEnforcer {
         if !self.socket.table_exists(&self.table)? {
             return Ok(false);
         }
-        let Some(counts) = self.socket.rule_counts(&self.table)? else {
-            return Ok(false);
-        };
-        Ok(ruleset::chains(mode, coverage)
-            .iter()
-            .all(|(chain, rules)| counts.get(chain).copied().unwrap_or(0) == rules.len()))
+        for (chain, rules) in ruleset::chains(mode, coverage) {
+            if self.socket.rule_count(&self.table, &chain)? != Some(rules.len()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn held(&mut self, id: SetId) -> Result<Option<usize>, EnforcerError> {

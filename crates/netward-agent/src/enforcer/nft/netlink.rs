@@ -10,9 +10,9 @@ use netlink_packet_core::{
     NetlinkPayload,
 };
 use netlink_packet_netfilter::nftables::{
-    DataAttribute, ListAttribute, NfTablesMessage, RuleAttribute, RuleMessage, SetAttribute,
-    SetElementAttribute, SetElementFlags, SetElementList, SetElementMessage, SetFlags, SetMessage,
-    TableAttribute, TableMessage, Verdict, VerdictAttribute,
+    ChainAttribute, ChainMessage, DataAttribute, ListAttribute, NfTablesMessage, RuleAttribute,
+    RuleMessage, SetAttribute, SetElementAttribute, SetElementFlags, SetElementList,
+    SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage,
 };
 use netlink_packet_netfilter::none::ControlMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
@@ -20,9 +20,7 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use nix::sys::socket::{setsockopt, sockopt};
 
 use super::super::EnforcerError;
-use super::ruleset;
 use crate::SetId;
-use netward_model::Action;
 
 /// `NFNL_SUBSYS_NFTABLES`, the resource id of batch begin/end messages.
 const SUBSYS_NFTABLES: u16 = 10;
@@ -65,16 +63,13 @@ pub struct SetChange {
 }
 
 /// One element: an inclusive range (a single address when its ends are equal), and for an
-/// added element its action (the chain its verdict jumps to) and the milliseconds until the
-/// kernel drops it by itself.
+/// added element the milliseconds until the kernel drops it by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Element {
     /// The first address.
     pub start: u128,
     /// The last address.
     pub end: u128,
-    /// The action whose chain the element jumps to (only an added element needs one).
-    pub action: Option<Action>,
     /// Milliseconds until the kernel expires the element; `None`: never.
     pub timeout_ms: Option<u64>,
 }
@@ -160,19 +155,14 @@ impl NfSocket {
         seq
     }
 
-    /// Sends `changes` as one atomic transaction, after creating the verdict maps `new_maps`
-    /// in it, and waits for every acknowledgement.
+    /// Sends `changes` as one atomic transaction and waits for every acknowledgement.
     pub fn transact(
         &mut self,
         operation: &'static str,
         table: &str,
-        new_maps: &[SetId],
         changes: &[SetChange],
     ) -> Result<(), EnforcerError> {
-        let mut pending: Vec<Pending> = (1..)
-            .zip(new_maps)
-            .map(|(n, id)| new_map(table, *id, n))
-            .collect();
+        let mut pending = Vec::new();
         for c in changes {
             pending.extend(element_messages(table, c.id, c.op, &c.elements));
         }
@@ -349,41 +339,38 @@ impl NfSocket {
         }
     }
 
-    /// The number of rules in each chain of `table`, from one dump; `None` if the table does
-    /// not exist. A chain without rules is not named.
-    pub fn rule_counts(
-        &mut self,
-        table: &str,
-    ) -> Result<Option<std::collections::HashMap<String, usize>>, EnforcerError> {
+    /// The number of rules in `chain`, or `None` if the chain does not exist.
+    pub fn rule_count(&mut self, table: &str, chain: &str) -> Result<Option<usize>, EnforcerError> {
+        let get_chain = NfTablesMessage::GetChain(ChainMessage {
+            attributes: vec![
+                ChainAttribute::Table(table.to_owned()),
+                ChainAttribute::Name(chain.to_owned()),
+            ],
+        });
+        match self.request("get chain", get_chain, false)? {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => return Ok(None),
+            Err(source) => {
+                return Err(EnforcerError::Refused {
+                    operation: "get chain",
+                    source,
+                });
+            }
+        }
         let dump = NfTablesMessage::GetRule(RuleMessage {
-            attributes: vec![RuleAttribute::Table(table.to_owned())],
+            attributes: vec![
+                RuleAttribute::Table(table.to_owned()),
+                RuleAttribute::Chain(chain.to_owned()),
+            ],
         });
         match self.request("dump rules", dump, true)? {
-            Ok(rules) => {
-                let mut counts = std::collections::HashMap::new();
-                for rule in &rules {
-                    let NfTablesMessage::NewRule(r) = rule else {
-                        continue;
-                    };
-                    let in_table = r
-                        .attributes
-                        .iter()
-                        .any(|a| matches!(a, RuleAttribute::Table(t) if t == table));
-                    let chain = r.attributes.iter().find_map(|a| match a {
-                        RuleAttribute::Chain(c) => Some(c.clone()),
-                        _ => None,
-                    });
-                    if let (true, Some(chain)) = (in_table, chain) {
-                        *counts.entry(chain).or_insert(0) += 1;
-                    }
-                }
-                Ok(Some(counts))
-            }
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => Ok(None),
-            Err(source) => Err(EnforcerError::Refused {
-                operation: "dump rules",
-                source,
-            }),
+            Ok(rules) => Ok(Some(
+                rules
+                    .iter()
+                    .filter(|m| matches!(m, NfTablesMessage::NewRule(r) if r.attributes.iter().any(|a| matches!(a, RuleAttribute::Chain(c) if c == chain))))
+                    .count(),
+            )),
+            Err(source) => Err(EnforcerError::Refused { operation: "dump rules", source }),
         }
     }
 }
@@ -505,47 +492,6 @@ fn key(id: SetId, value: u128) -> Vec<u8> {
     bytes[16 - id.key_len()..].to_vec()
 }
 
-/// `NFT_DATA_VERDICT`: the data type of a verdict map.
-const NFT_DATA_VERDICT: u32 = 0xffff_ff00;
-/// nft's type ids of the keys, which `nft list` shows (`ipv4_addr`, `ipv6_addr`).
-const TYPE_IPV4_ADDR: u32 = 7;
-const TYPE_IPV6_ADDR: u32 = 8;
-/// How often the kernel walks a map for expired elements, in milliseconds: once a minute,
-/// not every second (the default), since a walk visits every element, and an expired one
-/// stops matching at its second anyway.
-const GC_INTERVAL_MS: u32 = 60_000;
-
-/// The NEWSET message that creates verdict map `id` (with element timeouts), known in its
-/// transaction as `transaction_id`.
-fn new_map(table: &str, id: SetId, transaction_id: u32) -> Pending {
-    let mut flags = SetFlags::Map | SetFlags::Timeout;
-    if id.is_interval() {
-        flags |= SetFlags::Interval;
-    }
-    let key_type = if id.key_len() == 4 {
-        TYPE_IPV4_ADDR
-    } else {
-        TYPE_IPV6_ADDR
-    };
-    Pending {
-        message: NfTablesMessage::NewSet(SetMessage {
-            attributes: vec![
-                SetAttribute::Table(table.to_owned()),
-                SetAttribute::Name(id.name()),
-                SetAttribute::Flags(flags),
-                SetAttribute::KeyType(key_type),
-                SetAttribute::KeyLen(u32::try_from(id.key_len()).unwrap_or(16)),
-                SetAttribute::DataType(NFT_DATA_VERDICT),
-                SetAttribute::GarbageCollectionInterval(GC_INTERVAL_MS),
-                // The kernel requires an id that names the new set within the transaction.
-                SetAttribute::Id(transaction_id),
-            ],
-        }),
-        flags: NLM_F_CREATE,
-        destroy: false,
-    }
-}
-
 /// The NEWSETELEM/DELSETELEM messages for one change of one set.
 fn element_messages(table: &str, id: SetId, op: ElementOp, ranges: &[Element]) -> Vec<Pending> {
     let header = |elements: Vec<ListAttribute<SetElementAttribute>>| {
@@ -574,28 +520,21 @@ fn element_messages(table: &str, id: SetId, op: ElementOp, ranges: &[Element]) -
     for &Element {
         start,
         end,
-        action,
         timeout_ms,
     } in ranges
     {
         let mut first = vec![SetElementAttribute::Key(DataAttribute::Value(key(
             id, start,
         )))];
-        // Only the element that opens a range carries the verdict and the timeout (the kernel
-        // refuses them on an END element), and only when added.
-        if let (ElementOp::Add, Some(action)) = (op, action) {
-            first.push(SetElementAttribute::Data(DataAttribute::Verdict(vec![
-                VerdictAttribute::Code(Verdict::Jump),
-                VerdictAttribute::Chain(ruleset::action_chain_name(action).to_owned()),
-            ])));
-        }
+        // Only the element that opens a range carries the timeout (the kernel refuses one on
+        // an END element), and only when added.
         if let (ElementOp::Add, Some(ms)) = (op, timeout_ms) {
             first.push(SetElementAttribute::Timeout(ms));
         }
         elements.push(ListAttribute::Element(first));
         // An interval ends with an END element at the first address past it; a range that
         // runs to the family's last address has none.
-        if id.is_interval() && end < max {
+        if id.ranges && end < max {
             elements.push(ListAttribute::Element(vec![
                 SetElementAttribute::Key(DataAttribute::Value(key(id, end + 1))),
                 SetElementAttribute::Flags(SetElementFlags::IntervalEnd),

@@ -1,7 +1,6 @@
-//! The small, static part of the table: its verdict maps (declared empty), the shard index
-//! maps, and its chains and rules, as `nft -f` scripts. Map elements never go through `nft`:
-//! at a million entries it takes minutes (see `shared/reference/rust-ecosystem.md` §1.3);
-//! they go over netlink.
+//! The small, static part of the table: its sets (declared empty) and its chains and rules,
+//! as `nft -f` scripts. Set elements never go through `nft`: at a million entries it takes
+//! minutes (see `shared/reference/rust-ecosystem.md` §1.3); they go over netlink.
 //!
 //! Rules, in order, for the output hook (destination) and the input hook (source):
 //! 0. loopback traffic is accepted: it never leaves the machine, and it carries the resets
@@ -11,19 +10,13 @@
 //!    ([`OUTBOUND_REFUSALS`]: a TCP reset no socket sent, an ICMP error), since they never open
 //!    a flow; and IPv6 neighbour discovery, IPv6's ARP, is accepted in both chains
 //!    ([`NEIGHBOUR_DISCOVERY`]);
-//! 1. per family, the first tier: the map of single addresses (`ip daddr vmap @v4_addr`), then
-//!    the shard index (`ip daddr vmap @out_v4_shards`), whose element for the address's shard
-//!    jumps to that shard's chain, which looks the shard's map up (`ip daddr vmap @v4_net_17`);
-//! 2. the second and third tiers (`@v4_tier_1`, `@v4_tier_2`), which hold an address only
-//!    where its first tier expires.
+//! 1. allow sets: accept;
+//! 2. block sets: depends on mode and coverage (below);
+//! 3. audit sets: count and accept.
 //!
-//! An element's verdict jumps to the chain of its action (`allow`, `block`, `audit`), which
-//! sends the packet on to the direction's chain (`out_block`, `in_allow`, ...: `iif` is 0 on
-//! the output hook) that logs the hit and decides:
-//! allow accepts; block depends on mode and coverage (below); audit counts and accepts.
-//! A packet that matches nothing costs the loopback check, a hash lookup, the shard index,
-//! one shard's interval lookup and the two (usually empty) tier maps: one decision per family
-//! instead of a lookup per action.
+//! Each set is looked up once per packet: a match jumps to a chain of its action
+//! (`out_allow`, `in_block`, ...) that logs the hit and decides. A packet that matches nothing
+//! costs the loopback check and one lookup in each of its family's six sets.
 //!
 //! | mode  | coverage | TCP                 | other protocols                       |
 //! |-------|----------|---------------------|---------------------------------------|
@@ -46,7 +39,6 @@
 use netward_model::{Action, Coverage, Family, ProtectionMode};
 
 use crate::SetId;
-use crate::kernel_policy::{SHARDS, SetKind, family_name};
 
 /// Hook priority: before the usual `filter` chains (0), so that an allow here cannot be
 /// overridden by a block elsewhere in our own table and our verdicts come first.
@@ -101,90 +93,26 @@ const PORT_PROTOCOLS: &str = "{ udp, udplite, sctp, dccp }";
 /// would be judged as traffic to it.
 pub const NEIGHBOUR_DISCOVERY: &str = "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept";
 
-/// The base chains the agent owns, with the packet field they match.
+/// The chains the agent owns, with the packet field they match.
 pub const CHAINS: [(&str, &str); 2] = [("output", "daddr"), ("input", "saddr")];
 
-/// The key type of `family`'s maps.
-fn key_type(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "ipv4_addr",
-        Family::V6 => "ipv6_addr",
-    }
-}
-
-/// The chain an element of `action` jumps to.
-pub fn action_chain_name(action: Action) -> &'static str {
-    match action {
-        Action::Allow => "act_allow",
-        Action::Block => "act_block",
-        Action::Audit => "act_audit",
-    }
-}
-
-/// The packet field a base chain matches (`daddr` on output, `saddr` on input).
-fn field(chain: &str) -> &'static str {
-    if chain == "input" { "saddr" } else { "daddr" }
-}
-
-/// `out` or `in`, for a base chain.
-fn direction(chain: &str) -> &'static str {
-    if chain == "input" { "in" } else { "out" }
-}
-
-/// The chain of shard `n` of `family` for base chain `chain` (`out_v4_net_17`).
-fn shard_chain(chain: &str, family: Family, n: u8) -> String {
-    format!("{}_{}_net_{n}", direction(chain), family_name(family))
-}
-
-/// The shard index map of `family` for base chain `chain` (`out_v4_shards`).
-fn shard_index(chain: &str, family: Family) -> String {
-    format!("{}_{}_shards", direction(chain), family_name(family))
-}
-
-/// An address of `family` as nft writes it.
-fn address(family: Family, a: u128) -> String {
-    match family {
-        Family::V4 => std::net::Ipv4Addr::from(u32::try_from(a).unwrap_or(u32::MAX)).to_string(),
-        Family::V6 => std::net::Ipv6Addr::from(a).to_string(),
-    }
-}
-
-/// A script that creates the table's skeleton: the chains the shard index maps and the
-/// elements jump to (empty), the shard index maps, and the flow sets. The verdict maps come
-/// next, over netlink (`netlink::NfSocket::transact`: `nft` cannot give a map the garbage
-/// collection interval it needs), then the rules ([`rules_script`]), which name them.
-pub fn skeleton_script(table: &str) -> String {
+/// A script that creates the table with its empty sets, chains and rules.
+pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> String {
     let mut s = format!("table inet {table} {{\n");
-    for (chain, _) in CHAINS {
-        for family in [Family::V4, Family::V6] {
-            let elements: Vec<String> = (0..SHARDS)
-                .map(|n| {
-                    let (first, last) = SetId::shard_bounds(family, n);
-                    format!(
-                        "{}-{} : jump {}",
-                        address(family, first),
-                        address(family, last),
-                        shard_chain(chain, family, n)
-                    )
-                })
-                .collect();
-            // The chains the elements jump to must exist when the map is filled.
-            for n in 0..SHARDS {
-                s.push_str(&format!(
-                    "  chain {} {{ }}\n",
-                    shard_chain(chain, family, n)
-                ));
-            }
-            s.push_str(&format!(
-                "  map {} {{ type {} : verdict; flags interval; elements = {{ {} }} }}\n",
-                shard_index(chain, family),
-                key_type(family),
-                elements.join(", ")
-            ));
-        }
-    }
-    for action in [Action::Allow, Action::Block, Action::Audit] {
-        s.push_str(&format!("  chain {} {{ }}\n", action_chain_name(action)));
+    for id in SetId::all() {
+        let key = match id.family {
+            Family::V4 => "ipv4_addr",
+            Family::V6 => "ipv6_addr",
+        };
+        // `timeout`: an element may carry its expiry, and the kernel stops matching it then.
+        // Reclaiming the memory of expired elements walks the whole set: once a minute, not
+        // every second (the default), is plenty at a million elements.
+        let flags = if id.ranges {
+            " flags interval, timeout; gc-interval 1m;"
+        } else {
+            " flags timeout; gc-interval 1m;"
+        };
+        s.push_str(&format!("  set {} {{ type {key};{flags} }}\n", id.name()));
     }
     for (name, key) in FLOW_SETS {
         s.push_str(&format!(
@@ -192,22 +120,23 @@ pub fn skeleton_script(table: &str) -> String {
         ));
     }
     s.push_str("}\n");
+    s.push_str(&rules_script(table, mode, coverage));
     s
 }
 
 /// The chain that holds what `action` does to traffic of a base chain (`out_block`, ...).
 fn action_chain(chain: &str, action: Action) -> String {
-    format!("{}_{}", direction(chain), action.as_str())
+    let dir = if chain == "input" { "in" } else { "out" };
+    format!("{dir}_{}", action.as_str())
 }
 
 /// Every chain of the table with the rules it holds, in order: the two base chains first
-/// (loopback and the refusals accepted, then the lookups of each family), the shard chains
-/// (one lookup each), the action chains (which send a packet to its direction's chain), the
-/// six direction chains (log, then the verdict; each ends in a verdict, so a jump never falls
-/// through), and the chain that tells kernel resets from others.
+/// (loopback accepted, then one lookup per set that jumps to its action's chain), then the six
+/// action chains (log, then the verdict; each ends in a verdict, so a jump never falls
+/// through).
 pub fn chains(mode: ProtectionMode, coverage: Coverage) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    for (chain, _) in CHAINS {
+    for (chain, field) in CHAINS {
         // Traffic between local addresses (which includes the resets and ICMP errors our own
         // rules generate, sent from the blocked address to us) runs over loopback and never
         // leaves the machine: it must reach the application.
@@ -216,46 +145,20 @@ pub fn chains(mode: ProtectionMode, coverage: Coverage) -> Vec<(String, Vec<Stri
         if chain == "output" {
             rules.extend(OUTBOUND_REFUSALS.iter().map(|r| (*r).to_owned()));
         }
-        for family in [Family::V4, Family::V6] {
-            let proto = match family {
-                Family::V4 => "ip",
-                Family::V6 => "ip6",
-            };
-            let at = format!("{proto} {}", field(chain));
-            let map = |kind| SetId { family, kind }.name();
-            rules.push(format!("{at} vmap @{}", map(SetKind::Addresses)));
-            rules.push(format!("{at} vmap @{}", shard_index(chain, family)));
-            rules.push(format!("{at} vmap @{}", map(SetKind::Tier(1))));
-            rules.push(format!("{at} vmap @{}", map(SetKind::Tier(2))));
-        }
-        out.push((chain.to_owned(), rules));
-    }
-    for (chain, _) in CHAINS {
-        for family in [Family::V4, Family::V6] {
-            let proto = match family {
-                Family::V4 => "ip",
-                Family::V6 => "ip6",
-            };
-            for n in 0..SHARDS {
-                let map = SetId {
-                    family,
-                    kind: SetKind::Ranges(n),
+        for action in [Action::Allow, Action::Block, Action::Audit] {
+            for id in SetId::all().into_iter().filter(|i| i.action == action) {
+                let proto = match id.family {
+                    Family::V4 => "ip",
+                    Family::V6 => "ip6",
                 };
-                out.push((
-                    shard_chain(chain, family, n),
-                    vec![format!("{proto} {} vmap @{}", field(chain), map.name())],
+                rules.push(format!(
+                    "{proto} {field} @{} jump {}",
+                    id.name(),
+                    action_chain(chain, action)
                 ));
             }
         }
-    }
-    for action in [Action::Allow, Action::Block, Action::Audit] {
-        out.push((
-            action_chain_name(action).to_owned(),
-            vec![
-                format!("iif != 0 goto {}", action_chain("input", action)),
-                format!("goto {}", action_chain("output", action)),
-            ],
-        ));
+        out.push((chain.to_owned(), rules));
     }
     for (chain, _) in CHAINS {
         for action in [Action::Allow, Action::Block, Action::Audit] {
@@ -386,25 +289,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_family_is_decided_by_its_maps_in_tier_order() {
+    fn each_set_is_looked_up_once_and_jumps_to_its_action() {
         let s = rules_script("t", ProtectionMode::Block, Coverage::All);
-        let first = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle}"));
-        assert!(first("output oif lo accept") < first("output ip daddr vmap @v4_addr"));
+        let first = |needle: &str| s.find(needle).unwrap();
         assert!(
-            first("output ip daddr vmap @v4_addr") < first("output ip daddr vmap @out_v4_shards")
+            first("output oif lo accept") < first("output ip daddr @allow_v4_addr jump out_allow")
         );
         assert!(
-            first("output ip daddr vmap @out_v4_shards") < first("output ip daddr vmap @v4_tier_1")
+            first("ip daddr @allow_v4_net jump out_allow")
+                < first("ip daddr @block_v4_addr jump out_block")
         );
         assert!(
-            first("output ip daddr vmap @v4_tier_1") < first("output ip daddr vmap @v4_tier_2")
+            first("ip6 daddr @block_v6_net jump out_block")
+                < first("ip daddr @audit_v4_addr jump out_audit")
         );
-        assert!(s.contains("add rule inet t input ip6 saddr vmap @in_v6_shards"));
-        assert!(s.contains("add rule inet t in_v4_net_17 ip saddr vmap @v4_net_17"));
-        assert!(s.contains("add rule inet t out_v6_net_63 ip6 daddr vmap @v6_net_63"));
-        // An element's verdict names the action; its chain picks the direction.
-        assert!(s.contains("add rule inet t act_block iif != 0 goto in_block"));
-        assert!(s.contains("add rule inet t act_block goto out_block"));
+        assert!(s.contains("add rule inet t input ip saddr @block_v4_net jump in_block"));
         assert!(s.contains(
             "add rule inet t out_block meta l4proto tcp log prefix \"netward:out:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with tcp reset"
         ));
@@ -420,41 +319,29 @@ mod tests {
         ));
         assert!(!s.contains(" ct "), "no rule turns connection tracking on");
         assert!(s.contains("add chain inet t out_block\nflush chain inet t out_block"));
+        // Every set has its one lookup in each base chain.
         for (chain, rules) in chains(ProtectionMode::Block, Coverage::All) {
             assert_eq!(
                 s.matches(&format!("add rule inet t {chain} ")).count(),
                 rules.len(),
                 "{chain}"
             );
-            match chain.as_str() {
-                // Four lookups per family: addresses, shards, two tiers.
-                "output" => assert_eq!(rules.len(), 2 + OUTBOUND_REFUSALS.len() + 8),
-                "input" => assert_eq!(rules.len(), 2 + 8),
-                c if c.contains("_net_") => assert_eq!(rules.len(), 1),
-                c if c.starts_with("act_") => assert!(rules[1].starts_with("goto")),
-                _ => {
-                    // A direction's action chain always ends in a verdict: a jump never
-                    // falls through.
-                    let last = rules.last().unwrap();
-                    assert!(
-                        last.ends_with("accept") || last.contains("reject"),
-                        "{chain}: {last}"
-                    );
-                }
+            if chain == "output" {
+                assert_eq!(
+                    rules.len(),
+                    2 + OUTBOUND_REFUSALS.len() + SetId::all().len()
+                );
+            } else if chain == "input" {
+                assert_eq!(rules.len(), 2 + SetId::all().len());
+            } else {
+                // An action chain always ends in a verdict: a jump never falls through.
+                let last = rules.last().unwrap();
+                assert!(
+                    last.ends_with("accept") || last.contains("reject"),
+                    "{chain}: {last}"
+                );
             }
         }
-        // The skeleton names every shard chain once in each index map.
-        let skeleton = skeleton_script("t");
-        assert!(skeleton.contains("0.0.0.0-3.255.255.255 : jump out_v4_net_0"));
-        assert!(skeleton.contains("252.0.0.0-255.255.255.255 : jump in_v4_net_63"));
-        assert!(
-            skeleton.contains("::-1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff : jump out_v6_net_0,")
-        );
-        assert!(
-            skeleton.contains("4000:: : jump")
-                || skeleton
-                    .contains("4000::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff : jump in_v6_net_63")
-        );
     }
 
     #[test]
@@ -468,7 +355,6 @@ mod tests {
                         let prefix = rule.split('"').nth(1).unwrap_or_else(|| panic!("{rule}"));
                         let v = Verdict::parse(prefix).unwrap_or_else(|| panic!("{prefix}"));
                         assert!(chain.ends_with(v.set_action.as_str()), "{chain}: {prefix}");
-                        assert!(!chain.starts_with("act_"), "{chain}");
                         let dir = match v.direction {
                             netward_model::detection::Direction::Outbound => "out_",
                             netward_model::detection::Direction::Inbound => "in_",
@@ -493,8 +379,10 @@ mod tests {
         let audit = rules_script("t", ProtectionMode::Audit, Coverage::All);
         assert!(!audit.contains("reject"));
         assert!(audit.contains("netward:out:block:audited:device_audit_mode"));
-        assert!(skeleton_script("t").contains(
-            "set flows_v6 { type ipv6_addr . inet_proto . inet_service . inet_service; flags dynamic, timeout; timeout 30s; size 65536; }"
-        ));
+        assert!(
+            create_script("t", ProtectionMode::Block, Coverage::All).contains(
+                "set block_v6_net { type ipv6_addr; flags interval, timeout; gc-interval 1m; }"
+            )
+        );
     }
 }
