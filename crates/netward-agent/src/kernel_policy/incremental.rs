@@ -10,28 +10,28 @@
 //! indicators that overlap it, cut to it, gives exactly the elements a full compile would.
 //! The property test in `tests.rs` checks that against `from_entries` after random deltas.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 use netward_model::{Action, Family, ProtectionMode};
 
 use super::changes::Element;
-use super::{KernelPolicy, Segment, SetChanges, SetId, bounds, resolve};
+use super::{KernelPolicy, Segment, SetChanges, SetId, bounds, last_address, place, resolve};
 use crate::held::HeldIndicators;
 
-/// The last address of `family`.
-fn last_address(family: Family) -> u128 {
-    match family {
-        Family::V4 => u128::from(u32::MAX),
-        Family::V6 => u128::MAX,
-    }
-}
-
-/// The six sets of `family`.
-fn family_sets(family: Family) -> impl Iterator<Item = SetId> {
-    SetId::all()
+/// The sets of `family` that may hold an element inside `lo..=hi`: the addresses, and the
+/// shards the range touches, per action.
+fn sets_within(family: Family, lo: u128, hi: u128) -> impl Iterator<Item = SetId> {
+    let shards = SetId::shard(family, lo)..=SetId::shard(family, hi);
+    [Action::Allow, Action::Block, Action::Audit]
         .into_iter()
-        .filter(move |id| id.family == family)
+        .flat_map(move |action| {
+            std::iter::once(SetId::addresses(action, family)).chain(
+                shards
+                    .clone()
+                    .map(move |n| SetId::ranges(action, family, n)),
+            )
+        })
 }
 
 /// Sorts `ranges` and joins those that overlap or touch.
@@ -70,7 +70,7 @@ impl KernelPolicy {
         loop {
             let mut grown = false;
             for w in &mut windows {
-                for id in family_sets(family) {
+                for id in SetId::holding(family, w.0) {
                     if w.0 > 0
                         && let Some((start, _)) = self.element_at(id, w.0)
                         && start < w.0
@@ -78,6 +78,8 @@ impl KernelPolicy {
                         w.0 = start;
                         grown = true;
                     }
+                }
+                for id in SetId::holding(family, w.1) {
                     if let Some((_, end)) = self.element_at(id, w.1)
                         && end > w.1
                     {
@@ -140,16 +142,15 @@ impl KernelPolicy {
                     raw[slot].extend(clip(e.value.bounds(), e.expires_at));
                 }
                 raw[0].extend(allowed.iter().filter_map(|r| clip(*r, None)));
-                let mut new: Vec<(SetId, Element)> = Vec::new();
+                let mut new: BTreeMap<SetId, BTreeSet<Element>> = BTreeMap::new();
                 for (action, segments) in resolve(raw) {
-                    for (start, end, expiry) in segments {
-                        new.push((
-                            SetId::of(action, family, start, end),
-                            ((start, end), expiry),
-                        ));
+                    for segment in segments {
+                        for (id, range, expiry) in place(action, family, segment) {
+                            new.entry(id).or_default().insert((range, expiry));
+                        }
                     }
                 }
-                for id in family_sets(family) {
+                for id in sets_within(family, lo, hi) {
                     let old: BTreeSet<Element> = self
                         .sets
                         .get(&id)
@@ -157,11 +158,7 @@ impl KernelPolicy {
                         .flat_map(|set| set.range((lo, 0)..=(hi, u128::MAX)))
                         .map(|r| (*r, self.expiry(id, *r)))
                         .collect();
-                    let wanted: BTreeSet<Element> = new
-                        .iter()
-                        .filter(|(set, _)| *set == id)
-                        .map(|(_, element)| *element)
-                        .collect();
+                    let wanted = new.remove(&id).unwrap_or_default();
                     for (range, _) in old.difference(&wanted) {
                         self.take(id, *range);
                     }

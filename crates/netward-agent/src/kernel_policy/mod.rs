@@ -1,6 +1,6 @@
 //! What the kernel must hold for one device: the mode, the coverage, and the contents of each
-//! of the twelve sets (allow, block and audit, per family, for single addresses and for
-//! ranges). Built from a compiled policy, with loopback and the control plane's own addresses
+//! of its sets (allow, block and audit, per family: single addresses, and ranges in 64 shards;
+//! [`SetId`]). Built from a compiled policy, with loopback and the control plane's own addresses
 //! forced into the allow sets: whatever the policy says, the agent never blocks them.
 //!
 //! An element may carry the second its indicator expires ([`KernelPolicy::expiries`]); the
@@ -12,7 +12,6 @@
 //! the next one's when the first element expires.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use ipnet::IpNet;
 use netward_model::agent_wire::{Exemption, ExemptionReason};
@@ -22,72 +21,10 @@ use netward_model::{
 
 mod changes;
 mod incremental;
+mod set_id;
 
 pub use changes::{Element, SetChanges};
-
-/// One kernel set: an action, a family, and whether it holds ranges (an interval set) or
-/// single addresses (a hash set, where a change costs under a millisecond at any size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SetId {
-    /// The action of the addresses in the set.
-    pub action: Action,
-    /// The address family.
-    pub family: Family,
-    /// `true` for the interval set of ranges, `false` for the hash set of addresses.
-    pub ranges: bool,
-}
-
-impl SetId {
-    /// All twelve sets, in a fixed order.
-    pub fn all() -> Vec<SetId> {
-        let mut out = Vec::with_capacity(12);
-        for action in [Action::Allow, Action::Block, Action::Audit] {
-            for family in [Family::V4, Family::V6] {
-                for ranges in [false, true] {
-                    out.push(SetId {
-                        action,
-                        family,
-                        ranges,
-                    });
-                }
-            }
-        }
-        out
-    }
-
-    /// The set's name in the kernel, e.g. `block_v4_net`.
-    pub fn name(&self) -> String {
-        let family = match self.family {
-            Family::V4 => "v4",
-            Family::V6 => "v6",
-        };
-        let kind = if self.ranges { "net" } else { "addr" };
-        format!("{}_{family}_{kind}", self.action.as_str())
-    }
-
-    /// The set that holds the element `start..=end` of `action` and `family`.
-    pub fn of(action: Action, family: Family, start: u128, end: u128) -> SetId {
-        SetId {
-            action,
-            family,
-            ranges: start != end,
-        }
-    }
-
-    /// The width of an address of this family, in bytes.
-    pub fn key_len(&self) -> usize {
-        match self.family {
-            Family::V4 => 4,
-            Family::V6 => 16,
-        }
-    }
-}
-
-impl fmt::Display for SetId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
-    }
-}
+pub use set_id::{SHARDS, SetId, family_name, last_address};
 
 /// The inclusive ranges of one set; a single address is a range whose ends are equal.
 pub type SetContents = BTreeSet<(u128, u128)>;
@@ -99,7 +36,7 @@ pub struct KernelPolicy {
     pub mode: ProtectionMode,
     /// Which protocols a block applies to.
     pub coverage: Coverage,
-    /// The contents of every set (all twelve are present, possibly empty).
+    /// The contents of every set (all are present, possibly empty).
     pub sets: BTreeMap<SetId, SetContents>,
     /// The Unix second at which an element stops being enforced, by set and element; an
     /// element not named here never expires. The kernel removes it at that second itself.
@@ -218,6 +155,29 @@ fn resolve([allow, block, audit]: [Vec<Segment>; 3]) -> [(Action, Vec<Segment>);
     ]
 }
 
+/// The elements of an `action` segment of `family`: a single address in the hash set, a
+/// range in its shard's interval set, cut at the shards' edges (a piece of one address goes to
+/// the hash set, so that where an element goes depends on the element alone).
+fn place(
+    action: Action,
+    family: Family,
+    (start, end, expiry): Segment,
+) -> impl Iterator<Item = (SetId, (u128, u128), Option<i64>)> {
+    let mut from = Some(start);
+    std::iter::from_fn(move || {
+        let first = from?;
+        let shard = SetId::shard(family, first);
+        let last = end.min(SetId::shard_bounds(family, shard).1);
+        from = last.checked_add(1).filter(|_| last < end);
+        let id = if first == last {
+            SetId::addresses(action, family)
+        } else {
+            SetId::ranges(action, family, shard)
+        };
+        Some((id, (first, last), expiry))
+    })
+}
+
 /// Ranges the agent never blocks: loopback, plus the server's addresses given to
 /// [`KernelPolicy::new`].
 pub fn always_allowed(server_addresses: &[IpNet]) -> Vec<IpNet> {
@@ -305,12 +265,9 @@ impl KernelPolicy {
                 (Action::Audit, &resolved.audit),
             ] {
                 for &(start, end) in ranges.ranges() {
-                    let id = SetId {
-                        action,
-                        family,
-                        ranges: start != end,
-                    };
-                    sets.entry(id).or_default().insert((start, end));
+                    for (id, element, _) in place(action, family, (start, end, None)) {
+                        sets.entry(id).or_default().insert(element);
+                    }
                 }
             }
         }
@@ -365,8 +322,10 @@ impl KernelPolicy {
         }
         for (family, raw) in [Family::V4, Family::V6].into_iter().zip(raw) {
             for (action, segments) in resolve(raw) {
-                for (start, end, expiry) in segments {
-                    policy.insert(SetId::of(action, family, start, end), (start, end), expiry);
+                for segment in segments {
+                    for (id, element, expiry) in place(action, family, segment) {
+                        policy.insert(id, element, expiry);
+                    }
                 }
             }
         }

@@ -17,12 +17,13 @@ fn indicator(id: i64, value: &str, action: &str) -> Indicator {
     )
 }
 
-fn set(p: &KernelPolicy, action: Action, family: Family, ranges: bool) -> &SetContents {
-    &p.sets[&SetId {
-        action,
-        family,
-        ranges,
-    }]
+/// The elements of `action` and `family`: its single addresses (`ranges` false), or its
+/// ranges, every shard's, in order.
+fn set(p: &KernelPolicy, action: Action, family: Family, ranges: bool) -> SetContents {
+    SetId::of_family(family)
+        .filter(|id| id.action == action && id.is_interval() == ranges)
+        .flat_map(|id| p.sets[&id].iter().copied())
+        .collect()
 }
 
 #[test]
@@ -40,6 +41,10 @@ fn loopback_and_the_server_are_never_blocked() {
         &always_allowed(&[server]),
     );
     let block = set(&p, Action::Block, Family::V4, true);
+    assert!(
+        block.len() > usize::from(SHARDS),
+        "0.0.0.0/0, cut at each shard's edge and around the exemptions"
+    );
     let lo = u128::from(u32::from(std::net::Ipv4Addr::new(127, 0, 0, 1)));
     let srv = u128::from(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 10)));
     assert!(
@@ -61,10 +66,15 @@ fn loopback_and_the_server_are_never_blocked() {
         set(&p, Action::Audit, Family::V6, false).iter().next(),
         Some(&(0, 0))
     );
-    assert_eq!(
-        set(&p, Action::Audit, Family::V6, true).iter().next(),
-        Some(&(2, u128::MAX))
+    let audit: Vec<_> = set(&p, Action::Audit, Family::V6, true)
+        .into_iter()
+        .collect();
+    assert_eq!(audit[0], (2, SetId::shard_bounds(Family::V6, 0).1));
+    assert!(
+        audit.windows(2).all(|w| w[0].1 + 1 == w[1].0),
+        "one range, cut at the shards"
     );
+    assert_eq!(audit.last().map(|r| r.1), Some(u128::MAX));
 }
 
 #[test]
@@ -77,16 +87,13 @@ fn single_addresses_and_ranges_go_to_separate_sets() {
     let p = KernelPolicy::new(ProtectionMode::Audit, Coverage::Tcp, &compiled, &[]);
     assert_eq!(set(&p, Action::Block, Family::V4, false).len(), 1);
     assert_eq!(set(&p, Action::Block, Family::V4, true).len(), 1);
-    assert_eq!(p.sets.len(), 12);
+    assert_eq!(p.sets.len(), SetId::all().len());
     assert_eq!(KernelPolicy::off().entry_count(), 0);
+    let shard = SetId::shard(Family::V4, 203 << 24);
     assert_eq!(
-        SetId {
-            action: Action::Block,
-            family: Family::V6,
-            ranges: true
-        }
-        .name(),
-        "block_v6_net"
+        p.sets[&SetId::ranges(Action::Block, Family::V4, shard)].len(),
+        1,
+        "in its shard"
     );
 }
 
@@ -94,12 +101,11 @@ fn single_addresses_and_ranges_go_to_separate_sets() {
 /// first set, in rule order, holding an element that covers it and has not expired.
 fn kernel_action_at(p: &KernelPolicy, addr: u128, t: i64) -> Option<Action> {
     for action in [Action::Allow, Action::Block, Action::Audit] {
-        for ranges in [false, true] {
-            let id = SetId {
-                action,
-                family: Family::V4,
-                ranges,
-            };
+        let shard = SetId::shard(Family::V4, addr);
+        for id in [
+            SetId::addresses(action, Family::V4),
+            SetId::ranges(action, Family::V4, shard),
+        ] {
             let live = p.sets[&id].iter().any(|&(s, e)| {
                 (s..=e).contains(&addr) && p.expiry(id, (s, e)).is_none_or(|x| t < x)
             });
@@ -136,11 +142,7 @@ fn an_address_keeps_the_latest_expiry_of_its_indicators_and_precedence_survives_
         &always_allowed(&[]),
     );
     let base = u128::from(u32::from(std::net::Ipv4Addr::new(10, 0, 0, 0)));
-    let net = SetId {
-        action: Action::Block,
-        family: Family::V4,
-        ranges: true,
-    };
+    let net = SetId::ranges(Action::Block, Family::V4, SetId::shard(Family::V4, base));
     let elements: Vec<_> = p.sets[&net]
         .iter()
         .map(|&(s, e)| (s - base, e - base, p.expiry(net, (s, e))))
@@ -172,12 +174,7 @@ fn an_address_keeps_the_latest_expiry_of_its_indicators_and_precedence_survives_
         0,
         &always_allowed(&[]),
     );
-    for ranges in [false, true] {
-        let id = SetId {
-            action: Action::Block,
-            family: Family::V4,
-            ranges,
-        };
+    for id in SetId::of_family(Family::V4).filter(|id| id.action != Action::Allow) {
         assert!(!none.sets[&id].iter().any(|&(s, e)| (s..=e).contains(&lo)));
     }
 }

@@ -628,16 +628,9 @@ mod tests {
 
     fn blocked(e: &Engine<RecordingEnforcer>) -> usize {
         let cur = e.enforcer().current.as_ref().unwrap();
-        [false, true]
-            .iter()
-            .map(|r| {
-                cur.sets[&SetId {
-                    action: Action::Block,
-                    family: Family::V4,
-                    ranges: *r,
-                }]
-                    .len()
-            })
+        SetId::of_family(Family::V4)
+            .filter(|id| id.action == Action::Block)
+            .map(|id| cur.sets[&id].len())
             .sum()
     }
 
@@ -793,13 +786,8 @@ mod tests {
         assert_eq!(e.not_enforceable, [1, 2]);
         let cur = e.enforcer().current.as_ref().unwrap();
         let srv = u128::from(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 10)));
-        for r in [false, true] {
-            let set = &cur.sets[&SetId {
-                action: Action::Block,
-                family: Family::V4,
-                ranges: r,
-            }];
-            assert!(!set.iter().any(|(s, e)| (*s..=*e).contains(&srv)));
+        for id in SetId::of_family(Family::V4).filter(|id| id.action == Action::Block) {
+            assert!(!cur.sets[&id].iter().any(|(s, e)| (*s..=*e).contains(&srv)));
         }
     }
 
@@ -820,11 +808,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.tick(0).unwrap(), TickOutcome::Idle, "counted: intact");
-        let id = SetId {
-            action: Action::Block,
-            family: Family::V4,
-            ranges: false,
-        };
+        let id = SetId::addresses(Action::Block, Family::V4);
         let one = u128::from(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 1)));
         e.enforcer.delete_behind_back(id, (one, one));
         assert!(!e.enforcer().enforces(id, one));

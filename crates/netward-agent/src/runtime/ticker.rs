@@ -62,16 +62,9 @@ mod tests {
     /// Whether the kernel the fake enforcer models blocks `addr` now (by its clock).
     fn blocks(engine: &Engine<RecordingEnforcer>, addr: std::net::Ipv4Addr) -> bool {
         let key = u128::from(u32::from(addr));
-        [false, true].into_iter().any(|ranges| {
-            engine.enforcer().enforces(
-                SetId {
-                    action: Action::Block,
-                    family: Family::V4,
-                    ranges,
-                },
-                key,
-            )
-        })
+        SetId::holding(Family::V4, key)
+            .filter(|id| id.action == Action::Block)
+            .any(|id| engine.enforcer().enforces(id, key))
     }
 
     #[test]

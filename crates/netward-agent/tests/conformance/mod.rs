@@ -210,14 +210,14 @@ fn block_until(values: &[(&str, Option<i64>)], now: i64) -> KernelPolicy {
 pub const BLOCK_V4_ADDR: SetId = SetId {
     action: Action::Block,
     family: Family::V4,
-    ranges: false,
+    shard: None,
 };
 
-/// The set of IPv4 ranges to block.
+/// The set of IPv4 ranges to block that holds 198.51.100.0/24: the shard of 198.0.0.0/6.
 pub const BLOCK_V4_NET: SetId = SetId {
     action: Action::Block,
     family: Family::V4,
-    ranges: true,
+    shard: Some(198 >> 2),
 };
 
 /// An element expires at its second in the kernel, with no apply: enforcement ends then even

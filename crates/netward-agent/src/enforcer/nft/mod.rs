@@ -419,12 +419,12 @@ impl Enforcer for NftEnforcer {
         if !self.socket.table_exists(&self.table)? {
             return Ok(false);
         }
-        for (chain, rules) in ruleset::chains(mode, coverage) {
-            if self.socket.rule_count(&self.table, &chain)? != Some(rules.len()) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        let Some(counts) = self.socket.rule_counts(&self.table)? else {
+            return Ok(false);
+        };
+        Ok(ruleset::chains(mode, coverage)
+            .iter()
+            .all(|(chain, rules)| counts.get(chain).copied().unwrap_or(0) == rules.len()))
     }
 
     fn held(&mut self, id: SetId) -> Result<Option<usize>, EnforcerError> {

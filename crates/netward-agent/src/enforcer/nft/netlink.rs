@@ -10,9 +10,9 @@ use netlink_packet_core::{
     NetlinkPayload,
 };
 use netlink_packet_netfilter::nftables::{
-    ChainAttribute, ChainMessage, DataAttribute, ListAttribute, NfTablesMessage, RuleAttribute,
-    RuleMessage, SetAttribute, SetElementAttribute, SetElementFlags, SetElementList,
-    SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage,
+    DataAttribute, ListAttribute, NfTablesMessage, RuleAttribute, RuleMessage, SetAttribute,
+    SetElementAttribute, SetElementFlags, SetElementList, SetElementMessage, SetFlags, SetMessage,
+    TableAttribute, TableMessage,
 };
 use netlink_packet_netfilter::none::ControlMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
@@ -339,38 +339,41 @@ impl NfSocket {
         }
     }
 
-    /// The number of rules in `chain`, or `None` if the chain does not exist.
-    pub fn rule_count(&mut self, table: &str, chain: &str) -> Result<Option<usize>, EnforcerError> {
-        let get_chain = NfTablesMessage::GetChain(ChainMessage {
-            attributes: vec![
-                ChainAttribute::Table(table.to_owned()),
-                ChainAttribute::Name(chain.to_owned()),
-            ],
-        });
-        match self.request("get chain", get_chain, false)? {
-            Ok(_) => {}
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => return Ok(None),
-            Err(source) => {
-                return Err(EnforcerError::Refused {
-                    operation: "get chain",
-                    source,
-                });
-            }
-        }
+    /// The number of rules in each chain of `table`, from one dump; `None` if the table does
+    /// not exist. A chain without rules is not named.
+    pub fn rule_counts(
+        &mut self,
+        table: &str,
+    ) -> Result<Option<std::collections::HashMap<String, usize>>, EnforcerError> {
         let dump = NfTablesMessage::GetRule(RuleMessage {
-            attributes: vec![
-                RuleAttribute::Table(table.to_owned()),
-                RuleAttribute::Chain(chain.to_owned()),
-            ],
+            attributes: vec![RuleAttribute::Table(table.to_owned())],
         });
         match self.request("dump rules", dump, true)? {
-            Ok(rules) => Ok(Some(
-                rules
-                    .iter()
-                    .filter(|m| matches!(m, NfTablesMessage::NewRule(r) if r.attributes.iter().any(|a| matches!(a, RuleAttribute::Chain(c) if c == chain))))
-                    .count(),
-            )),
-            Err(source) => Err(EnforcerError::Refused { operation: "dump rules", source }),
+            Ok(rules) => {
+                let mut counts = std::collections::HashMap::new();
+                for rule in &rules {
+                    let NfTablesMessage::NewRule(r) = rule else {
+                        continue;
+                    };
+                    let in_table = r
+                        .attributes
+                        .iter()
+                        .any(|a| matches!(a, RuleAttribute::Table(t) if t == table));
+                    let chain = r.attributes.iter().find_map(|a| match a {
+                        RuleAttribute::Chain(c) => Some(c.clone()),
+                        _ => None,
+                    });
+                    if let (true, Some(chain)) = (in_table, chain) {
+                        *counts.entry(chain).or_insert(0) += 1;
+                    }
+                }
+                Ok(Some(counts))
+            }
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => Ok(None),
+            Err(source) => Err(EnforcerError::Refused {
+                operation: "dump rules",
+                source,
+            }),
         }
     }
 }
@@ -534,7 +537,7 @@ fn element_messages(table: &str, id: SetId, op: ElementOp, ranges: &[Element]) -
         elements.push(ListAttribute::Element(first));
         // An interval ends with an END element at the first address past it; a range that
         // runs to the family's last address has none.
-        if id.ranges && end < max {
+        if id.is_interval() && end < max {
             elements.push(ListAttribute::Element(vec![
                 SetElementAttribute::Key(DataAttribute::Value(key(id, end + 1))),
                 SetElementAttribute::Flags(SetElementFlags::IntervalEnd),

@@ -39,6 +39,7 @@
 use netward_model::{Action, Coverage, Family, ProtectionMode};
 
 use crate::SetId;
+use crate::kernel_policy::{SHARDS, family_name};
 
 /// Hook priority: before the usual `filter` chains (0), so that an allow here cannot be
 /// overridden by a block elsewhere in our own table and our verdicts come first.
@@ -96,23 +97,103 @@ pub const NEIGHBOUR_DISCOVERY: &str = "icmpv6 type { nd-router-solicit, nd-route
 /// The chains the agent owns, with the packet field they match.
 pub const CHAINS: [(&str, &str); 2] = [("output", "daddr"), ("input", "saddr")];
 
-/// A script that creates the table with its empty sets, chains and rules.
+/// The key type of `family`'s sets.
+fn key_type(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "ipv4_addr",
+        Family::V6 => "ipv6_addr",
+    }
+}
+
+/// `ip` or `ip6`.
+fn proto(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "ip",
+        Family::V6 => "ip6",
+    }
+}
+
+/// `out` or `in`, for a base chain.
+fn direction(chain: &str) -> &'static str {
+    if chain == "input" { "in" } else { "out" }
+}
+
+/// The packet field a base chain matches (`daddr` on output, `saddr` on input).
+fn field(chain: &str) -> &'static str {
+    if chain == "input" { "saddr" } else { "daddr" }
+}
+
+/// The chain of `family`'s lookups for base chain `chain` (`out_v4`).
+fn family_chain(chain: &str, family: Family) -> String {
+    format!("{}_{}", direction(chain), family_name(family))
+}
+
+/// The chain of shard `n` of `family` for base chain `chain` (`out_v4_net_17`).
+fn shard_chain(chain: &str, family: Family, n: u8) -> String {
+    format!("{}_{}_net_{n}", direction(chain), family_name(family))
+}
+
+/// The shard index map of `family` for base chain `chain` (`out_v4_shards`).
+fn shard_index(chain: &str, family: Family) -> String {
+    format!("{}_{}_shards", direction(chain), family_name(family))
+}
+
+/// An address of `family` as nft writes it.
+fn address(family: Family, a: u128) -> String {
+    match family {
+        Family::V4 => std::net::Ipv4Addr::from(u32::try_from(a).unwrap_or(u32::MAX)).to_string(),
+        Family::V6 => std::net::Ipv6Addr::from(a).to_string(),
+    }
+}
+
+/// A script that creates the table with its empty sets, the static shard index maps (each
+/// shard's range jumps to that shard's chain; they never change, so a change of set elements
+/// never makes the kernel validate them), the flow sets, and the chains and rules.
 pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> String {
     let mut s = format!("table inet {table} {{\n");
     for id in SetId::all() {
-        let key = match id.family {
-            Family::V4 => "ipv4_addr",
-            Family::V6 => "ipv6_addr",
-        };
         // `timeout`: an element may carry its expiry, and the kernel stops matching it then.
         // Reclaiming the memory of expired elements walks the whole set: once a minute, not
         // every second (the default), is plenty at a million elements.
-        let flags = if id.ranges {
+        let flags = if id.is_interval() {
             " flags interval, timeout; gc-interval 1m;"
         } else {
             " flags timeout; gc-interval 1m;"
         };
-        s.push_str(&format!("  set {} {{ type {key};{flags} }}\n", id.name()));
+        s.push_str(&format!(
+            "  set {} {{ type {};{flags} }}\n",
+            id.name(),
+            key_type(id.family)
+        ));
+    }
+    for (chain, _) in CHAINS {
+        for family in [Family::V4, Family::V6] {
+            // The chains the index elements jump to must exist first; their rules come with
+            // the others.
+            for n in 0..SHARDS {
+                s.push_str(&format!(
+                    "  chain {} {{\n  }}\n",
+                    shard_chain(chain, family, n)
+                ));
+            }
+            let elements: Vec<String> = (0..SHARDS)
+                .map(|n| {
+                    let (first, last) = SetId::shard_bounds(family, n);
+                    format!(
+                        "{}-{} : jump {}",
+                        address(family, first),
+                        address(family, last),
+                        shard_chain(chain, family, n)
+                    )
+                })
+                .collect();
+            s.push_str(&format!(
+                "  map {} {{ type {} : verdict; flags interval; elements = {{ {} }} }}\n",
+                shard_index(chain, family),
+                key_type(family),
+                elements.join(", ")
+            ));
+        }
     }
     for (name, key) in FLOW_SETS {
         s.push_str(&format!(
@@ -126,17 +207,39 @@ pub fn create_script(table: &str, mode: ProtectionMode, coverage: Coverage) -> S
 
 /// The chain that holds what `action` does to traffic of a base chain (`out_block`, ...).
 fn action_chain(chain: &str, action: Action) -> String {
-    let dir = if chain == "input" { "in" } else { "out" };
-    format!("{dir}_{}", action.as_str())
+    format!("{}_{}", direction(chain), action.as_str())
 }
 
-/// Every chain of the table with the rules it holds, in order: the two base chains first
-/// (loopback accepted, then one lookup per set that jumps to its action's chain), then the six
-/// action chains (log, then the verdict; each ends in a verdict, so a jump never falls
-/// through).
+/// The rules that send a packet of `family` found in the address sets (`shard` `None`) or
+/// in shard `shard`'s range sets to its action's chain, in precedence order.
+fn lookups(chain: &str, family: Family, shard: Option<u8>) -> Vec<String> {
+    [Action::Allow, Action::Block, Action::Audit]
+        .into_iter()
+        .map(|action| {
+            let id = SetId {
+                action,
+                family,
+                shard,
+            };
+            format!(
+                "{} {} @{} jump {}",
+                proto(family),
+                field(chain),
+                id.name(),
+                action_chain(chain, action)
+            )
+        })
+        .collect()
+}
+
+/// Every chain of the table with the rules it holds, in order: the two base chains (loopback
+/// and the refusals accepted, then one jump to the packet's family: `meta nfproto`), each
+/// family's chain (its three address sets, then the shard index), each shard's chain (its
+/// three range sets), the six action chains (log, then the verdict; each ends in a verdict,
+/// so a jump never falls through), and the chain that tells kernel resets from others.
 pub fn chains(mode: ProtectionMode, coverage: Coverage) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    for (chain, field) in CHAINS {
+    for (chain, _) in CHAINS {
         // Traffic between local addresses (which includes the resets and ICMP errors our own
         // rules generate, sent from the blocked address to us) runs over loopback and never
         // leaves the machine: it must reach the application.
@@ -145,20 +248,30 @@ pub fn chains(mode: ProtectionMode, coverage: Coverage) -> Vec<(String, Vec<Stri
         if chain == "output" {
             rules.extend(OUTBOUND_REFUSALS.iter().map(|r| (*r).to_owned()));
         }
-        for action in [Action::Allow, Action::Block, Action::Audit] {
-            for id in SetId::all().into_iter().filter(|i| i.action == action) {
-                let proto = match id.family {
-                    Family::V4 => "ip",
-                    Family::V6 => "ip6",
-                };
-                rules.push(format!(
-                    "{proto} {field} @{} jump {}",
-                    id.name(),
-                    action_chain(chain, action)
+        rules.push(format!(
+            "meta nfproto vmap {{ ipv4 : jump {}, ipv6 : jump {} }}",
+            family_chain(chain, Family::V4),
+            family_chain(chain, Family::V6)
+        ));
+        out.push((chain.to_owned(), rules));
+    }
+    for (chain, _) in CHAINS {
+        for family in [Family::V4, Family::V6] {
+            let mut rules = lookups(chain, family, None);
+            rules.push(format!(
+                "{} {} vmap @{}",
+                proto(family),
+                field(chain),
+                shard_index(chain, family)
+            ));
+            out.push((family_chain(chain, family), rules));
+            for n in 0..SHARDS {
+                out.push((
+                    shard_chain(chain, family, n),
+                    lookups(chain, family, Some(n)),
                 ));
             }
         }
-        out.push((chain.to_owned(), rules));
     }
     for (chain, _) in CHAINS {
         for action in [Action::Allow, Action::Block, Action::Audit] {
@@ -289,21 +402,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_set_is_looked_up_once_and_jumps_to_its_action() {
+    fn each_family_looks_up_its_addresses_and_one_shard_in_precedence_order() {
         let s = rules_script("t", ProtectionMode::Block, Coverage::All);
-        let first = |needle: &str| s.find(needle).unwrap();
+        let first = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle}"));
         assert!(
-            first("output oif lo accept") < first("output ip daddr @allow_v4_addr jump out_allow")
+            first("output oif lo accept")
+                < first("output meta nfproto vmap { ipv4 : jump out_v4, ipv6 : jump out_v6 }")
         );
         assert!(
-            first("ip daddr @allow_v4_net jump out_allow")
-                < first("ip daddr @block_v4_addr jump out_block")
+            first("out_v4 ip daddr @allow_v4_addr jump out_allow")
+                < first("out_v4 ip daddr @block_v4_addr jump out_block")
         );
         assert!(
-            first("ip6 daddr @block_v6_net jump out_block")
-                < first("ip daddr @audit_v4_addr jump out_audit")
+            first("out_v4 ip daddr @audit_v4_addr jump out_audit")
+                < first("out_v4 ip daddr vmap @out_v4_shards")
         );
-        assert!(s.contains("add rule inet t input ip saddr @block_v4_net jump in_block"));
+        assert!(
+            first("out_v4_net_17 ip daddr @allow_v4_net_17 jump out_allow")
+                < first("out_v4_net_17 ip daddr @block_v4_net_17 jump out_block")
+        );
+        assert!(
+            s.contains("add rule inet t in_v6_net_63 ip6 saddr @audit_v6_net_63 jump in_audit")
+        );
         assert!(s.contains(
             "add rule inet t out_block meta l4proto tcp log prefix \"netward:out:block:blocked:indicator_block\" group 4207 snaplen 128 counter reject with tcp reset"
         ));
@@ -319,29 +439,36 @@ mod tests {
         ));
         assert!(!s.contains(" ct "), "no rule turns connection tracking on");
         assert!(s.contains("add chain inet t out_block\nflush chain inet t out_block"));
-        // Every set has its one lookup in each base chain.
         for (chain, rules) in chains(ProtectionMode::Block, Coverage::All) {
             assert_eq!(
                 s.matches(&format!("add rule inet t {chain} ")).count(),
                 rules.len(),
                 "{chain}"
             );
-            if chain == "output" {
-                assert_eq!(
-                    rules.len(),
-                    2 + OUTBOUND_REFUSALS.len() + SetId::all().len()
-                );
-            } else if chain == "input" {
-                assert_eq!(rules.len(), 2 + SetId::all().len());
-            } else {
-                // An action chain always ends in a verdict: a jump never falls through.
-                let last = rules.last().unwrap();
-                assert!(
-                    last.ends_with("accept") || last.contains("reject"),
-                    "{chain}: {last}"
-                );
+            match chain.as_str() {
+                "output" => assert_eq!(rules.len(), 2 + OUTBOUND_REFUSALS.len() + 1),
+                "input" => assert_eq!(rules.len(), 2 + 1),
+                // Three address sets, then the shard index; or a shard's three range sets.
+                c if c.ends_with("_v4") || c.ends_with("_v6") => assert_eq!(rules.len(), 4),
+                c if c.contains("_net_") => assert_eq!(rules.len(), 3),
+                _ => {
+                    // An action chain always ends in a verdict: a jump never falls through.
+                    let last = rules.last().unwrap();
+                    assert!(
+                        last.ends_with("accept") || last.contains("reject"),
+                        "{chain}: {last}"
+                    );
+                }
             }
         }
+        // The index maps name each shard's chain once, over the shard's addresses.
+        let create = create_script("t", ProtectionMode::Block, Coverage::All);
+        assert!(create.contains("0.0.0.0-3.255.255.255 : jump out_v4_net_0,"));
+        assert!(create.contains("252.0.0.0-255.255.255.255 : jump in_v4_net_63 }"));
+        assert!(create.contains("::-1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff : jump out_v6_net_0,"));
+        assert!(create.contains(
+            "set block_v6_net_5 { type ipv6_addr; flags interval, timeout; gc-interval 1m; }"
+        ));
     }
 
     #[test]
@@ -380,9 +507,8 @@ mod tests {
         assert!(!audit.contains("reject"));
         assert!(audit.contains("netward:out:block:audited:device_audit_mode"));
         assert!(
-            create_script("t", ProtectionMode::Block, Coverage::All).contains(
-                "set block_v6_net { type ipv6_addr; flags interval, timeout; gc-interval 1m; }"
-            )
+            create_script("t", ProtectionMode::Block, Coverage::All)
+                .contains("set block_v4_addr { type ipv4_addr; flags timeout; gc-interval 1m; }")
         );
     }
 }
