@@ -162,14 +162,7 @@ impl NfSocket {
         table: &str,
         changes: &[SetChange],
     ) -> Result<(), EnforcerError> {
-        let mut pending = Vec::new();
-        for c in changes {
-            pending.extend(element_messages(table, c.id, c.op, &c.elements));
-        }
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut buf = Vec::with_capacity(pending.len() * 4096);
+        let mut buf = Vec::new();
         self.encode(
             &mut buf,
             NetfilterProtoFamily::Unspec,
@@ -177,17 +170,22 @@ impl NfSocket {
             ControlMessage::BatchBegin,
             NLM_F_REQUEST,
         );
-        let mut awaited = Vec::with_capacity(pending.len());
-        for p in pending {
-            let seq = self.encode_as(
-                &mut buf,
-                NetfilterProtoFamily::Inet,
-                0,
-                p.message,
-                NLM_F_REQUEST | NLM_F_ACK | p.flags,
-                p.destroy.then_some(NFT_MSG_DESTROYSETELEM),
-            );
-            awaited.push(seq);
+        let mut awaited = 0usize;
+        for c in changes {
+            for p in element_messages(table, c.id, c.op, &c.elements) {
+                self.encode_as(
+                    &mut buf,
+                    NetfilterProtoFamily::Inet,
+                    0,
+                    p.message,
+                    NLM_F_REQUEST | NLM_F_ACK | p.flags,
+                    p.destroy.then_some(NFT_MSG_DESTROYSETELEM),
+                );
+                awaited += 1;
+            }
+        }
+        if awaited == 0 {
+            return Ok(());
         }
         self.encode(
             &mut buf,
@@ -207,7 +205,7 @@ impl NfSocket {
             });
         }
         drop(buf);
-        self.await_acks(operation, awaited.len())
+        self.await_acks(operation, awaited)
     }
 
     /// Reads acknowledgements until `expected` arrived or one reports an error.
@@ -496,8 +494,13 @@ fn key(id: SetId, value: u128) -> Vec<u8> {
 }
 
 /// The NEWSETELEM/DELSETELEM messages for one change of one set.
-fn element_messages(table: &str, id: SetId, op: ElementOp, ranges: &[Element]) -> Vec<Pending> {
-    let header = |elements: Vec<ListAttribute<SetElementAttribute>>| {
+fn element_messages<'a>(
+    table: &'a str,
+    id: SetId,
+    op: ElementOp,
+    ranges: &'a [Element],
+) -> Box<dyn Iterator<Item = Pending> + 'a> {
+    let header = move |elements: Vec<ListAttribute<SetElementAttribute>>| {
         let mut attributes = vec![
             SetElementList::Table(table.to_owned()),
             SetElementList::Set(id.name()),
@@ -508,58 +511,63 @@ fn element_messages(table: &str, id: SetId, op: ElementOp, ranges: &[Element]) -
         SetElementMessage { attributes }
     };
     if op == ElementOp::Flush {
-        return vec![Pending {
+        return Box::new(std::iter::once(Pending {
             message: NfTablesMessage::DeleteSetElement(header(Vec::new())),
             flags: 0,
             destroy: false,
-        }];
+        }));
     }
     let max = if id.key_len() == 4 {
         u128::from(u32::MAX)
     } else {
         u128::MAX
     };
-    let mut elements = Vec::with_capacity(ranges.len() * 2);
-    for &Element {
-        start,
-        end,
-        timeout_ms,
-    } in ranges
-    {
-        let mut first = vec![SetElementAttribute::Key(DataAttribute::Value(key(
-            id, start,
-        )))];
-        // Only the element that opens a range carries the timeout (the kernel refuses one on
-        // an END element), and only when added.
-        if let (ElementOp::Add, Some(ms)) = (op, timeout_ms) {
-            first.push(SetElementAttribute::Timeout(ms));
-        }
-        elements.push(ListAttribute::Element(first));
-        // An interval ends with an END element at the first address past it; a range that
-        // runs to the family's last address has none.
-        if id.is_interval() && end < max {
-            elements.push(ListAttribute::Element(vec![
-                SetElementAttribute::Key(DataAttribute::Value(key(id, end + 1))),
-                SetElementAttribute::Flags(SetElementFlags::IntervalEnd),
-            ]));
-        }
-    }
-    elements
-        .chunks(ELEMENTS_PER_MESSAGE)
-        .map(|chunk| {
-            let message = header(chunk.to_vec());
-            match op {
-                ElementOp::Add => Pending {
-                    message: NfTablesMessage::NewSetElement(message),
-                    flags: NLM_F_CREATE,
-                    destroy: false,
-                },
-                _ => Pending {
-                    message: NfTablesMessage::DeleteSetElement(message),
-                    flags: 0,
-                    destroy: op == ElementOp::Destroy,
-                },
+    // A range takes two list entries (its start and its END), an address one: half a
+    // message's worth of ranges per message. Built one message at a time, so that a million
+    // elements never exist as netlink structures all at once.
+    let per_message = if id.is_interval() {
+        ELEMENTS_PER_MESSAGE / 2
+    } else {
+        ELEMENTS_PER_MESSAGE
+    };
+    Box::new(ranges.chunks(per_message).map(move |chunk| {
+        let mut elements = Vec::with_capacity(chunk.len() * 2);
+        for &Element {
+            start,
+            end,
+            timeout_ms,
+        } in chunk
+        {
+            let mut first = vec![SetElementAttribute::Key(DataAttribute::Value(key(
+                id, start,
+            )))];
+            // Only the element that opens a range carries the timeout (the kernel refuses one
+            // on an END element), and only when added.
+            if let (ElementOp::Add, Some(ms)) = (op, timeout_ms) {
+                first.push(SetElementAttribute::Timeout(ms));
             }
-        })
-        .collect()
+            elements.push(ListAttribute::Element(first));
+            // An interval ends with an END element at the first address past it; a range that
+            // runs to the family's last address has none.
+            if id.is_interval() && end < max {
+                elements.push(ListAttribute::Element(vec![
+                    SetElementAttribute::Key(DataAttribute::Value(key(id, end + 1))),
+                    SetElementAttribute::Flags(SetElementFlags::IntervalEnd),
+                ]));
+            }
+        }
+        let message = header(elements);
+        match op {
+            ElementOp::Add => Pending {
+                message: NfTablesMessage::NewSetElement(message),
+                flags: NLM_F_CREATE,
+                destroy: false,
+            },
+            _ => Pending {
+                message: NfTablesMessage::DeleteSetElement(message),
+                flags: 0,
+                destroy: op == ElementOp::Destroy,
+            },
+        }
+    }))
 }
