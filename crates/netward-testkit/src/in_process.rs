@@ -33,6 +33,11 @@ pub async fn start(data_dir: &Path, adjust: impl FnOnce(&mut ServerConfig)) -> R
 /// An HTTP client for a plain-HTTP server. reqwest is built without a default TLS provider,
 /// so the client is given one (ring) that it will never use.
 pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().expect("build an HTTP client")
+}
+
+/// The builder of [`http_client`], for a client that needs more (no redirects, say).
+pub fn http_client_builder() -> reqwest::ClientBuilder {
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -40,10 +45,7 @@ pub fn http_client() -> reqwest::Client {
     .expect("ring supports the default protocol versions")
     .with_root_certificates(rustls::RootCertStore::empty())
     .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("build an HTTP client")
+    reqwest::Client::builder().tls_backend_preconfigured(tls)
 }
 
 /// POSTs `body` to `url` + `path` with `token`; the JSON answer.
