@@ -16,122 +16,13 @@ use netward_model::agent_wire::{
     AckRequest, AgentIndicator, DeviceFacts, Exemption, ExemptionReason, PolicyUpdate,
 };
 use netward_model::text::printable;
-use netward_model::{Action, Coverage, Family, PolicyEntry, ProtectionMode};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize};
+use netward_model::{Action, Family, PolicyEntry, ProtectionMode};
+
+pub use super::policy_state::{PolicyFile, PolicyHeader, PolicyState};
 
 use crate::enforcer::{ApplyReport, Enforcer, EnforcerError};
 use crate::held::{HeldIndicators, SharedIndicators};
 use crate::kernel_policy::{KernelPolicy, SetChanges, always_allowed, exemption, exemptions};
-
-/// The policy the agent holds, as persisted in its state directory (`policy.json`) and read
-/// at start.
-///
-/// Every field is typed: an update the agent cannot read is refused whole by the client (and
-/// the agent goes on enforcing what it holds), so nothing here is ever a guessed default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyState {
-    /// Everything but the indicators.
-    #[serde(flatten)]
-    pub header: PolicyHeader,
-    /// The indicators in scope, by id.
-    pub indicators: BTreeMap<i64, AgentIndicator>,
-}
-
-impl PolicyState {
-    /// Applies an update: a snapshot replaces everything, a delta changes what it names.
-    pub fn merge(&mut self, update: PolicyUpdate) {
-        if update.full {
-            self.indicators.clear();
-        }
-        for id in &update.removals {
-            self.indicators.remove(id);
-        }
-        for ind in update.upserts {
-            self.indicators.insert(ind.id, ind);
-        }
-        self.header = PolicyHeader {
-            version: Some(update.version),
-            group: update.group,
-            mode: update.mode,
-            coverage: update.coverage,
-        };
-    }
-}
-
-/// What the agent holds besides its indicators: the version, the group and the rules.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyHeader {
-    /// The version the indicators come from; `None` before the first update.
-    pub version: Option<u64>,
-    /// The device's group.
-    pub group: String,
-    /// The device's protection mode.
-    pub mode: ProtectionMode,
-    /// Which protocols a block applies to.
-    pub coverage: Coverage,
-}
-
-impl Default for PolicyHeader {
-    /// Before the first update: nothing held, nothing enforced.
-    fn default() -> Self {
-        Self {
-            version: None,
-            group: String::new(),
-            mode: ProtectionMode::Off,
-            coverage: Coverage::All,
-        }
-    }
-}
-
-/// The held policy in the form of `policy.json`, written straight from the held indicators
-/// (an indicator's title is not kept, and is written empty).
-#[derive(Debug)]
-pub struct PolicyFile<'a> {
-    header: &'a PolicyHeader,
-    held: &'a HeldIndicators,
-}
-
-/// The indicators of a [`PolicyFile`], as a map from id to indicator.
-struct IndicatorsAsMap<'a>(&'a HeldIndicators);
-
-impl Serialize for IndicatorsAsMap<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (id, e) in self.0.iter() {
-            map.serialize_entry(
-                &id,
-                &AgentIndicator {
-                    id,
-                    value: e.value,
-                    action: e.action,
-                    expires_at: e.expires_at,
-                    title: String::new(),
-                },
-            )?;
-        }
-        map.end()
-    }
-}
-
-impl Serialize for PolicyFile<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Shape<'a> {
-            #[serde(flatten)]
-            header: &'a PolicyHeader,
-            indicators: IndicatorsAsMap<'a>,
-        }
-        Shape {
-            header: self.header,
-            indicators: IndicatorsAsMap(self.held),
-        }
-        .serialize(serializer)
-    }
-}
 
 /// What the engine did on a tick.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -313,10 +204,7 @@ impl<E: Enforcer> Engine<E> {
     /// The held policy, in the form of `policy.json`, for `f` to write.
     pub fn with_policy_file<T>(&self, f: impl FnOnce(&PolicyFile<'_>) -> T) -> T {
         let held = self.held.read().unwrap_or_else(PoisonError::into_inner);
-        f(&PolicyFile {
-            header: &self.state,
-            held: &held,
-        })
+        f(&PolicyFile::new(&self.state, &held))
     }
 
     /// The enforcer, for inspection.
@@ -588,6 +476,7 @@ mod tests {
     use super::*;
     use crate::SetId;
     use crate::enforcer::fake::RecordingEnforcer;
+    use netward_model::Coverage;
     use netward_model::{Family, IndicatorValue};
 
     fn ind(id: i64, value: &str, action: &str, expires_at: Option<i64>) -> AgentIndicator {

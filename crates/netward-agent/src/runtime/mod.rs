@@ -33,6 +33,7 @@ pub mod facts;
 pub mod journal;
 pub mod metrics;
 pub mod notify;
+pub mod policy_state;
 pub mod server_address;
 mod shared;
 mod startup;

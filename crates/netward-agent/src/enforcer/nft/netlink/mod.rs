@@ -10,14 +10,15 @@ use netlink_packet_core::{
     NetlinkPayload,
 };
 use netlink_packet_netfilter::nftables::{
-    DataAttribute, ListAttribute, NfTablesMessage, RuleAttribute, RuleMessage, SetAttribute,
-    SetElementAttribute, SetElementFlags, SetElementList, SetElementMessage, SetFlags, SetMessage,
-    TableAttribute, TableMessage,
+    DataAttribute, ListAttribute, NfTablesMessage, SetElementAttribute, SetElementFlags,
+    SetElementList, SetElementMessage,
 };
 use netlink_packet_netfilter::none::ControlMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use nix::sys::socket::{setsockopt, sockopt};
+
+mod queries;
 
 use super::super::EnforcerError;
 use crate::SetId;
@@ -246,14 +247,18 @@ impl NfSocket {
         }
     }
 
-    /// Sends one request and collects the answers until the ack or the end of the dump.
-    fn request(
+    /// Sends one request and hands each answer to `visit` until the ack or the end of the
+    /// dump; the kernel's refusal, if any, as the inner error. Answers are never kept here, so
+    /// a dump of a million elements can be counted as it arrives.
+    fn exchange(
         &mut self,
         operation: &'static str,
         message: NfTablesMessage,
         dump: bool,
-    ) -> Result<Result<Vec<NfTablesMessage>, io::Error>, EnforcerError> {
+        mut visit: impl FnMut(NfTablesMessage),
+    ) -> Result<Result<(), io::Error>, EnforcerError> {
         let mut buf = Vec::new();
+        // A GET answers with the object, then the ack; a dump with its objects, then DONE.
         let flags = if dump {
             NLM_F_REQUEST | NLM_F_DUMP
         } else {
@@ -261,7 +266,6 @@ impl NfSocket {
         };
         let seq = self.encode(&mut buf, NetfilterProtoFamily::Inet, 0, message, flags);
         self.socket.send(&buf, 0).map_err(io_err("send request"))?;
-        let mut answers = Vec::new();
         loop {
             let (data, _) = self
                 .socket
@@ -272,10 +276,10 @@ impl NfSocket {
                     continue;
                 }
                 match msg.payload {
-                    NetlinkPayload::Done(_) => return Ok(Ok(answers)),
+                    NetlinkPayload::Done(_) => return Ok(Ok(())),
                     NetlinkPayload::Error(e) => {
                         return Ok(match e.code {
-                            None => Ok(answers),
+                            None => Ok(()),
                             Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
                         });
                     }
@@ -283,10 +287,7 @@ impl NfSocket {
                         if let netlink_packet_netfilter::NetfilterMessageInner::NfTables(m) =
                             inner.inner
                         {
-                            answers.push(m);
-                        }
-                        if !dump {
-                            // A GET answers with the object, then the ack.
+                            visit(m);
                         }
                     }
                     _ => {}
@@ -295,167 +296,17 @@ impl NfSocket {
         }
     }
 
-    /// Whether the inet table `table` exists.
-    pub fn table_exists(&mut self, table: &str) -> Result<bool, EnforcerError> {
-        let msg = NfTablesMessage::GetTable(TableMessage {
-            attributes: vec![TableAttribute::Name(table.to_owned())],
-        });
-        match self.request("get table", msg, false)? {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => Ok(false),
-            Err(source) => Err(EnforcerError::Refused {
-                operation: "get table",
-                source,
-            }),
-        }
-    }
-
-    /// Whether set `set` of `table` lets its elements expire (it was created with the
-    /// `timeout` flag); `None` if the set does not exist.
-    pub fn set_has_timeouts(
+    /// Sends one request and collects the answers until the ack or the end of the dump.
+    fn request(
         &mut self,
-        table: &str,
-        set: &str,
-    ) -> Result<Option<bool>, EnforcerError> {
-        let msg = NfTablesMessage::GetSet(SetMessage {
-            attributes: vec![
-                SetAttribute::Table(table.to_owned()),
-                SetAttribute::Name(set.to_owned()),
-            ],
-        });
-        match self.request("get set", msg, false)? {
-            Ok(answers) => Ok(Some(answers.iter().any(|m| {
-                matches!(m, NfTablesMessage::NewSet(s) if s.attributes.iter().any(
-                    |a| matches!(a, SetAttribute::Flags(f) if f.contains(SetFlags::Timeout))
-                ))
-            }))),
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => Ok(None),
-            Err(source) => Err(EnforcerError::Refused {
-                operation: "get set",
-                source,
-            }),
-        }
+        operation: &'static str,
+        message: NfTablesMessage,
+        dump: bool,
+    ) -> Result<Result<Vec<NfTablesMessage>, io::Error>, EnforcerError> {
+        let mut answers = Vec::new();
+        let done = self.exchange(operation, message, dump, |m| answers.push(m))?;
+        Ok(done.map(|()| answers))
     }
-
-    /// The number of rules in each chain of `table`, from one dump; `None` if the table does
-    /// not exist. A chain without rules is not named.
-    pub fn rule_counts(
-        &mut self,
-        table: &str,
-    ) -> Result<Option<std::collections::HashMap<String, usize>>, EnforcerError> {
-        let dump = NfTablesMessage::GetRule(RuleMessage {
-            attributes: vec![RuleAttribute::Table(table.to_owned())],
-        });
-        match self.request("dump rules", dump, true)? {
-            Ok(rules) => {
-                let mut counts = std::collections::HashMap::new();
-                for rule in &rules {
-                    let NfTablesMessage::NewRule(r) = rule else {
-                        continue;
-                    };
-                    let in_table = r
-                        .attributes
-                        .iter()
-                        .any(|a| matches!(a, RuleAttribute::Table(t) if t == table));
-                    let chain = r.attributes.iter().find_map(|a| match a {
-                        RuleAttribute::Chain(c) => Some(c.clone()),
-                        _ => None,
-                    });
-                    if let (true, Some(chain)) = (in_table, chain) {
-                        *counts.entry(chain).or_insert(0) += 1;
-                    }
-                }
-                Ok(Some(counts))
-            }
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => Ok(None),
-            Err(source) => Err(EnforcerError::Refused {
-                operation: "dump rules",
-                source,
-            }),
-        }
-    }
-}
-
-impl NfSocket {
-    /// How many elements set `set` of `table` holds, expired ones excluded (the kernel
-    /// leaves them out of a dump), counting a range once (its END element is not counted);
-    /// `None` if the set does not exist. Messages are counted as they arrive, never kept.
-    pub fn element_count(
-        &mut self,
-        table: &str,
-        set: &str,
-    ) -> Result<Option<usize>, EnforcerError> {
-        const OPERATION: &str = "dump set elements";
-        let mut buf = Vec::new();
-        let message = NfTablesMessage::GetSetElement(SetElementMessage {
-            attributes: vec![
-                SetElementList::Table(table.to_owned()),
-                SetElementList::Set(set.to_owned()),
-            ],
-        });
-        let seq = self.encode(
-            &mut buf,
-            NetfilterProtoFamily::Inet,
-            0,
-            message,
-            NLM_F_REQUEST | NLM_F_DUMP,
-        );
-        self.socket.send(&buf, 0).map_err(io_err("send request"))?;
-        let mut count = 0;
-        loop {
-            let (data, _) = self
-                .socket
-                .recv_from_full()
-                .map_err(io_err("receive answer"))?;
-            for msg in parse_all(&data, OPERATION)? {
-                if msg.header.sequence_number != seq {
-                    continue;
-                }
-                match msg.payload {
-                    NetlinkPayload::Done(_) => return Ok(Some(count)),
-                    NetlinkPayload::Error(e) => {
-                        return match e.code {
-                            None => Ok(Some(count)),
-                            Some(code) if -code.get() == nix::libc::ENOENT => Ok(None),
-                            Some(code) => Err(EnforcerError::Refused {
-                                operation: OPERATION,
-                                source: io::Error::from_raw_os_error(-code.get()),
-                            }),
-                        };
-                    }
-                    NetlinkPayload::InnerMessage(inner) => {
-                        if let netlink_packet_netfilter::NetfilterMessageInner::NfTables(
-                            NfTablesMessage::NewSetElement(m),
-                        ) = inner.inner
-                        {
-                            count += starts(&m);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-}
-
-/// The elements of a dumped message that start a range (or are an address).
-fn starts(m: &SetElementMessage) -> usize {
-    m.attributes
-        .iter()
-        .filter_map(|a| match a {
-            SetElementList::Elements(list) => Some(list),
-            _ => None,
-        })
-        .flatten()
-        .filter(|element| {
-            let ListAttribute::Element(attrs) = element else {
-                return false;
-            };
-            !attrs.iter().any(|a| {
-                matches!(a, SetElementAttribute::Flags(f) if f.contains(SetElementFlags::IntervalEnd))
-            })
-        })
-        .count()
 }
 
 fn parse_all(
