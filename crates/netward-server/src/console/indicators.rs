@@ -7,18 +7,22 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, Render, html};
+use netward_model::text::thousands;
 use netward_model::timestamp::format_rfc3339;
 use netward_model::{Action, FieldError, IndicatorSubmission, MdeAction, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Notice, TextField, Viewer, facts, notice, page, select_field, table, urlencode};
+use super::html::{
+    Notice, TextField, Viewer, facts, notice, page, select_field, table_or, urlencode,
+};
 use super::user::{CsrfForm, User};
 use crate::control::{ControlError, ControlPlane};
 use crate::store::IndicatorQuery;
 
-/// Indicators shown on the list page; a search narrows it in the store, never here.
-const LIST_ROWS: usize = 1000;
+/// Indicators on one page of the list; a search narrows it in the store, never here, and the
+/// pager walks every page.
+const PAGE_ROWS: usize = 100;
 
 #[derive(Deserialize, Default)]
 pub(super) struct IndicatorFilter {
@@ -28,6 +32,9 @@ pub(super) struct IndicatorFilter {
     /// An action name; anything else lists every action.
     #[serde(default)]
     action: String,
+    /// The 1-based page; anything that is not a page number is the first.
+    #[serde(default)]
+    page: String,
     /// The value just saved, to confirm it.
     #[serde(default)]
     saved: Option<String>,
@@ -41,14 +48,21 @@ pub(super) async fn list(
 ) -> Result<Markup, PageError> {
     let action = Action::parse(&filter.action).ok().map(|(a, _)| a);
     let text = Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty());
-    let list = cp
-        .list_indicators(IndicatorQuery {
-            action,
-            text,
-            top: LIST_ROWS,
-            ..IndicatorQuery::default()
-        })
+    let searching = text.is_some() || action.is_some();
+    let page_number = filter.page.trim().parse::<usize>().unwrap_or(1).max(1);
+    let (list, total) = cp
+        .list_indicators_counted(
+            IndicatorQuery {
+                action,
+                text,
+                top: PAGE_ROWS,
+                skip: (page_number - 1).saturating_mul(PAGE_ROWS),
+                ..IndicatorQuery::default()
+            },
+            true,
+        )
         .await?;
+    let total = total.unwrap_or_default();
     let rows: Vec<Vec<Markup>> = list
         .iter()
         .map(|i| {
@@ -95,14 +109,52 @@ pub(super) async fn list(
             (select_field("action", "Action", &actions, &filter.action, None))
             button type="submit" { "Search" }
         }
-        (table(
+        (pager(&filter, page_number, list.len(), total))
+        (table_or(
             "Indicators",
             &["Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires"],
             &rows,
-            ""
+            "",
+            if searching { "No indicator matches this search." } else { "Nothing yet." },
         ))
     };
     Ok(page("Indicators", "/indicators", Some(&u.viewer), body))
+}
+
+/// "101–200 of 1,000,000", with links to the previous and next pages (plain links: paging
+/// needs no script).
+fn pager(filter: &IndicatorFilter, page: usize, shown: usize, total: u64) -> Markup {
+    let first = (page - 1).saturating_mul(PAGE_ROWS);
+    let link = |page: usize| {
+        format!(
+            "/indicators?q={}&action={}&page={page}",
+            urlencode(&filter.q),
+            urlencode(&filter.action)
+        )
+    };
+    let has_next = (first + shown) < usize::try_from(total).unwrap_or(usize::MAX);
+    html! {
+        nav class="pager" aria-label="Pages" {
+            p {
+                @if shown == 0 {
+                    (format!("0 of {}", thousands(total)))
+                } @else {
+                    (format!(
+                        "{}–{} of {}",
+                        thousands(first as u64 + 1),
+                        thousands((first + shown) as u64),
+                        thousands(total)
+                    ))
+                }
+                @if page > 1 {
+                    " " a href=(link(page - 1)) rel="prev" { "Previous" }
+                }
+                @if has_next {
+                    " " a href=(link(page + 1)) rel="next" { "Next" }
+                }
+            }
+        }
+    }
 }
 
 /// The indicator form as posted; every field is optional here, so that a missing one comes
