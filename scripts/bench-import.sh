@@ -37,7 +37,7 @@ with open(path, "w") as f:
         f.write(f"IpAddress,{v},,Block,Medium,bench feed,,,,,,false\n")
 PY
 
-${PERF:-} "$bin" server --plain-http --data-dir "$work/data" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
+RUST_LOG=${RUST_LOG:-info} ${PERF:-} "$bin" server --plain-http --data-dir "$work/data" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
 url="$(sed -n 's/^netward: listening on //p' "$work/server.out")"

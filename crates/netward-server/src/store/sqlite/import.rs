@@ -2,15 +2,110 @@
 //! transaction, each row marked with the import's id; one summary audit entry records the
 //! whole import instead of one entry per indicator (which cost about 12 s per million rows).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, params, params_from_iter};
+use netward_model::IndicatorDraft;
+use rusqlite::{Connection, ToSql, params};
 use serde_json::json;
 
 use super::db;
-use super::indicators::{UPSERT_CHUNK, push_draft_args, upsert_sql};
 use crate::store::{Change, ImportSource, StoreError, StoredImport};
+
+/// A new indicator of an import, or nothing when its value is stored: the 25 parameters of
+/// [`row_params`].
+const INSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, range_end, \
+    action, title, description, severity, expires_at, generate_alert, recommended_actions, \
+    groups, external_id, application, category, mitre_techniques, created_by, \
+    created_by_kind, created_at, updated_by, updated_by_kind, updated_at, action_name, \
+    educate_url, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+    ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) \
+    ON CONFLICT(value) DO NOTHING";
+
+/// An existing indicator changed by an import: [`row_params`] without the creator's three,
+/// then the id.
+const UPDATE_SQL: &str = "UPDATE indicators SET value = ?1, family = ?2, range_start = ?3, \
+    range_end = ?4, action = ?5, title = ?6, description = ?7, severity = ?8, \
+    expires_at = ?9, generate_alert = ?10, recommended_actions = ?11, groups = ?12, \
+    external_id = ?13, application = ?14, category = ?15, mitre_techniques = ?16, \
+    updated_by = ?17, updated_by_kind = ?18, updated_at = ?19, action_name = ?20, \
+    educate_url = ?21, import_id = ?22 WHERE id = ?23";
+
+/// What a row's parameters need that the draft does not hold as it is stored.
+struct OwnedParams {
+    action: &'static str,
+    action_name: &'static str,
+    severity: &'static str,
+    family: i64,
+    start: [u8; 16],
+    end: [u8; 16],
+    groups: Cow<'static, str>,
+    mitre: Cow<'static, str>,
+}
+
+impl OwnedParams {
+    fn of(d: &IndicatorDraft) -> Result<Self, StoreError> {
+        let (start, end) = d.value.bounds();
+        Ok(Self {
+            action: d.mde_action.action().as_str(),
+            action_name: d.mde_action.as_str(),
+            severity: d.severity.as_str(),
+            family: match d.value.family() {
+                netward_model::Family::V4 => 4,
+                netward_model::Family::V6 => 6,
+            },
+            start: start.to_be_bytes(),
+            end: end.to_be_bytes(),
+            groups: if d.groups.is_empty() {
+                Cow::Borrowed("[]")
+            } else {
+                Cow::Owned(super::to_json(&d.groups)?)
+            },
+            mitre: if d.mitre_techniques.is_empty() {
+                Cow::Borrowed("")
+            } else {
+                Cow::Owned(d.mitre_techniques.join(","))
+            },
+        })
+    }
+}
+
+/// The parameters of [`INSERT_SQL`], borrowed from the draft (no copy per field).
+fn row_params<'a>(
+    d: &'a IndicatorDraft,
+    value: &'a String,
+    owned: &'a OwnedParams,
+    change: &'a Change<'_>,
+    kind: &'a &'static str,
+    import_id: &'a i64,
+) -> [&'a dyn ToSql; 25] {
+    [
+        value as &dyn ToSql,
+        &owned.family,
+        &owned.start,
+        &owned.end,
+        &owned.action,
+        &d.title,
+        &d.description,
+        &owned.severity,
+        &d.expires_at,
+        &d.generate_alert,
+        &d.recommended_actions,
+        &owned.groups,
+        &d.external_id,
+        &d.application,
+        &d.category,
+        &owned.mitre,
+        &change.actor.name,
+        kind,
+        &change.at,
+        &change.actor.name,
+        kind,
+        &change.at,
+        &owned.action_name,
+        &d.educate_url,
+        import_id,
+    ]
+}
 
 /// The page cache while an import runs, in KiB.
 const IMPORT_CACHE_KIB: u32 = 192 * 1024;
@@ -64,6 +159,12 @@ fn import_in_transaction(
             r.get(0)
         })
         .map_err(db("prepare import"))?;
+    let kind = change.actor.kind.as_str();
+    let mut insert = tx.prepare(INSERT_SQL).map_err(db("prepare import"))?;
+    let mut update = tx.prepare(UPDATE_SQL).map_err(db("prepare import"))?;
+    let mut find = tx
+        .prepare("SELECT id FROM indicators WHERE value = ?1")
+        .map_err(db("prepare import"))?;
     while let Some(drafts) = source.next_chunk() {
         // Each chunk in value order, so that the value index grows in runs rather than at
         // random places. A stable sort keeps a repeated value's rows in submission order, so
@@ -72,30 +173,50 @@ fn import_in_transaction(
         let mut order: Vec<usize> = (0..drafts.len()).collect();
         order.sort_by(|a, b| values[*a].cmp(&values[*b]));
         let mut ids = vec![0i64; drafts.len()];
-        for part in order.chunks(UPSERT_CHUNK) {
-            let sql = upsert_sql(part.len(), true);
-            let mut st = tx.prepare_cached(&sql).map_err(db("prepare import"))?;
-            let mut args: Vec<Value> = Vec::with_capacity(part.len() * 25);
-            for &i in part {
-                push_draft_args(&mut args, &drafts[i], &values[i], change)?;
-                args.push(Value::Integer(import_id));
-            }
-            let returned: HashMap<String, i64> = st
-                .query_map(params_from_iter(args), |r| {
-                    Ok((r.get::<_, String>(1)?, r.get::<_, i64>(0)?))
-                })
-                .map_err(db("import indicators"))?
-                .collect::<Result<_, _>>()
-                .map_err(db("import indicators"))?;
-            for &i in part {
-                let value = &values[i];
-                ids[i] = *returned
-                    .get(value)
-                    .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
-            }
+        let mut previous: Option<(&str, i64)> = None;
+        for &i in &order {
+            let (d, value) = (&drafts[i], &values[i]);
+            let owned = OwnedParams::of(d)?;
+            let params = row_params(d, value, &owned, change, &kind, &import_id);
+            // Most rows of a large import are new: try the insert first (one index seek for
+            // the value), and look the id up only when the value is already stored. One row
+            // per statement and no RETURNING: SQLite then keeps no statement journal, which
+            // for multi-row statements copied every index page they touched.
+            let known = match previous {
+                Some((v, id)) if v == value.as_str() => Some(id),
+                _ => {
+                    let inserted = insert
+                        .execute(&params[..])
+                        .map_err(db("import indicators"))?;
+                    if inserted == 1 {
+                        None
+                    } else {
+                        Some(
+                            find.query_row([value], |r| r.get::<_, i64>(0))
+                                .map_err(db("import indicators"))?,
+                        )
+                    }
+                }
+            };
+            let id = match known {
+                Some(id) => {
+                    // Everything but the creator's three, then the id.
+                    let mut args: Vec<&dyn ToSql> = params[..16].to_vec();
+                    args.extend_from_slice(&params[19..]);
+                    args.push(&id);
+                    update
+                        .execute(args.as_slice())
+                        .map_err(db("import indicators"))?;
+                    id
+                }
+                None => tx.last_insert_rowid(),
+            };
+            ids[i] = id;
+            previous = Some((value.as_str(), id));
         }
         source.stored(&drafts, &ids);
     }
+    drop((insert, update, find));
     let count = |sql: &str| -> Result<u64, StoreError> {
         tx.query_row(sql, params![import_id, max_before], |r| r.get::<_, i64>(0))
             .map(super::to_u64)
@@ -117,7 +238,13 @@ fn import_in_transaction(
         params![format!("import {import_id}"), detail.to_string(), import_id],
     )
     .map_err(db("write audit log"))?;
+    let committing = std::time::Instant::now();
     tx.commit().map_err(db("commit import"))?;
+    tracing::debug!(
+        import_id,
+        commit_ms = committing.elapsed().as_millis(),
+        "Import committed."
+    );
     Ok(StoredImport {
         import_id,
         created,

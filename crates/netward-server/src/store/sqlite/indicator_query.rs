@@ -1,7 +1,7 @@
 //! The `WHERE` clause of an [`IndicatorQuery`], shared by listing, counting and deleting by
-//! filter. Containment tests run on the stored bounds (family and 16-byte big-endian
-//! `range_start`/`range_end`, which sort as the addresses do), so that `within` and
-//! `containing` are range scans of the `indicators_range` index.
+//! filter. Containment tests compare the stored bounds (family and 16-byte big-endian
+//! `range_start`/`range_end`, which sort as the addresses do); they are not indexed (an index
+//! slowed imports more than it sped these up, `schema.rs`), so they scan the table.
 
 use netward_model::IndicatorValue;
 use rusqlite::types::Value;

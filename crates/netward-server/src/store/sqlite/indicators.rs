@@ -15,29 +15,21 @@ use crate::store::{
     IndicatorStore, StoreError, StoredImport,
 };
 
-/// Indicators per multi-row upsert (24 or 25 parameters each, under SQLite's 32,766).
-pub(super) const UPSERT_CHUNK: usize = 500;
+/// Indicators per multi-row upsert (24 parameters each, under SQLite's 32,766).
+const UPSERT_CHUNK: usize = 500;
 /// Parameters per upserted indicator.
 const UPSERT_PARAMS: usize = 24;
 /// Audit rows per multi-row insert.
 const AUDIT_CHUNK: usize = 1000;
 
-/// `INSERT … VALUES (…), (…) ON CONFLICT(value) DO UPDATE … RETURNING id, value` for `rows`;
-/// with `import`, each row takes one more parameter, the import's id, which an update sets
-/// too (a single submission leaves an indicator's import as it was).
-pub(super) fn upsert_sql(rows: usize, import: bool) -> String {
-    let params = UPSERT_PARAMS + usize::from(import);
-    let one = format!("({})", vec!["?"; params].join(", "));
-    let (column, set) = if import {
-        (", import_id", "import_id = excluded.import_id, ")
-    } else {
-        ("", "")
-    };
+/// `INSERT … VALUES (…), (…) ON CONFLICT(value) DO UPDATE … RETURNING id, value` for `rows`.
+fn upsert_sql(rows: usize) -> String {
+    let one = format!("({})", vec!["?"; UPSERT_PARAMS].join(", "));
     format!(
         "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
          description, severity, expires_at, generate_alert, recommended_actions, groups, \
          external_id, application, category, mitre_techniques, created_by, created_by_kind, \
-         created_at, updated_by, updated_by_kind, updated_at, action_name, educate_url{column}) \
+         created_at, updated_by, updated_by_kind, updated_at, action_name, educate_url) \
          VALUES {} \
          ON CONFLICT(value) DO UPDATE SET action = excluded.action, title = excluded.title, \
          action_name = excluded.action_name, educate_url = excluded.educate_url, \
@@ -47,7 +39,7 @@ pub(super) fn upsert_sql(rows: usize, import: bool) -> String {
          external_id = excluded.external_id, application = excluded.application, \
          category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
          updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
-         {set}updated_at = excluded.updated_at RETURNING id, value",
+         updated_at = excluded.updated_at RETURNING id, value",
         vec![one; rows].join(", ")
     )
 }
@@ -74,7 +66,7 @@ pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
 }
 
 /// The [`UPSERT_PARAMS`] parameters of one upserted row, in the order of [`upsert_sql`].
-pub(super) fn push_draft_args(
+fn push_draft_args(
     args: &mut Vec<Value>,
     d: &IndicatorDraft,
     value: &str,
@@ -291,7 +283,7 @@ impl IndicatorStore for SqliteStore {
         let mut audit_rows: Vec<(&'static str, String, String)> = Vec::with_capacity(drafts.len());
         // Multi-row statements: one statement per chunk costs far less than one per row.
         for chunk in order.chunks(UPSERT_CHUNK) {
-            let sql = upsert_sql(chunk.len(), false);
+            let sql = upsert_sql(chunk.len());
             let mut st = tx.prepare_cached(&sql).map_err(db("prepare upsert"))?;
             let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * UPSERT_PARAMS);
             for &i in chunk {

@@ -206,12 +206,12 @@ ALTER TABLE devices ADD COLUMN exemptions TEXT NOT NULL DEFAULT '[]';
 
 /// Version 7: the import that last created or changed each indicator (`import_id`: the id of
 /// the import's summary audit entry; NULL for indicators no import has touched), indexed for
-/// `GET /api/indicators?importId=`; and the bounds indexed, so that `within` and `containing`
-/// are range scans.
+/// `GET /api/indicators?importId=`. The bounds stay unindexed: an index on them cost an
+/// import of a million rows about 1.7 s of its 10 (`BENCHMARKS.md` §5), and `within` and
+/// `containing` scan the table instead.
 pub const SCHEMA_7: &str = "
 ALTER TABLE indicators ADD COLUMN import_id INTEGER;
 CREATE INDEX indicators_import ON indicators(import_id) WHERE import_id IS NOT NULL;
-CREATE INDEX indicators_range ON indicators(family, range_start, range_end);
 ";
 
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
