@@ -70,6 +70,10 @@ impl OwnedParams {
 }
 
 /// The parameters of [`INSERT_SQL`], borrowed from the draft (no copy per field).
+#[expect(
+    clippy::ptr_arg,
+    reason = "a `&str` cannot become a `&dyn ToSql` (`str` is unsized); the `String` can"
+)]
 fn row_params<'a>(
     d: &'a IndicatorDraft,
     value: &'a String,
