@@ -314,3 +314,55 @@ impl ImportSource for RowSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
+    use super::*;
+
+    fn source() -> RowSource {
+        let (_, chunks) = std::sync::mpsc::sync_channel(1);
+        RowSource {
+            chunks,
+            format: "list",
+            report: Vec::new(),
+            chunk_slots: Vec::new(),
+            history: Some(Vec::new()),
+            waited: std::time::Duration::ZERO,
+        }
+    }
+
+    fn draft(i: u32) -> IndicatorDraft {
+        IndicatorSubmission {
+            indicator_value: Some(std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string()),
+            action: Some("Block".into()),
+            title: Some("t".into()),
+            ..Default::default()
+        }
+        .validate(0)
+        .unwrap()
+    }
+
+    #[test]
+    fn an_import_larger_than_the_policy_log_forces_snapshots_instead_of_a_delta() {
+        let mut small = source();
+        let drafts: Vec<_> = (0..3).map(draft).collect();
+        small.stored(&drafts, &[1, 2, 3]);
+        assert_eq!(small.history.as_ref().map(Vec::len), Some(3));
+
+        let mut large = source();
+        let chunk: Vec<_> = (0..50_000).map(draft).collect();
+        let ids: Vec<i64> = (0..50_000).collect();
+        for _ in 0..policy_log::CAPACITY / 50_000 {
+            large.stored(&chunk, &ids);
+        }
+        assert_eq!(
+            large.history.as_ref().map(Vec::len),
+            Some(policy_log::CAPACITY),
+            "up to the log's capacity, every change is kept"
+        );
+        large.stored(&chunk[..1], &ids[..1]);
+        assert!(large.history.is_none(), "one more, and none is");
+    }
+}
