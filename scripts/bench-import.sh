@@ -91,13 +91,13 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["dryRun"]=True; j
 dry_t="$(curl -s -o "$work/dry.out" -w '%{time_total}' -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data-binary "@$work/dry.json" "$url/api/indicators/DeleteByFilter")"
 del_t="$(curl -s -o "$work/del.out" -w '%{time_total}' -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data-binary "@$work/delete.json" "$url/api/indicators/DeleteByFilter")"
 hwm_end_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
-size_mb=$(du -m "$work/iocs.csv" | cut -f1)
+size_mb=$(du -m "$file" | cut -f1)
 db_mb=$(du -cm "$work/data" | tail -1 | cut -f1)
 
 printf '| %s | %s |\n' "import benchmark" "value" "---" "---"
 printf '| %s | %s |\n' "rows" "$rows"
 printf '| %s | %s |\n' "format" "$format"
-printf '| %s | %s MB |\n' "CSV size" "$size_mb"
+printf '| %s | %s MB |\n' "file size" "$size_mb"
 printf '| %s | %.1f s |\n' "import wall time (upload, parse, validate, store)" "$(python3 -c "print($end - $start)")"
 printf '| %s | %s MB |\n' "server peak RSS" "$((hwm_kb / 1024))"
 printf '| %s | %s MB |\n' "data directory after import" "$db_mb"
