@@ -739,6 +739,23 @@ fn lists_say_how_many_there_are_and_rm_deletes_by_filter_after_counting() {
         "bulk feed",
     ]);
     assert!(report.contains("10050 applied"), "{report}");
+    let import_id = report
+        .split("import ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .expect("the import names its id")
+        .to_owned();
+    let imported = s.json(&["indicator", "list", "--import", &import_id, "--top", "5"]);
+    assert_eq!(imported["value"].as_array().unwrap().len(), 5);
+    let one = imported["value"][0]["indicatorValue"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = s.ok(&["indicator", "show", &one]);
+    assert!(
+        shown.contains(&format!("import  {import_id}")) || shown.contains(&import_id),
+        "{shown}"
+    );
     s.ok(&[
         "indicator",
         "add",

@@ -33,7 +33,7 @@ pub(super) async fn import(
     file: &Path,
     format: ImportFileFormat,
     query: &[(&str, String)],
-) -> Result<ImportResultList, CliError> {
+) -> Result<(ImportResultList, Option<String>), CliError> {
     let file_err = |cause| CliError::File {
         path: file.to_owned(),
         cause,
@@ -67,12 +67,18 @@ pub(super) async fn import(
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .header(reqwest::header::CONTENT_LENGTH, size)
         .body(reqwest::Body::wrap_stream(stream));
-    let result = client.send(req).await;
+    let result = client.send_with_header(req, "x-netward-import-id").await;
     bar.finish_and_clear();
     result
 }
 
-pub(super) fn report_import(json: bool, results: &ImportResultList) -> Result<(), CliError> {
+/// Prints what became of each row (the failed ones in a table) and the import's id; exits 4
+/// when some rows failed.
+pub(super) fn report_import(
+    json: bool,
+    results: &ImportResultList,
+    import_id: Option<&str>,
+) -> Result<(), CliError> {
     let total = results.value.len();
     let failed: Vec<_> = results
         .value
@@ -89,6 +95,11 @@ pub(super) fn report_import(json: bool, results: &ImportResultList) -> Result<()
             failed.len(),
             total
         );
+        if let Some(id) = import_id {
+            crate::say!(
+                "import {id}: `netward indicator list --import {id}` lists what it changed"
+            );
+        }
         if !failed.is_empty() {
             let rows: Vec<Vec<String>> = failed
                 .iter()

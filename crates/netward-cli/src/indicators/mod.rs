@@ -360,8 +360,8 @@ async fn run_command(
                     "--action, --title and the other defaults apply to plain lists only; CSV and JSON rows carry their own".into(),
                 ));
             }
-            let results = import::import(client, &file, format, &query).await?;
-            import::report_import(json, &results)
+            let (results, import_id) = import::import(client, &file, format, &query).await?;
+            import::report_import(json, &results, import_id.as_deref())
         }
     }
 }
