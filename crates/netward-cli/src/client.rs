@@ -52,6 +52,26 @@ impl ApiClient {
     /// Sends `req` and decodes a JSON answer.
     pub async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, CliError> {
         let resp = self.send_raw(req).await?;
+        self.decode(resp).await
+    }
+
+    /// [`Self::send`], with the answer's `header` too, when it has one.
+    pub async fn send_with_header<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        header: &str,
+    ) -> Result<(T, Option<String>), CliError> {
+        let resp = self.send_raw(req).await?;
+        let value = resp
+            .headers()
+            .get(header)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok((self.decode(resp).await?, value))
+    }
+
+    /// A successful answer's JSON body.
+    async fn decode<T: DeserializeOwned>(&self, resp: Response) -> Result<T, CliError> {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(|source| self.connect(source))?;
         serde_json::from_slice(&bytes).map_err(|e| CliError::Protocol {

@@ -48,6 +48,10 @@ pub const INDICATOR_LIST: FlagNames = FlagNames(&[
     ("action", "--action"),
     ("group", "--group"),
     ("source", "--source"),
+    ("importId", "--import"),
+    ("within", "--within"),
+    ("containing", "--containing"),
+    ("title", "--title"),
     ("$top", "--top"),
     ("$skip", "--skip"),
 ]);
@@ -66,6 +70,15 @@ pub const INDICATOR_IMPORT: FlagNames = FlagNames(&[
 
 /// `indicator show` and `rm`.
 pub const INDICATOR_ONE: FlagNames = FlagNames(&[("id", "the INDICATOR argument")]);
+
+/// `indicator rm` by filter.
+pub const INDICATOR_RM: FlagNames = FlagNames(&[
+    ("source", "--source"),
+    ("group", "--group"),
+    ("action", "--action"),
+    ("title", "--title"),
+    ("values", "--file"),
+]);
 
 /// `group create` and `update`.
 pub const GROUP: FlagNames = FlagNames(&[

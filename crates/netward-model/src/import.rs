@@ -50,18 +50,28 @@ pub enum ImportError {
 /// Parses `{"Indicators": [ … ]}`; each element is read on its own, and fails alone when it
 /// gives a key twice.
 pub fn parse_json(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
+    Ok(json_rows(body)?.collect())
+}
+
+/// Reads `{"Indicators": [ … ]}` lazily: the body is checked whole at once, but each element
+/// becomes its [`ImportRow`] only when the iterator reaches it, so that a large batch is never
+/// held parsed in memory all at once.
+pub fn json_rows(body: &[u8]) -> Result<impl Iterator<Item = ImportRow> + '_, ImportError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Batch {
-        #[serde(rename = "Indicators", alias = "indicators")]
-        indicators: Vec<StrictJson>,
+    struct Batch<'a> {
+        #[serde(rename = "Indicators", alias = "indicators", borrow)]
+        indicators: Vec<&'a serde_json::value::RawValue>,
     }
-    let batch: Batch =
+    let batch: Batch<'_> =
         serde_json::from_slice(body).map_err(|e| ImportError::JsonShape(e.to_string()))?;
-    Ok(batch
-        .indicators
-        .into_iter()
-        .map(|item| ImportRow {
+    Ok(batch.indicators.into_iter().map(json_row))
+}
+
+/// One element of a JSON batch, already known to be well-formed JSON.
+fn json_row(raw: &serde_json::value::RawValue) -> ImportRow {
+    match StrictJson::from_slice(raw.get().as_bytes()) {
+        Ok(item) => ImportRow {
             line: None,
             raw_value: item
                 .value()
@@ -74,8 +84,14 @@ pub fn parse_json(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
                 .into_value()
                 .map_err(|d| FieldError::new(&d.path, d.to_string()))
                 .and_then(submission_from_json),
-        })
-        .collect())
+        },
+        // The body parsed as a whole, so this is a limit of the reader (nesting depth).
+        Err(e) => ImportRow {
+            line: None,
+            raw_value: String::new(),
+            parsed: Err(FieldError::new("Indicators", e.to_string())),
+        },
+    }
 }
 
 /// Reads one submission from JSON, naming the field at fault on error.
@@ -113,6 +129,12 @@ pub fn field_error(err: &serde_path_to_error::Error<serde_json::Error>) -> Field
 /// Parses MDE's CSV template. Columns may come in any order; an unknown or missing required
 /// column fails the whole import, a bad row fails only itself.
 pub fn parse_csv(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
+    Ok(csv_rows(body)?.collect())
+}
+
+/// Reads MDE's CSV template lazily, as [`parse_csv`] does: the header is checked at once, each
+/// row is read when the iterator reaches it.
+pub fn csv_rows(body: &[u8]) -> Result<impl Iterator<Item = ImportRow> + '_, ImportError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -142,9 +164,8 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
             )));
         }
     }
-    let mut rows = Vec::new();
     let mut lines = LineCounter::default();
-    for record in reader.records() {
+    Ok(reader.into_records().filter_map(move |record| {
         let (line, parsed) = match record {
             Err(e) => {
                 let line = e.position().map(|p| lines.line_at(body, p.byte()));
@@ -156,7 +177,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
                     let msg = format!("has {} fields; the header has {}", rec.len(), columns.len());
                     (line, Err(FieldError::new("row", msg)))
                 } else if rec.iter().all(|f| f.trim().is_empty()) {
-                    continue;
+                    return None;
                 } else {
                     (line, csv_submission(&columns, &rec))
                 }
@@ -167,13 +188,12 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<ImportRow>, ImportError> {
             .ok()
             .and_then(|s| s.indicator_value.clone())
             .unwrap_or_default();
-        rows.push(ImportRow {
+        Some(ImportRow {
             line,
             raw_value,
             parsed,
-        });
-    }
-    Ok(rows)
+        })
+    }))
 }
 
 /// Turns record start offsets (in increasing order) into 1-based line numbers.
@@ -254,34 +274,38 @@ pub fn split_list(text: &str) -> Vec<String> {
 /// Parses a plain list: one address or CIDR per line, `#` starts a comment. Every row takes the
 /// other fields from `defaults`.
 pub fn parse_list(body: &[u8], defaults: &IndicatorSubmission) -> Vec<ImportRow> {
-    let mut rows = Vec::new();
-    for (i, raw_line) in body.split(|b| *b == b'\n').enumerate() {
-        let line = Some(i as u64 + 1);
-        let text = match std::str::from_utf8(raw_line) {
-            Ok(t) => t,
-            Err(_) => {
-                rows.push(ImportRow {
+    list_rows(body, defaults).collect()
+}
+
+/// Reads a plain list lazily, as [`parse_list`] does.
+pub fn list_rows<'a>(
+    body: &'a [u8],
+    defaults: &'a IndicatorSubmission,
+) -> impl Iterator<Item = ImportRow> + 'a {
+    body.split(|b| *b == b'\n')
+        .enumerate()
+        .filter_map(move |(i, raw_line)| {
+            let line = Some(i as u64 + 1);
+            let Ok(text) = std::str::from_utf8(raw_line) else {
+                return Some(ImportRow {
                     line,
                     raw_value: String::from_utf8_lossy(raw_line).into_owned(),
                     parsed: Err(FieldError::new("line", "is not UTF-8 text")),
                 });
-                continue;
+            };
+            let value = text.split('#').next().unwrap_or_default().trim();
+            if value.is_empty() {
+                return None;
             }
-        };
-        let value = text.split('#').next().unwrap_or_default().trim();
-        if value.is_empty() {
-            continue;
-        }
-        rows.push(ImportRow {
-            line,
-            raw_value: value.to_owned(),
-            parsed: Ok(IndicatorSubmission {
-                indicator_value: Some(value.to_owned()),
-                ..defaults.clone()
-            }),
-        });
-    }
-    rows
+            Some(ImportRow {
+                line,
+                raw_value: value.to_owned(),
+                parsed: Ok(IndicatorSubmission {
+                    indicator_value: Some(value.to_owned()),
+                    ..defaults.clone()
+                }),
+            })
+        })
 }
 
 #[cfg(test)]

@@ -158,6 +158,9 @@ pub struct Indicator {
     /// The numeric ids of the groups in its scope, as the store numbers groups (what MDE's
     /// `rbacGroupIds` shows); empty for every device, or when the store was not asked.
     pub group_ids: Vec<i64>,
+    /// The import that last created or changed it (the id of that import's audit entry);
+    /// `None` when no import has touched it.
+    pub import_id: Option<i64>,
 }
 
 impl Indicator {
@@ -175,6 +178,7 @@ impl Indicator {
             updated_by: actor,
             updated_at: 0,
             group_ids: Vec::new(),
+            import_id: None,
         }
     }
 

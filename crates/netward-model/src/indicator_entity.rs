@@ -74,6 +74,10 @@ pub struct IndicatorEntity {
     pub last_update_time: String,
     /// Whether its expiration time has passed.
     pub expired: bool,
+    /// The import that last created or changed it, when one did (a netward extension: list
+    /// an import's indicators with `GET /api/indicators?importId=…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
     /// On how many devices it is enforced (`GET /api/indicators/{id}` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enforcement: Option<crate::agent_wire::EnforcementSummary>,
@@ -114,6 +118,7 @@ impl IndicatorEntity {
             last_updated_by: ind.updated_by.name.clone(),
             last_update_time: format_rfc3339(ind.updated_at),
             expired: !ind.is_active(now),
+            import_id: ind.import_id.map(|i| i.to_string()),
             enforcement: None,
         }
     }
@@ -135,6 +140,13 @@ pub struct IndicatorList {
     /// serves no `$metadata` document: the field is there for clients that expect it.
     #[serde(rename = "@odata.context", default)]
     pub odata_context: String,
+    /// How many indicators the query matches in all, whatever the page (with `$count=true`).
+    #[serde(
+        rename = "@odata.count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub odata_count: Option<u64>,
     /// The page of indicators.
     pub value: Vec<IndicatorEntity>,
 }
@@ -144,6 +156,7 @@ impl IndicatorList {
     pub fn new(base_url: &str, value: Vec<IndicatorEntity>) -> Self {
         Self {
             odata_context: format!("{base_url}/api/$metadata#Indicators"),
+            odata_count: None,
             value,
         }
     }
@@ -159,6 +172,46 @@ pub struct BatchDeleteRequest {
     #[serde(rename = "IndicatorIds", alias = "indicatorIds")]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub indicator_ids: Option<Vec<IdInput>>,
+}
+
+/// The body of `POST /api/indicators/DeleteByFilter` (a netward extension): the indicators
+/// that match every filter given are deleted in one change, or with `dryRun` only counted.
+/// At least one filter is required.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeleteByFilterRequest {
+    /// Created by this token, user or feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Scoped to this device group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// With this action (`Allowed`, `Audit`, `Block`, or MDE's other names of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// With exactly this title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// With one of these values (addresses or networks, in any textual form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// Count only; delete nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What `POST /api/indicators/DeleteByFilter` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteByFilterResult {
+    /// Indicators that match the filter (expired ones included).
+    pub matched: u64,
+    /// Indicators deleted: `matched`, or 0 for a dry run.
+    pub deleted: u64,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
 }
 
 #[cfg(test)]
@@ -189,6 +242,7 @@ mod tests {
             updated_by: token,
             updated_at: 0,
             group_ids: vec![2],
+            import_id: None,
         };
         let json = serde_json::to_value(IndicatorEntity::new(&ind, 0)).unwrap();
         assert_eq!(json["id"], "7");

@@ -89,6 +89,19 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A count with thousands separated by commas, as people read it: `201,009`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +141,20 @@ mod tests {
         fn printable_text_never_holds_a_hostile_character(s in "\\PC*|[\\x00-\\x1f\\u{80}-\\u{9f}\\u{202a}-\\u{202e}a]*") {
             proptest::prop_assert!(!printable(&s).chars().any(is_hostile));
             proptest::prop_assert!(check_multiline("f", &printable(&s)).is_ok());
+        }
+    }
+
+    #[test]
+    fn groups_digits_by_three() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (10_000, "10,000"),
+            (201_009, "201,009"),
+            (1_000_000, "1,000,000"),
+        ] {
+            assert_eq!(thousands(n), text);
         }
     }
 }

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::timestamp::format_rfc3339;
 use crate::{CompiledPolicy, DeviceGroup, Family, TenantSettings};
 
-pub use crate::indicator_entity::{BatchDeleteRequest, IndicatorEntity, IndicatorList};
+pub use crate::indicator_entity::{
+    BatchDeleteRequest, DeleteByFilterRequest, DeleteByFilterResult, IndicatorEntity, IndicatorList,
+};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;

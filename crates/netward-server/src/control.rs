@@ -11,7 +11,7 @@ use netward_model::{FieldError, GuardRails, GuardViolation};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::policy_log::{LogEntry, PolicyLog};
+use crate::policy_log::{History, LogEntry, PolicyLog};
 use crate::store::{Store, StoreError};
 
 /// The control plane. Cheap to clone.
@@ -137,6 +137,16 @@ impl ControlPlane {
         &self,
         work: impl FnOnce() -> Result<(T, Vec<LogEntry>), ControlError>,
     ) -> Result<T, ControlError> {
+        self.policy_change_with(|| work().map(|(out, entries)| (out, History::Entries(entries))))
+    }
+
+    /// [`Self::policy_change`] for a change that may be too large to keep in the history (an
+    /// import of a million rows): with [`History::TooLarge`] the new version is announced and
+    /// every agent behind it gets a snapshot.
+    pub(crate) fn policy_change_with<T>(
+        &self,
+        work: impl FnOnce() -> Result<(T, History), ControlError>,
+    ) -> Result<T, ControlError> {
         let mut log = self
             .log
             .lock()
@@ -146,11 +156,23 @@ impl ControlPlane {
             Ok((out, entries, version))
         });
         match outcome {
-            Ok((out, entries, version)) => {
+            Ok((out, history, version)) => {
                 // A request refused before it wrote anything changes no version: no agent
                 // needs waking.
-                if !entries.is_empty() || version != log.current() {
-                    log.record(version, entries);
+                let changed = match history {
+                    History::Entries(entries) if entries.is_empty() && version == log.current() => {
+                        false
+                    }
+                    History::Entries(entries) => {
+                        log.record(version, entries);
+                        true
+                    }
+                    History::TooLarge => {
+                        log.reset(Some(version));
+                        true
+                    }
+                };
+                if changed {
                     // Announce under the lock, so that versions go out in order.
                     self.versions.send_replace(version);
                     self.metrics.published(version, self.now());

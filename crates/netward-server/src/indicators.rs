@@ -1,10 +1,9 @@
-//! Indicator commands: submit (create or update by value), bulk import, list, show, delete
-//! one or many, and a group's effective policy.
+//! Indicator commands: submit (create or update by value), list, show, delete one or many,
+//! and a group's effective policy. Bulk import lives in `import.rs`.
 
 use std::collections::HashSet;
 
-use netward_model::import::{self, ImportError, ImportRow};
-use netward_model::wire::{ImportResult, PolicyEntity};
+use netward_model::wire::PolicyEntity;
 use netward_model::{
     Actor, CompiledPolicy, FieldError, Indicator, IndicatorDraft, IndicatorSubmission,
 };
@@ -15,17 +14,6 @@ use crate::store::{BatchDeletion, Change, IndicatorQuery};
 
 /// Unknown ids named in a refused batch delete, at most.
 const UNKNOWN_IDS_SHOWN: usize = 20;
-
-/// The body formats `POST /api/indicators/import` takes.
-#[derive(Clone, Debug)]
-pub enum ImportFormat {
-    /// `{"Indicators": [...]}`.
-    Json,
-    /// MDE's CSV template.
-    Csv,
-    /// One value per line; the other fields come from these defaults.
-    List(Box<IndicatorSubmission>),
-}
 
 impl ControlPlane {
     /// Creates or updates the indicator for the submission's value.
@@ -74,105 +62,6 @@ impl ControlPlane {
         .await
     }
 
-    /// Imports a body: every item gets a result, valid items are stored in one transaction.
-    pub async fn import_indicators(
-        &self,
-        body: Vec<u8>,
-        format: ImportFormat,
-        force: bool,
-        actor: Actor,
-    ) -> Result<Vec<ImportResult>, ControlError> {
-        self.blocking(move |cp| {
-            let parse_started = std::time::Instant::now();
-            let rows = match format {
-                ImportFormat::Json => import::parse_json(&body),
-                ImportFormat::Csv => import::parse_csv(&body),
-                ImportFormat::List(defaults) => Ok(import::parse_list(&body, &defaults)),
-            }
-            .map_err(|e| {
-                tracing::debug!(error = %e, "Import body refused.");
-                let field = match e {
-                    ImportError::JsonShape(_) => "Indicators",
-                    ImportError::CsvHeader(_) => "header",
-                };
-                FieldError::new(field, e.to_string())
-            })?;
-            drop(body);
-            tracing::info!(
-                items = rows.len(),
-                parse_ms = parse_started.elapsed().as_millis(),
-                "Import parsed."
-            );
-            cp.import_rows(rows, force, &actor)
-        })
-        .await
-    }
-
-    fn import_rows(
-        &self,
-        rows: Vec<ImportRow>,
-        force: bool,
-        actor: &Actor,
-    ) -> Result<Vec<ImportResult>, ControlError> {
-        let started = std::time::Instant::now();
-        let now = self.now();
-        let groups = self.group_names()?;
-        let mut results = Vec::with_capacity(rows.len());
-        let mut drafts = Vec::with_capacity(rows.len());
-        let mut slots = Vec::with_capacity(rows.len());
-        for row in rows {
-            let outcome = row
-                .parsed
-                .and_then(|s| s.validate(now))
-                .map_err(|f| f.to_string())
-                .and_then(|d| {
-                    self.check_draft(&d, force, &groups)
-                        .map(|()| d)
-                        .map_err(|e| e.to_string())
-                });
-            let failure = match outcome {
-                Ok(draft) => {
-                    slots.push(results.len());
-                    drafts.push(draft);
-                    None
-                }
-                Err(reason) => Some(reason),
-            };
-            results.push(ImportResult {
-                id: None,
-                indicator: row.raw_value,
-                is_failed: failure.is_some(),
-                failure_reason: failure,
-                line: row.line,
-            });
-        }
-        let validated = started.elapsed();
-        let change = Change { actor, at: now };
-        let ids = self.policy_change(|| {
-            let ids = self.store.upsert_indicators(&drafts, &change)?;
-            let entries = ids
-                .iter()
-                .zip(&drafts)
-                .map(|(id, d)| LogEntry::Upsert(logged(*id, d)))
-                .collect();
-            Ok((ids, entries))
-        })?;
-        for (slot, id) in slots.into_iter().zip(ids) {
-            if let Some(r) = results.get_mut(slot) {
-                r.id = Some(id.to_string());
-            }
-        }
-        tracing::info!(
-            actor = %actor.name,
-            items = results.len(),
-            applied = drafts.len(),
-            validate_ms = validated.as_millis(),
-            store_ms = (started.elapsed() - validated).as_millis(),
-            "Import applied."
-        );
-        Ok(results)
-    }
-
     /// A filtered page of indicators.
     pub async fn list_indicators(
         &self,
@@ -180,6 +69,26 @@ impl ControlPlane {
     ) -> Result<Vec<Indicator>, ControlError> {
         self.blocking(move |cp| Ok(cp.store.list_indicators(&query, cp.now())?))
             .await
+    }
+
+    /// A filtered page of indicators and, when `counted`, how many match in all (both read
+    /// in one blocking task, so that they agree unless a change lands between the two reads).
+    pub async fn list_indicators_counted(
+        &self,
+        query: IndicatorQuery,
+        counted: bool,
+    ) -> Result<(Vec<Indicator>, Option<u64>), ControlError> {
+        self.blocking(move |cp| {
+            let now = cp.now();
+            let page = cp.store.list_indicators(&query, now)?;
+            let total = if counted {
+                Some(cp.store.count_indicators(&query, now)?)
+            } else {
+                None
+            };
+            Ok((page, total))
+        })
+        .await
     }
 
     /// One indicator.
@@ -288,11 +197,11 @@ impl ControlPlane {
         .await
     }
 
-    fn group_names(&self) -> Result<HashSet<String>, ControlError> {
+    pub(crate) fn group_names(&self) -> Result<HashSet<String>, ControlError> {
         Ok(self.store.groups()?.into_iter().map(|g| g.name).collect())
     }
 
-    fn check_draft(
+    pub(crate) fn check_draft(
         &self,
         draft: &IndicatorDraft,
         force: bool,
@@ -354,7 +263,7 @@ pub(crate) fn logged(id: i64, d: &IndicatorDraft) -> LoggedIndicator {
 
 /// Why a valid draft is still refused.
 #[derive(Debug, thiserror::Error)]
-enum DraftRefusal {
+pub(crate) enum DraftRefusal {
     #[error(transparent)]
     Field(FieldError),
     #[error(transparent)]

@@ -10,6 +10,7 @@
 pub mod agents;
 pub mod api;
 pub mod audit_log;
+pub mod bulk_delete;
 pub mod clock;
 pub mod config;
 pub mod config_file;
@@ -18,6 +19,7 @@ pub mod console;
 pub mod control;
 pub mod detection;
 pub mod groups;
+pub mod import;
 pub mod indicators;
 pub mod machines;
 pub mod metrics;

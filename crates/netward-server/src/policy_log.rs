@@ -30,6 +30,15 @@ pub enum LogEntry {
     DeviceMoved(i64),
 }
 
+/// What a change tells the log about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum History {
+    /// Every entry it made.
+    Entries(Vec<LogEntry>),
+    /// Too many to keep (more than [`CAPACITY`]): agents behind it get a snapshot.
+    TooLarge,
+}
+
 /// The changes after `base`, up to `current`.
 #[derive(Debug)]
 pub struct PolicyLog {

@@ -307,7 +307,69 @@ async fn the_indicator_search_finds_by_title_word_and_part_of_the_value_beyond_t
 
     // The search and the action filter combine, in the store too.
     let (_, none) = get(&s, &http, &session, "/indicators?q=relay&action=allow").await;
-    assert!(!shown(&none, "192.0.2.55") && none.contains("Nothing yet."));
+    assert!(!shown(&none, "192.0.2.55") && none.contains("No indicator matches this search."));
+    assert!(none.contains("0 of 0"), "{none}");
+}
+
+/// Issue 11: the list says how many there are in all and pages through every one with plain
+/// links (no script), keeping the search.
+#[tokio::test]
+async fn the_indicator_list_shows_n_of_m_and_pages_through_every_indicator() {
+    let s = TestServer::start().await;
+    let http = no_redirects();
+    let bulk: String = (0..250u32)
+        .map(|i| format!("10.9.{}.{}\n", i / 200, i % 200 + 1))
+        .collect();
+    let (status, _) = s
+        .send(
+            s.req(
+                reqwest::Method::POST,
+                "/api/indicators/import?action=block&title=bulk%20feed",
+                Some(&s.admin),
+            )
+            .header("content-type", "text/plain")
+            .body(bulk),
+        )
+        .await;
+    assert!(status.is_success());
+    s.block("203.0.113.77").await;
+    let (_, cookie) = sign_in(&s, &http, &s.admin).await;
+    let session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    let shown = |html: &str, value: &str| html.contains(&format!(">{value}</a>"));
+
+    let (_, first) = get(&s, &http, &session, "/indicators").await;
+    assert!(first.contains("1–100 of 251"), "{first}");
+    assert!(
+        first.contains("href=\"/indicators?q=&amp;action=&amp;page=2\""),
+        "{first}"
+    );
+    assert!(!first.contains("rel=\"prev\""), "no page before the first");
+    assert!(!shown(&first, "203.0.113.77"));
+
+    let (_, last) = get(&s, &http, &session, "/indicators?page=3").await;
+    assert!(last.contains("201–251 of 251"), "{last}");
+    assert!(
+        shown(&last, "203.0.113.77"),
+        "the newest is on the last page"
+    );
+    assert!(last.contains("rel=\"prev\"") && !last.contains("rel=\"next\""));
+
+    // The pager keeps the search; a search pages too.
+    let (_, searched) = get(&s, &http, &session, "/indicators?q=bulk%20feed&page=2").await;
+    assert!(searched.contains("101–200 of 250"), "{searched}");
+    assert!(
+        searched.contains("q=bulk%20feed&amp;action=&amp;page=3"),
+        "{searched}"
+    );
+    // A page past the end, or not a number, is answered, not refused.
+    let (status, past) = get(&s, &http, &session, "/indicators?page=99").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        past.contains("0 of 251") || past.contains("of 251"),
+        "{past}"
+    );
+    let (status, _) = get(&s, &http, &session, "/indicators?page=abc").await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 /// Issue 10, defect 11: every console page refuses to be framed, sniffed or cached (the page

@@ -35,6 +35,7 @@ async fn every_documented_route_exists_and_every_required_route_is_documented() 
         ("DELETE", "/api/indicators/{id}"),
         ("POST", "/api/indicators/import"),
         ("POST", "/api/indicators/BatchDelete"),
+        ("POST", "/api/indicators/DeleteByFilter"),
         ("GET", "/api/groups"),
         ("POST", "/api/groups"),
         ("GET", "/api/groups/{name}"),

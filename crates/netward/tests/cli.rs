@@ -715,3 +715,118 @@ fn the_wrong_scheme_is_pointed_out() {
     assert!(e.contains("then use http://"), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+/// Issue 11: a list that holds more than a page says so on standard error (standard output
+/// stays the list), `--all` walks every page, the containment and title filters search every
+/// indicator, and `rm` by filter counts first, refuses without a terminal unless `--yes`,
+/// and deletes in one change.
+#[test]
+fn lists_say_how_many_there_are_and_rm_deletes_by_filter_after_counting() {
+    let s = ServerProcess::start(BIN);
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    let lines: String = (0..10_050u32)
+        .map(|i| format!("10.{}.{}.{}\n", i / 62_500, (i / 250) % 250, i % 250 + 1))
+        .collect();
+    std::fs::write(&feed, lines).unwrap();
+    let report = s.ok(&[
+        "indicator",
+        "import",
+        feed.to_str().unwrap(),
+        "--action",
+        "block",
+        "--title",
+        "bulk feed",
+    ]);
+    assert!(report.contains("10050 applied"), "{report}");
+    let import_id = report
+        .split("import ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .expect("the import names its id")
+        .to_owned();
+    let imported = s.json(&["indicator", "list", "--import", &import_id, "--top", "5"]);
+    assert_eq!(imported["value"].as_array().unwrap().len(), 5);
+    let one = imported["value"][0]["indicatorValue"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = s.ok(&["indicator", "show", &one]);
+    assert!(
+        shown.contains(&format!("import  {import_id}")) || shown.contains(&import_id),
+        "{shown}"
+    );
+    s.ok(&[
+        "indicator",
+        "add",
+        "203.0.113.0/24",
+        "--action",
+        "audit",
+        "--title",
+        "Scanner range",
+    ]);
+
+    let out = s.cli(&s.admin, &["indicator", "list"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 10_001, "a header and a page");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("10,000 of 10,051 shown"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = s.cli(&s.admin, &["indicator", "list", "--all", "--top", "3000"]);
+    assert!(all.status.success());
+    let all_out = String::from_utf8_lossy(&all.stdout);
+    assert_eq!(
+        all_out.lines().count(),
+        10_052,
+        "one header and every indicator"
+    );
+    assert!(all_out.lines().last().unwrap().contains("203.0.113.0/24"));
+    let every = s.json(&["indicator", "list", "--all"]);
+    assert_eq!(every["@odata.count"], 10_051);
+    assert_eq!(every["value"].as_array().unwrap().len(), 10_051);
+
+    let covering = s.json(&["indicator", "list", "--containing", "203.0.113.9"]);
+    assert_eq!(covering["value"][0]["indicatorValue"], "203.0.113.0/24");
+    let titled = s.json(&["indicator", "list", "--title", "scanner"]);
+    assert_eq!(titled["value"].as_array().unwrap().len(), 1);
+
+    // rm by filter: a dry run counts, no terminal and no --yes refuses, --yes deletes.
+    let dry = s.ok(&["indicator", "rm", "--title", "bulk feed", "--dry-run"]);
+    assert!(
+        dry.contains("10,050 indicators match; nothing was deleted"),
+        "{dry}"
+    );
+    let refused = s.cli(&s.admin, &["indicator", "rm", "--title", "bulk feed"]);
+    assert_eq!(refused.status.code(), Some(2), "a usage error");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("pass --yes"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let values = dir.path().join("values.txt");
+    std::fs::write(&values, "# two of them\n10.0.0.1\n10.0.0.2\n").unwrap();
+    let by_file = s.ok(&[
+        "indicator",
+        "rm",
+        "--file",
+        values.to_str().unwrap(),
+        "--yes",
+    ]);
+    assert!(by_file.contains("deleted 2 indicators"), "{by_file}");
+    let gone = s.ok(&["indicator", "rm", "--title", "bulk feed", "--yes"]);
+    assert!(gone.contains("deleted 10,048 indicators"), "{gone}");
+    let left = s.json(&["indicator", "list"]);
+    assert_eq!(left["value"].as_array().unwrap().len(), 1);
+    let bad = s.cli(
+        &s.admin,
+        &["indicator", "rm", "--action", "block", "203.0.113.0/24"],
+    );
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an indicator or filters, not both"
+    );
+}

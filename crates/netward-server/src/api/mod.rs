@@ -98,6 +98,7 @@ fn routes(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Rout
         .routes(routes!(indicators::show, indicators::delete))
         .routes(routes!(indicators::import))
         .routes(routes!(indicators::batch_delete))
+        .routes(routes!(indicators::delete_by_filter))
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::show, groups::update, groups::delete))
         .routes(routes!(groups::policy))

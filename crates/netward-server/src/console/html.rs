@@ -255,6 +255,18 @@ pub fn select_field_id(
 /// A table with a caption, column headers and rows of cells; `body_id` names the `tbody`
 /// that `console.js` updates, if any.
 pub fn table(caption: &str, headers: &[&str], rows: &[Vec<Markup>], body_id: &str) -> Markup {
+    table_or(caption, headers, rows, body_id, "Nothing yet.")
+}
+
+/// [`table`], saying `empty` when there are no rows (a search that matched nothing is not
+/// an empty store).
+pub fn table_or(
+    caption: &str,
+    headers: &[&str],
+    rows: &[Vec<Markup>],
+    body_id: &str,
+    empty: &str,
+) -> Markup {
     html! {
         div class="scroll" {
             table {
@@ -268,7 +280,7 @@ pub fn table(caption: &str, headers: &[&str], rows: &[Vec<Markup>], body_id: &st
             }
         }
         @if rows.is_empty() {
-            p class="empty" { "Nothing yet." }
+            p class="empty" { (empty) }
         }
     }
 }

@@ -11,7 +11,7 @@ use super::error::PageError;
 use super::html::{Notice, TextField, Viewer, notice, page, select_field, table};
 use super::user::User;
 use crate::control::{ControlError, ControlPlane};
-use crate::indicators::ImportFormat;
+use crate::import::ImportFormat;
 
 /// The import form, below `result` (a notice, or nothing).
 fn import_form(viewer: &Viewer, result: Option<Markup>) -> Markup {
@@ -123,7 +123,7 @@ pub(super) async fn upload(
     u.check(&upload.csrf)?;
     let kind = upload.format();
     let results = match cp
-        .import_indicators(upload.file, kind, false, u.actor())
+        .import_indicators(upload.file.into(), kind, false, u.actor())
         .await
     {
         Ok(r) => r,
@@ -137,9 +137,9 @@ pub(super) async fn upload(
         }
         Err(e) => return Err(e.into()),
     };
-    let failed = results.iter().filter(|r| r.is_failed).count();
+    let failed = results.failed();
     let rows: Vec<Vec<Markup>> = results
-        .iter()
+        .results()
         .map(|r| {
             vec![
                 r.line.map_or("-".into(), |l| l.to_string()).render(),

@@ -1,109 +1,20 @@
-//! `/indicators`: the list (searched and filtered in the store, as `GET /api/indicators`),
-//! an indicator's page (a form for analysts, facts for viewers), the form to add one, save
-//! and delete. Importing a file is in `import.rs`.
+//! `/indicators/…`: an indicator's page (a form for analysts, facts for viewers), the form to
+//! add one, save and delete. The list is in `indicator_list.rs`, importing a file in
+//! `import.rs`.
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, Render, html};
+use maud::{Markup, html};
 use netward_model::timestamp::format_rfc3339;
 use netward_model::{Action, FieldError, IndicatorSubmission, MdeAction, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Notice, TextField, Viewer, facts, notice, page, select_field, table, urlencode};
+use super::html::{Notice, TextField, Viewer, facts, notice, page, select_field, urlencode};
 use super::user::{CsrfForm, User};
 use crate::control::{ControlError, ControlPlane};
-use crate::store::IndicatorQuery;
-
-/// Indicators shown on the list page; a search narrows it in the store, never here.
-const LIST_ROWS: usize = 1000;
-
-#[derive(Deserialize, Default)]
-pub(super) struct IndicatorFilter {
-    /// Text the value or title contains (any case).
-    #[serde(default)]
-    q: String,
-    /// An action name; anything else lists every action.
-    #[serde(default)]
-    action: String,
-    /// The value just saved, to confirm it.
-    #[serde(default)]
-    saved: Option<String>,
-}
-
-/// `GET /indicators`.
-pub(super) async fn list(
-    State(cp): State<ControlPlane>,
-    u: User,
-    Query(filter): Query<IndicatorFilter>,
-) -> Result<Markup, PageError> {
-    let action = Action::parse(&filter.action).ok().map(|(a, _)| a);
-    let text = Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty());
-    let list = cp
-        .list_indicators(IndicatorQuery {
-            action,
-            text,
-            top: LIST_ROWS,
-            ..IndicatorQuery::default()
-        })
-        .await?;
-    let rows: Vec<Vec<Markup>> = list
-        .iter()
-        .map(|i| {
-            vec![
-                html! { a href={ "/indicators/" (i.id) } { (i.draft.value) } },
-                action_label(i.draft.action, i.draft.mde_action).render(),
-                i.draft.title.render(),
-                i.draft.severity.as_str().render(),
-                if i.draft.generate_alert { "yes" } else { "no" }.render(),
-                if i.draft.groups.is_empty() {
-                    "all devices".to_owned()
-                } else {
-                    i.draft.groups.join(", ")
-                }
-                .render(),
-                i.draft
-                    .expires_at
-                    .map_or("never".into(), format_rfc3339)
-                    .render(),
-            ]
-        })
-        .collect();
-    let actions = [
-        ("", "any action"),
-        ("allow", "allow"),
-        ("audit", "audit"),
-        ("block", "block"),
-    ];
-    let body = html! {
-        @if let Some(v) = &filter.saved {
-            (notice(Notice::Ok, &format!("Saved {v}.")))
-        }
-        @if u.viewer.can(Role::Analyst) {
-            p class="actions" {
-                a class="button" href="/indicators/new" { "Add an indicator" }
-                " "
-                a class="button secondary" href="/indicators/import" { "Import a file" }
-            }
-        }
-        form method="get" action="/indicators" class="filters" role="search" {
-            (TextField::new("q", "Value or title contains")
-                .value(&filter.q)
-                .kind("search"))
-            (select_field("action", "Action", &actions, &filter.action, None))
-            button type="submit" { "Search" }
-        }
-        (table(
-            "Indicators",
-            &["Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires"],
-            &rows,
-            ""
-        ))
-    };
-    Ok(page("Indicators", "/indicators", Some(&u.viewer), body))
-}
 
 /// The indicator form as posted; every field is optional here, so that a missing one comes
 /// back from validation beside its control rather than as a bare 422.
@@ -161,7 +72,7 @@ impl IndicatorForm {
 
 /// The list's action column: what devices do, and MDE's name when it says more
 /// (`block (AlertAndBlock)`).
-fn action_label(action: Action, name: MdeAction) -> String {
+pub(super) fn action_label(action: Action, name: MdeAction) -> String {
     if name == MdeAction::from(action) {
         action.as_str().to_owned()
     } else {

@@ -28,6 +28,7 @@ mod error;
 mod groups;
 pub mod html;
 mod import;
+mod indicator_list;
 mod indicators;
 mod live;
 mod login;
@@ -95,7 +96,10 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         .route("/logout", post(login::sign_out))
         .route("/devices", get(machines::list))
         .route("/devices/{id}", get(machines::show))
-        .route("/indicators", get(indicators::list).post(indicators::save))
+        .route(
+            "/indicators",
+            get(indicator_list::list).post(indicators::save),
+        )
         .route("/indicators/new", get(indicators::new))
         .route(
             "/indicators/import",

@@ -40,7 +40,10 @@ pub use detection::{
 pub use enrollment::{EnrollRefusal, EnrollTokenRecord, EnrollmentStore};
 pub use error::StoreError;
 pub use fleet::{AckRecord, DeviceRecord, FleetStore, GroupDeletion};
-pub use indicators::{BatchDeletion, IndicatorQuery, IndicatorStore};
+pub use indicators::{
+    BatchDeletion, BulkDeletion, DeleteFilter, ImportSource, ImportSummary, IndicatorQuery,
+    IndicatorStore, StoredImport,
+};
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};
 

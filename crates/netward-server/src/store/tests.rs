@@ -1,10 +1,11 @@
 //! The store conformance suite: every backend must pass these. Each test takes a fresh store.
 //! The cases live in `tests/`, one file per resource (`indicators.rs`, `fleet.rs`, `audit.rs`,
-//! `detection.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
+//! `detection.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
 //! `tests/odata_model.rs` (random filters against a naive model). This file holds the shared
 //! helpers, the list of cases and the runs against each backend.
 
 mod audit;
+mod bulk;
 mod detection;
 mod fleet;
 mod indicators;
@@ -66,7 +67,11 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         odata::odata_filters_and_orders_over_every_row,
         odata_model::odata_filters_agree_with_a_naive_model,
         indicators::delete_removes_and_audits,
-        indicators::batch_delete_is_all_or_nothing_with_an_audit_row_each,
+        indicators::batch_delete_is_all_or_nothing_with_one_summary_entry,
+        bulk::an_import_is_one_entry_and_marks_its_indicators,
+        bulk::an_import_that_fails_stores_nothing,
+        bulk::containment_title_and_counts_search_every_row,
+        bulk::delete_by_filter_counts_then_deletes_in_one_change,
         indicators::mde_fields_are_kept_as_submitted,
         fleet::groups_settings_and_tokens,
         detection::events_are_stored_once_and_purged_with_their_links,

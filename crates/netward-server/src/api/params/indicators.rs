@@ -15,6 +15,13 @@ use crate::store::IndicatorQuery;
 #[into_params(parameter_in = Query)]
 pub struct BatchDeleteParams {}
 
+/// `POST /api/indicators/DeleteByFilter` (netward's own route, so strict) takes no
+/// parameters: the filter is the body.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteByFilterParams {}
+
 /// `GET /api/indicators`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -27,6 +34,19 @@ pub struct IndicatorParams {
     group: Option<String>,
     /// Created by this token, user or feed.
     source: Option<String>,
+    /// Indicators whose title contains this text (any case).
+    title: Option<String>,
+    /// Indicators inside this address or CIDR network (their whole range).
+    within: Option<String>,
+    /// Indicators whose range covers this address or CIDR network.
+    containing: Option<String>,
+    /// `true`: also answer how many indicators match in all, as `@odata.count`.
+    #[serde(rename = "$count")]
+    count: Option<String>,
+    /// Indicators that this import created or changed last (its id, from the import's answer
+    /// header `X-Netward-Import-Id` or its audit entry).
+    #[serde(rename = "importId")]
+    import_id: Option<String>,
     /// Also list expired indicators (`true`/`false`).
     #[serde(rename = "includeExpired")]
     include_expired: Option<String>,
@@ -51,7 +71,19 @@ fn expression(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|v| !v.trim().is_empty())
 }
 
+/// An address or network parameter, canonicalised, or an error naming it.
+fn network(name: &str, v: &Option<String>) -> Result<Option<IndicatorValue>, ApiError> {
+    text(v)
+        .map(|v| IndicatorValue::parse(&v).map_err(|e| ApiError::invalid(name, e.to_string())))
+        .transpose()
+}
+
 impl IndicatorParams {
+    /// Whether the total count is asked for (`$count=true`).
+    pub fn with_count(&self) -> Result<bool, ApiError> {
+        flag("$count", &self.count)
+    }
+
     /// The store query these parameters ask for.
     pub fn query(&self) -> Result<IndicatorQuery, ApiError> {
         let value = text(&self.value)
@@ -74,6 +106,9 @@ impl IndicatorParams {
             group: text(&self.group),
             source: text(&self.source),
             text: None,
+            title: text(&self.title),
+            within: network("within", &self.within)?,
+            containing: network("containing", &self.containing)?,
             filter: expression(&self.filter)
                 .map(odata::parse_filter)
                 .transpose()
@@ -86,6 +121,13 @@ impl IndicatorParams {
             include_expired: flag("includeExpired", &self.include_expired)?,
             top: count("$top", &self.top, MAX_TOP, MAX_TOP)?,
             skip: count("$skip", &self.skip, 0, usize::MAX)?,
+            import_id: text(&self.import_id)
+                .map(|i| {
+                    i.parse::<i64>().map_err(|_| {
+                        ApiError::invalid("importId", format!("`{i}` is not an import id"))
+                    })
+                })
+                .transpose()?,
         })
     }
 }

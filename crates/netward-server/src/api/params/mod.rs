@@ -16,7 +16,7 @@ mod lenient;
 pub use agents::PolicyParams;
 pub use audit_log::AuditParams;
 pub use detection::{AlertParams, ContactParams, EventParams, EventStreamParams, IncidentParams};
-pub use indicators::{BatchDeleteParams, ImportParams, IndicatorParams};
+pub use indicators::{BatchDeleteParams, DeleteByFilterParams, ImportParams, IndicatorParams};
 pub use lenient::LenientParams;
 
 use axum::extract::FromRequestParts;

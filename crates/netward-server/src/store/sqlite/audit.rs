@@ -73,7 +73,10 @@ impl AuditStore for SqliteStore {
         let conn = self.conn()?;
         let v: Option<i64> = conn
             .query_row(
-                "SELECT max(id) FROM audit_log WHERE target = ?1 AND action LIKE 'indicator.%'",
+                // An import writes one entry for all its indicators and marks each with its id.
+                "SELECT max(v) FROM (SELECT max(id) AS v FROM audit_log \
+                 WHERE target = ?1 AND action LIKE 'indicator.%' \
+                 UNION ALL SELECT import_id FROM indicators WHERE value = ?1)",
                 [value],
                 |r| r.get(0),
             )

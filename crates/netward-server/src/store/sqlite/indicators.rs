@@ -1,6 +1,6 @@
 //! Indicators: upserts in multi-row statements, listing and search (OData `$filter` and
 //! `$orderby` translated by `odata.rs`), deletion (one by one here, in batches in
-//! `batch_delete.rs`).
+//! `batch_delete.rs`); imports in `import.rs`.
 
 use netward_model::{
     Actor, ActorKind, Indicator, IndicatorDraft, IndicatorValue, MdeAction, Severity,
@@ -10,7 +10,10 @@ use rusqlite::{Connection, Row, params_from_iter};
 use serde_json::json;
 
 use super::{SqliteStore, audit, db, odata, to_json};
-use crate::store::{BatchDeletion, Change, IndicatorQuery, IndicatorStore, StoreError};
+use crate::store::{
+    BatchDeletion, BulkDeletion, Change, DeleteFilter, ImportSource, IndicatorQuery,
+    IndicatorStore, StoreError, StoredImport,
+};
 
 /// Indicators per multi-row upsert (24 parameters each, under SQLite's 32,766).
 const UPSERT_CHUNK: usize = 500;
@@ -46,7 +49,8 @@ pub(super) const INDICATOR_COLUMNS: &str = "id, value, action_name, title, descr
     category, mitre_techniques, created_by, created_by_kind, created_at, updated_by, \
     updated_by_kind, updated_at, educate_url, \
     (SELECT json_group_array(g.id) FROM (SELECT id FROM device_groups \
-     WHERE name IN (SELECT value FROM json_each(indicators.groups)) ORDER BY id) AS g)";
+     WHERE name IN (SELECT value FROM json_each(indicators.groups)) ORDER BY id) AS g), \
+    import_id";
 
 pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
     json!({
@@ -59,6 +63,48 @@ pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
         "generateAlert": d.generate_alert,
         "rbacGroupNames": d.groups,
     })
+}
+
+/// The [`UPSERT_PARAMS`] parameters of one upserted row, in the order of [`upsert_sql`].
+fn push_draft_args(
+    args: &mut Vec<Value>,
+    d: &IndicatorDraft,
+    value: &str,
+    change: &Change<'_>,
+) -> Result<(), StoreError> {
+    let (start, end) = d.value.bounds();
+    let family = match d.value.family() {
+        netward_model::Family::V4 => 4,
+        netward_model::Family::V6 => 6,
+    };
+    let text = |t: &str| Value::Text(t.to_owned());
+    args.extend([
+        text(value),
+        Value::Integer(family),
+        Value::Blob(bound_blob(start)),
+        Value::Blob(bound_blob(end)),
+        text(d.mde_action.action().as_str()),
+        text(&d.title),
+        text(&d.description),
+        text(d.severity.as_str()),
+        d.expires_at.map_or(Value::Null, Value::Integer),
+        Value::Integer(i64::from(d.generate_alert)),
+        text(&d.recommended_actions),
+        Value::Text(to_json(&d.groups)?),
+        text(&d.external_id),
+        text(&d.application),
+        text(&d.category),
+        text(&d.mitre_techniques.join(",")),
+        text(&change.actor.name),
+        text(change.actor.kind.as_str()),
+        Value::Integer(change.at),
+        text(&change.actor.name),
+        text(change.actor.kind.as_str()),
+        Value::Integer(change.at),
+        text(d.mde_action.as_str()),
+        text(&d.educate_url),
+    ]);
+    Ok(())
 }
 
 /// 16 big-endian bytes, so that ranges sort as blobs.
@@ -90,6 +136,7 @@ pub(super) struct IndicatorRow {
     updated_at: i64,
     educate_url: String,
     group_ids: String,
+    import_id: Option<i64>,
 }
 
 impl IndicatorRow {
@@ -117,6 +164,7 @@ impl IndicatorRow {
             updated_at: r.get(19)?,
             educate_url: r.get(20)?,
             group_ids: r.get(21)?,
+            import_id: r.get(22)?,
         })
     }
 
@@ -143,6 +191,7 @@ impl IndicatorRow {
             created_at: self.created_at,
             updated_by: actor(&self.updated_by, &self.updated_by_kind)?,
             updated_at: self.updated_at,
+            import_id: self.import_id,
             draft: IndicatorDraft {
                 value,
                 action: mde_action.action(),
@@ -238,39 +287,7 @@ impl IndicatorStore for SqliteStore {
             let mut st = tx.prepare_cached(&sql).map_err(db("prepare upsert"))?;
             let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * UPSERT_PARAMS);
             for &i in chunk {
-                let (d, value) = (&drafts[i], &values[i]);
-                let (start, end) = d.value.bounds();
-                let family = match d.value.family() {
-                    netward_model::Family::V4 => 4,
-                    netward_model::Family::V6 => 6,
-                };
-                let text = |t: &str| Value::Text(t.to_owned());
-                args.extend([
-                    text(value),
-                    Value::Integer(family),
-                    Value::Blob(bound_blob(start)),
-                    Value::Blob(bound_blob(end)),
-                    text(d.mde_action.action().as_str()),
-                    text(&d.title),
-                    text(&d.description),
-                    text(d.severity.as_str()),
-                    d.expires_at.map_or(Value::Null, Value::Integer),
-                    Value::Integer(i64::from(d.generate_alert)),
-                    text(&d.recommended_actions),
-                    Value::Text(to_json(&d.groups)?),
-                    text(&d.external_id),
-                    text(&d.application),
-                    text(&d.category),
-                    text(&d.mitre_techniques.join(",")),
-                    text(&change.actor.name),
-                    text(change.actor.kind.as_str()),
-                    Value::Integer(change.at),
-                    text(&change.actor.name),
-                    text(change.actor.kind.as_str()),
-                    Value::Integer(change.at),
-                    text(d.mde_action.as_str()),
-                    text(&d.educate_url),
-                ]);
+                push_draft_args(&mut args, &drafts[i], &values[i], change)?;
             }
             let returned: std::collections::HashMap<String, i64> = st
                 .query_map(params_from_iter(args), |r| {
@@ -298,6 +315,15 @@ impl IndicatorStore for SqliteStore {
         Ok(ids)
     }
 
+    fn import_indicators(
+        &self,
+        source: &mut dyn ImportSource,
+        change: &Change<'_>,
+    ) -> Result<StoredImport, StoreError> {
+        let mut conn = self.conn()?;
+        super::import::import_indicators(&mut conn, source, change)
+    }
+
     fn indicator(&self, id: i64) -> Result<Option<Indicator>, StoreError> {
         let conn = self.conn()?;
         let sql = format!("SELECT {INDICATOR_COLUMNS} FROM indicators WHERE id = ?1");
@@ -307,46 +333,23 @@ impl IndicatorStore for SqliteStore {
     }
 
     fn list_indicators(&self, q: &IndicatorQuery, now: i64) -> Result<Vec<Indicator>, StoreError> {
-        let mut sql = format!("SELECT {INDICATOR_COLUMNS} FROM indicators WHERE 1 = 1");
-        let mut args = Vec::new();
-        if let Some(v) = &q.value {
-            sql.push_str(" AND value = ?");
-            args.push(Value::Text(v.clone()));
-        }
-        if let Some(a) = q.action {
-            sql.push_str(" AND action = ?");
-            args.push(Value::Text(a.as_str().into()));
-        }
-        if let Some(g) = &q.group {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM json_each(indicators.groups) WHERE json_each.value = ?)",
-            );
-            args.push(Value::Text(g.clone()));
-        }
-        if let Some(s) = &q.source {
-            sql.push_str(" AND created_by = ?");
-            args.push(Value::Text(s.clone()));
-        }
-        if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            // instr() on lower-cased text: a substring test with no LIKE wildcards to escape.
-            sql.push_str(" AND (instr(lower(value), ?) > 0 OR instr(lower(title), ?) > 0)");
-            args.push(Value::Text(t.to_lowercase()));
-            args.push(Value::Text(t.to_lowercase()));
-        }
-        if !q.include_expired {
-            sql.push_str(" AND (expires_at IS NULL OR expires_at > ?)");
-            args.push(Value::Integer(now));
-        }
-        if let Some(filter) = &q.filter {
-            sql.push_str(" AND ");
-            odata::push_filter(filter, &mut sql, &mut args);
-        }
+        let (mut sql, mut args) = super::indicator_query::select(q, now);
         sql.push_str(&odata::order_by(&q.order));
         sql.push_str(" LIMIT ? OFFSET ?");
         args.push(Value::Integer(i64::try_from(q.top).unwrap_or(i64::MAX)));
         args.push(Value::Integer(i64::try_from(q.skip).unwrap_or(i64::MAX)));
         let conn = self.conn()?;
         query_indicators(&conn, &sql, args)
+    }
+
+    fn count_indicators(&self, q: &IndicatorQuery, now: i64) -> Result<u64, StoreError> {
+        let (sql, args) = super::indicator_query::count(q, now);
+        let conn = self.conn()?;
+        let n: i64 = conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| st.query_row(params_from_iter(args), |r| r.get(0)))
+            .map_err(db("count indicators"))?;
+        Ok(super::to_u64(n))
     }
 
     fn delete_indicator(
@@ -384,6 +387,16 @@ impl IndicatorStore for SqliteStore {
     ) -> Result<BatchDeletion, StoreError> {
         let mut conn = self.conn()?;
         super::batch_delete::delete_indicators(&mut conn, ids, change)
+    }
+
+    fn delete_matching(
+        &self,
+        filter: &DeleteFilter,
+        dry_run: bool,
+        change: &Change<'_>,
+    ) -> Result<BulkDeletion, StoreError> {
+        let mut conn = self.conn()?;
+        super::batch_delete::delete_matching(&mut conn, filter, dry_run, change)
     }
 
     fn active_indicators(&self, now: i64) -> Result<Vec<Indicator>, StoreError> {

@@ -7,7 +7,7 @@
 
 //!
 //! One file per resource, each implementing that resource's trait of [`crate::store`]:
-//! `indicators.rs` (with `batch_delete.rs`), `fleet.rs` (groups, settings, devices), `enrollment.rs`, `tokens.rs`,
+//! `indicators.rs` (with `indicator_query.rs`, `batch_delete.rs` and `import.rs`), `fleet.rs` (groups, settings, devices), `enrollment.rs`, `tokens.rs`,
 //! `audit.rs`, and `detection/` (events, alerts, incidents). `schema.rs` holds the schema
 //! and its migrations; `odata.rs` turns an indicators `$filter` and `$orderby` into SQL.
 //! The alerting rules themselves live in `crate::detection::alerting`: this backend
@@ -18,6 +18,8 @@ mod batch_delete;
 mod detection;
 mod enrollment;
 mod fleet;
+mod import;
+mod indicator_query;
 mod indicators;
 mod odata;
 mod schema;
@@ -31,6 +33,9 @@ use rusqlite::{Connection, Transaction, params};
 use super::{Change, StoreError};
 
 pub use detection::remote_key;
+
+/// SQLite's page cache, in KiB (an import raises it while it runs).
+const CACHE_KIB: u32 = 64 * 1024;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "netward.db";
@@ -86,10 +91,10 @@ impl SqliteStore {
             source,
         })?;
         let mut conn = Connection::open(data_dir.join(DB_FILE)).map_err(db("open"))?;
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
-        )
+             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY;"
+        ))
         .map_err(db("configure"))?;
         schema::migrate(&mut conn)?;
         Ok(Self {

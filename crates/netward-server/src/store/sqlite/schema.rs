@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -204,13 +204,23 @@ pub const SCHEMA_6: &str = "
 ALTER TABLE devices ADD COLUMN exemptions TEXT NOT NULL DEFAULT '[]';
 ";
 
+/// Version 7: the import that last created or changed each indicator (`import_id`: the id of
+/// the import's summary audit entry; NULL for indicators no import has touched), indexed for
+/// `GET /api/indicators?importId=`. The bounds stay unindexed: an index on them cost an
+/// import of a million rows about 1.7 s of its 10 (`BENCHMARKS.md` §5), and `within` and
+/// `containing` scan the table instead.
+pub const SCHEMA_7: &str = "
+ALTER TABLE indicators ADD COLUMN import_id INTEGER;
+CREATE INDEX indicators_import ON indicators(import_id) WHERE import_id IS NOT NULL;
+";
+
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=5 => {
+        0..=6 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -227,7 +237,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             if version <= 4 {
                 tx.execute_batch(SCHEMA_5).map_err(db("migrate"))?;
             }
-            tx.execute_batch(SCHEMA_6).map_err(db("migrate"))?;
+            if version <= 5 {
+                tx.execute_batch(SCHEMA_6).map_err(db("migrate"))?;
+            }
+            tx.execute_batch(SCHEMA_7).map_err(db("migrate"))?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
             tx.commit().map_err(db("migrate"))?;
@@ -268,6 +281,38 @@ mod tests {
             )
             .unwrap();
         assert_eq!((exemptions.as_str(), version), ("[]", SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn version_6_indicators_keep_their_rows_and_belong_to_no_import() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for script in [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_5, SCHEMA_6] {
+            conn.execute_batch(script).unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 6").unwrap();
+        conn.execute(
+            "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
+             description, severity, generate_alert, recommended_actions, groups, \
+             external_id, application, category, mitre_techniques, created_by, \
+             created_by_kind, created_at, updated_by, updated_by_kind, updated_at) \
+             VALUES ('192.0.2.1', 4, x'', x'', 'block', 't', '', 'Informational', 0, '', '[]', \
+             '', '', '', '', 'a', 'User', 1, 'a', 'User', 1)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (value, import, version): (String, Option<i64>, i64) = conn
+            .query_row(
+                "SELECT value, import_id, (SELECT user_version FROM pragma_user_version) \
+                 FROM indicators",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (value.as_str(), import, version),
+            ("192.0.2.1", None, SCHEMA_VERSION)
+        );
     }
 
     #[test]

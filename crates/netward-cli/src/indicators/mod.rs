@@ -1,15 +1,17 @@
-//! `netward indicator add|list|show|rm|import`.
+//! `netward indicator add|list|show|rm|import`: `list.rs` pages through the list, `remove.rs`
+//! deletes one or many, `import.rs` uploads a file.
 
-use std::path::{Path, PathBuf};
+mod import;
+mod list;
+mod remove;
+
+use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
-use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use netward_model::agent_wire::EnforcementSummary;
-use netward_model::wire::{ImportResultList, IndicatorEntity, IndicatorList};
+use netward_model::wire::{IndicatorEntity, IndicatorList};
 use netward_model::{IndicatorSubmission, MdeAction, Severity};
 use reqwest::Method;
-use tokio_util::io::ReaderStream;
 
 use crate::args::{self, TimeArg};
 use crate::client::ApiClient;
@@ -55,40 +57,15 @@ pub enum IndicatorCommand {
         #[arg(long)]
         force: bool,
     },
-    /// List indicators.
-    List {
-        /// Exact value.
-        #[arg(long)]
-        value: Option<String>,
-        /// allow, audit or block.
-        #[arg(long, value_parser = args::action)]
-        action: Option<MdeAction>,
-        /// Indicators scoped to this group.
-        #[arg(long)]
-        group: Option<String>,
-        /// Created by this token, user or feed.
-        #[arg(long)]
-        source: Option<String>,
-        /// Include expired indicators.
-        #[arg(long)]
-        include_expired: bool,
-        /// Page size (at most 10000).
-        #[arg(long)]
-        top: Option<usize>,
-        /// Items to skip.
-        #[arg(long)]
-        skip: Option<usize>,
-    },
+    /// List indicators: a page (10,000 at most), or every one with --all.
+    List(list::ListArgs),
     /// Show one indicator, by id or value.
     Show {
         /// Id or value.
         indicator: String,
     },
-    /// Delete an indicator, by id or value.
-    Rm {
-        /// Id or value.
-        indicator: String,
-    },
+    /// Delete an indicator by id or value, or every indicator that matches filters.
+    Rm(remove::RemoveArgs),
     /// Import a CSV (MDE's template), JSON ({"Indicators": [...]}) or plain list file.
     Import {
         /// The file.
@@ -207,6 +184,7 @@ fn print_one(i: &IndicatorEntity) {
             "updated",
             format!("{} by {}", i.last_update_time, i.last_updated_by),
         ),
+        ("import", i.import_id.clone().unwrap_or_else(|| "-".into())),
         (
             "enforcement",
             i.enforcement
@@ -255,7 +233,7 @@ fn enforcement_line(e: &EnforcementSummary) -> String {
 }
 
 /// Finds an indicator by id, or else by value (expired ones included).
-async fn find(client: &ApiClient, key: &str) -> Result<IndicatorEntity, CliError> {
+pub(super) async fn find(client: &ApiClient, key: &str) -> Result<IndicatorEntity, CliError> {
     if key.bytes().all(|b| b.is_ascii_digit()) {
         return client.get(&format!("/api/indicators/{key}"), &[]).await;
     }
@@ -280,8 +258,10 @@ async fn find(client: &ApiClient, key: &str) -> Result<IndicatorEntity, CliError
 pub async fn run(client: &ApiClient, json: bool, cmd: IndicatorCommand) -> Result<(), CliError> {
     let flags = match &cmd {
         IndicatorCommand::Add { .. } => &flags::INDICATOR_ADD,
-        IndicatorCommand::List { .. } => &flags::INDICATOR_LIST,
-        IndicatorCommand::Show { .. } | IndicatorCommand::Rm { .. } => &flags::INDICATOR_ONE,
+        IndicatorCommand::List(_) => &flags::INDICATOR_LIST,
+        IndicatorCommand::Show { .. } => &flags::INDICATOR_ONE,
+        IndicatorCommand::Rm(r) if !r.is_single() => &flags::INDICATOR_RM,
+        IndicatorCommand::Rm(_) => &flags::INDICATOR_ONE,
         IndicatorCommand::Import { .. } => &flags::INDICATOR_IMPORT,
     };
     run_command(client, json, cmd)
@@ -334,43 +314,7 @@ async fn run_command(
                 Ok(())
             }
         }
-        IndicatorCommand::List {
-            value,
-            action,
-            group,
-            source,
-            include_expired,
-            top,
-            skip,
-        } => {
-            let mut q: Vec<(&str, String)> = Vec::new();
-            for (k, v) in [
-                ("value", value),
-                ("action", action.map(|a| a.action().as_str().to_owned())),
-                ("group", group),
-                ("source", source),
-            ] {
-                if let Some(v) = v {
-                    q.push((k, v));
-                }
-            }
-            if include_expired {
-                q.push(("includeExpired", "true".into()));
-            }
-            if let Some(t) = top {
-                q.push(("$top", t.to_string()));
-            }
-            if let Some(s) = skip {
-                q.push(("$skip", s.to_string()));
-            }
-            let list: IndicatorList = client.get("/api/indicators", &q).await?;
-            if json {
-                table::print_json(&list)
-            } else {
-                table::print_painted(&HEADERS, &rows(&list.value), 2, table::Paint::outcome);
-                Ok(())
-            }
-        }
+        IndicatorCommand::List(list) => list::run(client, json, list).await,
         IndicatorCommand::Show { indicator } => {
             let ind = find(client, &indicator).await?;
             if json {
@@ -380,16 +324,7 @@ async fn run_command(
                 Ok(())
             }
         }
-        IndicatorCommand::Rm { indicator } => {
-            let ind = find(client, &indicator).await?;
-            client
-                .send_raw(client.request(Method::DELETE, &format!("/api/indicators/{}", ind.id)))
-                .await?;
-            if !json {
-                crate::say!("deleted indicator {} ({})", ind.id, ind.indicator_value);
-            }
-            Ok(())
-        }
+        IndicatorCommand::Rm(rm) => remove::run(client, json, rm).await,
         IndicatorCommand::Import {
             file,
             format,
@@ -402,7 +337,7 @@ async fn run_command(
             groups,
             force,
         } => {
-            let format = format.unwrap_or_else(|| guess_format(&file));
+            let format = format.unwrap_or_else(|| import::guess_format(&file));
             let mut query = vec![("force", force.to_string())];
             if format == ImportFileFormat::List {
                 for (k, v) in [
@@ -425,111 +360,8 @@ async fn run_command(
                     "--action, --title and the other defaults apply to plain lists only; CSV and JSON rows carry their own".into(),
                 ));
             }
-            let results = import(client, &file, format, &query).await?;
-            report_import(json, &results)
+            let (results, import_id) = import::import(client, &file, format, &query).await?;
+            import::report_import(json, &results, import_id.as_deref())
         }
-    }
-}
-
-fn guess_format(file: &Path) -> ImportFileFormat {
-    match file
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("csv") => ImportFileFormat::Csv,
-        Some("json") => ImportFileFormat::Json,
-        _ => ImportFileFormat::List,
-    }
-}
-
-/// Uploads the file with a progress bar on the terminal, then waits for the per-item results.
-async fn import(
-    client: &ApiClient,
-    file: &Path,
-    format: ImportFileFormat,
-    query: &[(&str, String)],
-) -> Result<ImportResultList, CliError> {
-    let file_err = |cause| CliError::File {
-        path: file.to_owned(),
-        cause,
-    };
-    let handle = tokio::fs::File::open(file).await.map_err(file_err)?;
-    let size = handle.metadata().await.map_err(file_err)?.len();
-    let bar = ProgressBar::new(size);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:12} [{bar:40}] {bytes}/{total_bytes} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message("uploading");
-    let progress = bar.clone();
-    let stream = ReaderStream::with_capacity(handle, 256 * 1024).inspect(move |chunk| {
-        if let Ok(bytes) = chunk {
-            progress.inc(bytes.len() as u64);
-        }
-        if progress.position() >= size {
-            progress.set_message("applying");
-        }
-    });
-    let content_type = match format {
-        ImportFileFormat::Csv => "text/csv",
-        ImportFileFormat::Json => "application/json",
-        ImportFileFormat::List => "text/plain; charset=utf-8",
-    };
-    let req = client
-        .request(Method::POST, "/api/indicators/import")
-        .query(query)
-        .header(reqwest::header::CONTENT_TYPE, content_type)
-        .header(reqwest::header::CONTENT_LENGTH, size)
-        .body(reqwest::Body::wrap_stream(stream));
-    let result = client.send(req).await;
-    bar.finish_and_clear();
-    result
-}
-
-fn report_import(json: bool, results: &ImportResultList) -> Result<(), CliError> {
-    let total = results.value.len();
-    let failed: Vec<_> = results
-        .value
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.is_failed)
-        .collect();
-    if json {
-        table::print_json(results)?;
-    } else {
-        crate::say!(
-            "{} applied, {} failed, {} in all",
-            total - failed.len(),
-            failed.len(),
-            total
-        );
-        if !failed.is_empty() {
-            let rows: Vec<Vec<String>> = failed
-                .iter()
-                .map(|(i, r)| {
-                    vec![
-                        r.line
-                            .map(|l| l.to_string())
-                            .unwrap_or_else(|| format!("item {}", i + 1)),
-                        r.indicator.clone(),
-                        flags::INDICATOR_IMPORT
-                            .rewrite(r.failure_reason.as_deref().unwrap_or_default()),
-                    ]
-                })
-                .collect();
-            table::print(&["WHERE", "VALUE", "REASON"], &rows);
-        }
-    }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::PartialImport {
-            failed: failed.len(),
-            total,
-            applied: total - failed.len(),
-        })
     }
 }

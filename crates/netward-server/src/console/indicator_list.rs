@@ -1,0 +1,153 @@
+//! `GET /indicators`: the list, searched and filtered in the store (as `GET /api/indicators`),
+//! 100 a page with "1–100 of 201,009" and plain previous and next links (no script).
+
+use axum::extract::{Query, State};
+use maud::{Markup, Render, html};
+use netward_model::text::thousands;
+use netward_model::timestamp::format_rfc3339;
+use netward_model::{Action, Role};
+use serde::Deserialize;
+
+use super::error::PageError;
+use super::html::{Notice, TextField, notice, page, select_field, table_or, urlencode};
+use super::indicators::action_label;
+use super::user::User;
+use crate::control::ControlPlane;
+use crate::store::IndicatorQuery;
+
+/// Indicators on one page of the list; a search narrows it in the store, never here, and the
+/// pager walks every page.
+const PAGE_ROWS: usize = 100;
+
+#[derive(Deserialize, Default)]
+pub(super) struct IndicatorFilter {
+    /// Text the value or title contains (any case).
+    #[serde(default)]
+    q: String,
+    /// An action name; anything else lists every action.
+    #[serde(default)]
+    action: String,
+    /// The 1-based page; anything that is not a page number is the first.
+    #[serde(default)]
+    page: String,
+    /// The value just saved, to confirm it.
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// `GET /indicators`.
+pub(super) async fn list(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Query(filter): Query<IndicatorFilter>,
+) -> Result<Markup, PageError> {
+    let action = Action::parse(&filter.action).ok().map(|(a, _)| a);
+    let text = Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty());
+    let searching = text.is_some() || action.is_some();
+    let page_number = filter.page.trim().parse::<usize>().unwrap_or(1).max(1);
+    let (list, total) = cp
+        .list_indicators_counted(
+            IndicatorQuery {
+                action,
+                text,
+                top: PAGE_ROWS,
+                skip: (page_number - 1).saturating_mul(PAGE_ROWS),
+                ..IndicatorQuery::default()
+            },
+            true,
+        )
+        .await?;
+    let total = total.unwrap_or_default();
+    let rows: Vec<Vec<Markup>> = list
+        .iter()
+        .map(|i| {
+            vec![
+                html! { a href={ "/indicators/" (i.id) } { (i.draft.value) } },
+                action_label(i.draft.action, i.draft.mde_action).render(),
+                i.draft.title.render(),
+                i.draft.severity.as_str().render(),
+                if i.draft.generate_alert { "yes" } else { "no" }.render(),
+                if i.draft.groups.is_empty() {
+                    "all devices".to_owned()
+                } else {
+                    i.draft.groups.join(", ")
+                }
+                .render(),
+                i.draft
+                    .expires_at
+                    .map_or("never".into(), format_rfc3339)
+                    .render(),
+            ]
+        })
+        .collect();
+    let actions = [
+        ("", "any action"),
+        ("allow", "allow"),
+        ("audit", "audit"),
+        ("block", "block"),
+    ];
+    let body = html! {
+        @if let Some(v) = &filter.saved {
+            (notice(Notice::Ok, &format!("Saved {v}.")))
+        }
+        @if u.viewer.can(Role::Analyst) {
+            p class="actions" {
+                a class="button" href="/indicators/new" { "Add an indicator" }
+                " "
+                a class="button secondary" href="/indicators/import" { "Import a file" }
+            }
+        }
+        form method="get" action="/indicators" class="filters" role="search" {
+            (TextField::new("q", "Value or title contains")
+                .value(&filter.q)
+                .kind("search"))
+            (select_field("action", "Action", &actions, &filter.action, None))
+            button type="submit" { "Search" }
+        }
+        (pager(&filter, page_number, list.len(), total))
+        (table_or(
+            "Indicators",
+            &["Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires"],
+            &rows,
+            "",
+            if searching { "No indicator matches this search." } else { "Nothing yet." },
+        ))
+    };
+    Ok(page("Indicators", "/indicators", Some(&u.viewer), body))
+}
+
+/// "101–200 of 1,000,000", with links to the previous and next pages (plain links: paging
+/// needs no script).
+fn pager(filter: &IndicatorFilter, page: usize, shown: usize, total: u64) -> Markup {
+    let first = (page - 1).saturating_mul(PAGE_ROWS);
+    let link = |page: usize| {
+        format!(
+            "/indicators?q={}&action={}&page={page}",
+            urlencode(&filter.q),
+            urlencode(&filter.action)
+        )
+    };
+    let has_next = (first + shown) < usize::try_from(total).unwrap_or(usize::MAX);
+    html! {
+        nav class="pager" aria-label="Pages" {
+            p {
+                @if shown == 0 {
+                    (format!("0 of {}", thousands(total)))
+                } @else {
+                    (format!(
+                        "{}–{} of {}",
+                        thousands(first as u64 + 1),
+                        thousands((first + shown) as u64),
+                        thousands(total)
+                    ))
+                }
+                @if page > 1 {
+                    " " a href=(link(page - 1)) rel="prev" { "Previous" }
+                }
+                @if has_next {
+                    " " a href=(link(page + 1)) rel="next" { "Next" }
+                }
+            }
+        }
+    }
+}
