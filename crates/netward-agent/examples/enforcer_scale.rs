@@ -65,6 +65,26 @@ fn ms(d: Duration) -> String {
     }
 }
 
+/// Applies `delta` as the agent does (its journal line, the update, the line saved) and
+/// describes it: the whole in the agent / the enforcer's share (elements added, removed).
+fn apply_delta(
+    engine: &mut Engine<NftEnforcer>,
+    state: &std::path::Path,
+    delta: PolicyUpdate,
+) -> String {
+    let started = Instant::now();
+    let line = journal::journal_line(&delta);
+    let r = engine.update(delta, 0).unwrap();
+    journal::save(state, engine, line.as_deref()).unwrap();
+    format!(
+        "{} / {} ({}, {})",
+        ms(started.elapsed()),
+        ms(r.elapsed),
+        r.added,
+        r.removed
+    )
+}
+
 /// Writes the snapshot of `n` indicators as the server sends it, and measures the agent's
 /// work on it in a process of its own (`--measure`), so that the generator's memory is not
 /// counted: prints what that process prints.
@@ -151,23 +171,13 @@ fn measure(path: &str, n: usize) {
             expires_at: None,
             title: "delta".into(),
         };
-        let delta = update(version, false, vec![ind]);
-        let line = journal::journal_line(&delta);
-        let started = Instant::now();
-        let r = engine.update(delta, 0).unwrap();
-        journal::save(state.path(), &engine, line.as_deref()).unwrap();
+        let took = apply_delta(&mut engine, state.path(), update(version, false, vec![ind]));
         version += 1;
         rows.push((
             format!(
                 "{label}, in the agent (saved to its journal) / of which the enforcer (elements added, removed)"
             ),
-            format!(
-                "{} / {} ({}, {})",
-                ms(started.elapsed()),
-                ms(r.elapsed),
-                r.added,
-                r.removed
-            ),
+            took,
         ));
     }
     for count in [1_000, 100_000] {
@@ -185,28 +195,20 @@ fn measure(path: &str, n: usize) {
                 ..a.clone()
             })
             .collect();
-        let delta = update(version, false, changed);
-        let line = journal::journal_line(&delta);
-        let started = Instant::now();
-        let r = engine.update(delta, 0).unwrap();
-        journal::save(state.path(), &engine, line.as_deref()).unwrap();
+        let took = apply_delta(&mut engine, state.path(), update(version, false, changed));
         version += 1;
         rows.push((
             format!(
                 "delta: {count} indicators block → audit, in the agent (saved) / of which the enforcer (elements added, removed)"
             ),
-            format!(
-                "{} / {} ({}, {})",
-                ms(started.elapsed()),
-                ms(r.elapsed),
-                r.added,
-                r.removed
-            ),
+            took,
         ));
         // Back to block, so that the next delta starts from the snapshot's sets.
-        engine
-            .update(update(version, false, bulk[..count].to_vec()), 0)
-            .unwrap();
+        apply_delta(
+            &mut engine,
+            state.path(),
+            update(version, false, bulk[..count].to_vec()),
+        );
         version += 1;
     }
     drop(bulk);
