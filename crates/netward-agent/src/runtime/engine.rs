@@ -472,14 +472,20 @@ impl<E: Enforcer> Engine<E> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::SetId;
     use crate::enforcer::fake::RecordingEnforcer;
     use netward_model::Coverage;
     use netward_model::{Family, IndicatorValue};
 
-    fn ind(id: i64, value: &str, action: &str, expires_at: Option<i64>) -> AgentIndicator {
+    /// An indicator as the server sends it (the journal's tests use it too).
+    pub(crate) fn ind(
+        id: i64,
+        value: &str,
+        action: &str,
+        expires_at: Option<i64>,
+    ) -> AgentIndicator {
         AgentIndicator {
             id,
             value: IndicatorValue::parse(value).unwrap(),
@@ -489,7 +495,8 @@ mod tests {
         }
     }
 
-    fn update(
+    /// An update of group `default`, mode block, coverage all.
+    pub(crate) fn update(
         version: u64,
         full: bool,
         upserts: Vec<AgentIndicator>,

@@ -127,34 +127,20 @@ pub fn replay(dir: &Path, policy: &mut PolicyState) -> Result<Option<String>, Ag
 mod tests {
     use super::*;
     use crate::enforcer::fake::RecordingEnforcer;
-    use netward_model::agent_wire::AgentIndicator;
-    use netward_model::{Action, Coverage, IndicatorValue, ProtectionMode};
+    use crate::runtime::engine;
 
+    /// An update blocking `values` (id, value), removing `removals`.
     fn update(
         version: u64,
         full: bool,
         values: &[(i64, &str)],
         removals: Vec<i64>,
     ) -> PolicyUpdate {
-        PolicyUpdate {
-            version,
-            full,
-            group: "default".into(),
-            mode: ProtectionMode::Block,
-            coverage: Coverage::All,
-            upserts: values
-                .iter()
-                .map(|(id, v)| AgentIndicator {
-                    id: *id,
-                    value: IndicatorValue::parse(v).unwrap(),
-                    action: Action::Block,
-                    expires_at: None,
-                    title: String::new(),
-                })
-                .collect(),
-            removals,
-            server_time: 0,
-        }
+        let upserts = values
+            .iter()
+            .map(|(id, v)| engine::tests::ind(*id, v, "block", None))
+            .collect();
+        engine::tests::update(version, full, upserts, removals)
     }
 
     fn load(dir: &Path) -> (PolicyState, Option<String>) {
