@@ -18,6 +18,7 @@ pub mod connections;
 pub mod console;
 pub mod control;
 pub mod detection;
+pub mod feeds;
 pub mod groups;
 pub mod import;
 pub mod indicators;
