@@ -10,6 +10,11 @@
 //!
 //! A format never applies guard rails or decides an action: it reports what the feed says.
 
+pub mod intel;
+mod kind;
+
+pub use kind::{FeedKind, UnknownFeedKind};
+
 use netward_model::IndicatorValue;
 
 /// What one refresh brought back from a feed's server.
@@ -34,7 +39,10 @@ pub enum Content {
     Complete(Vec<FeedItem>),
     /// Changes since the cursor, for feeds read incrementally: items to add or replace (keyed
     /// by `external_id`) and the external ids that left (revoked or deleted at the source).
-    Changes { upserts: Vec<FeedItem>, removed: Vec<String> },
+    Changes {
+        upserts: Vec<FeedItem>,
+        removed: Vec<String>,
+    },
 }
 
 /// One address or network that a feed names.
@@ -56,7 +64,14 @@ pub struct FeedItem {
 
 impl FeedItem {
     pub fn new(value: IndicatorValue) -> Self {
-        Self { value, external_id: None, comment: None, valid_from: None, valid_until: None, confidence: None }
+        Self {
+            value,
+            external_id: None,
+            comment: None,
+            valid_from: None,
+            valid_until: None,
+            confidence: None,
+        }
     }
 }
 
@@ -98,7 +113,11 @@ pub enum PullError {
     #[error("{url}: {reason}")]
     Http { url: String, reason: String },
     #[error("{url}: the server answered {status}")]
-    Status { url: String, status: u16, retry_after: Option<u64> },
+    Status {
+        url: String,
+        status: u16,
+        retry_after: Option<u64>,
+    },
     #[error("{url}: more than {limit} bytes; the feed's size cap refuses it")]
     TooLarge { url: String, limit: u64 },
     #[error("{url}: {reason}")]
