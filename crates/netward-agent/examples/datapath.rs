@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use netward_agent::enforcer::nft::NftEnforcer;
 use netward_agent::netns::run_in;
 use netward_agent::runtime::engine::{Engine, PolicyState};
-use netward_model::agent_wire::PolicyUpdate;
+use netward_model::agent_wire::{PolicyIndicator, PolicyUpdate};
 
 use netward_testkit::netns::{Netns, ip, veth};
 
@@ -267,7 +267,8 @@ fn main() {
                     mode: netward_model::ProtectionMode::Block,
                     coverage: netward_model::Coverage::All,
                     upserts: netward_testkit::bench::indicators(n)
-                        .into_values()
+                        .values()
+                        .map(PolicyIndicator::from)
                         .collect(),
                     removals: Vec::new(),
                     server_time: 0,

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use netward_agent::enforcer::nft::NftEnforcer;
 use netward_agent::runtime::engine::{Engine, PolicyState};
 use netward_agent::runtime::journal;
-use netward_model::agent_wire::{AgentIndicator, PolicyUpdate};
+use netward_model::agent_wire::{AgentIndicator, PolicyIndicator, PolicyUpdate};
 use netward_model::{Action, Coverage, IndicatorValue, ProtectionMode};
 
 use netward_testkit::Netns;
@@ -37,6 +37,14 @@ fn proc_kib(path: &str, key: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// This process's peak RSS in MB since the last call, which starts the next peak from the
+/// present RSS (`/proc/self/clear_refs`).
+fn peak_mb() -> u64 {
+    let peak = proc_kib("/proc/self/status", "VmHWM:") / 1024;
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    peak
 }
 
 fn meminfo_kib(key: &str) -> u64 {
@@ -56,6 +64,21 @@ fn update(version: u64, full: bool, upserts: Vec<AgentIndicator>) -> PolicyUpdat
     }
 }
 
+/// The snapshot in `path`, read as the agent reads a policy answer: parsed as it is read, a
+/// chunk at a time, into the compact form.
+fn read_snapshot(path: &str) -> PolicyUpdate<PolicyIndicator> {
+    let file = std::fs::File::open(path).unwrap();
+    serde_json::from_reader(std::io::BufReader::with_capacity(64 << 10, file)).unwrap()
+}
+
+/// `update` (without upserts) as the agent reads it, with `upserts`.
+fn compact(update: PolicyUpdate, upserts: Vec<PolicyIndicator>) -> PolicyUpdate<PolicyIndicator> {
+    PolicyUpdate {
+        upserts,
+        ..update.into()
+    }
+}
+
 fn ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
@@ -70,7 +93,7 @@ fn ms(d: Duration) -> String {
 fn apply_delta(
     engine: &mut Engine<NftEnforcer>,
     state: &std::path::Path,
-    delta: PolicyUpdate,
+    delta: PolicyUpdate<PolicyIndicator>,
 ) -> String {
     let started = Instant::now();
     let line = journal::journal_line(&delta);
@@ -123,15 +146,13 @@ fn measure(path: &str, n: usize) {
     // On disk, as the agent's /var/lib/netward is (/tmp may be memory, where a sync is free).
     let state = tempfile::tempdir_in("/var/tmp").unwrap();
     let started = Instant::now();
-    // As the agent pulls it: the body read whole, then parsed.
-    let body = std::fs::read(path).unwrap();
-    let snapshot: PolicyUpdate = serde_json::from_slice(&body).unwrap();
-    drop(body);
+    // As the agent pulls it: parsed into the compact form as it is read.
+    let snapshot = read_snapshot(path);
     // The indicators the bulk deltas turn to audit (a copy the agent would not hold).
-    let bulk: Vec<AgentIndicator> = snapshot.upserts.iter().take(100_000).cloned().collect();
+    let bulk: Vec<PolicyIndicator> = snapshot.upserts.iter().take(100_000).copied().collect();
     let report = engine.update(snapshot, 0).unwrap();
     let snapshot = started.elapsed();
-    let snapshot_peak = proc_kib("/proc/self/status", "VmHWM:") / 1024;
+    let snapshot_peak = peak_mb();
     let kernel_kib =
         (meminfo_kib("Slab:") + meminfo_kib("VmallocUsed:")).saturating_sub(slab_before);
     let started = Instant::now();
@@ -171,7 +192,11 @@ fn measure(path: &str, n: usize) {
             expires_at: None,
             title: "delta".into(),
         };
-        let took = apply_delta(&mut engine, state.path(), update(version, false, vec![ind]));
+        let took = apply_delta(
+            &mut engine,
+            state.path(),
+            update(version, false, vec![ind]).into(),
+        );
         version += 1;
         rows.push((
             format!(
@@ -188,14 +213,19 @@ fn measure(path: &str, n: usize) {
             ));
             continue;
         }
-        let changed: Vec<AgentIndicator> = bulk[..count]
+        let changed: Vec<PolicyIndicator> = bulk[..count]
             .iter()
-            .map(|a| AgentIndicator {
-                action: Action::Audit,
-                ..a.clone()
+            .map(|i| {
+                let mut i = *i;
+                i.entry.action = Action::Audit;
+                i
             })
             .collect();
-        let took = apply_delta(&mut engine, state.path(), update(version, false, changed));
+        let took = apply_delta(
+            &mut engine,
+            state.path(),
+            compact(update(version, false, Vec::new()), changed),
+        );
         version += 1;
         rows.push((
             format!(
@@ -207,13 +237,14 @@ fn measure(path: &str, n: usize) {
         apply_delta(
             &mut engine,
             state.path(),
-            update(version, false, bulk[..count].to_vec()),
+            compact(update(version, false, Vec::new()), bulk[..count].to_vec()),
         );
         version += 1;
     }
     drop(bulk);
+    let deltas_peak = peak_mb();
     let started = Instant::now();
-    let mut again: PolicyUpdate = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut again = read_snapshot(path);
     again.version = version;
     let r = engine.update(again, 0).unwrap();
     rows.push((
@@ -225,11 +256,8 @@ fn measure(path: &str, n: usize) {
         ),
     ));
     rows.push((
-        "agent peak RSS: the snapshot / all of the above".into(),
-        format!(
-            "{snapshot_peak} / {} MB",
-            proc_kib("/proc/self/status", "VmHWM:") / 1024
-        ),
+        "agent peak RSS: the snapshot / the deltas / the snapshot again".into(),
+        format!("{snapshot_peak} / {deltas_peak} / {} MB", peak_mb()),
     ));
     rows.push((
         "kernel memory (Slab + vmalloc delta, approximate)".into(),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Action, Coverage, IndicatorValue, ProtectionMode};
+use crate::{Action, Coverage, IndicatorValue, PolicyEntry, ProtectionMode};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -67,11 +67,76 @@ pub struct AgentIndicator {
     pub title: String,
 }
 
-/// A policy update: a full snapshot, or the changes since the agent's version.
+/// An indicator as an agent holds it: its id and what enforcement needs of it
+/// ([`PolicyEntry`], 40 bytes, no string). It reads an [`AgentIndicator`]'s JSON and skips the
+/// title without keeping it, and writes that JSON back with an empty title.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyIndicator {
+    /// Indicator id.
+    pub id: i64,
+    /// Its value, action and expiry.
+    pub entry: PolicyEntry,
+}
+
+impl From<&AgentIndicator> for PolicyIndicator {
+    fn from(a: &AgentIndicator) -> Self {
+        Self {
+            id: a.id,
+            entry: PolicyEntry {
+                value: a.value,
+                action: a.action,
+                expires_at: a.expires_at,
+            },
+        }
+    }
+}
+
+/// The fields of an [`AgentIndicator`] that a [`PolicyIndicator`] keeps, as they travel.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyIndicatorWire<'a> {
+    id: i64,
+    value: IndicatorValue,
+    action: Action,
+    expires_at: Option<i64>,
+    /// Always written empty; read past, never kept.
+    #[serde(default, skip_deserializing)]
+    title: &'a str,
+}
+
+impl Serialize for PolicyIndicator {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PolicyIndicatorWire {
+            id: self.id,
+            value: self.entry.value,
+            action: self.entry.action,
+            expires_at: self.entry.expires_at,
+            title: "",
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PolicyIndicator {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = PolicyIndicatorWire::deserialize(deserializer)?;
+        Ok(Self {
+            id: wire.id,
+            entry: PolicyEntry {
+                value: wire.value,
+                action: wire.action,
+                expires_at: wire.expires_at,
+            },
+        })
+    }
+}
+
+/// A policy update: a full snapshot, or the changes since the agent's version. The server
+/// sends it with [`AgentIndicator`]s; the agent reads it with [`PolicyIndicator`]s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "camelCase")]
-pub struct PolicyUpdate {
+pub struct PolicyUpdate<I = AgentIndicator> {
     /// The version this update brings the agent to.
     pub version: u64,
     /// `true`: `upserts` is the whole policy and everything else is to be dropped.
@@ -83,11 +148,27 @@ pub struct PolicyUpdate {
     /// Which protocols a block applies to.
     pub coverage: Coverage,
     /// Indicators to add or replace.
-    pub upserts: Vec<AgentIndicator>,
+    pub upserts: Vec<I>,
     /// Indicator ids to drop.
     pub removals: Vec<i64>,
     /// The server's clock, Unix seconds, for the agent's log.
     pub server_time: i64,
+}
+
+impl From<PolicyUpdate> for PolicyUpdate<PolicyIndicator> {
+    /// The update as the agent reads it: the same, without the titles.
+    fn from(update: PolicyUpdate) -> Self {
+        Self {
+            version: update.version,
+            full: update.full,
+            group: update.group,
+            mode: update.mode,
+            coverage: update.coverage,
+            upserts: update.upserts.iter().map(PolicyIndicator::from).collect(),
+            removals: update.removals,
+            server_time: update.server_time,
+        }
+    }
 }
 
 /// The body of `POST /api/agent/ack`: what the device now enforces.

@@ -24,11 +24,27 @@ pub enum Family {
 /// A validated, canonical indicator value.
 /// It travels as its canonical text; reading it back parses and validates it again, so a
 /// value with host bits set or a non-address is refused with the reason, never truncated.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(try_from = "String", into = "String")]
+/// It is read from the text in place, without a `String` of its own: a policy of a million
+/// values is read without a million allocations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(into = "String")]
 pub struct IndicatorValue(IpNet);
+
+impl<'de> serde::Deserialize<'de> for IndicatorValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValueText;
+        impl serde::de::Visitor<'_> for ValueText {
+            type Value = IndicatorValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                IndicatorValue::parse(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(ValueText)
+    }
+}
 
 /// Why a string is not an indicator value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

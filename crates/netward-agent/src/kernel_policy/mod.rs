@@ -43,6 +43,9 @@ pub struct KernelPolicy {
     pub expiries: BTreeMap<SetId, BTreeMap<(u128, u128), i64>>,
 }
 
+/// A set element and the second it expires.
+type ExpiringElement = ((u128, u128), i64);
+
 /// An inclusive range and the second it expires (`None`: never).
 type Segment = (u128, u128, Option<i64>);
 
@@ -66,6 +69,9 @@ fn latest_expiry(mut ranges: Vec<Segment>) -> Vec<Segment> {
     use std::collections::BinaryHeap;
     let forever = |x: Option<i64>| x.unwrap_or(i64::MAX);
     ranges.sort_unstable_by_key(|r| r.0);
+    if ranges.iter().all(|r| r.2.is_none()) {
+        return union_in_place(ranges);
+    }
     let mut out = Vec::new();
     // (expiry, end) of every range that started at or before `pos`; the top is the latest.
     let mut covering: BinaryHeap<(i64, u128)> = BinaryHeap::new();
@@ -106,28 +112,64 @@ fn latest_expiry(mut ranges: Vec<Segment>) -> Vec<Segment> {
     }
 }
 
-/// `segments` without the addresses of `holes` (both sorted and disjoint); what is left of a
-/// segment keeps its expiry.
-fn cut(segments: &[Segment], holes: &[(u128, u128)]) -> Vec<Segment> {
-    let mut out = Vec::with_capacity(segments.len());
+/// The union of `ranges` (sorted by start, none expiring) as disjoint segments, merged where
+/// they overlap or touch: the latest expiry of ranges that never expire, computed in the
+/// vector itself, since a policy of a million indicators is mostly such ranges.
+fn union_in_place(mut ranges: Vec<Segment>) -> Vec<Segment> {
+    ranges.dedup_by(|next, kept| {
+        let joins = kept.1.checked_add(1).is_none_or(|after| next.0 <= after);
+        if joins {
+            kept.1 = kept.1.max(next.1);
+        }
+        joins
+    });
+    ranges
+}
+
+/// `segments` without the addresses that `holes` cover for good (both sorted and disjoint; a
+/// hole that expires takes nothing); what is left of a segment keeps its expiry. In place: a
+/// segment cut in several pieces keeps its first, and the others are added after, then put in
+/// order (they are few: holes are mostly loopback, the server and allow indicators).
+fn cut(mut segments: Vec<Segment>, holes: &[Segment]) -> Vec<Segment> {
+    let mut pieces = Vec::new();
     let mut first_hole = 0;
-    for &(start, end, expiry) in segments {
+    segments.retain_mut(|segment| {
+        let (start, end, expiry) = *segment;
         while holes.get(first_hole).is_some_and(|h| h.1 < start) {
             first_hole += 1;
         }
+        let before = pieces.len();
         let mut from = Some(start);
-        for &(hs, he) in holes[first_hole..].iter().take_while(|h| h.0 <= end) {
+        let lasting = holes[first_hole..].iter().filter(|h| h.2.is_none());
+        for &(hs, he, _) in lasting.take_while(|h| h.0 <= end) {
             let Some(f) = from else { break };
             if hs > f {
-                out.push((f, hs - 1, expiry));
+                pieces.push((f, hs - 1, expiry));
             }
             from = if he >= end { None } else { Some(he + 1) };
         }
         if let Some(f) = from {
-            out.push((f, end, expiry));
+            pieces.push((f, end, expiry));
         }
+        // Untouched by any hole: kept as it is.
+        if pieces.len() == before + 1 && pieces[before] == *segment {
+            pieces.pop();
+            return true;
+        }
+        match pieces.get(before) {
+            Some(&first) => {
+                *segment = first;
+                pieces.remove(before);
+                true
+            }
+            None => false,
+        }
+    });
+    if !pieces.is_empty() {
+        segments.extend(pieces);
+        segments.sort_unstable_by_key(|s| s.0);
     }
-    out
+    segments
 }
 
 /// The allow, block and audit elements of one family, from the (range, expiry) of its
@@ -135,19 +177,10 @@ fn cut(segments: &[Segment], holes: &[(u128, u128)]) -> Vec<Segment> {
 /// latest expiry of the indicators covering it; a lower action loses an address only where a
 /// higher one covers it for good.
 fn resolve([allow, block, audit]: [Vec<Segment>; 3]) -> [(Action, Vec<Segment>); 3] {
-    let permanent = |segments: &[Segment]| -> Vec<(u128, u128)> {
-        segments
-            .iter()
-            .filter(|s| s.2.is_none())
-            .map(|s| (s.0, s.1))
-            .collect()
-    };
     let allow = latest_expiry(allow);
-    let allowed_for_good = permanent(&allow);
-    let block = cut(&latest_expiry(block), &allowed_for_good);
-    let decided_for_good =
-        RangeSet::from_ranges(allowed_for_good.iter().copied().chain(permanent(&block)));
-    let audit = cut(&latest_expiry(audit), decided_for_good.ranges());
+    let block = cut(latest_expiry(block), &allow);
+    // Block was cut by allow: what either holds for good is the audit's holes.
+    let audit = cut(cut(latest_expiry(audit), &allow), &block);
     [
         (Action::Allow, allow),
         (Action::Block, block),
@@ -320,12 +353,26 @@ impl KernelPolicy {
             let (family, (start, end)) = bounds(net);
             raw[slot(family)][0].push((start, end, None));
         }
+        // Each set is built from its sorted elements in bulk, so that its tree's nodes are
+        // full (inserted one by one in order, they end about half full), an action at a time,
+        // so that only one action's lists exist beside the sets.
         for (family, raw) in [Family::V4, Family::V6].into_iter().zip(raw) {
             for (action, segments) in resolve(raw) {
+                let mut elements: BTreeMap<SetId, Vec<(u128, u128)>> = BTreeMap::new();
+                let mut expiries: BTreeMap<SetId, Vec<ExpiringElement>> = BTreeMap::new();
                 for segment in segments {
                     for (id, element, expiry) in place(action, family, segment) {
-                        policy.insert(id, element, expiry);
+                        elements.entry(id).or_default().push(element);
+                        if let Some(at) = expiry {
+                            expiries.entry(id).or_default().push((element, at));
+                        }
                     }
+                }
+                for (id, list) in elements {
+                    policy.sets.insert(id, list.into_iter().collect());
+                }
+                for (id, list) in expiries {
+                    policy.expiries.insert(id, list.into_iter().collect());
                 }
             }
         }

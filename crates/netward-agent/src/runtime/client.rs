@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use netward_model::agent_wire::{
-    AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, PolicyUpdate,
+    AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, PolicyIndicator, PolicyUpdate,
 };
 use netward_model::sse::{SseDecoder, SseItem, SseLimits};
 use netward_model::wire::ErrorBody;
@@ -45,7 +45,7 @@ pub fn check_server_url(url: &str, pinned: bool) -> Result<String, AgentError> {
 }
 
 /// An error with its causes, so that a TLS refusal says why.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -95,7 +95,9 @@ async fn read_capped(
     {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    // Sized once from the announced length, rather than doubled as it arrives.
+    let announced = resp.content_length().and_then(|n| usize::try_from(n).ok());
+    let mut body = Vec::with_capacity(announced.unwrap_or(0));
     while let Some(chunk) = resp
         .chunk()
         .await
@@ -152,43 +154,48 @@ impl AgentClient {
         Ok(Self { http, server })
     }
 
+    /// Sends `req`: the answer if it is a success; an error answer (read up to
+    /// [`MAX_SMALL_ANSWER_BYTES`]) turned into the error it says.
+    async fn answer(
+        &self,
+        req: RequestBuilder,
+        what: &str,
+    ) -> Result<reqwest::Response, AgentError> {
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| AgentError::Http(error_chain(&e)))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let bytes = read_capped(resp, what, MAX_SMALL_ANSWER_BYTES).await?;
+        let body = serde_json::from_slice::<ErrorBody>(&bytes).ok();
+        if status == StatusCode::UNAUTHORIZED {
+            let msg = body.map_or_else(|| "unauthorized".into(), |b| b.error.message);
+            return Err(AgentError::Refused(msg));
+        }
+        let target = body.as_ref().and_then(|b| b.error.target.clone());
+        let msg = body
+            .map(|b| b.error.message)
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        if is_refusal_of_content(status.as_u16(), target.as_deref()) {
+            return Err(AgentError::Rejected {
+                status: status.as_u16(),
+                message: msg,
+            });
+        }
+        Err(AgentError::Http(format!("HTTP {status}: {msg}")))
+    }
+
+    /// Sends `req` and reads its JSON answer, of at most `limit` bytes.
     async fn send<T: DeserializeOwned>(
         &self,
         req: RequestBuilder,
         what: &str,
         limit: usize,
     ) -> Result<T, AgentError> {
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| AgentError::Http(error_chain(&e)))?;
-        let status = resp.status();
-        let limit = if status.is_success() {
-            limit
-        } else {
-            MAX_SMALL_ANSWER_BYTES
-        };
-        let bytes = read_capped(resp, what, limit).await?;
-        if status == StatusCode::UNAUTHORIZED {
-            let msg = serde_json::from_slice::<ErrorBody>(&bytes)
-                .map(|b| b.error.message)
-                .unwrap_or_else(|_| "unauthorized".into());
-            return Err(AgentError::Refused(msg));
-        }
-        if !status.is_success() {
-            let body = serde_json::from_slice::<ErrorBody>(&bytes).ok();
-            let target = body.as_ref().and_then(|b| b.error.target.clone());
-            let msg = body
-                .map(|b| b.error.message)
-                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-            if is_refusal_of_content(status.as_u16(), target.as_deref()) {
-                return Err(AgentError::Rejected {
-                    status: status.as_u16(),
-                    message: msg,
-                });
-            }
-            return Err(AgentError::Http(format!("HTTP {status}: {msg}")));
-        }
+        let bytes = read_capped(self.answer(req, what).await?, what, limit).await?;
         if bytes.is_empty() {
             return serde_json::from_slice(b"null").map_err(|e| AgentError::Http(e.to_string()));
         }
@@ -225,12 +232,13 @@ impl AgentClient {
         .await
     }
 
-    /// The update from `since` to the current policy.
+    /// The update from `since` to the current policy, read straight into the compact form the
+    /// agent holds (titles are skipped as they are read).
     pub async fn policy(
         &self,
         secret: &str,
         since: Option<u64>,
-    ) -> Result<PolicyUpdate, AgentError> {
+    ) -> Result<PolicyUpdate<PolicyIndicator>, AgentError> {
         let mut req = self
             .http
             .get(format!("{}/api/agent/policy", self.server))
@@ -239,7 +247,9 @@ impl AgentClient {
         if let Some(v) = since {
             req = req.query(&[("since", v.to_string())]);
         }
-        self.send(req, "the policy pull", MAX_POLICY_BYTES).await
+        let what = "the policy pull";
+        let resp = self.answer(req, what).await?;
+        super::streamed::parse_streamed(resp, what, MAX_POLICY_BYTES).await
     }
 
     /// Reports what the kernel enforces.

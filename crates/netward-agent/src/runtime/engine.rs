@@ -8,18 +8,19 @@
 //! writes only the elements that changed, so the cost of a delta follows its size, not the
 //! policy's.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use ipnet::IpNet;
 use netward_model::agent_wire::{
-    AckRequest, AgentIndicator, DeviceFacts, Exemption, ExemptionReason, PolicyUpdate,
+    AckRequest, DeviceFacts, Exemption, ExemptionReason, PolicyIndicator, PolicyUpdate,
 };
 use netward_model::text::printable;
-use netward_model::{Action, Family, PolicyEntry, ProtectionMode};
+use netward_model::{Action, ProtectionMode};
 
 pub use super::policy_state::{PolicyFile, PolicyHeader, PolicyState};
 
+use super::merge::{self, Merged, incremental_limit};
 use crate::enforcer::{ApplyReport, Enforcer, EnforcerError};
 use crate::held::{HeldIndicators, SharedIndicators};
 use crate::kernel_policy::{KernelPolicy, SetChanges, always_allowed, exemption, exemptions};
@@ -108,31 +109,6 @@ pub const SET_CHECK_SECS: i64 = 5;
 /// Seconds between retries of a failed apply.
 pub const RETRY_SECS: i64 = 10;
 
-/// Above this share of the held indicators (in eighths), an update's changes are compiled
-/// from scratch rather than around each one: past it, a sweep over everything is cheaper.
-const INCREMENTAL_LIMIT_EIGHTHS: usize = 1;
-
-fn to_entry(a: &AgentIndicator) -> PolicyEntry {
-    PolicyEntry {
-        value: a.value,
-        action: a.action,
-        expires_at: a.expires_at,
-    }
-}
-
-/// The addresses `e` covers, as (family, first, last).
-fn touched(e: &PolicyEntry) -> (Family, u128, u128) {
-    let (first, last) = e.value.bounds();
-    (e.value.family(), first, last)
-}
-
-/// Writes to the held indicators. A panic while writing cannot leave them half-changed in a
-/// way that matters: the next update or a snapshot brings them back, so the lock is taken
-/// even if poisoned.
-fn write(held: &RwLock<HeldIndicators>) -> RwLockWriteGuard<'_, HeldIndicators> {
-    held.write().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl<E: Enforcer> Engine<E> {
     /// An engine holding `policy` (as read from the state directory), enforcing through
     /// `enforcer`, never blocking `server_addresses`. Nothing is applied until
@@ -140,8 +116,8 @@ impl<E: Enforcer> Engine<E> {
     pub fn new(enforcer: E, policy: PolicyState, server_addresses: &[IpNet]) -> Self {
         let held: HeldIndicators = policy
             .indicators
-            .values()
-            .map(|a| (a.id, to_entry(a)))
+            .into_values()
+            .map(|i| (i.id, i.entry))
             .collect();
         Self {
             enforcer,
@@ -221,18 +197,14 @@ impl<E: Enforcer> Engine<E> {
     /// scratch.
     pub fn enforce(&mut self, now: i64) -> Result<ApplyReport, EnforcerError> {
         self.kernel = None;
-        self.enforce_touched(now, Vec::new())
+        self.enforce_touched(now, Merged::Replaced)
     }
 
     /// Brings the kernel up to date at `now`, where only the addresses in `touched` changed
     /// since the last compile (besides indicators that expired since, which it adds).
-    fn enforce_touched(
-        &mut self,
-        now: i64,
-        touched: Vec<(Family, u128, u128)>,
-    ) -> Result<ApplyReport, EnforcerError> {
+    fn enforce_touched(&mut self, now: i64, merged: Merged) -> Result<ApplyReport, EnforcerError> {
         let started = std::time::Instant::now();
-        let result = self.compile_and_apply(now, touched);
+        let result = self.compile_and_apply(now, merged);
         self.counters.last_apply_seconds = started.elapsed().as_secs_f64();
         result
     }
@@ -240,25 +212,30 @@ impl<E: Enforcer> Engine<E> {
     fn compile_and_apply(
         &mut self,
         now: i64,
-        mut touched: Vec<(Family, u128, u128)>,
+        merged: Merged,
     ) -> Result<ApplyReport, EnforcerError> {
         let held = self.held.read().unwrap_or_else(PoisonError::into_inner);
         let (mode, coverage) = (self.state.mode, self.state.coverage);
-        let incremental = self.kernel.as_ref().is_some_and(|k| {
-            (k.mode == ProtectionMode::Off) == (mode == ProtectionMode::Off)
-                && touched.len() <= held.len() * INCREMENTAL_LIMIT_EIGHTHS / 8 + 64
-        });
-        let changes = match self.kernel.as_mut() {
-            Some(kernel) if incremental => {
+        let touched = match merged {
+            Merged::Touched(t) if t.len() <= incremental_limit(held.len()) => Some(t),
+            _ => None,
+        };
+        let same_off =
+            |k: &KernelPolicy| (k.mode == ProtectionMode::Off) == (mode == ProtectionMode::Off);
+        let changes = match (self.kernel.as_mut(), touched) {
+            (Some(kernel), Some(mut touched)) if same_off(kernel) => {
                 touched.extend(
                     held.expiring_between(self.compiled_at, now)
-                        .map(|(_, e)| self::touched(e)),
+                        .map(|(_, e)| merge::touched(e)),
                 );
                 kernel.mode = mode;
                 kernel.coverage = coverage;
                 Some(kernel.recompute(&held, touched, now, &self.always_allowed))
             }
             _ => {
+                // Whatever was computed goes first, so that two never exist at once but to
+                // write only the difference to a policy the kernel holds.
+                let held_before = self.kernel.take().filter(|p| p.mode != ProtectionMode::Off);
                 let fresh = KernelPolicy::from_entries(
                     mode,
                     coverage,
@@ -267,11 +244,7 @@ impl<E: Enforcer> Engine<E> {
                     &self.always_allowed,
                 );
                 // From a policy already in the kernel, write only the difference.
-                let changes = self
-                    .kernel
-                    .as_ref()
-                    .filter(|p| p.mode != ProtectionMode::Off)
-                    .map(|p| SetChanges::between(p, &fresh));
+                let changes = held_before.map(|p| SetChanges::between(&p, &fresh));
                 self.kernel = Some(fresh);
                 changes
             }
@@ -319,53 +292,35 @@ impl<E: Enforcer> Engine<E> {
         }
     }
 
-    /// Merges `update` into the held indicators and enforces the result at `now`. A snapshot
-    /// is merged as the changes it makes to what is held, so that one that repeats the held
-    /// policy (after a server restart, say) writes nothing to the kernel.
-    pub fn update(&mut self, update: PolicyUpdate, now: i64) -> Result<ApplyReport, EnforcerError> {
-        let mut changed = Vec::new();
-        {
-            let mut held = write(&self.held);
-            if update.full {
-                let kept: HashSet<i64> = update.upserts.iter().map(|a| a.id).collect();
-                let gone: Vec<i64> = held
-                    .iter()
-                    .map(|(id, _)| id)
-                    .filter(|id| !kept.contains(id))
-                    .collect();
-                for id in gone {
-                    changed.extend(held.remove(id).as_ref().map(touched));
-                }
-            }
-            for id in &update.removals {
-                changed.extend(held.remove(*id).as_ref().map(touched));
-            }
-            for a in &update.upserts {
-                let entry = to_entry(a);
-                if held.get(a.id) == Some(&entry) {
-                    continue;
-                }
-                changed.push(touched(&entry));
-                changed.extend(held.insert(a.id, entry).as_ref().map(touched));
-            }
-        }
+    /// Merges `update` into the held indicators and enforces the result at `now`
+    /// ([`merge`]: a snapshot that repeats the held policy writes nothing to the kernel).
+    pub fn update(
+        &mut self,
+        update: PolicyUpdate<PolicyIndicator>,
+        now: i64,
+    ) -> Result<ApplyReport, EnforcerError> {
         let PolicyUpdate {
             version,
+            full,
             group,
             mode,
             coverage,
             upserts,
+            removals,
             ..
         } = update;
-        // Held now in compact form: the wire form goes before the kernel batch is built.
-        drop(upserts);
+        let merged = if full {
+            merge::merge_snapshot(&self.held, upserts)
+        } else {
+            merge::merge_delta(&self.held, &upserts, &removals)
+        };
         self.state = PolicyHeader {
             version: Some(version),
             group,
             mode,
             coverage,
         };
-        self.enforce_touched(now, changed)
+        self.enforce_touched(now, merged)
     }
 
     /// Re-applies when an indicator expired, and restores the kernel when it was altered.
@@ -406,7 +361,7 @@ impl<E: Enforcer> Engine<E> {
             }
         }
         if self.next_expiry.is_some_and(|at| now >= at) {
-            self.enforce_touched(now, Vec::new())?;
+            self.enforce_touched(now, Merged::Touched(Vec::new()))?;
             return Ok(TickOutcome::Expired);
         }
         Ok(TickOutcome::Idle)
@@ -479,19 +434,20 @@ pub(crate) mod tests {
     use netward_model::Coverage;
     use netward_model::{Family, IndicatorValue};
 
-    /// An indicator as the server sends it (the journal's tests use it too).
+    /// An indicator as the agent reads it (the journal's tests use it too).
     pub(crate) fn ind(
         id: i64,
         value: &str,
         action: &str,
         expires_at: Option<i64>,
-    ) -> AgentIndicator {
-        AgentIndicator {
+    ) -> PolicyIndicator {
+        PolicyIndicator {
             id,
-            value: IndicatorValue::parse(value).unwrap(),
-            action: Action::parse(action).unwrap().0,
-            expires_at,
-            title: "t".into(),
+            entry: netward_model::PolicyEntry {
+                value: IndicatorValue::parse(value).unwrap(),
+                action: Action::parse(action).unwrap().0,
+                expires_at,
+            },
         }
     }
 
@@ -499,9 +455,9 @@ pub(crate) mod tests {
     pub(crate) fn update(
         version: u64,
         full: bool,
-        upserts: Vec<AgentIndicator>,
+        upserts: Vec<PolicyIndicator>,
         removals: Vec<i64>,
-    ) -> PolicyUpdate {
+    ) -> PolicyUpdate<PolicyIndicator> {
         PolicyUpdate {
             version,
             full,

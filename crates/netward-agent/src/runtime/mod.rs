@@ -31,6 +31,7 @@ mod enrollment;
 pub mod error;
 pub mod facts;
 pub mod journal;
+mod merge;
 pub mod metrics;
 pub mod notify;
 pub mod policy_state;
@@ -39,6 +40,7 @@ mod shared;
 mod startup;
 pub mod state;
 pub mod status;
+mod streamed;
 mod ticker;
 pub mod tls;
 

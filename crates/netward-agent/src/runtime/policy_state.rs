@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use netward_model::agent_wire::{AgentIndicator, PolicyUpdate};
+use netward_model::agent_wire::{PolicyIndicator, PolicyUpdate};
 use netward_model::{Coverage, ProtectionMode};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
@@ -24,12 +24,12 @@ pub struct PolicyState {
     #[serde(flatten)]
     pub header: PolicyHeader,
     /// The indicators in scope, by id.
-    pub indicators: BTreeMap<i64, AgentIndicator>,
+    pub indicators: BTreeMap<i64, PolicyIndicator>,
 }
 
 impl PolicyState {
     /// Applies an update: a snapshot replaces everything, a delta changes what it names.
-    pub fn merge(&mut self, update: PolicyUpdate) {
+    pub fn merge(&mut self, update: PolicyUpdate<PolicyIndicator>) {
         if update.full {
             self.indicators.clear();
         }
@@ -96,16 +96,7 @@ impl Serialize for IndicatorsAsMap<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (id, e) in self.0.iter() {
-            map.serialize_entry(
-                &id,
-                &AgentIndicator {
-                    id,
-                    value: e.value,
-                    action: e.action,
-                    expires_at: e.expires_at,
-                    title: String::new(),
-                },
-            )?;
+            map.serialize_entry(&id, &PolicyIndicator { id, entry: *e })?;
         }
         map.end()
     }

@@ -3,7 +3,6 @@
 //! directory is private to root (0700).
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -134,14 +133,20 @@ pub fn write<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), Agen
         path: path.clone(),
         source,
     };
-    let bytes = serde_json::to_vec(value).map_err(|e| AgentError::Corrupt {
-        path: path.clone(),
-        detail: e.to_string(),
-    })?;
-    let mut file = File::create(&tmp).map_err(err)?;
+    let file = File::create(&tmp).map_err(err)?;
     file.set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(err)?;
-    file.write_all(&bytes).map_err(err)?;
+    // Written as it is serialized: a policy of a million indicators is never a second copy
+    // in memory.
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    serde_json::to_writer(&mut out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => err(std::io::Error::new(kind, e)),
+        None => AgentError::Corrupt {
+            path: path.clone(),
+            detail: e.to_string(),
+        },
+    })?;
+    let file = out.into_inner().map_err(|e| err(e.into_error()))?;
     file.sync_all().map_err(err)?;
     fs::rename(&tmp, &path).map_err(err)?;
     Ok(())

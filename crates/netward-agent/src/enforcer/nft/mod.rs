@@ -104,14 +104,50 @@ fn run_nft(
 
 /// The elements of set `id` of `p` the kernel still holds at `now_ms`: not expired, with
 /// their expiry (Unix seconds).
-fn live_elements(p: &KernelPolicy, id: SetId, now_ms: i64) -> Vec<Element> {
+fn live_elements(p: &KernelPolicy, id: SetId, now_ms: i64) -> impl Iterator<Item = Element> + '_ {
     p.sets
         .get(&id)
         .into_iter()
         .flatten()
-        .map(|r| (*r, p.expiry(id, *r)))
-        .filter(|(_, at)| at.is_none_or(|at| at.saturating_mul(1000) > now_ms))
-        .collect()
+        .map(move |r| (*r, p.expiry(id, *r)))
+        .filter(move |(_, at)| at.is_none_or(|at| at.saturating_mul(1000) > now_ms))
+}
+
+/// Elements per change of a full rewrite: a set's elements are handed to the netlink encoder
+/// this many at a time, so that a million never exist as a second list beside the policy.
+const ELEMENTS_PER_CHANGE: usize = 65_536;
+
+/// A rewrite of every set of `desired` at `now_ms`: each is flushed, then refilled, in
+/// changes made as the encoder asks for them; with the number of elements added.
+fn full_changes(
+    desired: &KernelPolicy,
+    now_ms: i64,
+) -> (impl Iterator<Item = SetChange> + '_, usize) {
+    let added = SetId::all()
+        .into_iter()
+        .map(|id| live_elements(desired, id, now_ms).count())
+        .sum();
+    let flushes = SetId::all().into_iter().map(|id| SetChange {
+        id,
+        op: ElementOp::Flush,
+        elements: Vec::new(),
+    });
+    let fills = SetId::all().into_iter().flat_map(move |id| {
+        let mut live = live_elements(desired, id, now_ms).peekable();
+        std::iter::from_fn(move || {
+            live.peek()?;
+            Some(SetChange {
+                id,
+                op: ElementOp::Add,
+                elements: live
+                    .by_ref()
+                    .take(ELEMENTS_PER_CHANGE)
+                    .map(|e| element(e, now_ms))
+                    .collect(),
+            })
+        })
+    });
+    (flushes.chain(fills), added)
 }
 
 /// How much longer than to its expiry an element's timeout runs. The kernel counts a
@@ -326,39 +362,17 @@ impl Enforcer for NftEnforcer {
             rules_written = true;
         }
         let now_ms = self.clock.now_ms();
-        let full_changes = || {
-            let mut ops: Vec<SetChange> = SetId::all()
-                .into_iter()
-                .map(|id| SetChange {
-                    id,
-                    op: ElementOp::Flush,
-                    elements: Vec::new(),
-                })
-                .collect();
-            let mut added = 0;
-            for id in SetId::all() {
-                let want = live_elements(desired, id, now_ms);
-                added += want.len();
-                if !want.is_empty() {
-                    ops.push(SetChange {
-                        id,
-                        op: ElementOp::Add,
-                        elements: want.into_iter().map(|e| element(e, now_ms)).collect(),
-                    });
+        let (ops, added, removed, full): (Box<dyn Iterator<Item = SetChange>>, _, _, _) =
+            match (previous, changes) {
+                (Some(_), Some(changes)) => {
+                    let (ops, added, removed) = delta(changes, now_ms);
+                    (Box::new(ops.into_iter()), added, removed, false)
                 }
-            }
-            (ops, added)
-        };
-        let (ops, added, removed, full) = match (previous, changes) {
-            (Some(_), Some(changes)) => {
-                let (ops, added, removed) = delta(changes, now_ms);
-                (ops, added, removed, false)
-            }
-            _ => {
-                let (ops, added) = full_changes();
-                (ops, added, 0, true)
-            }
-        };
+                _ => {
+                    let (ops, added) = full_changes(desired, now_ms);
+                    (Box::new(ops), added, 0, true)
+                }
+            };
         // Until this transaction commits, the kernel holds the previous state. A delta the
         // kernel refuses (an element deleted behind our back, a kernel without DESTROY) is
         // retried at once as a full rewrite; if that fails too, forget what we think is
@@ -366,13 +380,13 @@ impl Enforcer for NftEnforcer {
         let (added, removed, full) = match self.socket.transact(
             "apply the policy",
             &self.table,
-            &ops,
+            ops,
         ) {
             Ok(()) => (added, removed, full),
             Err(error) if !full => {
                 tracing::warn!(%error, table = %self.table, "The kernel refused a policy delta; rewriting every set.");
-                let (ops, added) = full_changes();
-                if let Err(e) = self.socket.transact("rewrite the sets", &self.table, &ops) {
+                let (ops, added) = full_changes(desired, now_ms);
+                if let Err(e) = self.socket.transact("rewrite the sets", &self.table, ops) {
                     self.applied = None;
                     return Err(e);
                 }

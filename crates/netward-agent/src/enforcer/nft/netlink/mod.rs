@@ -156,12 +156,13 @@ impl NfSocket {
         seq
     }
 
-    /// Sends `changes` as one atomic transaction and waits for every acknowledgement.
+    /// Sends `changes` as one atomic transaction and waits for every acknowledgement. The
+    /// changes are encoded as they come, each dropped once encoded.
     pub fn transact(
         &mut self,
         operation: &'static str,
         table: &str,
-        changes: &[SetChange],
+        changes: impl IntoIterator<Item = SetChange>,
     ) -> Result<(), EnforcerError> {
         let mut buf = Vec::new();
         self.encode(

@@ -1,0 +1,218 @@
+//! Reads a large JSON answer (a policy snapshot: 75 MB for a million indicators) as it
+//! arrives: the body is handed a chunk at a time to a parser on a blocking thread, so that it
+//! never exists whole beside what is parsed from it, and parsing overlaps the download.
+
+use std::io::Read;
+
+use bytes::{Buf, Bytes};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+use super::AgentError;
+
+/// Chunks in flight between the download and the parser.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+/// The body as a reader, over the chunks the download sends; its end is the channel's.
+struct ChunkReader {
+    chunks: mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while !self.current.has_remaining() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.remaining());
+        self.current.copy_to_slice(&mut out[..n]);
+        Ok(n)
+    }
+}
+
+/// Parses `resp`'s body as `T` as it arrives, refusing it once it passes `limit` bytes (by its
+/// announced length or as it arrives). An unreadable body is refused whole, the error naming
+/// the field, as [`super::client`]'s answers are.
+pub async fn parse_streamed<T: DeserializeOwned + Send + 'static>(
+    mut resp: reqwest::Response,
+    what: &str,
+    limit: usize,
+) -> Result<T, AgentError> {
+    let too_large = || {
+        AgentError::Unusable(format!(
+            "the answer to {what} is larger than {limit} bytes, the most this agent reads"
+        ))
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(too_large());
+    }
+    let (chunks, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let parser = tokio::task::spawn_blocking(move || {
+        let reader = ChunkReader {
+            chunks: receiver,
+            current: Bytes::new(),
+        };
+        let de = &mut serde_json::Deserializer::from_reader(reader);
+        let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+            AgentError::Unusable(format!(
+                "unreadable answer at `{}`: {}",
+                e.path(),
+                e.inner()
+            ))
+        })?;
+        de.end()
+            .map_err(|e| AgentError::Unusable(format!("unreadable answer: {e}")))?;
+        Ok(value)
+    });
+    let mut read = 0usize;
+    let downloaded = loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                read += chunk.len();
+                if read > limit {
+                    break Err(too_large());
+                }
+                // The parser stopped early: its error says why.
+                if chunks.send(chunk).await.is_err() {
+                    break Ok(());
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(AgentError::Http(super::client::error_chain(&e))),
+        }
+    };
+    // The parser sees the end of the body here (a body cut short fails to parse), and stops.
+    drop(chunks);
+    let parsed = parser
+        .await
+        .map_err(|e| AgentError::Unusable(format!("the parser of {what} stopped: {e}")))?;
+    downloaded?;
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netward_model::agent_wire::{AgentIndicator, PolicyIndicator, PolicyUpdate};
+    use netward_model::{Action, Coverage, IndicatorValue, ProtectionMode};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers every request with `body` in chunks of 1,000 bytes, then, if
+    /// `endless`, spaces until the client hangs up.
+    async fn serve(body: Vec<u8>, endless: bool) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if conn.read(&mut byte).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                head.push(byte[0]);
+            }
+            let reply = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+            let frame = |piece: &[u8]| {
+                [format!("{:x}\r\n", piece.len()).as_bytes(), piece, b"\r\n"].concat()
+            };
+            let spaces = frame(&[b' '; 1000]);
+            let mut out = reply.as_bytes().to_vec();
+            for piece in body.chunks(1000) {
+                out.extend(frame(piece));
+            }
+            if conn.write_all(&out).await.is_err() {
+                return;
+            }
+            while endless && conn.write_all(&spaces).await.is_ok() {}
+            let _ = conn.write_all(b"0\r\n\r\n").await;
+        });
+        url
+    }
+
+    async fn pull(
+        body: Vec<u8>,
+        endless: bool,
+        limit: usize,
+    ) -> Result<PolicyUpdate<PolicyIndicator>, AgentError> {
+        let url = serve(body, endless).await;
+        let tls = crate::runtime::tls::client_config(None).unwrap();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .unwrap();
+        let resp = http.get(url).send().await.unwrap();
+        parse_streamed(resp, "the test", limit).await
+    }
+
+    fn snapshot(n: i64) -> PolicyUpdate {
+        PolicyUpdate {
+            version: 3,
+            full: true,
+            group: "default".into(),
+            mode: ProtectionMode::Block,
+            coverage: Coverage::All,
+            upserts: (0..n)
+                .map(|id| AgentIndicator {
+                    id,
+                    value: IndicatorValue::parse(&format!("10.{}.{}.1", id / 256 % 256, id % 256))
+                        .unwrap(),
+                    action: Action::Block,
+                    expires_at: (id % 3 == 0).then_some(1_900_000_000),
+                    title: format!("indicator \"{id}\" of many"),
+                })
+                .collect(),
+            removals: vec![7, 8],
+            server_time: 1,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_in_many_chunks_reads_as_it_would_whole() {
+        let sent = snapshot(5_000);
+        let body = serde_json::to_vec(&sent).unwrap();
+        let read = pull(body.clone(), false, 1 << 20).await.unwrap();
+        assert_eq!(read, PolicyUpdate::<PolicyIndicator>::from(sent));
+        let whole: PolicyUpdate<PolicyIndicator> = serde_json::from_slice(&body).unwrap();
+        assert_eq!(read, whole);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_past_the_limit_is_refused_with_the_limit_named() {
+        let err = pull(b"{\"version\": 1".to_vec(), true, 64 << 10)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AgentError::Unusable(m) if m.contains("larger than 65536 bytes")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_cut_short_or_with_a_wrong_value_is_refused_naming_where() {
+        let mut body = serde_json::to_vec(&snapshot(100)).unwrap();
+        body.truncate(body.len() / 2);
+        let err = pull(body, false, 1 << 20).await.unwrap_err();
+        assert!(
+            matches!(&err, AgentError::Unusable(m) if m.contains("unreadable answer")),
+            "{err}"
+        );
+        let body = serde_json::to_vec(&snapshot(3)).unwrap();
+        let body = String::from_utf8(body)
+            .unwrap()
+            .replace("10.0.2.1", "10.0.2.1/8");
+        let err = pull(body.into_bytes(), false, 1 << 20).await.unwrap_err();
+        assert!(
+            matches!(&err, AgentError::Unusable(m) if m.contains("upserts[2].value") && m.contains("10.0.2.1/8")),
+            "{err}"
+        );
+    }
+}
