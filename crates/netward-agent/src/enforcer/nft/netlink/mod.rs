@@ -6,18 +6,15 @@ use std::io;
 use std::os::fd::AsFd;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage, NetlinkPayload,
 };
-use netlink_packet_netfilter::nftables::{
-    DataAttribute, ListAttribute, NfTablesMessage, SetElementAttribute, SetElementFlags,
-    SetElementList, SetElementMessage,
-};
+use netlink_packet_netfilter::nftables::NfTablesMessage;
 use netlink_packet_netfilter::none::ControlMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use nix::sys::socket::{setsockopt, sockopt};
 
+mod elements;
 mod queries;
 
 use super::super::EnforcerError;
@@ -25,21 +22,10 @@ use crate::SetId;
 
 /// `NFNL_SUBSYS_NFTABLES`, the resource id of batch begin/end messages.
 const SUBSYS_NFTABLES: u16 = 10;
-/// Elements per NEWSETELEM message, keeping each nested list well under 64 KiB.
-const ELEMENTS_PER_MESSAGE: usize = 1024;
 /// Receive buffer for acknowledgements.
 const RECV_BUFFER: usize = 16 * 1024 * 1024;
 /// Longest wait for the kernel's answer, in seconds.
 const RECV_TIMEOUT_SECS: i64 = 30;
-
-/// One message of a batch.
-struct Pending {
-    message: NfTablesMessage,
-    flags: u16,
-    /// Sent as `NFT_MSG_DESTROYSETELEM` rather than the DELSETELEM it encodes as: the
-    /// netlink crate has no variant for it, and the attributes are the same.
-    destroy: bool,
-}
 
 /// A netlink socket on the netfilter protocol.
 #[derive(Debug)]
@@ -90,9 +76,6 @@ pub enum ElementOp {
     Destroy,
 }
 
-/// `NFT_MSG_DESTROYSETELEM`: a DELSETELEM that ignores missing elements (Linux 6.3).
-const NFT_MSG_DESTROYSETELEM: u16 = 30;
-
 impl NfSocket {
     /// Opens and binds a socket in the caller's network namespace.
     pub fn open() -> Result<Self, EnforcerError> {
@@ -126,19 +109,6 @@ impl NfSocket {
         inner: impl Into<netlink_packet_netfilter::NetfilterMessageInner>,
         flags: u16,
     ) -> u32 {
-        self.encode_as(buf, family, res_id, inner, flags, None)
-    }
-
-    /// [`Self::encode`], with the nftables message type replaced by `message_type`.
-    fn encode_as(
-        &mut self,
-        buf: &mut Vec<u8>,
-        family: NetfilterProtoFamily,
-        res_id: u16,
-        inner: impl Into<netlink_packet_netfilter::NetfilterMessageInner>,
-        flags: u16,
-        message_type: Option<u16>,
-    ) -> u32 {
         let seq = self.next_seq();
         let mut msg = NetlinkMessage::from(NetfilterMessage::new(
             NetfilterHeader::new(family, 0, res_id),
@@ -147,9 +117,6 @@ impl NfSocket {
         msg.header.flags = flags;
         msg.header.sequence_number = seq;
         msg.finalize();
-        if let Some(t) = message_type {
-            msg.header.message_type = (SUBSYS_NFTABLES << 8) | t;
-        }
         let start = buf.len();
         buf.resize(start + msg.buffer_len(), 0);
         msg.serialize(&mut buf[start..]);
@@ -174,17 +141,7 @@ impl NfSocket {
         );
         let mut awaited = 0usize;
         for c in changes {
-            for p in element_messages(table, c.id, c.op, &c.elements) {
-                self.encode_as(
-                    &mut buf,
-                    NetfilterProtoFamily::Inet,
-                    0,
-                    p.message,
-                    NLM_F_REQUEST | NLM_F_ACK | p.flags,
-                    p.destroy.then_some(NFT_MSG_DESTROYSETELEM),
-                );
-                awaited += 1;
-            }
+            awaited += elements::encode(&mut buf, &mut || self.next_seq(), table, &c);
         }
         if awaited == 0 {
             return Ok(());
@@ -337,89 +294,4 @@ fn parse_all(
         offset += (len + 3) & !3;
     }
     Ok(out)
-}
-
-/// The key bytes of `value` for a set of `id`'s family (network byte order).
-fn key(id: SetId, value: u128) -> Vec<u8> {
-    let bytes = value.to_be_bytes();
-    bytes[16 - id.key_len()..].to_vec()
-}
-
-/// The NEWSETELEM/DELSETELEM messages for one change of one set.
-fn element_messages<'a>(
-    table: &'a str,
-    id: SetId,
-    op: ElementOp,
-    ranges: &'a [Element],
-) -> Box<dyn Iterator<Item = Pending> + 'a> {
-    let header = move |elements: Vec<ListAttribute<SetElementAttribute>>| {
-        let mut attributes = vec![
-            SetElementList::Table(table.to_owned()),
-            SetElementList::Set(id.name()),
-        ];
-        if !elements.is_empty() {
-            attributes.push(SetElementList::Elements(elements));
-        }
-        SetElementMessage { attributes }
-    };
-    if op == ElementOp::Flush {
-        return Box::new(std::iter::once(Pending {
-            message: NfTablesMessage::DeleteSetElement(header(Vec::new())),
-            flags: 0,
-            destroy: false,
-        }));
-    }
-    let max = if id.key_len() == 4 {
-        u128::from(u32::MAX)
-    } else {
-        u128::MAX
-    };
-    // A range takes two list entries (its start and its END), an address one: half a
-    // message's worth of ranges per message. Built one message at a time, so that a million
-    // elements never exist as netlink structures all at once.
-    let per_message = if id.is_interval() {
-        ELEMENTS_PER_MESSAGE / 2
-    } else {
-        ELEMENTS_PER_MESSAGE
-    };
-    Box::new(ranges.chunks(per_message).map(move |chunk| {
-        let mut elements = Vec::with_capacity(chunk.len() * 2);
-        for &Element {
-            start,
-            end,
-            timeout_ms,
-        } in chunk
-        {
-            let mut first = vec![SetElementAttribute::Key(DataAttribute::Value(key(
-                id, start,
-            )))];
-            // Only the element that opens a range carries the timeout (the kernel refuses one
-            // on an END element), and only when added.
-            if let (ElementOp::Add, Some(ms)) = (op, timeout_ms) {
-                first.push(SetElementAttribute::Timeout(ms));
-            }
-            elements.push(ListAttribute::Element(first));
-            // An interval ends with an END element at the first address past it; a range that
-            // runs to the family's last address has none.
-            if id.is_interval() && end < max {
-                elements.push(ListAttribute::Element(vec![
-                    SetElementAttribute::Key(DataAttribute::Value(key(id, end + 1))),
-                    SetElementAttribute::Flags(SetElementFlags::IntervalEnd),
-                ]));
-            }
-        }
-        let message = header(elements);
-        match op {
-            ElementOp::Add => Pending {
-                message: NfTablesMessage::NewSetElement(message),
-                flags: NLM_F_CREATE,
-                destroy: false,
-            },
-            _ => Pending {
-                message: NfTablesMessage::DeleteSetElement(message),
-                flags: 0,
-                destroy: op == ElementOp::Destroy,
-            },
-        }
-    }))
 }
