@@ -269,7 +269,8 @@ fn main() {
                     upserts: netward_testkit::bench::indicators(n)
                         .values()
                         .map(PolicyIndicator::from)
-                        .collect(),
+                        .collect::<Vec<_>>()
+                        .into(),
                     removals: Vec::new(),
                     server_time: 0,
                 },

@@ -20,8 +20,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use netward_agent::enforcer::nft::NftEnforcer;
+use netward_agent::held::SharedIndicators;
 use netward_agent::runtime::engine::{Engine, PolicyState};
 use netward_agent::runtime::journal;
+use netward_agent::runtime::upserts::{Upserts, read_against};
 use netward_model::agent_wire::{AgentIndicator, PolicyIndicator, PolicyUpdate};
 use netward_model::{Action, Coverage, IndicatorValue, ProtectionMode};
 
@@ -65,17 +67,25 @@ fn update(version: u64, full: bool, upserts: Vec<AgentIndicator>) -> PolicyUpdat
 }
 
 /// The snapshot in `path`, read as the agent reads a policy answer: parsed as it is read, a
-/// chunk at a time, into the compact form.
-fn read_snapshot(path: &str) -> PolicyUpdate<PolicyIndicator> {
+/// chunk at a time, into the compact form, against the held indicators (`held`).
+fn read_snapshot(path: &str, held: SharedIndicators) -> PolicyUpdate<Upserts> {
     let file = std::fs::File::open(path).unwrap();
-    serde_json::from_reader(std::io::BufReader::with_capacity(64 << 10, file)).unwrap()
+    let reader = std::io::BufReader::with_capacity(64 << 10, file);
+    read_against(held, || serde_json::from_reader(reader)).unwrap()
 }
 
 /// `update` (without upserts) as the agent reads it, with `upserts`.
-fn compact(update: PolicyUpdate, upserts: Vec<PolicyIndicator>) -> PolicyUpdate<PolicyIndicator> {
+fn compact(update: PolicyUpdate, upserts: Vec<PolicyIndicator>) -> PolicyUpdate<Upserts> {
+    let update = PolicyUpdate::<Vec<PolicyIndicator>>::from(update);
     PolicyUpdate {
-        upserts,
-        ..update.into()
+        upserts: upserts.into(),
+        version: update.version,
+        full: update.full,
+        group: update.group,
+        mode: update.mode,
+        coverage: update.coverage,
+        removals: update.removals,
+        server_time: update.server_time,
     }
 }
 
@@ -93,7 +103,7 @@ fn ms(d: Duration) -> String {
 fn apply_delta(
     engine: &mut Engine<NftEnforcer>,
     state: &std::path::Path,
-    delta: PolicyUpdate<PolicyIndicator>,
+    delta: PolicyUpdate<Upserts>,
 ) -> String {
     let started = Instant::now();
     let line = journal::journal_line(&delta);
@@ -147,9 +157,15 @@ fn measure(path: &str, n: usize) {
     let state = tempfile::tempdir_in("/var/tmp").unwrap();
     let started = Instant::now();
     // As the agent pulls it: parsed into the compact form as it is read.
-    let snapshot = read_snapshot(path);
+    let snapshot = read_snapshot(path, engine.indicators());
     // The indicators the bulk deltas turn to audit (a copy the agent would not hold).
-    let bulk: Vec<PolicyIndicator> = snapshot.upserts.iter().take(100_000).copied().collect();
+    let bulk: Vec<PolicyIndicator> = snapshot
+        .upserts
+        .changed
+        .iter()
+        .take(100_000)
+        .copied()
+        .collect();
     let report = engine.update(snapshot, 0).unwrap();
     let snapshot = started.elapsed();
     let snapshot_peak = peak_mb();
@@ -195,7 +211,7 @@ fn measure(path: &str, n: usize) {
         let took = apply_delta(
             &mut engine,
             state.path(),
-            update(version, false, vec![ind]).into(),
+            compact(update(version, false, Vec::new()), vec![(&ind).into()]),
         );
         version += 1;
         rows.push((
@@ -244,7 +260,7 @@ fn measure(path: &str, n: usize) {
     drop(bulk);
     let deltas_peak = peak_mb();
     let started = Instant::now();
-    let mut again = read_snapshot(path);
+    let mut again = read_snapshot(path, engine.indicators());
     again.version = version;
     let r = engine.update(again, 0).unwrap();
     rows.push((
@@ -255,9 +271,31 @@ fn measure(path: &str, n: usize) {
             r.added + r.removed
         ),
     ));
+    let again_peak = peak_mb();
+    // A restart, in a process of its own: the state directory read, then enforced whole.
+    let exe = std::env::current_exe().unwrap();
+    let restart = Command::new(exe)
+        .args([
+            "--restart",
+            &state.path().display().to_string(),
+            &ns.path().display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        restart.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restart.stderr)
+    );
+    let restart = String::from_utf8_lossy(&restart.stdout);
+    let (restart_took, restart_peak) = restart.trim().split_once('\t').unwrap();
     rows.push((
-        "agent peak RSS: the snapshot / the deltas / the snapshot again".into(),
-        format!("{snapshot_peak} / {deltas_peak} / {} MB", peak_mb()),
+        "agent restart: policy.json and journal read, then enforced whole".into(),
+        restart_took.to_owned(),
+    ));
+    rows.push((
+        "agent peak RSS: the snapshot / the deltas / the snapshot again / a restart".into(),
+        format!("{snapshot_peak} / {deltas_peak} / {again_peak} / {restart_peak} MB"),
     ));
     rows.push((
         "kernel memory (Slab + vmalloc delta, approximate)".into(),
@@ -269,9 +307,29 @@ fn measure(path: &str, n: usize) {
     }
 }
 
+/// A restart of the agent on the state directory `state`, enforcing in the network namespace
+/// at `netns`: prints the time it took and the peak RSS in MB.
+fn restart(state: &str, netns: &str) {
+    let started = Instant::now();
+    let mut policy: PolicyState =
+        netward_agent::runtime::state::read(std::path::Path::new(state), "policy.json")
+            .unwrap()
+            .unwrap();
+    journal::replay(std::path::Path::new(state), &mut policy).unwrap();
+    let enforcer = NftEnforcer::open_in("netward", std::path::Path::new(netns)).unwrap();
+    let mut engine = Engine::new(enforcer, policy, &[]);
+    engine.enforce(0).unwrap();
+    println!(
+        "{:.2} s\t{}",
+        started.elapsed().as_secs_f64(),
+        proc_kib("/proc/self/status", "VmHWM:") / 1024
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("--restart") => return restart(&args[1], &args[2]),
         Some("--one") => return one(args[1].parse().expect("a number")),
         Some("--measure") => return measure(&args[1], args[2].parse().expect("a number")),
         _ => {}

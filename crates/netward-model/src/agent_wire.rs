@@ -132,11 +132,12 @@ impl<'de> Deserialize<'de> for PolicyIndicator {
 }
 
 /// A policy update: a full snapshot, or the changes since the agent's version. The server
-/// sends it with [`AgentIndicator`]s; the agent reads it with [`PolicyIndicator`]s.
+/// sends its upserts as [`AgentIndicator`]s; the agent reads them in a compact form of its own
+/// (`U`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "camelCase")]
-pub struct PolicyUpdate<I = AgentIndicator> {
+pub struct PolicyUpdate<U = Vec<AgentIndicator>> {
     /// The version this update brings the agent to.
     pub version: u64,
     /// `true`: `upserts` is the whole policy and everything else is to be dropped.
@@ -148,14 +149,14 @@ pub struct PolicyUpdate<I = AgentIndicator> {
     /// Which protocols a block applies to.
     pub coverage: Coverage,
     /// Indicators to add or replace.
-    pub upserts: Vec<I>,
+    pub upserts: U,
     /// Indicator ids to drop.
     pub removals: Vec<i64>,
     /// The server's clock, Unix seconds, for the agent's log.
     pub server_time: i64,
 }
 
-impl From<PolicyUpdate> for PolicyUpdate<PolicyIndicator> {
+impl From<PolicyUpdate> for PolicyUpdate<Vec<PolicyIndicator>> {
     /// The update as the agent reads it: the same, without the titles.
     fn from(update: PolicyUpdate) -> Self {
         Self {

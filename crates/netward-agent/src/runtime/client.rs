@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use netward_model::agent_wire::{
-    AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, PolicyIndicator, PolicyUpdate,
+    AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, PolicyUpdate,
 };
 use netward_model::sse::{SseDecoder, SseItem, SseLimits};
 use netward_model::wire::ErrorBody;
@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 
 use super::AgentError;
 use super::server_address::ServerUrl;
+use super::upserts::Upserts;
+use crate::held::SharedIndicators;
 
 /// Splits an enrollment token `nwe_<secret>@<URL>[#sha256:<hex>]` into the server URL and the
 /// pinned CA fingerprint.
@@ -233,12 +235,14 @@ impl AgentClient {
     }
 
     /// The update from `since` to the current policy, read straight into the compact form the
-    /// agent holds (titles are skipped as they are read).
+    /// agent holds (titles are skipped as they are read), and against `held`
+    /// ([`Upserts`]).
     pub async fn policy(
         &self,
         secret: &str,
         since: Option<u64>,
-    ) -> Result<PolicyUpdate<PolicyIndicator>, AgentError> {
+        held: SharedIndicators,
+    ) -> Result<PolicyUpdate<Upserts>, AgentError> {
         let mut req = self
             .http
             .get(format!("{}/api/agent/policy", self.server))
@@ -249,7 +253,7 @@ impl AgentClient {
         }
         let what = "the policy pull";
         let resp = self.answer(req, what).await?;
-        super::streamed::parse_streamed(resp, what, MAX_POLICY_BYTES).await
+        super::streamed::parse_streamed(resp, what, MAX_POLICY_BYTES, Some(held)).await
     }
 
     /// Reports what the kernel enforces.
@@ -415,7 +419,10 @@ mod tests {
         };
         // Announced too large: refused before any of it is read.
         refused(
-            client.policy("s", None).await.unwrap_err(),
+            client
+                .policy("s", None, Default::default())
+                .await
+                .unwrap_err(),
             MAX_POLICY_BYTES,
         );
         refused(
@@ -457,7 +464,7 @@ mod tests {
         let large = size("2001:db8:ffff:ffff:ffff:ffff:ffff:0/112", i64::MAX, 100) * 1_000_000;
         // The benchmarks' policy (70% IPv4 addresses, 20% /24s, 10% IPv6; title `bench`): a
         // hundredth of it, serialized as the server sends it.
-        let sample = PolicyUpdate {
+        let sample: PolicyUpdate = PolicyUpdate {
             version: 1,
             full: true,
             group: "default".into(),

@@ -27,8 +27,12 @@ async fn sync<E: Enforcer + 'static, C: Clock + Clone>(
     shared: &Shared<E, C>,
     logged: &mut Option<String>,
 ) -> Result<(), AgentError> {
-    let since = with_engine(&shared.engine, |e| e.state.version).await?;
-    let update = match shared.client.policy(&shared.identity.secret, since).await {
+    let (since, held) = with_engine(&shared.engine, |e| (e.state.version, e.indicators())).await?;
+    let update = match shared
+        .client
+        .policy(&shared.identity.secret, since, held)
+        .await
+    {
         Ok(update) => update,
         Err(AgentError::Unusable(detail)) => {
             if logged.as_deref() != Some(detail.as_str()) {

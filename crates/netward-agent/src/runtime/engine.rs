@@ -13,7 +13,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use ipnet::IpNet;
 use netward_model::agent_wire::{
-    AckRequest, DeviceFacts, Exemption, ExemptionReason, PolicyIndicator, PolicyUpdate,
+    AckRequest, DeviceFacts, Exemption, ExemptionReason, PolicyUpdate,
 };
 use netward_model::text::printable;
 use netward_model::{Action, ProtectionMode};
@@ -21,8 +21,9 @@ use netward_model::{Action, ProtectionMode};
 pub use super::policy_state::{PolicyFile, PolicyHeader, PolicyState};
 
 use super::merge::{self, Merged, incremental_limit};
+use super::upserts::Upserts;
 use crate::enforcer::{ApplyReport, Enforcer, EnforcerError};
-use crate::held::{HeldIndicators, SharedIndicators};
+use crate::held::SharedIndicators;
 use crate::kernel_policy::{KernelPolicy, SetChanges, always_allowed, exemption, exemptions};
 
 /// What the engine did on a tick.
@@ -114,11 +115,7 @@ impl<E: Enforcer> Engine<E> {
     /// `enforcer`, never blocking `server_addresses`. Nothing is applied until
     /// [`Engine::enforce`] or [`Engine::update`].
     pub fn new(enforcer: E, policy: PolicyState, server_addresses: &[IpNet]) -> Self {
-        let held: HeldIndicators = policy
-            .indicators
-            .into_values()
-            .map(|i| (i.id, i.entry))
-            .collect();
+        let held = policy.indicators;
         Self {
             enforcer,
             state: policy.header,
@@ -296,7 +293,7 @@ impl<E: Enforcer> Engine<E> {
     /// ([`merge`]: a snapshot that repeats the held policy writes nothing to the kernel).
     pub fn update(
         &mut self,
-        update: PolicyUpdate<PolicyIndicator>,
+        update: PolicyUpdate<Upserts>,
         now: i64,
     ) -> Result<ApplyReport, EnforcerError> {
         let PolicyUpdate {
@@ -312,7 +309,7 @@ impl<E: Enforcer> Engine<E> {
         let merged = if full {
             merge::merge_snapshot(&self.held, upserts)
         } else {
-            merge::merge_delta(&self.held, &upserts, &removals)
+            merge::merge_delta(&self.held, &upserts.changed, &removals)
         };
         self.state = PolicyHeader {
             version: Some(version),
@@ -432,6 +429,7 @@ pub(crate) mod tests {
     use crate::SetId;
     use crate::enforcer::fake::RecordingEnforcer;
     use netward_model::Coverage;
+    use netward_model::agent_wire::PolicyIndicator;
     use netward_model::{Family, IndicatorValue};
 
     /// An indicator as the agent reads it (the journal's tests use it too).
@@ -457,14 +455,14 @@ pub(crate) mod tests {
         full: bool,
         upserts: Vec<PolicyIndicator>,
         removals: Vec<i64>,
-    ) -> PolicyUpdate<PolicyIndicator> {
+    ) -> PolicyUpdate<Upserts> {
         PolicyUpdate {
             version,
             full,
             group: "default".into(),
             mode: ProtectionMode::Block,
             coverage: Coverage::All,
-            upserts,
+            upserts: upserts.into(),
             removals,
             server_time: 0,
         }

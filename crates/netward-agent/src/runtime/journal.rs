@@ -15,11 +15,12 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use netward_model::agent_wire::{PolicyIndicator, PolicyUpdate};
+use netward_model::agent_wire::PolicyUpdate;
 
 use super::AgentError;
 use super::engine::{Engine, PolicyState};
 use super::state::{self, POLICY};
+use super::upserts::Upserts;
 use crate::enforcer::Enforcer;
 
 /// The journal's file name in the state directory.
@@ -34,7 +35,7 @@ fn size(dir: &Path, name: &str) -> u64 {
 }
 
 /// The line a delta adds to the journal; `None` for a snapshot, which rewrites `policy.json`.
-pub fn journal_line(update: &PolicyUpdate<PolicyIndicator>) -> Option<Vec<u8>> {
+pub fn journal_line(update: &PolicyUpdate<Upserts>) -> Option<Vec<u8>> {
     if update.full {
         return None;
     }
@@ -101,7 +102,7 @@ pub fn replay(dir: &Path, policy: &mut PolicyState) -> Result<Option<String>, Ag
         if line.is_empty() {
             continue;
         }
-        let update: PolicyUpdate<PolicyIndicator> = match serde_json::from_slice(line) {
+        let update: PolicyUpdate<Upserts> = match serde_json::from_slice(line) {
             Ok(update) => update,
             // A last line without its newline was cut short by a crash before it was synced.
             Err(_) if n + 1 == lines.len() => return Ok(None),
@@ -117,7 +118,7 @@ pub fn replay(dir: &Path, policy: &mut PolicyState) -> Result<Option<String>, Ag
             }
         };
         if policy.header.version.is_some_and(|v| update.version > v) && !update.full {
-            policy.merge(update);
+            policy.merge_delta(update);
         }
     }
     Ok(None)
@@ -135,7 +136,7 @@ mod tests {
         full: bool,
         values: &[(i64, &str)],
         removals: Vec<i64>,
-    ) -> PolicyUpdate<PolicyIndicator> {
+    ) -> PolicyUpdate<Upserts> {
         let upserts = values
             .iter()
             .map(|(id, v)| engine::tests::ind(*id, v, "block", None))
@@ -150,14 +151,14 @@ mod tests {
     }
 
     fn ids(p: &PolicyState) -> Vec<i64> {
-        p.indicators.keys().copied().collect()
+        p.indicators.iter().map(|(id, _)| id).collect()
     }
 
     #[test]
     fn deltas_are_appended_and_replayed_and_a_snapshot_starts_over() {
         let dir = tempfile::tempdir().unwrap();
         let mut e = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
-        let mut apply = |u: PolicyUpdate<PolicyIndicator>| {
+        let mut apply = |u: PolicyUpdate<Upserts>| {
             let line = journal_line(&u);
             e.update(u, 0).unwrap();
             save(dir.path(), &e, line.as_deref()).unwrap();

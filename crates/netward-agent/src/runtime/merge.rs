@@ -8,12 +8,12 @@
 //! than starting over: the held indicators are rebuilt from it in bulk, and the sets compiled
 //! from scratch.
 
-use std::cmp::Ordering;
 use std::sync::{PoisonError, RwLock, RwLockWriteGuard};
 
 use netward_model::agent_wire::PolicyIndicator;
 use netward_model::{Family, PolicyEntry};
 
+use super::upserts::Upserts;
 use crate::held::HeldIndicators;
 
 /// Above this share of the held indicators (in eighths), an update's changes are compiled
@@ -78,45 +78,45 @@ pub fn merge_delta(
 /// (`None`: it goes).
 type Difference = (i64, Option<PolicyEntry>);
 
-/// The differences between `held` and `snapshot` (sorted by id, no id twice) with the
-/// addresses they touch, or `None` once they pass `limit`.
+/// The differences between `held` and a snapshot (`changed`, sorted by id, no id twice, and
+/// the `unchanged` ids, sorted) with the addresses they touch, or `None` once they pass
+/// `limit`. An id in both is changed.
 fn differences(
     held: &HeldIndicators,
-    snapshot: &[PolicyIndicator],
+    changed: &[PolicyIndicator],
+    unchanged: &[i64],
     limit: usize,
 ) -> Option<(Vec<Difference>, Vec<Touched>)> {
-    if held.len().abs_diff(snapshot.len()) > limit {
+    if held.len().abs_diff(changed.len() + unchanged.len()) > limit {
         return None;
     }
     let (mut diffs, mut touches) = (Vec::new(), Vec::new());
-    let mut old = held.iter().peekable();
-    let mut new = snapshot.iter().peekable();
-    loop {
-        let order = match (old.peek(), new.peek()) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some((id, _)), Some(i)) => id.cmp(&i.id),
-        };
-        match order {
-            Ordering::Less => {
-                let (id, was) = old.next()?;
-                diffs.push((id, None));
-                touches.push(touched(was));
-            }
-            Ordering::Greater => {
-                let i = new.next()?;
-                diffs.push((i.id, Some(i.entry)));
-                touches.push(touched(&i.entry));
-            }
-            Ordering::Equal => {
-                let ((id, was), i) = (old.next()?, new.next()?);
-                if *was != i.entry {
-                    diffs.push((id, Some(i.entry)));
-                    touches.extend([touched(was), touched(&i.entry)]);
-                }
-            }
+    let mut new = changed.iter().peekable();
+    let mut same = unchanged.iter().peekable();
+    let add = |i: &PolicyIndicator, diffs: &mut Vec<Difference>, touches: &mut Vec<Touched>| {
+        diffs.push((i.id, Some(i.entry)));
+        touches.push(touched(&i.entry));
+    };
+    for (id, was) in held.iter() {
+        while let Some(i) = new.next_if(|i| i.id < id) {
+            add(i, &mut diffs, &mut touches);
         }
+        while same.next_if(|u| **u < id).is_some() {}
+        if let Some(i) = new.next_if(|i| i.id == id) {
+            if *was != i.entry {
+                diffs.push((id, Some(i.entry)));
+                touches.extend([touched(was), touched(&i.entry)]);
+            }
+        } else if same.next_if(|u| **u == id).is_none() {
+            diffs.push((id, None));
+            touches.push(touched(was));
+        }
+        if touches.len() > limit {
+            return None;
+        }
+    }
+    for i in new {
+        add(i, &mut diffs, &mut touches);
         if touches.len() > limit {
             return None;
         }
@@ -124,29 +124,37 @@ fn differences(
     Some((diffs, touches))
 }
 
-/// Replaces the held indicators with `snapshot`'s.
-pub fn merge_snapshot(held: &RwLock<HeldIndicators>, mut snapshot: Vec<PolicyIndicator>) -> Merged {
+/// Replaces the held indicators with a snapshot's: `upserts.changed`, and the held indicators
+/// named by `upserts.unchanged`.
+pub fn merge_snapshot(held: &RwLock<HeldIndicators>, upserts: Upserts) -> Merged {
+    let Upserts {
+        mut changed,
+        mut unchanged,
+    } = upserts;
     // Stable: of an id sent twice, the last one counts, as in a delta.
-    snapshot.sort_by_key(|i| i.id);
-    snapshot.dedup_by(|later, earlier| {
+    changed.sort_by_key(|i| i.id);
+    changed.dedup_by(|later, earlier| {
         let same = later.id == earlier.id;
         if same {
             *earlier = *later;
         }
         same
     });
+    unchanged.sort_unstable();
     let found = {
         let held = held.read().unwrap_or_else(PoisonError::into_inner);
+        let kept = changed.len() + unchanged.len();
         differences(
             &held,
-            &snapshot,
-            incremental_limit(held.len().max(snapshot.len())),
+            &changed,
+            &unchanged,
+            incremental_limit(held.len().max(kept)),
         )
     };
     let mut held = write(held);
     match found {
         Some((diffs, touches)) => {
-            drop(snapshot);
+            drop((changed, unchanged));
             for (id, entry) in diffs {
                 match entry {
                     Some(entry) => held.insert(id, entry),
@@ -156,10 +164,18 @@ pub fn merge_snapshot(held: &RwLock<HeldIndicators>, mut snapshot: Vec<PolicyInd
             Merged::Touched(touches)
         }
         None => {
+            // The new indicators: those repeated, then those that change (an id in both is
+            // changed: the bulk build keeps the last of an id).
+            let mut entries: Vec<(i64, PolicyEntry)> = unchanged
+                .iter()
+                .filter_map(|id| held.get(*id).map(|e| (*id, *e)))
+                .collect();
+            drop(unchanged);
+            entries.extend(changed.into_iter().map(|i| (i.id, i.entry)));
             // The old indicators go before the new are built, so that both are never held
             // at once; the sensor waits on the lock meanwhile, and never sees a half.
             *held = HeldIndicators::default();
-            *held = snapshot.into_iter().map(|i| (i.id, i.entry)).collect();
+            *held = entries.into_iter().collect();
             Merged::Replaced
         }
     }
@@ -192,8 +208,41 @@ mod tests {
         let held = held_of(&many(1_000));
         let mut again = many(1_000);
         again.reverse();
-        assert_eq!(merge_snapshot(&held, again), Merged::Touched(Vec::new()));
+        assert_eq!(
+            merge_snapshot(&held, again.into()),
+            Merged::Touched(Vec::new())
+        );
         assert_eq!(held.read().unwrap().len(), 1_000);
+        // Read against the held indicators, it is ids alone.
+        let ids = Upserts {
+            changed: Vec::new(),
+            unchanged: (0..1_000).rev().collect(),
+        };
+        assert_eq!(merge_snapshot(&held, ids), Merged::Touched(Vec::new()));
+        assert_eq!(
+            *held.read().unwrap(),
+            *held_of(&many(1_000)).read().unwrap()
+        );
+    }
+
+    #[test]
+    fn ids_sent_unchanged_are_kept_through_a_replacement_and_the_rest_goes() {
+        let held = held_of(&many(100));
+        let mut next: Vec<PolicyIndicator> = many(2_000).split_off(100);
+        next.push(ind(3, "203.0.113.3", "audit", None));
+        let upserts = Upserts {
+            changed: next.clone(),
+            unchanged: vec![3, 4, 5],
+        };
+        assert_eq!(merge_snapshot(&held, upserts), Merged::Replaced);
+        let mut want = next;
+        want.push(many(5)[4]);
+        want.push(many(6)[5]);
+        assert_eq!(
+            *held.read().unwrap(),
+            *held_of(&want).read().unwrap(),
+            "3 is changed, 4 and 5 kept"
+        );
     }
 
     #[test]
@@ -203,7 +252,7 @@ mod tests {
         next.retain(|i| i.id != 5);
         next[10] = ind(next[10].id, "192.0.2.0/24", "audit", None);
         next.push(ind(5_000, "198.51.100.7", "block", None));
-        let Merged::Touched(mut touched) = merge_snapshot(&held, next.clone()) else {
+        let Merged::Touched(mut touched) = merge_snapshot(&held, next.clone().into()) else {
             panic!("a few changes are merged one by one");
         };
         touched.sort_unstable();
@@ -225,7 +274,7 @@ mod tests {
         let held = held_of(&many(100));
         let mut next = many(1_000);
         next.push(ind(7, "203.0.113.9", "allow", None));
-        assert_eq!(merge_snapshot(&held, next), Merged::Replaced);
+        assert_eq!(merge_snapshot(&held, next.into()), Merged::Replaced);
         let held = held.read().unwrap();
         assert_eq!(held.len(), 1_000);
         assert_eq!(

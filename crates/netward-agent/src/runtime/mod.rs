@@ -43,6 +43,7 @@ pub mod status;
 mod streamed;
 mod ticker;
 pub mod tls;
+pub mod upserts;
 
 use std::future::Future;
 use std::sync::atomic::AtomicBool;

@@ -1,15 +1,14 @@
 //! The policy the agent holds, as it is kept on disk: [`PolicyState`] is what `policy.json`
-//! holds (read at start, the indicators with their wire fields), [`PolicyHeader`] what the
-//! engine keeps besides its indicators, and [`PolicyFile`] writes `policy.json` straight from
-//! the held indicators, without a copy of them.
-
-use std::collections::BTreeMap;
+//! holds (read at start straight into the held form, which the engine then takes as it is),
+//! [`PolicyHeader`] what the engine keeps besides its indicators, and [`PolicyFile`] writes
+//! `policy.json` straight from the held indicators, without a copy of them.
 
 use netward_model::agent_wire::{PolicyIndicator, PolicyUpdate};
 use netward_model::{Coverage, ProtectionMode};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
+use super::upserts::Upserts;
 use crate::held::HeldIndicators;
 
 /// The policy the agent holds, as persisted in its state directory (`policy.json`) and read
@@ -23,21 +22,42 @@ pub struct PolicyState {
     /// Everything but the indicators.
     #[serde(flatten)]
     pub header: PolicyHeader,
-    /// The indicators in scope, by id.
-    pub indicators: BTreeMap<i64, PolicyIndicator>,
+    /// The indicators in scope (in the file, a map from id to indicator).
+    #[serde(deserialize_with = "held_from_map")]
+    pub indicators: HeldIndicators,
+}
+
+/// The held indicators of `policy.json`'s map from id to indicator, built in bulk once read.
+fn held_from_map<'de, D: serde::Deserializer<'de>>(de: D) -> Result<HeldIndicators, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<(i64, netward_model::PolicyEntry)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map from indicator id to indicator")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some((_, i)) = map.next_entry::<serde::de::IgnoredAny, PolicyIndicator>()? {
+                out.push((i.id, i.entry));
+            }
+            Ok(out)
+        }
+    }
+    Ok(de.deserialize_map(Entries)?.into_iter().collect())
 }
 
 impl PolicyState {
-    /// Applies an update: a snapshot replaces everything, a delta changes what it names.
-    pub fn merge(&mut self, update: PolicyUpdate<PolicyIndicator>) {
-        if update.full {
-            self.indicators.clear();
-        }
+    /// Applies a delta read from the journal (not against the held indicators: all its
+    /// upserts are `changed`).
+    pub fn merge_delta(&mut self, update: PolicyUpdate<Upserts>) {
         for id in &update.removals {
-            self.indicators.remove(id);
+            self.indicators.remove(*id);
         }
-        for ind in update.upserts {
-            self.indicators.insert(ind.id, ind);
+        for ind in update.upserts.changed {
+            self.indicators.insert(ind.id, ind.entry);
         }
         self.header = PolicyHeader {
             version: Some(update.version),

@@ -86,15 +86,27 @@ pub fn prepare(dir: &Path) -> Result<(), AgentError> {
 /// Reads `name` from `dir`; `None` if it does not exist.
 pub fn read<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, AgentError> {
     let path = dir.join(name);
-    match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| AgentError::Corrupt {
-                path,
-                detail: e.to_string(),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(AgentError::State { path, source }),
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(AgentError::State { path, source }),
+    };
+    // Parsed as it is read: `policy.json` of a million indicators is never in memory whole.
+    let de = &mut serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(
+        1 << 16,
+        file,
+    ));
+    let value = T::deserialize(&mut *de).and_then(|v| de.end().map(|()| v));
+    match value {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is_io() => Err(AgentError::State {
+            path,
+            source: std::io::Error::other(e),
+        }),
+        Err(e) => Err(AgentError::Corrupt {
+            path,
+            detail: e.to_string(),
+        }),
     }
 }
 

@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::AgentError;
+use super::upserts::read_against;
+use crate::held::SharedIndicators;
 
 /// Chunks in flight between the download and the parser.
 const CHUNKS_IN_FLIGHT: usize = 16;
@@ -33,13 +35,34 @@ impl Read for ChunkReader {
     }
 }
 
+/// Parses the body arriving on `receiver` as `T`.
+fn parse_from<T: DeserializeOwned>(receiver: mpsc::Receiver<Bytes>) -> Result<T, AgentError> {
+    let reader = ChunkReader {
+        chunks: receiver,
+        current: Bytes::new(),
+    };
+    let de = &mut serde_json::Deserializer::from_reader(reader);
+    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        AgentError::Unusable(format!(
+            "unreadable answer at `{}`: {}",
+            e.path(),
+            e.inner()
+        ))
+    })?;
+    de.end()
+        .map_err(|e| AgentError::Unusable(format!("unreadable answer: {e}")))?;
+    Ok(value)
+}
+
 /// Parses `resp`'s body as `T` as it arrives, refusing it once it passes `limit` bytes (by its
-/// announced length or as it arrives). An unreadable body is refused whole, the error naming
-/// the field, as [`super::client`]'s answers are.
+/// announced length or as it arrives), its [`super::upserts::Upserts`] read `against` the
+/// held indicators if given. An unreadable body is refused whole, the error naming the field,
+/// as [`super::client`]'s answers are.
 pub async fn parse_streamed<T: DeserializeOwned + Send + 'static>(
     mut resp: reqwest::Response,
     what: &str,
     limit: usize,
+    against: Option<SharedIndicators>,
 ) -> Result<T, AgentError> {
     let too_large = || {
         AgentError::Unusable(format!(
@@ -54,21 +77,11 @@ pub async fn parse_streamed<T: DeserializeOwned + Send + 'static>(
     }
     let (chunks, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let parser = tokio::task::spawn_blocking(move || {
-        let reader = ChunkReader {
-            chunks: receiver,
-            current: Bytes::new(),
-        };
-        let de = &mut serde_json::Deserializer::from_reader(reader);
-        let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-            AgentError::Unusable(format!(
-                "unreadable answer at `{}`: {}",
-                e.path(),
-                e.inner()
-            ))
-        })?;
-        de.end()
-            .map_err(|e| AgentError::Unusable(format!("unreadable answer: {e}")))?;
-        Ok(value)
+        let parse = move || parse_from::<T>(receiver);
+        match against {
+            Some(held) => read_against(held, parse),
+            None => parse(),
+        }
     });
     let mut read = 0usize;
     let downloaded = loop {
@@ -99,6 +112,7 @@ pub async fn parse_streamed<T: DeserializeOwned + Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::upserts::Upserts;
     use netward_model::agent_wire::{AgentIndicator, PolicyIndicator, PolicyUpdate};
     use netward_model::{Action, Coverage, IndicatorValue, ProtectionMode};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -142,7 +156,7 @@ mod tests {
         body: Vec<u8>,
         endless: bool,
         limit: usize,
-    ) -> Result<PolicyUpdate<PolicyIndicator>, AgentError> {
+    ) -> Result<PolicyUpdate<Upserts>, AgentError> {
         let url = serve(body, endless).await;
         let tls = crate::runtime::tls::client_config(None).unwrap();
         let http = reqwest::Client::builder()
@@ -150,7 +164,7 @@ mod tests {
             .build()
             .unwrap();
         let resp = http.get(url).send().await.unwrap();
-        parse_streamed(resp, "the test", limit).await
+        parse_streamed(resp, "the test", limit, None).await
     }
 
     fn snapshot(n: i64) -> PolicyUpdate {
@@ -180,8 +194,13 @@ mod tests {
         let sent = snapshot(5_000);
         let body = serde_json::to_vec(&sent).unwrap();
         let read = pull(body.clone(), false, 1 << 20).await.unwrap();
-        assert_eq!(read, PolicyUpdate::<PolicyIndicator>::from(sent));
-        let whole: PolicyUpdate<PolicyIndicator> = serde_json::from_slice(&body).unwrap();
+        let compact = PolicyUpdate::<Vec<PolicyIndicator>>::from(sent);
+        assert_eq!(read.upserts, Upserts::from(compact.upserts.clone()));
+        assert_eq!(
+            (read.version, read.removals.clone()),
+            (compact.version, compact.removals)
+        );
+        let whole: PolicyUpdate<Upserts> = serde_json::from_slice(&body).unwrap();
         assert_eq!(read, whole);
     }
 

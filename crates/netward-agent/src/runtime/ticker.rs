@@ -50,7 +50,8 @@ pub(crate) async fn tick_loop<E: Enforcer + 'static, C: Clock + Clone>(shared: S
 
 #[cfg(test)]
 mod tests {
-    use netward_model::agent_wire::{PolicyIndicator, PolicyUpdate};
+    use crate::runtime::upserts::Upserts;
+    use netward_model::agent_wire::PolicyUpdate;
     use netward_model::{Action, Family};
 
     use super::*;
@@ -71,7 +72,7 @@ mod tests {
     fn an_indicator_expiring_at_t_is_enforced_at_t_minus_1_and_gone_at_t() {
         let t: i64 = 1_700_000_100;
         // As the server sends it (the wire form, whatever the Rust types behind it).
-        let update: PolicyUpdate<PolicyIndicator> = serde_json::from_value(serde_json::json!({
+        let update: PolicyUpdate<Upserts> = serde_json::from_value(serde_json::json!({
             "version": 1, "full": true, "group": "default", "mode": "block", "coverage": "all",
             "upserts": [
                 {"id": 1, "value": "192.0.2.1", "action": "block", "expiresAt": t, "title": "t"},
