@@ -47,7 +47,10 @@ async fn agent(
             // Retry a failed pull, as the agent does by reconnecting.
             let mut tries: u32 = 0;
             let update = loop {
-                match client.policy(&secret, engine.state.version).await {
+                match client
+                    .policy(&secret, engine.state.version, engine.indicators())
+                    .await
+                {
                     Ok(u) => break u,
                     Err(_) if tries < 20 => {
                         tries += 1;
