@@ -21,6 +21,7 @@ pub mod lenient;
 pub mod odata;
 pub mod outcome;
 pub mod policy;
+mod policy_indicator;
 pub mod range_set;
 pub mod role;
 pub mod severity;
