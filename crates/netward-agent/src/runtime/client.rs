@@ -58,7 +58,8 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// The longest wait for one request (the push stream has its own keep-alive timeout).
+/// The longest wait for one request (the push stream has its own keep-alive timeout); for a
+/// policy pull, for its answer to start, then between two pieces of it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The largest policy answer the agent reads: 512 MiB. A snapshot of 1,000,000 indicators
@@ -243,17 +244,27 @@ impl AgentClient {
         since: Option<u64>,
         held: SharedIndicators,
     ) -> Result<PolicyUpdate<Upserts>, AgentError> {
+        // No limit on the whole: a snapshot is parsed as it arrives, which can take longer than
+        // any one request should on a slow machine. The answer must start, and then keep
+        // coming, within REQUEST_TIMEOUT each (`parse_streamed`).
         let mut req = self
             .http
             .get(format!("{}/api/agent/policy", self.server))
-            .timeout(REQUEST_TIMEOUT)
             .bearer_auth(secret);
         if let Some(v) = since {
             req = req.query(&[("since", v.to_string())]);
         }
         let what = "the policy pull";
-        let resp = self.answer(req, what).await?;
-        super::streamed::parse_streamed(resp, what, MAX_POLICY_BYTES, Some(held)).await
+        let resp = tokio::time::timeout(REQUEST_TIMEOUT, self.answer(req, what))
+            .await
+            .map_err(|_| {
+                AgentError::Http(format!(
+                    "no answer to {what} within {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                ))
+            })??;
+        let limits = (MAX_POLICY_BYTES, REQUEST_TIMEOUT);
+        super::streamed::parse_streamed(resp, what, limits, Some(held)).await
     }
 
     /// Reports what the kernel enforces.

@@ -1,8 +1,11 @@
 //! Reads a large JSON answer (a policy snapshot: 75 MB for a million indicators) as it
 //! arrives: the body is handed a chunk at a time to a parser on a blocking thread, so that it
-//! never exists whole beside what is parsed from it, and parsing overlaps the download.
+//! never exists whole beside what is parsed from it, and parsing overlaps the download. The
+//! parser sets the pace, so the download has no limit on its whole: it fails when nothing
+//! arrives for a while (for a policy pull, the agent's request timeout).
 
 use std::io::Read;
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use serde::de::DeserializeOwned;
@@ -55,13 +58,14 @@ fn parse_from<T: DeserializeOwned>(receiver: mpsc::Receiver<Bytes>) -> Result<T,
 }
 
 /// Parses `resp`'s body as `T` as it arrives, refusing it once it passes `limit` bytes (by its
-/// announced length or as it arrives), its [`super::upserts::Upserts`] read `against` the
+/// announced length or as it arrives) or when nothing more arrives for `idle`, its
+/// [`super::upserts::Upserts`] read `against` the
 /// held indicators if given. An unreadable body is refused whole, the error naming the field,
 /// as [`super::client`]'s answers are.
 pub async fn parse_streamed<T: DeserializeOwned + Send + 'static>(
     mut resp: reqwest::Response,
     what: &str,
-    limit: usize,
+    (limit, idle): (usize, Duration),
     against: Option<SharedIndicators>,
 ) -> Result<T, AgentError> {
     let too_large = || {
@@ -85,7 +89,13 @@ pub async fn parse_streamed<T: DeserializeOwned + Send + 'static>(
     });
     let mut read = 0usize;
     let downloaded = loop {
-        match resp.chunk().await {
+        let Ok(next) = tokio::time::timeout(idle, resp.chunk()).await else {
+            break Err(AgentError::Http(format!(
+                "{what}: nothing more arrived for {} ms",
+                idle.as_millis()
+            )));
+        };
+        match next {
             Ok(Some(chunk)) => {
                 read += chunk.len();
                 if read > limit {
@@ -117,9 +127,19 @@ mod tests {
     use netward_model::{Action, Coverage, IndicatorValue, ProtectionMode};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A server that answers every request with `body` in chunks of 1,000 bytes, then, if
-    /// `endless`, spaces until the client hangs up.
-    async fn serve(body: Vec<u8>, endless: bool) -> String {
+    /// How the test server ends its answer.
+    #[derive(Clone, Copy, PartialEq)]
+    enum End {
+        /// As HTTP ends a body.
+        Done,
+        /// With spaces until the client hangs up.
+        Endless,
+        /// It does not: the connection stays open, silent.
+        Stalled,
+    }
+
+    /// A server that answers one request with `body` in chunks of 1,000 bytes, ended `end`.
+    async fn serve(body: Vec<u8>, end: End) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -146,7 +166,10 @@ mod tests {
             if conn.write_all(&out).await.is_err() {
                 return;
             }
-            while endless && conn.write_all(&spaces).await.is_ok() {}
+            while end == End::Endless && conn.write_all(&spaces).await.is_ok() {}
+            if end == End::Stalled {
+                let _ = conn.read(&mut byte).await;
+            }
             let _ = conn.write_all(b"0\r\n\r\n").await;
         });
         url
@@ -154,17 +177,17 @@ mod tests {
 
     async fn pull(
         body: Vec<u8>,
-        endless: bool,
+        end: End,
         limit: usize,
     ) -> Result<PolicyUpdate<Upserts>, AgentError> {
-        let url = serve(body, endless).await;
+        let url = serve(body, end).await;
         let tls = crate::runtime::tls::client_config(None).unwrap();
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .build()
             .unwrap();
         let resp = http.get(url).send().await.unwrap();
-        parse_streamed(resp, "the test", limit, None).await
+        parse_streamed(resp, "the test", (limit, Duration::from_millis(300)), None).await
     }
 
     fn snapshot(n: i64) -> PolicyUpdate {
@@ -193,7 +216,7 @@ mod tests {
     async fn a_body_in_many_chunks_reads_as_it_would_whole() {
         let sent = snapshot(5_000);
         let body = serde_json::to_vec(&sent).unwrap();
-        let read = pull(body.clone(), false, 1 << 20).await.unwrap();
+        let read = pull(body.clone(), End::Done, 1 << 20).await.unwrap();
         let compact = PolicyUpdate::<Vec<PolicyIndicator>>::from(sent);
         assert_eq!(read.upserts, Upserts::from(compact.upserts.clone()));
         assert_eq!(
@@ -206,7 +229,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_body_past_the_limit_is_refused_with_the_limit_named() {
-        let err = pull(b"{\"version\": 1".to_vec(), true, 64 << 10)
+        let err = pull(b"{\"version\": 1".to_vec(), End::Endless, 64 << 10)
             .await
             .unwrap_err();
         assert!(
@@ -219,7 +242,7 @@ mod tests {
     async fn a_body_cut_short_or_with_a_wrong_value_is_refused_naming_where() {
         let mut body = serde_json::to_vec(&snapshot(100)).unwrap();
         body.truncate(body.len() / 2);
-        let err = pull(body, false, 1 << 20).await.unwrap_err();
+        let err = pull(body, End::Done, 1 << 20).await.unwrap_err();
         assert!(
             matches!(&err, AgentError::Unusable(m) if m.contains("unreadable answer")),
             "{err}"
@@ -228,9 +251,23 @@ mod tests {
         let body = String::from_utf8(body)
             .unwrap()
             .replace("10.0.2.1", "10.0.2.1/8");
-        let err = pull(body.into_bytes(), false, 1 << 20).await.unwrap_err();
+        let err = pull(body.into_bytes(), End::Done, 1 << 20)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, AgentError::Unusable(m) if m.contains("upserts[2].value") && m.contains("10.0.2.1/8")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_that_stops_coming_is_given_up_and_says_so() {
+        let body = serde_json::to_vec(&snapshot(100)).unwrap();
+        let err = pull(body[..body.len() / 2].to_vec(), End::Stalled, 1 << 20)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AgentError::Http(m) if m.contains("nothing more arrived for 300 ms")),
             "{err}"
         );
     }
