@@ -204,6 +204,23 @@ async fn a_plain_feed_is_applied_as_a_delta_with_conditional_gets_and_guards() {
         "{run}"
     );
     assert_eq!(feed_values(&s, "level1").await.len(), 3);
+    // ... and raises an alert that names the feed; a second refusal is one more hit on it.
+    sync(&s, "level1").await;
+    let (_, alerts) = s.get("/api/alerts").await;
+    let raised: Vec<&Value> = alerts["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Feed level1 refused a run")
+        })
+        .collect();
+    assert_eq!(raised.len(), 1, "{alerts}");
+    assert_eq!(raised[0]["hitCount"], 2, "{alerts}");
+    assert_eq!(raised[0]["severity"], "High");
     // Raising the share lets it through.
     let (status, _) = s
         .send(

@@ -154,4 +154,14 @@ pub trait FeedStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A feed's newest runs, newest first.
     fn feed_runs(&self, feed_id: i64, limit: usize) -> Result<Vec<FeedRun>, StoreError>;
+    /// Raises the alert of a refused run: an alert on no device and no indicator, whose
+    /// indicator value names the feed (`feed <name>`), in an incident of its own. While that
+    /// alert is open, another refused run counts as one more hit on it. The alert's id.
+    fn raise_feed_alert(
+        &self,
+        feed: &str,
+        title: &str,
+        severity: netward_model::Severity,
+        at_ms: i64,
+    ) -> Result<i64, StoreError>;
 }

@@ -423,6 +423,20 @@ impl FeedStore for SqliteStore {
         tx.commit().map_err(db("commit feed run"))
     }
 
+    fn raise_feed_alert(
+        &self,
+        feed: &str,
+        title: &str,
+        severity: netward_model::Severity,
+        at_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(db("begin feed alert"))?;
+        let id = raise_alert(&tx, feed, title, severity, at_ms)?;
+        tx.commit().map_err(db("commit feed alert"))?;
+        Ok(id)
+    }
+
     fn feed_runs(&self, feed_id: i64, limit: usize) -> Result<Vec<FeedRun>, StoreError> {
         let conn = self.conn()?;
         let mut st = conn
@@ -441,6 +455,61 @@ impl FeedStore for SqliteStore {
         }
         Ok(out)
     }
+}
+
+/// The alert of a refused run; see [`FeedStore::raise_feed_alert`].
+fn raise_alert(
+    tx: &Transaction<'_>,
+    feed: &str,
+    title: &str,
+    severity: netward_model::Severity,
+    at_ms: i64,
+) -> Result<i64, StoreError> {
+    let subject = format!("feed {feed}");
+    let open: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT id, incident_id FROM alerts WHERE device_id = 0 AND indicator_id = 0 \
+             AND indicator_value = ?1 AND status != 'resolved' ORDER BY id DESC LIMIT 1",
+            [&subject],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db("raise feed alert"))?;
+    if let Some((alert, incident)) = open {
+        tx.execute(
+            "UPDATE alerts SET hit_count = hit_count + 1, last_ms = ?2, title = ?3 WHERE id = ?1",
+            params![alert, at_ms, title],
+        )
+        .map_err(db("raise feed alert"))?;
+        tx.execute(
+            "UPDATE incidents SET last_ms = ?2 WHERE id = ?1",
+            params![incident, at_ms],
+        )
+        .map_err(db("raise feed alert"))?;
+        return Ok(alert);
+    }
+    tx.execute(
+        "INSERT INTO incidents (indicator_id, indicator_value, title, severity, status, first_ms, \
+         last_ms) VALUES (0, ?1, ?2, ?3, 'new', ?4, ?4)",
+        params![subject, title, severity.as_str(), at_ms],
+    )
+    .map_err(db("raise feed alert"))?;
+    let incident = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO alerts (incident_id, device_id, indicator_id, indicator_value, title, \
+         severity, recommended_actions, status, first_ms, last_ms, hit_count, outcomes) \
+         VALUES (?1, 0, 0, ?2, ?3, ?4, ?5, 'new', ?6, ?6, 1, '[]')",
+        params![
+            incident,
+            subject,
+            title,
+            severity.as_str(),
+            "Look at the feed's last runs (netward feed show): if the source really shrank, raise its maxShrinkPercent and sync it; until then it keeps its last good content.",
+            at_ms
+        ],
+    )
+    .map_err(db("raise feed alert"))?;
+    Ok(tx.last_insert_rowid())
 }
 
 /// Writes a run's indicator changes under one summary audit entry, whose id marks every row
