@@ -831,38 +831,14 @@ fn lists_say_how_many_there_are_and_rm_deletes_by_filter_after_counting() {
     );
 }
 
-/// A list served over HTTP on loopback by a thread of the test: every request gets the
-/// current `body`, with `Connection: close`.
-fn list_server(body: std::sync::Arc<std::sync::Mutex<String>>) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/level1.netset", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let text = body.lock().unwrap().clone();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
-        }
-    });
-    url
-}
-
 #[test]
 fn feeds_are_added_listed_shown_synced_and_removed_from_the_cli() {
     let s = ServerProcess::start(BIN);
-    let body = std::sync::Arc::new(std::sync::Mutex::new(
-        "# FireHOL level 1\n203.0.113.10\n198.51.100.0/24\n10.0.0.1/24\n".to_owned(),
-    ));
-    let url = list_server(body.clone());
+    let list = netward_testkit::ListServer::start(
+        "level1.netset",
+        "# FireHOL level 1\n203.0.113.10\n198.51.100.0/24\n10.0.0.1/24\n",
+    );
+    let url = list.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let password = dir.path().join("password");
     std::fs::write(&password, "hunter2\n").unwrap();
@@ -905,7 +881,7 @@ fn feeds_are_added_listed_shown_synced_and_removed_from_the_cli() {
     let listed = s.ok(&["indicator", "list", "--source", "level1"]);
     assert!(listed.contains("203.0.113.10"), "{listed}");
 
-    *body.lock().unwrap() = "203.0.113.10\n198.51.100.0/24\n192.0.2.99\n".to_owned();
+    list.set("203.0.113.10\n198.51.100.0/24\n192.0.2.99\n");
     let run = s.json(&["feed", "sync", "level1"]);
     assert_eq!(
         (
