@@ -7,8 +7,8 @@
 
 //!
 //! One file per resource, each implementing that resource's trait of [`crate::store`]:
-//! `indicators.rs` (with `indicator_query.rs`, `batch_delete.rs` and `import.rs`), `fleet.rs` (groups, settings, devices), `enrollment.rs`, `tokens.rs`,
-//! `audit.rs`, `feeds.rs`, and `detection/` (events, alerts, incidents). `schema.rs` holds the schema
+//! `indicators.rs` (with `indicator_query.rs`, `batch_delete.rs` and `import.rs`), `fleet.rs` (groups, settings, devices), `enrollment.rs`, `tokens.rs`, `feeds.rs` (with `feed_runs.rs`),
+//! `audit.rs`, and `detection/` (events, alerts, incidents). `schema.rs` holds the schema
 //! and its migrations; `odata.rs` turns an indicators `$filter` and `$orderby` into SQL.
 //! The alerting rules themselves live in `crate::detection::alerting`: this backend
 //! only stores what they decide.
@@ -17,6 +17,7 @@ mod audit;
 mod batch_delete;
 mod detection;
 mod enrollment;
+mod feed_runs;
 mod feeds;
 mod fleet;
 mod import;
