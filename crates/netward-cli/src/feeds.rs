@@ -205,15 +205,7 @@ impl FeedOptions {
 }
 
 fn path(name: &str) -> String {
-    let mut url = String::from("/api/feeds/");
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-            url.push(char::from(b));
-        } else {
-            url.push_str(&format!("%{b:02X}"));
-        }
-    }
-    url
+    crate::client::named("/api/feeds", name)
 }
 
 fn run_summary(run: Option<&FeedRunEntity>) -> String {

@@ -3,7 +3,7 @@
 
 use netward_model::IndicatorValue;
 use rusqlite::types::Value;
-use rusqlite::{Connection, Row, ToSql, params};
+use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
 use serde_json::json;
 
 use super::feed_runs::{raise_alert, read_run, write_changes, write_run, write_state};
@@ -79,6 +79,23 @@ fn select_feeds(
     Ok(out)
 }
 
+/// The ten columns of a subscription, in the order `create_feed` and `update_feed` bind them.
+fn config_params(c: &FeedConfig) -> Result<[Value; 10], StoreError> {
+    let text = |t: &Option<String>| t.clone().map_or(Value::Null, Value::Text);
+    Ok([
+        Value::Text(c.name.clone()),
+        Value::Text(c.kind.as_str().to_owned()),
+        Value::Text(c.url.clone()),
+        text(&c.collection),
+        text(&c.secrets.username),
+        text(&c.secrets.password),
+        text(&c.secrets.api_key),
+        text(&c.secrets.api_key_header),
+        text(&c.ca_cert),
+        Value::Text(to_json(&c.settings)?),
+    ])
+}
+
 /// What the audit log records of a feed: everything but its secrets.
 fn feed_detail(c: &FeedConfig) -> serde_json::Value {
     json!({
@@ -105,20 +122,10 @@ impl FeedStore for SqliteStore {
             "INSERT INTO feeds (name, kind, url, collection, username, password, api_key, \
              api_key_header, ca_cert, settings, created_at, created_by) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                c.name,
-                c.kind.as_str(),
-                c.url,
-                c.collection,
-                c.secrets.username,
-                c.secrets.password,
-                c.secrets.api_key,
-                c.secrets.api_key_header,
-                c.ca_cert,
-                to_json(&c.settings)?,
-                change.at,
-                change.actor.name
-            ],
+            params_from_iter(config_params(c)?.into_iter().chain([
+                Value::Integer(change.at),
+                Value::Text(change.actor.name.clone()),
+            ])),
         );
         match inserted {
             Err(e) if super::is_unique_violation(&e) => return Ok(None),
@@ -164,18 +171,7 @@ impl FeedStore for SqliteStore {
                  cursor = CASE WHEN kind = ?2 AND url = ?3 THEN cursor END, \
                  kind = ?2, url = ?3, collection = ?4, username = ?5, password = ?6, \
                  api_key = ?7, api_key_header = ?8, ca_cert = ?9, settings = ?10 WHERE name = ?1",
-                params![
-                    c.name,
-                    c.kind.as_str(),
-                    c.url,
-                    c.collection,
-                    c.secrets.username,
-                    c.secrets.password,
-                    c.secrets.api_key,
-                    c.secrets.api_key_header,
-                    c.ca_cert,
-                    to_json(&c.settings)?
-                ],
+                params_from_iter(config_params(c)?),
             )
             .map_err(db("update feed"))?;
         if updated == 0 {
