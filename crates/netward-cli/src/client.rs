@@ -200,3 +200,17 @@ fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
         }
     }
 }
+
+/// The path of a named resource, `collection` + `/` + `name` with every byte but letters,
+/// digits, `-`, `_` and `.` percent-encoded (`/api/groups/my%20group`).
+pub fn named(collection: &str, name: &str) -> String {
+    let mut url = format!("{collection}/");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
+}

@@ -88,6 +88,34 @@ pub const GROUP: FlagNames = FlagNames(&[
     ("coverage", "--coverage"),
 ]);
 
+/// `feed add` and `update`.
+pub const FEED: FlagNames = FlagNames(&[
+    ("name", "the NAME argument"),
+    ("kind", "--kind"),
+    ("url", "--url"),
+    ("collection", "--collection"),
+    ("username", "--username"),
+    ("password", "--password-file"),
+    ("apiKey", "--api-key-file"),
+    ("apiKeyHeader", "--api-key-header"),
+    ("caCert", "--ca-cert"),
+    ("action", "--action"),
+    ("severity", "--severity"),
+    ("generateAlert", "--alert"),
+    ("groups", "--group"),
+    ("refreshMinutes", "--refresh-minutes"),
+    ("mode", "--mode"),
+    ("removeAfterDays", "--remove-after-days"),
+    ("maxShrinkPercent", "--max-shrink-percent"),
+    ("allowWideRanges", "--allow-wide-ranges"),
+    ("maxBytes", "--max-bytes"),
+    ("maxEntries", "--max-entries"),
+    ("csvColumn", "--csv-column"),
+    ("csvCommentPrefix", "--csv-comment-prefix"),
+    ("confidenceBlock", "--confidence-block"),
+    ("confidenceAudit", "--confidence-audit"),
+]);
+
 /// `token create` and `revoke`.
 pub const TOKEN: FlagNames =
     FlagNames(&[("name", "--name"), ("role", "--role"), ("force", "--force")]);

@@ -61,15 +61,7 @@ pub enum GroupCommand {
 }
 
 fn path(name: &str) -> String {
-    let mut url = String::from("/api/groups/");
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-            url.push(char::from(b));
-        } else {
-            url.push_str(&format!("%{b:02X}"));
-        }
-    }
-    url
+    crate::client::named("/api/groups", name)
 }
 
 fn print_groups(json: bool, groups: &[GroupEntity]) -> Result<(), CliError> {

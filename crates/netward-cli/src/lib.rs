@@ -11,6 +11,7 @@ pub mod config;
 pub mod detection;
 pub mod enroll_tokens;
 pub mod error;
+pub mod feeds;
 pub mod flags;
 pub mod groups;
 pub mod indicators;

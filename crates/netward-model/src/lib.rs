@@ -10,6 +10,7 @@ pub mod action;
 pub mod agent_wire;
 pub mod alert_status;
 pub mod detection;
+pub mod feed_entity;
 #[cfg(test)]
 mod fuzz;
 pub mod group;

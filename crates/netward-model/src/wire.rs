@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::timestamp::format_rfc3339;
 use crate::{CompiledPolicy, DeviceGroup, Family, TenantSettings};
 
+pub use crate::feed_entity::{FeedBody, FeedEntity, FeedList, FeedRefusalEntity, FeedRunEntity};
 pub use crate::indicator_entity::{
     BatchDeleteRequest, DeleteByFilterRequest, DeleteByFilterResult, IndicatorEntity, IndicatorList,
 };

@@ -34,6 +34,20 @@ impl ControlPlane {
                 return Ok(cp.store.delete_matching(&filter, true, &change)?);
             }
             let done = cp.policy_change_with(|| {
+                let by_feeds = DeleteFilter {
+                    feed_made: true,
+                    ..filter.clone()
+                };
+                let from_feeds = cp.store.delete_matching(&by_feeds, true, &change)?.matched;
+                if from_feeds > 0 {
+                    // Nothing was written: a refusal, not a failed change.
+                    return Ok((
+                        Err(ControlError::Conflict(format!(
+                            "{from_feeds} of the indicators this filter matches come from feeds; nothing was deleted: remove them through their feeds (netward feed rm), or narrow the filter"
+                        ))),
+                        History::Entries(Vec::new()),
+                    ));
+                }
                 let done = cp.store.delete_matching(&filter, false, &change)?;
                 let history = if done.deleted.len() > policy_log::CAPACITY {
                     History::TooLarge
@@ -45,8 +59,8 @@ impl ControlPlane {
                             .collect(),
                     )
                 };
-                Ok((done, history))
-            })?;
+                Ok((Ok(done), history))
+            })??;
             tracing::info!(
                 actor = %actor.name,
                 deleted = done.deleted.len(),

@@ -45,6 +45,8 @@ pub struct ControlPlane {
     pub(crate) live_machines: Arc<watch::Sender<u64>>,
     /// What `/metrics` reports.
     pub(crate) metrics: Arc<crate::metrics::ServerMetrics>,
+    /// Feeds' HTTP clients, refresh locks and the refresh loop's bell.
+    pub(crate) feeds: Arc<crate::feeds::runtime::FeedRuntime>,
 }
 
 /// Why a command failed.
@@ -103,6 +105,7 @@ impl ControlPlane {
             retention_days: crate::detection::DEFAULT_RETENTION_DAYS,
             live_machines: Arc::new(watch::Sender::new(0)),
             metrics: Arc::new(crate::metrics::ServerMetrics::new(false, version, started)),
+            feeds: Arc::default(),
         })
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use netward_model::wire::PolicyEntity;
 use netward_model::{
-    Actor, CompiledPolicy, FieldError, Indicator, IndicatorDraft, IndicatorSubmission,
+    Actor, ActorKind, CompiledPolicy, FieldError, Indicator, IndicatorDraft, IndicatorSubmission,
 };
 
 use crate::control::{ControlError, ControlPlane};
@@ -42,6 +42,9 @@ impl ControlPlane {
                 if let Some(id) = claimed
                     && let Err(refused) = cp.check_claimed_id(id, &draft)
                 {
+                    return Ok((Err(refused), Vec::new()));
+                }
+                if let Err(refused) = cp.check_not_feed_value(&draft) {
                     return Ok((Err(refused), Vec::new()));
                 }
                 let ids = cp
@@ -109,12 +112,18 @@ impl ControlPlane {
                 at: cp.now(),
             };
             cp.policy_change(|| {
+                if let Some(found) = cp.store.indicator(id)?
+                    && let Some(refused) = feed_made(&found)
+                {
+                    // Nothing was written: a refusal, not a failed change.
+                    return Ok((Err(refused), Vec::new()));
+                }
                 let gone = cp
                     .store
                     .delete_indicator(id, &change)?
                     .ok_or_else(|| ControlError::NotFound(format!("indicator {id}")))?;
-                Ok((gone, vec![LogEntry::Delete(id)]))
-            })
+                Ok((Ok(gone), vec![LogEntry::Delete(id)]))
+            })?
         })
         .await
     }
@@ -132,19 +141,54 @@ impl ControlPlane {
                 actor: &actor,
                 at: cp.now(),
             };
-            cp.policy_change(|| match cp.store.delete_indicators(&ids, &change)? {
-                BatchDeletion::Deleted(gone) => {
-                    let entries = gone.iter().map(|i| LogEntry::Delete(i.id)).collect();
-                    Ok((Ok(gone), entries))
+            cp.policy_change(|| {
+                for id in &ids {
+                    if let Some(found) = cp.store.indicator(*id)?
+                        && let Some(refused) = feed_made(&found)
+                    {
+                        return Ok((Err(refused), Vec::new()));
+                    }
                 }
-                // Nothing was written: a refusal, not a failed change.
-                BatchDeletion::Unknown(unknown) => Ok((
-                    Err(ControlError::NothingDeleted(unknown_ids(&unknown))),
-                    Vec::new(),
-                )),
+                cp.batch_delete(&ids, &change)
             })?
         })
         .await
+    }
+
+    /// Deletes a batch by id; a refusal when an id is unknown. Call inside a policy change.
+    fn batch_delete(
+        &self,
+        ids: &[i64],
+        change: &Change<'_>,
+    ) -> Result<(Refusable<Vec<Indicator>>, Vec<LogEntry>), ControlError> {
+        match self.store.delete_indicators(ids, change)? {
+            BatchDeletion::Deleted(gone) => {
+                let entries = gone.iter().map(|i| LogEntry::Delete(i.id)).collect();
+                Ok((Ok(gone), entries))
+            }
+            // Nothing was written: a refusal, not a failed change.
+            BatchDeletion::Unknown(unknown) => Ok((
+                Err(ControlError::NothingDeleted(unknown_ids(&unknown))),
+                Vec::new(),
+            )),
+        }
+    }
+
+    /// A submission may not change an indicator a feed made: the feed would undo it.
+    fn check_not_feed_value(&self, draft: &IndicatorDraft) -> Result<(), ControlError> {
+        let found = self.store.list_indicators(
+            &IndicatorQuery {
+                value: Some(draft.value.to_string()),
+                include_expired: true,
+                top: 1,
+                ..IndicatorQuery::default()
+            },
+            self.now(),
+        )?;
+        match found.first().and_then(feed_made) {
+            Some(refused) => Err(refused),
+            None => Ok(()),
+        }
     }
 
     /// An `id` sent with a submission must be the id of the indicator with that value, when
@@ -220,6 +264,20 @@ impl ControlPlane {
         }
         Ok(())
     }
+}
+
+/// A command's outcome inside a policy change: a refusal decided before anything was written
+/// is the inner error.
+type Refusable<T> = Result<T, ControlError>;
+
+/// The refusal of a manual change to an indicator a feed made.
+pub(crate) fn feed_made(indicator: &Indicator) -> Option<ControlError> {
+    (indicator.created_by.kind == ActorKind::Feed).then(|| {
+        ControlError::Conflict(format!(
+            "indicator {} ({}) comes from feed `{}`: change or remove it through the feed (netward feed update / rm), or add an allow indicator for a narrower range",
+            indicator.id, indicator.draft.value, indicator.created_by.name
+        ))
+    })
 }
 
 /// "indicators 3, 9 and 2 more do not exist; …", for a refused batch delete.

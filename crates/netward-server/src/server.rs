@@ -204,6 +204,7 @@ pub async fn start_with_clock(
         .with_detection(&config.detection)?
         .with_metrics(config.metrics);
     tokio::spawn(cp.clone().retention_loop());
+    tokio::spawn(cp.clone().feed_refresh_loop());
     let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;
     let app = api::router(cp.clone(), config.max_body_bytes, tls.is_some());
     let (tx, rx) = oneshot::channel::<()>();

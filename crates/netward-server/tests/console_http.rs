@@ -445,3 +445,68 @@ async fn the_device_page_shows_what_its_agent_never_blocks_and_why() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn an_admin_subscribes_to_a_feed_in_the_console_and_sees_its_runs_and_refusals() {
+    let s = TestServer::start().await;
+    let list = netward_testkit::ListServer::start(
+        "level1.netset",
+        "# FireHOL\n203.0.113.40\n10.0.0.1/24\n",
+    );
+    let http = no_redirects();
+    let (_, cookie) = sign_in(&s, &http, &s.admin).await;
+    let session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    let (status, page) = get(&s, &http, &session, "/feeds").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("href=\"/feeds\" aria-current=\"page\""),
+        "the nav links the page"
+    );
+    let csrf = csrf_of(&page);
+    let made = http
+        .post(format!("{}/feeds", s.base))
+        .header(COOKIE, &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "level1"),
+            ("kind", "plain"),
+            ("url", list.url.as_str()),
+            ("action", "Block"),
+            ("mode", "enforce"),
+            ("password", "hunter2"),
+            ("username", "u"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    assert_eq!(made.headers()[LOCATION], "/feeds/level1");
+    let resync = http
+        .post(format!("{}/feeds/level1/sync", s.base))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resync.status(), StatusCode::OK);
+    let page = resync.text().await.unwrap();
+    assert!(
+        page.contains("10.0.0.1/24") && page.contains("host bits"),
+        "{page}"
+    );
+    assert!(!page.contains("hunter2"), "a secret is never shown");
+    let (_, listed) = get(&s, &http, &session, "/indicators").await;
+    assert!(listed.contains("feed level1"), "the list names the feed");
+    let (_, feeds) = get(&s, &http, &session, "/feeds").await;
+    assert!(feeds.contains("/feeds/level1"), "{feeds}");
+    // A viewer reads the page but gets no forms.
+    let viewer = s.token("viewer", "viewer").await;
+    let (_, cookie) = sign_in(&s, &http, &viewer).await;
+    let viewer_session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    let (status, page) = get(&s, &http, &viewer_session, "/feeds/level1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Last runs") && !page.contains("Refresh now"),
+        "{page}"
+    );
+}

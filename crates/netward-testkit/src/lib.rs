@@ -29,6 +29,7 @@ pub mod fuzz;
 pub mod in_process;
 #[cfg(feature = "agent")]
 pub mod lab;
+pub mod list_server;
 pub mod netns;
 pub mod ports;
 pub mod server_process;
@@ -40,6 +41,7 @@ pub use agent_process::AgentProcess;
 pub use cgroup::test_cgroup;
 #[cfg(feature = "agent")]
 pub use lab::{Lab, Outcome, SideHost};
+pub use list_server::ListServer;
 pub use netns::Netns;
 pub use ports::free_port;
 pub use server_process::ServerProcess;

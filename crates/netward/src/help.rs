@@ -38,6 +38,18 @@ Examples:
   netward group policy servers
   netward group update servers --mode block";
 
+/// `netward feed --help`.
+pub const FEED: &str = "\
+Examples:
+  netward feed add firehol1 --kind plain \\
+    --url https://raw.githubusercontent.com/firehol/blocklist-ipsets/master/firehol_level1.netset
+  netward feed add drop6 --kind spamhaus-json --url https://www.spamhaus.org/drop/drop_v6.json \\
+    --allow-wide-ranges true
+  NETWARD_FEED_API_KEY=... netward feed add misp --kind misp-api --url https://misp.example
+  netward feed show firehol1
+  netward feed sync firehol1
+  netward feed rm firehol1";
+
 /// `netward token --help`.
 pub const TOKEN: &str = "\
 Examples:

@@ -10,6 +10,7 @@ use netward_cli::audit_log::AuditArgs;
 use netward_cli::client::ApiClient;
 use netward_cli::enroll_tokens::EnrollTokenCommand;
 use netward_cli::error::ExitClass;
+use netward_cli::feeds::FeedCommand;
 use netward_cli::groups::GroupCommand;
 use netward_cli::indicators::IndicatorCommand;
 use netward_cli::machines::DeviceCommand;
@@ -71,6 +72,9 @@ enum Command {
     /// Manage device groups.
     #[command(after_help = help::GROUP)]
     Group(Api<GroupCommand>),
+    /// Threat-intel feeds: subscribe, list, show runs, refresh, delete.
+    #[command(after_help = help::FEED)]
+    Feed(Api<FeedCommand>),
     /// Show or change tenant settings.
     Settings(Api<SettingsCommand>),
     /// Manage API tokens.
@@ -160,6 +164,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Group(api) => {
             let (c, json) = client(&api.client)?;
             Ok(netward_cli::groups::run(&c, json, api.command).await?)
+        }
+        Command::Feed(api) => {
+            let (c, json) = client(&api.client)?;
+            Ok(netward_cli::feeds::run(&c, json, api.command).await?)
         }
         Command::Settings(api) => {
             let (c, json) = client(&api.client)?;

@@ -830,3 +830,93 @@ fn lists_say_how_many_there_are_and_rm_deletes_by_filter_after_counting() {
         "an indicator or filters, not both"
     );
 }
+
+#[test]
+fn feeds_are_added_listed_shown_synced_and_removed_from_the_cli() {
+    let s = ServerProcess::start(BIN);
+    let list = netward_testkit::ListServer::start(
+        "level1.netset",
+        "# FireHOL level 1\n203.0.113.10\n198.51.100.0/24\n10.0.0.1/24\n",
+    );
+    let url = list.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "hunter2\n").unwrap();
+    let added = s.ok(&[
+        "feed",
+        "add",
+        "level1",
+        "--kind",
+        "plain",
+        "--url",
+        &url,
+        "--username",
+        "netward",
+        "--password-file",
+        password.to_str().unwrap(),
+    ]);
+    assert!(
+        added.contains("password") && added.contains("set"),
+        "{added}"
+    );
+    assert!(
+        !added.contains("hunter2"),
+        "a secret is never printed: {added}"
+    );
+
+    // The first refresh follows at once.
+    netward_testkit::wait::wait_for(
+        "the feed's first run",
+        std::time::Duration::from_secs(20),
+        || {
+            let list = s.ok(&["feed", "list"]);
+            list.contains("applied +2 -0 =0 !1").then_some(list)
+        },
+    );
+    let shown = s.ok(&["feed", "show", "level1"]);
+    assert!(
+        shown.contains("10.0.0.1/24") && shown.contains("host bits"),
+        "{shown}"
+    );
+    let listed = s.ok(&["indicator", "list", "--source", "level1"]);
+    assert!(listed.contains("203.0.113.10"), "{listed}");
+
+    list.set("203.0.113.10\n198.51.100.0/24\n192.0.2.99\n");
+    let run = s.json(&["feed", "sync", "level1"]);
+    assert_eq!(
+        (
+            &run["status"],
+            &run["added"],
+            &run["unchanged"],
+            &run["refused"]
+        ),
+        (
+            &serde_json::json!("applied"),
+            &serde_json::json!(1),
+            &serde_json::json!(2),
+            &serde_json::json!(0)
+        ),
+        "{run}"
+    );
+
+    // A feed's indicator is removed through the feed, not by hand.
+    let out = s.cli(&s.admin, &["indicator", "rm", "192.0.2.99"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("feed `level1`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = s.cli(
+        &s.admin,
+        &["feed", "add", "bad", "--kind", "rss", "--url", &url],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--kind"),
+        "{out:?}"
+    );
+
+    s.ok(&["feed", "rm", "level1"]);
+    let listed = s.ok(&["indicator", "list", "--source", "level1"]);
+    assert!(!listed.contains("203.0.113.10"), "{listed}");
+}

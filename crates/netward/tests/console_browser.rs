@@ -423,6 +423,20 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     b.go(&url("/settings"));
     b.check_accessible();
     b.shot("11-settings");
+    // The Feeds page and a feed's page, with its run and a refusal.
+    let list = netward_testkit::ListServer::start("level1.netset", "198.51.100.60\n10.0.0.1/24\n");
+    s.ok(&[
+        "feed", "add", "level1", "--kind", "plain", "--url", &list.url,
+    ]);
+    s.ok(&["feed", "sync", "level1"]);
+    b.go(&url("/feeds"));
+    b.check_accessible();
+    assert!(b.text("main table").contains("level1"));
+    b.shot("11a-feeds");
+    b.go(&url("/feeds/level1"));
+    b.check_accessible();
+    assert!(b.text("main").contains("host bits"));
+    b.shot("11b-feed");
 
     // 6. A viewer sees no write controls, and the server refuses the writes anyway.
     let viewer = s.ok(&["token", "create", "--name", "eve", "--role", "viewer"]);

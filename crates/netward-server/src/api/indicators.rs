@@ -186,6 +186,7 @@ pub async fn delete_by_filter(
         action,
         title: text_field(body.title),
         values,
+        feed_made: false,
     };
     let dry_run = body.dry_run;
     let done = cp.delete_matching(filter, dry_run, who.actor()).await?;

@@ -11,6 +11,7 @@ pub mod detection;
 pub mod enroll_tokens;
 pub mod error;
 pub mod extract;
+pub mod feeds;
 pub mod groups;
 pub mod indicators;
 pub mod machines;
@@ -103,6 +104,9 @@ fn routes(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Rout
         .routes(routes!(groups::show, groups::update, groups::delete))
         .routes(routes!(groups::policy))
         .routes(routes!(settings::show, settings::update))
+        .routes(routes!(feeds::list, feeds::create))
+        .routes(routes!(feeds::show, feeds::update, feeds::delete))
+        .routes(routes!(feeds::sync))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(audit_log::list))

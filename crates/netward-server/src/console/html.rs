@@ -40,9 +40,10 @@ impl Viewer {
     }
 }
 
-const NAV: [(&str, &str); 5] = [
+const NAV: [(&str, &str); 6] = [
     ("/devices", "Devices"),
     ("/indicators", "Indicators"),
+    ("/feeds", "Feeds"),
     ("/alerts", "Alerts"),
     ("/incidents", "Incidents"),
     ("/settings", "Settings"),

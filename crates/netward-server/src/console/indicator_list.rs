@@ -77,6 +77,7 @@ pub(super) async fn list(
                     .expires_at
                     .map_or("never".into(), format_rfc3339)
                     .render(),
+                super::indicators::source_cell(i),
             ]
         })
         .collect();
@@ -107,7 +108,7 @@ pub(super) async fn list(
         (pager(&filter, page_number, list.len(), total))
         (table_or(
             "Indicators",
-            &["Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires"],
+            &["Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires", "Source"],
             &rows,
             "",
             if searching { "No indicator matches this search." } else { "Nothing yet." },

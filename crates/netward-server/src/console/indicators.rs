@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use netward_model::timestamp::format_rfc3339;
-use netward_model::{Action, FieldError, IndicatorSubmission, MdeAction, Role};
+use netward_model::{Action, ActorKind, FieldError, IndicatorSubmission, MdeAction, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
@@ -229,7 +229,21 @@ pub(super) async fn show(
         recommended: d.recommended_actions.clone(),
         force: None,
     };
-    let body = if u.viewer.can(Role::Analyst) {
+    let from_feed = (i.created_by.kind == ActorKind::Feed).then(|| {
+        notice(
+            Notice::Ok,
+            &format!(
+                "From feed {} (external id {}): it changes through the feed, not by hand.",
+                i.created_by.name,
+                if d.external_id.is_empty() {
+                    "none"
+                } else {
+                    &d.external_id
+                }
+            ),
+        )
+    });
+    let body = if u.viewer.can(Role::Analyst) && from_feed.is_none() {
         html! { (enforced) (indicator_form(&u.viewer, &f, None, Some(id))) }
     } else {
         let shown = [
@@ -255,7 +269,14 @@ pub(super) async fn show(
                 },
             ),
         ];
-        html! { (enforced) dl class="facts" { (facts(&shown)) } }
+        html! {
+            @if let Some(from) = from_feed {
+                (from)
+                p { a href={ "/feeds/" (urlencode(&i.created_by.name)) } { "The feed's page" } }
+            }
+            (enforced)
+            dl class="facts" { (facts(&shown)) }
+        }
     };
     Ok(page(
         &d.value.to_string(),
@@ -263,6 +284,15 @@ pub(super) async fn show(
         Some(&u.viewer),
         body,
     ))
+}
+
+/// The source of an indicator in a list: its creator, linked to the feed's page for a feed's.
+pub(super) fn source_cell(i: &netward_model::Indicator) -> Markup {
+    if i.created_by.kind == ActorKind::Feed {
+        html! { a href={ "/feeds/" (urlencode(&i.created_by.name)) } { "feed " (i.created_by.name) } }
+    } else {
+        html! { (i.created_by.name) }
+    }
 }
 
 /// `POST /indicators`: submit or update one indicator, as `POST /api/indicators`; a field

@@ -7,6 +7,7 @@
 //! - `indicators.rs`: the indicators list (searched in the store), the form, save, delete;
 //!   `import.rs`: importing a file.
 //! - `detection.rs`: alerts and incidents, and their status changes.
+//! - `feeds.rs`: threat-intel feeds, a feed's runs and refusals, and their forms.
 //! - `settings.rs`: the settings page and the tenant switch; `groups.rs` and `tokens.rs`: the
 //!   page's sections for device groups and API tokens, and their forms.
 //! - `login.rs`: sign-in and sign-out.
@@ -25,6 +26,7 @@
 
 mod detection;
 mod error;
+mod feeds;
 mod groups;
 pub mod html;
 mod import;
@@ -113,6 +115,10 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         .route("/incidents", get(detection::incidents))
         .route("/incidents/{id}", get(detection::incident))
         .route("/incidents/{id}/status", post(detection::incident_status))
+        .route("/feeds", get(feeds::list).post(feeds::create))
+        .route("/feeds/{name}", get(feeds::show).post(feeds::update))
+        .route("/feeds/{name}/sync", post(feeds::sync))
+        .route("/feeds/{name}/delete", post(feeds::delete))
         .route("/settings", get(settings::show).post(settings::save))
         .route("/settings/groups", post(groups::create))
         .route("/settings/groups/{name}", post(groups::update))

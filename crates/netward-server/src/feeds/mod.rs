@@ -9,9 +9,27 @@
 //!   guard rails and the shrink guard.
 //!
 //! A format never applies guard rails or decides an action: it reports what the feed says.
+//!
+//! The core, one file per role: `config.rs` (a subscription and how an API body becomes one),
+//! `client.rs` (the HTTP client and the conditional GET), `formats/` (plain, spamhaus-json,
+//! csv), `delta.rs` (the pure plan of a run: guard rails, actions, the shrink guard),
+//! `sync.rs` (one refresh, applied in one policy version), `refresh.rs` (the loop that runs
+//! them on time), `subscriptions.rs` (create, list, change, delete), `runtime.rs` (clients and
+//! locks in memory), `alert.rs` (the alert a refused run raises).
 
+mod alert;
+pub mod client;
+pub mod config;
+pub mod delta;
+pub mod formats;
 pub mod intel;
 mod kind;
+pub mod refresh;
+pub mod runtime;
+pub mod subscriptions;
+pub mod sync;
+#[cfg(test)]
+mod tests;
 
 pub use kind::{FeedKind, UnknownFeedKind};
 

@@ -94,6 +94,9 @@ pub struct DeleteFilter {
     pub title: Option<String>,
     /// With one of these canonical values.
     pub values: Option<Vec<String>>,
+    /// Only indicators made by feeds (to find those a manual delete must not touch); not a
+    /// filter of its own for [`Self::is_empty`].
+    pub feed_made: bool,
 }
 
 impl DeleteFilter {

@@ -9,6 +9,7 @@
 //! | [`TokenStore`] | `tokens.rs` | API tokens |
 //! | [`AuditStore`] | `audit.rs` | the audit log and the policy version |
 //! | [`DetectionStore`] | `detection.rs` | events, alerts, incidents |
+//! | [`FeedStore`] | `feeds.rs` | threat-intel feeds, their runs and their indicators' changes |
 //!
 //! The embedded SQLite backend lives in [`sqlite`], one file per trait; another backend
 //! implements the same traits, with the same [`StoreError`], and passes the same conformance
@@ -23,6 +24,7 @@ pub mod audit;
 pub mod detection;
 pub mod enrollment;
 pub mod error;
+pub mod feeds;
 pub mod fleet;
 pub mod indicators;
 pub mod sqlite;
@@ -39,6 +41,7 @@ pub use detection::{
 };
 pub use enrollment::{EnrollRefusal, EnrollTokenRecord, EnrollmentStore};
 pub use error::StoreError;
+pub use feeds::FeedStore;
 pub use fleet::{AckRecord, DeviceRecord, FleetStore, GroupDeletion};
 pub use indicators::{
     BatchDeletion, BulkDeletion, DeleteFilter, ImportSource, ImportSummary, IndicatorQuery,
@@ -63,6 +66,7 @@ pub trait Store:
     + TokenStore
     + AuditStore
     + DetectionStore
+    + FeedStore
     + std::fmt::Debug
     + 'static
 {
@@ -75,6 +79,7 @@ impl<T> Store for T where
         + TokenStore
         + AuditStore
         + DetectionStore
+        + FeedStore
         + std::fmt::Debug
         + 'static
 {

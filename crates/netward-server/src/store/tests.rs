@@ -7,6 +7,7 @@
 mod audit;
 mod bulk;
 mod detection;
+mod feeds;
 mod fleet;
 mod indicators;
 mod odata;
@@ -80,6 +81,7 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         fleet::enrollment_devices_and_acknowledgements,
         detection::alerts_and_incidents_follow_the_rules,
         fleet::group_numbers_are_given_once,
+        feeds::a_run_is_one_version_and_the_feed_owns_its_indicators,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

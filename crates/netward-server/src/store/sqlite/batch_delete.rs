@@ -87,6 +87,9 @@ pub(super) fn delete_matching(
         conditions.push_str(" AND title = ?");
         args.push(Value::Text(title.clone()));
     }
+    if filter.feed_made {
+        conditions.push_str(" AND created_by_kind = 'Feed'");
+    }
     if let Some(values) = &filter.values {
         fill_values(&tx, values)?;
         conditions.push_str(" AND value IN (SELECT value FROM temp.delete_values)");

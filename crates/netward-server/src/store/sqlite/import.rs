@@ -13,7 +13,7 @@ use crate::store::{Change, ImportSource, StoreError, StoredImport};
 
 /// A new indicator of an import, or nothing when its value is stored: the 25 parameters of
 /// [`row_params`].
-const INSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, range_end, \
+pub(super) const INSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, range_end, \
     action, title, description, severity, expires_at, generate_alert, recommended_actions, \
     groups, external_id, application, category, mitre_techniques, created_by, \
     created_by_kind, created_at, updated_by, updated_by_kind, updated_at, action_name, \
@@ -23,7 +23,7 @@ const INSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, ra
 
 /// An existing indicator changed by an import: [`row_params`] without the creator's three,
 /// then the id.
-const UPDATE_SQL: &str = "UPDATE indicators SET value = ?1, family = ?2, range_start = ?3, \
+pub(super) const UPDATE_SQL: &str = "UPDATE indicators SET value = ?1, family = ?2, range_start = ?3, \
     range_end = ?4, action = ?5, title = ?6, description = ?7, severity = ?8, \
     expires_at = ?9, generate_alert = ?10, recommended_actions = ?11, groups = ?12, \
     external_id = ?13, application = ?14, category = ?15, mitre_techniques = ?16, \
@@ -31,7 +31,7 @@ const UPDATE_SQL: &str = "UPDATE indicators SET value = ?1, family = ?2, range_s
     educate_url = ?21, import_id = ?22 WHERE id = ?23";
 
 /// What a row's parameters need that the draft does not hold as it is stored.
-struct OwnedParams {
+pub(super) struct OwnedParams {
     action: &'static str,
     action_name: &'static str,
     severity: &'static str,
@@ -43,7 +43,7 @@ struct OwnedParams {
 }
 
 impl OwnedParams {
-    fn of(d: &IndicatorDraft) -> Result<Self, StoreError> {
+    pub(super) fn of(d: &IndicatorDraft) -> Result<Self, StoreError> {
         let (start, end) = d.value.bounds();
         Ok(Self {
             action: d.mde_action.action().as_str(),
@@ -74,7 +74,7 @@ impl OwnedParams {
     clippy::ptr_arg,
     reason = "a `&str` cannot become a `&dyn ToSql` (`str` is unsized); the `String` can"
 )]
-fn row_params<'a>(
+pub(super) fn row_params<'a>(
     d: &'a IndicatorDraft,
     value: &'a String,
     owned: &'a OwnedParams,

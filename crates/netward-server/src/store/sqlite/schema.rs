@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -214,13 +214,68 @@ ALTER TABLE indicators ADD COLUMN import_id INTEGER;
 CREATE INDEX indicators_import ON indicators(import_id) WHERE import_id IS NOT NULL;
 ";
 
+/// Version 8: threat-intel feeds (issue 12). A feed's secrets (`password`, `api_key`) are
+/// kept as sent, since they are sent on to the feed's server, and never shown again; the rest
+/// of its subscription is one JSON document (`settings`, `crate::feeds::config::FeedSettings`).
+/// A feed's indicators are those it created (`created_by_kind` = 'Feed', `created_by` = its
+/// name, indexed); `feed_pending` holds its items held back until their `valid_from`;
+/// `feed_runs` records its refreshes.
+pub const SCHEMA_8: &str = "
+CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    collection TEXT,
+    username TEXT,
+    password TEXT,
+    api_key TEXT,
+    api_key_header TEXT,
+    ca_cert TEXT,
+    settings TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    cursor TEXT,
+    last_run_at INTEGER,
+    retry_at INTEGER,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE feed_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    http_status INTEGER,
+    status TEXT NOT NULL,
+    added INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    removed INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    refused INTEGER NOT NULL,
+    refusals TEXT NOT NULL,
+    error TEXT
+);
+CREATE INDEX feed_runs_feed ON feed_runs(feed_id, id);
+CREATE TABLE feed_pending (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    value TEXT NOT NULL,
+    external_id TEXT,
+    comment TEXT,
+    valid_from INTEGER,
+    valid_until INTEGER,
+    confidence INTEGER
+);
+CREATE INDEX feed_pending_feed ON feed_pending(feed_id);
+";
+
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=6 => {
+        0..=7 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -240,7 +295,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             if version <= 5 {
                 tx.execute_batch(SCHEMA_6).map_err(db("migrate"))?;
             }
-            tx.execute_batch(SCHEMA_7).map_err(db("migrate"))?;
+            if version <= 6 {
+                tx.execute_batch(SCHEMA_7).map_err(db("migrate"))?;
+            }
+            tx.execute_batch(SCHEMA_8).map_err(db("migrate"))?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
             tx.commit().map_err(db("migrate"))?;
