@@ -12,6 +12,7 @@
 
 pub mod intel;
 mod kind;
+pub mod stix;
 
 pub use kind::{FeedKind, UnknownFeedKind};
 
