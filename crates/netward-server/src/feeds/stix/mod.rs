@@ -2,7 +2,9 @@
 //! `lexer.rs`), and indicator objects turned into feed items (`indicators.rs`). Pure: no I/O;
 //! the TAXII client (`feeds/taxii/`) fetches the objects.
 
+mod indicators;
 mod lexer;
 pub mod pattern;
 
+pub use indicators::{IndicatorBatch, IndicatorReader};
 pub use pattern::{PatternError, addresses};
