@@ -1,5 +1,15 @@
 //! The threat-intel kinds: TAXII 2.1 (STIX 2.1 indicators), static MISP feeds and the MISP
 //! API. The feed core calls [`pull`] for every kind where [`FeedKind::is_intel`] holds.
+//!
+//! Besides the entry point, this file holds what the three kinds share: credentials on a
+//! request, a status that is not a success turned into [`PullError::Status`] (with
+//! `Retry-After`), bodies read against the pull's byte cap, and texts cut to one short line.
+
+use std::error::Error;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
 
 use super::{FeedKind, Pull, PullError, Source, Validators};
 
@@ -19,11 +29,110 @@ pub async fn pull(
     source: &Source,
     state: &PullState,
 ) -> Result<Pull, PullError> {
-    let _ = (client, state);
-    Err(PullError::Format {
-        url: source.url.clone(),
-        reason: format!("feeds of kind {kind} are not read yet"),
+    match kind {
+        FeedKind::Taxii21 => super::taxii::pull(client, source, state).await,
+        _ => Err(PullError::Format {
+            url: source.url.clone(),
+            reason: format!("feeds of kind {kind} are not read here"),
+        }),
+    }
+}
+
+/// What is left of a pull's byte cap ([`Source::max_bytes`]): every body read counts.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    limit: u64,
+    left: u64,
+}
+
+impl Budget {
+    pub(crate) fn new(limit: u64) -> Self {
+        Self { limit, left: limit }
+    }
+}
+
+/// `request` with the source's credentials: HTTP Basic when a user name is set, otherwise
+/// the API key in its header (`Authorization` unless another is named).
+pub(crate) fn authenticate(request: RequestBuilder, source: &Source) -> RequestBuilder {
+    match (&source.username, &source.api_key) {
+        (Some(user), _) => request.basic_auth(user, source.password.as_ref()),
+        (None, Some(key)) => {
+            let header = source.api_key_header.as_deref().unwrap_or("Authorization");
+            request.header(header, key)
+        }
+        (None, None) => request,
+    }
+}
+
+/// Sends `request`; the response when its status is a success or 304 Not Modified.
+pub(crate) async fn send(request: RequestBuilder, url: &str) -> Result<Response, PullError> {
+    let response = request.send().await.map_err(|e| http_error(url, &e))?;
+    let status = response.status();
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        return Ok(response);
+    }
+    Err(PullError::Status {
+        url: url.to_owned(),
+        status: status.as_u16(),
+        retry_after: retry_after(response.headers()),
     })
+}
+
+/// `Retry-After` in seconds. The HTTP-date form is not read: it would need the clock here.
+fn retry_after(headers: &HeaderMap) -> Option<u64> {
+    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The whole body of `response`, counted against `budget` as it arrives: a body past the
+/// cap is refused before more of it is read.
+pub(crate) async fn read_body(
+    mut response: Response,
+    url: &str,
+    budget: &mut Budget,
+) -> Result<Vec<u8>, PullError> {
+    let too_large = || PullError::TooLarge {
+        url: url.to_owned(),
+        limit: budget.limit,
+    };
+    if response.content_length().is_some_and(|n| n > budget.left) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| http_error(url, &e))? {
+        let n = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+        if n > budget.left {
+            return Err(too_large());
+        }
+        budget.left -= n;
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `body` read as JSON of type `T`; what the document is (`what`) names it in the error.
+pub(crate) fn parse_json<T: DeserializeOwned>(
+    body: &[u8],
+    url: &str,
+    what: &str,
+) -> Result<T, PullError> {
+    serde_json::from_slice(body).map_err(|e| PullError::Format {
+        url: url.to_owned(),
+        reason: format!("not a {what}: {e}"),
+    })
+}
+
+fn http_error(url: &str, error: &reqwest::Error) -> PullError {
+    let mut reason = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    PullError::Http {
+        url: url.to_owned(),
+        reason,
+    }
 }
 
 /// The most characters a comment or a quoted entry keeps.

@@ -13,6 +13,7 @@
 pub mod intel;
 mod kind;
 pub mod stix;
+mod taxii;
 
 pub use kind::{FeedKind, UnknownFeedKind};
 
