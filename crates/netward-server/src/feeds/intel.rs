@@ -31,6 +31,8 @@ pub async fn pull(
 ) -> Result<Pull, PullError> {
     match kind {
         FeedKind::Taxii21 => super::taxii::pull(client, source, state).await,
+        FeedKind::MispFeed => super::misp::pull_feed(client, source, state).await,
+        FeedKind::MispApi => super::misp::pull_api(client, source, state).await,
         _ => Err(PullError::Format {
             url: source.url.clone(),
             reason: format!("feeds of kind {kind} are not read here"),

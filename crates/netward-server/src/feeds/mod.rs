@@ -12,6 +12,7 @@
 
 pub mod intel;
 mod kind;
+mod misp;
 pub mod stix;
 mod taxii;
 

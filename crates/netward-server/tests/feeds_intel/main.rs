@@ -9,5 +9,6 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod misp;
 mod python;
 mod taxii;
