@@ -4,6 +4,7 @@
 
 mod indicators;
 mod lexer;
+mod parser;
 pub mod pattern;
 
 pub use indicators::{IndicatorBatch, IndicatorReader};

@@ -301,6 +301,20 @@ fn nesting_is_bounded() {
     accepts(&fine, &["192.0.2.1"]);
 }
 
+#[test]
+fn long_chains_are_read_without_deep_recursion() {
+    let terms: Vec<String> = (0..50_000u32)
+        .map(|n| format!("[ipv4-addr:value = '{}']", std::net::Ipv4Addr::from(n)))
+        .collect();
+    let found = addresses(&terms.join(" OR ")).expect("a long OR");
+    assert_eq!(found.len(), 50_000);
+    let inside = format!("[{}]", terms.join(" OR ").replace("] OR [", " OR "))
+        .replace("[[", "[")
+        .replace("]]", "]");
+    assert_eq!(addresses(&inside).map(|v| v.len()), Ok(50_000));
+    refuses(&terms.join(" AND "), "AND is not supported");
+}
+
 /// Pieces of real patterns, to build inputs that reach deep into the parser.
 fn piece() -> impl Strategy<Value = &'static str> {
     proptest::sample::select(vec![
