@@ -12,3 +12,4 @@
 mod misp;
 mod python;
 mod taxii;
+mod taxii_standin;
