@@ -13,3 +13,30 @@ mod misp;
 mod python;
 mod taxii;
 mod taxii_standin;
+
+use std::collections::BTreeMap;
+
+use netward_server::feeds::{Content, FeedItem, Pull};
+
+/// Items by value, as text.
+pub fn by_value(items: &[FeedItem]) -> BTreeMap<String, &FeedItem> {
+    items.iter().map(|i| (i.value.to_string(), i)).collect()
+}
+
+/// The items of a pull that must be the feed's whole content, by value.
+pub fn complete(pull: &Pull) -> BTreeMap<String, &FeedItem> {
+    match &pull.content {
+        Content::Complete(items) => by_value(items),
+        other => panic!("the pull is not complete: {other:?}"),
+    }
+}
+
+/// Serves `app` on a free loopback port for the rest of the test; its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a stand-in server");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}

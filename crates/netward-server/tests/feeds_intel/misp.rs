@@ -2,7 +2,6 @@
 //! for a MISP instance's `POST /attributes/restSearch` (a real MISP cannot be installed
 //! here) that filters and pages the way MISP documents it.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -12,11 +11,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use netward_server::feeds::intel::{PullState, pull};
-use netward_server::feeds::{Content, FeedItem, FeedKind, Pull, PullError, Source, Validators};
+use netward_server::feeds::{Content, FeedKind, Pull, PullError, Source, Validators};
 use netward_testkit::in_process::http_client;
 use netward_testkit::ports::free_port;
 use serde_json::{Value, json};
 
+use crate::complete;
 use crate::python::{ServerProcess, python};
 
 const EVENT_A: &str = "5d2d4a6e-1c2b-4b0e-9a1e-2f3c4d5e6f70";
@@ -52,13 +52,6 @@ fn manifest_entry(uuid: &str, info: &str) -> (String, Value) {
 
 fn write_json(path: std::path::PathBuf, value: &Value) {
     std::fs::write(path, value.to_string()).expect("write a feed file");
-}
-
-fn values(items: &[FeedItem]) -> BTreeMap<String, FeedItem> {
-    items
-        .iter()
-        .map(|i| (i.value.to_string(), i.clone()))
-        .collect()
 }
 
 async fn misp_pull(
@@ -144,10 +137,7 @@ async fn a_static_feed_is_read_whole_then_conditionally() {
     let first = misp_pull(FeedKind::MispFeed, &source, Validators::default())
         .await
         .expect("the first pull");
-    let Content::Complete(items) = &first.content else {
-        panic!("not complete: {:?}", first.content);
-    };
-    let items = values(items);
+    let items = complete(&first);
     assert_eq!(
         items.keys().collect::<Vec<_>>(),
         [
@@ -220,10 +210,7 @@ async fn a_static_feed_is_read_whole_then_conditionally() {
     let third = misp_pull(FeedKind::MispFeed, &source, validators)
         .await
         .expect("the third pull");
-    let Content::Complete(items) = &third.content else {
-        panic!("not complete: {:?}", third.content);
-    };
-    let items = values(items);
+    let items = complete(&third);
     assert!(items.contains_key("192.0.2.12"));
     assert!(!items.contains_key("2001:db8::11"));
     assert_eq!(items.len(), 6);
@@ -330,11 +317,7 @@ async fn start_misp(attributes: Vec<Value>) -> (String, Arc<Mutex<Misp>>) {
     let app = Router::new()
         .route("/attributes/restSearch", post(rest_search))
         .with_state(misp.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the stand-in");
-    let url = format!("http://{}", listener.local_addr().expect("its address"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = crate::serve(app).await;
     (url, misp)
 }
 
@@ -372,11 +355,8 @@ async fn the_misp_api_is_searched_page_after_page_with_its_filters() {
     let result = misp_pull(FeedKind::MispApi, &source, Validators::default())
         .await
         .expect("the pull");
-    let Content::Complete(items) = &result.content else {
-        panic!("not complete: {:?}", result.content);
-    };
+    let items = complete(&result);
     assert_eq!(items.len(), 10_002);
-    let items = values(items);
     assert!(items.contains_key("10.39.15.1"));
     let c2 = &items["198.51.100.5"];
     assert_eq!(c2.external_id.as_deref(), Some(uuid(5).as_str()));

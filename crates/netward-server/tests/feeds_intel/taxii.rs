@@ -1,17 +1,17 @@
 //! TAXII 2.1 against medallion 3.0.0, the OASIS reference server, with two objects a page.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 
 use netward_model::IndicatorValue;
 use netward_model::timestamp::parse_rfc3339;
 use netward_server::feeds::intel::{PullState, pull};
-use netward_server::feeds::{Content, FeedItem, FeedKind, Pull, PullError, Source};
+use netward_server::feeds::{Content, FeedKind, Pull, PullError, Source};
 use netward_testkit::in_process::http_client;
 use netward_testkit::ports::free_port;
 use serde_json::{Value, json};
 
 use crate::python::{ServerProcess, python, run_script};
+use crate::{by_value, complete};
 
 const COLLECTION: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
 const LOCKED: &str = "52892447-4d7e-4f70-b94d-d7f22742ff63";
@@ -151,11 +151,6 @@ async fn taxii_pull(source: &Source, cursor: Option<String>) -> Result<Pull, Pul
     pull(FeedKind::Taxii21, &http_client(), source, &state).await
 }
 
-/// Items by value, as text.
-fn by_value(items: &[FeedItem]) -> BTreeMap<String, &FeedItem> {
-    items.iter().map(|i| (i.value.to_string(), i)).collect()
-}
-
 fn value(text: &str) -> IndicatorValue {
     IndicatorValue::parse(text).expect("a test value")
 }
@@ -167,10 +162,7 @@ async fn a_collection_is_read_whole_then_by_changes_through_many_pages() {
     let source = taxii.source("/taxii2/", Some(COLLECTION));
 
     let first = taxii_pull(&source, None).await.expect("the first pull");
-    let Content::Complete(items) = &first.content else {
-        panic!("the first pull is not complete: {:?}", first.content);
-    };
-    let items = by_value(items);
+    let items = complete(&first);
     let values: Vec<&str> = items.keys().map(String::as_str).collect();
     assert_eq!(
         values,

@@ -12,9 +12,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use netward_model::timestamp::parse_rfc3339_ms;
 use netward_server::feeds::intel::{PullState, pull};
-use netward_server::feeds::{Content, FeedKind, PullError, Source};
+use netward_server::feeds::{FeedKind, PullError, Source};
 use netward_testkit::in_process::http_client;
 use serde_json::{Value, json};
+
+use crate::complete;
 
 /// The objects, each with its `date_added`, oldest first.
 fn objects() -> Vec<(String, Value)> {
@@ -82,11 +84,7 @@ async fn start() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
             }),
         )
         .with_state(asked.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the stand-in");
-    let url = format!("http://{}", listener.local_addr().expect("its address"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = crate::serve(app).await;
     (url, asked)
 }
 
@@ -109,10 +107,7 @@ async fn without_next_the_pages_follow_the_date_added_header() {
     )
     .await
     .expect("the pull");
-    let Content::Complete(items) = pulled.content else {
-        panic!("not complete: {:?}", pulled.content);
-    };
-    let values: Vec<String> = items.iter().map(|i| i.value.to_string()).collect();
+    let values: Vec<String> = complete(&pulled).into_keys().collect();
     assert_eq!(
         values,
         [

@@ -28,26 +28,19 @@ fn v(text: &str) -> IndicatorValue {
 
 #[test]
 fn the_address_types_give_their_ip_part() {
-    assert_eq!(
-        item_value(&attribute("ip-dst", "198.51.100.1")),
-        v("198.51.100.1")
-    );
-    assert_eq!(
-        item_value(&attribute("ip-src", "198.51.100.0/24")),
-        v("198.51.100.0/24")
-    );
-    assert_eq!(
-        item_value(&attribute("ip-dst|port", "198.51.100.3|443")),
-        v("198.51.100.3")
-    );
-    assert_eq!(
-        item_value(&attribute("ip-src|port", "2001:db8::4|8080")),
-        v("2001:db8::4")
-    );
-    assert_eq!(
-        item_value(&attribute("domain|ip", "evil.example|198.51.100.5")),
-        v("198.51.100.5")
-    );
+    for (kind, value, address) in [
+        ("ip-dst", "198.51.100.1", "198.51.100.1"),
+        ("ip-src", "198.51.100.0/24", "198.51.100.0/24"),
+        ("ip-dst|port", "198.51.100.3|443", "198.51.100.3"),
+        ("ip-src|port", "2001:db8::4|8080", "2001:db8::4"),
+        ("domain|ip", "evil.example|198.51.100.5", "198.51.100.5"),
+    ] {
+        assert_eq!(
+            item_value(&attribute(kind, value)),
+            v(address),
+            "{kind} {value}"
+        );
+    }
 }
 
 #[test]
