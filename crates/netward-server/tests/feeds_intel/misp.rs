@@ -176,6 +176,19 @@ async fn a_static_feed_is_read_whole_then_conditionally() {
         "http.server sends Last-Modified"
     );
 
+    // The manifest's own URL names the feed too.
+    let by_manifest = Source {
+        url: server.url("/feed/manifest.json"),
+        ..source.clone()
+    };
+    let again = misp_pull(FeedKind::MispFeed, &by_manifest, Validators::default())
+        .await
+        .expect("a pull by the manifest's URL");
+    assert_eq!(
+        complete(&again).keys().collect::<Vec<_>>(),
+        items.keys().collect::<Vec<_>>()
+    );
+
     // Unchanged: the manifest answers 304.
     let second = misp_pull(FeedKind::MispFeed, &source, validators.clone())
         .await

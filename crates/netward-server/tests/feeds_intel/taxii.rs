@@ -274,6 +274,15 @@ async fn an_api_root_or_a_collection_url_reads_the_same_collection() {
             .await
             .expect("the collection itself"),
     );
+    let objects = whole(
+        taxii_pull(
+            &taxii.source(&format!("{collection_path}objects/"), None),
+            None,
+        )
+        .await
+        .expect("the collection's objects URL"),
+    );
+    assert_eq!(objects, discovery);
     assert_eq!(discovery.len(), 7);
     assert!(discovery.contains(&value("203.0.113.0/24")));
     assert_eq!(root, discovery);

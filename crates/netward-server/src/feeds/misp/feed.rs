@@ -1,4 +1,5 @@
-//! A static MISP feed: `GET {url}/manifest.json` (conditionally, with the stored ETag and
+//! A static MISP feed: `GET {url}/manifest.json` (the feed's URL is the directory, or the
+//! manifest itself) (conditionally, with the stored ETag and
 //! Last-Modified), then `GET {url}/{uuid}.json` for every event it lists. An event the
 //! manifest lists but the server does not give fails the whole pull: reading the feed
 //! without it would remove its indicators.
@@ -18,7 +19,9 @@ pub(crate) async fn pull(
     source: &Source,
     state: &PullState,
 ) -> Result<Pull, PullError> {
-    let base = source.url.trim_end_matches('/');
+    // The directory, or its manifest's URL.
+    let url = source.url.trim_end_matches('/');
+    let base = url.strip_suffix("/manifest.json").unwrap_or(url);
     let mut budget = Budget::new(source.max_bytes);
     let manifest_url = format!("{base}/manifest.json");
     let mut request = client.get(&manifest_url).header(ACCEPT, "application/json");

@@ -5,8 +5,8 @@
 //! - the discovery URL (`https://host/taxii2/`): its `default` API root is searched first,
 //!   then every other one in `api_roots`, for the feed's `collection` id;
 //! - an API root (`https://host/api1/`): its `collections/` are searched for the id;
-//! - a collection (`https://host/api1/collections/{id}/`): read as it is; a `collection` id
-//!   set beside it must be the same.
+//! - a collection (`https://host/api1/collections/{id}/`, or its `objects/` URL): read as it
+//!   is; a `collection` id set beside it must be the same.
 //!
 //! A collection that does not exist or may not be read is an error that lists those that can.
 //!

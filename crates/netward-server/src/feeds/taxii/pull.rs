@@ -129,7 +129,11 @@ impl Session<'_> {
 
     /// The URL of the collection to read, ending in `/`.
     async fn locate(&mut self) -> Result<String, PullError> {
-        let url = with_slash(&self.source.url);
+        let mut url = with_slash(&self.source.url);
+        // The collection's objects URL names the collection too.
+        if url.ends_with("/objects/") {
+            url.truncate(url.len() - "objects/".len());
+        }
         let wanted = self.source.collection.as_deref();
         let (document, _): (Value, _) = self
             .get(self.client.get(&url), &url, "TAXII resource")
