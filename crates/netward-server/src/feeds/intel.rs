@@ -157,6 +157,9 @@ pub(crate) fn one_line(text: &str) -> String {
 }
 
 #[cfg(test)]
+pub(crate) mod fuzz_input;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,7 +1,10 @@
 use netward_model::IndicatorValue;
+use netward_testkit::fuzz::fuzz;
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::{Attribute, of_event, read};
+use crate::feeds::intel::fuzz_input::{document, spoiled};
 
 fn attribute(kind: &str, value: &str) -> Value {
     json!({"uuid": "5f0c1a2b-0000-4000-8000-000000000001", "type": kind, "category": "Network activity",
@@ -126,4 +129,30 @@ fn an_event_s_attributes_include_those_of_its_live_objects() {
     assert_eq!(values, [json!("198.51.100.1"), json!("198.51.100.2")]);
     assert_eq!(of_event(&json!({"Event": {}})).1.len(), 0);
     assert_eq!(of_event(&json!("nothing")).1.len(), 0);
+}
+
+#[test]
+fn fuzz_misp_events_never_panic() {
+    let base = json!({"Event": {"info": "x", "Attribute": [attribute("ip-dst", "192.0.2.1")]}});
+    let one = spoiled(attribute("ip-src|port", "192.0.2.1|80"));
+    let event = prop_oneof![
+        document(),
+        spoiled(base),
+        proptest::collection::vec(one, 0..4)
+            .prop_map(|a| json!({"Event": {"Attribute": a.clone(), "Object": [{"Attribute": a}]}})),
+    ];
+    fuzz("misp_events", 1000, event, |event| {
+        let (info, attributes) = of_event(&event);
+        for attribute in attributes {
+            match read(attribute, info) {
+                Attribute::Item(item) => {
+                    prop_assert!(item.external_id.is_some());
+                    prop_assert!(item.comment.is_none_or(|c| c.chars().count() <= 200));
+                }
+                Attribute::Refused(r) => prop_assert!(r.entry.chars().count() <= 200),
+                Attribute::Skipped => {}
+            }
+        }
+        Ok(())
+    });
 }

@@ -1,8 +1,11 @@
 use netward_model::IndicatorValue;
 use netward_model::timestamp::parse_rfc3339;
+use netward_testkit::fuzz::fuzz;
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::{IndicatorBatch, IndicatorReader};
+use crate::feeds::intel::fuzz_input::{document, spoiled};
 
 const ID: &str = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
 
@@ -201,5 +204,47 @@ fn bad_indicators_are_refused_each_with_its_reason_and_the_rest_read() {
             .refusals
             .iter()
             .all(|r| r.entry.chars().count() <= 200)
+    );
+}
+
+#[test]
+fn fuzz_stix_objects_never_panic() {
+    let base = indicator(
+        ID,
+        "2026-01-02T00:00:00Z",
+        "[ipv4-addr:value = '198.51.100.1']",
+    );
+    let object = prop_oneof![document(), spoiled(base)];
+    fuzz(
+        "stix_objects",
+        1000,
+        proptest::collection::vec(object, 0..6),
+        |objects| {
+            let ids: Vec<Value> = objects
+                .iter()
+                .filter_map(|o| o.get("id").cloned())
+                .collect();
+            let batch = read(objects);
+            for item in &batch.items {
+                let id = item.external_id.clone().map(Value::String);
+                prop_assert!(id.is_some_and(|id| ids.contains(&id)), "{item:?}");
+                prop_assert!(item.confidence.is_none_or(|c| c <= 100));
+            }
+            for id in &batch.removed {
+                prop_assert!(
+                    !batch
+                        .items
+                        .iter()
+                        .any(|i| i.external_id.as_ref() == Some(id))
+                );
+            }
+            prop_assert!(
+                batch
+                    .refusals
+                    .iter()
+                    .all(|r| r.entry.chars().count() <= 200)
+            );
+            Ok(())
+        },
     );
 }
