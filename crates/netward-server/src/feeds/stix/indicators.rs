@@ -45,6 +45,8 @@ pub struct IndicatorBatch {
 struct Indicator {
     id: String,
     pattern: String,
+    /// Required in STIX 2.1; a STIX 2.0 indicator has none, and its pattern is STIX.
+    #[serde(default = "stix")]
     pattern_type: String,
     name: Option<String>,
     description: Option<String>,
@@ -53,6 +55,10 @@ struct Indicator {
     #[serde(default)]
     revoked: bool,
     confidence: Option<u8>,
+}
+
+fn stix() -> String {
+    "stix".to_owned()
 }
 
 impl IndicatorReader {

@@ -63,6 +63,20 @@ fn an_indicator_becomes_one_item_per_address_with_its_fields() {
 }
 
 #[test]
+fn a_stix_2_0_indicator_without_pattern_type_is_read_as_stix() {
+    let mut object = indicator(
+        ID,
+        "2026-01-02T00:00:00Z",
+        "[ipv4-addr:value = '198.51.100.1']",
+    );
+    let map = object.as_object_mut().expect("an object");
+    map.remove("pattern_type");
+    map.remove("spec_version");
+    let batch = read(vec![object]);
+    assert_eq!(batch.items.len(), 1, "{:?}", batch.refusals);
+}
+
+#[test]
 fn other_objects_are_passed_over_silently() {
     let batch = read(vec![
         json!({"type": "identity", "id": "identity--1", "name": "ACME"}),
