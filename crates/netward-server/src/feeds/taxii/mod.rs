@@ -12,7 +12,9 @@
 //!
 //! **Paging.** `GET {collection}/objects/?match[type]=indicator`, following `next` while
 //! `more` holds; a server that says `more` without `next` is paged by `added_after` = the
-//! page's `X-TAXII-Date-Added-Last`. An empty page may be `{}`.
+//! page's `X-TAXII-Date-Added-Last`. An empty page may be `{}`. (`added_after` is exclusive:
+//! a server that gives no `next` and dates more objects than a page at one instant cannot be
+//! read past them; the TAXII servers we know give `next`.)
 //!
 //! **Cursor.** [`Pull::cursor`](crate::feeds::Pull::cursor) keeps the newest
 //! `X-TAXII-Date-Added-Last` seen, with the URL and collection it belongs to. The first pull
