@@ -7,7 +7,7 @@
 
 use std::error::Error;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -59,8 +59,19 @@ pub(crate) fn authenticate(request: RequestBuilder, source: &Source) -> RequestB
     match (&source.username, &source.api_key) {
         (Some(user), _) => request.basic_auth(user, source.password.as_ref()),
         (None, Some(key)) => {
-            let header = source.api_key_header.as_deref().unwrap_or("Authorization");
-            request.header(header, key)
+            let name = source.api_key_header.as_deref().unwrap_or("Authorization");
+            match (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(key),
+            ) {
+                (Ok(name), Ok(mut value)) => {
+                    // Kept out of any debug output of the request.
+                    value.set_sensitive(true);
+                    request.header(name, value)
+                }
+                // reqwest refuses the request when it is sent, saying why.
+                _ => request.header(name, key),
+            }
         }
         (None, None) => request,
     }

@@ -415,4 +415,10 @@ async fn the_misp_api_is_searched_page_after_page_with_its_filters() {
         matches!(denied, Err(PullError::Status { status: 403, .. })),
         "{denied:?}"
     );
+    let bad_header = Source {
+        api_key_header: Some("not a header".into()),
+        ..source.clone()
+    };
+    let unsent = misp_pull(FeedKind::MispApi, &bad_header, Validators::default()).await;
+    assert!(matches!(unsent, Err(PullError::Http { .. })), "{unsent:?}");
 }
