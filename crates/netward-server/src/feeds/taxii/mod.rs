@@ -23,7 +23,9 @@
 //! (`cursor::OVERLAP_MS`), because `added_after` is exclusive, objects posted together share
 //! one `date_added`, and a server may date an object committed while we read at the very
 //! time we saw last. The cursor also remembers the `(id, modified)` read in that last
-//! minute, and a resumed pull passes those over. Resumed pulls give `Content::Changes`: the
+//! minute, and a resumed pull passes those over; after a bulk load of more than
+//! `cursor::MAX_SEEN` objects in that minute it remembers none and resumes exactly at the
+//! newest `date_added` instead, rather than read them all again at every refresh. Resumed pulls give `Content::Changes`: the
 //! newest readable version of each indicator (its items replace every earlier item of that
 //! STIX id), and the ids revoked, or refused in their newest version; or
 //! `Content::NotModified` when nothing new came. An object

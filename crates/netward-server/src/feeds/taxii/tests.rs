@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use super::cursor::{Cursor, CursorBuilder, OVERLAP_MS, version};
+use super::cursor::{Cursor, CursorBuilder, MAX_SEEN, OVERLAP_MS, version};
 use super::resources::Resource;
 
 fn v(id: &str) -> (String, String) {
@@ -22,7 +22,7 @@ fn a_cursor_resumes_only_for_its_own_source_and_a_minute_early() {
     let cursor = Cursor::resume(Some(&text), "https://x/taxii2/ c1").expect("resumed");
     assert_eq!(cursor.added_after(), "2026-01-01T00:09:30.250Z");
     // Only the pages dated within the overlap are remembered.
-    assert_eq!(cursor.seen, [v("c"), v("b")]);
+    assert_eq!(cursor.seen, Some(vec![v("c"), v("b")]));
     assert_eq!(OVERLAP_MS, 60_000);
 }
 
@@ -35,13 +35,32 @@ fn a_cursor_never_goes_back_and_needs_a_dated_page() {
 
     let old = Cursor {
         source: "s".into(),
+        added_last: "1970-01-01T00:16:40.000000Z".into(),
         added_last_ms: 1_000_000,
-        seen: vec![v("a")],
+        seen: Some(vec![v("a")]),
     };
     let mut builder = CursorBuilder::new("s", Some(&old));
     builder.page(Some("1970-01-01T00:00:01Z"), vec![v("b")]);
     let cursor = Cursor::resume(builder.finish().as_deref(), "s").expect("resumed");
     assert_eq!(cursor.added_last_ms, 1_000_000);
+    assert_eq!(cursor.added_last, "1970-01-01T00:16:40.000000Z");
+}
+
+#[test]
+fn a_bulk_load_past_the_cap_resumes_exactly_at_its_date() {
+    let mut builder = CursorBuilder::new("s", None);
+    let at = "2026-01-01T00:00:00.123456Z";
+    for page in 0..=(MAX_SEEN / 1000) {
+        let versions = (0..1000)
+            .map(|n| v(&format!("indicator--{page}-{n}")))
+            .collect();
+        builder.page(Some(at), versions);
+    }
+    let cursor = Cursor::resume(builder.finish().as_deref(), "s").expect("resumed");
+    assert_eq!(cursor.seen, None);
+    assert!(cursor.seen().is_empty());
+    // The server's own text, microseconds and all: `added_after` is exclusive.
+    assert_eq!(cursor.added_after(), at);
 }
 
 #[test]
