@@ -11,6 +11,7 @@
 
 mod misp;
 mod python;
+mod stix_patterns;
 mod taxii;
 mod taxii_standin;
 

@@ -235,6 +235,10 @@ impl Parser {
     /// `(literal, literal, …)` after `IN`.
     fn set(&mut self) -> Result<Vec<Token>, PatternError> {
         self.expect(Token::LParen, "`(` after IN")?;
+        if self.peek() == Some(&Token::RParen) {
+            self.pos += 1;
+            return Ok(Vec::new());
+        }
         let mut values = vec![self.literal()?];
         while self.peek() == Some(&Token::Comma) {
             self.pos += 1;

@@ -47,6 +47,8 @@ pub enum PatternError {
         "`{0}` names no address: only ipv4-addr:value, ipv6-addr:value and network-traffic:src_ref.value / dst_ref.value do"
     )]
     Path(String),
+    #[error("IN () names no address")]
+    EmptySet,
     #[error("`{0}` is not a quoted address")]
     NotAString(String),
     #[error("{0}")]
@@ -155,6 +157,9 @@ fn compare(c: &Comparison) -> Result<Vec<IndicatorValue>, PatternError> {
     }
     if !matches!(c.operator.as_str(), "=" | "ISSUBSET" | "IN") {
         return Err(PatternError::Operator(c.operator.clone()));
+    }
+    if c.values.is_empty() {
+        return Err(PatternError::EmptySet);
     }
     c.values
         .iter()

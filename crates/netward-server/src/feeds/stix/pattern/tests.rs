@@ -144,6 +144,7 @@ fn negations_and_other_operators_are_refused() {
     );
     refuses("[ipv4-addr:value > '192.0.2.1']", "operator >");
     refuses("[EXISTS ipv4-addr:value]", "EXISTS is not supported");
+    refuses("[ipv4-addr:value IN ()]", "IN () names no address");
 }
 
 #[test]
