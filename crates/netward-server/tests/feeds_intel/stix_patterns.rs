@@ -64,49 +64,14 @@ const KNOWN: &[&str] = &[
     "[file:hashes.MD5 = h'ab12'] OR [artifact:payload_bin = b'AQID']",
 ];
 
-/// Pieces that patterns are built from.
-const PIECES: &[&str] = &[
-    "[",
-    "]",
-    "(",
-    ")",
-    ",",
-    "=",
-    "!=",
-    ">",
-    "<=",
-    "'198.51.100.1'",
-    "'10.0.0.0/8'",
-    "'2001:db8::/32'",
-    "'ipv4-addr'",
-    "5",
-    "t'2016-01-01T00:00:00Z'",
-    "true",
-    "ipv4-addr:value",
-    "ipv6-addr:value",
-    "network-traffic:dst_ref.value",
-    "network-traffic:dst_ref.type",
-    "network-traffic:dst_port",
-    "domain-name:value",
-    "file:hashes.'SHA-256'",
-    "x:a[*].b",
-    "AND",
-    "OR",
-    "NOT",
-    "IN",
-    "LIKE",
-    "MATCHES",
-    "ISSUBSET",
-    "ISSUPERSET",
-    "EXISTS",
-    "FOLLOWEDBY",
-    "WITHIN",
-    "SECONDS",
-    "REPEATS",
-    "TIMES",
-    "START",
-    "STOP",
-];
+/// Pieces that patterns are built from: object paths, literals, and the rest.
+const PATHS: &str = "ipv4-addr:value ipv6-addr:value network-traffic:dst_ref.value \
+    network-traffic:dst_ref.type network-traffic:dst_port domain-name:value \
+    file:hashes.'SHA-256' x:a[*].b";
+const LITERALS: &str = "'198.51.100.1' '10.0.0.0/8' '2001:db8::/32' 'ipv4-addr' 5 \
+    t'2016-01-01T00:00:00Z' true";
+const OTHERS: &str = "[ ] ( ) , = != > <= AND OR NOT IN LIKE MATCHES ISSUBSET ISSUPERSET \
+    EXISTS FOLLOWEDBY WITHIN SECONDS REPEATS TIMES START STOP";
 
 /// Comparisons netward takes.
 const GOOD: &[&str] = &[
@@ -127,6 +92,12 @@ fn generated(count: usize) -> Vec<String> {
         usize::try_from(state % n as u64).expect("small")
     };
     let pick = |next: &mut dyn FnMut(usize) -> usize, list: &[&'static str]| list[next(list.len())];
+    let paths: Vec<&str> = PATHS.split_whitespace().collect();
+    let literals: Vec<&str> = LITERALS.split_whitespace().collect();
+    let pieces: Vec<&str> = [PATHS, LITERALS, OTHERS]
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .collect();
     (0..count)
         .map(|_| {
             let mut tokens: Vec<&str> = Vec::new();
@@ -143,12 +114,12 @@ fn generated(count: usize) -> Vec<String> {
                         tokens.push(pick(&mut next, GOOD));
                         continue;
                     }
-                    tokens.push(pick(&mut next, &PIECES[16..24]));
+                    tokens.push(pick(&mut next, &paths));
                     match next(4) {
                         0 => tokens.extend(["IN", "(", "'198.51.100.1'", ",", "'10.0.0.0/8'", ")"]),
                         _ => {
                             tokens.push(pick(&mut next, &["=", "ISSUBSET", "!=", "LIKE", "NOT ="]));
-                            tokens.push(pick(&mut next, &PIECES[9..16]));
+                            tokens.push(pick(&mut next, &literals));
                         }
                     }
                 }
@@ -160,7 +131,7 @@ fn generated(count: usize) -> Vec<String> {
             match next(3) {
                 0 => {
                     let at = next(tokens.len() + 1);
-                    tokens.insert(at, pick(&mut next, PIECES));
+                    tokens.insert(at, pick(&mut next, &pieces));
                 }
                 1 => {
                     let at = next(tokens.len());
