@@ -113,7 +113,20 @@ pub enum Fetched {
     Body(Vec<u8>, Validators),
 }
 
-/// The request headers that carry `source`'s credentials.
+/// `request` with `source`'s credentials: the API key in its header (`Authorization` unless
+/// another is named), and HTTP Basic when a user name is set.
+pub fn authenticate(
+    request: reqwest::RequestBuilder,
+    source: &Source,
+) -> Result<reqwest::RequestBuilder, PullError> {
+    let request = request.headers(auth_headers(source)?);
+    Ok(match &source.username {
+        Some(user) => request.basic_auth(user, source.password.as_deref()),
+        None => request,
+    })
+}
+
+/// The request headers that carry `source`'s API key.
 pub fn auth_headers(source: &Source) -> Result<HeaderMap, PullError> {
     let mut headers = HeaderMap::new();
     if let Some(key) = &source.api_key {
@@ -138,20 +151,14 @@ pub async fn get(
     validators: &Validators,
 ) -> Result<Fetched, PullError> {
     let url = source.url.clone();
-    let mut request = client.get(&url).headers(auth_headers(source)?);
-    if let Some(user) = &source.username {
-        request = request.basic_auth(user, source.password.as_deref());
-    }
+    let mut request = authenticate(client.get(&url), source)?;
     if let Some(etag) = &validators.etag {
         request = request.header(IF_NONE_MATCH, etag);
     }
     if let Some(at) = &validators.last_modified {
         request = request.header(IF_MODIFIED_SINCE, at);
     }
-    let response = request.send().await.map_err(|e| PullError::Http {
-        url: url.clone(),
-        reason: innermost(&e),
-    })?;
+    let response = request.send().await.map_err(|e| http_error(&url, &e))?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
@@ -181,10 +188,7 @@ pub async fn get(
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| PullError::Http {
-            url: url.clone(),
-            reason: innermost(&e),
-        })?;
+        let chunk = chunk.map_err(|e| http_error(&url, &e))?;
         if (body.len() + chunk.len()) as u64 > limit {
             return Err(PullError::TooLarge { url, limit });
         }
@@ -202,6 +206,14 @@ pub fn retry_after(headers: &HeaderMap) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// A failed exchange with `url`, named by the innermost cause of the reqwest error.
+pub fn http_error(url: &str, e: &reqwest::Error) -> PullError {
+    PullError::Http {
+        url: url.to_owned(),
+        reason: innermost(e),
+    }
 }
 
 /// The innermost cause of a reqwest error: its chain repeats itself at every level.

@@ -24,10 +24,13 @@ pub mod delta;
 pub mod formats;
 pub mod intel;
 mod kind;
+mod misp;
 pub mod refresh;
 pub mod runtime;
+pub mod stix;
 pub mod subscriptions;
 pub mod sync;
+mod taxii;
 #[cfg(test)]
 mod tests;
 
