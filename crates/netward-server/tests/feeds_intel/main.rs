@@ -9,11 +9,14 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+#[path = "../common/mod.rs"]
+mod common;
 mod misp;
 mod python;
 mod stix_patterns;
 mod taxii;
 mod taxii_standin;
+mod through_the_api;
 
 use std::collections::BTreeMap;
 

@@ -23,7 +23,7 @@ const EVENT_A: &str = "5d2d4a6e-1c2b-4b0e-9a1e-2f3c4d5e6f70";
 const EVENT_B: &str = "6e3e5b7f-2d3c-4c1f-8b2f-3a4d5e6f7081";
 const EVENT_C: &str = "7f4f6c80-3e4d-4d20-9c30-4b5e6f708192";
 
-fn uuid(n: u32) -> String {
+pub fn uuid(n: u32) -> String {
     format!("{n:08x}-aaaa-4bbb-8ccc-000000000000")
 }
 
@@ -255,17 +255,17 @@ async fn a_static_feed_is_read_whole_then_conditionally() {
 
 /// What the MISP stand-in holds and saw.
 #[derive(Default)]
-struct Misp {
+pub struct Misp {
     attributes: Vec<Value>,
     /// The body of every restSearch request.
     requests: Vec<Value>,
 }
 
-const KEY: &str = "kH7sR2xQ9mVb4LpT6yW1nZ8cD3fG5jA0eU2iO7rS";
+pub const KEY: &str = "kH7sR2xQ9mVb4LpT6yW1nZ8cD3fG5jA0eU2iO7rS";
 
 /// An attribute as restSearch returns it, with its event; `published` and the warning list
 /// are the stand-in's own facts, not sent.
-fn api_attribute(n: u32, kind: &str, value: &str, published: bool) -> Value {
+pub fn api_attribute(n: u32, kind: &str, value: &str, published: bool) -> Value {
     json!({"id": n.to_string(), "event_id": "7", "object_id": "0", "object_relation": null,
            "category": "Network activity", "type": kind, "to_ids": true, "uuid": uuid(n),
            "timestamp": "1767225600", "distribution": "5", "sharing_group_id": "0",
@@ -322,7 +322,7 @@ async fn rest_search(
     )
 }
 
-async fn start_misp(attributes: Vec<Value>) -> (String, Arc<Mutex<Misp>>) {
+pub async fn start_misp(attributes: Vec<Value>) -> (String, Arc<Mutex<Misp>>) {
     let misp = Arc::new(Mutex::new(Misp {
         attributes,
         requests: Vec::new(),

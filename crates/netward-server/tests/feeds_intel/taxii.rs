@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::python::{ServerProcess, python, run_script};
 use crate::{by_value, complete};
 
-const COLLECTION: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
+pub const COLLECTION: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
 const LOCKED: &str = "52892447-4d7e-4f70-b94d-d7f22742ff63";
 const TAXII: &str = "application/taxii+json;version=2.1";
 
@@ -60,18 +60,18 @@ else:
 print(json.dumps({"objects": [json.loads(o.serialize()) for o in objects]}))
 "#;
 
-fn id(n: u32) -> String {
+pub fn id(n: u32) -> String {
     format!("indicator--{n:08}-0000-4000-8000-000000000000")
 }
 
 /// medallion on a free port, with a writable collection and one it may not read.
-struct Medallion {
+pub struct Medallion {
     server: ServerProcess,
     _dir: tempfile::TempDir,
 }
 
 impl Medallion {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let port = free_port();
         let root = format!("http://127.0.0.1:{port}/api1/");
@@ -111,12 +111,12 @@ impl Medallion {
         Self { server, _dir: dir }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         self.server.url(path)
     }
 
     /// POSTs the objects of `batch` to the collection, as a TAXII client would.
-    async fn add(&self, batch: &str) {
+    pub async fn add(&self, batch: &str) {
         let envelope: Value =
             serde_json::from_str(&run_script(OBJECTS, &[batch])).expect("the script's envelope");
         let response = http_client()
