@@ -29,6 +29,7 @@ pub mod strict_json;
 pub mod submission;
 pub mod text;
 pub mod timestamp;
+pub mod triage;
 pub mod value;
 pub mod wire;
 

@@ -405,6 +405,44 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     assert!(b.text("main").contains("Isolate the device"));
     assert!(b.text("main table").contains("blocked"), "the evidence");
     b.shot("07-alert");
+
+    // 5a. Triage as in MDE: assign to me, classify, comment; each shown with who and when.
+    b.click("#assign-to-me");
+    b.wait("assigned", Duration::from_secs(10), |b| {
+        b.text("dd[data-fact='assigned to']") != "Nobody"
+    });
+    assert!(
+        b.find("dd[data-fact='assigned to'] time[datetime][title]")
+            .is_some()
+    );
+    assert!(b.find("#assign-to-me").is_none(), "already mine");
+    b.js(
+        "document.querySelector('#classification').value = 'TruePositive';\
+          document.querySelector('#determination').value = 'TruePositive:Malware'; return null",
+    );
+    b.click("form[action$='/classify'] button[type=submit]");
+    b.wait("classified", Duration::from_secs(10), |b| {
+        b.text("dd[data-fact=classification]")
+            .starts_with("True positive · Malware")
+    });
+    b.type_into("#comment", "curl from a cron job; owner asked");
+    b.click("form[action$='/comments'] button[type=submit]");
+    b.wait("the comment is listed", Duration::from_secs(10), |b| {
+        b.text("#comments").contains("curl from a cron job")
+    });
+    assert!(
+        b.text("#comments").contains("just now"),
+        "{}",
+        b.text("#comments")
+    );
+    b.check_accessible();
+    b.shot("07b-alert-triaged");
+    let shown = s.json(&["alert", "list"])["value"][0].clone();
+    assert_eq!(
+        (&shown["classification"], &shown["determination"]),
+        (&json!("TruePositive"), &json!("Malware")),
+        "the API shows what the console set"
+    );
     b.click("button[name=status][value=resolved]");
     b.wait("the alert is resolved", Duration::from_secs(10), |b| {
         b.text("dd[data-fact=status]") == "resolved"

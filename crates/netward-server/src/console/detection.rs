@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::error::{PageError, id_of};
 use super::html::{Viewer, page, select_field, table};
+use super::triage::triage_section;
 use super::user::User;
 use crate::control::{ControlError, ControlPlane};
 use crate::store::AlertQuery;
@@ -223,6 +224,7 @@ pub(super) async fn alert(
             }
         }
         (status_form(&u.viewer, &format!("/alerts/{id}/status"), a.status.as_str()))
+        (triage_section(&u.viewer, &a, cp.now()))
         p {
             a href={ "/devices/" (a.device_id) } { "The device's timeline" }
             " · "

@@ -156,20 +156,16 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
     assert_eq!(store.newest_event_id().unwrap(), first.stored[2].id);
 
     // Resolved stays resolved: later hits raise a new alert in the same open incident.
-    let resolved = store
-        .set_alert_status(alert.id, AlertStatus::Resolved, &c)
-        .unwrap()
-        .unwrap();
+    let resolve = crate::store::TriageUpdate {
+        status: Some(AlertStatus::Resolved),
+        ..Default::default()
+    };
+    let resolved = store.triage_alert(alert.id, &resolve, &c).unwrap().unwrap();
     assert_eq!(
         (resolved.status, resolved.status_by.as_deref()),
         (AlertStatus::Resolved, Some("tester"))
     );
-    assert!(
-        store
-            .set_alert_status(9_999, AlertStatus::Resolved, &c)
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.triage_alert(9_999, &resolve, &c).unwrap().is_none());
     // The indicator turns High: the incident escalates, and a second device joins it.
     d.severity = Severity::High;
     store.upsert_indicators(&[d], &c).unwrap();
