@@ -863,3 +863,30 @@ async fn analysts_assign_classify_and_comment_with_who_and_when_and_bad_values_a
         assert!(actions.contains(&action), "{action} not in {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn an_incidents_status_follows_its_alerts() {
+    let s = TestServer::start().await;
+    let aid = one_alert(&s, "203.0.113.11").await;
+    let (_, alert) = s.get(&format!("/api/alerts/{aid}")).await;
+    let iid = alert["incidentId"].as_str().unwrap().to_owned();
+    let incident_status = || async {
+        let (_, i) = s.get(&format!("/api/incidents/{iid}")).await;
+        i["status"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(incident_status().await, "new");
+    for (status, want) in [
+        ("inProgress", "inProgress"),
+        ("resolved", "resolved"),
+        ("new", "new"),
+    ] {
+        let (code, body) = s
+            .send(
+                s.req(Method::PATCH, &format!("/api/alerts/{aid}"), Some(&s.admin))
+                    .json(&json!({"status": status})),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert_eq!(incident_status().await, want, "its only alert is {status}");
+    }
+}

@@ -155,18 +155,38 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
     );
     assert_eq!(store.newest_event_id().unwrap(), first.stored[2].id);
 
-    // Resolved stays resolved: later hits raise a new alert in the same open incident.
-    let resolve = crate::store::TriageUpdate {
-        status: Some(AlertStatus::Resolved),
+    // An incident's status follows its alerts: its only alert in progress puts it in
+    // progress (it stayed "new" before issue 15).
+    let set_to = |status| crate::store::TriageUpdate {
+        status: Some(status),
         ..Default::default()
     };
+    let incident_status = || store.incidents(None, None, 10, 0).unwrap()[0].status;
+    store
+        .triage_alert(alert.id, &set_to(AlertStatus::InProgress), &c)
+        .unwrap()
+        .unwrap();
+    assert_eq!(incident_status(), AlertStatus::InProgress);
+    // A second device joins the incident with a new alert; one alert in progress keeps it so.
+    store
+        .ingest_events(two, &[hit(1, 9_500, Outcome::Blocked)], 0, 0, 0)
+        .unwrap();
+    assert_eq!(incident_status(), AlertStatus::InProgress);
+
+    // Resolved stays resolved: later hits raise a new alert in the same open incident.
+    let resolve = set_to(AlertStatus::Resolved);
     let resolved = store.triage_alert(alert.id, &resolve, &c).unwrap().unwrap();
     assert_eq!(
         (resolved.status, resolved.status_by.as_deref()),
         (AlertStatus::Resolved, Some("tester"))
     );
+    assert_eq!(
+        incident_status(),
+        AlertStatus::New,
+        "one resolved, one new: the incident is new"
+    );
     assert!(store.triage_alert(9_999, &resolve, &c).unwrap().is_none());
-    // The indicator turns High: the incident escalates, and a second device joins it.
+    // The indicator turns High: the incident escalates.
     d.severity = Severity::High;
     store.upsert_indicators(&[d], &c).unwrap();
     let later = store
@@ -174,9 +194,6 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
         .unwrap();
     assert_eq!(later.raised.len(), 1);
     assert_ne!(later.raised[0], alert.id);
-    store
-        .ingest_events(two, &[hit(1, 9_500, Outcome::Blocked)], 0, 0, 0)
-        .unwrap();
     let incidents = store.incidents(None, None, 10, 0).unwrap();
     assert_eq!(incidents.len(), 1, "one incident per indicator");
     let incident = &incidents[0];
@@ -215,6 +232,22 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
         .map(|a| a.status)
         .collect();
     assert_eq!(statuses, vec![AlertStatus::InProgress; 3]);
+    // Resolving every alert one by one resolves the incident with the last.
+    let ids: Vec<i64> = store
+        .alerts(&super::super::AlertQuery {
+            incident: Some(incident.id),
+            top: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    for (n, id) in ids.iter().enumerate() {
+        assert_ne!(incident_status(), AlertStatus::Resolved, "after {n} of 3");
+        store.triage_alert(*id, &resolve, &c).unwrap().unwrap();
+    }
+    assert_eq!(incident_status(), AlertStatus::Resolved);
     assert!(
         store
             .set_incident_status(9_999, AlertStatus::Resolved, &c)

@@ -4,7 +4,11 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
+use netward_model::detection::AlertStatus;
+
 use super::super::{audit, db};
+use super::queries::named;
+use crate::detection::alerting::incident_status;
 use crate::store::{Change, CommentRecord, StoreError, TriageUpdate};
 
 /// Applies `update` to alert `id`; `false` if there is no such alert.
@@ -41,6 +45,7 @@ pub fn triage(
             &target,
             &json!({ "status": status.as_str() }),
         )?;
+        follow_alerts(tx, id, change)?;
     }
     if let Some(to) = &update.assigned_to {
         tx.execute(
@@ -74,6 +79,42 @@ pub fn triage(
         )?;
     }
     Ok(true)
+}
+
+/// Brings the status of alert `id`'s incident in line with its alerts, as
+/// [`incident_status`] decides; audited when it changes.
+fn follow_alerts(tx: &Transaction<'_>, id: i64, change: &Change<'_>) -> Result<(), StoreError> {
+    let (incident, current): (i64, String) = tx
+        .query_row(
+            "SELECT i.id, i.status FROM alerts a JOIN incidents i ON i.id = a.incident_id \
+             WHERE a.id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(db("read the alert's incident"))?;
+    let statuses = tx
+        .prepare_cached("SELECT status FROM alerts WHERE incident_id = ?1")
+        .and_then(|mut st| {
+            st.query_map(params![incident], |r| named(r, 0, AlertStatus::parse))?
+                .collect::<rusqlite::Result<Vec<AlertStatus>>>()
+        })
+        .map_err(db("read incident alerts"))?;
+    let status = incident_status(&statuses);
+    if status.as_str() != current {
+        tx.execute(
+            "UPDATE incidents SET status = ?2, status_by = ?3, status_at = ?4 WHERE id = ?1",
+            params![incident, status.as_str(), change.actor.name, change.at],
+        )
+        .map_err(db("set incident status"))?;
+        audit(
+            tx,
+            change,
+            "incident.status",
+            &format!("incident:{incident}"),
+            &json!({ "status": status.as_str(), "followsAlert": id }),
+        )?;
+    }
+    Ok(())
 }
 
 /// Adds a comment to alert `id`; `false` if there is no such alert.
