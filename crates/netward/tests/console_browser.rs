@@ -244,6 +244,36 @@ impl Browser {
             "unlabelled controls on {}",
             self.url()
         );
+        // Scrolling regions take focus and have a name; the live region is never display:none;
+        // no table has an empty column header.
+        let unnamed = self.js(
+            "return [...document.querySelectorAll('.scroll')].filter(e => e.tabIndex !== 0 \
+             || e.getAttribute('role') !== 'region' || !e.getAttribute('aria-label')).length",
+        );
+        assert_eq!(
+            unnamed,
+            json!(0),
+            "unnamed scroll regions on {}",
+            self.url()
+        );
+        if self.find("#live").is_some() {
+            let display =
+                self.js("return getComputedStyle(document.getElementById('live')).display");
+            assert_ne!(
+                display,
+                json!("none"),
+                "the live region is hidden from screen readers"
+            );
+        }
+        let empty_headers = self.js(
+            "return [...document.querySelectorAll('th')].filter(t => !t.textContent.trim()).length",
+        );
+        assert_eq!(
+            empty_headers,
+            json!(0),
+            "empty table headers on {}",
+            self.url()
+        );
         let overflow = self.js(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
         );
@@ -331,6 +361,23 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
         b.text("#value-error").contains("10.1.2.0/24"),
         "the canonical network is named"
     );
+    // The refusal is announced: focus on the error summary (role=alert), the title says so,
+    // and backticked values are code.
+    assert_eq!(
+        b.js("const e = document.activeElement; return [e.id, e.getAttribute('role')]"),
+        json!(["error-summary", "alert"])
+    );
+    assert!(
+        b.js("return document.title")
+            .as_str()
+            .unwrap()
+            .starts_with("Error: ")
+    );
+    assert!(
+        b.find("#error-summary code").is_some(),
+        "{}",
+        b.text("#error-summary")
+    );
     b.shot("02-indicator-form-error");
     b.type_into("#value", &v4);
     b.click("#action option[value='AlertAndBlock']");
@@ -403,7 +450,7 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     });
     b.check_accessible();
     assert!(b.text("main").contains("Isolate the device"));
-    assert!(b.text("main table").contains("blocked"), "the evidence");
+    assert!(b.text("main table").contains("Blocked"), "the evidence");
     b.shot("07-alert");
 
     // 5a. Triage as in MDE: assign to me, classify, comment; each shown with who and when.
@@ -445,7 +492,7 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     );
     b.click("button[name=status][value=resolved]");
     b.wait("the alert is resolved", Duration::from_secs(10), |b| {
-        b.text("dd[data-fact=status]") == "resolved"
+        b.text("dd[data-fact=status]") == "Resolved"
     });
     b.shot("08-alert-resolved");
     let device = s.json(&["device", "list"])["value"][0]["id"]
@@ -454,7 +501,7 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
         .to_owned();
     b.go(&url(&format!("/devices/{device}")));
     assert!(b.text("main").contains("Timeline"));
-    assert!(b.text("main table").contains("indicator_block"));
+    assert!(b.text("main table").contains("Indicator block"));
     b.shot("09-device");
     b.go(&url("/incidents"));
     b.shot("10-incidents");

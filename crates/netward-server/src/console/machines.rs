@@ -145,7 +145,7 @@ pub(super) async fn show(
         (table(
             "Events on this device, oldest first",
             &EVENT_HEADERS,
-            &event_rows(&timeline),
+            &event_rows(&timeline, cp.now()),
             ""
         ))
     };

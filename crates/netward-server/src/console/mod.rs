@@ -7,7 +7,8 @@
 //! - `indicators.rs`: the indicators list (searched in the store), the form, save, delete;
 //!   `import.rs`: importing a file.
 //! - `detection.rs`: alerts and incidents, and their status changes; `triage.rs`: an alert's
-//!   assignment, classification, determination and comments; `time.rs`: relative times.
+//!   assignment, classification, determination and comments; `time.rs`: relative times;
+//!   `words.rs`: statuses, reasons, severities and counts as words.
 //! - `settings.rs`: the settings page and the tenant switch; `groups.rs` and `tokens.rs`: the
 //!   page's sections for device groups and API tokens, and their forms.
 //! - `login.rs`: sign-in and sign-out.
@@ -40,6 +41,7 @@ mod time;
 mod tokens;
 mod triage;
 mod user;
+mod words;
 
 use std::sync::Arc;
 
