@@ -167,27 +167,24 @@ async fn tls_offers_http2_by_alpn_and_carries_many_live_streams_on_one_connectio
         assert_eq!(r.version(), reqwest::Version::HTTP_2);
         streams.push(r);
     }
-    let r = both
-        .get(format!("{url}/api/machines"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let machines = |client: reqwest::Client| {
+        let request = client
+            .get(format!("{url}/api/machines"))
+            .bearer_auth(&token);
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status(), r.version())
+        }
+    };
     assert_eq!(
-        (r.status(), r.version()),
+        machines(both.clone()).await,
         (reqwest::StatusCode::OK, reqwest::Version::HTTP_2)
     );
 
     // A client that offers only HTTP/1.1 still gets it.
     let old = client_offering(&ca, &[b"http/1.1"]);
-    let r = old
-        .get(format!("{url}/api/machines"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        (r.status(), r.version()),
+        machines(old).await,
         (reqwest::StatusCode::OK, reqwest::Version::HTTP_11)
     );
     drop(streams);

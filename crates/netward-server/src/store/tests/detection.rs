@@ -221,31 +221,19 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(set.status, AlertStatus::InProgress);
-    let statuses: Vec<AlertStatus> = store
+    let alerts = store
         .alerts(&super::super::AlertQuery {
             incident: Some(incident.id),
             top: 10,
             ..Default::default()
         })
-        .unwrap()
-        .into_iter()
-        .map(|a| a.status)
-        .collect();
+        .unwrap();
+    let statuses: Vec<AlertStatus> = alerts.iter().map(|a| a.status).collect();
     assert_eq!(statuses, vec![AlertStatus::InProgress; 3]);
     // Resolving every alert one by one resolves the incident with the last.
-    let ids: Vec<i64> = store
-        .alerts(&super::super::AlertQuery {
-            incident: Some(incident.id),
-            top: 10,
-            ..Default::default()
-        })
-        .unwrap()
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
-    for (n, id) in ids.iter().enumerate() {
+    for (n, a) in alerts.iter().enumerate() {
         assert_ne!(incident_status(), AlertStatus::Resolved, "after {n} of 3");
-        store.triage_alert(*id, &resolve, &c).unwrap().unwrap();
+        store.triage_alert(a.id, &resolve, &c).unwrap().unwrap();
     }
     assert_eq!(incident_status(), AlertStatus::Resolved);
     assert!(
