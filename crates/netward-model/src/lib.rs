@@ -7,6 +7,7 @@
 //! in this crate is unit- and property-tested without root.
 
 pub mod action;
+pub mod address_order;
 pub mod agent_wire;
 pub mod alert_status;
 pub mod detection;

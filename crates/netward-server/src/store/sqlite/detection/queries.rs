@@ -143,7 +143,8 @@ pub fn contacts(conn: &Connection, q: &EventQuery) -> Result<Vec<ContactRecord>,
                     .filter(|x| !x.is_empty())
                     .map(str::to_owned)
                     .collect();
-                v.sort();
+                // Numeric for addresses (100.64.0.2 before 100.64.0.10); outcomes are words.
+                netward_model::address_order::sort_addresses(&mut v);
                 v
             };
             Ok(ContactRecord {
