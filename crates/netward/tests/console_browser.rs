@@ -23,6 +23,12 @@ use serde_json::{Value, json};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// axe-core's script, as `./dev setup` installs it (`npm install --prefix target/axe`).
+const AXE_JS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../target/axe/node_modules/axe-core/axe.min.js"
+);
+
 /// chromedriver and one headless Chromium session; both end on drop.
 struct Browser {
     driver: Child,
@@ -191,6 +197,41 @@ impl Browser {
         );
     }
 
+    /// Presses `keys` on the keyboard, one after another (WebDriver key actions: `\u{E004}`
+    /// is Tab, `\u{E007}` Enter).
+    fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                let k = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": k}),
+                    json!({"type": "keyUp", "value": k}),
+                ]
+            })
+            .collect();
+        self.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
+    /// Tabs forward until the focused element matches `css`; fails after 80 presses.
+    fn tab_to(&self, css: &str) {
+        for _ in 0..80 {
+            self.press("\u{E004}");
+            let script = format!(
+                "return document.activeElement.matches({})",
+                serde_json::to_string(css).unwrap()
+            );
+            if self.js(&script) == json!(true) {
+                return;
+            }
+        }
+        panic!("{css} cannot be reached with Tab on {}", self.url());
+    }
+
     fn text(&self, css: &str) -> String {
         self.on_element(css, reqwest::Method::GET, "/text", None)
             .as_str()
@@ -244,6 +285,17 @@ impl Browser {
             "unlabelled controls on {}",
             self.url()
         );
+        // axe-core (installed by `./dev setup`): no violation of serious or critical impact.
+        let axe = std::fs::read_to_string(AXE_JS).unwrap_or_else(|e| {
+            panic!("{AXE_JS}: {e}; run ./dev setup, which installs axe-core there")
+        });
+        self.js(&format!("{axe}\nreturn null"));
+        let violations = self.js(
+            "return axe.run(document, {resultTypes: ['violations']}).then(r => r.violations\
+             .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+             .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', ')))",
+        );
+        assert_eq!(violations, json!([]), "axe-core on {}", self.url());
         // Scrolling regions take focus and have a name; the live region is never display:none;
         // no table has an empty column header.
         let unnamed = self.js(
@@ -484,6 +536,17 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     );
     b.check_accessible();
     b.shot("07b-alert-triaged");
+    // The same by keyboard only: Tab to the comment box, type, Tab to its button, Enter.
+    b.go(&b.url());
+    b.tab_to("#comment");
+    b.press("typed without a mouse");
+    b.tab_to("form[action$='/comments'] button[type=submit]");
+    b.press("\u{E007}");
+    b.wait(
+        "the keyboard's comment is listed",
+        Duration::from_secs(10),
+        |b| b.text("#comments").contains("typed without a mouse"),
+    );
     let shown = s.json(&["alert", "list"])["value"][0].clone();
     assert_eq!(
         (&shown["classification"], &shown["determination"]),
@@ -502,8 +565,10 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     b.go(&url(&format!("/devices/{device}")));
     assert!(b.text("main").contains("Timeline"));
     assert!(b.text("main table").contains("Indicator block"));
+    b.check_accessible();
     b.shot("09-device");
     b.go(&url("/incidents"));
+    b.check_accessible();
     b.shot("10-incidents");
     b.go(&url("/settings"));
     b.check_accessible();
