@@ -165,41 +165,32 @@ fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String {
     all.iter().map(|v| name(*v)).collect::<Vec<_>>().join(", ")
 }
 
-impl<'de> Deserialize<'de> for Classification {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{s}` is not a classification; use one of {}",
-                names(&Self::ALL, Self::as_str)
-            ))
-        })
-    }
+/// Reading (case-insensitively, an unknown name listing the choices) and writing MDE's names.
+macro_rules! mde_names {
+    ($type:ty, $what:literal) => {
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(&s).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "`{s}` is not a {}; use one of {}",
+                        $what,
+                        names(&Self::ALL, Self::as_str)
+                    ))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl<'de> Deserialize<'de> for Determination {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{s}` is not a determination; use one of {}",
-                names(&Self::ALL, Self::as_str)
-            ))
-        })
-    }
-}
-
-impl std::fmt::Display for Classification {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for Determination {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+mde_names!(Classification, "classification");
+mde_names!(Determination, "determination");
 
 /// A comment on an alert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
