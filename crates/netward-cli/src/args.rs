@@ -3,7 +3,7 @@
 //! choices, and nothing is sent. Times take RFC 3339 or a duration relative to now (`7d`,
 //! `12h`, `30m`, `45s`, `2w`), resolved when the command runs.
 
-use netward_model::detection::{AlertStatus, Outcome};
+use netward_model::detection::{AlertStatus, Classification, Determination, Outcome};
 use netward_model::timestamp::{format_rfc3339, parse_rfc3339};
 use netward_model::{Coverage, MdeAction, ProtectionMode, Role, Severity};
 
@@ -38,6 +38,24 @@ pub fn role(raw: &str) -> Result<Role, String> {
 pub fn status(raw: &str) -> Result<AlertStatus, String> {
     AlertStatus::parse(raw)
         .ok_or_else(|| format!("`{raw}` is not a status; use new, inProgress or resolved"))
+}
+
+/// An alert classification (MDE's names).
+pub fn classification(raw: &str) -> Result<Classification, String> {
+    Classification::parse(raw).ok_or_else(|| {
+        format!("`{raw}` is not a classification; use TruePositive, InformationalExpectedActivity or FalsePositive")
+    })
+}
+
+/// An alert determination (MDE's names); the server checks that it fits the classification.
+pub fn determination(raw: &str) -> Result<Determination, String> {
+    Determination::parse(raw).ok_or_else(|| {
+        let all: Vec<&str> = Determination::ALL.iter().map(|d| d.as_str()).collect();
+        format!(
+            "`{raw}` is not a determination; use one of {}",
+            all.join(", ")
+        )
+    })
 }
 
 /// An event outcome.

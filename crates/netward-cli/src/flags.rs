@@ -140,6 +140,10 @@ pub const DETECTION: FlagNames = FlagNames(&[
     ("from", "--from"),
     ("to", "--to"),
     ("$top", "--top"),
+    ("determination", "--determination"),
+    ("assignedTo", "the TO argument"),
+    ("classification", "the CLASSIFICATION argument"),
+    ("comment", "the COMMENT argument"),
 ]);
 
 /// `hunt`.

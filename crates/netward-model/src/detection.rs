@@ -19,6 +19,9 @@ use utoipa::ToSchema;
 
 pub use crate::alert_status::AlertStatus;
 pub use crate::outcome::{Direction, Outcome, Reason};
+pub use crate::triage::{
+    AlertComment, AlertPatch, Classification, CommentBody, Determination, MAX_COMMENT_CHARS,
+};
 
 /// An indicator an event matched.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -229,6 +232,20 @@ pub struct AlertEntity {
     pub status_changed_by: Option<String>,
     /// When.
     pub status_changed_at: Option<String>,
+    /// Who the alert is assigned to.
+    pub assigned_to: Option<String>,
+    /// Who assigned it.
+    pub assigned_by: Option<String>,
+    /// When (RFC 3339).
+    pub assigned_at: Option<String>,
+    /// What an analyst concluded it was.
+    pub classification: Option<Classification>,
+    /// Why; it fits the classification.
+    pub determination: Option<Determination>,
+    /// Who classified it last.
+    pub classified_by: Option<String>,
+    /// When (RFC 3339).
+    pub classified_at: Option<String>,
     /// First hit.
     pub first_seen: String,
     /// Last hit.
@@ -240,6 +257,9 @@ pub struct AlertEntity {
     /// The events behind it, newest first (on `GET /api/alerts/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Vec<EventEntity>>,
+    /// Its comments, oldest first (on `GET /api/alerts/{id}` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comments: Option<Vec<AlertComment>>,
 }
 
 /// A page of alerts.

@@ -7,6 +7,7 @@
 //! in this crate is unit- and property-tested without root.
 
 pub mod action;
+pub mod address_order;
 pub mod agent_wire;
 pub mod alert_status;
 pub mod detection;
@@ -31,6 +32,7 @@ pub mod strict_json;
 pub mod submission;
 pub mod text;
 pub mod timestamp;
+pub mod triage;
 pub mod value;
 pub mod wire;
 

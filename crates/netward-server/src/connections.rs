@@ -7,6 +7,9 @@
 //! - a request's header must arrive within [`ConnectionLimits::header_read_timeout`], counted
 //!   from the moment the server waits for it: a connection that sends nothing, trickles
 //!   header lines, or idles between keep-alive requests is closed when it runs out;
+//! - a connection's first bytes (the HTTP/2 preface, or the start of an HTTP/1.1 request)
+//!   must arrive within the header timeout too: the server reads them to choose the protocol,
+//!   before HTTP/1.1's own header timer starts;
 //! - a request body must keep arriving: a body read that stalls for
 //!   [`ConnectionLimits::body_read_timeout`] ends the request (the API's router applies it).
 //!
@@ -23,7 +26,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::serve::Listener;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -72,35 +76,93 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
+/// Writes pass straight through a wrapper to its `inner` stream.
+macro_rules! write_through {
+    ($wrapper:ident) => {
+        impl<S: AsyncWrite + Unpin> AsyncWrite for $wrapper<S> {
+            fn poll_write(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut self.inner).poll_write(cx, buf)
+            }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
+            fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.inner).poll_flush(cx)
+            }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
+            fn poll_shutdown(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.inner).poll_shutdown(cx)
+            }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
+            fn poll_write_vectored(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+            }
 
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+            fn is_write_vectored(&self) -> bool {
+                self.inner.is_write_vectored()
+            }
+        }
+    };
+}
+
+write_through!(Counted);
+
+/// Bytes a connection must send before the header timeout: as long as HTTP/2's client
+/// preface, which is what the server reads to tell the two protocols apart.
+const PREFACE_BYTES: usize = 24;
+
+/// A connection whose first [`PREFACE_BYTES`] must arrive before a deadline; a read after it
+/// fails with `TimedOut`, which ends the connection.
+struct PrefaceDeadline<S> {
+    inner: S,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    awaited: usize,
+}
+
+impl<S> PrefaceDeadline<S> {
+    fn new(inner: S, within: Duration) -> Self {
+        Self {
+            inner,
+            deadline: Some(Box::pin(tokio::time::sleep(within))),
+            awaited: PREFACE_BYTES,
+        }
     }
 }
+
+impl<S: AsyncRead + Unpin> AsyncRead for PrefaceDeadline<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Some(deadline) = self.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+        }
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let got = buf.filled().len() - before;
+        if got > 0 {
+            self.awaited = self.awaited.saturating_sub(got);
+            if self.awaited == 0 {
+                self.deadline = None;
+            }
+        }
+        polled
+    }
+}
+
+write_through!(PrefaceDeadline);
 
 /// A TCP listener that accepts only while a connection slot is free.
 #[derive(Debug)]
@@ -194,9 +256,16 @@ where
         let mut closing = closing_rx.clone();
         let open = open_tx.clone();
         tokio::spawn(async move {
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
+            // HTTP/1.1 or HTTP/2, by the connection's preface (over TLS, ALPN offers both):
+            // HTTP/2 carries every console tab's live stream on one connection.
+            let mut http = auto::Builder::new(TokioExecutor::new());
+            http.http1()
+                .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read_timeout);
+            http.http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Some(limits.header_read_timeout));
+            let io = PrefaceDeadline::new(io, limits.header_read_timeout);
             let conn = http.serve_connection(TokioIo::new(io), service);
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
@@ -216,7 +285,7 @@ where
     Ok(())
 }
 
-fn log_end(peer: SocketAddr, result: Result<(), hyper::Error>) {
+fn log_end(peer: SocketAddr, result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
     if let Err(error) = result {
         tracing::debug!(%peer, %error, "Connection ended with an error.");
     }

@@ -146,7 +146,7 @@ pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, 
     let leaf_key = KeyPair::generate().map_err(cert_err)?;
     let leaf = params.signed_by(&leaf_key, &issuer).map_err(cert_err)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(cert_err)?
         .with_no_client_auth()
@@ -155,6 +155,8 @@ pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, 
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
         )
         .map_err(cert_err)?;
+    // HTTP/2 first: browsers then carry all of a user's console tabs on one connection.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsMaterial {
         config: Arc::new(config),
         ca_path,

@@ -713,3 +713,180 @@ async fn event_numbers_and_sizes_beyond_their_bounds_are_refused_by_name() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["ackedSeq"].as_u64(), Some(max));
 }
+
+/// An alert of its own on a fresh indicator, as `analyst` sees it: its id.
+async fn one_alert(s: &TestServer, value: &str) -> String {
+    let ep = enroll(s, &format!("ep-{value}")).await;
+    let id = indicator(s, value, "Block", true).await;
+    deliver(
+        s,
+        &ep,
+        vec![event(1, value, "blocked", 1, &[(id, value)], now_ms())],
+        0,
+    )
+    .await;
+    let (_, list) = s.get(&format!("/api/alerts?indicatorId={id}")).await;
+    list["value"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn analysts_assign_classify_and_comment_with_who_and_when_and_bad_values_are_named() {
+    let s = TestServer::start().await;
+    let aid = one_alert(&s, "203.0.113.9").await;
+    let analyst = s.token("ana", "analyst").await;
+    let viewer = s.token("v", "viewer").await;
+    let patch = |token: &str, body: Value| {
+        s.req(Method::PATCH, &format!("/api/alerts/{aid}"), Some(token))
+            .json(&body)
+    };
+    let (status, a) = s
+        .send(patch(
+            &analyst,
+            json!({"assignedTo": "ana", "classification": "TruePositive", "determination": "Malware"}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert_eq!(
+        (
+            &a["assignedTo"],
+            &a["assignedBy"],
+            &a["classification"],
+            &a["determination"],
+            &a["classifiedBy"]
+        ),
+        (
+            &json!("ana"),
+            &json!("ana"),
+            &json!("TruePositive"),
+            &json!("Malware"),
+            &json!("ana")
+        )
+    );
+    assert!(a["assignedAt"].as_str().unwrap().ends_with('Z'), "{a}");
+    assert_eq!(a["status"], "new", "a patch without status leaves it alone");
+
+    // Bad values are refused by field, and nothing is half-applied.
+    for (body, field) in [
+        (json!({"classification": "Benign"}), "classification"),
+        (json!({"determination": "SecurityTesting"}), "determination"),
+        (json!({"assignedTo": ""}), "assignedTo"),
+        (json!({"status": "done", "assignedTo": "x"}), "status"),
+        (json!({"colour": "red"}), "colour"),
+        (json!({}), "body"),
+    ] {
+        let (status, e) = s.send(patch(&analyst, body.clone())).await;
+        assert_eq!(
+            (status, error_of(&e).2),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{body}: {e}"
+        );
+    }
+    let (_, now) = s.get(&format!("/api/alerts/{aid}")).await;
+    assert_eq!(
+        (&now["assignedTo"], &now["determination"]),
+        (&json!("ana"), &json!("Malware"))
+    );
+
+    // Reclassified as false positive: Malware does not fit and goes; null unassigns.
+    let (status, a) = s
+        .send(patch(
+            &analyst,
+            json!({"classification": "FalsePositive", "assignedTo": null, "status": "resolved"}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert_eq!(
+        (
+            &a["classification"],
+            &a["determination"],
+            &a["assignedTo"],
+            &a["status"]
+        ),
+        (
+            &json!("FalsePositive"),
+            &Value::Null,
+            &Value::Null,
+            &json!("resolved")
+        )
+    );
+
+    // Comments: analysts write them, everyone reads them, oldest first.
+    let comment = |token: &str, text: &str| {
+        s.req(
+            Method::POST,
+            &format!("/api/alerts/{aid}/comments"),
+            Some(token),
+        )
+        .json(&json!({"comment": text}))
+    };
+    assert_eq!(
+        s.send(comment(&viewer, "hi")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, e) = s.send(comment(&analyst, "   ")).await;
+    assert_eq!(
+        (status, error_of(&e).2),
+        (StatusCode::BAD_REQUEST, Some("comment"))
+    );
+    s.send(comment(&analyst, "first look: curl from a cron job"))
+        .await;
+    let (status, a) = s.send(comment(&analyst, "owner confirmed")).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    let comments = a["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0]["comment"], "first look: curl from a cron job");
+    assert_eq!(comments[1]["createdBy"], "ana");
+    assert!(comments[1]["createdTime"].as_str().is_some());
+    let (status, _) = s
+        .send(
+            s.req(Method::POST, "/api/alerts/999/comments", Some(&analyst))
+                .json(&json!({"comment": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Each part is in the audit log.
+    let (_, audit) = s.get("/api/audit").await;
+    let actions: Vec<&str> = audit["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"] == format!("alert:{aid}"))
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "alert.assign",
+        "alert.classify",
+        "alert.status",
+        "alert.comment",
+    ] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_incidents_status_follows_its_alerts() {
+    let s = TestServer::start().await;
+    let aid = one_alert(&s, "203.0.113.11").await;
+    let (_, alert) = s.get(&format!("/api/alerts/{aid}")).await;
+    let iid = alert["incidentId"].as_str().unwrap().to_owned();
+    let incident_status = || async {
+        let (_, i) = s.get(&format!("/api/incidents/{iid}")).await;
+        i["status"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(incident_status().await, "new");
+    for (status, want) in [
+        ("inProgress", "inProgress"),
+        ("resolved", "resolved"),
+        ("new", "new"),
+    ] {
+        let (code, body) = s
+            .send(
+                s.req(Method::PATCH, &format!("/api/alerts/{aid}"), Some(&s.admin))
+                    .json(&json!({"status": status})),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert_eq!(incident_status().await, want, "its only alert is {status}");
+    }
+}

@@ -75,6 +75,7 @@ async fn every_documented_route_exists_and_every_required_route_is_documented() 
         ("GET", "/api/alerts/stream"),
         ("GET", "/api/alerts/{id}"),
         ("PATCH", "/api/alerts/{id}"),
+        ("POST", "/api/alerts/{id}/comments"),
         ("GET", "/api/incidents"),
         ("GET", "/api/incidents/{id}"),
         ("PATCH", "/api/incidents/{id}"),

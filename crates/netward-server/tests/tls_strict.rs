@@ -1,7 +1,7 @@
 //! The server's certificates pass strict verifiers: OpenSSL's `-x509_strict` and Python's
 //! `ssl` with `VERIFY_X509_STRICT` (the default from Python 3.13, which `requests`, `httpx`
 //! and MDE client libraries use). Both check, among other things, that the leaf names its CA's
-//! key (Authority Key Identifier).
+//! key (Authority Key Identifier). And TLS offers HTTP/2 by ALPN, beside HTTP/1.1.
 
 #![allow(
     clippy::unwrap_used,
@@ -121,5 +121,72 @@ async fn openssl_strict_verification_accepts_the_chain_and_sees_key_identifiers(
         "{ca_text}"
     );
     assert!(ca_text.contains("Certificate Sign, CRL Sign"), "{ca_text}");
+    server.stop().await.unwrap();
+}
+
+/// A rustls client that trusts `ca` and offers `protocols` by ALPN.
+fn client_offering(ca: &str, protocols: &[&[u8]]) -> reqwest::Client {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tls_offers_http2_by_alpn_and_carries_many_live_streams_on_one_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _, ca) = tls_server(dir.path()).await;
+    let token = server.bootstrap_token.clone().unwrap();
+    let url = server.url.clone();
+
+    // A client offering both, as browsers do, gets HTTP/2.
+    let both = client_offering(&ca, &[b"h2", b"http/1.1"]);
+    // More live streams than a browser's six HTTP/1.1 connections per host, all open at once,
+    // and an ordinary request still answered beside them.
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let r = both
+            .get(format!("{url}/api/alerts/stream"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        assert_eq!(r.version(), reqwest::Version::HTTP_2);
+        streams.push(r);
+    }
+    let machines = |client: reqwest::Client| {
+        let request = client
+            .get(format!("{url}/api/machines"))
+            .bearer_auth(&token);
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status(), r.version())
+        }
+    };
+    assert_eq!(
+        machines(both.clone()).await,
+        (reqwest::StatusCode::OK, reqwest::Version::HTTP_2)
+    );
+
+    // A client that offers only HTTP/1.1 still gets it.
+    let old = client_offering(&ca, &[b"http/1.1"]);
+    assert_eq!(
+        machines(old).await,
+        (reqwest::StatusCode::OK, reqwest::Version::HTTP_11)
+    );
+    drop(streams);
     server.stop().await.unwrap();
 }

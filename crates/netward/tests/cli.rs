@@ -181,6 +181,9 @@ fn exit_codes_say_what_happened() {
     assert_eq!(code(&["indicator", "show", "999"]), Some(3));
     assert_eq!(code(&["alert", "resolve", "99"]), Some(3));
     assert_eq!(code(&["alert", "show", "99"]), Some(3));
+    assert_eq!(code(&["alert", "assign", "99", "alice"]), Some(3));
+    assert_eq!(code(&["alert", "comment", "99", "seen"]), Some(3));
+    assert_eq!(code(&["alert", "classify", "99", "FalsePositive"]), Some(3));
     assert_eq!(code(&["incident", "resolve", "99"]), Some(3));
     assert_eq!(code(&["group", "show", "nope"]), Some(3));
     // 2: a value the model has a type for is checked before anything is sent.
@@ -219,6 +222,16 @@ fn exit_codes_say_what_happened() {
         &["indicator", "list", "--action", "blok"],
         &["alert", "set-status", "1", "closed"],
         &["alert", "list", "--status", "closed"],
+        &["alert", "classify", "1", "Benign"],
+        &[
+            "alert",
+            "classify",
+            "1",
+            "TruePositive",
+            "--determination",
+            "Evil",
+        ],
+        &["alert", "assign", "1"],
         &["incident", "set-status", "1", "closed"],
         &["group", "create", "g", "--coverage", "udp"],
         &["group", "create", "g", "--mode", "on"],

@@ -23,6 +23,12 @@ use serde_json::{Value, json};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// axe-core's script, as `./dev setup` installs it (`npm install --prefix target/axe`).
+const AXE_JS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../target/axe/node_modules/axe-core/axe.min.js"
+);
+
 /// chromedriver and one headless Chromium session; both end on drop.
 struct Browser {
     driver: Child,
@@ -191,6 +197,41 @@ impl Browser {
         );
     }
 
+    /// Presses `keys` on the keyboard, one after another (WebDriver key actions: `\u{E004}`
+    /// is Tab, `\u{E007}` Enter).
+    fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                let k = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": k}),
+                    json!({"type": "keyUp", "value": k}),
+                ]
+            })
+            .collect();
+        self.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
+    /// Tabs forward until the focused element matches `css`; fails after 80 presses.
+    fn tab_to(&self, css: &str) {
+        for _ in 0..80 {
+            self.press("\u{E004}");
+            let script = format!(
+                "return document.activeElement.matches({})",
+                serde_json::to_string(css).unwrap()
+            );
+            if self.js(&script) == json!(true) {
+                return;
+            }
+        }
+        panic!("{css} cannot be reached with Tab on {}", self.url());
+    }
+
     fn text(&self, css: &str) -> String {
         self.on_element(css, reqwest::Method::GET, "/text", None)
             .as_str()
@@ -242,6 +283,47 @@ impl Browser {
             unlabelled,
             json!([]),
             "unlabelled controls on {}",
+            self.url()
+        );
+        // axe-core (installed by `./dev setup`): no violation of serious or critical impact.
+        let axe = std::fs::read_to_string(AXE_JS).unwrap_or_else(|e| {
+            panic!("{AXE_JS}: {e}; run ./dev setup, which installs axe-core there")
+        });
+        self.js(&format!("{axe}\nreturn null"));
+        let violations = self.js(
+            "return axe.run(document, {resultTypes: ['violations']}).then(r => r.violations\
+             .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+             .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', ')))",
+        );
+        assert_eq!(violations, json!([]), "axe-core on {}", self.url());
+        // Scrolling regions take focus and have a name; the live region is never display:none;
+        // no table has an empty column header.
+        let unnamed = self.js(
+            "return [...document.querySelectorAll('.scroll')].filter(e => e.tabIndex !== 0 \
+             || e.getAttribute('role') !== 'region' || !e.getAttribute('aria-label')).length",
+        );
+        assert_eq!(
+            unnamed,
+            json!(0),
+            "unnamed scroll regions on {}",
+            self.url()
+        );
+        if self.find("#live").is_some() {
+            let display =
+                self.js("return getComputedStyle(document.getElementById('live')).display");
+            assert_ne!(
+                display,
+                json!("none"),
+                "the live region is hidden from screen readers"
+            );
+        }
+        let empty_headers = self.js(
+            "return [...document.querySelectorAll('th')].filter(t => !t.textContent.trim()).length",
+        );
+        assert_eq!(
+            empty_headers,
+            json!(0),
+            "empty table headers on {}",
             self.url()
         );
         let overflow = self.js(
@@ -331,6 +413,23 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
         b.text("#value-error").contains("10.1.2.0/24"),
         "the canonical network is named"
     );
+    // The refusal is announced: focus on the error summary (role=alert), the title says so,
+    // and backticked values are code.
+    assert_eq!(
+        b.js("const e = document.activeElement; return [e.id, e.getAttribute('role')]"),
+        json!(["error-summary", "alert"])
+    );
+    assert!(
+        b.js("return document.title")
+            .as_str()
+            .unwrap()
+            .starts_with("Error: ")
+    );
+    assert!(
+        b.find("#error-summary code").is_some(),
+        "{}",
+        b.text("#error-summary")
+    );
     b.shot("02-indicator-form-error");
     b.type_into("#value", &v4);
     b.click("#action option[value='AlertAndBlock']");
@@ -403,11 +502,60 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     });
     b.check_accessible();
     assert!(b.text("main").contains("Isolate the device"));
-    assert!(b.text("main table").contains("blocked"), "the evidence");
+    assert!(b.text("main table").contains("Blocked"), "the evidence");
     b.shot("07-alert");
+
+    // 5a. Triage as in MDE: assign to me, classify, comment; each shown with who and when.
+    b.click("#assign-to-me");
+    b.wait("assigned", Duration::from_secs(10), |b| {
+        b.text("dd[data-fact='assigned to']") != "Nobody"
+    });
+    assert!(
+        b.find("dd[data-fact='assigned to'] time[datetime][title]")
+            .is_some()
+    );
+    assert!(b.find("#assign-to-me").is_none(), "already mine");
+    b.js(
+        "document.querySelector('#classification').value = 'TruePositive';\
+          document.querySelector('#determination').value = 'TruePositive:Malware'; return null",
+    );
+    b.click("form[action$='/classify'] button[type=submit]");
+    b.wait("classified", Duration::from_secs(10), |b| {
+        b.text("dd[data-fact=classification]")
+            .starts_with("True positive · Malware")
+    });
+    b.type_into("#comment", "curl from a cron job; owner asked");
+    b.click("form[action$='/comments'] button[type=submit]");
+    b.wait("the comment is listed", Duration::from_secs(10), |b| {
+        b.text("#comments").contains("curl from a cron job")
+    });
+    assert!(
+        b.text("#comments").contains("just now"),
+        "{}",
+        b.text("#comments")
+    );
+    b.check_accessible();
+    b.shot("07b-alert-triaged");
+    // The same by keyboard only: Tab to the comment box, type, Tab to its button, Enter.
+    b.go(&b.url());
+    b.tab_to("#comment");
+    b.press("typed without a mouse");
+    b.tab_to("form[action$='/comments'] button[type=submit]");
+    b.press("\u{E007}");
+    b.wait(
+        "the keyboard's comment is listed",
+        Duration::from_secs(10),
+        |b| b.text("#comments").contains("typed without a mouse"),
+    );
+    let shown = s.json(&["alert", "list"])["value"][0].clone();
+    assert_eq!(
+        (&shown["classification"], &shown["determination"]),
+        (&json!("TruePositive"), &json!("Malware")),
+        "the API shows what the console set"
+    );
     b.click("button[name=status][value=resolved]");
     b.wait("the alert is resolved", Duration::from_secs(10), |b| {
-        b.text("dd[data-fact=status]") == "resolved"
+        b.text("dd[data-fact=status]") == "Resolved"
     });
     b.shot("08-alert-resolved");
     let device = s.json(&["device", "list"])["value"][0]["id"]
@@ -416,9 +564,11 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
         .to_owned();
     b.go(&url(&format!("/devices/{device}")));
     assert!(b.text("main").contains("Timeline"));
-    assert!(b.text("main table").contains("indicator_block"));
+    assert!(b.text("main table").contains("Indicator block"));
+    b.check_accessible();
     b.shot("09-device");
     b.go(&url("/incidents"));
+    b.check_accessible();
     b.shot("10-incidents");
     b.go(&url("/settings"));
     b.check_accessible();

@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 use netward_model::detection::{
-    AlertEntity, AlertList, AlertStatus, IncidentEntity, IncidentList, Outcome, StatusPatch,
+    AlertEntity, AlertList, AlertPatch, AlertStatus, Classification, CommentBody, Determination,
+    IncidentEntity, IncidentList, Outcome, StatusPatch,
 };
 use reqwest::Method;
 
@@ -48,6 +49,36 @@ pub enum AlertCommand {
         /// The status: new, inProgress or resolved.
         #[arg(value_parser = args::status)]
         status: AlertStatus,
+    },
+    /// Assign an alert to a user or token name, or unassign it.
+    Assign {
+        /// Alert id.
+        id: String,
+        /// Who takes it.
+        #[arg(required_unless_present = "unassign")]
+        to: Option<String>,
+        /// Leave it unassigned.
+        #[arg(long, conflicts_with = "to")]
+        unassign: bool,
+    },
+    /// Classify an alert: TruePositive, InformationalExpectedActivity or FalsePositive, with a
+    /// determination that fits it (e.g. Malware, SecurityTesting, NotMalicious, Other).
+    Classify {
+        /// Alert id.
+        id: String,
+        /// The classification.
+        #[arg(value_parser = args::classification)]
+        classification: Classification,
+        /// Why: a determination that fits the classification.
+        #[arg(long, value_parser = args::determination)]
+        determination: Option<Determination>,
+    },
+    /// Comment on an alert.
+    Comment {
+        /// Alert id.
+        id: String,
+        /// The comment.
+        comment: String,
     },
 }
 
@@ -141,6 +172,25 @@ fn print_alert(a: &AlertEntity) {
                 _ => "-".into(),
             },
         ),
+        (
+            "assigned to",
+            match (&a.assigned_to, &a.assigned_by, &a.assigned_at) {
+                (Some(to), Some(by), Some(at)) => format!("{to} (by {by}, {at})"),
+                _ => "-".into(),
+            },
+        ),
+        (
+            "classification",
+            match (&a.classification, &a.classified_by, &a.classified_at) {
+                (Some(c), Some(by), Some(at)) => format!(
+                    "{c}{} (by {by}, {at})",
+                    a.determination
+                        .map(|d| format!(", {d}"))
+                        .unwrap_or_default()
+                ),
+                _ => "-".into(),
+            },
+        ),
         ("device", format!("{} ({})", a.device_name, a.device_id)),
         (
             "indicator",
@@ -158,6 +208,12 @@ fn print_alert(a: &AlertEntity) {
     if let Some(evidence) = &a.evidence {
         crate::say!("\nevidence:");
         print_events(evidence);
+    }
+    if let Some(comments) = a.comments.as_ref().filter(|c| !c.is_empty()) {
+        crate::say!("\ncomments:");
+        for c in comments {
+            crate::say!("{} {}: {}", c.created_time, c.created_by, c.comment);
+        }
     }
 }
 
@@ -233,6 +289,34 @@ async fn alert_command(client: &ApiClient, json: bool, cmd: AlertCommand) -> Res
         }
         AlertCommand::Resolve { id: a } => set_alert(client, &a, AlertStatus::Resolved).await?,
         AlertCommand::SetStatus { id: a, status } => set_alert(client, &a, status).await?,
+        AlertCommand::Assign { id: a, to, .. } => {
+            let patch = AlertPatch {
+                assigned_to: Some(to),
+                ..AlertPatch::default()
+            };
+            patch_alert(client, &a, &patch).await?
+        }
+        AlertCommand::Classify {
+            id: a,
+            classification,
+            determination,
+        } => {
+            let patch = AlertPatch {
+                classification: Some(Some(classification)),
+                determination: determination.map(Some),
+                ..AlertPatch::default()
+            };
+            patch_alert(client, &a, &patch).await?
+        }
+        AlertCommand::Comment { id: a, comment } => {
+            client
+                .write(
+                    Method::POST,
+                    &format!("/api/alerts/{}/comments", id("alert", &a)?),
+                    &CommentBody { comment },
+                )
+                .await?
+        }
     };
     if json {
         return table::print_json(&one);
@@ -246,11 +330,23 @@ async fn set_alert(
     a: &str,
     status: AlertStatus,
 ) -> Result<AlertEntity, CliError> {
+    let patch = AlertPatch {
+        status: Some(status),
+        ..AlertPatch::default()
+    };
+    patch_alert(client, a, &patch).await
+}
+
+async fn patch_alert(
+    client: &ApiClient,
+    a: &str,
+    patch: &AlertPatch,
+) -> Result<AlertEntity, CliError> {
     client
         .write(
             Method::PATCH,
             &format!("/api/alerts/{}", id("alert", a)?),
-            &StatusPatch { status },
+            patch,
         )
         .await
 }

@@ -9,7 +9,8 @@ use axum::{Extension, Json};
 use futures_util::Stream;
 use netward_model::Role;
 use netward_model::detection::{
-    AlertEntity, AlertList, ContactList, EventList, IncidentEntity, IncidentList, StatusPatch,
+    AlertEntity, AlertList, AlertPatch, CommentBody, ContactList, EventList, IncidentEntity,
+    IncidentList, StatusPatch,
 };
 use netward_model::wire::ErrorBody;
 
@@ -133,20 +134,39 @@ pub async fn show_alert(
     Ok(Json(cp.alert(parse_id("alert", &id)?).await?))
 }
 
-/// Set an alert's status (analysts and admins).
+/// Triage an alert (analysts and admins): set its status, who it is assigned to, its
+/// classification and determination. Each field given is set; `null` clears the others.
 #[utoipa::path(patch, path = "/api/alerts/{id}", tag = "detection",
-    params(("id" = String, Path, description = "Alert id")), request_body = StatusPatch,
+    params(("id" = String, Path, description = "Alert id")), request_body = AlertPatch,
     responses((status = 200, body = AlertEntity), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn update_alert(
     State(cp): State<ControlPlane>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<StatusPatch>,
+    JsonBody(body): JsonBody<AlertPatch>,
 ) -> Result<Json<AlertEntity>, ApiError> {
     who.require(Role::Analyst)?;
     Ok(Json(
-        cp.set_alert_status(parse_id("alert", &id)?, body.status, who.actor())
+        cp.triage_alert(parse_id("alert", &id)?, body, who.actor())
+            .await?,
+    ))
+}
+
+/// Comment on an alert (analysts and admins); answers the alert with its comments.
+#[utoipa::path(post, path = "/api/alerts/{id}/comments", tag = "detection",
+    params(("id" = String, Path, description = "Alert id")), request_body = CommentBody,
+    responses((status = 200, body = AlertEntity), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn comment_alert(
+    State(cp): State<ControlPlane>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CommentBody>,
+) -> Result<Json<AlertEntity>, ApiError> {
+    who.require(Role::Analyst)?;
+    Ok(Json(
+        cp.comment_alert(parse_id("alert", &id)?, body.comment, who.actor())
             .await?,
     ))
 }

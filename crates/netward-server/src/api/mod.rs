@@ -122,6 +122,7 @@ fn routes(cp: ControlPlane, max_body_bytes: usize, secure_cookies: bool) -> Rout
         .routes(routes!(detection::list_alerts))
         .routes(routes!(detection::stream_alerts))
         .routes(routes!(detection::show_alert, detection::update_alert))
+        .routes(routes!(detection::comment_alert))
         .routes(routes!(detection::list_incidents))
         .routes(routes!(
             detection::show_incident,

@@ -2,11 +2,22 @@
 // set from data, never HTML.
 "use strict";
 (function () {
+  // A refused form: focus its error summary (role=alert, so it is announced) and say so in
+  // the title.
+  const summary = document.getElementById("error-summary");
+  if (summary) {
+    if (!document.title.startsWith("Error")) document.title = "Error: " + document.title;
+    summary.focus();
+  }
+})();
+(function () {
   if (!document.querySelector("header nav")) return; // signed out
   const live = document.getElementById("live");
   function announce(text) {
     live.textContent = text;
   }
+  const STATUS = { new: "New", inProgress: "In progress", resolved: "Resolved" };
+  function hits(n) { return n === 1 ? "1 hit" : n + " hits"; }
   function cell(text) {
     const td = document.createElement("td");
     td.textContent = text;
@@ -32,7 +43,7 @@
   });
   es.addEventListener("alert", function (e) {
     const a = JSON.parse(e.data);
-    announce("Alert: " + a.title + " on " + a.deviceName + " (" + a.status + ", " + a.hitCount + " hits)");
+    announce("Alert: " + a.title + " on " + a.deviceName + " (" + (STATUS[a.status] || a.status) + ", " + hits(a.hitCount) + ")");
     const body = document.getElementById("alerts-body");
     if (!body) return;
     const oldLink = body.querySelector('a[data-alert-link="' + CSS.escape(a.id) + '"]');
@@ -47,7 +58,13 @@
     link.setAttribute("data-alert-link", a.id);
     first.appendChild(link);
     tr.appendChild(first);
-    for (const t of [a.severity, a.status, a.deviceName, a.indicatorValue, String(a.hitCount), a.outcomes.join(", "), a.lastSeen]) {
+    const sev = document.createElement("td");
+    const badge = document.createElement("span");
+    badge.className = "badge sev-" + a.severity.toLowerCase();
+    badge.textContent = a.severity;
+    sev.appendChild(badge);
+    tr.appendChild(sev);
+    for (const t of [STATUS[a.status] || a.status, a.deviceName + " (" + a.deviceId + ")", a.indicatorValue, String(a.hitCount), a.outcomes.join(", "), a.lastSeen]) {
       tr.appendChild(cell(t));
     }
     if (old) old.replaceWith(tr); else body.prepend(tr);

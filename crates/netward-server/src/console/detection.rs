@@ -12,7 +12,10 @@ use serde::Deserialize;
 
 use super::error::{PageError, id_of};
 use super::html::{Viewer, page, select_field, table};
+use super::time::time_ago;
+use super::triage::triage_section;
 use super::user::User;
+use super::words::{device, hits, severity_badge, status_word, words};
 use crate::control::{ControlError, ControlPlane};
 use crate::store::AlertQuery;
 
@@ -33,17 +36,17 @@ pub(super) const EVENT_HEADERS: [&str; 9] = [
 ];
 
 /// Events as table rows (a device's timeline, an alert's evidence).
-pub(super) fn event_rows(events: &[EventEntity]) -> Vec<Vec<Markup>> {
+pub(super) fn event_rows(events: &[EventEntity], now: i64) -> Vec<Vec<Markup>> {
     events
         .iter()
         .map(|e| {
             let f = &e.additional_fields;
             vec![
-                e.timestamp.render(),
-                html! { span class={ "outcome " (f.outcome) } { (f.outcome) } },
-                f.reason.as_str().render(),
+                time_ago(&e.timestamp, now),
+                html! { span class={ "outcome " (f.outcome) } { (words(f.outcome.as_str())) } },
+                words(f.reason.as_str()).render(),
                 e.protocol.render(),
-                f.direction.as_str().render(),
+                words(f.direction.as_str()).render(),
                 match e.remote_port {
                     Some(p) => format!("{}:{p}", e.remote_ip),
                     None => e.remote_ip.clone(),
@@ -85,16 +88,16 @@ fn form_status(raw: &str) -> Result<AlertStatus, PageError> {
     })
 }
 
-fn alert_row(a: &AlertEntity) -> Vec<Markup> {
+fn alert_row(a: &AlertEntity, now: i64) -> Vec<Markup> {
     vec![
         html! { a href={ "/alerts/" (a.id) } data-alert-link=(a.id) { (a.title) } },
-        html! { span class={ "sev " (a.severity) } { (a.severity) } },
-        a.status.as_str().render(),
-        a.device_name.render(),
-        a.indicator_value.render(),
+        severity_badge(a.severity),
+        status_word(a.status).render(),
+        html! { a href={ "/devices/" (a.device_id) } { (device(&a.device_name, &a.device_id)) } },
+        html! { a href={ "/indicators/" (a.indicator_id) } { (a.indicator_value) } },
         a.hit_count.render(),
         outcomes_text(&a.outcomes).render(),
-        a.last_seen.render(),
+        time_ago(&a.last_seen, now),
     ]
 }
 
@@ -176,7 +179,8 @@ pub(super) async fn alerts(
             ..AlertQuery::default()
         })
         .await?;
-    let rows: Vec<Vec<Markup>> = list.iter().map(alert_row).collect();
+    let now = cp.now();
+    let rows: Vec<Vec<Markup>> = list.iter().map(|a| alert_row(a, now)).collect();
     let body = html! {
         p { "New alerts appear here as they are raised." }
         (status_filter(&filter.status, "/alerts"))
@@ -194,7 +198,7 @@ pub(super) async fn alert(
     let id = id_of("alert", &id)?;
     let a = cp.alert(id).await?;
     let facts = [
-        ("Status", a.status.as_str().to_owned()),
+        ("Status", status_word(a.status).to_owned()),
         (
             "Status changed",
             match (&a.status_changed_by, &a.status_changed_at) {
@@ -203,7 +207,7 @@ pub(super) async fn alert(
             },
         ),
         ("Severity", a.severity.as_str().to_owned()),
-        ("Device", a.device_name.clone()),
+        ("Device", device(&a.device_name, &a.device_id)),
         ("Indicator", a.indicator_value.clone()),
         (
             "Recommended actions",
@@ -211,7 +215,7 @@ pub(super) async fn alert(
         ),
         ("First seen", a.first_seen.clone()),
         ("Last seen", a.last_seen.clone()),
-        ("Hits", a.hit_count.to_string()),
+        ("Hits", hits(a.hit_count)),
         ("Outcomes", outcomes_text(&a.outcomes)),
     ];
     let evidence = a.evidence.clone().unwrap_or_default();
@@ -223,6 +227,7 @@ pub(super) async fn alert(
             }
         }
         (status_form(&u.viewer, &format!("/alerts/{id}/status"), a.status.as_str()))
+        (triage_section(&u.viewer, &a, cp.now()))
         p {
             a href={ "/devices/" (a.device_id) } { "The device's timeline" }
             " · "
@@ -232,7 +237,7 @@ pub(super) async fn alert(
         (table(
             "Events behind this alert, newest first",
             &EVENT_HEADERS,
-            &event_rows(&evidence),
+            &event_rows(&evidence, cp.now()),
             ""
         ))
     };
@@ -261,18 +266,19 @@ pub(super) async fn incidents(
 ) -> Result<Markup, PageError> {
     let status = AlertStatus::parse(&filter.status);
     let list = cp.incidents(status, LIST_ROWS, 0).await?;
+    let now = cp.now();
     let rows: Vec<Vec<Markup>> = list
         .iter()
         .map(|i| {
             vec![
                 html! { a href={ "/incidents/" (i.id) } { (i.title) } },
-                i.severity.as_str().render(),
-                i.status.as_str().render(),
+                severity_badge(i.severity),
+                status_word(i.status).render(),
                 i.indicator_value.render(),
                 i.device_count.render(),
                 i.alert_count.render(),
                 i.hit_count.render(),
-                i.last_seen.render(),
+                time_ago(&i.last_seen, now),
             ]
         })
         .collect();
@@ -297,11 +303,17 @@ pub(super) async fn incident(
 ) -> Result<Markup, PageError> {
     let id = id_of("incident", &id)?;
     let i = cp.incident(id).await?;
-    let alerts: Vec<Vec<Markup>> = i.alerts.iter().flatten().map(alert_row).collect();
+    let now = cp.now();
+    let alerts: Vec<Vec<Markup>> = i
+        .alerts
+        .iter()
+        .flatten()
+        .map(|a| alert_row(a, now))
+        .collect();
     let body = html! {
         dl class="facts" {
-            dt { "Status" } dd { (i.status) }
-            dt { "Severity" } dd { (i.severity) }
+            dt { "Status" } dd { (status_word(i.status)) }
+            dt { "Severity" } dd { (severity_badge(i.severity)) }
             dt { "Indicator" } dd { (i.indicator_value) }
             dt { "Devices" } dd { (i.device_count) }
             dt { "Hits" } dd { (i.hit_count) }

@@ -107,7 +107,19 @@ pub fn notice(kind: Notice, text: &str) -> Markup {
         Notice::Ok => ("notice ok", "status"),
         Notice::Error => ("notice error", "alert"),
     };
-    html! { p class=(class) role=(role) { (text) } }
+    // An error is the page's error summary: `console.js` moves focus to it and the title
+    // says so.
+    let summary = (kind == Notice::Error).then_some("error-summary");
+    html! { p class=(class) role=(role) id=[summary] tabindex=[summary.map(|_| "-1")] { (with_code(text)) } }
+}
+
+/// `text` with each `backticked` part as `<code>`, as our messages write values.
+pub fn with_code(text: &str) -> Markup {
+    html! {
+        @for (i, part) in text.split('`').enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
+        }
+    }
 }
 
 /// A labelled text input, with its error (if any) beside it and tied to it for screen
@@ -208,7 +220,7 @@ impl Render for TextField<'_> {
                     type=[self.kind] autocomplete=[self.autocomplete]
                     required[self.required] readonly[self.readonly] autofocus[self.autofocus];
                 @if let Some(e) = self.error {
-                    span class="field-error" id=(error_id) { (e) }
+                    span class="field-error" id=(error_id) { (with_code(e)) }
                 }
             }
         }
@@ -247,7 +259,7 @@ pub fn select_field_id(
                 }
             }
             @if let Some(e) = error {
-                span class="field-error" id=(error_id) { (e) }
+                span class="field-error" id=(error_id) { (with_code(e)) }
             }
         }
     }
@@ -269,7 +281,8 @@ pub fn table_or(
     empty: &str,
 ) -> Markup {
     html! {
-        div class="scroll" {
+        // Focusable and named, so a keyboard can scroll a wide table at phone width.
+        div class="scroll" tabindex="0" role="region" aria-label=(caption) {
             table {
                 caption { (caption) }
                 thead { tr { @for h in headers { th scope="col" { (h) } } } }

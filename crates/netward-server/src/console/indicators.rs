@@ -129,8 +129,9 @@ fn indicator_form(
         ("High", "High"),
     ];
     html! {
-        @if let Some(general) = err("form") {
-            (notice(Notice::Error, general))
+        // The error summary: `console.js` focuses it; the field's own message sits beside it.
+        @if let Some((_, message)) = &error {
+            (notice(Notice::Error, message))
         }
         form method="post" action="/indicators" class="card" novalidate {
             (viewer.csrf_field())

@@ -55,7 +55,8 @@ pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Mark
         .map(|m| {
             let g = groups.iter().find(|g| g.name == m.group);
             vec![
-                html! { a href={ "/devices/" (m.id) } data-device=(m.id) { (m.hostname) } },
+                // The id beside the name: two devices may share a host name.
+                html! { a href={ "/devices/" (m.id) } data-device=(m.id) { (m.hostname) } " " span class="role" { "(" (m.id) ")" } },
                 m.group.render(),
                 g.map_or("-", |g| g.mode.as_str()).render(),
                 g.map_or("-", |g| g.coverage.as_str()).render(),
@@ -120,7 +121,11 @@ pub(super) async fn show(
         ("Operating system", m.os.clone()),
         ("Kernel", m.kernel.clone()),
         ("Agent version", m.agent_version.clone()),
-        ("Addresses", m.addresses.join(", ")),
+        ("Addresses", {
+            let mut a = m.addresses.clone();
+            netward_model::address_order::sort_addresses(&mut a);
+            a.join(", ")
+        }),
         ("Group", m.group.clone()),
         ("First seen", m.first_seen.clone()),
         ("Last seen", m.last_seen.clone()),
@@ -145,7 +150,7 @@ pub(super) async fn show(
         (table(
             "Events on this device, oldest first",
             &EVENT_HEADERS,
-            &event_rows(&timeline),
+            &event_rows(&timeline, cp.now()),
             ""
         ))
     };

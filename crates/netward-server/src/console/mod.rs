@@ -6,7 +6,9 @@
 //! - `machines.rs`: the devices list and a device's page (facts and timeline).
 //! - `indicators.rs`: the indicators list (searched in the store), the form, save, delete;
 //!   `import.rs`: importing a file.
-//! - `detection.rs`: alerts and incidents, and their status changes.
+//! - `detection.rs`: alerts and incidents, and their status changes; `triage.rs`: an alert's
+//!   assignment, classification, determination and comments; `time.rs`: relative times;
+//!   `words.rs`: statuses, reasons, severities and counts as words.
 //! - `feeds.rs`: threat-intel feeds, a feed's runs and refusals, and their forms.
 //! - `settings.rs`: the settings page and the tenant switch; `groups.rs` and `tokens.rs`: the
 //!   page's sections for device groups and API tokens, and their forms.
@@ -37,8 +39,11 @@ mod login;
 mod machines;
 pub mod session;
 mod settings;
+mod time;
 mod tokens;
+mod triage;
 mod user;
+mod words;
 
 use std::sync::Arc;
 
@@ -112,6 +117,9 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         .route("/alerts", get(detection::alerts))
         .route("/alerts/{id}", get(detection::alert))
         .route("/alerts/{id}/status", post(detection::alert_status))
+        .route("/alerts/{id}/assign", post(triage::assign_to_me))
+        .route("/alerts/{id}/classify", post(triage::classify))
+        .route("/alerts/{id}/comments", post(triage::comment))
         .route("/incidents", get(detection::incidents))
         .route("/incidents/{id}", get(detection::incident))
         .route("/incidents/{id}/status", post(detection::incident_status))

@@ -10,7 +10,10 @@
 //! - **a resolved alert stays resolved**: it is not open, so later hits raise a new alert;
 //! - one open incident per indicator, across devices, whose severity is the highest it has
 //!   seen (it never drops);
-//! - setting an incident's status sets it on each of its alerts that differ.
+//! - setting an incident's status sets it on each of its alerts that differ;
+//! - **an incident's status follows its alerts**: when an alert's status changes, the
+//!   incident is resolved when all its alerts are resolved, in progress when any is in
+//!   progress, and new otherwise.
 
 use std::collections::BTreeSet;
 
@@ -160,6 +163,18 @@ pub fn cascade_status(status: AlertStatus, alerts: &[(i64, AlertStatus)]) -> Vec
         .collect()
 }
 
+/// The status of an incident whose alerts have `alerts` statuses: resolved when all are
+/// resolved, in progress when any is in progress, else new.
+pub fn incident_status(alerts: &[AlertStatus]) -> AlertStatus {
+    if !alerts.is_empty() && alerts.iter().all(|s| *s == AlertStatus::Resolved) {
+        AlertStatus::Resolved
+    } else if alerts.contains(&AlertStatus::InProgress) {
+        AlertStatus::InProgress
+    } else {
+        AlertStatus::New
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +277,20 @@ mod tests {
             prop_assert_eq!(open.map(|o| o.severity), max);
             let first = seen.iter().map(|(_, h)| h.first_ms).min();
             prop_assert_eq!(open.map(|o| o.first_ms), first);
+        }
+
+        /// An incident's status against a naive reading of the rule, and the bug of issue 15:
+        /// one alert moved to in progress moves its incident too.
+        #[test]
+        fn an_incident_follows_its_alerts(
+            statuses in proptest::collection::vec(proptest::sample::select(AlertStatus::ALL.to_vec()), 0..8),
+        ) {
+            let got = incident_status(&statuses);
+            let all_resolved = !statuses.is_empty() && statuses.iter().all(|s| *s == AlertStatus::Resolved);
+            let any_in_progress = statuses.contains(&AlertStatus::InProgress);
+            prop_assert_eq!(got == AlertStatus::Resolved, all_resolved);
+            prop_assert_eq!(got == AlertStatus::InProgress, any_in_progress);
+            prop_assert_eq!(incident_status(&[AlertStatus::InProgress]), AlertStatus::InProgress);
         }
 
         /// Setting a status touches exactly the alerts that differ from it.

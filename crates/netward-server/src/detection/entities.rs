@@ -3,11 +3,14 @@
 
 use netward_model::IndicatorValue;
 use netward_model::detection::{
-    AlertEntity, ContactEntity, EventEntity, EventFields, EventIndicator, IncidentEntity, Outcome,
+    AlertComment, AlertEntity, ContactEntity, EventEntity, EventFields, EventIndicator,
+    IncidentEntity, Outcome,
 };
 use netward_model::timestamp::{format_rfc3339, format_rfc3339_ms};
 
-use crate::store::{AlertRecord, ContactRecord, EventQuery, IncidentRecord, StoredEvent};
+use crate::store::{
+    AlertRecord, CommentRecord, ContactRecord, EventQuery, IncidentRecord, StoredEvent,
+};
 
 /// An event as the API shows it.
 pub fn event_entity(s: &StoredEvent) -> EventEntity {
@@ -100,11 +103,28 @@ pub fn alert_entity(a: AlertRecord, evidence: Option<Vec<EventEntity>>) -> Alert
         status: a.status,
         status_changed_by: a.status_by,
         status_changed_at: a.status_at.map(format_rfc3339),
+        assigned_to: a.triage.assigned_to,
+        assigned_by: a.triage.assigned_by,
+        assigned_at: a.triage.assigned_at.map(format_rfc3339),
+        classification: a.triage.classification,
+        determination: a.triage.determination,
+        classified_by: a.triage.classified_by,
+        classified_at: a.triage.classified_at.map(format_rfc3339),
         first_seen: format_rfc3339_ms(a.first_ms),
         last_seen: format_rfc3339_ms(a.last_ms),
         hit_count: a.hit_count,
         outcomes: a.outcomes,
         evidence,
+        comments: None,
+    }
+}
+
+/// A comment as the API shows it.
+pub(crate) fn comment_entity(c: CommentRecord) -> AlertComment {
+    AlertComment {
+        comment: c.comment,
+        created_by: c.created_by,
+        created_time: format_rfc3339(c.created_at),
     }
 }
 

@@ -12,6 +12,7 @@
 //! | `queries.rs` | events, timeline, hunting, alerts, incidents, status changes |
 //! | `follow.rs` | live followers of events and alerts (the cursors behind the streams) |
 //! | `retention.rs` | deleting old events |
+//! | `triage.rs` | the triage rules (assignment, classification, determination), pure |
 //!
 //! `control.rs` depends only on the two leaves; the rest extends `ControlPlane`.
 
@@ -23,6 +24,7 @@ pub mod follow;
 mod ingest;
 mod queries;
 mod retention;
+pub mod triage;
 
 pub use config::{DEFAULT_RETENTION_DAYS, DetectionConfig};
 pub use entities::{alert_entity, event_entity, matches};

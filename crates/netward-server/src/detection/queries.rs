@@ -2,11 +2,16 @@
 //! triage status changes.
 
 use netward_model::Actor;
+use netward_model::FieldError;
 use netward_model::detection::{
-    AlertEntity, AlertStatus, ContactEntity, EventEntity, IncidentEntity,
+    AlertEntity, AlertPatch, AlertStatus, ContactEntity, EventEntity, IncidentEntity,
+    MAX_COMMENT_CHARS,
 };
 
-use super::entities::{alert_entity, contact_entity, event_entity, incident_entity};
+use super::entities::{
+    alert_entity, comment_entity, contact_entity, event_entity, incident_entity,
+};
+use super::triage::triage_update;
 use crate::control::{ControlError, ControlPlane};
 use crate::store::{AlertQuery, Change, EventQuery, StoredEvent};
 
@@ -69,24 +74,35 @@ impl ControlPlane {
     }
 
     fn alert_now(&self, id: i64) -> Result<AlertEntity, ControlError> {
-        let query = AlertQuery {
-            id: Some(id),
-            top: 1,
-            ..AlertQuery::default()
-        };
-        let a = self
-            .store
-            .alerts(&query)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ControlError::NotFound(format!("alert {id}")))?;
+        let a = self.alert_record(id)?;
         let evidence = self
             .store
             .alert_evidence(id, EVIDENCE)?
             .iter()
             .map(event_entity)
             .collect();
-        Ok(alert_entity(a, Some(evidence)))
+        let comments = self
+            .store
+            .alert_comments(id)?
+            .into_iter()
+            .map(comment_entity)
+            .collect();
+        let mut entity = alert_entity(a, Some(evidence));
+        entity.comments = Some(comments);
+        Ok(entity)
+    }
+
+    fn alert_record(&self, id: i64) -> Result<crate::store::AlertRecord, ControlError> {
+        let query = AlertQuery {
+            id: Some(id),
+            top: 1,
+            ..AlertQuery::default()
+        };
+        self.store
+            .alerts(&query)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ControlError::NotFound(format!("alert {id}")))
     }
 
     /// One alert with its evidence.
@@ -101,18 +117,63 @@ impl ControlPlane {
         status: AlertStatus,
         actor: Actor,
     ) -> Result<AlertEntity, ControlError> {
+        let patch = AlertPatch {
+            status: Some(status),
+            ..AlertPatch::default()
+        };
+        self.triage_alert(id, patch, actor).await
+    }
+
+    /// Applies a triage patch to an alert: status, assignment, classification and
+    /// determination, as [`triage_update`] decides.
+    pub async fn triage_alert(
+        &self,
+        id: i64,
+        patch: AlertPatch,
+        actor: Actor,
+    ) -> Result<AlertEntity, ControlError> {
         self.blocking(move |cp| {
             let change = Change {
                 actor: &actor,
                 at: cp.now(),
             };
+            let current = cp.alert_record(id)?;
+            let update = triage_update(&current.triage, &patch)?;
             let a = cp
                 .store
-                .set_alert_status(id, status, &change)?
+                .triage_alert(id, &update, &change)?
                 .ok_or_else(|| ControlError::NotFound(format!("alert {id}")))?;
             let entity = alert_entity(a, None);
             cp.exporter.alert(&entity);
             let _ = cp.live_alerts.send(entity);
+            cp.alert_now(id)
+        })
+        .await
+    }
+
+    /// Adds a comment to an alert.
+    pub async fn comment_alert(
+        &self,
+        id: i64,
+        comment: String,
+        actor: Actor,
+    ) -> Result<AlertEntity, ControlError> {
+        self.blocking(move |cp| {
+            let text = comment.trim();
+            if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
+                return Err(FieldError::new(
+                    "comment",
+                    format!("write 1 to {MAX_COMMENT_CHARS} characters"),
+                )
+                .into());
+            }
+            let change = Change {
+                actor: &actor,
+                at: cp.now(),
+            };
+            if !cp.store.add_alert_comment(id, text, &change)? {
+                return Err(ControlError::NotFound(format!("alert {id}")));
+            }
             cp.alert_now(id)
         })
         .await

@@ -1,7 +1,7 @@
 //! What the store keeps for detection: events, alerts and incidents, and the queries on them.
 
 use netward_model::Severity;
-use netward_model::detection::{AgentEvent, AlertStatus, Outcome};
+use netward_model::detection::{AgentEvent, AlertStatus, Classification, Determination, Outcome};
 
 use super::{Change, StoreError};
 
@@ -87,6 +87,8 @@ pub struct AlertRecord {
     pub status_by: Option<String>,
     /// When (Unix seconds).
     pub status_at: Option<i64>,
+    /// Who, what and why an analyst decided.
+    pub triage: AlertTriage,
     /// First hit (Unix ms).
     pub first_ms: i64,
     /// Last hit (Unix ms).
@@ -95,6 +97,47 @@ pub struct AlertRecord {
     pub hit_count: u64,
     /// Outcomes seen.
     pub outcomes: Vec<Outcome>,
+}
+
+/// An alert's assignment, classification and determination, each with who set it and when.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertTriage {
+    /// Who it is assigned to.
+    pub assigned_to: Option<String>,
+    /// Who assigned it.
+    pub assigned_by: Option<String>,
+    /// When (Unix seconds).
+    pub assigned_at: Option<i64>,
+    /// Its classification.
+    pub classification: Option<Classification>,
+    /// Its determination (fits the classification).
+    pub determination: Option<Determination>,
+    /// Who classified it.
+    pub classified_by: Option<String>,
+    /// When (Unix seconds).
+    pub classified_at: Option<i64>,
+}
+
+/// What a triage change sets; `None` leaves a part alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TriageUpdate {
+    /// A new status.
+    pub status: Option<AlertStatus>,
+    /// A new assignee (`Some(None)`: unassigned).
+    pub assigned_to: Option<Option<String>>,
+    /// A new classification and determination.
+    pub verdict: Option<(Option<Classification>, Option<Determination>)>,
+}
+
+/// A comment on an alert, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommentRecord {
+    /// The text.
+    pub comment: String,
+    /// Who wrote it.
+    pub created_by: String,
+    /// When (Unix seconds).
+    pub created_at: i64,
 }
 
 /// Filters for alerts.
@@ -193,13 +236,23 @@ pub trait DetectionStore: Send + Sync {
     fn alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError>;
     /// The events behind an alert, newest first.
     fn alert_evidence(&self, id: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Sets an alert's status; `None` if there is no such alert.
-    fn set_alert_status(
+    /// Applies a triage change to an alert (each part given, with who and when), audited, and
+    /// brings its incident's status in line; `None` if there is no such alert.
+    fn triage_alert(
         &self,
         id: i64,
-        status: AlertStatus,
+        update: &TriageUpdate,
         change: &Change<'_>,
     ) -> Result<Option<AlertRecord>, StoreError>;
+    /// Adds a comment to an alert, audited; `false` if there is no such alert.
+    fn add_alert_comment(
+        &self,
+        id: i64,
+        comment: &str,
+        change: &Change<'_>,
+    ) -> Result<bool, StoreError>;
+    /// An alert's comments, oldest first.
+    fn alert_comments(&self, id: i64) -> Result<Vec<CommentRecord>, StoreError>;
     /// Incidents, newest activity first; `id` narrows to one.
     fn incidents(
         &self,

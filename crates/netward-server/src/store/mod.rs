@@ -36,8 +36,8 @@ use netward_model::Actor;
 
 pub use audit::{AuditQuery, AuditRecord, AuditStore};
 pub use detection::{
-    AlertQuery, AlertRecord, ContactRecord, DetectionStore, EventQuery, IncidentRecord,
-    IngestOutcome, StoredEvent,
+    AlertQuery, AlertRecord, AlertTriage, CommentRecord, ContactRecord, DetectionStore, EventQuery,
+    IncidentRecord, IngestOutcome, StoredEvent, TriageUpdate,
 };
 pub use enrollment::{EnrollRefusal, EnrollTokenRecord, EnrollmentStore};
 pub use error::StoreError;

@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -269,13 +269,34 @@ CREATE TABLE feed_pending (
 CREATE INDEX feed_pending_feed ON feed_pending(feed_id);
 ";
 
+/// Version 9: alert triage as MDE has it: who an alert is assigned to, its classification and
+/// determination, each with who set it and when (Unix seconds), and its comments. (Version 8
+/// belongs to feeds; this one applies after it.)
+pub const SCHEMA_9: &str = "
+ALTER TABLE alerts ADD COLUMN assigned_to TEXT;
+ALTER TABLE alerts ADD COLUMN assigned_by TEXT;
+ALTER TABLE alerts ADD COLUMN assigned_at INTEGER;
+ALTER TABLE alerts ADD COLUMN classification TEXT;
+ALTER TABLE alerts ADD COLUMN determination TEXT;
+ALTER TABLE alerts ADD COLUMN classified_by TEXT;
+ALTER TABLE alerts ADD COLUMN classified_at INTEGER;
+CREATE TABLE alert_comments (
+    id INTEGER PRIMARY KEY,
+    alert_id INTEGER NOT NULL REFERENCES alerts(id),
+    comment TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX alert_comments_alert ON alert_comments(alert_id, id);
+";
+
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=7 => {
+        0..=8 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -298,7 +319,12 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             if version <= 6 {
                 tx.execute_batch(SCHEMA_7).map_err(db("migrate"))?;
             }
-            tx.execute_batch(SCHEMA_8).map_err(db("migrate"))?;
+            if version <= 7 {
+                tx.execute_batch(SCHEMA_8).map_err(db("migrate"))?;
+            }
+            if version <= 8 {
+                tx.execute_batch(SCHEMA_9).map_err(db("migrate"))?;
+            }
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
             tx.commit().map_err(db("migrate"))?;

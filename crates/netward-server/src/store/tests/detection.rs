@@ -155,22 +155,38 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
     );
     assert_eq!(store.newest_event_id().unwrap(), first.stored[2].id);
 
-    // Resolved stays resolved: later hits raise a new alert in the same open incident.
-    let resolved = store
-        .set_alert_status(alert.id, AlertStatus::Resolved, &c)
+    // An incident's status follows its alerts: its only alert in progress puts it in
+    // progress (it stayed "new" before issue 15).
+    let set_to = |status| crate::store::TriageUpdate {
+        status: Some(status),
+        ..Default::default()
+    };
+    let incident_status = || store.incidents(None, None, 10, 0).unwrap()[0].status;
+    store
+        .triage_alert(alert.id, &set_to(AlertStatus::InProgress), &c)
         .unwrap()
         .unwrap();
+    assert_eq!(incident_status(), AlertStatus::InProgress);
+    // A second device joins the incident with a new alert; one alert in progress keeps it so.
+    store
+        .ingest_events(two, &[hit(1, 9_500, Outcome::Blocked)], 0, 0, 0)
+        .unwrap();
+    assert_eq!(incident_status(), AlertStatus::InProgress);
+
+    // Resolved stays resolved: later hits raise a new alert in the same open incident.
+    let resolve = set_to(AlertStatus::Resolved);
+    let resolved = store.triage_alert(alert.id, &resolve, &c).unwrap().unwrap();
     assert_eq!(
         (resolved.status, resolved.status_by.as_deref()),
         (AlertStatus::Resolved, Some("tester"))
     );
-    assert!(
-        store
-            .set_alert_status(9_999, AlertStatus::Resolved, &c)
-            .unwrap()
-            .is_none()
+    assert_eq!(
+        incident_status(),
+        AlertStatus::New,
+        "one resolved, one new: the incident is new"
     );
-    // The indicator turns High: the incident escalates, and a second device joins it.
+    assert!(store.triage_alert(9_999, &resolve, &c).unwrap().is_none());
+    // The indicator turns High: the incident escalates.
     d.severity = Severity::High;
     store.upsert_indicators(&[d], &c).unwrap();
     let later = store
@@ -178,9 +194,6 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
         .unwrap();
     assert_eq!(later.raised.len(), 1);
     assert_ne!(later.raised[0], alert.id);
-    store
-        .ingest_events(two, &[hit(1, 9_500, Outcome::Blocked)], 0, 0, 0)
-        .unwrap();
     let incidents = store.incidents(None, None, 10, 0).unwrap();
     assert_eq!(incidents.len(), 1, "one incident per indicator");
     let incident = &incidents[0];
@@ -208,17 +221,21 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(set.status, AlertStatus::InProgress);
-    let statuses: Vec<AlertStatus> = store
+    let alerts = store
         .alerts(&super::super::AlertQuery {
             incident: Some(incident.id),
             top: 10,
             ..Default::default()
         })
-        .unwrap()
-        .into_iter()
-        .map(|a| a.status)
-        .collect();
+        .unwrap();
+    let statuses: Vec<AlertStatus> = alerts.iter().map(|a| a.status).collect();
     assert_eq!(statuses, vec![AlertStatus::InProgress; 3]);
+    // Resolving every alert one by one resolves the incident with the last.
+    for (n, a) in alerts.iter().enumerate() {
+        assert_ne!(incident_status(), AlertStatus::Resolved, "after {n} of 3");
+        store.triage_alert(a.id, &resolve, &c).unwrap().unwrap();
+    }
+    assert_eq!(incident_status(), AlertStatus::Resolved);
     assert!(
         store
             .set_incident_status(9_999, AlertStatus::Resolved, &c)

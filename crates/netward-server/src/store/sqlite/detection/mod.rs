@@ -1,4 +1,5 @@
-//! The SQLite side of detection: events, alerts and incidents (schema version 3).
+//! The SQLite side of detection: events, alerts and incidents (schema version 3), and alert
+//! triage (version 9, `triage.rs`).
 //!
 //! An event is stored once per (device, seq). A remote address is kept as its family and a
 //! 16-byte big-endian key, so that "every event with a remote address in 10.0.0.0/8" is an
@@ -7,14 +8,15 @@
 
 mod ingest;
 mod queries;
+mod triage;
 
 use netward_model::detection::{AgentEvent, AlertStatus};
 use serde_json::json;
 
 use super::{SqliteStore, audit, db};
 use crate::store::{
-    AlertQuery, AlertRecord, Change, ContactRecord, DetectionStore, EventQuery, IncidentRecord,
-    IngestOutcome, StoreError, StoredEvent,
+    AlertQuery, AlertRecord, Change, CommentRecord, ContactRecord, DetectionStore, EventQuery,
+    IncidentRecord, IngestOutcome, StoreError, StoredEvent, TriageUpdate,
 };
 
 pub use ingest::remote_key;
@@ -63,31 +65,42 @@ impl DetectionStore for SqliteStore {
         queries::evidence(&conn, id, limit)
     }
 
-    fn set_alert_status(
+    fn triage_alert(
         &self,
         id: i64,
-        status: AlertStatus,
+        update: &TriageUpdate,
         change: &Change<'_>,
     ) -> Result<Option<AlertRecord>, StoreError> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction().map_err(db("set alert status"))?;
-        if !queries::set_alert_status(&tx, id, status, change)? {
+        let tx = conn.transaction().map_err(db("triage alert"))?;
+        if !triage::triage(&tx, id, update, change)? {
             return Ok(None);
         }
-        audit(
-            &tx,
-            change,
-            "alert.status",
-            &format!("alert:{id}"),
-            &json!({ "status": status.as_str() }),
-        )?;
-        tx.commit().map_err(db("set alert status"))?;
+        tx.commit().map_err(db("triage alert"))?;
         let query = AlertQuery {
             id: Some(id),
             top: 1,
             ..Default::default()
         };
         Ok(queries::alerts(&conn, &query)?.into_iter().next())
+    }
+
+    fn add_alert_comment(
+        &self,
+        id: i64,
+        comment: &str,
+        change: &Change<'_>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(db("comment on alert"))?;
+        let added = triage::comment(&tx, id, comment, change)?;
+        tx.commit().map_err(db("comment on alert"))?;
+        Ok(added)
+    }
+
+    fn alert_comments(&self, id: i64) -> Result<Vec<CommentRecord>, StoreError> {
+        let conn = self.conn()?;
+        triage::comments(&conn, id)
     }
 
     fn incidents(

@@ -1,14 +1,16 @@
 //! The queries on events, hunting, alerts and incidents, and status changes.
 
 use netward_model::Severity;
-use netward_model::detection::{AgentEvent, AlertStatus, Direction, Outcome, ProcessInfo, Reason};
+use netward_model::detection::{
+    AgentEvent, AlertStatus, Classification, Determination, Direction, Outcome, ProcessInfo, Reason,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
 
 use super::super::{db, to_i64 as i, to_u64 as u};
 use crate::store::{
-    AlertQuery, AlertRecord, Change, ContactRecord, EventQuery, IncidentRecord, StoreError,
-    StoredEvent,
+    AlertQuery, AlertRecord, AlertTriage, Change, ContactRecord, EventQuery, IncidentRecord,
+    StoreError, StoredEvent,
 };
 
 const EVENT_COLUMNS: &str = "e.id, e.device_id, coalesce(d.hostname, ''), e.seq, e.first_ms, \
@@ -141,7 +143,8 @@ pub fn contacts(conn: &Connection, q: &EventQuery) -> Result<Vec<ContactRecord>,
                     .filter(|x| !x.is_empty())
                     .map(str::to_owned)
                     .collect();
-                v.sort();
+                // Numeric for addresses (100.64.0.2 before 100.64.0.10); outcomes are words.
+                netward_model::address_order::sort_addresses(&mut v);
                 v
             };
             Ok(ContactRecord {
@@ -198,7 +201,21 @@ pub(super) fn named<T>(
 
 const ALERT_COLUMNS: &str = "a.id, a.incident_id, a.device_id, coalesce(d.hostname, ''), \
     a.indicator_id, a.indicator_value, a.title, a.severity, a.recommended_actions, a.status, \
-    a.status_by, a.status_at, a.first_ms, a.last_ms, a.hit_count, a.outcomes";
+    a.status_by, a.status_at, a.first_ms, a.last_ms, a.hit_count, a.outcomes, a.assigned_to, \
+    a.assigned_by, a.assigned_at, a.classification, a.determination, a.classified_by, \
+    a.classified_at";
+
+/// A column that may be NULL, read with `parse` when it is not.
+fn named_opt<T>(
+    r: &Row<'_>,
+    idx: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<Option<T>> {
+    match r.get::<_, Option<String>>(idx)? {
+        None => Ok(None),
+        Some(_) => named(r, idx, parse).map(Some),
+    }
+}
 
 fn read_alert(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     let outcomes: String = r.get(15)?;
@@ -219,6 +236,15 @@ fn read_alert(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
         last_ms: r.get(13)?,
         hit_count: u(r.get(14)?),
         outcomes: outcomes.split(',').filter_map(Outcome::parse).collect(),
+        triage: AlertTriage {
+            assigned_to: r.get(16)?,
+            assigned_by: r.get(17)?,
+            assigned_at: r.get(18)?,
+            classification: named_opt(r, 19, Classification::parse)?,
+            determination: named_opt(r, 20, Determination::parse)?,
+            classified_by: r.get(21)?,
+            classified_at: r.get(22)?,
+        },
     })
 }
 
@@ -267,22 +293,6 @@ pub fn evidence(conn: &Connection, id: i64, limit: usize) -> Result<Vec<StoredEv
         .query_map(params![id, i(limit as u64)], read_event)
         .map_err(db("query evidence"))?;
     rows.collect::<Result<_, _>>().map_err(db("read evidence"))
-}
-
-/// Sets an alert's status.
-pub fn set_alert_status(
-    tx: &Transaction<'_>,
-    id: i64,
-    status: AlertStatus,
-    change: &Change<'_>,
-) -> Result<bool, StoreError> {
-    let n = tx
-        .execute(
-            "UPDATE alerts SET status = ?2, status_by = ?3, status_at = ?4 WHERE id = ?1",
-            params![id, status.as_str(), change.actor.name, change.at],
-        )
-        .map_err(db("set alert status"))?;
-    Ok(n > 0)
 }
 
 /// Incidents, with counts.
