@@ -79,6 +79,34 @@ pub const STREAM_LIMITS: SseLimits = SseLimits {
     data_lines: 16,
 };
 
+/// The refusal of an answer to `what` past `limit` bytes.
+pub(super) fn too_large(what: &str, limit: usize) -> AgentError {
+    AgentError::Unusable(format!(
+        "the answer to {what} is larger than {limit} bytes, the most this agent reads"
+    ))
+}
+
+/// Refuses `resp` at once if the length it announces passes `limit`.
+pub(super) fn check_announced(
+    resp: &reqwest::Response,
+    what: &str,
+    limit: usize,
+) -> Result<(), AgentError> {
+    match resp.content_length() {
+        Some(n) if n > u64::try_from(limit).unwrap_or(u64::MAX) => Err(too_large(what, limit)),
+        _ => Ok(()),
+    }
+}
+
+/// The refusal of an answer that is not the JSON expected, naming where it went wrong.
+pub(super) fn unreadable(e: serde_path_to_error::Error<serde_json::Error>) -> AgentError {
+    AgentError::Unusable(format!(
+        "unreadable answer at `{}`: {}",
+        e.path(),
+        e.inner()
+    ))
+}
+
 /// Reads the body of `resp`, refusing it once it passes `limit` bytes (by its announced length
 /// or as it arrives), so that a hostile or broken server cannot make the agent hold without
 /// bound. The error says what was read and the limit.
@@ -87,17 +115,7 @@ async fn read_capped(
     what: &str,
     limit: usize,
 ) -> Result<Vec<u8>, AgentError> {
-    let too_large = || {
-        AgentError::Unusable(format!(
-            "the answer to {what} is larger than {limit} bytes, the most this agent reads"
-        ))
-    };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
-    {
-        return Err(too_large());
-    }
+    check_announced(&resp, what, limit)?;
     // Sized once from the announced length, rather than doubled as it arrives.
     let announced = resp.content_length().and_then(|n| usize::try_from(n).ok());
     let mut body = Vec::with_capacity(announced.unwrap_or(0));
@@ -107,7 +125,7 @@ async fn read_capped(
         .map_err(|e| AgentError::Http(error_chain(&e)))?
     {
         if body.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Err(too_large(what, limit));
         }
         body.extend_from_slice(&chunk);
     }
@@ -205,13 +223,7 @@ impl AgentClient {
         // The error names the field: an update the agent cannot read is refused whole (it keeps
         // enforcing what it holds), and its log says which value, e.g. `mode: unknown variant`.
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            AgentError::Unusable(format!(
-                "unreadable answer at `{}`: {}",
-                e.path(),
-                e.inner()
-            ))
-        })
+        serde_path_to_error::deserialize(de).map_err(unreadable)
     }
 
     /// Enrolls with `token` (`nwe_…@URL`).

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::AgentError;
+use super::client::{check_announced, too_large, unreadable};
 use super::upserts::read_against;
 use crate::held::SharedIndicators;
 
@@ -45,13 +46,7 @@ fn parse_from<T: DeserializeOwned>(receiver: mpsc::Receiver<Bytes>) -> Result<T,
         current: Bytes::new(),
     };
     let de = &mut serde_json::Deserializer::from_reader(reader);
-    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-        AgentError::Unusable(format!(
-            "unreadable answer at `{}`: {}",
-            e.path(),
-            e.inner()
-        ))
-    })?;
+    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(unreadable)?;
     de.end()
         .map_err(|e| AgentError::Unusable(format!("unreadable answer: {e}")))?;
     Ok(value)
@@ -68,17 +63,7 @@ pub async fn parse_streamed<T: DeserializeOwned + Send + 'static>(
     (limit, idle): (usize, Duration),
     against: Option<SharedIndicators>,
 ) -> Result<T, AgentError> {
-    let too_large = || {
-        AgentError::Unusable(format!(
-            "the answer to {what} is larger than {limit} bytes, the most this agent reads"
-        ))
-    };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
-    {
-        return Err(too_large());
-    }
+    check_announced(&resp, what, limit)?;
     let (chunks, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let parser = tokio::task::spawn_blocking(move || {
         let parse = move || parse_from::<T>(receiver);
@@ -99,7 +84,7 @@ pub async fn parse_streamed<T: DeserializeOwned + Send + 'static>(
             Ok(Some(chunk)) => {
                 read += chunk.len();
                 if read > limit {
-                    break Err(too_large());
+                    break Err(too_large(what, limit));
                 }
                 // The parser stopped early: its error says why.
                 if chunks.send(chunk).await.is_err() {

@@ -1,9 +1,9 @@
-//! `netward alert …` and `netward incident …`: list, show and triage.
+//! `netward alert …`: list, show and triage (assign, classify, comment, status).
 
 use clap::Subcommand;
 use netward_model::detection::{
     AlertEntity, AlertList, AlertPatch, AlertStatus, Classification, CommentBody, Determination,
-    IncidentEntity, IncidentList, Outcome, StatusPatch,
+    Outcome,
 };
 use reqwest::Method;
 
@@ -82,38 +82,6 @@ pub enum AlertCommand {
     },
 }
 
-/// Incident commands.
-#[derive(Subcommand, Debug)]
-pub enum IncidentCommand {
-    /// List incidents (one per indicator, across devices).
-    List {
-        /// Only this status: new, inProgress or resolved.
-        #[arg(long, value_parser = args::status)]
-        status: Option<AlertStatus>,
-        /// At most this many.
-        #[arg(long, default_value_t = 100)]
-        top: usize,
-    },
-    /// Show an incident with its alerts.
-    Show {
-        /// Incident id.
-        id: String,
-    },
-    /// Resolve an incident and all its alerts.
-    Resolve {
-        /// Incident id.
-        id: String,
-    },
-    /// Set an incident's status (and its alerts'): new, inProgress or resolved.
-    SetStatus {
-        /// Incident id.
-        id: String,
-        /// The status: new, inProgress or resolved.
-        #[arg(value_parser = args::status)]
-        status: AlertStatus,
-    },
-}
-
 /// Outcomes as a table cell.
 fn outcomes_text(outcomes: &[Outcome], sep: &str) -> String {
     outcomes
@@ -123,7 +91,7 @@ fn outcomes_text(outcomes: &[Outcome], sep: &str) -> String {
         .join(sep)
 }
 
-fn print_alerts(list: &[AlertEntity]) {
+pub(super) fn print_alerts(list: &[AlertEntity]) {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|a| {
@@ -215,39 +183,6 @@ fn print_alert(a: &AlertEntity) {
             crate::say!("{} {}: {}", c.created_time, c.created_by, c.comment);
         }
     }
-}
-
-fn print_incidents(list: &[IncidentEntity]) {
-    let rows: Vec<Vec<String>> = list
-        .iter()
-        .map(|i| {
-            vec![
-                i.id.clone(),
-                i.status.as_str().to_owned(),
-                i.severity.as_str().to_owned(),
-                i.title.clone(),
-                i.indicator_value.clone(),
-                i.device_count.to_string(),
-                i.alert_count.to_string(),
-                i.hit_count.to_string(),
-                i.last_seen.clone(),
-            ]
-        })
-        .collect();
-    table::print(
-        &[
-            "ID",
-            "STATUS",
-            "SEVERITY",
-            "TITLE",
-            "INDICATOR",
-            "DEVICES",
-            "ALERTS",
-            "HITS",
-            "LAST SEEN",
-        ],
-        &rows,
-    );
 }
 
 /// Runs an alert command; an error names the flags, not the API's fields.
@@ -347,70 +282,6 @@ async fn patch_alert(
             Method::PATCH,
             &format!("/api/alerts/{}", id("alert", a)?),
             patch,
-        )
-        .await
-}
-
-/// Runs an incident command; an error names the flags, not the API's fields.
-pub async fn run_incident(
-    client: &ApiClient,
-    json: bool,
-    cmd: IncidentCommand,
-) -> Result<(), CliError> {
-    incident_command(client, json, cmd)
-        .await
-        .map_err(|e| e.in_terms_of(&flags::DETECTION))
-}
-
-async fn incident_command(
-    client: &ApiClient,
-    json: bool,
-    cmd: IncidentCommand,
-) -> Result<(), CliError> {
-    let one: IncidentEntity = match cmd {
-        IncidentCommand::List { status, top } => {
-            let mut q = vec![("$top", top.to_string())];
-            if let Some(s) = status {
-                q.push(("status", s.as_str().to_owned()));
-            }
-            let list: IncidentList = client.get("/api/incidents", &q).await?;
-            if json {
-                return table::print_json(&list);
-            }
-            print_incidents(&list.value);
-            return Ok(());
-        }
-        IncidentCommand::Show { id: i } => {
-            client
-                .get(&format!("/api/incidents/{}", id("incident", &i)?), &[])
-                .await?
-        }
-        IncidentCommand::Resolve { id: i } => {
-            set_incident(client, &i, AlertStatus::Resolved).await?
-        }
-        IncidentCommand::SetStatus { id: i, status } => set_incident(client, &i, status).await?,
-    };
-    if json {
-        return table::print_json(&one);
-    }
-    print_incidents(std::slice::from_ref(&one));
-    if let Some(alerts) = &one.alerts {
-        crate::say!("\nalerts:");
-        print_alerts(alerts);
-    }
-    Ok(())
-}
-
-async fn set_incident(
-    client: &ApiClient,
-    i: &str,
-    status: AlertStatus,
-) -> Result<IncidentEntity, CliError> {
-    client
-        .write(
-            Method::PATCH,
-            &format!("/api/incidents/{}", id("incident", i)?),
-            &StatusPatch { status },
         )
         .await
 }

@@ -1,14 +1,16 @@
 //! `netward alert …`, `netward incident …`, `netward timeline`, `netward events` (with
-//! `--follow`) and `netward hunt`: what the agents reported. Triage of alerts and incidents is
-//! in `alerts.rs`; events, timelines, hunting and the live tail in `events.rs`.
+//! `--follow`) and `netward hunt`: what the agents reported. Triage of alerts is in `alerts.rs`,
+//! incidents in `incidents.rs`; events, timelines, hunting and the live tail in `events.rs`.
 
 mod alerts;
 mod events;
+mod incidents;
 
-pub use alerts::{AlertCommand, IncidentCommand, run_alert, run_incident};
+pub use alerts::{AlertCommand, run_alert};
 pub use events::{
     EventFilters, EventsArgs, HuntArgs, TimelineArgs, run_events, run_hunt, run_timeline,
 };
+pub use incidents::{IncidentCommand, run_incident};
 
 use crate::error::CliError;
 

@@ -20,6 +20,28 @@ const FEED_COLUMNS: &str = "id, name, kind, url, collection, username, password,
     created_at, created_by, \
     (SELECT count(*) FROM indicators WHERE created_by_kind = 'Feed' AND created_by = feeds.name)";
 
+/// Audits `action` on the feed `c`, reads it back and commits: what creating or changing a
+/// feed ends with.
+fn audited_commit(
+    tx: rusqlite::Transaction<'_>,
+    change: &Change<'_>,
+    action: &str,
+    c: &FeedConfig,
+) -> Result<Option<FeedRecord>, StoreError> {
+    audit(
+        &tx,
+        change,
+        action,
+        &format!("feed {}", c.name),
+        &feed_detail(c),
+    )?;
+    let made = select_feeds(&tx, "WHERE name = ?1", &[&c.name])?
+        .into_iter()
+        .next();
+    tx.commit().map_err(db("commit a feed's change"))?;
+    Ok(made)
+}
+
 fn read_feed(r: &Row<'_>) -> rusqlite::Result<Result<FeedRecord, StoreError>> {
     let name: String = r.get(1)?;
     let kind: String = r.get(2)?;
@@ -131,18 +153,7 @@ impl FeedStore for SqliteStore {
             Err(e) if super::is_unique_violation(&e) => return Ok(None),
             other => other.map_err(db("create feed"))?,
         };
-        audit(
-            &tx,
-            change,
-            "feed.create",
-            &format!("feed {}", c.name),
-            &feed_detail(c),
-        )?;
-        let made = select_feeds(&tx, "WHERE name = ?1", &[&c.name])?
-            .into_iter()
-            .next();
-        tx.commit().map_err(db("commit create feed"))?;
-        Ok(made)
+        audited_commit(tx, change, "feed.create", c)
     }
 
     fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError> {
@@ -177,18 +188,7 @@ impl FeedStore for SqliteStore {
         if updated == 0 {
             return Ok(None);
         }
-        audit(
-            &tx,
-            change,
-            "feed.update",
-            &format!("feed {}", c.name),
-            &feed_detail(c),
-        )?;
-        let made = select_feeds(&tx, "WHERE name = ?1", &[&c.name])?
-            .into_iter()
-            .next();
-        tx.commit().map_err(db("commit update feed"))?;
-        Ok(made)
+        audited_commit(tx, change, "feed.update", c)
     }
 
     fn delete_feed(&self, name: &str, change: &Change<'_>) -> Result<Option<Vec<i64>>, StoreError> {
