@@ -39,10 +39,17 @@ thread_local! {
 
 /// Runs `read` (a parse) on this thread with its [`Upserts`] read against `held`.
 pub fn read_against<T>(held: SharedIndicators, read: impl FnOnce() -> T) -> T {
+    /// Clears the thread's context when the parse ends, a panic included, so that the next
+    /// parse on this (pooled) thread is not read against indicators it was not given.
+    struct Cleared;
+    impl Drop for Cleared {
+        fn drop(&mut self) {
+            AGAINST.with(|slot| *slot.borrow_mut() = None);
+        }
+    }
     AGAINST.with(|slot| *slot.borrow_mut() = Some(held));
-    let out = read();
-    AGAINST.with(|slot| *slot.borrow_mut() = None);
-    out
+    let _cleared = Cleared;
+    read()
 }
 
 impl<'de> Deserialize<'de> for Upserts {
