@@ -32,6 +32,7 @@ pub mod lab;
 pub mod list_server;
 pub mod netns;
 pub mod ports;
+pub mod postgres;
 pub mod server_process;
 pub mod wait;
 

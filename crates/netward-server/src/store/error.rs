@@ -40,6 +40,28 @@ pub enum StoreError {
     /// A unique name is taken.
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The database server cannot be reached (at start).
+    #[error("cannot reach the database at {target}")]
+    Unreachable {
+        /// Host (or socket directory), port and database name.
+        target: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// `--database` does not parse.
+    #[error("the database URL is not valid: {0}")]
+    BadDatabaseUrl(String),
+    /// The database was written by a newer netward.
+    #[error(
+        "the database's schema is version {found}, newer than this netward's ({ours}); run the newer netward, or restore a backup"
+    )]
+    NewerSchema {
+        /// The version found.
+        found: i64,
+        /// The version this netward writes.
+        ours: i64,
+    },
     /// The revocation would leave no live admin token.
     #[error("`{0}` is the last admin token; revoking it would lock every admin out")]
     LastAdmin(String),

@@ -27,6 +27,7 @@ pub mod error;
 pub mod feeds;
 pub mod fleet;
 pub mod indicators;
+pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -47,6 +48,7 @@ pub use indicators::{
     BatchDeletion, BulkDeletion, DeleteFilter, ImportSource, ImportSummary, IndicatorQuery,
     IndicatorStore, StoredImport,
 };
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};
 

@@ -112,3 +112,15 @@ fn sqlite_store_survives_reopening() {
     let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(store.active_indicators(0).unwrap().len(), 1);
 }
+
+#[test]
+fn postgres_store_conforms() {
+    let cluster = netward_testkit::postgres::PgCluster::start();
+    let made = std::sync::atomic::AtomicUsize::new(0);
+    conformance(|| {
+        let n = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let url = cluster.create_database(&format!("conformance_{n}"));
+        let dir = tempfile::tempdir().unwrap();
+        (Box::new(crate::store::PgStore::open(&url).unwrap()), dir)
+    });
+}

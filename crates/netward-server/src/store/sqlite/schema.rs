@@ -331,9 +331,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             Ok(())
         }
         SCHEMA_VERSION => Ok(()),
-        other => Err(StoreError::Corrupt(format!(
-            "schema version {other} is newer than this netward ({SCHEMA_VERSION})"
-        ))),
+        found => Err(StoreError::NewerSchema {
+            found,
+            ours: SCHEMA_VERSION,
+        }),
     }
 }
 

@@ -1,0 +1,226 @@
+//! The scale-out store: PostgreSQL, shared by several server replicas.
+//!
+//! A pool of blocking connections (the store's methods run on tokio's blocking pool, as the
+//! SQLite ones do). One file per resource, each implementing that resource's trait of
+//! [`crate::store`], and each holding its part of the schema (`SCHEMA`); `schema.rs` applies
+//! the versioned migrations at start, under an advisory lock, so that two replicas starting
+//! at once apply them once.
+//!
+//! **Commit order.** The policy version is the id of the newest audit-log entry. Ids from a
+//! sequence are not commit-ordered when several transactions write at once, so every
+//! transaction that writes an audit entry starts with [`begin_audited`], which takes one
+//! transaction-scoped advisory lock: audited writes are serialised across every replica, and
+//! version N+1 can never be visible before N.
+
+mod audit;
+mod detection;
+mod enrollment;
+mod feeds;
+mod fleet;
+mod indicators;
+mod schema;
+mod tokens;
+
+use std::time::Duration;
+
+use postgres::{Client, NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+
+use super::{Change, StoreError};
+
+/// The advisory lock every audited write holds until it commits (see the module's doc).
+pub(crate) const AUDIT_LOCK: i64 = 0x6e65_7477_6172_6401;
+/// The advisory lock a replica holds while it migrates the schema.
+pub(crate) const MIGRATE_LOCK: i64 = 0x6e65_7477_6172_6402;
+
+/// The most connections one replica opens.
+const POOL_SIZE: u32 = 16;
+/// How long a request waits for a connection before it gets 503.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+/// A connection taken from the pool.
+pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+
+/// The PostgreSQL backend of the [`Store`](super::Store) traits.
+pub struct PgStore {
+    pool: Pool,
+    /// The database, as errors name it: host (or socket directory), port and database name,
+    /// never the password.
+    target: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (a `postgres://` URL or a `key=value` string),
+    /// applies the schema's migrations, and opens the pool.
+    ///
+    /// An unreachable database is [`StoreError::Unreachable`], naming the host; a schema
+    /// written by a newer netward is refused with both versions named.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::BadDatabaseUrl(first_line(&e.to_string())))?;
+        let target = describe(&config);
+        let mut first = config
+            .clone()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .connect(NoTls)
+            .map_err(|source| StoreError::Unreachable {
+                target: target.clone(),
+                source: Box::new(source),
+            })?;
+        schema::migrate(&mut first)?;
+        drop(first);
+        let mut config = config;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(0))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
+        Ok(Self { pool, target })
+    }
+
+    /// The database, as errors and logs name it.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// A connection from the pool; [`StoreError::Unavailable`] when the database cannot be
+    /// reached now (the request gets 503, and a later one reconnects).
+    pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
+        self.pool.get().map_err(|source| StoreError::Unavailable {
+            operation: "connect to the database",
+            reason: "the database cannot be reached",
+            source: Box::new(source),
+        })
+    }
+}
+
+/// `host:port/dbname` of a connection configuration, for messages.
+fn describe(config: &postgres::Config) -> String {
+    use postgres::config::Host;
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let host = if hosts.is_empty() {
+        "localhost".to_owned()
+    } else {
+        hosts.join(",")
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("postgres");
+    format!("{host}:{port}/{db}")
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Maps a database error to [`StoreError::Unavailable`] when it passes or an operator fixes it
+/// (a lost connection, a shutdown, a full disk, a read-only standby), and to
+/// [`StoreError::Database`] otherwise, naming the operation.
+pub(crate) fn pg(operation: &'static str) -> impl FnOnce(postgres::Error) -> StoreError {
+    move |source| match unavailable_reason(&source) {
+        Some(reason) => StoreError::Unavailable {
+            operation,
+            reason,
+            source: Box::new(source),
+        },
+        None => StoreError::database(operation, source),
+    }
+}
+
+fn unavailable_reason(e: &postgres::Error) -> Option<&'static str> {
+    use postgres::error::SqlState;
+    if e.is_closed() {
+        return Some("the database connection was lost");
+    }
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the socket failed, not a statement.
+        return Some("the database connection was lost");
+    };
+    let class = code.code().get(..2).unwrap_or_default();
+    if class == "08" || class == "57" {
+        return Some("the database is shutting down or unreachable");
+    }
+    if *code == SqlState::DISK_FULL || class == "53" {
+        return Some("the database is out of disk, memory or connections");
+    }
+    if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+        return Some("the database is read-only (a standby?)");
+    }
+    if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED {
+        return Some("the database aborted a conflicting transaction; retry");
+    }
+    None
+}
+
+/// Whether `e` is a unique-key violation.
+pub(crate) fn is_unique_violation(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+/// Starts a transaction that will write an audit-log entry: it first takes [`AUDIT_LOCK`], so
+/// that audit ids, and with them policy versions, are commit-ordered across replicas.
+pub(crate) fn begin_audited(client: &mut Client) -> Result<Transaction<'_>, StoreError> {
+    let mut tx = client.transaction().map_err(pg("begin"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
+        .map_err(pg("take the audit lock"))?;
+    Ok(tx)
+}
+
+/// Writes the audit-log entry of a change, inside the change's transaction (begun with
+/// [`begin_audited`]); its id.
+pub(crate) fn audit(
+    tx: &mut Transaction<'_>,
+    change: &Change<'_>,
+    action: &str,
+    target: &str,
+    detail: &serde_json::Value,
+) -> Result<i64, StoreError> {
+    tx.query_one(
+        "INSERT INTO audit_log (at, actor, actor_kind, action, target, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        &[
+            &change.at,
+            &change.actor.name,
+            &change.actor.kind.as_str(),
+            &action,
+            &target,
+            &detail.to_string(),
+        ],
+    )
+    .map(|row| row.get(0))
+    .map_err(pg("write audit log"))
+}
+
+/// A count as PostgreSQL stores it.
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A stored count (never negative; 0 if it was).
+pub(crate) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
