@@ -19,6 +19,7 @@ mod detection;
 mod enrollment;
 mod feeds;
 mod fleet;
+mod history;
 mod indicators;
 mod schema;
 mod tokens;
