@@ -340,7 +340,7 @@ impl ControlPlane {
                 exemptions: ack.exemptions,
             };
             cp.store.record_ack(id, &record, cp.now())?;
-            cp.live_machines.send_modify(|n| *n += 1);
+            cp.machines_changed();
             Ok(())
         })
         .await
@@ -364,7 +364,7 @@ impl ControlPlane {
                 }
             }
         }
-        self.live_machines.send_modify(|n| *n += 1);
+        self.machines_changed();
     }
 
     /// Whether device `id` has an open stream.

@@ -47,6 +47,13 @@ pub struct ControlPlane {
     pub(crate) metrics: Arc<crate::metrics::ServerMetrics>,
     /// Feeds' HTTP clients, refresh locks and the refresh loop's bell.
     pub(crate) feeds: Arc<crate::feeds::runtime::FeedRuntime>,
+    /// Whether this replica hears the others (see `cluster.rs`).
+    pub(crate) listening: Arc<watch::Sender<bool>>,
+    /// A device changed since the other replicas were last told.
+    pub(crate) machines_dirty: Arc<std::sync::atomic::AtomicBool>,
+    /// The background jobs this replica leads.
+    pub(crate) leadership:
+        Arc<Mutex<HashMap<crate::store::Job, Box<dyn crate::store::Leadership>>>>,
 }
 
 /// Why a command failed.
@@ -123,6 +130,9 @@ impl ControlPlane {
             live_machines: Arc::new(watch::Sender::new(0)),
             metrics: Arc::new(crate::metrics::ServerMetrics::new(false, version, started)),
             feeds: Arc::default(),
+            listening: Arc::new(watch::Sender::new(false)),
+            machines_dirty: Arc::default(),
+            leadership: Arc::default(),
         })
     }
 

@@ -215,6 +215,7 @@ pub async fn start_with_clock(
         .map_err(ServerError::Bootstrap)?
         .with_detection(&config.detection)?
         .with_metrics(config.metrics);
+    cp.follow_replicas().map_err(ServerError::Serve)?;
     tokio::spawn(cp.clone().retention_loop());
     tokio::spawn(cp.clone().feed_refresh_loop());
     let bootstrap_token = cp.bootstrap_admin().await.map_err(ServerError::Bootstrap)?;

@@ -10,6 +10,7 @@
 //! | [`AuditStore`] | `audit.rs` | the audit log and the policy version |
 //! | [`DetectionStore`] | `detection.rs` | events, alerts, incidents |
 //! | [`FeedStore`] | `feeds.rs` | threat-intel feeds, their runs and their indicators' changes |
+//! | [`ChangeFeed`] | `changes.rs` | notices between replicas, and which replica runs background jobs |
 //! | [`HistoryStore`] | `history.rs` | the policy history agents' deltas are served from, and the lock that orders it |
 //!
 //! The embedded SQLite backend lives in [`sqlite`], one file per trait; another backend
@@ -22,6 +23,7 @@
 //! transaction is durable on disk.
 
 pub mod audit;
+pub mod changes;
 pub mod detection;
 pub mod enrollment;
 pub mod error;
@@ -38,6 +40,7 @@ pub mod tokens;
 use netward_model::Actor;
 
 pub use audit::{AuditQuery, AuditRecord, AuditStore};
+pub use changes::{ChangeFeed, Job, Leadership, Listener, Notice};
 pub use detection::{
     AlertQuery, AlertRecord, AlertTriage, CommentRecord, ContactRecord, DetectionStore, EventQuery,
     IncidentRecord, IngestOutcome, StoredEvent, TriageUpdate,
@@ -73,6 +76,7 @@ pub trait Store:
     + DetectionStore
     + FeedStore
     + HistoryStore
+    + ChangeFeed
     + std::fmt::Debug
     + 'static
 {
@@ -87,6 +91,7 @@ impl<T> Store for T where
         + DetectionStore
         + FeedStore
         + HistoryStore
+        + ChangeFeed
         + std::fmt::Debug
         + 'static
 {

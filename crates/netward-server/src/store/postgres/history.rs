@@ -85,7 +85,7 @@ impl HistoryStore for PgStore {
                 .map_err(pg("repair policy history"))?;
             tx.execute(
                 "SELECT pg_notify($1, $2)",
-                &[&POLICY_CHANNEL, &version.to_string()],
+                &[&POLICY_CHANNEL, &self.payload(&version.to_string())],
             )
             .map_err(pg("announce policy version"))?;
         }
@@ -152,7 +152,7 @@ impl HistoryStore for PgStore {
         // Delivered when the transaction commits, once per policy change.
         tx.execute(
             "SELECT pg_notify($1, $2)",
-            &[&POLICY_CHANNEL, &version.to_string()],
+            &[&POLICY_CHANNEL, &self.payload(&version.to_string())],
         )
         .map_err(pg("announce policy version"))?;
         tx.commit().map_err(pg("write policy history"))

@@ -15,6 +15,7 @@
 #![allow(dead_code, reason = "used once the stubs are filled in")]
 
 mod audit;
+mod changes;
 mod detection;
 mod enrollment;
 mod feeds;
@@ -48,6 +49,10 @@ pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 /// The PostgreSQL backend of the [`Store`](super::Store) traits.
 pub struct PgStore {
     pool: Pool,
+    /// How to connect, for the connections outside the pool (the listener).
+    config: postgres::Config,
+    /// This replica's random id, which its notices carry so that it skips its own.
+    replica: String,
     /// The database, as errors name it: host (or socket directory), port and database name,
     /// never the password.
     target: String,
@@ -88,8 +93,13 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(0))
             .connection_timeout(CONNECT_TIMEOUT)
-            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
-        Ok(Self { pool, target })
+            .build_unchecked(PostgresConnectionManager::new(config.clone(), NoTls));
+        Ok(Self {
+            pool,
+            config,
+            replica: replica_id(),
+            target,
+        })
     }
 
     /// The database, as errors and logs name it.
@@ -106,6 +116,17 @@ impl PgStore {
             source: Box::new(source),
         })
     }
+}
+
+/// 8 random bytes, hex: a replica's id in its notices.
+fn replica_id() -> String {
+    let mut bytes = [0u8; 8];
+    // A failed generator leaves zeros: notices from another such replica would then be
+    // skipped as our own, so say so.
+    if getrandom::fill(&mut bytes).is_err() {
+        tracing::error!("The system random generator failed; this replica's id is not unique.");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `host:port/dbname` of a connection configuration, for messages.

@@ -15,6 +15,7 @@
 
 mod audit;
 mod batch_delete;
+mod changes;
 mod detection;
 mod enrollment;
 mod feed_runs;
