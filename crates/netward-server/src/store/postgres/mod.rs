@@ -248,3 +248,68 @@ pub(crate) fn to_u64(n: i64) -> u64 {
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_named_without_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "host={} port=5432 user=netward password=hunter2 dbname=fleet",
+            dir.path().display()
+        );
+        let error = PgStore::open(&url).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("{}:5432/fleet", dir.path().display())),
+            "{message}"
+        );
+        assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+        assert!(matches!(
+            PgStore::open("postgres://a@host:notaport/x"),
+            Err(StoreError::BadDatabaseUrl(_))
+        ));
+    }
+
+    #[test]
+    fn a_schema_from_a_newer_netward_is_refused_with_both_versions() {
+        let cluster = netward_testkit::postgres::PgCluster::start();
+        let url = cluster.create_database("newer");
+        drop(PgStore::open(&url).unwrap());
+        let mut client = postgres::Client::connect(&url, NoTls).unwrap();
+        client
+            .execute("INSERT INTO netward_schema (version) VALUES (99)", &[])
+            .unwrap();
+        let error = PgStore::open(&url).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "the database's schema is version 99, newer than this netward's ({}); run the newer netward, or restore a backup",
+                schema::SCHEMA_VERSION
+            )
+        );
+    }
+
+    #[test]
+    fn replicas_starting_at_once_migrate_once() {
+        let cluster = netward_testkit::postgres::PgCluster::start();
+        let url = cluster.create_database("race");
+        let opened: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|_| s.spawn(|| PgStore::open(&url))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(opened.iter().all(Result::is_ok), "{opened:?}");
+        let mut client = postgres::Client::connect(&url, NoTls).unwrap();
+        let versions: Vec<i32> = client
+            .query("SELECT version FROM netward_schema ORDER BY version", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(versions, (1..=schema::SCHEMA_VERSION).collect::<Vec<_>>());
+    }
+}
