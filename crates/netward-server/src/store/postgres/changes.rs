@@ -106,7 +106,9 @@ struct Lead {
 
 impl std::fmt::Debug for Lead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lead").field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("Lead")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -196,5 +198,45 @@ mod tests {
         }
         let (_, many) = render(&Notice::Alerts((0..10_000).collect()));
         assert!(many.len() < 8000, "{}", many.len());
+    }
+
+    #[test]
+    fn one_replica_leads_a_job_and_another_takes_over_when_it_goes() {
+        let cluster = netward_testkit::postgres::PgCluster::start();
+        let url = cluster.create_database("lead");
+        let (a, b) = (PgStore::open(&url).unwrap(), PgStore::open(&url).unwrap());
+        let mut lead = a
+            .try_lead(Job::Retention)
+            .unwrap()
+            .expect("nobody leads yet");
+        assert!(lead.still_held());
+        assert!(b.try_lead(Job::Retention).unwrap().is_none(), "A leads");
+        assert!(
+            b.try_lead(Job::FeedRefresh).unwrap().is_some(),
+            "jobs are elected apart"
+        );
+        drop(lead);
+        assert!(
+            b.try_lead(Job::Retention).unwrap().is_some(),
+            "B takes over"
+        );
+    }
+
+    #[test]
+    fn a_replica_hears_the_others_and_not_itself() {
+        let cluster = netward_testkit::postgres::PgCluster::start();
+        let url = cluster.create_database("listen");
+        let (a, b) = (PgStore::open(&url).unwrap(), PgStore::open(&url).unwrap());
+        let mut heard_by_a = a.listen().unwrap().unwrap();
+        let mut heard_by_b = b.listen().unwrap().unwrap();
+        a.announce(&Notice::Events(41)).unwrap();
+        a.announce(&Notice::Alerts(vec![3, 4])).unwrap();
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while got.len() < 2 && Instant::now() < deadline {
+            got.extend(heard_by_b.next(Duration::from_millis(200)).unwrap());
+        }
+        assert_eq!(got, [Notice::Events(41), Notice::Alerts(vec![3, 4])]);
+        assert_eq!(heard_by_a.next(Duration::from_millis(300)).unwrap(), None);
     }
 }
