@@ -95,6 +95,7 @@ async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backo
         IDENTITY,
         &Identity {
             server: url,
+            servers: Vec::new(),
             ca_fingerprint: None,
             device_id: "1".into(),
             secret: "nwd_test".into(),
@@ -104,14 +105,16 @@ async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backo
     let config = AgentConfig {
         state_dir: dir.path().to_owned(),
         enroll: None,
+        servers: Vec::new(),
         netns: None,
         table: "netward".into(),
         cgroup: None,
         spool_capacity: 1000,
         metrics_listen: None,
     };
-    // 3.2 s: with waits of 0.25, 0.5, 1 and 2 s the agent opens at most 4 streams; reset to
-    // 0.25 s on every connect, as before, it opened one every 0.25 s or so (about 12).
+    // 3.2 s: with waits of 0.25, 0.5, 1 and 2 s, each shortened by up to half (jitter), the
+    // agent opens at most 5 streams; reset to 0.25 s on every connect, as before, it opened
+    // one every 0.25 s or so (about 12).
     run_on(
         Fakes,
         config,
