@@ -126,3 +126,57 @@ async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backo
     assert!(opened >= 2, "the agent reconnected: {opened}");
     assert!(opened <= 5, "{opened} streams in 3.2 s: no backoff");
 }
+
+/// Servers given with `--server` replace those of the enrollment and are kept in the state
+/// directory; when the first refuses connections, the agent moves to the next by itself, and
+/// its status names the servers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_moves_past_a_server_that_is_away_to_the_next() {
+    let (breaker, streams) = stream_breaker().await;
+    let away = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    state::prepare(dir.path()).unwrap();
+    state::write(
+        dir.path(),
+        IDENTITY,
+        &Identity {
+            server: "http://127.0.0.1:9".into(),
+            servers: Vec::new(),
+            ca_fingerprint: None,
+            device_id: "1".into(),
+            secret: "nwd_test".into(),
+        },
+    )
+    .unwrap();
+    let config = AgentConfig {
+        state_dir: dir.path().to_owned(),
+        enroll: None,
+        servers: vec![away.clone(), breaker.clone()],
+        netns: None,
+        table: "netward".into(),
+        cgroup: None,
+        spool_capacity: 1000,
+        metrics_listen: None,
+    };
+    let reached = streams.clone();
+    let until_reached = async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while reached.load(Ordering::SeqCst) == 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    run_on(Fakes, config, until_reached).await.unwrap();
+    assert!(
+        streams.load(Ordering::SeqCst) >= 1,
+        "the agent never reached the second server"
+    );
+    let kept: Identity = state::read(dir.path(), IDENTITY).unwrap().unwrap();
+    assert_eq!(kept.server_list(), [away.clone(), breaker.clone()]);
+    let status = netward_agent::runtime::read_status(dir.path())
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.servers, [away, breaker]);
+}

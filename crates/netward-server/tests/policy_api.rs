@@ -404,7 +404,7 @@ async fn the_advertised_address_is_guarded_like_the_listen_address() {
     })
     .await;
     let (status, created) = s.post("/api/enroll-tokens", json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(status, StatusCode::CREATED, "{created}");
     let token = created["token"].as_str().unwrap();
     let parsed = netward_model::enroll_token::EnrollToken::parse(token).unwrap();
     assert_eq!(
