@@ -1,6 +1,7 @@
 //! The whole agent runtime (`run_on`) on fakes, without root, against a hostile server on
 //! loopback that accepts the push stream and then breaks it at once with a message past the
-//! agent's limits: the agent backs off instead of reconnecting four times a second.
+//! agent's limits: the agent backs off instead of reconnecting four times a second; and, with
+//! a server that is away listed first, moves on to it by itself.
 
 #![allow(
     clippy::unwrap_used,
@@ -85,16 +86,16 @@ async fn stream_breaker() -> (String, Arc<AtomicUsize>) {
     (url, streams)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backoff() {
-    let (url, streams) = stream_breaker().await;
+/// A state directory holding an identity enrolled with `server`, and the configuration of an
+/// agent on it started with `--server` for each of `servers`.
+fn enrolled_with(server: &str, servers: Vec<String>) -> (tempfile::TempDir, AgentConfig) {
     let dir = tempfile::tempdir().unwrap();
     state::prepare(dir.path()).unwrap();
     state::write(
         dir.path(),
         IDENTITY,
         &Identity {
-            server: url,
+            server: server.to_owned(),
             servers: Vec::new(),
             ca_fingerprint: None,
             device_id: "1".into(),
@@ -105,13 +106,20 @@ async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backo
     let config = AgentConfig {
         state_dir: dir.path().to_owned(),
         enroll: None,
-        servers: Vec::new(),
+        servers,
         netns: None,
         table: "netward".into(),
         cgroup: None,
         spool_capacity: 1000,
         metrics_listen: None,
     };
+    (dir, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backoff() {
+    let (url, streams) = stream_breaker().await;
+    let (_dir, config) = enrolled_with(&url, Vec::new());
     // 3.2 s: with waits of 0.25, 0.5, 1 and 2 s, each shortened by up to half (jitter), the
     // agent opens at most 5 streams; reset to 0.25 s on every connect, as before, it opened
     // one every 0.25 s or so (about 12).
@@ -137,30 +145,7 @@ async fn the_agent_moves_past_a_server_that_is_away_to_the_next() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let dir = tempfile::tempdir().unwrap();
-    state::prepare(dir.path()).unwrap();
-    state::write(
-        dir.path(),
-        IDENTITY,
-        &Identity {
-            server: "http://127.0.0.1:9".into(),
-            servers: Vec::new(),
-            ca_fingerprint: None,
-            device_id: "1".into(),
-            secret: "nwd_test".into(),
-        },
-    )
-    .unwrap();
-    let config = AgentConfig {
-        state_dir: dir.path().to_owned(),
-        enroll: None,
-        servers: vec![away.clone(), breaker.clone()],
-        netns: None,
-        table: "netward".into(),
-        cgroup: None,
-        spool_capacity: 1000,
-        metrics_listen: None,
-    };
+    let (dir, config) = enrolled_with("http://127.0.0.1:9", vec![away.clone(), breaker.clone()]);
     let reached = streams.clone();
     let until_reached = async move {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

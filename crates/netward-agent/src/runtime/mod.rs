@@ -13,7 +13,7 @@
 //! - [`servers`]: the replicas' URLs, the one in use, failing over between them, and the
 //!   waits between attempts.
 //! - `ticker`: expiry and tamper checks every [`TICK`], with or without the server.
-//! - [`server_address`]: the server's and the resolvers' addresses, which are never blocked.
+//! - [`server_address`]: the servers' and the resolvers' addresses, which are never blocked.
 //! - [`status`]: the status file `netward agent status` reads.
 //! - [`metrics`]: the local Prometheus endpoint (`--metrics-listen`), read when scraped.
 //! - [`notify`]: readiness and status for systemd (`Type=notify`), sent after each apply.
