@@ -1,6 +1,7 @@
 //! The whole agent runtime (`run_on`) on fakes, without root, against a hostile server on
 //! loopback that accepts the push stream and then breaks it at once with a message past the
-//! agent's limits: the agent backs off instead of reconnecting four times a second.
+//! agent's limits: the agent backs off instead of reconnecting four times a second; and, with
+//! a server that is away listed first, moves on to it by itself.
 
 #![allow(
     clippy::unwrap_used,
@@ -85,16 +86,17 @@ async fn stream_breaker() -> (String, Arc<AtomicUsize>) {
     (url, streams)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backoff() {
-    let (url, streams) = stream_breaker().await;
+/// A state directory holding an identity enrolled with `server`, and the configuration of an
+/// agent on it started with `--server` for each of `servers`.
+fn enrolled_with(server: &str, servers: Vec<String>) -> (tempfile::TempDir, AgentConfig) {
     let dir = tempfile::tempdir().unwrap();
     state::prepare(dir.path()).unwrap();
     state::write(
         dir.path(),
         IDENTITY,
         &Identity {
-            server: url,
+            server: server.to_owned(),
+            servers: Vec::new(),
             ca_fingerprint: None,
             device_id: "1".into(),
             secret: "nwd_test".into(),
@@ -104,14 +106,23 @@ async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backo
     let config = AgentConfig {
         state_dir: dir.path().to_owned(),
         enroll: None,
+        servers,
         netns: None,
         table: "netward".into(),
         cgroup: None,
         spool_capacity: 1000,
         metrics_listen: None,
     };
-    // 3.2 s: with waits of 0.25, 0.5, 1 and 2 s the agent opens at most 4 streams; reset to
-    // 0.25 s on every connect, as before, it opened one every 0.25 s or so (about 12).
+    (dir, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backoff() {
+    let (url, streams) = stream_breaker().await;
+    let (_dir, config) = enrolled_with(&url, Vec::new());
+    // 3.2 s: with waits of 0.25, 0.5, 1 and 2 s, each shortened by up to half (jitter), the
+    // agent opens at most 5 streams; reset to 0.25 s on every connect, as before, it opened
+    // one every 0.25 s or so (about 12).
     run_on(
         Fakes,
         config,
@@ -122,4 +133,35 @@ async fn a_server_that_breaks_the_stream_at_once_is_retried_with_a_growing_backo
     let opened = streams.load(Ordering::SeqCst);
     assert!(opened >= 2, "the agent reconnected: {opened}");
     assert!(opened <= 5, "{opened} streams in 3.2 s: no backoff");
+}
+
+/// Servers given with `--server` replace those of the enrollment and are kept in the state
+/// directory; when the first refuses connections, the agent moves to the next by itself, and
+/// its status names the servers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_moves_past_a_server_that_is_away_to_the_next() {
+    let (breaker, streams) = stream_breaker().await;
+    let away = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let (dir, config) = enrolled_with("http://127.0.0.1:9", vec![away.clone(), breaker.clone()]);
+    let reached = streams.clone();
+    let until_reached = async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while reached.load(Ordering::SeqCst) == 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    run_on(Fakes, config, until_reached).await.unwrap();
+    assert!(
+        streams.load(Ordering::SeqCst) >= 1,
+        "the agent never reached the second server"
+    );
+    let kept: Identity = state::read(dir.path(), IDENTITY).unwrap().unwrap();
+    assert_eq!(kept.server_list(), [away.clone(), breaker.clone()]);
+    let status = netward_agent::runtime::read_status(dir.path())
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.servers, [away, breaker]);
 }

@@ -64,13 +64,16 @@ fn print_tokens(tokens: &[EnrollTokenEntity]) {
 /// A warning when the token sends agents to a loopback address, which only an agent on the
 /// server's own machine can reach.
 pub fn loopback_hint(token: &str) -> Option<String> {
-    let url = token.split_once('@')?.1;
-    let url = url.split('#').next().unwrap_or(url);
-    crate::tls::is_loopback_url(url).then(|| {
-        format!(
-            "hint: this token sends agents to {url}, a loopback address: agents on other machines cannot reach it; start the server with --advertise https://HOST:PORT (the address they can reach)"
-        )
-    })
+    let target = netward_model::enroll_token::EnrollToken::parse(token)
+        .ok()?
+        .target;
+    let url = target
+        .servers
+        .into_iter()
+        .find(|url| crate::tls::is_loopback_url(url))?;
+    Some(format!(
+        "hint: this token sends agents to {url}, a loopback address: agents on other machines cannot reach it; start the server with --advertise https://HOST:PORT (the address they can reach)"
+    ))
 }
 
 /// Runs an enrollment-token command; an error names the flags, not the API's fields.
@@ -140,8 +143,14 @@ async fn run_command(
 mod tests {
     #[test]
     fn a_loopback_enrollment_url_gets_a_hint() {
-        let hint = super::loopback_hint("nwe_x@https://127.0.0.1:8440#sha256:ab").unwrap();
+        let hint = super::loopback_hint("nwe_x@https://127.0.0.1:8440").unwrap();
         assert!(hint.contains("--advertise"), "{hint}");
-        assert!(super::loopback_hint("nwe_x@https://10.0.0.5:8440#sha256:ab").is_none());
+        let fp = "ab".repeat(32);
+        assert!(
+            super::loopback_hint(&format!("nwe_x@https://10.0.0.5:8440#sha256:{fp}")).is_none()
+        );
+        let replicas = format!("nwe_x@https://10.0.0.5:8440,https://[::1]:8441#sha256:{fp}");
+        let hint = super::loopback_hint(&replicas).unwrap();
+        assert!(hint.contains("https://[::1]:8441"), "{hint}");
     }
 }

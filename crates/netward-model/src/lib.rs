@@ -11,6 +11,7 @@ pub mod address_order;
 pub mod agent_wire;
 pub mod alert_status;
 pub mod detection;
+pub mod enroll_token;
 pub mod feed_entity;
 #[cfg(test)]
 mod fuzz;

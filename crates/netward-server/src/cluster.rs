@@ -30,6 +30,11 @@ impl ControlPlane {
         *self.listening.borrow()
     }
 
+    /// A receiver of [`Self::hears_replicas`].
+    pub fn hearing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.listening.subscribe()
+    }
+
     fn follow_loop(&self) {
         let mut backoff = Duration::from_millis(250);
         let mut failing = false;

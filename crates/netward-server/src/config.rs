@@ -26,8 +26,10 @@ pub struct ServerConfig {
     pub plain_http: bool,
     /// Extra names (DNS or IP) for the server certificate, beyond the listen address.
     pub tls_names: Vec<String>,
-    /// The URL agents reach the server at, when it differs from the listen address.
-    pub advertise: Option<String>,
+    /// The URLs agents reach the server at, when they differ from the listen address: this
+    /// replica's first, then the other replicas' (they share the database and the CA).
+    /// Enrollment tokens carry them all, and agents fail over between them in this order.
+    pub advertise: Vec<String>,
     /// Event retention and SIEM exports.
     pub detection: crate::detection::DetectionConfig,
     /// The connection cap and the client timeouts.

@@ -55,8 +55,10 @@ pub struct ServerConfigFile {
     pub max_connections: Option<u32>,
     /// More names (DNS or IP) for the server certificate (`--tls-name`, repeatable).
     pub tls_names: Option<Vec<String>>,
-    /// The URL agents reach this server at (`--advertise`, `NETWARD_ADVERTISE`).
-    pub advertise: Option<String>,
+    /// The URL agents reach this server at (`--advertise`, `NETWARD_ADVERTISE`), or a list:
+    /// this replica's URL first, then the other replicas', all in every enrollment token.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub advertise: Option<Vec<String>>,
     /// Days events are kept (`--event-retention-days`, `NETWARD_EVENT_RETENTION_DAYS`; 1 to
     /// 3650, default 30).
     pub event_retention_days: Option<u32>,
@@ -109,7 +111,7 @@ impl ServerConfigFile {
             plain_http: Some(config.plain_http),
             max_connections: u32::try_from(config.connections.max_connections).ok(),
             tls_names: Some(config.tls_names.clone()),
-            advertise: config.advertise.clone(),
+            advertise: Some(config.advertise.clone()).filter(|a| !a.is_empty()),
             event_retention_days: Some(config.detection.retention_days),
             export_ndjson: config.detection.ndjson.clone(),
             export_syslog: config.detection.syslog,
@@ -144,15 +146,16 @@ pub fn check(config: &ServerConfig) -> Vec<String> {
             config.listen
         ));
     }
-    match &config.advertise {
-        None if config.listen.ip().is_unspecified() => problems.push(format!(
+    if config.advertise.is_empty() && config.listen.ip().is_unspecified() {
+        problems.push(format!(
             "listen {}: listening on every address needs advertise (the URL agents use)",
             config.listen
-        )),
-        Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
-            problems.push(format!("advertise {url:?}: not an http(s) URL"));
+        ));
+    }
+    for url in &config.advertise {
+        if let Some(problem) = advertise_problem(url) {
+            problems.push(format!("advertise {url:?}: {problem}"));
         }
-        _ => {}
     }
     if !(1..=3650).contains(&config.detection.retention_days) {
         problems.push(format!(
@@ -204,6 +207,32 @@ pub fn redact_password(url: &str) -> String {
         .join(" ")
 }
 
+/// Why an advertised URL cannot go into an enrollment token, if it cannot.
+pub fn advertise_problem(url: &str) -> Option<&'static str> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Some("not an http(s) URL");
+    }
+    // Tokens list the URLs separated by `,` and end them at `#` (the CA pin).
+    if url.contains([',', '#']) || url.trim() != url {
+        return Some("a URL in an enrollment token cannot hold `,`, `#` or spaces");
+    }
+    None
+}
+
+/// `advertise` as one URL or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Some(match OneOrMany::deserialize(de)? {
+        OneOrMany::One(url) => vec![url],
+        OneOrMany::Many(urls) => urls,
+    }))
+}
+
 /// Why the server could not use `dir`, if it can be told now: an existing one must be a
 /// directory of this user, a missing one must be creatable (its parent exists).
 fn data_dir_problem(dir: &Path) -> Option<String> {
@@ -243,7 +272,7 @@ mod tests {
             max_body_bytes: 1024,
             plain_http: false,
             tls_names: vec![],
-            advertise: None,
+            advertise: Vec::new(),
             detection: Default::default(),
             connections: Default::default(),
             metrics: false,
@@ -298,5 +327,43 @@ mod tests {
         bad.database = Some("postgres://a:b@host:notaport/x".into());
         let problems = check(&bad);
         assert!(problems[0].starts_with("database: "), "{problems:?}");
+    }
+
+    #[test]
+    fn advertise_is_one_url_or_a_list_and_each_is_checked() {
+        let one = ServerConfigFile::parse("advertise = \"https://a.example:8440\"\n").unwrap();
+        assert_eq!(
+            one.advertise,
+            Some(vec!["https://a.example:8440".to_owned()])
+        );
+        let many = ServerConfigFile::parse(
+            "advertise = [\"https://a.example:8440\", \"https://b.example:8440\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            many.advertise.as_deref(),
+            Some(
+                &[
+                    "https://a.example:8440".to_owned(),
+                    "https://b.example:8440".to_owned()
+                ][..]
+            )
+        );
+        let error = ServerConfigFile::parse("advertise = 3\n").unwrap_err();
+        assert!(error.starts_with("line 1: "), "{error}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut replicas = config(dir.path());
+        replicas.advertise = vec![
+            "https://a.example:8440".into(),
+            "https://b.example:8440,https://c".into(),
+            "ftp://d".into(),
+        ];
+        let problems = check(&replicas);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("cannot hold `,`"), "{problems:?}");
+        assert!(problems[1].contains("not an http(s) URL"), "{problems:?}");
+        let file = ServerConfigFile::effective(&replicas);
+        assert_eq!(ServerConfigFile::parse(&file.to_toml()).unwrap(), file);
     }
 }

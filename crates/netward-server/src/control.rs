@@ -27,7 +27,8 @@ pub struct ControlPlane {
     pub(crate) versions: Arc<watch::Sender<u64>>,
     /// Open agent streams per device id.
     pub(crate) presence: Arc<Mutex<HashMap<i64, usize>>>,
-    /// The URL agents reach this server at, put in enrollment tokens.
+    /// Where enrollment tokens send agents: every replica's URL and the CA pin
+    /// ([`netward_model::enroll_token::EnrollTarget`]).
     pub(crate) public_url: Arc<String>,
     /// Set when the server stops, so that long-lived agent streams end and shutdown completes.
     pub(crate) closing: Arc<watch::Sender<bool>>,
@@ -270,11 +271,11 @@ impl ControlPlane {
         self.closing.subscribe()
     }
 
-    /// The URL clients reach this server at (scheme and authority), without the CA pin that
-    /// enrollment tokens add to it.
+    /// The URL clients reach this server at (scheme and authority): the first of the URLs
+    /// enrollment tokens carry, without the CA pin they add.
     pub fn base_url(&self) -> &str {
         self.public_url
-            .split('#')
+            .split(['#', ','])
             .next()
             .unwrap_or_default()
             .trim_end_matches('/')

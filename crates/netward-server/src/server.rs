@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use netward_model::GuardRails;
+use netward_model::enroll_token::EnrollTarget;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -91,30 +92,31 @@ impl RunningServer {
     }
 }
 
-/// The addresses of the URL agents are told to use (`--advertise`): a block on them would cut
-/// the fleet off from its server as surely as one on the listen address. A name is resolved
+/// The addresses of the URLs agents are told to use (`--advertise`): a block on them would cut
+/// the fleet off from its servers as surely as one on the listen address. A name is resolved
 /// once, at start; one that does not resolve is logged and guards nothing.
-async fn advertised_addresses(advertise: Option<&str>) -> Vec<IpAddr> {
-    let Some(url) = advertise else {
-        return Vec::new();
-    };
-    let Some(host) = url
-        .parse::<axum::http::Uri>()
-        .ok()
-        .and_then(|u| u.host().map(|h| h.trim_matches(['[', ']']).to_owned()))
-    else {
-        return Vec::new();
-    };
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return vec![ip];
-    }
-    match tokio::net::lookup_host((host.as_str(), 443)).await {
-        Ok(found) => found.map(|a| a.ip()).collect(),
-        Err(error) => {
-            tracing::warn!(%error, %host, "Cannot resolve the advertised name; its addresses are not guarded.");
-            Vec::new()
+async fn advertised_addresses(advertise: &[String]) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for url in advertise {
+        let Some(host) = url
+            .parse::<axum::http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(|h| h.trim_matches(['[', ']']).to_owned()))
+        else {
+            continue;
+        };
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            out.push(ip);
+            continue;
+        }
+        match tokio::net::lookup_host((host.as_str(), 443)).await {
+            Ok(found) => out.extend(found.map(|a| a.ip())),
+            Err(error) => {
+                tracing::warn!(%error, %host, "Cannot resolve the advertised name; its addresses are not guarded.");
+            }
         }
     }
+    out
 }
 
 /// The addresses a block must not cover: the listen address, or every local interface
@@ -164,7 +166,7 @@ pub async fn start_with_clock(
     if config.plain_http && !config.listen.ip().is_loopback() {
         return Err(ServerError::PlainHttpOffLoopback(config.listen));
     }
-    if config.listen.ip().is_unspecified() && config.advertise.is_none() {
+    if config.listen.ip().is_unspecified() && config.advertise.is_empty() {
         return Err(ServerError::NoAdvertise(config.listen));
     }
     let store = open_store(config).await?;
@@ -179,7 +181,7 @@ pub async fn start_with_clock(
         source,
     })?;
     let mut own = own_addresses(config.listen.ip());
-    own.extend(advertised_addresses(config.advertise.as_deref()).await);
+    own.extend(advertised_addresses(&config.advertise).await);
     own.sort();
     own.dedup();
     let tls = if config.plain_http {
@@ -202,19 +204,28 @@ pub async fn start_with_clock(
         )
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let trimmed = |u: &String| u.trim_end_matches('/').to_owned();
     let url = config
         .advertise
-        .clone()
-        .map(|u| u.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let enroll_target = match &tls {
-        Some(t) => format!("{url}#sha256:{}", t.ca_fingerprint),
-        None => url.clone(),
+        .first()
+        .map_or_else(|| format!("{scheme}://{addr}"), trimmed);
+    let servers = std::iter::once(url.clone())
+        .chain(config.advertise.iter().skip(1).map(trimmed))
+        .collect();
+    // Every replica's URL, and the one CA they share, go into each enrollment token.
+    let enroll_target = EnrollTarget {
+        servers,
+        ca_fingerprint: tls.as_ref().map(|t| t.ca_fingerprint.clone()),
     };
-    let cp = ControlPlane::new(store, GuardRails::new(&own), clock, enroll_target)
-        .map_err(ServerError::Bootstrap)?
-        .with_detection(&config.detection)?
-        .with_metrics(config.metrics);
+    let cp = ControlPlane::new(
+        store,
+        GuardRails::new(&own),
+        clock,
+        enroll_target.to_string(),
+    )
+    .map_err(ServerError::Bootstrap)?
+    .with_detection(&config.detection)?
+    .with_metrics(config.metrics);
     cp.follow_replicas().map_err(ServerError::Serve)?;
     tokio::spawn(cp.clone().retention_loop());
     tokio::spawn(cp.clone().feed_refresh_loop());

@@ -391,11 +391,37 @@ fn the_served_policy_matches_a_naive_model() {
 }
 
 /// Issue 10, defect 10: the address agents are told to reach the server at (`--advertise`) is
-/// guarded like the listen address: blocking it would cut the fleet off from its server.
+/// guarded like the listen address: blocking it would cut the fleet off from its server. With
+/// replicas (`--advertise` given again), every one is guarded, and enrollment tokens name them
+/// all, in order.
 #[tokio::test]
 async fn the_advertised_address_is_guarded_like_the_listen_address() {
-    let s =
-        TestServer::start_with(|c| c.advertise = Some("https://198.51.100.20:8440".into())).await;
+    let s = TestServer::start_with(|c| {
+        c.advertise = vec![
+            "https://198.51.100.20:8440/".into(),
+            "https://203.0.113.21:8440".into(),
+        ]
+    })
+    .await;
+    let (status, created) = s.post("/api/enroll-tokens", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().unwrap();
+    let parsed = netward_model::enroll_token::EnrollToken::parse(token).unwrap();
+    assert_eq!(
+        parsed.target.servers,
+        ["https://198.51.100.20:8440", "https://203.0.113.21:8440"]
+    );
+    assert_eq!(
+        parsed.target.ca_fingerprint, None,
+        "plain HTTP: nothing to pin"
+    );
+    let other = json!({"indicatorValue": "203.0.113.21", "action": "Block", "title": "t"});
+    let (status, answer) = s.post("/api/indicators", other).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the second replica: {answer}"
+    );
     let body = json!({"indicatorValue": "198.51.100.0/24", "action": "Block", "title": "t"});
     let (status, answer) = s.post("/api/indicators", body.clone()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");

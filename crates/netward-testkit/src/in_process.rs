@@ -17,7 +17,7 @@ pub fn config(data_dir: &Path) -> ServerConfig {
         max_body_bytes: netward_server::config::DEFAULT_MAX_BODY_BYTES,
         plain_http: true,
         tls_names: Vec::new(),
-        advertise: None,
+        advertise: Vec::new(),
         detection: Default::default(),
         connections: Default::default(),
         metrics: true,

@@ -19,6 +19,10 @@ pub struct ServerProcess {
     netns: Option<String>,
     /// Whether it serves plain HTTP.
     plain_http: bool,
+    /// Its data directory (in `dir`, or in the first replica's).
+    data_dir: PathBuf,
+    /// The URLs it advertises (`--advertise`), its own first.
+    advertise: Vec<String>,
     /// The URL it listens on, as it printed it.
     pub url: String,
     /// The first admin token, printed by the first start.
@@ -60,13 +64,56 @@ impl ServerProcess {
         Self::start_with(bin.as_ref(), Some(netns.name()), listen, false)
     }
 
+    /// Starts `bin server` with plain HTTP on `listen` (loopback), advertising `advertise`
+    /// (its own URL first, then the other replicas'), as the first replica of a fleet.
+    pub fn start_advertising(bin: impl AsRef<Path>, listen: &str, advertise: &[String]) -> Self {
+        Self::start_full(bin.as_ref(), None, listen, true, advertise)
+    }
+
+    /// Starts another replica of `first`: the same binary and data directory (so the same CA,
+    /// database and admin token), with plain HTTP on `listen`, advertising `advertise`. Two
+    /// replicas on one SQLite data directory must not run at once: stop `first` before, and
+    /// keep it (its temporary directory holds the data) until this one is dropped.
+    pub fn start_replica(first: &ServerProcess, listen: &str, advertise: &[String]) -> Self {
+        let mut server = Self {
+            child: None,
+            bin: first.bin.clone(),
+            netns: first.netns.clone(),
+            plain_http: first.plain_http,
+            data_dir: first.data_dir.clone(),
+            advertise: advertise.to_vec(),
+            url: String::new(),
+            admin: first.admin.clone(),
+            ca: first.ca.clone(),
+            ca_fingerprint: first.ca_fingerprint.clone(),
+            exports: first.exports.clone(),
+            dir: tempfile::tempdir().expect("create a temporary directory"),
+        };
+        let started = server.spawn(listen);
+        server.child = Some(started.child);
+        server.url = started.url;
+        server
+    }
+
     fn start_with(bin: &Path, netns: Option<&str>, listen: &str, plain_http: bool) -> Self {
+        Self::start_full(bin, netns, listen, plain_http, &[])
+    }
+
+    fn start_full(
+        bin: &Path,
+        netns: Option<&str>,
+        listen: &str,
+        plain_http: bool,
+        advertise: &[String],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let mut server = Self {
             child: None,
             bin: bin.to_owned(),
             netns: netns.map(str::to_owned),
             plain_http,
+            data_dir: dir.path().join("data"),
+            advertise: advertise.to_vec(),
             url: String::new(),
             admin: String::new(),
             ca: None,
@@ -101,9 +148,12 @@ impl ServerProcess {
         if self.plain_http {
             cmd.arg("--plain-http");
         }
+        for url in &self.advertise {
+            cmd.args(["--advertise", url]);
+        }
         let mut child = cmd
             .args(["--listen", listen, "--data-dir"])
-            .arg(self.dir.path().join("data"))
+            .arg(&self.data_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

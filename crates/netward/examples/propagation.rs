@@ -35,7 +35,13 @@ const ROUNDS: usize = 10;
 const AGENTS_PER_CHILD: usize = 2_500;
 
 fn now_us() -> u64 {
-    u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros()).unwrap()
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros(),
+    )
+    .unwrap()
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -112,8 +118,7 @@ async fn child() {
                         Err(_) if tries < 20 => {
                             tries += 1;
                             // The agent's reconnect backoff: pacing, not a guess.
-                            tokio::time::sleep(Duration::from_millis(10 * u64::from(tries)))
-                                .await;
+                            tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
                         }
                         Err(e) => panic!("pull failed 20 times: {e}"),
                     }
@@ -141,7 +146,10 @@ fn wait_all(applied: &Applied, version: u64) -> Vec<u64> {
     let mut seen = lock.lock().unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
     while seen.iter().any(|(v, _)| *v < version) {
-        assert!(Instant::now() < deadline, "agents did not all apply {version}");
+        assert!(
+            Instant::now() < deadline,
+            "agents did not all apply {version}"
+        );
         seen = bell.wait_timeout(seen, Duration::from_secs(1)).unwrap().0;
     }
     seen.iter().map(|(_, at)| *at).collect()
@@ -157,7 +165,9 @@ struct Row {
 
 async fn run(agents: usize, database: Option<&str>, replicas: usize) -> Row {
     raise_fd_limit();
-    let dirs: Vec<_> = (0..replicas).map(|_| tempfile::tempdir().unwrap()).collect();
+    let dirs: Vec<_> = (0..replicas)
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
     let mut servers = Vec::new();
     for dir in &dirs {
         let db = database.map(str::to_owned);
@@ -281,10 +291,7 @@ async fn setup(store: &str, agents: usize) {
             // fsync on, as in production.
             let cluster = PgCluster::start_durable();
             let url = cluster.create_database("bench");
-            (
-                "PostgreSQL, 2 replicas",
-                run(agents, Some(&url), 2).await,
-            )
+            ("PostgreSQL, 2 replicas", run(agents, Some(&url), 2).await)
         }
     };
     println!(

@@ -21,6 +21,11 @@ struct AgentRunArgs {
     /// Enrollment token from `netward enroll-token create` (first start only).
     #[arg(long, env = "NETWARD_ENROLL", hide_env_values = true)]
     enroll: Option<String>,
+    /// A server URL, replacing those of the enrollment token and of the enrollment kept in
+    /// the state directory (and kept there in their place). Repeatable, one per replica: the
+    /// agent uses the first and moves to the next when the one it uses goes away.
+    #[arg(long = "server", env = "NETWARD_AGENT_SERVER", value_delimiter = ',')]
+    servers: Vec<String>,
     /// Name the process behind each hit for connections made by processes in this cgroup
     /// (cgroup2 directory). Default: the cgroup2 root, i.e. every process on the machine.
     #[arg(long, conflicts_with = "no_process_attribution")]
@@ -96,6 +101,7 @@ fn agent_config(local: AgentLocalArgs) -> netward_agent::runtime::AgentConfig {
     netward_agent::runtime::AgentConfig {
         state_dir: local.state_dir,
         enroll: None,
+        servers: Vec::new(),
         netns: local.netns,
         table: local.table,
         cgroup: None,
@@ -157,6 +163,7 @@ pub(crate) async fn run(args: AgentArgs) -> Result<(), Failure> {
             };
             let config = netward_agent::runtime::AgentConfig {
                 enroll: run.enroll,
+                servers: run.servers,
                 cgroup,
                 spool_capacity: run.spool_capacity,
                 metrics_listen: run.metrics_listen,
@@ -180,6 +187,13 @@ pub(crate) async fn run(args: AgentArgs) -> Result<(), Failure> {
             } else {
                 netward_cli::table::print_record(&[
                     ("server", status.server.clone()),
+                    (
+                        "servers",
+                        match status.servers.len() > 1 {
+                            true => status.servers.join(", "),
+                            false => "-".into(),
+                        },
+                    ),
                     ("device", status.device_id.clone()),
                     ("agent", agent_state(&status)),
                     ("group", status.group.clone()),

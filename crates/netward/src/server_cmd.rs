@@ -70,8 +70,10 @@ pub(crate) struct ServerArgs {
     #[arg(long = "tls-name")]
     tls_names: Vec<String>,
     /// The URL agents reach this server at (needed when listening on 0.0.0.0 or [::]).
-    #[arg(long, env = "NETWARD_ADVERTISE")]
-    advertise: Option<String>,
+    /// Repeatable, for replicas on one database: this one's URL first, then the others';
+    /// enrollment tokens carry them all, and agents fail over between them.
+    #[arg(long, env = "NETWARD_ADVERTISE", value_delimiter = ',')]
+    advertise: Vec<String>,
     /// Days events are kept before they are deleted. [default: 30]
     #[arg(long, env = "NETWARD_EVENT_RETENTION_DAYS",
         value_parser = clap::value_parser!(u32).range(1..=3650))]
@@ -155,7 +157,11 @@ fn server_config(args: ServerArgs) -> Result<ServerConfig, Failure> {
         } else {
             args.tls_names
         },
-        advertise: args.advertise.or(file.advertise),
+        advertise: if args.advertise.is_empty() {
+            file.advertise.unwrap_or_default()
+        } else {
+            args.advertise
+        },
         detection: netward_server::detection::DetectionConfig {
             retention_days: args
                 .event_retention_days

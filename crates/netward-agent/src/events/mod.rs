@@ -48,7 +48,7 @@ use crate::clock::Clock;
 use crate::held::SharedIndicators;
 
 /// The agent's own connections to its server, which are not hits: the server's addresses (and
-/// the resolvers', which the same list keeps reachable) at the server's TCP port. The kernel
+/// the resolvers', which the same list keeps reachable) at the servers' TCP ports. The kernel
 /// logs them as `allowed` (the server is always in the allow sets), once per connection; left
 /// in, every reconnect would be an event with no indicator, and a hunt for the server's
 /// address would find the agents. They are dropped here and counted in
@@ -56,20 +56,20 @@ use crate::held::SharedIndicators;
 /// whenever the server's name resolves differently, and counted by the tamper check.)
 #[derive(Clone, Debug, Default)]
 pub struct OwnTraffic {
-    endpoints: Arc<Mutex<(Vec<IpNet>, u16)>>,
+    endpoints: Arc<Mutex<(Vec<IpNet>, Vec<u16>)>>,
     skipped: Arc<AtomicU64>,
 }
 
 impl OwnTraffic {
-    /// The server's port and the agent's exemptions (the server's addresses among them), set
-    /// by the runtime and again when they change.
-    pub fn set(&self, exempt: &[Exemption], port: u16) {
+    /// The servers' ports (one per replica) and the agent's exemptions (the servers'
+    /// addresses among them), set by the runtime and again when they change.
+    pub fn set(&self, exempt: &[Exemption], ports: Vec<u16>) {
         if let Ok(mut e) = self.endpoints.lock() {
-            *e = (networks(exempt), port);
+            *e = (networks(exempt), ports);
         }
     }
 
-    /// New exemptions, with the server at the same port.
+    /// New exemptions, with the servers at the same ports.
     pub fn set_addresses(&self, exempt: &[Exemption]) {
         if let Ok(mut e) = self.endpoints.lock() {
             e.0 = networks(exempt);
@@ -87,13 +87,13 @@ fn networks(exempt: &[Exemption]) -> Vec<IpNet> {
     exempt.iter().map(|e| e.range.network()).collect()
 }
 
-/// Whether `hit` is a connection of the agent to its server at `endpoints`.
-fn is_own(hit: &Hit, endpoints: &(Vec<IpNet>, u16)) -> bool {
-    let (addresses, port) = endpoints;
+/// Whether `hit` is a connection of the agent to one of its servers at `endpoints`.
+fn is_own(hit: &Hit, endpoints: &(Vec<IpNet>, Vec<u16>)) -> bool {
+    let (addresses, ports) = endpoints;
     hit.verdict.direction == Direction::Outbound
         && hit.verdict.outcome == netward_model::detection::Outcome::Allowed
         && hit.protocol == 6
-        && hit.remote_port == Some(*port)
+        && hit.remote_port.is_some_and(|p| ports.contains(&p))
         && addresses.iter().any(|n| n.contains(&hit.remote))
 }
 

@@ -310,15 +310,16 @@ fn the_sensor_thread_reads_a_fake_source_until_dropped() {
 }
 
 #[test]
-fn the_agents_own_connections_to_its_server_are_not_reported_but_counted() {
+fn the_agents_own_connections_to_its_servers_are_not_reported_but_counted() {
     let (mut reader, aggregator, _) = reader_with(None);
     let own = reader.own.clone();
+    // Two replicas, at 8440 and 8441.
     own.set(
         &[netward_model::agent_wire::Exemption {
             range: "192.0.2.10".parse().unwrap(),
             reason: netward_model::agent_wire::ExemptionReason::Server,
         }],
-        8440,
+        vec![8440, 8441],
     );
     let to = |remote: &str, port: u16, outcome: Outcome| Hit {
         remote: remote.parse().unwrap(),
@@ -328,7 +329,7 @@ fn the_agents_own_connections_to_its_server_are_not_reported_but_counted() {
     reader.handle(Batch {
         hits: vec![
             to("192.0.2.10", 8440, Outcome::Allowed),
-            to("192.0.2.10", 8440, Outcome::Allowed),
+            to("192.0.2.10", 8441, Outcome::Allowed),
             // The server's address on another port, and another address on the port, are
             // someone else's traffic.
             to("192.0.2.10", 22, Outcome::Allowed),

@@ -6,6 +6,7 @@ use futures_util::StreamExt;
 use netward_model::agent_wire::{
     AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, PolicyUpdate,
 };
+use netward_model::enroll_token::EnrollToken;
 use netward_model::sse::{SseDecoder, SseItem, SseLimits};
 use netward_model::wire::ErrorBody;
 use reqwest::{RequestBuilder, StatusCode};
@@ -13,28 +14,25 @@ use serde::de::DeserializeOwned;
 
 use super::AgentError;
 use super::server_address::ServerUrl;
+use super::servers::Servers;
 use super::upserts::Upserts;
 use crate::held::SharedIndicators;
 
-/// Splits an enrollment token `nwe_<secret>@<URL>[#sha256:<hex>]` into the server URL and the
-/// pinned CA fingerprint.
-pub fn parse_enroll_token(token: &str) -> Result<(String, Option<String>), AgentError> {
-    let (_, rest) = token.trim().split_once('@').ok_or_else(|| {
-        AgentError::Config("the enrollment token has no server address (nwe_…@URL)".into())
-    })?;
-    let (url, pin) = match rest.split_once('#') {
-        Some((url, frag)) => {
-            let fp = frag
-                .strip_prefix("sha256:")
-                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-            let fp = fp.ok_or_else(|| {
-                AgentError::Config("the enrollment token's CA fingerprint is malformed".into())
-            })?;
-            (url, Some(fp.to_ascii_lowercase()))
-        }
-        None => (rest, None),
-    };
-    Ok((check_server_url(url, pin.is_some())?, pin))
+/// Splits an enrollment token `nwe_<secret>@<URL>[,<URL>…][#sha256:<hex>]` into the server
+/// URLs (one per replica, in the order they are tried) and the pinned CA fingerprint; each URL
+/// must be one the agent may use ([`check_server_url`]). A token of one URL, the form issued
+/// before replicas, reads as a list of one.
+pub fn parse_enroll_token(token: &str) -> Result<(Vec<String>, Option<String>), AgentError> {
+    let target = EnrollToken::parse(token)
+        .map_err(|e| AgentError::Config(e.to_string()))?
+        .target;
+    let pinned = target.ca_fingerprint.is_some();
+    let servers = target
+        .servers
+        .iter()
+        .map(|url| check_server_url(url, pinned))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((servers, target.ca_fingerprint))
 }
 
 /// A server URL the agent may use: `https://` with a pinned CA, or plain `http://` on
@@ -141,11 +139,11 @@ pub enum StreamEvent {
     KeepAlive,
 }
 
-/// A client for one server.
+/// A client of the servers of one agent: it talks to the one in use ([`Servers::current`]).
 #[derive(Clone, Debug)]
 pub struct AgentClient {
     http: reqwest::Client,
-    server: String,
+    servers: Servers,
 }
 
 /// Whether an error answer refuses what was sent, rather than saying the server, a proxy or
@@ -164,7 +162,13 @@ pub fn is_refusal_of_content(status: u16, target: Option<&str>) -> bool {
 impl AgentClient {
     /// A client of `server`, trusting only the CA with `pin` (for https).
     pub fn new(server: &str, pin: Option<&str>) -> Result<Self, AgentError> {
-        let server = check_server_url(server, pin.is_some())?;
+        Self::with_servers(&[server.to_owned()], pin)
+    }
+
+    /// A client of the replicas at `servers`, which share the CA with `pin`; it starts with
+    /// the first.
+    pub fn with_servers(servers: &[String], pin: Option<&str>) -> Result<Self, AgentError> {
+        let servers = Servers::new(servers, pin.is_some())?;
         let tls = super::tls::client_config(pin).map_err(|e| AgentError::Config(e.to_string()))?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("netward-agent/", env!("CARGO_PKG_VERSION")))
@@ -172,7 +176,17 @@ impl AgentClient {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| AgentError::Http(e.to_string()))?;
-        Ok(Self { http, server })
+        Ok(Self { http, servers })
+    }
+
+    /// The servers, and the one in use.
+    pub fn servers(&self) -> &Servers {
+        &self.servers
+    }
+
+    /// The base URL of the server in use.
+    fn server(&self) -> &str {
+        self.servers.current()
     }
 
     /// Sends `req`: the answer if it is a success; an error answer (read up to
@@ -238,7 +252,7 @@ impl AgentClient {
         };
         self.send(
             self.http
-                .post(format!("{}/api/agent/enroll", self.server))
+                .post(format!("{}/api/agent/enroll", self.server()))
                 .timeout(REQUEST_TIMEOUT)
                 .json(&body),
             "the enrollment",
@@ -261,7 +275,7 @@ impl AgentClient {
         // coming, within REQUEST_TIMEOUT each (`parse_streamed`).
         let mut req = self
             .http
-            .get(format!("{}/api/agent/policy", self.server))
+            .get(format!("{}/api/agent/policy", self.server()))
             .bearer_auth(secret);
         if let Some(v) = since {
             req = req.query(&[("since", v.to_string())]);
@@ -284,7 +298,7 @@ impl AgentClient {
         let _: Option<()> = self
             .send(
                 self.http
-                    .post(format!("{}/api/agent/ack", self.server))
+                    .post(format!("{}/api/agent/ack", self.server()))
                     .timeout(REQUEST_TIMEOUT)
                     .bearer_auth(secret)
                     .json(ack),
@@ -303,7 +317,7 @@ impl AgentClient {
     ) -> Result<netward_model::detection::EventAck, AgentError> {
         self.send(
             self.http
-                .post(format!("{}/api/agent/events", self.server))
+                .post(format!("{}/api/agent/events", self.server()))
                 .timeout(REQUEST_TIMEOUT)
                 .bearer_auth(secret)
                 .json(batch),
@@ -321,7 +335,7 @@ impl AgentClient {
     {
         let resp = self
             .http
-            .get(format!("{}/api/agent/stream", self.server))
+            .get(format!("{}/api/agent/stream", self.server()))
             .bearer_auth(secret)
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send()
@@ -558,14 +572,27 @@ mod tests {
     }
 
     #[test]
-    fn enrollment_tokens_carry_the_url_and_the_pin() {
+    fn enrollment_tokens_carry_the_urls_and_the_pin() {
         let fp = "ab".repeat(32);
-        let (url, pin) =
-            parse_enroll_token(&format!("nwe_x@https://192.0.2.1:8440#sha256:{fp}")).unwrap();
+        let (urls, pin) =
+            parse_enroll_token(&format!("nwe_x@https://192.0.2.1:8440/#sha256:{fp}")).unwrap();
         assert_eq!(
-            (url.as_str(), pin.as_deref()),
-            ("https://192.0.2.1:8440", Some(fp.as_str()))
+            (urls, pin.as_deref()),
+            (vec!["https://192.0.2.1:8440".to_owned()], Some(fp.as_str()))
         );
+        let (urls, _) = parse_enroll_token(&format!(
+            "nwe_x@https://a.example:8440,https://[2001:db8::2]:8440#sha256:{fp}"
+        ))
+        .unwrap();
+        assert_eq!(
+            urls,
+            ["https://a.example:8440", "https://[2001:db8::2]:8440"]
+        );
+        assert!(
+            parse_enroll_token("nwe_x@http://127.0.0.1:1,http://192.0.2.1:8440").is_err(),
+            "every URL is checked: plain HTTP off loopback"
+        );
+        assert!(parse_enroll_token("nwe_x@http://127.0.0.1:1,").is_err());
         assert!(parse_enroll_token("nwe_x@https://192.0.2.1:8440#sha256:zz").is_err());
         assert!(parse_enroll_token("nwe_x@https://192.0.2.1:8440").is_err());
         assert_eq!(

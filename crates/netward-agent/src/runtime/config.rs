@@ -22,8 +22,11 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 pub struct AgentConfig {
     /// Identity, policy and status live here (mode 0700).
     pub state_dir: PathBuf,
-    /// An enrollment token (`nwe_…@URL`), needed on the first start only.
+    /// An enrollment token (`nwe_…@URL[,URL…]`), needed on the first start only.
     pub enroll: Option<String>,
+    /// Server URLs (`--server`, one per replica) that replace those of the enrollment token
+    /// and of the identity kept in the state directory; empty: keep those.
+    pub servers: Vec<String>,
     /// Enforce in this network namespace instead of the agent's own (the lab and tests).
     pub netns: Option<PathBuf>,
     /// The nftables table the agent owns.

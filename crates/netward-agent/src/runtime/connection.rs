@@ -1,6 +1,10 @@
 //! The connection loop: hold the push stream to the server, pull each policy version it names,
 //! apply, persist and acknowledge it; on any failure reconnect with backoff while the kernel
-//! keeps enforcing what it holds.
+//! keeps enforcing what it holds. With several servers (replicas), each failure moves to the
+//! next one ([`Servers::fail_over`]); the version held goes with the agent, so the next server
+//! is asked for a delta from it, not a snapshot.
+//!
+//! [`Servers::fail_over`]: super::servers::Servers::fail_over
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -11,6 +15,7 @@ use super::AgentError;
 use super::client::StreamEvent;
 use super::config::{MAX_BACKOFF, STREAM_TIMEOUT};
 use super::journal;
+use super::servers::{jittered, next_backoff, random_fraction};
 use super::shared::{Shared, with_engine};
 use crate::clock::Clock;
 use crate::enforcer::Enforcer;
@@ -84,7 +89,7 @@ pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
         shared.refresh_server_addresses().await;
         match shared.client.stream(&shared.identity.secret).await {
             Ok(stream) => {
-                tracing::info!(server = %shared.identity.server, "Connected to the server.");
+                tracing::info!(server = %shared.client.servers().current(), "Connected to the server.");
                 shared.connected.store(true, Ordering::SeqCst);
                 // Whatever was not acknowledged before (the server was away) is now.
                 if let Err(e) = shared.ack().await {
@@ -145,12 +150,23 @@ pub(crate) async fn connection_loop<E: Enforcer + 'static, C: Clock + Clone>(
         }
         shared.connected.store(false, Ordering::SeqCst);
         shared.status(error.clone()).await;
-        tracing::warn!(
-            error = error.as_deref().unwrap_or(""),
-            retry_in_ms = backoff.as_millis(),
-            "Disconnected; still enforcing the held policy."
-        );
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        let wait = jittered(backoff, random_fraction());
+        let reason = error.as_deref().unwrap_or("");
+        match shared.client.servers().fail_over() {
+            Some(switch) => tracing::warn!(
+                from = %switch.from,
+                to = %switch.to,
+                %reason,
+                retry_in_ms = wait.as_millis(),
+                "Server away; switching to the next one, still enforcing the held policy."
+            ),
+            None => tracing::warn!(
+                error = reason,
+                retry_in_ms = wait.as_millis(),
+                "Disconnected; still enforcing the held policy."
+            ),
+        }
+        tokio::time::sleep(wait).await;
+        backoff = next_backoff(backoff);
     }
 }

@@ -49,6 +49,17 @@ pub struct AgentMetrics {
     pub lost_hits: u64,
     /// Events waiting in the spool for the server.
     pub spool_depth: Option<u64>,
+    /// The base URL of the server in use.
+    pub server: String,
+    /// Moves from one server to the next (replicas) since the start.
+    pub server_switches: u64,
+}
+
+/// `text` as a Prometheus label value: `\`, `"` and line breaks escaped.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl AgentMetrics {
@@ -123,6 +134,21 @@ impl AgentMetrics {
             "counter",
             "Kernel hit-log messages lost (the socket overflowed).",
             &plain(self.lost_hits.to_string()),
+        );
+        family(
+            "netward_agent_server",
+            "gauge",
+            "The server the agent uses now (1, labelled with its URL).",
+            &[(
+                format!("{{url=\"{}\"}}", label_value(&self.server)),
+                "1".into(),
+            )],
+        );
+        family(
+            "netward_agent_server_switches_total",
+            "counter",
+            "Moves to the next server (replica) after the one in use went away.",
+            &plain(self.server_switches.to_string()),
         );
         if let Some(depth) = self.spool_depth {
             family(
@@ -211,6 +237,8 @@ async fn collect<E: Enforcer + 'static, C: Clock + Clone>(
             .as_ref()
             .map_or(0, |l| l.load(Ordering::Relaxed)),
         spool_depth,
+        server: shared.client.servers().current().to_owned(),
+        server_switches: shared.client.servers().switches(),
     }
 }
 
@@ -236,6 +264,8 @@ mod tests {
             ]),
             lost_hits: 4,
             spool_depth: Some(9),
+            server: "https://b.example:8440".into(),
+            server_switches: 2,
         }
         .render();
         for line in [
@@ -246,9 +276,16 @@ mod tests {
             "netward_agent_hits_total{outcome=\"blocked\"} 5",
             "netward_agent_lost_hits_total 4",
             "netward_agent_spool_events 9",
+            "netward_agent_server{url=\"https://b.example:8440\"} 1",
+            "netward_agent_server_switches_total 2",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
+    }
+
+    #[test]
+    fn a_label_value_is_escaped() {
+        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 
     #[tokio::test]

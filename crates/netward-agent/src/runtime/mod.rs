@@ -10,8 +10,10 @@
 //! - [`error`]: why the agent stops ([`AgentError`]).
 //! - `enrollment`: the device's identity, enrolling on the first start.
 //! - `connection`: the push stream, policy pulls and reconnection.
+//! - [`servers`]: the replicas' URLs, the one in use, failing over between them, and the
+//!   waits between attempts.
 //! - `ticker`: expiry and tamper checks every [`TICK`], with or without the server.
-//! - [`server_address`]: the server's and the resolvers' addresses, which are never blocked.
+//! - [`server_address`]: the servers' and the resolvers' addresses, which are never blocked.
 //! - [`status`]: the status file `netward agent status` reads.
 //! - [`metrics`]: the local Prometheus endpoint (`--metrics-listen`), read when scraped.
 //! - [`notify`]: readiness and status for systemd (`Type=notify`), sent after each apply.
@@ -36,6 +38,7 @@ pub mod metrics;
 pub mod notify;
 pub mod policy_state;
 pub mod server_address;
+pub mod servers;
 mod shared;
 mod startup;
 pub mod state;
@@ -95,11 +98,12 @@ pub async fn run_on<B: Boundary>(
         None => None,
     };
     let identity = enrollment::identity(&config).await?;
-    let client = AgentClient::new(&identity.server, identity.ca_fingerprint.as_deref())?;
+    let client =
+        AgentClient::with_servers(&identity.server_list(), identity.ca_fingerprint.as_deref())?;
     let clock = boundary.clock();
     let (policy, policy_notice) = startup::load_policy(&config.state_dir, clock.now_secs())?;
     let enforcer = boundary.enforcer()?;
-    let exempt = server_address::server_addresses(&identity.server, &config.state_dir).await;
+    let exempt = server_address::server_addresses(client.servers().all(), &config.state_dir).await;
     let mut engine = Engine::new(enforcer, policy, &[]);
     engine.set_exemptions(&exempt);
     let (spool, spool_notice) =
@@ -130,7 +134,13 @@ pub async fn run_on<B: Boundary>(
         .as_ref()
         .map(|s| s.own_traffic.clone())
         .unwrap_or_default();
-    own_traffic.set(&exempt, ServerUrl::parse(&identity.server)?.port());
+    let ports = client
+        .servers()
+        .all()
+        .iter()
+        .map(|url| ServerUrl::parse(url).map(|u| u.port()))
+        .collect::<Result<Vec<_>, _>>()?;
+    own_traffic.set(&exempt, ports);
     let shared = Shared {
         engine: Arc::new(Mutex::new(engine)),
         clock,

@@ -1,5 +1,5 @@
-//! The addresses the agent must never block: the server's, resolved from its URL when its
-//! name allows and remembered in the state directory for when DNS or the server is away, and
+//! The addresses the agent must never block: the servers' (one per replica), resolved from
+//! their URLs when their names allow and remembered in the state directory for when DNS or the server is away, and
 //! the machine's DNS resolvers, without which the server's name could not be found again.
 
 use std::net::IpAddr;
@@ -152,47 +152,57 @@ fn resolvers() -> Vec<IpNet> {
     parse_resolvers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default())
 }
 
-/// The addresses never to block, with the reason: the server's (resolved now when its name
-/// allows), and the resolvers. Falls back to the last addresses that resolved, kept in `dir`.
-pub async fn server_addresses(url: &str, dir: &Path) -> Vec<Exemption> {
+/// The addresses of the server at `url`: its address, or what its name resolves to now;
+/// `None` when the name does not resolve (DNS away) or the URL does not parse.
+async fn resolve(url: &str) -> Option<Vec<IpNet>> {
+    let server = ServerUrl::parse(url).ok()?;
+    match server.host() {
+        Host::Ipv4(ip) => Some(vec![IpNet::from(IpAddr::V4(*ip))]),
+        Host::Ipv6(ip) => Some(vec![IpNet::from(IpAddr::V6(*ip))]),
+        Host::Domain(host) => match tokio::net::lookup_host((host.as_str(), server.port())).await {
+            Ok(addrs) => Some(addrs.map(|a| IpNet::from(a.ip())).collect()),
+            Err(error) => {
+                tracing::warn!(%host, %error, "Cannot resolve the server; keeping its last known addresses allowed.");
+                None
+            }
+        },
+    }
+}
+
+/// The addresses never to block, with the reason: every server's (one per replica, resolved
+/// now when its name allows), and the resolvers. When a name does not resolve, the addresses
+/// last saved in `dir` are kept allowed too; they are saved again only when every name
+/// resolved, so a replica's addresses are never forgotten while its name cannot be looked up.
+pub async fn server_addresses(urls: &[String], dir: &Path) -> Vec<Exemption> {
     let mut out: Vec<Exemption> = resolvers()
         .into_iter()
         .filter_map(|net| exemption(net, ExemptionReason::DnsResolver))
         .collect();
-    let server = |nets: Vec<IpNet>| {
-        nets.into_iter()
-            .filter_map(|net| exemption(net, ExemptionReason::Server))
-            .collect::<Vec<_>>()
-    };
-    let resolved: Vec<IpNet> = match ServerUrl::parse(url) {
-        Ok(server) => match server.host() {
-            Host::Ipv4(ip) => vec![IpNet::from(IpAddr::V4(*ip))],
-            Host::Ipv6(ip) => vec![IpNet::from(IpAddr::V6(*ip))],
-            Host::Domain(host) => {
-                match tokio::net::lookup_host((host.as_str(), server.port())).await {
-                    Ok(addrs) => addrs.map(|a| IpNet::from(a.ip())).collect(),
-                    Err(error) => {
-                        tracing::warn!(%host, %error, "Cannot resolve the server; keeping its last known addresses allowed.");
-                        Vec::new()
-                    }
-                }
-            }
-        },
-        Err(_) => Vec::new(),
-    };
-    if resolved.is_empty() {
-        out.extend(server(
+    let mut resolved: Vec<IpNet> = Vec::new();
+    let mut every_one = true;
+    for url in urls {
+        match resolve(url).await {
+            Some(nets) => resolved.extend(nets),
+            None => every_one = false,
+        }
+    }
+    if every_one && !resolved.is_empty() {
+        if let Err(error) = state::write(dir, SERVER_ADDRESSES, &resolved) {
+            tracing::warn!(%error, "Cannot save the server's addresses.");
+        }
+    } else {
+        resolved.extend(
             state::read::<Vec<IpNet>>(dir, SERVER_ADDRESSES)
                 .ok()
                 .flatten()
                 .unwrap_or_default(),
-        ));
-    } else {
-        if let Err(error) = state::write(dir, SERVER_ADDRESSES, &resolved) {
-            tracing::warn!(%error, "Cannot save the server's addresses.");
-        }
-        out.extend(server(resolved));
+        );
     }
+    out.extend(
+        resolved
+            .into_iter()
+            .filter_map(|net| exemption(net, ExemptionReason::Server)),
+    );
     out.sort();
     out.dedup();
     out
@@ -287,5 +297,29 @@ mod tests {
                 "2001:db8::53/128".parse().unwrap()
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn every_replica_is_exempt_and_kept_when_a_name_stops_resolving() {
+        let dir = tempfile::tempdir().unwrap();
+        let servers = |exempt: &[Exemption]| -> Vec<String> {
+            exempt
+                .iter()
+                .filter(|e| e.reason == ExemptionReason::Server)
+                .map(|e| e.range.to_string())
+                .collect()
+        };
+        let replicas = vec![
+            "https://192.0.2.10:8440".to_owned(),
+            "https://[2001:db8::11]:8440".to_owned(),
+        ];
+        let both = server_addresses(&replicas, dir.path()).await;
+        assert_eq!(servers(&both), ["192.0.2.10", "2001:db8::11"]);
+        // A third replica whose name does not resolve (`.invalid` never does): the two saved
+        // addresses stay exempt.
+        let mut more = replicas.clone();
+        more.push("https://replica.invalid:8440".into());
+        let kept = server_addresses(&more, dir.path()).await;
+        assert_eq!(servers(&kept), ["192.0.2.10", "2001:db8::11"]);
     }
 }

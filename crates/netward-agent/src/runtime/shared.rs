@@ -75,12 +75,14 @@ impl<E: Enforcer + 'static, C: Clock + Clone> Shared<E, C> {
     /// first time a policy is in the kernel, that the agent is ready.
     pub(crate) async fn status(&self, connection_error: Option<String>) {
         let (dir, identity) = (self.dir.clone(), self.identity.clone());
+        let servers = self.client.servers().clone();
         let connected = self.connected.load(Ordering::SeqCst);
         let clock = self.clock.clone();
         let enforced = with_engine(&self.engine, move |e| {
             write_status(
                 &dir,
                 &identity,
+                &servers,
                 e,
                 connected,
                 connection_error.as_deref(),
@@ -114,9 +116,9 @@ impl<E: Enforcer + 'static, C: Clock + Clone> Shared<E, C> {
         with_engine(&self.engine, move |e| e.ack_delivered(&ack)).await
     }
 
-    /// Refreshes the never-blocked server addresses, re-enforcing if they changed.
+    /// Refreshes the never-blocked servers' addresses, re-enforcing if they changed.
     pub(crate) async fn refresh_server_addresses(&self) {
-        let addrs = server_addresses(&self.identity.server, &self.dir).await;
+        let addrs = server_addresses(self.client.servers().all(), &self.dir).await;
         self.own_traffic.set_addresses(&addrs);
         let clock = self.clock.clone();
         let result = with_engine(&self.engine, move |e| {

@@ -15,8 +15,12 @@ use super::AgentError;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Identity {
-    /// The server's base URL.
+    /// The server's base URL; with replicas, the first of [`Identity::servers`].
     pub server: String,
+    /// Every replica's base URL, in the order they are tried; empty when there is only
+    /// `server` (so that the file stays readable by agents from before replicas).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
     /// The SHA-256 of the server's CA, pinned at enrollment (`None` for plain HTTP on loopback).
     #[serde(default)]
     pub ca_fingerprint: Option<String>,
@@ -24,6 +28,27 @@ pub struct Identity {
     pub device_id: String,
     /// The device credential (`nwd_…`).
     pub secret: String,
+}
+
+impl Identity {
+    /// The servers, in the order they are tried.
+    pub fn server_list(&self) -> Vec<String> {
+        match self.servers.is_empty() {
+            true => vec![self.server.clone()],
+            false => self.servers.clone(),
+        }
+    }
+
+    /// Replaces the servers with `servers` (at least one).
+    pub fn set_servers(&mut self, servers: &[String]) {
+        if let Some(first) = servers.first() {
+            self.server = first.clone();
+        }
+        self.servers = match servers.len() > 1 {
+            true => servers.to_vec(),
+            false => Vec::new(),
+        };
+    }
 }
 
 /// What `netward agent status` shows, written by the running agent.
@@ -34,8 +59,12 @@ pub struct Status {
     /// (`runtime::status::read_status`), never trusted from the file.
     #[serde(default)]
     pub running: bool,
-    /// The server's base URL.
+    /// The base URL of the server in use (or last used).
     pub server: String,
+    /// Every server the agent may use, in the order it tries them (replicas); empty in a
+    /// status written before replicas.
+    #[serde(default)]
+    pub servers: Vec<String>,
     /// The device id.
     pub device_id: String,
     /// Whether the push channel is connected.
@@ -162,4 +191,35 @@ pub fn write<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), Agen
     file.sync_all().map_err(err)?;
     fs::rename(&tmp, &path).map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identity_of_one_server_is_written_as_before_and_one_of_several_lists_them() {
+        let before = r#"{"server":"https://a.example","caFingerprint":null,"deviceId":"1","secret":"nwd_x"}"#;
+        let mut id: Identity = serde_json::from_str(before).unwrap();
+        assert_eq!(id.server_list(), ["https://a.example"]);
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            before,
+            "readable by older agents"
+        );
+        let replicas = vec![
+            "https://b.example".to_owned(),
+            "https://c.example".to_owned(),
+        ];
+        id.set_servers(&replicas);
+        assert_eq!(
+            (id.server.as_str(), id.server_list()),
+            ("https://b.example", replicas)
+        );
+        let text = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<Identity>(&text).unwrap(), id);
+        id.set_servers(&["https://d.example".to_owned()]);
+        assert!(id.servers.is_empty());
+        assert_eq!(id.server_list(), ["https://d.example"]);
+    }
 }

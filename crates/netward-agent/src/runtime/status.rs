@@ -15,13 +15,16 @@ use netward_model::timestamp::format_rfc3339;
 
 use super::AgentError;
 use super::engine::Engine;
+use super::servers::Servers;
 use super::state::{self, Identity, STATUS, Status};
 use crate::enforcer::Enforcer;
 
-/// Writes the status of `engine` to `dir`; a failure is logged, never fatal.
+/// Writes the status of `engine` to `dir`, with the server in use of `servers`; a failure is
+/// logged, never fatal.
 pub fn write_status<E: Enforcer>(
     dir: &Path,
     identity: &Identity,
+    servers: &Servers,
     engine: &Engine<E>,
     connected: bool,
     connection_error: Option<&str>,
@@ -30,7 +33,8 @@ pub fn write_status<E: Enforcer>(
     let count = |a: Action| engine.count(a);
     let status = Status {
         running: true,
-        server: identity.server.clone(),
+        server: servers.current().to_owned(),
+        servers: servers.all().to_vec(),
         device_id: identity.device_id.clone(),
         connected,
         group: engine.state.group.clone(),

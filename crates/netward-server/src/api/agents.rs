@@ -128,13 +128,22 @@ pub async fn stream(
     };
     let rx = cp.subscribe();
     let closing = cp.closing();
-    let state = (rx, closing, presence, true);
-    let events =
-        futures_util::stream::unfold(state, |(mut rx, mut closing, presence, first)| async move {
+    // A replica that stops hearing the others (its database is gone) ends its streams, so
+    // that agents move to a replica that still serves.
+    let mut deaf = cp.hearing();
+    deaf.borrow_and_update();
+    let state = (rx, closing, deaf, presence, true);
+    let events = futures_util::stream::unfold(
+        state,
+        |(mut rx, mut closing, mut deaf, presence, first)| async move {
             if !first {
                 tokio::select! {
                     changed = rx.changed() => changed.ok()?,
                     _ = closing.wait_for(|c| *c) => return None,
+                    () = stopped_hearing(&mut deaf) => {
+                        tracing::info!(device = presence.id, "Ending an agent stream: this replica lost its database.");
+                        return None;
+                    }
                 }
             }
             if *closing.borrow() {
@@ -154,7 +163,20 @@ pub async fn stream(
                 .event("policy")
                 .id(version.to_string())
                 .data(version.to_string());
-            Some((Ok(event), (rx, closing, presence, false)))
-        });
+            Some((Ok(event), (rx, closing, deaf, presence, false)))
+        },
+    );
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
+
+/// Resolves when the replica goes from hearing the others to not hearing them.
+async fn stopped_hearing(hearing: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if hearing.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        if !*hearing.borrow_and_update() {
+            return;
+        }
+    }
 }
