@@ -154,11 +154,13 @@ async fn two_replicas_serve_one_fleet() {
         )
         .await;
     let id: i64 = added["id"].as_str().unwrap().parse().unwrap();
-    let announced = wait_for_async("A announces B's version", Duration::from_secs(10), || {
-        let pending = next_message(&mut stream, "policy");
-        async move { pending.await["version"].as_u64().filter(|v| *v > v1) }
-    })
-    .await;
+    // Each wait is bounded (next_message gives up after 10 s).
+    let announced = loop {
+        let message = next_message(&mut stream, "policy").await;
+        if let Some(v) = message["version"].as_u64().filter(|v| *v > v1) {
+            break v;
+        }
+    };
     let (_, delta) = c
         .send(
             &a,
