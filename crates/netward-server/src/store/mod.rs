@@ -10,6 +10,11 @@
 //! | [`AuditStore`] | `audit.rs` | the audit log and the policy version |
 //! | [`DetectionStore`] | `detection.rs` | events, alerts, incidents |
 //! | [`FeedStore`] | `feeds.rs` | threat-intel feeds, their runs and their indicators' changes |
+//! | [`SessionStore`] | `sessions.rs` | console sessions, by the hash of their id |
+//!
+//! Outside [`Store`], [`CaStore`] (`ca.rs`) keeps the server CA in a database that several
+//! replicas share; only the PostgreSQL backend implements it (a single server keeps its CA in
+//! its data directory).
 //!
 //! The embedded SQLite backend lives in [`sqlite`], one file per trait; another backend
 //! implements the same traits, with the same [`StoreError`], and passes the same conformance
@@ -21,6 +26,7 @@
 //! transaction is durable on disk.
 
 pub mod audit;
+pub mod ca;
 pub mod detection;
 pub mod enrollment;
 pub mod error;
@@ -28,6 +34,7 @@ pub mod feeds;
 pub mod fleet;
 pub mod indicators;
 pub mod postgres;
+pub mod sessions;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -36,6 +43,7 @@ pub mod tokens;
 use netward_model::Actor;
 
 pub use audit::{AuditQuery, AuditRecord, AuditStore};
+pub use ca::{CaStore, StoredCa};
 pub use detection::{
     AlertQuery, AlertRecord, AlertTriage, CommentRecord, ContactRecord, DetectionStore, EventQuery,
     IncidentRecord, IngestOutcome, StoredEvent, TriageUpdate,
@@ -49,6 +57,7 @@ pub use indicators::{
     IndicatorStore, StoredImport,
 };
 pub use postgres::PgStore;
+pub use sessions::{NewSession, SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};
 
@@ -69,6 +78,7 @@ pub trait Store:
     + AuditStore
     + DetectionStore
     + FeedStore
+    + SessionStore
     + std::fmt::Debug
     + 'static
 {
@@ -82,6 +92,7 @@ impl<T> Store for T where
         + AuditStore
         + DetectionStore
         + FeedStore
+        + SessionStore
         + std::fmt::Debug
         + 'static
 {

@@ -15,12 +15,14 @@
 #![allow(dead_code, reason = "used once the stubs are filled in")]
 
 mod audit;
+mod ca;
 mod detection;
 mod enrollment;
 mod feeds;
 mod fleet;
 mod indicators;
 mod schema;
+mod sessions;
 mod tokens;
 
 use std::time::Duration;
