@@ -7,23 +7,23 @@ use crate::store::{Change, LastAdmin, SessionStore, SqliteStore, TokenStore};
 
 const T0: i64 = 1_700_000_000;
 
+fn tester() -> Actor {
+    Actor {
+        name: "tester".into(),
+        kind: ActorKind::ApiToken,
+    }
+}
+
 fn store_with_token(secret: &str) -> (SqliteStore, tempfile::TempDir, i64) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
-    let actor = Actor {
-        name: "tester".into(),
-        kind: ActorKind::ApiToken,
+    let actor = tester();
+    let change = Change {
+        actor: &actor,
+        at: T0,
     };
     let token = store
-        .create_token(
-            "console",
-            Role::Analyst,
-            &hash_secret(secret),
-            &Change {
-                actor: &actor,
-                at: T0,
-            },
-        )
+        .create_token("console", Role::Analyst, &hash_secret(secret), &change)
         .unwrap();
     (store, dir, token.id)
 }
@@ -62,16 +62,15 @@ fn unknown_unprefixed_or_revoked_tokens_open_nothing() {
     let (store, _dir, token) = store_with_token(&secret);
     assert!(!open(&store, &secret_of(3), "a", T0).unwrap());
     assert!(!open(&store, &hash_secret(&secret), "b", T0).unwrap());
-    let actor = Actor {
-        name: "tester".into(),
-        kind: ActorKind::ApiToken,
-    };
-    let c = Change {
+    assert!(open(&store, &secret, "c", T0).unwrap());
+    let actor = tester();
+    let change = Change {
         actor: &actor,
         at: T0,
     };
-    assert!(open(&store, &secret, "c", T0).unwrap());
-    store.revoke_token(token, LastAdmin::MayRevoke, &c).unwrap();
+    store
+        .revoke_token(token, LastAdmin::MayRevoke, &change)
+        .unwrap();
     assert!(!open(&store, &secret, "d", T0).unwrap());
     // The revocation ends the open session at its next use, and deletes it.
     assert_eq!(

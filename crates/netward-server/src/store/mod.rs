@@ -22,8 +22,9 @@
 //! here: they are pure functions in [`crate::detection::alerting`], and a backend stores what they decide.
 //!
 //! Every method that changes something writes its audit-log entry in the same transaction, so a
-//! change and its record are durable together or not at all. A method returns only once its
-//! transaction is durable on disk.
+//! change and its record are durable together or not at all. Console sessions and the shared
+//! CA are the exceptions: they change no policy, so they write no entry and move no version.
+//! A method returns only once its transaction is durable on disk.
 
 pub mod audit;
 pub mod ca;
