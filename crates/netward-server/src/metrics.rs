@@ -217,6 +217,11 @@ impl crate::control::ControlPlane {
     pub async fn ready(&self) -> Result<(), crate::control::ControlError> {
         self.blocking(|cp| {
             cp.store.policy_version()?;
+            if !cp.hears_replicas() {
+                return Err(crate::control::ControlError::Task(
+                    "the connection that hears the other replicas is down".into(),
+                ));
+            }
             Ok(())
         })
         .await

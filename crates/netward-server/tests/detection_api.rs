@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestServer, error_of};
+use common::{TestServer, error_of, next_message};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -433,28 +433,6 @@ async fn viewers_read_alerts_but_only_analysts_change_them() {
 }
 
 /// Reads server-sent messages from `resp` until one named `kind` arrives.
-async fn next_message(resp: &mut reqwest::Response, kind: &str) -> Value {
-    let mut buf = String::new();
-    loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk())
-            .await
-            .expect("a message within 10 s")
-            .unwrap()
-            .expect("the stream stays open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            if block.lines().any(|l| l == format!("event: {kind}")) {
-                let data: String = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data: "))
-                    .collect();
-                return serde_json::from_str(&data).unwrap();
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn followers_see_new_events_and_alerts_live_and_exports_get_them_too() {
     let syslog = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();

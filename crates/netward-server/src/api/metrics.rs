@@ -23,13 +23,18 @@ pub async fn metrics(State(cp): State<ControlPlane>) -> Result<Response, ApiErro
     }
 }
 
-/// 200 when the store opens and answers a trivial query, else 503.
+/// 200 when the store answers a trivial query and, on PostgreSQL, this replica hears the
+/// others; else 503, saying which.
 pub async fn readyz(State(cp): State<ControlPlane>) -> Response {
     match cp.ready().await {
         Ok(()) => "ready".into_response(),
         Err(error) => {
-            tracing::warn!(%error, "Not ready: the store does not answer.");
-            (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer").into_response()
+            tracing::warn!(%error, "Not ready.");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {error}"),
+            )
+                .into_response()
         }
     }
 }

@@ -7,6 +7,7 @@ use netward_model::text;
 
 use super::entities::{alert_entity, event_entity};
 use crate::control::{ControlError, ControlPlane};
+use crate::store::Notice;
 
 /// Events per ingest call, at most.
 pub const MAX_BATCH: usize = 5_000;
@@ -110,9 +111,13 @@ impl ControlPlane {
                 cp.exporter.event(&event_entity(s));
             }
             if let Some(last) = out.stored.last() {
-                cp.live_events.send_replace(last.id);
+                cp.note_event(last.id);
+                cp.announce(&Notice::Events(last.id));
             }
             cp.metrics.ingested(out.stored.len(), out.alerts.len());
+            if !out.alerts.is_empty() {
+                cp.announce(&Notice::Alerts(out.alerts.iter().map(|a| a.id).collect()));
+            }
             for a in out.alerts {
                 let entity = alert_entity(a, None);
                 cp.exporter.alert(&entity);

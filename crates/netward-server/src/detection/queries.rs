@@ -146,6 +146,7 @@ impl ControlPlane {
             let entity = alert_entity(a, None);
             cp.exporter.alert(&entity);
             let _ = cp.live_alerts.send(entity);
+            cp.announce(&crate::store::Notice::Alerts(vec![id]));
             cp.alert_now(id)
         })
         .await
@@ -238,10 +239,13 @@ impl ControlPlane {
                 .set_incident_status(id, status, &change)?
                 .ok_or_else(|| ControlError::NotFound(format!("incident {id}")))?;
             let entity = cp.incident_now(id)?;
+            let mut changed = Vec::new();
             for a in entity.alerts.iter().flatten() {
                 cp.exporter.alert(a);
                 let _ = cp.live_alerts.send(a.clone());
+                changed.extend(a.id.parse::<i64>().ok());
             }
+            cp.announce(&crate::store::Notice::Alerts(changed));
             Ok(entity)
         })
         .await

@@ -20,14 +20,18 @@ impl ControlPlane {
     pub async fn retention_loop(self) {
         let mut closing = self.closing();
         loop {
-            match self.apply_retention().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    deleted = n,
-                    days = self.retention_days,
-                    "Old events deleted."
-                ),
-                Err(error) => tracing::error!(%error, "Cannot apply event retention."),
+            if !self.leads(crate::store::Job::Retention).await {
+                // Another replica runs it; look again in an hour, or when this one stops.
+            } else {
+                match self.apply_retention().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        deleted = n,
+                        days = self.retention_days,
+                        "Old events deleted."
+                    ),
+                    Err(error) => tracing::error!(%error, "Cannot apply event retention."),
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}

@@ -32,6 +32,9 @@ impl ControlPlane {
             });
         match raised {
             Ok(alerts) => {
+                self.announce(&crate::store::Notice::Alerts(
+                    alerts.iter().map(|a| a.id).collect(),
+                ));
                 for alert in alerts {
                     let entity = crate::detection::entities::alert_entity(alert, None);
                     self.exporter.alert(&entity);

@@ -26,11 +26,17 @@ impl ControlPlane {
     pub async fn feed_refresh_loop(self) {
         let mut closing = self.closing();
         loop {
-            let nap = match self.start_due_feeds().await {
-                Ok(nap) => nap,
-                Err(error) => {
-                    tracing::error!(%error, "Cannot read the feeds to refresh.");
-                    LONGEST_NAP
+            // One replica polls feeds; the others look again after a nap, and take over
+            // when the one that polls is gone.
+            let nap = if !self.leads(crate::store::Job::FeedRefresh).await {
+                LONGEST_NAP
+            } else {
+                match self.start_due_feeds().await {
+                    Ok(nap) => nap,
+                    Err(error) => {
+                        tracing::error!(%error, "Cannot read the feeds to refresh.");
+                        LONGEST_NAP
+                    }
                 }
             };
             tokio::select! {

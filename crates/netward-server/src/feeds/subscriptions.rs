@@ -34,6 +34,7 @@ impl ControlPlane {
             })
             .await?;
         self.feeds.wake();
+        self.announce(&crate::store::Notice::Feeds);
         Ok(made)
     }
 
@@ -83,6 +84,7 @@ impl ControlPlane {
             .await?;
         self.feeds.forget_client(&made.config.name);
         self.feeds.wake();
+        self.announce(&crate::store::Notice::Feeds);
         Ok(made)
     }
 

@@ -15,6 +15,8 @@
 //! Outside [`Store`], [`CaStore`] (`ca.rs`) keeps the server CA in a database that several
 //! replicas share; only the PostgreSQL backend implements it (a single server keeps its CA in
 //! its data directory).
+//! | [`ChangeFeed`] | `changes.rs` | notices between replicas, and which replica runs background jobs |
+//! | [`HistoryStore`] | `history.rs` | the policy history agents' deltas are served from, and the lock that orders it |
 //!
 //! The embedded SQLite backend lives in [`sqlite`], one file per trait; another backend
 //! implements the same traits, with the same [`StoreError`], and passes the same conformance
@@ -28,11 +30,13 @@
 
 pub mod audit;
 pub mod ca;
+pub mod changes;
 pub mod detection;
 pub mod enrollment;
 pub mod error;
 pub mod feeds;
 pub mod fleet;
+pub mod history;
 pub mod indicators;
 pub mod postgres;
 pub mod sessions;
@@ -45,6 +49,7 @@ use netward_model::Actor;
 
 pub use audit::{AuditQuery, AuditRecord, AuditStore};
 pub use ca::{CaStore, StoredCa};
+pub use changes::{ChangeFeed, Job, Leadership, Listener, Notice};
 pub use detection::{
     AlertQuery, AlertRecord, AlertTriage, CommentRecord, ContactRecord, DetectionStore, EventQuery,
     IncidentRecord, IngestOutcome, StoredEvent, TriageUpdate,
@@ -53,6 +58,7 @@ pub use enrollment::{EnrollRefusal, EnrollTokenRecord, EnrollmentStore};
 pub use error::StoreError;
 pub use feeds::FeedStore;
 pub use fleet::{AckRecord, DeviceRecord, FleetStore, GroupDeletion};
+pub use history::{HistoryItem, HistoryStore, PolicyLock};
 pub use indicators::{
     BatchDeletion, BulkDeletion, DeleteFilter, ImportSource, ImportSummary, IndicatorQuery,
     IndicatorStore, StoredImport,
@@ -80,6 +86,8 @@ pub trait Store:
     + DetectionStore
     + FeedStore
     + SessionStore
+    + HistoryStore
+    + ChangeFeed
     + std::fmt::Debug
     + 'static
 {
@@ -94,6 +102,8 @@ impl<T> Store for T where
         + DetectionStore
         + FeedStore
         + SessionStore
+        + HistoryStore
+        + ChangeFeed
         + std::fmt::Debug
         + 'static
 {

@@ -146,3 +146,26 @@ pub fn error_of(body: &Value) -> (&str, &str, Option<&str>) {
         e["target"].as_str(),
     )
 }
+
+/// The next server-sent message of `kind` on `resp`, within 10 s.
+pub async fn next_message(resp: &mut reqwest::Response, kind: &str) -> Value {
+    let mut buf = String::new();
+    loop {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), resp.chunk())
+            .await
+            .expect("a message within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if block.lines().any(|l| l == format!("event: {kind}")) {
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data: "))
+                    .collect();
+                return serde_json::from_str(&data).unwrap();
+            }
+        }
+    }
+}

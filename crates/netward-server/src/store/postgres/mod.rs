@@ -16,10 +16,12 @@
 
 mod audit;
 mod ca;
+mod changes;
 mod detection;
 mod enrollment;
 mod feeds;
 mod fleet;
+mod history;
 mod indicators;
 mod schema;
 mod sessions;
@@ -49,6 +51,10 @@ pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 /// The PostgreSQL backend of the [`Store`](super::Store) traits.
 pub struct PgStore {
     pool: Pool,
+    /// How to connect, for the connections outside the pool (the listener).
+    config: postgres::Config,
+    /// This replica's random id, which its notices carry so that it skips its own.
+    replica: String,
     /// The database, as errors name it: host (or socket directory), port and database name,
     /// never the password.
     target: String,
@@ -89,8 +95,13 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(0))
             .connection_timeout(CONNECT_TIMEOUT)
-            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
-        Ok(Self { pool, target })
+            .build_unchecked(PostgresConnectionManager::new(config.clone(), NoTls));
+        Ok(Self {
+            pool,
+            config,
+            replica: replica_id(),
+            target,
+        })
     }
 
     /// The database, as errors and logs name it.
@@ -107,6 +118,17 @@ impl PgStore {
             source: Box::new(source),
         })
     }
+}
+
+/// 8 random bytes, hex: a replica's id in its notices.
+fn replica_id() -> String {
+    let mut bytes = [0u8; 8];
+    // A failed generator leaves zeros: notices from another such replica would then be
+    // skipped as our own, so say so.
+    if getrandom::fill(&mut bytes).is_err() {
+        tracing::error!("The system random generator failed; this replica's id is not unique.");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `host:port/dbname` of a connection configuration, for messages.
@@ -227,4 +249,69 @@ pub(crate) fn to_u64(n: i64) -> u64 {
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_named_without_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "host={} port=5432 user=netward password=hunter2 dbname=fleet",
+            dir.path().display()
+        );
+        let error = PgStore::open(&url).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("{}:5432/fleet", dir.path().display())),
+            "{message}"
+        );
+        assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+        assert!(matches!(
+            PgStore::open("postgres://a@host:notaport/x"),
+            Err(StoreError::BadDatabaseUrl(_))
+        ));
+    }
+
+    #[test]
+    fn a_schema_from_a_newer_netward_is_refused_with_both_versions() {
+        let cluster = netward_testkit::postgres::PgCluster::start();
+        let url = cluster.create_database("newer");
+        drop(PgStore::open(&url).unwrap());
+        let mut client = postgres::Client::connect(&url, NoTls).unwrap();
+        client
+            .execute("INSERT INTO netward_schema (version) VALUES (99)", &[])
+            .unwrap();
+        let error = PgStore::open(&url).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "the database's schema is version 99, newer than this netward's ({}); run the newer netward, or restore a backup",
+                schema::SCHEMA_VERSION
+            )
+        );
+    }
+
+    #[test]
+    fn replicas_starting_at_once_migrate_once() {
+        let cluster = netward_testkit::postgres::PgCluster::start();
+        let url = cluster.create_database("race");
+        let opened: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|_| s.spawn(|| PgStore::open(&url))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(opened.iter().all(Result::is_ok), "{opened:?}");
+        let mut client = postgres::Client::connect(&url, NoTls).unwrap();
+        let versions: Vec<i32> = client
+            .query("SELECT version FROM netward_schema ORDER BY version", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(versions, (1..=schema::SCHEMA_VERSION).collect::<Vec<_>>());
+    }
 }

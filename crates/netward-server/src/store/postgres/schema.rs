@@ -21,6 +21,7 @@ const MIGRATIONS: &[&[&str]] = &[&[
     super::feeds::SCHEMA,
     super::sessions::SCHEMA,
     super::ca::SCHEMA,
+    super::history::SCHEMA,
 ]];
 
 /// The version this netward writes.

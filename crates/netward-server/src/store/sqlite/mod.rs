@@ -15,11 +15,13 @@
 
 mod audit;
 mod batch_delete;
+mod changes;
 mod detection;
 mod enrollment;
 mod feed_runs;
 mod feeds;
 mod fleet;
+mod history;
 mod import;
 mod indicator_query;
 mod indicators;

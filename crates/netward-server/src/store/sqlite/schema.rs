@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 10;
+const SCHEMA_VERSION: i64 = 11;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -290,9 +290,20 @@ CREATE TABLE alert_comments (
 CREATE INDEX alert_comments_alert ON alert_comments(alert_id, id);
 ";
 
-/// Version 10: console sessions, by the SHA-256 of their id, naming their API token by its
+/// Version 10: the policy history, so that deltas survive a restart (`history.rs`).
+const SCHEMA_10: &str = "
+CREATE TABLE policy_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version INTEGER NOT NULL,
+    item TEXT NOT NULL
+);
+CREATE INDEX policy_history_version ON policy_history(version);
+CREATE TABLE policy_pending (one INTEGER PRIMARY KEY CHECK (one = 1), since INTEGER NOT NULL);
+";
+
+/// Version 11: console sessions, by the SHA-256 of their id, naming their API token by its
 /// hash (see `crate::store::sessions`). Before it, sessions lived in memory only.
-pub const SCHEMA_10: &str = "
+pub const SCHEMA_11: &str = "
 CREATE TABLE console_sessions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     id_hash TEXT NOT NULL UNIQUE,
@@ -310,7 +321,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=9 => {
+        0..=10 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -341,6 +352,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             }
             if version <= 9 {
                 tx.execute_batch(SCHEMA_10).map_err(db("migrate"))?;
+            }
+            if version <= 10 {
+                tx.execute_batch(SCHEMA_11).map_err(db("migrate"))?;
             }
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
@@ -386,14 +400,15 @@ mod tests {
     }
 
     #[test]
-    fn version_9_keeps_its_tokens_and_gets_an_empty_session_table() {
+    fn version_10_keeps_its_tokens_and_gets_an_empty_session_table() {
         let mut conn = Connection::open_in_memory().unwrap();
         for script in [
             SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_5, SCHEMA_6, SCHEMA_7, SCHEMA_8, SCHEMA_9,
+            SCHEMA_10,
         ] {
             conn.execute_batch(script).unwrap();
         }
-        conn.execute_batch("PRAGMA user_version = 9").unwrap();
+        conn.execute_batch("PRAGMA user_version = 10").unwrap();
         conn.execute(
             "INSERT INTO tokens (name, role, secret_hash, created_at, created_by) \
              VALUES ('admin', 'admin', 'h', 1, 'bootstrap')",
