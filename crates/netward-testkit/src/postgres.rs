@@ -19,6 +19,7 @@ pub struct PgCluster {
     user: String,
     as_root: bool,
     running: bool,
+    durable: bool,
 }
 
 /// The newest PostgreSQL's `bin` directory under `/usr/lib/postgresql`.
@@ -41,8 +42,18 @@ fn bin_dir() -> PathBuf {
 }
 
 impl PgCluster {
-    /// Creates and starts a cluster; panics with the tool's output when that fails.
+    /// Creates and starts a cluster for tests (`fsync` off); panics with the tool's output
+    /// when that fails.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// [`Self::start`] with `fsync` on, as in production: for benchmarks.
+    pub fn start_durable() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Self {
         let as_root = nix_is_root();
         let dir = tempfile::Builder::new()
             .prefix("netward-pg-")
@@ -64,6 +75,7 @@ impl PgCluster {
             user,
             as_root,
             running: false,
+            durable,
         };
         let data = cluster.data_dir();
         run(cluster
@@ -78,8 +90,13 @@ impl PgCluster {
 
     /// Starts the server again after [`Self::stop`], on the same files and socket.
     pub fn resume(&mut self) {
+        let durability = if self.durable {
+            ""
+        } else {
+            " -c fsync=off -c full_page_writes=off"
+        };
         let options = format!(
-            "-c listen_addresses='' -k {} -p {SOCKET_PORT} -c fsync=off -c full_page_writes=off -c max_connections=300",
+            "-c listen_addresses='' -k {} -p {SOCKET_PORT}{durability} -c max_connections=300",
             self.dir.path().display()
         );
         run(self
