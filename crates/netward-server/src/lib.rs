@@ -28,6 +28,7 @@ pub mod machines;
 pub mod metrics;
 pub mod policy_log;
 pub mod server;
+pub mod sessions;
 pub mod settings;
 pub mod store;
 pub mod tls;

@@ -2,6 +2,14 @@
 //! in `<data-dir>/tls/` (`ca.pem`, and `ca.key` readable by the owner only). On every start it
 //! issues a fresh server certificate from that CA for the names it answers to. Agents pin the
 //! CA by the SHA-256 fingerprint carried in their enrollment token; the CLI trusts `ca.pem`.
+//!
+//! Replicas on one PostgreSQL database share one CA instead ([`load_or_create_shared`]): the
+//! first to start creates it in the database, every replica signs its own leaf with it, and
+//! one enrollment token pins them all. The CA's key then lives in the database, so the
+//! database's credentials guard the CA, as they already guard every indicator and policy.
+//! Each replica keeps a copy of the CA's certificate (not its key) in
+//! `<data-dir>/tls/shared-ca.pem` for the CLI; a single server's `ca.pem` and `ca.key` are left
+//! as they were.
 
 use std::fs;
 use std::io::Write;
@@ -24,6 +32,10 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::connections::{CappedListener, Counted};
+use crate::store::{CaStore, StoreError, StoredCa};
+
+/// The shared CA's certificate, as a replica keeps it for the CLI.
+pub const SHARED_CA_FILE: &str = "shared-ca.pem";
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +52,9 @@ pub enum TlsError {
     /// A certificate or key could not be made or read.
     #[error("certificate error: {0}")]
     Certificate(String),
+    /// The shared CA could not be read from or stored in the database.
+    #[error("cannot read or store the shared CA in the database")]
+    Store(#[from] StoreError),
 }
 
 /// The server's TLS setup.
@@ -92,9 +107,18 @@ fn write_private(path: &Path, contents: &str, mode: u32) -> Result<(), TlsError>
     f.sync_all().map_err(err)
 }
 
-/// Loads the CA from `data_dir/tls` (creating it on first start) and issues a server
-/// certificate for `names` (IP addresses or DNS names).
-pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, TlsError> {
+/// A new self-signed CA.
+fn new_ca() -> Result<StoredCa, TlsError> {
+    let key = KeyPair::generate().map_err(cert_err)?;
+    let cert = ca_params()?.self_signed(&key).map_err(cert_err)?;
+    Ok(StoredCa {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// Creates `data_dir/tls`, private to the server; its path.
+fn tls_dir(data_dir: &Path) -> Result<PathBuf, TlsError> {
     let dir = data_dir.join("tls");
     let dir_err = |source| TlsError::File {
         path: dir.clone(),
@@ -102,12 +126,18 @@ pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, 
     };
     fs::create_dir_all(&dir).map_err(dir_err)?;
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
+    Ok(dir)
+}
+
+/// Loads the CA from `data_dir/tls` (creating it on first start) and issues a server
+/// certificate for `names` (IP addresses or DNS names).
+pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, TlsError> {
+    let dir = tls_dir(data_dir)?;
     let (key_path, ca_path) = (dir.join("ca.key"), dir.join("ca.pem"));
     if !key_path.exists() {
-        let key = KeyPair::generate().map_err(cert_err)?;
-        let cert = ca_params()?.self_signed(&key).map_err(cert_err)?;
-        write_private(&key_path, &key.serialize_pem(), 0o600)?;
-        write_private(&ca_path, &cert.pem(), 0o644)?;
+        let ca = new_ca()?;
+        write_private(&key_path, &ca.key_pem, 0o600)?;
+        write_private(&ca_path, &ca.cert_pem, 0o644)?;
         tracing::info!(path = %ca_path.display(), "Created the control plane's certificate authority.");
     }
     let read = |p: &Path| {
@@ -116,9 +146,60 @@ pub fn load_or_create(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, 
             source,
         })
     };
-    let ca_key = KeyPair::from_pem(&read(&key_path)?).map_err(cert_err)?;
-    let ca_pem = read(&ca_path)?;
-    let ca_der = rustls_pki_types::pem::PemObject::from_pem_slice(ca_pem.as_bytes())
+    let ca = StoredCa {
+        cert_pem: read(&ca_path)?,
+        key_pem: read(&key_path)?,
+    };
+    issue(&ca, names, ca_path)
+}
+
+/// Loads the CA shared by every replica on the database behind `store`, creating it if no
+/// replica has (two starting at once end with the same one), and issues this replica's own
+/// server certificate for `names`. A copy of the CA's certificate goes to
+/// `data_dir/tls/shared-ca.pem`, for the CLI.
+///
+/// The CA's private key is in the database: its credentials guard the CA (see the module).
+pub fn load_or_create_shared(
+    store: &dyn CaStore,
+    data_dir: &Path,
+    names: &[String],
+) -> Result<TlsMaterial, TlsError> {
+    let ca = match store.server_ca()? {
+        Some(ca) => ca,
+        None => {
+            let made = new_ca()?;
+            let stored = store.insert_server_ca(&made)?;
+            if stored == made {
+                tracing::info!("Created the certificate authority the replicas share.");
+            }
+            stored
+        }
+    };
+    let dir = tls_dir(data_dir)?;
+    let ca_path = dir.join(SHARED_CA_FILE);
+    replace_public(&dir, &ca_path, &ca.cert_pem)?;
+    issue(&ca, names, ca_path)
+}
+
+/// Writes `contents` to `path` (mode 0644) through a temporary file in `dir` and a rename, so
+/// that a reader never sees half of it.
+fn replace_public(dir: &Path, path: &Path, contents: &str) -> Result<(), TlsError> {
+    if fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return Ok(());
+    }
+    let temp = dir.join(format!(".{SHARED_CA_FILE}.{}", std::process::id()));
+    let _ = fs::remove_file(&temp);
+    write_private(&temp, contents, 0o644)?;
+    fs::rename(&temp, path).map_err(|source| TlsError::File {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Issues a server certificate for `names` from `ca`, whose certificate is at `ca_path`.
+fn issue(ca: &StoredCa, names: &[String], ca_path: PathBuf) -> Result<TlsMaterial, TlsError> {
+    let ca_key = KeyPair::from_pem(&ca.key_pem).map_err(cert_err)?;
+    let ca_der = rustls_pki_types::pem::PemObject::from_pem_slice(ca.cert_pem.as_bytes())
         .map_err(|e: rustls_pki_types::pem::Error| cert_err(e))?;
     let ca_der: CertificateDer<'static> = ca_der;
     // Re-issue from the same name and key: certificates it signs chain to the stored CA.
@@ -220,3 +301,6 @@ impl Listener for TlsListener {
         Ok(self.local)
     }
 }
+
+#[cfg(test)]
+mod tests;

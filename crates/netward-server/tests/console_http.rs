@@ -246,6 +246,52 @@ async fn sessions_are_httponly_forms_need_their_csrf_token_and_revocation_ends_a
     );
 }
 
+/// A session survives a server restart, with its CSRF token: the server keeps it in its
+/// store, and a sign-out after the restart still ends it.
+#[tokio::test]
+async fn a_console_session_survives_a_server_restart() {
+    let mut s = TestServer::start().await;
+    let http = no_redirects();
+    let (_, cookie) = sign_in(&s, &http, &s.admin).await;
+    let session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    let (status, page) = get(&s, &http, &session, "/indicators/new").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_of(&page);
+    s.restart().await;
+    let (status, page) = get(&s, &http, &session, "/indicators/new").await;
+    assert_eq!(status, StatusCode::OK, "the restart signed the session out");
+    assert_eq!(csrf_of(&page), csrf);
+    let saved = http
+        .post(format!("{}/indicators", s.base))
+        .header(COOKIE, &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("value", "192.0.2.77"),
+            ("action", "block"),
+            ("title", "after the restart"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, list) = get(&s, &http, &session, "/indicators").await;
+    assert!(list.contains("192.0.2.77"));
+    let out = http
+        .post(format!("{}/logout", s.base))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    s.restart().await;
+    assert_eq!(
+        get(&s, &http, &session, "/devices").await.0,
+        StatusCode::SEE_OTHER,
+        "a signed-out session came back"
+    );
+}
+
 /// The search runs in the store: an indicator beyond the first 10,000 is found by
 /// a word of its title, in any case, and by part of its value, and nothing else is shown.
 #[tokio::test]

@@ -7,18 +7,17 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use crate::detection::follow::AlertFeed;
-use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event, Sse};
 use futures_util::Stream;
 use netward_model::agent_wire::MachineEntity;
 use serde::Serialize;
 
-use super::Shared;
 use super::error::PageError;
 use super::machines::{applied_text, online_text, sync_text};
 use super::user::User;
 use crate::control::ControlPlane;
+use crate::sessions::SessionUse;
 
 /// How often a quiet stream re-checks its session, so that a sign-out or a revocation ends
 /// it too.
@@ -53,7 +52,6 @@ impl LiveMachine {
 /// raised or changed; for signed-in users only.
 pub(super) async fn stream(
     State(cp): State<ControlPlane>,
-    Extension(console): Shared,
     u: User,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     let machines = cp.live_machines.subscribe();
@@ -61,7 +59,7 @@ pub(super) async fn stream(
     // The session is checked below, for every message.
     let alerts = cp.follow_alerts(None);
     let closing = cp.closing();
-    let session = (console, u.session);
+    let session = u.session;
     let state = (cp, session, machines, versions, alerts, closing, true);
     let events = futures_util::stream::unfold(
         state,
@@ -86,8 +84,9 @@ pub(super) async fn stream(
             };
             // The session must still be signed in, and its token unrevoked, for every message:
             // a revocation or a sign-out ends the stream.
-            let secret = session.0.sessions.peek(&session.1)?;
-            cp.authenticate(secret).await.ok()??;
+            cp.session_user(session.clone(), SessionUse::Watch)
+                .await
+                .ok()??;
             let event = match event {
                 Some(e) => e,
                 None => {

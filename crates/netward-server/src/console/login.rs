@@ -71,22 +71,15 @@ pub(super) async fn sign_in(
             Some("the sign-in form expired or came from elsewhere; try again"),
         ));
     }
-    let secret = form.token.trim().to_owned();
-    if cp.authenticate(secret.clone()).await?.is_none() {
+    let Some(opened) = cp.open_session(form.token.trim().to_owned()).await? else {
         return Ok(login_form(
             &console,
             StatusCode::UNAUTHORIZED,
             Some("this token is unknown or revoked"),
         ));
-    }
-    let (id, _) = console.sessions.open(secret).ok_or_else(|| {
-        PageError::Shown(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "cannot open a session".into(),
-        )
-    })?;
+    };
     let mut resp = Redirect::to("/devices").into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&id, console.secure)) {
+    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&opened.id, console.secure)) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
@@ -94,12 +87,13 @@ pub(super) async fn sign_in(
 
 /// `POST /logout`: ends the session and clears its cookie.
 pub(super) async fn sign_out(
+    State(cp): State<ControlPlane>,
     Extension(console): Shared,
     u: User,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     u.check(&form.csrf)?;
-    console.sessions.close(&u.session);
+    cp.close_session(u.session).await?;
     let mut resp = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(console.secure)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);

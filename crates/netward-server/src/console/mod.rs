@@ -19,7 +19,8 @@
 //!   to the page in place.
 //! - `user.rs`: the signed-in user of a request and the role-then-CSRF check of every write;
 //!   `error.rs`: the one mapping of a failure to a redirect or an error page.
-//! - `session.rs`: sessions, cookies and CSRF tokens; `html.rs`: the page frame, tables and
+//! - `session.rs`: the session and sign-in cookies (sessions themselves are kept by the core,
+//!   `crate::sessions`, in the store); `html.rs`: the page frame, tables and
 //!   form controls.
 //!
 //! Pages are typed `maud` templates: whatever a template splices in is escaped unless it is
@@ -53,7 +54,6 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-use self::session::Sessions;
 use crate::control::ControlPlane;
 
 /// The only assets, embedded in the binary.
@@ -63,7 +63,6 @@ const JS: &str = include_str!("console.js");
 /// Console settings shared by the handlers (an [`Extension`] on every route).
 #[derive(Debug)]
 struct Console {
-    sessions: Sessions,
     /// Whether cookies get `Secure` (the server speaks TLS).
     secure: bool,
 }
@@ -73,10 +72,7 @@ type Shared = Extension<Arc<Console>>;
 
 /// The console's routes; `secure` when the server is behind TLS.
 pub fn router(secure: bool) -> Router<ControlPlane> {
-    let console = Arc::new(Console {
-        sessions: Sessions::default(),
-        secure,
-    });
+    let console = Arc::new(Console { secure });
     Router::new()
         .route("/", get(|| async { Redirect::to("/devices") }))
         .route(

@@ -15,6 +15,7 @@ use super::error::PageError;
 use super::html::Viewer;
 use super::session;
 use crate::control::ControlPlane;
+use crate::sessions::{SessionUse, SessionUser};
 use crate::store::TokenRecord;
 
 /// The signed-in user of a request.
@@ -97,11 +98,10 @@ impl FromRequestParts<ControlPlane> for User {
             .get(header::COOKIE)
             .and_then(|v| v.to_str().ok());
         let session = session::session_id(cookie, console.secure).ok_or(PageError::SignIn)?;
-        let (secret, csrf) = console.sessions.get(&session).ok_or(PageError::SignIn)?;
-        let token = cp.authenticate(secret).await?.ok_or_else(|| {
-            console.sessions.close(&session);
-            PageError::SignIn
-        })?;
+        let SessionUser { token, csrf } = cp
+            .session_user(session.clone(), SessionUse::Request)
+            .await?
+            .ok_or(PageError::SignIn)?;
         Ok(User {
             viewer: Viewer {
                 name: token.name.clone(),

@@ -10,6 +10,11 @@
 //! | [`AuditStore`] | `audit.rs` | the audit log and the policy version |
 //! | [`DetectionStore`] | `detection.rs` | events, alerts, incidents |
 //! | [`FeedStore`] | `feeds.rs` | threat-intel feeds, their runs and their indicators' changes |
+//! | [`SessionStore`] | `sessions.rs` | console sessions, by the hash of their id |
+//!
+//! Outside [`Store`], [`CaStore`] (`ca.rs`) keeps the server CA in a database that several
+//! replicas share; only the PostgreSQL backend implements it (a single server keeps its CA in
+//! its data directory).
 //! | [`ChangeFeed`] | `changes.rs` | notices between replicas, and which replica runs background jobs |
 //! | [`HistoryStore`] | `history.rs` | the policy history agents' deltas are served from, and the lock that orders it |
 //!
@@ -19,10 +24,12 @@
 //! here: they are pure functions in [`crate::detection::alerting`], and a backend stores what they decide.
 //!
 //! Every method that changes something writes its audit-log entry in the same transaction, so a
-//! change and its record are durable together or not at all. A method returns only once its
-//! transaction is durable on disk.
+//! change and its record are durable together or not at all. Console sessions and the shared
+//! CA are the exceptions: they change no policy, so they write no entry and move no version.
+//! A method returns only once its transaction is durable on disk.
 
 pub mod audit;
+pub mod ca;
 pub mod changes;
 pub mod detection;
 pub mod enrollment;
@@ -32,6 +39,7 @@ pub mod fleet;
 pub mod history;
 pub mod indicators;
 pub mod postgres;
+pub mod sessions;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -40,6 +48,7 @@ pub mod tokens;
 use netward_model::Actor;
 
 pub use audit::{AuditQuery, AuditRecord, AuditStore};
+pub use ca::{CaStore, StoredCa};
 pub use changes::{ChangeFeed, Job, Leadership, Listener, Notice};
 pub use detection::{
     AlertQuery, AlertRecord, AlertTriage, CommentRecord, ContactRecord, DetectionStore, EventQuery,
@@ -55,6 +64,7 @@ pub use indicators::{
     IndicatorStore, StoredImport,
 };
 pub use postgres::PgStore;
+pub use sessions::{NewSession, SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};
 
@@ -75,6 +85,7 @@ pub trait Store:
     + AuditStore
     + DetectionStore
     + FeedStore
+    + SessionStore
     + HistoryStore
     + ChangeFeed
     + std::fmt::Debug
@@ -90,6 +101,7 @@ impl<T> Store for T where
         + AuditStore
         + DetectionStore
         + FeedStore
+        + SessionStore
         + HistoryStore
         + ChangeFeed
         + std::fmt::Debug

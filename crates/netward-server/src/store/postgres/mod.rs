@@ -15,6 +15,7 @@
 #![allow(dead_code, reason = "used once the stubs are filled in")]
 
 mod audit;
+mod ca;
 mod changes;
 mod detection;
 mod enrollment;
@@ -23,6 +24,7 @@ mod fleet;
 mod history;
 mod indicators;
 mod schema;
+mod sessions;
 mod tokens;
 
 use std::time::Duration;

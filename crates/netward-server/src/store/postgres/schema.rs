@@ -19,6 +19,8 @@ const MIGRATIONS: &[&[&str]] = &[&[
     super::tokens::SCHEMA,
     super::detection::SCHEMA,
     super::feeds::SCHEMA,
+    super::sessions::SCHEMA,
+    super::ca::SCHEMA,
     super::history::SCHEMA,
 ]];
 

@@ -7,7 +7,7 @@
 
 //!
 //! One file per resource, each implementing that resource's trait of [`crate::store`]:
-//! `indicators.rs` (with `indicator_query.rs`, `batch_delete.rs` and `import.rs`), `fleet.rs` (groups, settings, devices), `enrollment.rs`, `tokens.rs`, `feeds.rs` (with `feed_runs.rs`),
+//! `indicators.rs` (with `indicator_query.rs`, `batch_delete.rs` and `import.rs`), `fleet.rs` (groups, settings, devices), `enrollment.rs`, `tokens.rs`, `sessions.rs`, `feeds.rs` (with `feed_runs.rs`),
 //! `audit.rs`, and `detection/` (events, alerts, incidents). `schema.rs` holds the schema
 //! and its migrations; `odata.rs` turns an indicators `$filter` and `$orderby` into SQL.
 //! The alerting rules themselves live in `crate::detection::alerting`: this backend
@@ -27,6 +27,7 @@ mod indicator_query;
 mod indicators;
 mod odata;
 mod schema;
+mod sessions;
 mod tokens;
 
 use std::path::Path;

@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 10;
+const SCHEMA_VERSION: i64 = 11;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -301,13 +301,27 @@ CREATE INDEX policy_history_version ON policy_history(version);
 CREATE TABLE policy_pending (one INTEGER PRIMARY KEY CHECK (one = 1), since INTEGER NOT NULL);
 ";
 
+/// Version 11: console sessions, by the SHA-256 of their id, naming their API token by its
+/// hash (see `crate::store::sessions`). Before it, sessions lived in memory only.
+pub const SCHEMA_11: &str = "
+CREATE TABLE console_sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id_hash TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used INTEGER NOT NULL
+);
+CREATE INDEX console_sessions_token ON console_sessions(token_hash, last_used);
+CREATE INDEX console_sessions_last_used ON console_sessions(last_used);
+";
+
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=9 => {
+        0..=10 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -338,6 +352,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             }
             if version <= 9 {
                 tx.execute_batch(SCHEMA_10).map_err(db("migrate"))?;
+            }
+            if version <= 10 {
+                tx.execute_batch(SCHEMA_11).map_err(db("migrate"))?;
             }
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
@@ -380,6 +397,47 @@ mod tests {
             )
             .unwrap();
         assert_eq!((exemptions.as_str(), version), ("[]", SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn version_10_keeps_its_tokens_and_gets_an_empty_session_table() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for script in [
+            SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_5, SCHEMA_6, SCHEMA_7, SCHEMA_8, SCHEMA_9,
+            SCHEMA_10,
+        ] {
+            conn.execute_batch(script).unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 10").unwrap();
+        conn.execute(
+            "INSERT INTO tokens (name, role, secret_hash, created_at, created_by) \
+             VALUES ('admin', 'admin', 'h', 1, 'bootstrap')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (tokens, sessions, version): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM tokens WHERE secret_hash = 'h'), \
+                 (SELECT count(*) FROM console_sessions), \
+                 (SELECT user_version FROM pragma_user_version)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((tokens, sessions, version), (1, 0, SCHEMA_VERSION));
+        // A session opened after the migration is kept.
+        conn.execute(
+            "INSERT INTO console_sessions (id_hash, token_hash, created_at, last_used) \
+             VALUES ('s', 'h', 2, 2)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let sessions: i64 = conn
+            .query_row("SELECT count(*) FROM console_sessions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sessions, 1);
     }
 
     #[test]
