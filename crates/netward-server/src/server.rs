@@ -15,7 +15,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::connections::{self, CappedListener};
 use crate::control::{ControlError, ControlPlane};
-use crate::store::{PgStore, SqliteStore, Store, StoreError};
+use crate::store::{CaStore, PgStore, SqliteStore, Store, StoreError};
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -134,14 +134,20 @@ fn own_addresses(listen: IpAddr) -> Vec<IpAddr> {
     }
 }
 
+/// The store, and with PostgreSQL the CA every replica shares.
+type Opened = (Arc<dyn Store>, Option<Arc<dyn CaStore>>);
+
 /// Opens the store: PostgreSQL at `config.database`, else SQLite in `config.data_dir`.
-async fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, ServerError> {
+async fn open_store(config: &ServerConfig) -> Result<Opened, ServerError> {
     let database = config.database.clone();
     let dir = config.data_dir.clone();
-    tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, StoreError> {
+    tokio::task::spawn_blocking(move || -> Result<Opened, StoreError> {
         Ok(match database {
-            Some(url) => Arc::new(PgStore::open(&url)?),
-            None => Arc::new(SqliteStore::open(&dir)?),
+            Some(url) => {
+                let pg = Arc::new(PgStore::open(&url)?);
+                (pg.clone(), Some(pg))
+            }
+            None => (Arc::new(SqliteStore::open(&dir)?), None),
         })
     })
     .await
@@ -169,7 +175,7 @@ pub async fn start_with_clock(
     if config.listen.ip().is_unspecified() && config.advertise.is_empty() {
         return Err(ServerError::NoAdvertise(config.listen));
     }
-    let store = open_store(config).await?;
+    let (store, shared_ca) = open_store(config).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -198,9 +204,12 @@ pub async fn start_with_clock(
         names.dedup();
         let dir = config.data_dir.clone();
         Some(
-            tokio::task::spawn_blocking(move || crate::tls::load_or_create(&dir, &names))
-                .await
-                .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??,
+            tokio::task::spawn_blocking(move || match shared_ca {
+                Some(ca) => crate::tls::load_or_create_shared(ca.as_ref(), &dir, &names),
+                None => crate::tls::load_or_create(&dir, &names),
+            })
+            .await
+            .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??,
         )
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
