@@ -2,16 +2,19 @@
 //! evidence, an incident's page with its alerts, and their status changes. The same data as
 //! `api/detection.rs`; the events table is shared with a device's timeline.
 
+use std::cmp::Ordering;
+
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, Render, html};
+use netward_model::address_order::compare_addresses;
 use netward_model::detection::{AlertEntity, AlertStatus, EventEntity, Outcome};
 use netward_model::{FieldError, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Viewer, page, select_field, table};
+use super::html::{SortOrder, Viewer, page, select_field, sortable_table, table, urlencode};
 use super::time::time_ago;
 use super::triage::triage_section;
 use super::user::User;
@@ -58,12 +61,12 @@ pub(super) fn event_rows(events: &[EventEntity], now: i64) -> Vec<Vec<Markup>> {
                     None => e.initiating_process_file_name.clone(),
                 }
                 .render(),
-                f.indicators
-                    .iter()
-                    .map(|i| i.title.clone().unwrap_or_else(|| i.value.clone()))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-                    .render(),
+                html! {
+                    @for (n, i) in f.indicators.iter().enumerate() {
+                        @if n > 0 { "; " }
+                        a href={ "/indicators/" (i.id) } { (i.title.clone().unwrap_or_else(|| i.value.clone())) }
+                    }
+                },
             ]
         })
         .collect()
@@ -100,6 +103,21 @@ fn alert_row(a: &AlertEntity, now: i64) -> Vec<Markup> {
         time_ago(&a.last_seen, now),
     ]
 }
+
+type AlertOrder = (&'static str, fn(&AlertEntity, &AlertEntity) -> Ordering);
+
+/// The alerts list's sortable columns; indicators (addresses) in numeric order.
+const ALERT_ORDERS: [AlertOrder; 7] = [
+    ("title", |a, b| a.title.cmp(&b.title)),
+    ("severity", |a, b| a.severity.cmp(&b.severity)),
+    ("status", |a, b| a.status.cmp(&b.status)),
+    ("device", |a, b| a.device_name.cmp(&b.device_name)),
+    ("indicator", |a, b| {
+        compare_addresses(&a.indicator_value, &b.indicator_value)
+    }),
+    ("hits", |a, b| a.hit_count.cmp(&b.hit_count)),
+    ("last", |a, b| a.last_seen.cmp(&b.last_seen)),
+];
 
 const ALERT_HEADERS: [&str; 8] = [
     "Alert",
@@ -169,22 +187,40 @@ pub(super) async fn alerts(
     State(cp): State<ControlPlane>,
     u: User,
     Query(filter): Query<StatusFilter>,
+    Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     // An unknown status in the query lists every status, as the filter's "any".
     let status = AlertStatus::parse(&filter.status);
-    let list = cp
+    let mut list = cp
         .alerts(AlertQuery {
             status,
             top: LIST_ROWS,
             ..AlertQuery::default()
         })
         .await?;
+    order.apply(&mut list, &ALERT_ORDERS);
     let now = cp.now();
     let rows: Vec<Vec<Markup>> = list.iter().map(|a| alert_row(a, now)).collect();
+    let keys = [
+        "title",
+        "severity",
+        "status",
+        "device",
+        "indicator",
+        "hits",
+        "",
+        "last",
+    ];
+    let columns: Vec<(&str, Option<&str>)> = ALERT_HEADERS
+        .iter()
+        .zip(keys)
+        .map(|(h, k)| (*h, Some(k).filter(|k| !k.is_empty())))
+        .collect();
+    let base = format!("/alerts?status={}&", urlencode(&filter.status));
     let body = html! {
         p { "New alerts appear here as they are raised." }
         (status_filter(&filter.status, "/alerts"))
-        (table("Alerts, most recent first", &ALERT_HEADERS, &rows, "alerts-body"))
+        (sortable_table("Alerts, most recent first", &columns, &order, &base, &rows, "alerts-body"))
     };
     Ok(page("Alerts", "/alerts", Some(&u.viewer), body))
 }

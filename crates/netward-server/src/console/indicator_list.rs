@@ -4,13 +4,13 @@
 use axum::extract::{Query, State};
 use maud::{Markup, Render, html};
 use netward_model::text::thousands;
-use netward_model::timestamp::format_rfc3339;
 use netward_model::{Action, Role};
 use serde::Deserialize;
 
 use super::error::PageError;
 use super::html::{Notice, TextField, notice, page, select_field, table_or, urlencode};
 use super::indicators::action_label;
+use super::time::time_at;
 use super::user::User;
 use crate::control::ControlPlane;
 use crate::store::IndicatorQuery;
@@ -58,6 +58,7 @@ pub(super) async fn list(
         )
         .await?;
     let total = total.unwrap_or_default();
+    let now = cp.now();
     let rows: Vec<Vec<Markup>> = list
         .iter()
         .map(|i| {
@@ -75,8 +76,7 @@ pub(super) async fn list(
                 .render(),
                 i.draft
                     .expires_at
-                    .map_or("never".into(), format_rfc3339)
-                    .render(),
+                    .map_or_else(|| "never".render(), |t| time_at(t, now)),
                 super::indicators::source_cell(i),
             ]
         })

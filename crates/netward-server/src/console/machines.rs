@@ -1,19 +1,37 @@
 //! `/devices`: the devices list, with each device's sync state updated live, and a device's
 //! page (its facts and its timeline). The same data as `api/machines.rs`.
 
-use axum::extract::{Path, State};
+use std::cmp::Ordering;
+
+use axum::extract::{Path, Query, State};
 use maud::{Markup, Render, html};
 use netward_model::agent_wire::MachineEntity;
+use serde::Deserialize;
 
 use super::detection::{EVENT_HEADERS, event_rows};
 use super::error::{PageError, id_of};
-use super::html::{facts, page, table};
+use super::html::{SortOrder, facts, page, sortable_table, table};
 use super::user::User;
 use crate::control::ControlPlane;
+use crate::overview::DeviceState;
 use crate::store::EventQuery;
 
 /// Events shown on a device's page.
 const TIMELINE_ROWS: usize = 500;
+
+type DeviceOrder = (&'static str, fn(&MachineEntity, &MachineEntity) -> Ordering);
+
+/// The devices list's sortable columns: host name then id (as a number), group, online
+/// first, applied version, in sync first.
+const DEVICE_ORDERS: [DeviceOrder; 5] = [
+    ("device", |a, b| {
+        (&a.hostname, a.id.parse::<i64>().ok()).cmp(&(&b.hostname, b.id.parse::<i64>().ok()))
+    }),
+    ("group", |a, b| a.group.cmp(&b.group)),
+    ("online", |a, b| b.online.cmp(&a.online)),
+    ("applied", |a, b| a.applied_version.cmp(&b.applied_version)),
+    ("sync", |a, b| b.in_sync.cmp(&a.in_sync)),
+];
 
 /// A device's sync state in words.
 pub(super) fn sync_text(m: &MachineEntity) -> String {
@@ -46,9 +64,28 @@ pub(super) fn applied_text(m: &MachineEntity) -> String {
     m.applied_version.map_or("-".into(), |v| format!("v{v}"))
 }
 
-/// `GET /devices`.
-pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Markup, PageError> {
-    let machines = cp.machines().await?;
+#[derive(Deserialize, Default)]
+pub(super) struct StateFilter {
+    /// `in-sync`, `behind`, `offline` or `revoked`; anything else lists every device.
+    #[serde(default)]
+    state: String,
+}
+
+/// `GET /devices`, every device or those in one state (`?state=behind`).
+pub(super) async fn list(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Query(filter): Query<StateFilter>,
+    Query(order): Query<SortOrder>,
+) -> Result<Markup, PageError> {
+    let mut machines = cp.machines().await?;
+    order.apply(&mut machines, &DEVICE_ORDERS);
+    let state = DeviceState::ALL
+        .into_iter()
+        .find(|s| s.key() == filter.state);
+    if let Some(state) = state {
+        machines.retain(|m| DeviceState::of(m) == state);
+    }
     let groups = cp.groups().await?;
     let rows: Vec<Vec<Markup>> = machines
         .iter()
@@ -71,14 +108,30 @@ pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Mark
         })
         .collect();
     let body = html! {
+        @if let Some(state) = state {
+            p class="notice ok" { (state.label()) " devices only. " a href="/devices" { "Every device" } }
+        }
         p {
             "Which policy version each device enforces, updated live as agents acknowledge. \
              Enroll a device with " code { "netward enroll-token create" } " and "
             code { "netward agent --enroll" } "."
         }
-        (table(
+        (sortable_table(
             "Devices",
-            &["Device", "Group", "Mode", "Coverage", "Online", "Applied", "Sync"],
+            &[
+                ("Device", Some("device")),
+                ("Group", Some("group")),
+                ("Mode", None),
+                ("Coverage", None),
+                ("Online", Some("online")),
+                ("Applied", Some("applied")),
+                ("Sync", Some("sync")),
+            ],
+            &order,
+            &match state {
+                Some(s) => format!("/devices?state={}&", s.key()),
+                None => "/devices?".to_owned(),
+            },
             &rows,
             "devices-body"
         ))

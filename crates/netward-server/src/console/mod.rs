@@ -3,19 +3,26 @@
 //! Every page calls the same [`ControlPlane`] methods as the REST API, with the same role
 //! checks; the console only renders. Each page lives in the file its `api/` sibling has:
 //!
+//! - `overview.rs`: the landing page, counts and charts over the last 24 hours or 7 days;
+//!   `charts.rs`: the SVG charts, each with its numbers as text.
 //! - `machines.rs`: the devices list and a device's page (facts and timeline).
 //! - `indicators.rs`: the indicators list (searched in the store), the form, save, delete;
 //!   `import.rs`: importing a file.
 //! - `detection.rs`: alerts and incidents, and their status changes; `triage.rs`: an alert's
 //!   assignment, classification, determination and comments; `time.rs`: relative times;
 //!   `words.rs`: statuses, reasons, severities and counts as words.
+//! - `events.rs`: the events, with the API's filters, following live; `hunting.rs`: who
+//!   contacted an address or range.
 //! - `feeds.rs`: threat-intel feeds, a feed's runs and refusals, and their forms.
 //! - `settings.rs`: the settings page and the tenant switch; `groups.rs` and `tokens.rs`: the
 //!   page's sections for device groups and API tokens, and their forms.
+//! - `enrollment.rs`: enrollment tokens (admins): list, create, revoke; `audit_log.rs`: the
+//!   audit log (admins), by actor and action.
 //! - `login.rs`: sign-in and sign-out.
 //! - `live.rs`: `GET /console/live`, a server-sent-event stream of `machines` (every device's
 //!   sync state, whenever an agent acknowledges, connects or disconnects, or the policy
-//!   changes) and `alert` (each alert as it is raised or changes). `console.js` applies them
+//!   changes), `alert` (each alert as it is raised or changes) and `events` (new events were
+//!   stored). `console.js` applies them
 //!   to the page in place.
 //! - `user.rs`: the signed-in user of a request and the role-then-CSRF check of every write;
 //!   `error.rs`: the one mapping of a failure to a redirect or an error page.
@@ -26,17 +33,23 @@
 //! already markup, so no page escapes by hand. This file only declares the parts and builds
 //! the router.
 
+mod audit_log;
+mod charts;
 mod detection;
+mod enrollment;
 mod error;
+mod events;
 mod feeds;
 mod groups;
 pub mod html;
+mod hunting;
 mod import;
 mod indicator_list;
 mod indicators;
 mod live;
 mod login;
 mod machines;
+mod overview;
 pub mod session;
 mod settings;
 mod time;
@@ -78,7 +91,8 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         secure,
     });
     Router::new()
-        .route("/", get(|| async { Redirect::to("/devices") }))
+        .route("/", get(|| async { Redirect::to("/overview") }))
+        .route("/overview", get(overview::show))
         .route(
             "/console.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
@@ -120,6 +134,8 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         .route("/alerts/{id}/assign", post(triage::assign_to_me))
         .route("/alerts/{id}/classify", post(triage::classify))
         .route("/alerts/{id}/comments", post(triage::comment))
+        .route("/events", get(events::list))
+        .route("/hunting", get(hunting::show))
         .route("/incidents", get(detection::incidents))
         .route("/incidents/{id}", get(detection::incident))
         .route("/incidents/{id}/status", post(detection::incident_status))
@@ -127,6 +143,12 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         .route("/feeds/{name}", get(feeds::show).post(feeds::update))
         .route("/feeds/{name}/sync", post(feeds::sync))
         .route("/feeds/{name}/delete", post(feeds::delete))
+        .route("/audit", get(audit_log::list))
+        .route(
+            "/enrollment",
+            get(enrollment::list).post(enrollment::create),
+        )
+        .route("/enrollment/{id}/revoke", post(enrollment::revoke))
         .route("/settings", get(settings::show).post(settings::save))
         .route("/settings/groups", post(groups::create))
         .route("/settings/groups/{name}", post(groups::update))

@@ -10,6 +10,7 @@
 //! | [`AuditStore`] | `audit.rs` | the audit log and the policy version |
 //! | [`DetectionStore`] | `detection.rs` | events, alerts, incidents |
 //! | [`FeedStore`] | `feeds.rs` | threat-intel feeds, their runs and their indicators' changes |
+//! | [`OverviewStore`] | `overview.rs` | the console overview's counts, aggregated in the database |
 //!
 //! The embedded SQLite backend lives in [`sqlite`], one file per trait; another backend
 //! implements the same traits, with the same [`StoreError`], and passes the same conformance
@@ -27,6 +28,7 @@ pub mod error;
 pub mod feeds;
 pub mod fleet;
 pub mod indicators;
+pub mod overview;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
@@ -48,6 +50,7 @@ pub use indicators::{
     BatchDeletion, BulkDeletion, DeleteFilter, ImportSource, ImportSummary, IndicatorQuery,
     IndicatorStore, StoredImport,
 };
+pub use overview::OverviewStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};
@@ -69,6 +72,7 @@ pub trait Store:
     + AuditStore
     + DetectionStore
     + FeedStore
+    + OverviewStore
     + std::fmt::Debug
     + 'static
 {
@@ -82,6 +86,7 @@ impl<T> Store for T where
         + AuditStore
         + DetectionStore
         + FeedStore
+        + OverviewStore
         + std::fmt::Debug
         + 'static
 {

@@ -1,6 +1,6 @@
 //! The store conformance suite: every backend must pass these. Each test takes a fresh store.
 //! The cases live in `tests/`, one file per resource (`indicators.rs`, `fleet.rs`, `audit.rs`,
-//! `detection.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
+//! `detection.rs`, `overview.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
 //! `tests/odata_model.rs` (random filters against a naive model). This file holds the shared
 //! helpers, the list of cases and the runs against each backend.
 
@@ -12,6 +12,7 @@ mod fleet;
 mod indicators;
 mod odata;
 mod odata_model;
+mod overview;
 
 use netward_model::{Actor, ActorKind, IndicatorSubmission};
 
@@ -82,6 +83,8 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         detection::alerts_and_incidents_follow_the_rules,
         fleet::group_numbers_are_given_once,
         feeds::a_run_is_one_version_and_the_feed_owns_its_indicators,
+        overview::overview_counts_agree_with_the_lists,
+        overview::audit_entries_filter_page_and_count,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

@@ -20,6 +20,7 @@ mod enrollment;
 mod feeds;
 mod fleet;
 mod indicators;
+mod overview;
 mod schema;
 mod tokens;
 

@@ -24,6 +24,7 @@ mod import;
 mod indicator_query;
 mod indicators;
 mod odata;
+mod overview;
 mod schema;
 mod tokens;
 
