@@ -624,7 +624,11 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
         },
     );
     assert!(b.find("#hits-chart title").is_some() && b.find("#hits-chart desc").is_some());
-    assert!(b.text("#hits-chart desc").contains("blocked"));
+    let described = b.js("return document.querySelector('#hits-chart desc').textContent");
+    assert!(
+        described.as_str().unwrap().contains("blocked"),
+        "{described}"
+    );
     b.check_both_schemes("06a-overview");
     let blocked = |b: &Browser| -> u64 { b.text("[data-total=blocked]").parse().unwrap() };
     let before = blocked(&b);
@@ -659,6 +663,7 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     b.go(&url("/hunting?remoteIp=not-an-address"));
     assert!(b.find("#error-summary").is_some());
     b.check_accessible();
+    b.go(&url("/alerts"));
 
     // 5. Resolve it.
     b.click("#alerts-body a[data-alert-link]");

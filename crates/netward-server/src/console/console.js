@@ -85,8 +85,18 @@
           if (!text) return;
           const fresh = new DOMParser().parseFromString(text, "text/html");
           for (const old of document.querySelectorAll("[data-refresh]")) {
-            const next = fresh.getElementById(old.id);
-            if (next) old.replaceWith(document.importNode(next, true));
+            const found = fresh.getElementById(old.id);
+            if (!found) continue;
+            const next = document.importNode(found, true);
+            // Keep what the reader opened and where the keyboard was.
+            const opened = [...old.querySelectorAll("details")].map(function (d) { return d.open; });
+            next.querySelectorAll("details").forEach(function (d, i) { if (opened[i]) d.open = true; });
+            const focused = old.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+            old.replaceWith(next);
+            if (focused) {
+              const again = [...next.querySelectorAll("a[href]")].find(function (a) { return a.getAttribute("href") === focused; });
+              if (again) again.focus();
+            }
           }
         })
         .catch(function () {});

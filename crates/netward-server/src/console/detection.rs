@@ -2,19 +2,17 @@
 //! evidence, an incident's page with its alerts, and their status changes. The same data as
 //! `api/detection.rs`; the events table is shared with a device's timeline.
 
-use std::cmp::Ordering;
-
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, Render, html};
-use netward_model::address_order::compare_addresses;
 use netward_model::detection::{AlertEntity, AlertStatus, EventEntity, Outcome};
 use netward_model::{FieldError, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
 use super::html::{SortOrder, Viewer, page, select_field, sortable_table, table, urlencode};
+use super::orders::{ALERT_ORDERS, INCIDENT_ORDERS};
 use super::time::time_ago;
 use super::triage::triage_section;
 use super::user::User;
@@ -103,21 +101,6 @@ fn alert_row(a: &AlertEntity, now: i64) -> Vec<Markup> {
         time_ago(&a.last_seen, now),
     ]
 }
-
-type AlertOrder = (&'static str, fn(&AlertEntity, &AlertEntity) -> Ordering);
-
-/// The alerts list's sortable columns; indicators (addresses) in numeric order.
-const ALERT_ORDERS: [AlertOrder; 7] = [
-    ("title", |a, b| a.title.cmp(&b.title)),
-    ("severity", |a, b| a.severity.cmp(&b.severity)),
-    ("status", |a, b| a.status.cmp(&b.status)),
-    ("device", |a, b| a.device_name.cmp(&b.device_name)),
-    ("indicator", |a, b| {
-        compare_addresses(&a.indicator_value, &b.indicator_value)
-    }),
-    ("hits", |a, b| a.hit_count.cmp(&b.hit_count)),
-    ("last", |a, b| a.last_seen.cmp(&b.last_seen)),
-];
 
 const ALERT_HEADERS: [&str; 8] = [
     "Alert",
@@ -299,9 +282,11 @@ pub(super) async fn incidents(
     State(cp): State<ControlPlane>,
     u: User,
     Query(filter): Query<StatusFilter>,
+    Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     let status = AlertStatus::parse(&filter.status);
-    let list = cp.incidents(status, LIST_ROWS, 0).await?;
+    let mut list = cp.incidents(status, LIST_ROWS, 0).await?;
+    order.apply(&mut list, &INCIDENT_ORDERS);
     let now = cp.now();
     let rows: Vec<Vec<Markup>> = list
         .iter()
@@ -321,9 +306,20 @@ pub(super) async fn incidents(
     let body = html! {
         p { "An incident gathers one indicator's alerts across devices." }
         (status_filter(&filter.status, "/incidents"))
-        (table(
+        (sortable_table(
             "Incidents, most recent first",
-            &["Incident", "Severity", "Status", "Indicator", "Devices", "Alerts", "Hits", "Last seen"],
+            &[
+                ("Incident", Some("title")),
+                ("Severity", Some("severity")),
+                ("Status", Some("status")),
+                ("Indicator", Some("indicator")),
+                ("Devices", Some("devices")),
+                ("Alerts", Some("alerts")),
+                ("Hits", Some("hits")),
+                ("Last seen", Some("last")),
+            ],
+            &order,
+            &format!("/incidents?status={}&", urlencode(&filter.status)),
             &rows,
             ""
         ))

@@ -1,8 +1,6 @@
 //! `/devices`: the devices list, with each device's sync state updated live, and a device's
 //! page (its facts and its timeline). The same data as `api/machines.rs`.
 
-use std::cmp::Ordering;
-
 use axum::extract::{Path, Query, State};
 use maud::{Markup, Render, html};
 use netward_model::agent_wire::MachineEntity;
@@ -11,6 +9,7 @@ use serde::Deserialize;
 use super::detection::{EVENT_HEADERS, event_rows};
 use super::error::{PageError, id_of};
 use super::html::{SortOrder, facts, page, sortable_table, table};
+use super::orders::DEVICE_ORDERS;
 use super::user::User;
 use crate::control::ControlPlane;
 use crate::overview::DeviceState;
@@ -18,20 +17,6 @@ use crate::store::EventQuery;
 
 /// Events shown on a device's page.
 const TIMELINE_ROWS: usize = 500;
-
-type DeviceOrder = (&'static str, fn(&MachineEntity, &MachineEntity) -> Ordering);
-
-/// The devices list's sortable columns: host name then id (as a number), group, online
-/// first, applied version, in sync first.
-const DEVICE_ORDERS: [DeviceOrder; 5] = [
-    ("device", |a, b| {
-        (&a.hostname, a.id.parse::<i64>().ok()).cmp(&(&b.hostname, b.id.parse::<i64>().ok()))
-    }),
-    ("group", |a, b| a.group.cmp(&b.group)),
-    ("online", |a, b| b.online.cmp(&a.online)),
-    ("applied", |a, b| a.applied_version.cmp(&b.applied_version)),
-    ("sync", |a, b| b.in_sync.cmp(&a.in_sync)),
-];
 
 /// A device's sync state in words.
 pub(super) fn sync_text(m: &MachineEntity) -> String {

@@ -4,7 +4,8 @@
 //! checks; the console only renders. Each page lives in the file its `api/` sibling has:
 //!
 //! - `overview.rs`: the landing page, counts and charts over the last 24 hours or 7 days;
-//!   `charts.rs`: the SVG charts, each with its numbers as text.
+//!   `charts.rs`: the SVG charts, each with its numbers as text; `orders.rs`: the sortable
+//!   columns of the devices, alerts and incidents lists.
 //! - `machines.rs`: the devices list and a device's page (facts and timeline).
 //! - `indicators.rs`: the indicators list (searched in the store), the form, save, delete;
 //!   `import.rs`: importing a file.
@@ -49,6 +50,7 @@ mod indicators;
 mod live;
 mod login;
 mod machines;
+mod orders;
 mod overview;
 pub mod session;
 mod settings;

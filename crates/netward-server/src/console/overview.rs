@@ -240,7 +240,7 @@ fn leaders_section(
             ]
         })
         .collect();
-    let heading = format!("{key}-heading");
+    let heading = format!("top-{key}-heading");
     html! {
         section aria-labelledby=(heading) class="tile" {
             h2 id=(heading) { (title) }
