@@ -621,6 +621,9 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     // Events, with the API's filters; hunting by range; refusals as the API words them.
     let (_, events) = get(&s, &http, &session, "/events?outcome=audited").await;
     assert!(events.contains("198.51.100.10:443") && !events.contains("198.51.100.7:443"));
+    assert!(events.contains("Events 1–1 of 1, newest first"), "{events}");
+    let (_, all) = get(&s, &http, &session, "/events").await;
+    assert!(all.contains("Events 1–4 of 4, newest first"), "{all}");
     assert!(
         events.contains(&format!("href=\"/indicators/{audit}\"")),
         "events link to their indicator"
@@ -640,6 +643,9 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     let (_, alerts) = get(&s, &http, &session, "/alerts?sort=indicator&dir=asc").await;
     assert!(alerts.find(">198.51.100.7<").unwrap() < alerts.find(">198.51.100.10<").unwrap());
     assert!(alerts.contains("aria-sort=\"ascending\""));
+    let (_, sorted) = get(&s, &http, &session, "/indicators?sort=value&dir=desc").await;
+    assert!(sorted.find(">198.51.100.10<").unwrap() < sorted.find(">198.51.100.7<").unwrap());
+    assert!(sorted.contains("aria-sort=\"descending\""));
     let (_, devices) = get(&s, &http, &session, "/devices?sort=device&dir=desc").await;
     assert!(devices.find("ep-two").unwrap() < devices.find("ep-one").unwrap());
 

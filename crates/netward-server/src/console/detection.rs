@@ -203,7 +203,7 @@ pub(super) async fn alerts(
     let body = html! {
         p { "New alerts appear here as they are raised." }
         (status_filter(&filter.status, "/alerts"))
-        (sortable_table("Alerts, most recent first", &columns, &order, &base, &rows, "alerts-body"))
+        (sortable_table("Alerts, most recent first", &columns, &order, &base, &rows, "alerts-body", "Nothing yet."))
     };
     Ok(page("Alerts", "/alerts", Some(&u.viewer), body))
 }
@@ -321,7 +321,8 @@ pub(super) async fn incidents(
             &order,
             &format!("/incidents?status={}&", urlencode(&filter.status)),
             &rows,
-            ""
+            "",
+            "Nothing yet."
         ))
     };
     Ok(page("Incidents", "/incidents", Some(&u.viewer), body))

@@ -1,9 +1,11 @@
 //! `/events`: the stored events with the filters of `GET /api/events` (remote address or
-//! range, device, indicator, outcome, time window), newest first, 100 a page. The first page
+//! range, device, indicator, outcome, time window), newest first, 100 a page with "1–100 of
+//! N" (counted in the store). The first page
 //! follows the live stream: `console.js` re-reads the table when events are stored.
 
 use axum::extract::{Query, State};
 use maud::{Markup, html};
+use netward_model::text::thousands;
 use serde::Deserialize;
 
 use super::detection::{EVENT_HEADERS, event_rows};
@@ -65,20 +67,26 @@ pub(super) async fn list(
     Query(params): Query<EventParams>,
 ) -> Result<Markup, PageError> {
     let page_number = filter.page.trim().parse::<usize>().unwrap_or(1).max(1);
-    let (found, refused) = match params.query(PAGE_ROWS) {
+    let (found, total, refused) = match params.query(PAGE_ROWS) {
         Ok(mut q) => {
             q.top = PAGE_ROWS;
             q.skip = (page_number - 1).saturating_mul(PAGE_ROWS);
-            (cp.events(q).await?, None)
+            let total = cp.count_events(q.clone()).await?;
+            (cp.events(q).await?, total, None)
         }
-        Err(e) => (Vec::new(), Some(e.describe())),
+        Err(e) => (Vec::new(), 0, Some(e.describe())),
     };
     let now = cp.now();
     let first = (page_number - 1) * PAGE_ROWS + 1;
     let shown = if found.is_empty() {
-        "No events on this page".to_owned()
+        format!("No events on this page, of {}", thousands(total))
     } else {
-        format!("Events {first}–{}, newest first", first + found.len() - 1)
+        format!(
+            "Events {}–{} of {}, newest first",
+            thousands(first as u64),
+            thousands((first + found.len() - 1) as u64),
+            thousands(total)
+        )
     };
     // The device first: the events of every device are listed here.
     let mut headers = vec!["Device"];
@@ -125,7 +133,7 @@ pub(super) async fn list(
         }
         nav aria-label="Pages" class="pager" {
             @if page_number > 1 { a href=(link(page_number - 1)) rel="prev" { "Newer events" } " " }
-            @if found.len() == PAGE_ROWS { a href=(link(page_number + 1)) rel="next" { "Older events" } }
+            @if ((first - 1 + found.len()) as u64) < total { a href=(link(page_number + 1)) rel="next" { "Older events" } }
         }
     };
     Ok(page("Events", "/events", Some(&u.viewer), body))

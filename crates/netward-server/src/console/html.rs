@@ -316,6 +316,9 @@ fn table_frame(
     }
 }
 
+/// A sortable column: its key, as `?sort=` names it, and how it compares two rows.
+pub type ColumnOrder<T> = (&'static str, fn(&T, &T) -> std::cmp::Ordering);
+
 /// How a list page is sorted: `?sort=KEY&dir=desc`; each page names its keys and sorts by
 /// them, and an unknown key leaves the page's own order.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -336,7 +339,7 @@ impl SortOrder {
 
     /// Sorts `items` by the key whose name is chosen, with the comparison `keys` gives it;
     /// an unknown key leaves `items` as they are.
-    pub fn apply<T>(&self, items: &mut [T], keys: &[(&str, fn(&T, &T) -> std::cmp::Ordering)]) {
+    pub fn apply<T>(&self, items: &mut [T], keys: &[ColumnOrder<T>]) {
         if let Some((_, cmp)) = keys.iter().find(|(k, _)| *k == self.sort) {
             items.sort_by(|a, b| {
                 if self.descending() {
@@ -359,6 +362,7 @@ pub fn sortable_table(
     base: &str,
     rows: &[Vec<Markup>],
     body_id: &str,
+    empty: &str,
 ) -> Markup {
     let head = html! {
         @for (header, key) in columns {
@@ -381,7 +385,7 @@ pub fn sortable_table(
             }
         }
     };
-    table_frame(caption, head, rows, body_id, "Nothing yet.")
+    table_frame(caption, head, rows, body_id, empty)
 }
 
 /// A definition list of facts, each term and value as text.
@@ -458,6 +462,7 @@ mod tests {
             "/things?x=1&",
             &[],
             "",
+            "Nothing yet.",
         )
         .into_string();
         assert!(t.contains("<th scope=\"col\" aria-sort=\"ascending\"><a href=\"/things?x=1&amp;sort=name&amp;dir=desc\">Name"), "{t}");
@@ -469,7 +474,7 @@ mod tests {
         );
         assert!(t.contains("<th scope=\"col\">Note</th>"), "{t}");
         let mut v = vec![3, 1, 2];
-        let keys: [(&str, fn(&i32, &i32) -> std::cmp::Ordering); 1] = [("name", |a, b| a.cmp(b))];
+        let keys: [ColumnOrder<i32>; 1] = [("name", |a, b| a.cmp(b))];
         order.apply(&mut v, &keys);
         assert_eq!(v, [1, 2, 3]);
         SortOrder {

@@ -39,10 +39,10 @@ struct LiveMachine {
 }
 
 impl LiveMachine {
-    fn of(m: &MachineEntity) -> Self {
+    fn of(m: &MachineEntity, now: i64) -> Self {
         LiveMachine {
             id: m.id.clone(),
-            online: online_text(m),
+            online: online_text(m, now),
             sync: sync_text(m),
             in_sync: m.in_sync,
             applied: applied_text(m),
@@ -122,7 +122,8 @@ pub(super) async fn stream(
                     machines.borrow_and_update();
                     versions.borrow_and_update();
                     let list = cp.machines().await.ok()?;
-                    let live: Vec<LiveMachine> = list.iter().map(LiveMachine::of).collect();
+                    let live: Vec<LiveMachine> =
+                        list.iter().map(|m| LiveMachine::of(m, cp.now())).collect();
                     Event::default()
                         .event("machines")
                         .json_data(&live)

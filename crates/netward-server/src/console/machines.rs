@@ -4,12 +4,14 @@
 use axum::extract::{Path, Query, State};
 use maud::{Markup, Render, html};
 use netward_model::agent_wire::MachineEntity;
+use netward_model::timestamp::parse_rfc3339;
 use serde::Deserialize;
 
 use super::detection::{EVENT_HEADERS, event_rows};
 use super::error::{PageError, id_of};
 use super::html::{SortOrder, facts, page, sortable_table, table};
 use super::orders::DEVICE_ORDERS;
+use super::time::ago_text;
 use super::user::User;
 use crate::control::ControlPlane;
 use crate::overview::DeviceState;
@@ -35,12 +37,16 @@ pub(super) fn sync_text(m: &MachineEntity) -> String {
     }
 }
 
-/// Whether a device is connected, in words.
-pub(super) fn online_text(m: &MachineEntity) -> String {
+/// Whether a device is connected, in words, with how long ago it was last seen (`now` in
+/// Unix seconds).
+pub(super) fn online_text(m: &MachineEntity, now: i64) -> String {
     if m.online {
         "online".into()
     } else {
-        format!("offline since {}", m.last_seen)
+        match parse_rfc3339(&m.last_seen) {
+            Some(t) => format!("offline, last seen {}", ago_text(t, now)),
+            None => format!("offline since {}", m.last_seen),
+        }
     }
 }
 
@@ -64,6 +70,7 @@ pub(super) async fn list(
     Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     let mut machines = cp.machines().await?;
+    let now = cp.now();
     order.apply(&mut machines, &DEVICE_ORDERS);
     let state = DeviceState::ALL
         .into_iter()
@@ -82,7 +89,7 @@ pub(super) async fn list(
                 m.group.render(),
                 g.map_or("-", |g| g.mode.as_str()).render(),
                 g.map_or("-", |g| g.coverage.as_str()).render(),
-                html! { span data-live="online" data-id=(m.id) { (online_text(m)) } },
+                html! { span data-live="online" data-id=(m.id) { (online_text(m, now)) } },
                 html! { span data-live="applied" data-id=(m.id) { (applied_text(m)) } },
                 html! {
                     span data-live="sync" data-id=(m.id) class=(if m.in_sync { "good" } else { "warn" }) {
@@ -118,7 +125,8 @@ pub(super) async fn list(
                 None => "/devices?".to_owned(),
             },
             &rows,
-            "devices-body"
+            "devices-body",
+            "Nothing yet."
         ))
     };
     Ok(page("Devices", "/devices", Some(&u.viewer), body))
@@ -178,7 +186,7 @@ pub(super) async fn show(
         dl class="facts" {
             (facts(&known))
             dt { "Online" }
-            dd { span data-live="online" data-id=(id) { (online_text(&m)) } }
+            dd { span data-live="online" data-id=(id) { (online_text(&m, cp.now())) } }
             dt { "Applied" }
             dd { span data-live="applied" data-id=(id) { (applied_text(&m)) } }
             dt { "Sync" }

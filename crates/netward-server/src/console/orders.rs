@@ -2,17 +2,15 @@
 //! alerts and incidents): each key, as `?sort=` names it, with its comparison. Addresses
 //! compare as numbers (`100.64.0.2` before `100.64.0.10`).
 
-use std::cmp::Ordering;
-
 use netward_model::address_order::compare_addresses;
 use netward_model::agent_wire::MachineEntity;
 use netward_model::detection::{AlertEntity, IncidentEntity};
 
-type DeviceOrder = (&'static str, fn(&MachineEntity, &MachineEntity) -> Ordering);
+use super::html::ColumnOrder;
 
 /// The devices list's sortable columns: host name then id (as a number), group, online
 /// first, applied version, in sync first.
-pub(super) const DEVICE_ORDERS: [DeviceOrder; 5] = [
+pub(super) const DEVICE_ORDERS: [ColumnOrder<MachineEntity>; 5] = [
     ("device", |a, b| {
         (&a.hostname, a.id.parse::<i64>().ok()).cmp(&(&b.hostname, b.id.parse::<i64>().ok()))
     }),
@@ -22,10 +20,8 @@ pub(super) const DEVICE_ORDERS: [DeviceOrder; 5] = [
     ("sync", |a, b| b.in_sync.cmp(&a.in_sync)),
 ];
 
-type AlertOrder = (&'static str, fn(&AlertEntity, &AlertEntity) -> Ordering);
-
 /// The alerts list's sortable columns; indicators (addresses) in numeric order.
-pub(super) const ALERT_ORDERS: [AlertOrder; 7] = [
+pub(super) const ALERT_ORDERS: [ColumnOrder<AlertEntity>; 7] = [
     ("title", |a, b| a.title.cmp(&b.title)),
     ("severity", |a, b| a.severity.cmp(&b.severity)),
     ("status", |a, b| a.status.cmp(&b.status)),
@@ -37,13 +33,8 @@ pub(super) const ALERT_ORDERS: [AlertOrder; 7] = [
     ("last", |a, b| a.last_seen.cmp(&b.last_seen)),
 ];
 
-type IncidentOrder = (
-    &'static str,
-    fn(&IncidentEntity, &IncidentEntity) -> Ordering,
-);
-
 /// The incidents list's sortable columns; indicators (addresses) in numeric order.
-pub(super) const INCIDENT_ORDERS: [IncidentOrder; 8] = [
+pub(super) const INCIDENT_ORDERS: [ColumnOrder<IncidentEntity>; 8] = [
     ("title", |a, b| a.title.cmp(&b.title)),
     ("severity", |a, b| a.severity.cmp(&b.severity)),
     ("status", |a, b| a.status.cmp(&b.status)),

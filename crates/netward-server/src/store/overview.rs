@@ -16,7 +16,7 @@ use netward_model::{ActorKind, Severity};
 
 use netward_model::Actor;
 
-use super::{AuditRecord, StoreError};
+use super::{AuditRecord, EventQuery, StoreError};
 
 /// Hits of one outcome in one bucket of a window.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +68,9 @@ pub struct AuditFilter {
 
 /// The overview's aggregations.
 pub trait OverviewStore: Send + Sync {
+    /// How many events match `query`'s filters (its paging and order ignored), for a list's
+    /// "1–100 of N".
+    fn count_events(&self, query: &EventQuery) -> Result<u64, StoreError>;
     /// One page of the audit log entries that match `filter`, newest first, and how many
     /// match in all.
     fn audit_entries(&self, filter: &AuditFilter) -> Result<(Vec<AuditRecord>, u64), StoreError>;

@@ -5,12 +5,13 @@ use netward_model::detection::AlertStatus;
 use rusqlite::types::Value;
 use rusqlite::{Row, params_from_iter};
 
+use super::detection::queries::event_filter;
 use super::{SqliteStore, db, to_i64, to_u64};
 use crate::store::overview::{
     AuditFilter, HitBucket, HitLeader, OverviewStore, SourceCount, actor_kind, audit_record,
     outcome, severity, sql,
 };
-use crate::store::{AuditRecord, StoreError};
+use crate::store::{AuditRecord, EventQuery, StoreError};
 
 impl SqliteStore {
     /// Rows of `statement` with `args`, each read by `read`.
@@ -53,6 +54,13 @@ impl SqliteStore {
 }
 
 impl OverviewStore for SqliteStore {
+    fn count_events(&self, query: &EventQuery) -> Result<u64, StoreError> {
+        let (filter, args) = event_filter(query);
+        let statement = format!("SELECT count(*) FROM events e {filter}");
+        let n = self.aggregate(&statement, args, |r| r.get::<_, i64>(0))?;
+        Ok(to_u64(n.first().copied().unwrap_or(0)))
+    }
+
     fn audit_entries(&self, f: &AuditFilter) -> Result<(Vec<AuditRecord>, u64), StoreError> {
         let actor = Value::Text(f.actor.clone().unwrap_or_default());
         let action = Value::Text(f.action.clone().unwrap_or_default());

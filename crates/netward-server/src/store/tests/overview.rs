@@ -167,6 +167,17 @@ pub(super) fn overview_counts_agree_with_the_lists(store: &dyn Store) {
         assert_eq!(t.hits, hits_listed(store, q));
     }
     assert_eq!(store.top_indicators(from, 1).unwrap().len(), 1, "limited");
+    let (lo, hi) = netward_model::IndicatorValue::parse("203.0.113.0/24")
+        .unwrap()
+        .bounds();
+    let in_range = EventQuery {
+        remote: Some((false, lo, hi)),
+        to_ms: Some(from + 2 * HOUR),
+        device: Some(one),
+        ..EventQuery::default()
+    };
+    assert_eq!(store.count_events(&in_range).unwrap(), 4);
+    assert_eq!(store.count_events(&EventQuery::default()).unwrap(), 7);
     let devices = store.top_devices(from, 10).unwrap();
     assert_eq!(
         devices,
