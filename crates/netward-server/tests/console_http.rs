@@ -658,35 +658,25 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
         "{log}"
     );
     let (_, page) = get(&s, &http, &session, "/enrollment").await;
-    let made = http
-        .post(format!("{}/enrollment", s.base))
-        .header(COOKIE, &session)
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("group", "default"),
-            ("validHours", "2"),
-            ("maxUses", "5"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let csrf = csrf_of(&page);
+    let create = |valid_hours: &'static str| {
+        http.post(format!("{}/enrollment", s.base))
+            .header(COOKIE, &session)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("group", "default"),
+                ("validHours", valid_hours),
+                ("maxUses", "5"),
+            ])
+            .send()
+    };
+    let made = create("2").await.unwrap();
     assert_eq!(made.status(), StatusCode::OK);
     let made = made.text().await.unwrap();
     assert!(made.contains("nwe_") && made.contains("0 of 5"), "{made}");
     let (_, tokens) = s.get("/api/enroll-tokens").await;
     assert_eq!(tokens["value"].as_array().unwrap().len(), 3);
-    let bad = http
-        .post(format!("{}/enrollment", s.base))
-        .header(COOKIE, &session)
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("group", "default"),
-            ("validHours", "soon"),
-            ("maxUses", "5"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad = create("soon").await.unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert!(bad.text().await.unwrap().contains("validHours"));
 

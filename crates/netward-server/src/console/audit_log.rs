@@ -8,7 +8,7 @@ use netward_model::text::thousands;
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{TextField, page, select_field, table_or, urlencode};
+use super::html::{TextField, page, page_caption, select_field, table_or, urlencode};
 use super::time::time_at;
 use super::user::User;
 use crate::control::ControlPlane;
@@ -61,16 +61,7 @@ pub(super) async fn list(
         })
         .collect();
     let first = (page_number - 1) * PAGE_ROWS + 1;
-    let caption = if entries.is_empty() {
-        format!("No entries on this page, of {}", thousands(total))
-    } else {
-        format!(
-            "Entries {}–{} of {}, newest first",
-            thousands(first as u64),
-            thousands((first + entries.len() - 1) as u64),
-            thousands(total)
-        )
-    };
+    let caption = page_caption("Entries", first, entries.len(), total);
     let mut choices: Vec<(String, String)> = vec![(String::new(), "any".to_owned())];
     choices.extend(
         actions

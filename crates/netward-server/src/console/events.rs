@@ -5,12 +5,13 @@
 
 use axum::extract::{Query, State};
 use maud::{Markup, html};
-use netward_model::text::thousands;
 use serde::Deserialize;
 
 use super::detection::{EVENT_HEADERS, event_rows};
 use super::error::PageError;
-use super::html::{Notice, TextField, notice, page, select_field, table_or, urlencode};
+use super::html::{
+    Notice, TextField, notice, page, page_caption, select_field, table_or, urlencode,
+};
 use super::user::User;
 use super::words::device;
 use crate::api::params::EventParams;
@@ -78,16 +79,7 @@ pub(super) async fn list(
     };
     let now = cp.now();
     let first = (page_number - 1) * PAGE_ROWS + 1;
-    let shown = if found.is_empty() {
-        format!("No events on this page, of {}", thousands(total))
-    } else {
-        format!(
-            "Events {}–{} of {}, newest first",
-            thousands(first as u64),
-            thousands((first + found.len() - 1) as u64),
-            thousands(total)
-        )
-    };
+    let shown = page_caption("Events", first, found.len(), total);
     // The device first: the events of every device are listed here.
     let mut headers = vec!["Device"];
     headers.extend(EVENT_HEADERS);

@@ -316,6 +316,26 @@ fn table_frame(
     }
 }
 
+/// A page's caption: "Events 101–200 of 1,000, newest first" for `shown` rows from the
+/// 1-based `first` of `total` (`what` names them), or "No events on this page, of 1,000".
+pub fn page_caption(what: &str, first: usize, shown: usize, total: u64) -> String {
+    use netward_model::text::thousands;
+    if shown == 0 {
+        format!(
+            "No {} on this page, of {}",
+            what.to_lowercase(),
+            thousands(total)
+        )
+    } else {
+        format!(
+            "{what} {}–{} of {}, newest first",
+            thousands(first as u64),
+            thousands((first + shown - 1) as u64),
+            thousands(total)
+        )
+    }
+}
+
 /// A sortable column: its key, as `?sort=` names it, and how it compares two rows.
 pub type ColumnOrder<T> = (&'static str, fn(&T, &T) -> std::cmp::Ordering);
 
