@@ -6,13 +6,22 @@ use std::net::IpAddr;
 /// Sorts `addresses` numerically (an address may carry a `/prefix`, which sorts after the
 /// bare address).
 pub fn sort_addresses(addresses: &mut [String]) {
-    addresses.sort_by_cached_key(|a| {
-        let (ip, prefix) = a.split_once('/').unwrap_or((a, ""));
-        match ip.parse::<IpAddr>() {
-            Ok(ip) => (0, Some(ip), prefix.parse::<u8>().ok(), String::new()),
-            Err(_) => (1, None, None, a.clone()),
-        }
-    });
+    addresses.sort_by_cached_key(|a| order_key(a));
+}
+
+/// Two addresses (or ranges) in the order [`sort_addresses`] puts them.
+pub fn compare_addresses(a: &str, b: &str) -> std::cmp::Ordering {
+    order_key(a).cmp(&order_key(b))
+}
+
+type OrderKey = (u8, Option<IpAddr>, Option<u8>, String);
+
+fn order_key(a: &str) -> OrderKey {
+    let (ip, prefix) = a.split_once('/').unwrap_or((a, ""));
+    match ip.parse::<IpAddr>() {
+        Ok(ip) => (0, Some(ip), prefix.parse::<u8>().ok(), String::new()),
+        Err(_) => (1, None, None, a.to_owned()),
+    }
 }
 
 #[cfg(test)]
@@ -31,6 +40,10 @@ mod tests {
         .map(str::to_owned)
         .to_vec();
         sort_addresses(&mut v);
+        assert_eq!(
+            compare_addresses("100.64.0.2", "100.64.0.10"),
+            std::cmp::Ordering::Less
+        );
         assert_eq!(
             v,
             [

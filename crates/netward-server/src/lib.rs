@@ -26,6 +26,7 @@ pub mod import;
 pub mod indicators;
 pub mod machines;
 pub mod metrics;
+pub mod overview;
 pub mod policy_log;
 pub mod server;
 pub mod sessions;

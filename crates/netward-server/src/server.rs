@@ -226,15 +226,15 @@ pub async fn start_with_clock(
         servers,
         ca_fingerprint: tls.as_ref().map(|t| t.ca_fingerprint.clone()),
     };
-    let cp = ControlPlane::new(
-        store,
-        GuardRails::new(&own),
-        clock,
-        enroll_target.to_string(),
-    )
-    .map_err(ServerError::Bootstrap)?
-    .with_detection(&config.detection)?
-    .with_metrics(config.metrics);
+    // The store blocks (PostgreSQL's client runs a runtime of its own): off the async threads.
+    let rails = GuardRails::new(&own);
+    let target = enroll_target.to_string();
+    let cp = tokio::task::spawn_blocking(move || ControlPlane::new(store, rails, clock, target))
+        .await
+        .map_err(|e| ServerError::Serve(std::io::Error::other(e)))?
+        .map_err(ServerError::Bootstrap)?
+        .with_detection(&config.detection)?
+        .with_metrics(config.metrics);
     cp.follow_replicas().map_err(ServerError::Serve)?;
     tokio::spawn(cp.clone().retention_loop());
     tokio::spawn(cp.clone().feed_refresh_loop());

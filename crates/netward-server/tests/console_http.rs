@@ -556,3 +556,187 @@ async fn an_admin_subscribes_to_a_feed_in_the_console_and_sees_its_runs_and_refu
         "{page}"
     );
 }
+
+/// The number a page shows right after `marker` (an attribute such as `data-total="blocked"`).
+fn number_after(html: &str, marker: &str) -> u64 {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} on the page"));
+    let rest = &html[at..];
+    let start = rest.find('>').unwrap() + 1;
+    let digits: String = rest[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+/// Attempts the API lists for `query`, added up.
+async fn api_hits(s: &TestServer, query: &str) -> u64 {
+    let (status, body) = s.get(&format!("/api/events?{query}&$top=10000")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["AdditionalFields"]["Count"].as_u64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
+    use common::{deliver, enroll, event, indicator, now_ms};
+    let s = TestServer::start().await;
+    let http = no_redirects();
+    let one = enroll(&s, "ep-one").await;
+    let two = enroll(&s, "ep-two").await;
+    let block = indicator(&s, "198.51.100.7", "Block", true).await;
+    let audit = indicator(&s, "198.51.100.10", "Audit", true).await;
+    let (b, a) = ((block, "198.51.100.7"), (audit, "198.51.100.10"));
+    let t = now_ms();
+    let batches = [
+        (
+            &one,
+            vec![
+                event(1, b.1, "blocked", 40, &[b], t - 1_000),
+                event(2, a.1, "audited", 3, &[a], t - 2_000),
+            ],
+        ),
+        // Two days ago: in the week, not in the day.
+        (
+            &two,
+            vec![
+                event(1, b.1, "blocked", 2, &[b], t - 3_000),
+                event(2, b.1, "blocked", 100, &[b], t - 2 * 86_400_000),
+            ],
+        ),
+    ];
+    for (secret, events) in batches {
+        let (status, body) = deliver(&s, secret, events, 0).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, cookie) = sign_in(&s, &http, &s.admin).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    let landing = http
+        .get(format!("{}/", s.base))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landing.headers()[LOCATION], "/overview");
+
+    let (status, day) = get(&s, &http, &session, "/overview").await;
+    assert_eq!(status, StatusCode::OK);
+    let from_at = day.find("data-from=\"").unwrap() + "data-from=\"".len();
+    let from = &day[from_at..from_at + 20];
+    for (outcome, expected) in [("blocked", 42), ("audited", 3), ("allowed", 0)] {
+        let shown = number_after(&day, &format!("data-total=\"{outcome}\""));
+        assert_eq!(shown, expected, "{outcome}");
+        assert_eq!(
+            shown,
+            api_hits(&s, &format!("from={from}&outcome={outcome}")).await
+        );
+    }
+    let top = |kind: &str, id: i64| format!("data-top=\"{kind}\" data-id=\"{id}\"");
+    assert_eq!(number_after(&day, &top("indicators", block)), 42);
+    assert_eq!(number_after(&day, &top("indicators", audit)), 3);
+    assert!(
+        day.find(&top("indicators", block)) < day.find(&top("indicators", audit)),
+        "most first"
+    );
+    assert_eq!(
+        number_after(&day, &top("indicators", audit)),
+        api_hits(&s, &format!("from={from}&indicatorId={audit}")).await
+    );
+    // One alert per device and indicator, all new, all Medium; neither device is connected.
+    assert_eq!(number_after(&day, "data-severity=\"Medium\""), 3);
+    assert_eq!(number_after(&day, "data-severity=\"High\""), 0);
+    assert_eq!(number_after(&day, "data-devices=\"offline\""), 2);
+    assert_eq!(number_after(&day, "data-devices=\"in-sync\""), 0);
+    assert!(
+        day.contains("role=\"img\"")
+            && day.contains(
+                "<desc id=\"hits-chart-desc\">In all: 42 blocked, 3 audited, 0 allowed.</desc>"
+            ),
+        "{day}"
+    );
+    let (_, week) = get(&s, &http, &session, "/overview?range=7d").await;
+    assert_eq!(number_after(&week, "data-total=\"blocked\""), 142);
+
+    // Events, with the API's filters; hunting by range; refusals as the API words them.
+    let (_, events) = get(&s, &http, &session, "/events?outcome=audited").await;
+    assert!(events.contains("198.51.100.10:443") && !events.contains("198.51.100.7:443"));
+    assert!(events.contains("Events 1–1 of 1, newest first"), "{events}");
+    let (_, all) = get(&s, &http, &session, "/events").await;
+    assert!(all.contains("Events 1–4 of 4, newest first"), "{all}");
+    assert!(
+        events.contains(&format!("href=\"/indicators/{audit}\"")),
+        "events link to their indicator"
+    );
+    let (_, hunt) = get(&s, &http, &session, "/hunting?remoteIp=198.51.100.0/24").await;
+    assert!(
+        hunt.contains("ep-one") && hunt.contains("ep-two") && hunt.contains("/usr/bin/curl"),
+        "{hunt}"
+    );
+    let (_, refused) = get(&s, &http, &session, "/hunting?remoteIp=nope").await;
+    assert!(
+        refused.contains("error-summary") && refused.contains("remoteIp"),
+        "{refused}"
+    );
+
+    // Sorting: addresses in numeric order, devices by name either way.
+    let (_, alerts) = get(&s, &http, &session, "/alerts?sort=indicator&dir=asc").await;
+    assert!(alerts.find(">198.51.100.7<").unwrap() < alerts.find(">198.51.100.10<").unwrap());
+    assert!(alerts.contains("aria-sort=\"ascending\""));
+    let (_, sorted) = get(&s, &http, &session, "/indicators?sort=value&dir=desc").await;
+    assert!(sorted.find(">198.51.100.10<").unwrap() < sorted.find(">198.51.100.7<").unwrap());
+    assert!(sorted.contains("aria-sort=\"descending\""));
+    let (_, devices) = get(&s, &http, &session, "/devices?sort=device&dir=desc").await;
+    assert!(devices.find("ep-two").unwrap() < devices.find("ep-one").unwrap());
+
+    // The audit log, by actor; enrollment tokens made and revoked through the forms.
+    let (_, log) = get(&s, &http, &session, "/audit?actor=nobody").await;
+    assert!(log.contains("No entries on this page, of 0"), "{log}");
+    let (_, log) = get(&s, &http, &session, "/audit").await;
+    assert!(
+        log.contains("indicator.create") && log.contains(" of "),
+        "{log}"
+    );
+    let (_, page) = get(&s, &http, &session, "/enrollment").await;
+    let csrf = csrf_of(&page);
+    let create = |valid_hours: &'static str| {
+        http.post(format!("{}/enrollment", s.base))
+            .header(COOKIE, &session)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("group", "default"),
+                ("validHours", valid_hours),
+                ("maxUses", "5"),
+            ])
+            .send()
+    };
+    let made = create("2").await.unwrap();
+    assert_eq!(made.status(), StatusCode::OK);
+    let made = made.text().await.unwrap();
+    assert!(made.contains("nwe_") && made.contains("0 of 5"), "{made}");
+    let (_, tokens) = s.get("/api/enroll-tokens").await;
+    assert_eq!(tokens["value"].as_array().unwrap().len(), 3);
+    let bad = create("soon").await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("validHours"));
+
+    // A viewer reads the overview, events and hunting, not the audit log nor the tokens.
+    let viewer = s.token("vera", "viewer").await;
+    let (_, cookie) = sign_in(&s, &http, &viewer).await;
+    let session = cookie.unwrap().split(';').next().unwrap().to_owned();
+    for (path, status) in [
+        ("/overview", StatusCode::OK),
+        ("/events", StatusCode::OK),
+        ("/hunting", StatusCode::OK),
+        ("/audit", StatusCode::FORBIDDEN),
+        ("/enrollment", StatusCode::FORBIDDEN),
+    ] {
+        assert_eq!(get(&s, &http, &session, path).await.0, status, "{path}");
+    }
+}

@@ -2,8 +2,10 @@
 //! chromedriver, against a real server process, with a real agent enforcing in a lab endpoint.
 //! It signs in, adds an indicator through the form, watches the endpoint's sync state turn
 //! current and a blocked connection's alert arrive without a reload, resolves the alert, and
-//! checks that a viewer cannot write. A screenshot of each page goes to
-//! `target/console-screenshots/`.
+//! checks that a viewer cannot write. The overview's numbers are checked against the API's,
+//! and the overview, events and hunting pages are checked by axe-core in the light and the
+//! dark scheme; an alert is assigned, classified and commented on by keyboard only. A
+//! screenshot of each page goes to `target/console-screenshots/`.
 
 #![allow(
     clippy::unwrap_used,
@@ -265,6 +267,41 @@ impl Browser {
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Emulates the system's dark colour scheme (`dark`) or lifts the emulation (`""`).
+    fn color_scheme(&self, scheme: &str) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setEmulatedMedia",
+                        "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}})),
+        );
+    }
+
+    /// [`Self::check_accessible`] in the light and the dark scheme, with a screenshot of each.
+    fn check_both_schemes(&self, shot: &str) {
+        self.check_accessible();
+        self.shot(shot);
+        self.color_scheme("dark");
+        self.check_accessible();
+        self.shot(&format!("{shot}-dark"));
+        self.color_scheme("");
+    }
+
+    /// `GET path` on the server's API with `token`.
+    fn api(&self, server: &ServerProcess, path: &str) -> Value {
+        self.rt.block_on(async {
+            let r = self
+                .http
+                .get(format!("{}{path}", server.url))
+                .bearer_auth(&server.admin)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json().await.unwrap()
+        })
+    }
+
     fn resize(&self, width: u32, height: u32) {
         self.cmd(
             reqwest::Method::POST,
@@ -376,6 +413,84 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// The overview's numbers, read from the page, against the API's for the same window: the
+/// first difference, or `None` when every number agrees.
+fn overview_differs(b: &Browser, s: &ServerProcess) -> Option<String> {
+    b.go(&format!("{}/overview", s.url));
+    let from = b.js("return document.getElementById('overview').dataset.from");
+    let from = from.as_str().unwrap().to_owned();
+    let hits = |filter: &str| -> u64 {
+        let v = b.api(s, &format!("/api/events?from={from}&{filter}&$top=10000"));
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["AdditionalFields"]["Count"].as_u64().unwrap())
+            .sum()
+    };
+    let shown = |css: &str| -> u64 { b.text(css).parse().unwrap() };
+    let mut differences = Vec::new();
+    for o in ["blocked", "audited", "allowed"] {
+        let (page, api) = (
+            shown(&format!("[data-total={o}]")),
+            hits(&format!("outcome={o}")),
+        );
+        if page != api {
+            differences.push(format!("{o} hits: page {page}, API {api}"));
+        }
+    }
+    let tops = b.js("return [...document.querySelectorAll('[data-top]')]\
+        .map(a => [a.dataset.top, a.dataset.id, a.textContent])");
+    let tops = tops.as_array().unwrap();
+    if tops.len() < 2 {
+        differences.push(format!("the top lists hold {tops:?}"));
+    }
+    for t in tops {
+        let key = if t[0] == "devices" {
+            "deviceId"
+        } else {
+            "indicatorId"
+        };
+        let api = hits(&format!("{key}={}", t[1].as_str().unwrap()));
+        let page: u64 = t[2].as_str().unwrap().parse().unwrap();
+        if page != api {
+            differences.push(format!("{key} {}: page {page}, API {api}", t[1]));
+        }
+    }
+    let alerts = b.api(s, "/api/alerts?status=new&$top=1000");
+    let alerts = alerts["value"].as_array().unwrap();
+    if alerts.is_empty() {
+        differences.push("no new alert to count".into());
+    }
+    for sev in ["High", "Medium", "Low", "Informational"] {
+        let api = alerts.iter().filter(|a| a["severity"] == sev).count() as u64;
+        let page = shown(&format!("[data-severity={sev}]"));
+        if page != api {
+            differences.push(format!("new {sev} alerts: page {page}, API {api}"));
+        }
+    }
+    let devices = b.api(s, "/api/machines");
+    let devices = devices["value"].as_array().unwrap();
+    let state = |d: &Value| match (
+        d["revoked"] == true,
+        d["online"] == true,
+        d["inSync"] == true,
+    ) {
+        (true, _, _) => "revoked",
+        (false, false, _) => "offline",
+        (false, true, true) => "in-sync",
+        (false, true, false) => "behind",
+    };
+    for key in ["in-sync", "behind", "offline", "revoked"] {
+        let api = devices.iter().filter(|d| state(d) == key).count() as u64;
+        let page = shown(&format!("[data-devices={key}]"));
+        if page != api {
+            differences.push(format!("{key} devices: page {page}, API {api}"));
+        }
+    }
+    (!differences.is_empty()).then(|| differences.join("; "))
+}
+
 #[test]
 fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() {
     let s = ServerProcess::start(BIN);
@@ -397,8 +512,8 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     assert!(b.text("#token-error").contains("unknown or revoked"));
     b.type_into("#token", &s.admin);
     b.click("form[action='/login'] button[type=submit]");
-    b.wait("the devices page", Duration::from_secs(10), |b| {
-        b.url().ends_with("/devices")
+    b.wait("the overview", Duration::from_secs(10), |b| {
+        b.url().ends_with("/overview")
     });
     let cookie = b.js("return document.cookie");
     assert_eq!(cookie, json!(""), "the session cookie is HttpOnly");
@@ -495,6 +610,61 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     assert_eq!(b.js("return window.__marker"), json!(43), "no reload");
     b.shot("06-alerts-live");
 
+    // 4a. The overview: its numbers equal the API's for the same window, and it counts new
+    // hits live (a marker set on the page survives).
+    b.wait(
+        "the overview agrees with the API",
+        Duration::from_secs(20),
+        |b| match overview_differs(b, &s) {
+            None => true,
+            Some(d) => {
+                eprintln!("overview differs: {d}");
+                false
+            }
+        },
+    );
+    assert!(b.find("#hits-chart title").is_some() && b.find("#hits-chart desc").is_some());
+    let described = b.js("return document.querySelector('#hits-chart desc').textContent");
+    assert!(
+        described.as_str().unwrap().contains("blocked"),
+        "{described}"
+    );
+    b.check_both_schemes("06a-overview");
+    let blocked = |b: &Browser| -> u64 { b.text("[data-total=blocked]").parse().unwrap() };
+    let before = blocked(&b);
+    b.js("window.__marker = 44; return null");
+    let saw = python(&lab, &cgroup, &send_both(&v4, "AF_INET", "again"));
+    assert!(saw.starts_with("tcp refused"), "{saw}");
+    b.wait(
+        "the overview counts the new hits live",
+        Duration::from_secs(15),
+        |b| blocked(b) > before,
+    );
+    assert_eq!(b.js("return window.__marker"), json!(44), "no reload");
+    b.go(&url("/overview?range=7d"));
+    assert!(blocked(&b) > before, "the week holds the day");
+    b.check_accessible();
+    b.shot("06b-overview-7d");
+    // The chart's legend leads to the filtered events; the hunt finds the process.
+    b.click("a[href^='/events?outcome=blocked']");
+    b.wait("the blocked events", Duration::from_secs(10), |b| {
+        b.url().contains("/events?outcome=blocked")
+    });
+    assert!(b.text("main table").contains("Blocked"));
+    assert!(!b.text("main table").contains("Allowed"));
+    b.check_both_schemes("06c-events");
+    b.go(&url(&format!("/hunting?remoteIp={v4}")));
+    assert!(
+        b.find("main table a[href^='/events?remoteIp=']").is_some(),
+        "{}",
+        b.text("main")
+    );
+    b.check_both_schemes("06d-hunting");
+    b.go(&url("/hunting?remoteIp=not-an-address"));
+    assert!(b.find("#error-summary").is_some());
+    b.check_accessible();
+    b.go(&url("/alerts"));
+
     // 5. Resolve it.
     b.click("#alerts-body a[data-alert-link]");
     b.wait("the alert page", Duration::from_secs(10), |b| {
@@ -506,7 +676,9 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     b.shot("07-alert");
 
     // 5a. Triage as in MDE: assign to me, classify, comment; each shown with who and when.
-    b.click("#assign-to-me");
+    // Assigned and classified by keyboard only: Tab to each control, Enter, type to choose.
+    b.tab_to("#assign-to-me");
+    b.press("\u{E007}");
     b.wait("assigned", Duration::from_secs(10), |b| {
         b.text("dd[data-fact='assigned to']") != "Nobody"
     });
@@ -515,11 +687,12 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
             .is_some()
     );
     assert!(b.find("#assign-to-me").is_none(), "already mine");
-    b.js(
-        "document.querySelector('#classification').value = 'TruePositive';\
-          document.querySelector('#determination').value = 'TruePositive:Malware'; return null",
-    );
-    b.click("form[action$='/classify'] button[type=submit]");
+    b.tab_to("#classification");
+    b.press("True");
+    b.tab_to("#determination");
+    b.press("Malware");
+    b.tab_to("form[action$='/classify'] button[type=submit]");
+    b.press("\u{E007}");
     b.wait("classified", Duration::from_secs(10), |b| {
         b.text("dd[data-fact=classification]")
             .starts_with("True positive · Malware")
@@ -573,6 +746,58 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     b.go(&url("/settings"));
     b.check_accessible();
     b.shot("11-settings");
+    // Enrollment tokens: create one through the form (its secret shown once), revoke it.
+    b.go(&url("/enrollment"));
+    let listed =
+        |b: &Browser| b.js("return document.querySelectorAll('main table tbody tr').length");
+    let before = listed(&b);
+    b.type_into("#maxUses", "3");
+    b.click("form[action='/enrollment'] button[type=submit]");
+    b.wait(
+        "the new token is shown once",
+        Duration::from_secs(10),
+        |b| b.find(".notice.ok").is_some(),
+    );
+    assert!(
+        b.text(".notice.ok").contains("nwe_"),
+        "{}",
+        b.text(".notice.ok")
+    );
+    assert_eq!(listed(&b), json!(before.as_u64().unwrap() + 1));
+    assert!(b.text("main table").contains("0 of 3"));
+    b.check_both_schemes("11c-enrollment");
+    // Newest first: the token just made.
+    b.click("main table tbody tr:first-child button.danger");
+    b.wait("the token is revoked", Duration::from_secs(10), |b| {
+        b.text("main table").contains("revoked")
+    });
+    let tokens = b.api(&s, "/api/enroll-tokens");
+    assert!(
+        tokens["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| !t["revokedAt"].is_null()),
+        "the API shows the revocation: {tokens}"
+    );
+    // The audit log, filtered by action: the revocation, by the signed-in token.
+    b.go(&url("/audit"));
+    assert!(b.text("main table caption").contains(" of "));
+    b.check_both_schemes("11d-audit");
+    let action = b.js(
+        "return [...document.querySelectorAll('#action option')].map(o => o.value)\
+        .find(v => v.includes('enroll') && v.includes('revoke'))",
+    );
+    let action = action
+        .as_str()
+        .expect("an enrollment revocation is in the audit log")
+        .to_owned();
+    b.go(&url(&format!("/audit?action={action}")));
+    assert!(
+        b.text("main table caption").starts_with("Entries 1–1 of 1"),
+        "{}",
+        b.text("main table caption")
+    );
     // The Feeds page and a feed's page, with its run and a refusal.
     let list = netward_testkit::ListServer::start("level1.netset", "198.51.100.60\n10.0.0.1/24\n");
     s.ok(&[
@@ -602,7 +827,7 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     b.type_into("#token", &viewer);
     b.click("form[action='/login'] button[type=submit]");
     b.wait("signed in as the viewer", Duration::from_secs(10), |b| {
-        b.url().ends_with("/devices")
+        b.url().ends_with("/overview")
     });
     b.go(&url("/indicators"));
     assert!(b.find("a[href='/indicators/new']").is_none());

@@ -23,6 +23,14 @@ pub struct ApiError {
 pub const STORE_RETRY_AFTER_SECONDS: u32 = 5;
 
 impl ApiError {
+    /// The message, after the field it is about (`remoteIp: ...`), as a page shows it.
+    pub fn describe(&self) -> String {
+        match &self.target {
+            Some(t) => format!("`{t}`: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+
     /// A 400 on `target`.
     pub fn invalid(target: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidInput", message).on(target)

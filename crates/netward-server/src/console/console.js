@@ -1,5 +1,6 @@
 // netward console: live updates from /console/live, applied in place. Only textContent is
-// set from data, never HTML.
+// set from data, never HTML; a section marked data-refresh (the overview) is replaced by the
+// server's own rendering of it, read again from the same URL.
 "use strict";
 (function () {
   // A refused form: focus its error summary (role=alert, so it is announced) and say so in
@@ -71,6 +72,43 @@
     const empty = document.querySelector(".empty");
     if (empty) empty.remove();
   });
+  // Sections that follow the stream as a whole: re-read at most once a second.
+  const refreshing = document.querySelectorAll("[data-refresh]");
+  let refreshTimer = null;
+  function refresh() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      fetch(location.href, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (text) {
+          if (!text) return;
+          const fresh = new DOMParser().parseFromString(text, "text/html");
+          for (const old of document.querySelectorAll("[data-refresh]")) {
+            const found = fresh.getElementById(old.id);
+            if (!found) continue;
+            const next = document.importNode(found, true);
+            // Keep what the reader opened and where the keyboard was.
+            const opened = [...old.querySelectorAll("details")].map(function (d) { return d.open; });
+            next.querySelectorAll("details").forEach(function (d, i) { if (opened[i]) d.open = true; });
+            const focused = old.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+            old.replaceWith(next);
+            if (focused) {
+              const again = [...next.querySelectorAll("a[href]")].find(function (a) { return a.getAttribute("href") === focused; });
+              if (again) again.focus();
+            }
+          }
+        })
+        .catch(function () {});
+    }, 1000);
+  }
+  for (const name of ["events", "alert", "machines"]) {
+    es.addEventListener(name, function () {
+      for (const el of refreshing) {
+        if (el.getAttribute("data-refresh").split(" ").includes(name)) { refresh(); return; }
+      }
+    });
+  }
   es.addEventListener("resync", function () {
     announce("Some live updates were missed; reload the page to see everything.");
   });

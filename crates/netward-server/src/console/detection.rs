@@ -11,7 +11,8 @@ use netward_model::{FieldError, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Viewer, page, select_field, table};
+use super::html::{SortOrder, Viewer, page, select_field, sortable_table, table, urlencode};
+use super::orders::{ALERT_ORDERS, INCIDENT_ORDERS};
 use super::time::time_ago;
 use super::triage::triage_section;
 use super::user::User;
@@ -58,12 +59,12 @@ pub(super) fn event_rows(events: &[EventEntity], now: i64) -> Vec<Vec<Markup>> {
                     None => e.initiating_process_file_name.clone(),
                 }
                 .render(),
-                f.indicators
-                    .iter()
-                    .map(|i| i.title.clone().unwrap_or_else(|| i.value.clone()))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-                    .render(),
+                html! {
+                    @for (n, i) in f.indicators.iter().enumerate() {
+                        @if n > 0 { "; " }
+                        a href={ "/indicators/" (i.id) } { (i.title.clone().unwrap_or_else(|| i.value.clone())) }
+                    }
+                },
             ]
         })
         .collect()
@@ -169,22 +170,40 @@ pub(super) async fn alerts(
     State(cp): State<ControlPlane>,
     u: User,
     Query(filter): Query<StatusFilter>,
+    Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     // An unknown status in the query lists every status, as the filter's "any".
     let status = AlertStatus::parse(&filter.status);
-    let list = cp
+    let mut list = cp
         .alerts(AlertQuery {
             status,
             top: LIST_ROWS,
             ..AlertQuery::default()
         })
         .await?;
+    order.apply(&mut list, &ALERT_ORDERS);
     let now = cp.now();
     let rows: Vec<Vec<Markup>> = list.iter().map(|a| alert_row(a, now)).collect();
+    let keys = [
+        "title",
+        "severity",
+        "status",
+        "device",
+        "indicator",
+        "hits",
+        "",
+        "last",
+    ];
+    let columns: Vec<(&str, Option<&str>)> = ALERT_HEADERS
+        .iter()
+        .zip(keys)
+        .map(|(h, k)| (*h, Some(k).filter(|k| !k.is_empty())))
+        .collect();
+    let base = format!("/alerts?status={}&", urlencode(&filter.status));
     let body = html! {
         p { "New alerts appear here as they are raised." }
         (status_filter(&filter.status, "/alerts"))
-        (table("Alerts, most recent first", &ALERT_HEADERS, &rows, "alerts-body"))
+        (sortable_table("Alerts, most recent first", &columns, &order, &base, &rows, "alerts-body", "Nothing yet."))
     };
     Ok(page("Alerts", "/alerts", Some(&u.viewer), body))
 }
@@ -263,9 +282,11 @@ pub(super) async fn incidents(
     State(cp): State<ControlPlane>,
     u: User,
     Query(filter): Query<StatusFilter>,
+    Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     let status = AlertStatus::parse(&filter.status);
-    let list = cp.incidents(status, LIST_ROWS, 0).await?;
+    let mut list = cp.incidents(status, LIST_ROWS, 0).await?;
+    order.apply(&mut list, &INCIDENT_ORDERS);
     let now = cp.now();
     let rows: Vec<Vec<Markup>> = list
         .iter()
@@ -285,11 +306,23 @@ pub(super) async fn incidents(
     let body = html! {
         p { "An incident gathers one indicator's alerts across devices." }
         (status_filter(&filter.status, "/incidents"))
-        (table(
+        (sortable_table(
             "Incidents, most recent first",
-            &["Incident", "Severity", "Status", "Indicator", "Devices", "Alerts", "Hits", "Last seen"],
+            &[
+                ("Incident", Some("title")),
+                ("Severity", Some("severity")),
+                ("Status", Some("status")),
+                ("Indicator", Some("indicator")),
+                ("Devices", Some("devices")),
+                ("Alerts", Some("alerts")),
+                ("Hits", Some("hits")),
+                ("Last seen", Some("last")),
+            ],
+            &order,
+            &format!("/incidents?status={}&", urlencode(&filter.status)),
             &rows,
-            ""
+            "",
+            "Nothing yet."
         ))
     };
     Ok(page("Incidents", "/incidents", Some(&u.viewer), body))

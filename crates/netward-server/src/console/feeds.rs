@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, Render, html};
 use netward_model::Role;
-use netward_model::timestamp::format_rfc3339;
 use netward_model::wire::FeedBody;
 use serde::Deserialize;
 
 use super::error::PageError;
 use super::html::{Notice, TextField, Viewer, facts, notice, page, select_field, table, urlencode};
+use super::time::time_at;
 use super::user::{CsrfForm, User};
 use crate::control::{ControlError, ControlPlane};
 use crate::feeds::FeedKind;
@@ -54,6 +54,7 @@ pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Mark
 
 async fn list_page(cp: &ControlPlane, u: &User, msg: Option<Markup>) -> Result<Markup, PageError> {
     let feeds = cp.feeds().await?;
+    let now = cp.now();
     let rows: Vec<Vec<Markup>> = feeds
         .iter()
         .map(|(f, runs)| {
@@ -63,8 +64,7 @@ async fn list_page(cp: &ControlPlane, u: &User, msg: Option<Markup>) -> Result<M
                 f.config.settings.mode.as_str().render(),
                 f.indicators.render(),
                 runs.first()
-                    .map_or("never".into(), |r| format_rfc3339(r.started_at))
-                    .render(),
+                    .map_or_else(|| "never".render(), |r| time_at(r.started_at, now)),
                 summary(runs.first()).render(),
             ]
         })
@@ -240,6 +240,7 @@ async fn feed_page(
     msg: Option<Markup>,
 ) -> Result<Markup, PageError> {
     let (feed, runs) = cp.feed(name).await?;
+    let now = cp.now();
     let c = &feed.config;
     let s = &c.settings;
     let set = |b: bool| if b { "set" } else { "not set" }.to_owned();
@@ -276,7 +277,7 @@ async fn feed_page(
         .iter()
         .map(|r| {
             vec![
-                format_rfc3339(r.started_at).render(),
+                time_at(r.started_at, now),
                 r.status.as_str().render(),
                 r.http_status.map_or("-".into(), |h| h.to_string()).render(),
                 r.added.render(),

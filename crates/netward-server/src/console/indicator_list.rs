@@ -3,14 +3,17 @@
 
 use axum::extract::{Query, State};
 use maud::{Markup, Render, html};
+use netward_model::odata::{Field, OrderBy};
 use netward_model::text::thousands;
-use netward_model::timestamp::format_rfc3339;
 use netward_model::{Action, Role};
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{Notice, TextField, notice, page, select_field, table_or, urlencode};
+use super::html::{
+    Notice, SortOrder, TextField, notice, page, select_field, sortable_table, urlencode,
+};
 use super::indicators::action_label;
+use super::time::time_at;
 use super::user::User;
 use crate::control::ControlPlane;
 use crate::store::IndicatorQuery;
@@ -40,6 +43,7 @@ pub(super) async fn list(
     State(cp): State<ControlPlane>,
     u: User,
     Query(filter): Query<IndicatorFilter>,
+    Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     let action = Action::parse(&filter.action).ok().map(|(a, _)| a);
     let text = Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty());
@@ -52,12 +56,15 @@ pub(super) async fn list(
                 text,
                 top: PAGE_ROWS,
                 skip: (page_number - 1).saturating_mul(PAGE_ROWS),
+                // Sorted by the store, over every page; values (addresses) as numbers.
+                order: store_order(&order),
                 ..IndicatorQuery::default()
             },
             true,
         )
         .await?;
     let total = total.unwrap_or_default();
+    let now = cp.now();
     let rows: Vec<Vec<Markup>> = list
         .iter()
         .map(|i| {
@@ -75,8 +82,7 @@ pub(super) async fn list(
                 .render(),
                 i.draft
                     .expires_at
-                    .map_or("never".into(), format_rfc3339)
-                    .render(),
+                    .map_or_else(|| "never".render(), |t| time_at(t, now)),
                 super::indicators::source_cell(i),
             ]
         })
@@ -105,10 +111,21 @@ pub(super) async fn list(
             (select_field("action", "Action", &actions, &filter.action, None))
             button type="submit" { "Search" }
         }
-        (pager(&filter, page_number, list.len(), total))
-        (table_or(
+        (pager(&filter, &order, page_number, list.len(), total))
+        (sortable_table(
             "Indicators",
-            &["Value", "Action", "Title", "Severity", "Alerts", "Scope", "Expires", "Source"],
+            &[
+                ("Value", Some("value")),
+                ("Action", Some("action")),
+                ("Title", Some("title")),
+                ("Severity", Some("severity")),
+                ("Alerts", None),
+                ("Scope", None),
+                ("Expires", Some("expires")),
+                ("Source", None),
+            ],
+            &order,
+            &format!("/indicators?q={}&action={}&", urlencode(&filter.q), urlencode(&filter.action)),
             &rows,
             "",
             if searching { "No indicator matches this search." } else { "Nothing yet." },
@@ -117,13 +134,44 @@ pub(super) async fn list(
     Ok(page("Indicators", "/indicators", Some(&u.viewer), body))
 }
 
+/// The store's order for a column's key; the store's own (by id) for anything else.
+fn store_order(order: &SortOrder) -> Vec<OrderBy> {
+    let field = match order.sort.as_str() {
+        "value" => Field::IndicatorValue,
+        "action" => Field::Action,
+        "title" => Field::Title,
+        "severity" => Field::Severity,
+        "expires" => Field::ExpirationTime,
+        _ => return Vec::new(),
+    };
+    vec![OrderBy {
+        field,
+        descending: order.descending(),
+    }]
+}
+
 /// "101–200 of 1,000,000", with links to the previous and next pages (plain links: paging
 /// needs no script).
-fn pager(filter: &IndicatorFilter, page: usize, shown: usize, total: u64) -> Markup {
+fn pager(
+    filter: &IndicatorFilter,
+    order: &SortOrder,
+    page: usize,
+    shown: usize,
+    total: u64,
+) -> Markup {
     let first = (page - 1).saturating_mul(PAGE_ROWS);
+    let sorted = if order.sort.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "&sort={}&dir={}",
+            urlencode(&order.sort),
+            urlencode(&order.dir)
+        )
+    };
     let link = |page: usize| {
         format!(
-            "/indicators?q={}&action={}&page={page}",
+            "/indicators?q={}&action={}{sorted}&page={page}",
             urlencode(&filter.q),
             urlencode(&filter.action)
         )

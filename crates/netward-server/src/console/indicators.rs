@@ -216,7 +216,15 @@ pub(super) async fn show(
             " Not enforceable on {exempt}: it covers an address those agents exempt (loopback, their server or a DNS resolver)."
         ));
     }
-    let enforced = notice(Notice::Ok, &text);
+    // Alert → indicator → its hits → device: the events that matched it, each with its device.
+    let enforced = html! {
+        (notice(Notice::Ok, &text))
+        p class="links" {
+            a href={ "/events?indicatorId=" (id) } { "Its hits" }
+            " · "
+            a href={ "/overview" } { "The overview" }
+        }
+    };
     let f = IndicatorForm {
         csrf: String::new(),
         value: d.value.to_string(),

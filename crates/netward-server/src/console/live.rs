@@ -1,7 +1,8 @@
 //! `GET /console/live`: a server-sent-event stream for signed-in users. `machines` carries
 //! every device's live fields whenever an agent acknowledges, connects or disconnects, or the
-//! policy changes; `alert` each alert as it is raised or changes; `resync` asks the page to
-//! reload after missed alerts. `console.js` applies them with `textContent` only.
+//! policy changes; `alert` each alert as it is raised or changes; `events` the newest event's
+//! id when events were stored (a burst coalesced); `resync` asks the page to reload after
+//! missed alerts. `console.js` applies them with `textContent` only.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -37,10 +38,10 @@ struct LiveMachine {
 }
 
 impl LiveMachine {
-    fn of(m: &MachineEntity) -> Self {
+    fn of(m: &MachineEntity, now: i64) -> Self {
         LiveMachine {
             id: m.id.clone(),
-            online: online_text(m),
+            online: online_text(m, now),
             sync: sync_text(m),
             in_sync: m.in_sync,
             applied: applied_text(m),
@@ -56,14 +57,30 @@ pub(super) async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     let machines = cp.live_machines.subscribe();
     let versions = cp.versions.subscribe();
+    let stored = cp.live_events.subscribe();
     // The session is checked below, for every message.
     let alerts = cp.follow_alerts(None);
     let closing = cp.closing();
     let session = u.session;
-    let state = (cp, session, machines, versions, alerts, closing, true);
+    let state = (
+        cp,
+        session,
+        (machines, versions, stored),
+        alerts,
+        closing,
+        true,
+    );
     let events = futures_util::stream::unfold(
         state,
-        |(cp, session, mut machines, mut versions, mut alerts, mut closing, first)| async move {
+        |(
+            cp,
+            session,
+            (mut machines, mut versions, mut stored),
+            mut alerts,
+            mut closing,
+            first,
+        )| async move {
+            let mut stored_changed = false;
             let event = if first {
                 None
             } else {
@@ -75,12 +92,21 @@ pub(super) async fn stream(
                     }
                     r = machines.changed() => { r.ok()?; None }
                     r = versions.changed() => { r.ok()?; None }
+                    r = stored.changed() => { r.ok()?; stored_changed = true; None }
                     a = alerts.next() => match a? {
                         AlertFeed::Alert(alert) => Some(Event::default().event("alert").json_data(&alert).unwrap_or_default()),
                         AlertFeed::Missed(_) => Some(Event::default().event("resync").data("")),
                     },
                     _ = closing.wait_for(|c| *c) => return None,
                 }
+            };
+            let event = if stored_changed {
+                // Coalesce a burst of ingests into one message.
+                tokio::time::sleep(COALESCE).await;
+                let newest = *stored.borrow_and_update();
+                Some(Event::default().event("events").data(newest.to_string()))
+            } else {
+                event
             };
             // The session must still be signed in, and its token unrevoked, for every message:
             // a revocation or a sign-out ends the stream.
@@ -95,7 +121,8 @@ pub(super) async fn stream(
                     machines.borrow_and_update();
                     versions.borrow_and_update();
                     let list = cp.machines().await.ok()?;
-                    let live: Vec<LiveMachine> = list.iter().map(LiveMachine::of).collect();
+                    let live: Vec<LiveMachine> =
+                        list.iter().map(|m| LiveMachine::of(m, cp.now())).collect();
                     Event::default()
                         .event("machines")
                         .json_data(&live)
@@ -104,7 +131,14 @@ pub(super) async fn stream(
             };
             Some((
                 Ok(event),
-                (cp, session, machines, versions, alerts, closing, false),
+                (
+                    cp,
+                    session,
+                    (machines, versions, stored),
+                    alerts,
+                    closing,
+                    false,
+                ),
             ))
         },
     );

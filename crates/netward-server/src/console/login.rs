@@ -78,7 +78,7 @@ pub(super) async fn sign_in(
             Some("this token is unknown or revoked"),
         ));
     };
-    let mut resp = Redirect::to("/devices").into_response();
+    let mut resp = Redirect::to("/overview").into_response();
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&opened.id, console.secure)) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }

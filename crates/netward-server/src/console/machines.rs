@@ -1,15 +1,20 @@
 //! `/devices`: the devices list, with each device's sync state updated live, and a device's
 //! page (its facts and its timeline). The same data as `api/machines.rs`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use maud::{Markup, Render, html};
 use netward_model::agent_wire::MachineEntity;
+use netward_model::timestamp::parse_rfc3339;
+use serde::Deserialize;
 
 use super::detection::{EVENT_HEADERS, event_rows};
 use super::error::{PageError, id_of};
-use super::html::{facts, page, table};
+use super::html::{SortOrder, facts, page, sortable_table, table};
+use super::orders::DEVICE_ORDERS;
+use super::time::ago_text;
 use super::user::User;
 use crate::control::ControlPlane;
+use crate::overview::DeviceState;
 use crate::store::EventQuery;
 
 /// Events shown on a device's page.
@@ -32,12 +37,16 @@ pub(super) fn sync_text(m: &MachineEntity) -> String {
     }
 }
 
-/// Whether a device is connected, in words.
-pub(super) fn online_text(m: &MachineEntity) -> String {
+/// Whether a device is connected, in words, with how long ago it was last seen (`now` in
+/// Unix seconds).
+pub(super) fn online_text(m: &MachineEntity, now: i64) -> String {
     if m.online {
         "online".into()
     } else {
-        format!("offline since {}", m.last_seen)
+        match parse_rfc3339(&m.last_seen) {
+            Some(t) => format!("offline, last seen {}", ago_text(t, now)),
+            None => format!("offline since {}", m.last_seen),
+        }
     }
 }
 
@@ -46,9 +55,29 @@ pub(super) fn applied_text(m: &MachineEntity) -> String {
     m.applied_version.map_or("-".into(), |v| format!("v{v}"))
 }
 
-/// `GET /devices`.
-pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Markup, PageError> {
-    let machines = cp.machines().await?;
+#[derive(Deserialize, Default)]
+pub(super) struct StateFilter {
+    /// `in-sync`, `behind`, `offline` or `revoked`; anything else lists every device.
+    #[serde(default)]
+    state: String,
+}
+
+/// `GET /devices`, every device or those in one state (`?state=behind`).
+pub(super) async fn list(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Query(filter): Query<StateFilter>,
+    Query(order): Query<SortOrder>,
+) -> Result<Markup, PageError> {
+    let mut machines = cp.machines().await?;
+    let now = cp.now();
+    order.apply(&mut machines, &DEVICE_ORDERS);
+    let state = DeviceState::ALL
+        .into_iter()
+        .find(|s| s.key() == filter.state);
+    if let Some(state) = state {
+        machines.retain(|m| DeviceState::of(m) == state);
+    }
     let groups = cp.groups().await?;
     let rows: Vec<Vec<Markup>> = machines
         .iter()
@@ -60,7 +89,7 @@ pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Mark
                 m.group.render(),
                 g.map_or("-", |g| g.mode.as_str()).render(),
                 g.map_or("-", |g| g.coverage.as_str()).render(),
-                html! { span data-live="online" data-id=(m.id) { (online_text(m)) } },
+                html! { span data-live="online" data-id=(m.id) { (online_text(m, now)) } },
                 html! { span data-live="applied" data-id=(m.id) { (applied_text(m)) } },
                 html! {
                     span data-live="sync" data-id=(m.id) class=(if m.in_sync { "good" } else { "warn" }) {
@@ -71,16 +100,33 @@ pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Mark
         })
         .collect();
     let body = html! {
+        @if let Some(state) = state {
+            p class="notice ok" { (state.label()) " devices only. " a href="/devices" { "Every device" } }
+        }
         p {
             "Which policy version each device enforces, updated live as agents acknowledge. \
              Enroll a device with " code { "netward enroll-token create" } " and "
             code { "netward agent --enroll" } "."
         }
-        (table(
+        (sortable_table(
             "Devices",
-            &["Device", "Group", "Mode", "Coverage", "Online", "Applied", "Sync"],
+            &[
+                ("Device", Some("device")),
+                ("Group", Some("group")),
+                ("Mode", None),
+                ("Coverage", None),
+                ("Online", Some("online")),
+                ("Applied", Some("applied")),
+                ("Sync", Some("sync")),
+            ],
+            &order,
+            &match state {
+                Some(s) => format!("/devices?state={}&", s.key()),
+                None => "/devices?".to_owned(),
+            },
             &rows,
-            "devices-body"
+            "devices-body",
+            "Nothing yet."
         ))
     };
     Ok(page("Devices", "/devices", Some(&u.viewer), body))
@@ -140,7 +186,7 @@ pub(super) async fn show(
         dl class="facts" {
             (facts(&known))
             dt { "Online" }
-            dd { span data-live="online" data-id=(id) { (online_text(&m)) } }
+            dd { span data-live="online" data-id=(id) { (online_text(&m, cp.now())) } }
             dt { "Applied" }
             dd { span data-live="applied" data-id=(id) { (applied_text(&m)) } }
             dt { "Sync" }

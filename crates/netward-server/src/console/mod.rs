@@ -3,19 +3,27 @@
 //! Every page calls the same [`ControlPlane`] methods as the REST API, with the same role
 //! checks; the console only renders. Each page lives in the file its `api/` sibling has:
 //!
+//! - `overview.rs`: the landing page, counts and charts over the last 24 hours or 7 days;
+//!   `charts.rs`: the SVG charts, each with its numbers as text; `orders.rs`: the sortable
+//!   columns of the devices, alerts and incidents lists.
 //! - `machines.rs`: the devices list and a device's page (facts and timeline).
 //! - `indicators.rs`: the indicators list (searched in the store), the form, save, delete;
 //!   `import.rs`: importing a file.
 //! - `detection.rs`: alerts and incidents, and their status changes; `triage.rs`: an alert's
 //!   assignment, classification, determination and comments; `time.rs`: relative times;
 //!   `words.rs`: statuses, reasons, severities and counts as words.
+//! - `events.rs`: the events, with the API's filters, following live; `hunting.rs`: who
+//!   contacted an address or range.
 //! - `feeds.rs`: threat-intel feeds, a feed's runs and refusals, and their forms.
 //! - `settings.rs`: the settings page and the tenant switch; `groups.rs` and `tokens.rs`: the
 //!   page's sections for device groups and API tokens, and their forms.
+//! - `enrollment.rs`: enrollment tokens (admins): list, create, revoke; `audit_log.rs`: the
+//!   audit log (admins), by actor and action.
 //! - `login.rs`: sign-in and sign-out.
 //! - `live.rs`: `GET /console/live`, a server-sent-event stream of `machines` (every device's
 //!   sync state, whenever an agent acknowledges, connects or disconnects, or the policy
-//!   changes) and `alert` (each alert as it is raised or changes). `console.js` applies them
+//!   changes), `alert` (each alert as it is raised or changes) and `events` (new events were
+//!   stored). `console.js` applies them
 //!   to the page in place.
 //! - `user.rs`: the signed-in user of a request and the role-then-CSRF check of every write;
 //!   `error.rs`: the one mapping of a failure to a redirect or an error page.
@@ -27,17 +35,24 @@
 //! already markup, so no page escapes by hand. This file only declares the parts and builds
 //! the router.
 
+mod audit_log;
+mod charts;
 mod detection;
+mod enrollment;
 mod error;
+mod events;
 mod feeds;
 mod groups;
 pub mod html;
+mod hunting;
 mod import;
 mod indicator_list;
 mod indicators;
 mod live;
 mod login;
 mod machines;
+mod orders;
+mod overview;
 pub mod session;
 mod settings;
 mod time;
@@ -74,7 +89,8 @@ type Shared = Extension<Arc<Console>>;
 pub fn router(secure: bool) -> Router<ControlPlane> {
     let console = Arc::new(Console { secure });
     Router::new()
-        .route("/", get(|| async { Redirect::to("/devices") }))
+        .route("/", get(|| async { Redirect::to("/overview") }))
+        .route("/overview", get(overview::show))
         .route(
             "/console.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
@@ -116,6 +132,8 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         .route("/alerts/{id}/assign", post(triage::assign_to_me))
         .route("/alerts/{id}/classify", post(triage::classify))
         .route("/alerts/{id}/comments", post(triage::comment))
+        .route("/events", get(events::list))
+        .route("/hunting", get(hunting::show))
         .route("/incidents", get(detection::incidents))
         .route("/incidents/{id}", get(detection::incident))
         .route("/incidents/{id}/status", post(detection::incident_status))
@@ -123,6 +141,12 @@ pub fn router(secure: bool) -> Router<ControlPlane> {
         .route("/feeds/{name}", get(feeds::show).post(feeds::update))
         .route("/feeds/{name}/sync", post(feeds::sync))
         .route("/feeds/{name}/delete", post(feeds::delete))
+        .route("/audit", get(audit_log::list))
+        .route(
+            "/enrollment",
+            get(enrollment::list).post(enrollment::create),
+        )
+        .route("/enrollment/{id}/revoke", post(enrollment::revoke))
         .route("/settings", get(settings::show).post(settings::save))
         .route("/settings/groups", post(groups::create))
         .route("/settings/groups/{name}", post(groups::update))

@@ -2,13 +2,18 @@
 //! `<time datetime>` element and its `title`, so it is there on hover and for tools.
 
 use maud::{Markup, html};
-use netward_model::timestamp::parse_rfc3339;
+use netward_model::timestamp::{format_rfc3339, parse_rfc3339};
 
 /// How long ago `then` was, seen at `now` (both Unix seconds), in words.
 pub(super) fn ago_text(then: i64, now: i64) -> String {
     let d = now - then;
     if d < -60 {
-        return "in the future".to_owned();
+        let ahead = -d;
+        return match ahead {
+            0..3_600 => format!("in {} min", (ahead + 30) / 60),
+            3_600..86_400 => format!("in {} h", ahead / 3_600),
+            _ => format!("in {} days", ahead / 86_400),
+        };
     }
     let d = d.max(0);
     match d {
@@ -31,6 +36,11 @@ pub(super) fn time_ago(rfc3339: &str, now: i64) -> Markup {
     }
 }
 
+/// A time in Unix seconds as [`time_ago`] shows it.
+pub(super) fn time_at(unix: i64, now: i64) -> Markup {
+    time_ago(&format_rfc3339(unix), now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +53,8 @@ mod tests {
         assert_eq!(ago_text(now - 2 * 3_600 - 5, now), "2 h ago");
         assert_eq!(ago_text(now - 90_000, now), "yesterday");
         assert_eq!(ago_text(now - 3 * 86_400, now), "3 days ago");
+        assert_eq!(ago_text(now + 600, now), "in 10 min");
+        assert_eq!(ago_text(now + 7 * 86_400, now), "in 7 days");
         let m = time_ago("2026-12-02T01:00:00Z", 1_796_173_200).into_string();
         assert!(
             m.starts_with("<time datetime=\"2026-12-02T01:00:00Z\" title="),

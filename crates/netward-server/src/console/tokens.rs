@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, Render, html};
 use netward_model::Role;
-use netward_model::timestamp::format_rfc3339;
 use netward_model::wire::TokenCreate;
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
 use super::html::{Notice, TextField, notice, select_field, table};
 use super::settings::{refused, settings_page};
+use super::time::time_at;
 use super::user::{CsrfForm, User};
 use crate::control::ControlPlane;
 use crate::tokens::TokenRevoke;
@@ -26,15 +26,16 @@ pub(super) async fn section(cp: &ControlPlane, u: &User) -> Result<Markup, PageE
         return Ok(html! {});
     }
     let list = cp.tokens().await?;
+    let now = cp.now();
     let rows: Vec<Vec<Markup>> = list
         .iter()
         .map(|t| {
             vec![
                 t.name.render(),
                 html! { (t.role) },
-                format_rfc3339(t.created_at).render(),
+                time_at(t.created_at, now),
                 match t.revoked_at {
-                    Some(at) => html! { "revoked " (format_rfc3339(at)) },
+                    Some(at) => html! { "revoked " (time_at(at, now)) },
                     // Revoking it would sign you out for good; the CLI can, with --force.
                     None if t.id == u.token_id() => html! { "signed in with this token" },
                     None => html! {

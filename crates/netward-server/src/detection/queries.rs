@@ -25,6 +25,12 @@ impl ControlPlane {
             .await
     }
 
+    /// How many events match `query`'s filters (its paging ignored).
+    pub async fn count_events(&self, query: EventQuery) -> Result<u64, ControlError> {
+        self.blocking(move |cp| Ok(cp.store.count_events(&query)?))
+            .await
+    }
+
     /// Events matching `query`, as stored (for following).
     pub async fn stored_events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, ControlError> {
         self.blocking(move |cp| Ok(cp.store.events(&query)?)).await

@@ -17,6 +17,7 @@
 //! its data directory).
 //! | [`ChangeFeed`] | `changes.rs` | notices between replicas, and which replica runs background jobs |
 //! | [`HistoryStore`] | `history.rs` | the policy history agents' deltas are served from, and the lock that orders it |
+//! | [`OverviewStore`] | `overview.rs` | the console overview's counts, aggregated in the database |
 //!
 //! The embedded SQLite backend lives in [`sqlite`], one file per trait; another backend
 //! implements the same traits, with the same [`StoreError`], and passes the same conformance
@@ -38,6 +39,7 @@ pub mod feeds;
 pub mod fleet;
 pub mod history;
 pub mod indicators;
+pub mod overview;
 pub mod postgres;
 pub mod sessions;
 pub mod sqlite;
@@ -63,6 +65,7 @@ pub use indicators::{
     BatchDeletion, BulkDeletion, DeleteFilter, ImportSource, ImportSummary, IndicatorQuery,
     IndicatorStore, StoredImport,
 };
+pub use overview::OverviewStore;
 pub use postgres::PgStore;
 pub use sessions::{NewSession, SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
@@ -88,6 +91,7 @@ pub trait Store:
     + SessionStore
     + HistoryStore
     + ChangeFeed
+    + OverviewStore
     + std::fmt::Debug
     + 'static
 {
@@ -104,6 +108,7 @@ impl<T> Store for T where
         + SessionStore
         + HistoryStore
         + ChangeFeed
+        + OverviewStore
         + std::fmt::Debug
         + 'static
 {

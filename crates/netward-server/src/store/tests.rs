@@ -1,6 +1,6 @@
 //! The store conformance suite: every backend must pass these. Each test takes a fresh store.
 //! The cases live in `tests/`, one file per resource (`indicators.rs`, `fleet.rs`, `audit.rs`,
-//! `detection.rs`, `history.rs`, `sessions.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
+//! `detection.rs`, `history.rs`, `sessions.rs`, `overview.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
 //! `tests/odata_model.rs` (random filters against a naive model). This file holds the shared
 //! helpers, the list of cases and the runs against each backend.
 
@@ -13,6 +13,7 @@ mod history;
 mod indicators;
 mod odata;
 mod odata_model;
+mod overview;
 mod sessions;
 
 use netward_model::{Actor, ActorKind, IndicatorSubmission};
@@ -88,6 +89,8 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         sessions::opening_evicts_the_least_recently_used_and_the_idle,
         history::the_history_keeps_changes_marks_and_resets_in_order,
         history::a_change_that_never_ended_becomes_a_reset,
+        overview::overview_counts_agree_with_the_lists,
+        overview::audit_entries_filter_page_and_count,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

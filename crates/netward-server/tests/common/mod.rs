@@ -9,7 +9,7 @@
 use netward_server::{RunningServer, ServerConfig};
 use netward_testkit::in_process;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub struct TestServer {
     pub server: Option<RunningServer>,
@@ -168,4 +168,76 @@ pub async fn next_message(resp: &mut reqwest::Response, kind: &str) -> Value {
             }
         }
     }
+}
+
+/// Enrolls a device named `hostname`; its secret.
+pub async fn enroll(s: &TestServer, hostname: &str) -> String {
+    let (_, t) = s.post("/api/enroll-tokens", json!({})).await;
+    let facts = json!({"hostname": hostname, "os": "Debian", "kernel": "6.18", "agentVersion": "0.1.0", "addresses": []});
+    let (status, d) = s
+        .send(
+            s.req(Method::POST, "/api/agent/enroll", None)
+                .json(&json!({"token": t["token"], "facts": facts})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    d["secret"].as_str().unwrap().to_owned()
+}
+
+/// Adds an indicator (severity Medium); its id.
+pub async fn indicator(s: &TestServer, value: &str, action: &str, alert: bool) -> i64 {
+    let (status, body) = s
+        .post(
+            "/api/indicators",
+            json!({"indicatorValue": value, "action": action, "title": format!("{action} {value}"),
+                   "severity": "Medium", "generateAlert": alert, "recommendedActions": "look"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// An agent's event: `count` attempts at `remote`, matching the indicators `ids`, at `ms`.
+pub fn event(
+    seq: u64,
+    remote: &str,
+    outcome: &str,
+    count: u64,
+    ids: &[(i64, &str)],
+    ms: i64,
+) -> Value {
+    json!({
+        "seq": seq, "firstSeenMs": ms, "lastSeenMs": ms + 500, "count": count,
+        "direction": "outbound", "protocol": "tcp", "localIp": "192.0.2.50", "localPort": null,
+        "remoteIp": remote, "remotePort": 443, "outcome": outcome,
+        "reason": if outcome == "blocked" { "indicator_block" } else { "indicator_audit" },
+        "indicators": ids.iter().map(|(id, v)| json!({"id": id, "value": v})).collect::<Vec<_>>(),
+        "process": {"pid": 4242, "name": "curl", "exe": "/usr/bin/curl", "cmdline": "curl https://x",
+                    "uid": 1000, "user": "alice"}
+    })
+}
+
+/// Delivers `events` as the device with `secret`.
+pub async fn deliver(
+    s: &TestServer,
+    secret: &str,
+    events: Vec<Value>,
+    dropped: u64,
+) -> (StatusCode, Value) {
+    s.send(
+        s.req(Method::POST, "/api/agent/events", Some(secret))
+            .json(&json!({"events": events, "dropped": dropped, "lost": 0})),
+    )
+    .await
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
 }

@@ -23,6 +23,7 @@ mod feeds;
 mod fleet;
 mod history;
 mod indicators;
+mod overview;
 mod schema;
 mod sessions;
 mod tokens;
@@ -50,7 +51,8 @@ pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 
 /// The PostgreSQL backend of the [`Store`](super::Store) traits.
 pub struct PgStore {
-    pool: Pool,
+    /// `Some` until dropped (see the `Drop` impl).
+    pool: Option<Pool>,
     /// How to connect, for the connections outside the pool (the listener).
     config: postgres::Config,
     /// This replica's random id, which its notices carry so that it skips its own.
@@ -97,7 +99,7 @@ impl PgStore {
             .connection_timeout(CONNECT_TIMEOUT)
             .build_unchecked(PostgresConnectionManager::new(config.clone(), NoTls));
         Ok(Self {
-            pool,
+            pool: Some(pool),
             config,
             replica: replica_id(),
             target,
@@ -112,11 +114,30 @@ impl PgStore {
     /// A connection from the pool; [`StoreError::Unavailable`] when the database cannot be
     /// reached now (the request gets 503, and a later one reconnects).
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
-        self.pool.get().map_err(|source| StoreError::Unavailable {
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| StoreError::Corrupt("the store is closed".into()))?;
+        pool.get().map_err(|source| StoreError::Unavailable {
             operation: "connect to the database",
             reason: "the database cannot be reached",
             source: Box::new(source),
         })
+    }
+}
+
+impl Drop for PgStore {
+    /// Each pooled client runs a small runtime of its own, which must not be dropped on an
+    /// async thread (tokio forbids it): when the last handle goes on one, the pool is dropped
+    /// on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::Builder::new()
+                .name("netward-pg-close".into())
+                .spawn(move || drop(pool));
+        }
     }
 }
 

@@ -26,6 +26,7 @@ mod import;
 mod indicator_query;
 mod indicators;
 mod odata;
+mod overview;
 mod schema;
 mod sessions;
 mod tokens;

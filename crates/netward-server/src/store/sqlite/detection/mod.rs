@@ -7,7 +7,7 @@
 //! `queries.rs` answers the event, hunting, alert and incident queries.
 
 mod ingest;
-mod queries;
+pub(super) mod queries;
 mod triage;
 
 use netward_model::detection::{AgentEvent, AlertStatus};

@@ -55,7 +55,7 @@ fn where_clause<S: AsRef<str>>(clauses: &[S]) -> String {
 }
 
 /// The WHERE clause and parameters of an event query.
-fn event_filter(q: &EventQuery) -> (String, Vec<Value>) {
+pub(crate) fn event_filter(q: &EventQuery) -> (String, Vec<Value>) {
     let mut clauses = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(d) = q.device {
