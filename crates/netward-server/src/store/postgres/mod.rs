@@ -17,6 +17,7 @@
 mod audit;
 mod detection;
 mod enrollment;
+mod feed_runs;
 mod feeds;
 mod fleet;
 mod indicators;
