@@ -4,7 +4,10 @@
 //! SQLite ones do). One file per resource, each implementing that resource's trait of
 //! [`crate::store`], and each holding its part of the schema (`SCHEMA`); `schema.rs` applies
 //! the versioned migrations at start, under an advisory lock, so that two replicas starting
-//! at once apply them once.
+//! at once apply them once. Indicators have helpers beside them, as in SQLite:
+//! `indicator_query.rs` and `odata.rs` (the `WHERE` and `ORDER BY` of a query),
+//! `upsert.rs` (batches through `unnest` arrays), `import.rs` (binary `COPY`) and
+//! `batch_delete.rs`.
 //!
 //! **Commit order.** The policy version is the id of the newest audit-log entry. Ids from a
 //! sequence are not commit-ordered when several transactions write at once, so every
@@ -15,14 +18,19 @@
 #![allow(dead_code, reason = "used once the stubs are filled in")]
 
 mod audit;
+mod batch_delete;
 mod detection;
 mod enrollment;
 mod feed_runs;
 mod feeds;
 mod fleet;
+mod import;
+mod indicator_query;
 mod indicators;
+mod odata;
 mod schema;
 mod tokens;
+mod upsert;
 
 use std::time::Duration;
 

@@ -1,0 +1,199 @@
+//! Upserting a batch of indicators: one `INSERT … SELECT FROM unnest(<one array per
+//! column>) … ON CONFLICT (value) DO UPDATE` per chunk of drafts, and their audit entries in
+//! one statement per chunk too, never a round trip per row.
+
+use std::collections::{HashMap, HashSet};
+
+use netward_model::IndicatorDraft;
+use postgres::Transaction;
+
+use super::indicator_query::{bound_bytes, family};
+use super::indicators::draft_detail;
+use super::{pg, to_json};
+use crate::store::{Change, StoreError};
+
+/// Drafts per statement: each column travels as one array parameter.
+const UPSERT_CHUNK: usize = 10_000;
+/// Audit entries per statement.
+const AUDIT_CHUNK: usize = 10_000;
+
+/// The columns an upsert writes from a draft, in the order of [`UPSERT_SQL`]'s arrays.
+#[derive(Default)]
+struct DraftColumns {
+    value: Vec<String>,
+    family: Vec<i32>,
+    range_start: Vec<Vec<u8>>,
+    range_end: Vec<Vec<u8>>,
+    action: Vec<&'static str>,
+    title: Vec<String>,
+    description: Vec<String>,
+    severity: Vec<&'static str>,
+    expires_at: Vec<Option<i64>>,
+    generate_alert: Vec<bool>,
+    recommended_actions: Vec<String>,
+    groups: Vec<String>,
+    external_id: Vec<String>,
+    application: Vec<String>,
+    category: Vec<String>,
+    mitre_techniques: Vec<String>,
+    action_name: Vec<&'static str>,
+    educate_url: Vec<String>,
+}
+
+impl DraftColumns {
+    fn push(&mut self, d: &IndicatorDraft, value: &str) -> Result<(), StoreError> {
+        let (start, end) = d.value.bounds();
+        self.value.push(value.to_owned());
+        self.family.push(family(&d.value));
+        self.range_start.push(bound_bytes(start));
+        self.range_end.push(bound_bytes(end));
+        self.action.push(d.mde_action.action().as_str());
+        self.title.push(d.title.clone());
+        self.description.push(d.description.clone());
+        self.severity.push(d.severity.as_str());
+        self.expires_at.push(d.expires_at);
+        self.generate_alert.push(d.generate_alert);
+        self.recommended_actions.push(d.recommended_actions.clone());
+        self.groups.push(to_json(&d.groups)?);
+        self.external_id.push(d.external_id.clone());
+        self.application.push(d.application.clone());
+        self.category.push(d.category.clone());
+        self.mitre_techniques.push(d.mitre_techniques.join(","));
+        self.action_name.push(d.mde_action.as_str());
+        self.educate_url.push(d.educate_url.clone());
+        Ok(())
+    }
+}
+
+/// Creates the rows of the arrays `$1`…`$18` in their order, by `$19` (name), `$20` (kind) at
+/// `$21`; an existing value is updated, keeping who created it and when.
+const UPSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, range_end, action, \
+    title, description, severity, expires_at, generate_alert, recommended_actions, groups, \
+    external_id, application, category, mitre_techniques, action_name, educate_url, \
+    created_by, created_by_kind, created_at, updated_by, updated_by_kind, updated_at) \
+    SELECT v, f, rs, re, a, t, d, s, x, ga, ra, g, ei, ap, c, m, an, eu, $19::text, $20::text, $21::bigint, $19, $20, $21 \
+    FROM unnest($1::text[], $2::integer[], $3::bytea[], $4::bytea[], $5::text[], $6::text[], \
+    $7::text[], $8::text[], $9::bigint[], $10::boolean[], $11::text[], $12::text[], $13::text[], \
+    $14::text[], $15::text[], $16::text[], $17::text[], $18::text[]) WITH ORDINALITY \
+    AS r(v, f, rs, re, a, t, d, s, x, ga, ra, g, ei, ap, c, m, an, eu, n) ORDER BY n \
+    ON CONFLICT (value) DO UPDATE SET action = excluded.action, title = excluded.title, \
+    action_name = excluded.action_name, educate_url = excluded.educate_url, \
+    description = excluded.description, severity = excluded.severity, \
+    expires_at = excluded.expires_at, generate_alert = excluded.generate_alert, \
+    recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
+    external_id = excluded.external_id, application = excluded.application, \
+    category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
+    updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
+    updated_at = excluded.updated_at RETURNING id, value";
+
+/// Upserts `drafts` inside `tx` (begun with [`super::begin_audited`]) with one audit entry
+/// each (`indicator.create` or `indicator.update`); their ids, in order. A value given twice
+/// is written once, as its last draft, and audited twice, as SQLite's upsert does.
+pub(super) fn upsert(
+    tx: &mut Transaction<'_>,
+    drafts: &[IndicatorDraft],
+    change: &Change<'_>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = vec![0i64; drafts.len()];
+    // In value order, so that every index grows in runs; a stable sort keeps a repeated
+    // value's drafts in submission order, so the last one wins.
+    let values: Vec<String> = drafts.iter().map(|d| d.value.to_string()).collect();
+    let mut order: Vec<usize> = (0..drafts.len()).collect();
+    order.sort_by(|a, b| values[*a].cmp(&values[*b]));
+    // Ids only grow, so a returned id above the old maximum is a new row.
+    let max_before: i64 = tx
+        .query_one("SELECT coalesce(max(id), 0) FROM indicators", &[])
+        .map_err(pg("prepare upsert"))?
+        .get(0);
+    let mut created = HashSet::new();
+    let mut audit_rows: Vec<(&'static str, String, String)> = Vec::with_capacity(drafts.len());
+    let kind = change.actor.kind.as_str();
+    for chunk in order.chunks(UPSERT_CHUNK) {
+        let mut columns = DraftColumns::default();
+        for (n, &i) in chunk.iter().enumerate() {
+            // One row per value (a statement may not change a row twice): the last draft.
+            let repeated_next = chunk
+                .get(n + 1)
+                .is_some_and(|&next| values[next] == values[i]);
+            if !repeated_next {
+                columns.push(&drafts[i], &values[i])?;
+            }
+        }
+        let c = &columns;
+        let returned: HashMap<String, i64> = tx
+            .query(
+                UPSERT_SQL,
+                &[
+                    &c.value,
+                    &c.family,
+                    &c.range_start,
+                    &c.range_end,
+                    &c.action,
+                    &c.title,
+                    &c.description,
+                    &c.severity,
+                    &c.expires_at,
+                    &c.generate_alert,
+                    &c.recommended_actions,
+                    &c.groups,
+                    &c.external_id,
+                    &c.application,
+                    &c.category,
+                    &c.mitre_techniques,
+                    &c.action_name,
+                    &c.educate_url,
+                    &change.actor.name,
+                    &kind,
+                    &change.at,
+                ],
+            )
+            .map_err(pg("upsert indicators"))?
+            .iter()
+            .map(|r| (r.get::<_, String>(1), r.get::<_, i64>(0)))
+            .collect();
+        for &i in chunk {
+            let value = &values[i];
+            let id = *returned
+                .get(value)
+                .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
+            let verb = if id > max_before && created.insert(id) {
+                "indicator.create"
+            } else {
+                "indicator.update"
+            };
+            audit_rows.push((verb, value.clone(), draft_detail(&drafts[i]).to_string()));
+            ids[i] = id;
+        }
+    }
+    insert_audit_rows(tx, change, &audit_rows)?;
+    Ok(ids)
+}
+
+/// Writes one audit row per `(verb, target, detail)`, in their order, in multi-row statements.
+pub(super) fn insert_audit_rows(
+    tx: &mut Transaction<'_>,
+    change: &Change<'_>,
+    rows: &[(&'static str, String, String)],
+) -> Result<(), StoreError> {
+    let kind = change.actor.kind.as_str();
+    for chunk in rows.chunks(AUDIT_CHUNK) {
+        let verbs: Vec<&str> = chunk.iter().map(|r| r.0).collect();
+        let targets: Vec<&str> = chunk.iter().map(|r| r.1.as_str()).collect();
+        let details: Vec<&str> = chunk.iter().map(|r| r.2.as_str()).collect();
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, actor_kind, action, target, detail) \
+             SELECT $1::bigint, $2::text, $3::text, a, t, d FROM unnest($4::text[], $5::text[], $6::text[]) \
+             WITH ORDINALITY AS r(a, t, d, n) ORDER BY n",
+            &[
+                &change.at,
+                &change.actor.name,
+                &kind,
+                &verbs,
+                &targets,
+                &details,
+            ],
+        )
+        .map_err(pg("write audit log"))?;
+    }
+    Ok(())
+}
