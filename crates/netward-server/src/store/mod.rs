@@ -10,6 +10,7 @@
 //! | [`AuditStore`] | `audit.rs` | the audit log and the policy version |
 //! | [`DetectionStore`] | `detection.rs` | events, alerts, incidents |
 //! | [`FeedStore`] | `feeds.rs` | threat-intel feeds, their runs and their indicators' changes |
+//! | [`HistoryStore`] | `history.rs` | the policy history agents' deltas are served from, and the lock that orders it |
 //!
 //! The embedded SQLite backend lives in [`sqlite`], one file per trait; another backend
 //! implements the same traits, with the same [`StoreError`], and passes the same conformance
@@ -26,6 +27,7 @@ pub mod enrollment;
 pub mod error;
 pub mod feeds;
 pub mod fleet;
+pub mod history;
 pub mod indicators;
 pub mod postgres;
 pub mod sqlite;
@@ -44,6 +46,7 @@ pub use enrollment::{EnrollRefusal, EnrollTokenRecord, EnrollmentStore};
 pub use error::StoreError;
 pub use feeds::FeedStore;
 pub use fleet::{AckRecord, DeviceRecord, FleetStore, GroupDeletion};
+pub use history::{HistoryItem, HistoryStore, PolicyLock};
 pub use indicators::{
     BatchDeletion, BulkDeletion, DeleteFilter, ImportSource, ImportSummary, IndicatorQuery,
     IndicatorStore, StoredImport,
@@ -69,6 +72,7 @@ pub trait Store:
     + AuditStore
     + DetectionStore
     + FeedStore
+    + HistoryStore
     + std::fmt::Debug
     + 'static
 {
@@ -82,6 +86,7 @@ impl<T> Store for T where
         + AuditStore
         + DetectionStore
         + FeedStore
+        + HistoryStore
         + std::fmt::Debug
         + 'static
 {
