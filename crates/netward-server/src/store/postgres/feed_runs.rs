@@ -2,16 +2,14 @@
 //! (applied under one summary audit entry, the way an import is) and the alert of a refused
 //! run. `feeds.rs` calls these inside its transactions.
 
-#![allow(
-    unused_variables,
-    clippy::todo,
-    reason = "the indicator parts wait for the indicator store's helpers"
-)]
-
+use netward_model::{ActorKind, IndicatorDraft};
+use postgres::types::ToSql;
 use postgres::{Client, Row, Transaction};
 use serde_json::json;
 
-use super::{pg, to_i64, to_json, to_u64};
+use super::indicator_query::{bound_bytes, family};
+use super::indicators::{INDICATOR_COLUMNS, query_indicators};
+use super::{audit, pg, to_i64, to_json, to_u64};
 use crate::feeds::Refusal;
 use crate::store::feeds::{
     AppliedRun, FeedChanges, FeedRecord, FeedRun, FeedState, REFUSALS_KEPT, RUNS_KEPT, RunStatus,
@@ -180,16 +178,171 @@ pub(super) fn feed_indicators(
     client: &mut Client,
     name: &str,
 ) -> Result<Vec<netward_model::Indicator>, StoreError> {
-    todo!("postgres: with the indicator store's row reader")
+    let sql = format!(
+        "SELECT {INDICATOR_COLUMNS} FROM indicators \
+         WHERE created_by_kind = 'Feed' AND created_by = $1 ORDER BY id"
+    );
+    query_indicators(client, &sql, &[&name])
+}
+
+/// A new indicator of a feed's run: `$1`…`$16` the draft's columns, `$17`…`$19` the feed, the
+/// kind and the time, `$20` the run's audit id. A value another indicator holds stays as it
+/// is, and nothing comes back.
+const CREATE_SQL: &str = "INSERT INTO indicators (value, family, range_start, range_end, action, \
+    title, description, severity, expires_at, generate_alert, recommended_actions, groups, \
+    external_id, application, category, mitre_techniques, action_name, educate_url, \
+    created_by, created_by_kind, created_at, updated_by, updated_by_kind, updated_at, import_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+    $19, $20, $21, $19, $20, $21, $22) ON CONFLICT (value) DO NOTHING RETURNING id";
+
+/// An indicator of the feed changed by a run: the parameters of [`CREATE_SQL`], then the id.
+const UPDATE_SQL: &str = "UPDATE indicators SET value = $1, family = $2, range_start = $3, \
+    range_end = $4, action = $5, title = $6, description = $7, severity = $8, expires_at = $9, \
+    generate_alert = $10, recommended_actions = $11, groups = $12, external_id = $13, \
+    application = $14, category = $15, mitre_techniques = $16, action_name = $17, \
+    educate_url = $18, updated_by = $19, updated_by_kind = $20, updated_at = $21, \
+    import_id = $22 WHERE id = $23";
+
+/// What a draft's row holds that the draft does not, as stored.
+struct DraftRow {
+    value: String,
+    family: i32,
+    start: Vec<u8>,
+    end: Vec<u8>,
+    groups: String,
+    mitre: String,
+}
+
+impl DraftRow {
+    fn of(d: &IndicatorDraft) -> Result<Self, StoreError> {
+        let (start, end) = d.value.bounds();
+        Ok(Self {
+            value: d.value.to_string(),
+            family: family(&d.value),
+            start: bound_bytes(start),
+            end: bound_bytes(end),
+            groups: to_json(&d.groups)?,
+            mitre: d.mitre_techniques.join(","),
+        })
+    }
+
+    /// The parameters `$1`…`$22` of [`CREATE_SQL`] and [`UPDATE_SQL`].
+    fn params<'a>(
+        &'a self,
+        d: &'a IndicatorDraft,
+        by: &'a Change<'_>,
+        kind: &'a &'static str,
+        run_id: &'a i64,
+        names: &'a [&'static str; 3],
+    ) -> [&'a (dyn ToSql + Sync); 22] {
+        [
+            &self.value,
+            &self.family,
+            &self.start,
+            &self.end,
+            &names[0],
+            &d.title,
+            &d.description,
+            &names[1],
+            &d.expires_at,
+            &d.generate_alert,
+            &d.recommended_actions,
+            &self.groups,
+            &d.external_id,
+            &d.application,
+            &d.category,
+            &self.mitre,
+            &names[2],
+            &d.educate_url,
+            &by.actor.name,
+            kind,
+            &by.at,
+            run_id,
+        ]
+    }
 }
 
 /// Writes a run's indicator changes under one summary audit entry, whose id marks every row
-/// written (as an import's does) and becomes the policy version.
+/// written (as an import's does) and becomes the policy version. The transaction was begun
+/// with [`begin_audited`](super::begin_audited).
 pub(super) fn write_changes(
     tx: &mut Transaction<'_>,
     feed: &FeedRecord,
     changes: &FeedChanges<'_>,
     change: &Change<'_>,
 ) -> Result<AppliedRun, StoreError> {
-    todo!("postgres: with the indicator store's column arrays")
+    let run_id = audit(
+        tx,
+        change,
+        "feed.sync",
+        &format!("feed {}", feed.config.name),
+        &json!({
+            "created": changes.creates.len(),
+            "updated": changes.updates.len(),
+            "deleted": changes.deletes.len(),
+        }),
+    )?;
+    // The feed creates its indicators, whoever asked for the run.
+    let creator = netward_model::Actor {
+        name: feed.config.name.clone(),
+        kind: ActorKind::Feed,
+    };
+    let by_feed = Change {
+        actor: &creator,
+        at: change.at,
+    };
+    let kind = ActorKind::Feed.as_str();
+    if !changes.deletes.is_empty() {
+        tx.execute(
+            "DELETE FROM indicators WHERE id = ANY($1)",
+            &[&changes.deletes],
+        )
+        .map_err(pg("feed run"))?;
+    }
+    let names = |d: &IndicatorDraft| {
+        [
+            d.mde_action.action().as_str(),
+            d.severity.as_str(),
+            d.mde_action.as_str(),
+        ]
+    };
+    let update = tx.prepare(UPDATE_SQL).map_err(pg("feed run"))?;
+    for (id, d) in changes.updates {
+        let row = DraftRow::of(d)?;
+        let names = names(d);
+        let mut params = row.params(d, &by_feed, &kind, &run_id, &names).to_vec();
+        params.push(id);
+        tx.execute(&update, &params).map_err(pg("feed run"))?;
+    }
+    let create = tx.prepare(CREATE_SQL).map_err(pg("feed run"))?;
+    let mut applied = AppliedRun::default();
+    for d in changes.creates {
+        let row = DraftRow::of(d)?;
+        let names = names(d);
+        let params = row.params(d, &by_feed, &kind, &run_id, &names);
+        if let Some(made) = tx.query_opt(&create, &params).map_err(pg("feed run"))? {
+            applied
+                .created
+                .push(made.try_get(0).map_err(pg("feed run"))?);
+            continue;
+        }
+        let (by, by_kind): (String, String) = tx
+            .query_opt(
+                "SELECT created_by, created_by_kind FROM indicators WHERE value = $1",
+                &[&row.value],
+            )
+            .map_err(pg("feed run"))?
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()
+            .map_err(pg("feed run"))?
+            .unwrap_or_default();
+        let who = if by_kind == ActorKind::Feed.as_str() {
+            format!("feed {by}")
+        } else {
+            by
+        };
+        applied.created.push(0);
+        applied.taken.push((row.value, who));
+    }
+    Ok(applied)
 }
