@@ -1,21 +1,21 @@
 //! The PostgreSQL side of [`FeedStore`](crate::store::FeedStore): subscriptions, runs,
 //! held-back items, and a run's indicator changes applied in one transaction with one
 //! summary audit entry (the new policy version), the way an import is. `feed_runs.rs` holds
-//! the parts a run writes. Tables and columns as on SQLite; `feed_pending` has an `id`
+//! the parts a run writes, `feed_pending.rs` the items held back. Tables and columns as on SQLite; `feed_pending` has an `id`
 //! (SQLite's rowid) that keeps held-back items in the order they came.
 
-use netward_model::IndicatorValue;
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 use serde_json::json;
 
+use super::feed_pending::{read_pending, write_pending};
 use super::feed_runs::{
     feed_indicators, raise_alert, read_run, write_changes, write_run, write_state,
 };
 use super::{PgStore, audit, begin_audited, is_unique_violation, pg, to_json, to_u64};
 use crate::feeds::config::{FeedConfig, FeedSecrets, FeedSettings};
 use crate::feeds::delta::FeedContent;
-use crate::feeds::{FeedItem, Refusal, Validators};
+use crate::feeds::{Refusal, Validators};
 use crate::store::feeds::*;
 use crate::store::{Change, StoreError};
 
@@ -300,34 +300,7 @@ impl FeedStore for PgStore {
     fn feed_content(&self, feed: &FeedRecord) -> Result<FeedContent, StoreError> {
         let mut conn = self.conn()?;
         let indicators = feed_indicators(&mut conn, &feed.config.name)?;
-        let rows = conn
-            .query(
-                "SELECT value, external_id, comment, valid_from, valid_until, confidence \
-                 FROM feed_pending WHERE feed_id = $1 ORDER BY id",
-                &[&feed.id],
-            )
-            .map_err(pg("read feed"))?;
-        let mut pending = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let read = || -> Result<(String, FeedItem), postgres::Error> {
-                let confidence: Option<i32> = r.try_get(5)?;
-                Ok((
-                    r.try_get(0)?,
-                    FeedItem {
-                        value: IndicatorValue::from(std::net::Ipv4Addr::UNSPECIFIED),
-                        external_id: r.try_get(1)?,
-                        comment: r.try_get(2)?,
-                        valid_from: r.try_get(3)?,
-                        valid_until: r.try_get(4)?,
-                        confidence: confidence.and_then(|c| u8::try_from(c).ok()),
-                    },
-                ))
-            };
-            let (value, mut item) = read().map_err(pg("read feed"))?;
-            item.value = IndicatorValue::parse(&value)
-                .map_err(|e| StoreError::Corrupt(format!("held-back item {value}: {e}")))?;
-            pending.push(item);
-        }
+        let pending = read_pending(&mut conn, feed.id)?;
         Ok(FeedContent {
             indicators,
             pending,
@@ -356,40 +329,7 @@ impl FeedStore for PgStore {
         if changes_indicators {
             applied = write_changes(&mut tx, feed, changes, change)?;
         }
-        tx.execute("DELETE FROM feed_pending WHERE feed_id = $1", &[&feed.id])
-            .map_err(pg("write held-back items"))?;
-        if !changes.pending.is_empty() {
-            let column = |f: &dyn Fn(&FeedItem) -> Option<String>| -> Vec<Option<String>> {
-                changes.pending.iter().map(f).collect()
-            };
-            let values = column(&|i| Some(i.value.to_string()));
-            let external = column(&|i| i.external_id.clone());
-            let comment = column(&|i| i.comment.clone());
-            let from: Vec<Option<i64>> = changes.pending.iter().map(|i| i.valid_from).collect();
-            let until: Vec<Option<i64>> = changes.pending.iter().map(|i| i.valid_until).collect();
-            let confidence: Vec<Option<i32>> = changes
-                .pending
-                .iter()
-                .map(|i| i.confidence.map(i32::from))
-                .collect();
-            tx.execute(
-                "INSERT INTO feed_pending (feed_id, value, external_id, comment, valid_from, \
-                 valid_until, confidence) \
-                 SELECT $1, v, e, c, f, u, n FROM unnest($2::text[], $3::text[], $4::text[], \
-                 $5::bigint[], $6::bigint[], $7::integer[]) WITH ORDINALITY AS p(v, e, c, f, u, n, o) \
-                 ORDER BY o",
-                &[
-                    &feed.id,
-                    &values,
-                    &external,
-                    &comment,
-                    &from,
-                    &until,
-                    &confidence,
-                ],
-            )
-            .map_err(pg("write held-back items"))?;
-        }
+        write_pending(&mut tx, feed.id, changes.pending)?;
         // Values another indicator holds were not created: the run says so, per value.
         let mut run = run.clone();
         let taken = applied.taken.len() as u64;

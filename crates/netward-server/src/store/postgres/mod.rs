@@ -21,6 +21,7 @@ mod audit;
 mod batch_delete;
 mod detection;
 mod enrollment;
+mod feed_pending;
 mod feed_runs;
 mod feeds;
 mod fleet;

@@ -15,10 +15,12 @@
 //! events it claimed. Two replicas storing the same batch at once: the second waits on the
 //! first's keys and then stores nothing.
 //!
-//! `ingest.rs` stores a batch (binary `COPY`) and what the alerting rules decided;
+//! `ingest.rs` stores a batch (binary `COPY`) and, with `alerts.rs`, what the alerting rules
+//! decided;
 //! `queries.rs` answers the event, hunting, alert and incident queries; `triage.rs` changes
 //! an alert's triage.
 
+mod alerts;
 mod ingest;
 mod partitions;
 mod queries;
