@@ -22,6 +22,7 @@
 //! transaction is durable on disk.
 
 pub mod audit;
+pub(crate) mod columns;
 pub mod detection;
 pub mod enrollment;
 pub mod error;

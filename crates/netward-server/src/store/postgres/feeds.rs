@@ -16,6 +16,7 @@ use super::{PgStore, audit, begin_audited, is_unique_violation, pg, to_json, to_
 use crate::feeds::config::{FeedConfig, FeedSecrets, FeedSettings};
 use crate::feeds::delta::FeedContent;
 use crate::feeds::{Refusal, Validators};
+use crate::store::columns::feed_detail;
 use crate::store::feeds::*;
 use crate::store::{Change, StoreError};
 
@@ -177,20 +178,6 @@ fn config_params(c: &FeedConfig) -> Result<ConfigParams<'_>, StoreError> {
         &c.ca_cert,
         to_json(&c.settings)?,
     ))
-}
-
-/// What the audit log records of a feed: everything but its secrets.
-fn feed_detail(c: &FeedConfig) -> serde_json::Value {
-    json!({
-        "kind": c.kind.as_str(),
-        "url": c.url,
-        "collection": c.collection,
-        "username": c.secrets.username,
-        "passwordSet": c.secrets.password.is_some(),
-        "apiKeySet": c.secrets.api_key.is_some(),
-        "caCertSet": c.ca_cert.is_some(),
-        "settings": c.settings,
-    })
 }
 
 impl FeedStore for PgStore {

@@ -3,12 +3,13 @@
 //! JSON columns stay `text`, as on SQLite.
 
 use netward_model::agent_wire::DeviceFacts;
-use netward_model::{Coverage, DeviceGroup, ProtectionMode, TenantSettings};
+use netward_model::{DeviceGroup, TenantSettings};
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row};
 use serde_json::json;
 
 use super::{PgStore, audit, begin_audited, is_unique_violation, pg, to_i64, to_json, to_u64};
+use crate::store::columns::{self, DEVICE_COLUMNS, DeviceRow, group_detail, parse_device};
 use crate::store::fleet::*;
 use crate::store::{Change, StoreError};
 
@@ -51,7 +52,7 @@ CREATE TABLE devices (
 );
 ";
 
-fn parse_group(r: &Row) -> Result<DeviceGroup, StoreError> {
+fn read_group(r: &Row) -> Result<DeviceGroup, StoreError> {
     let read = pg("read group");
     let (name, description, mode, coverage): (String, String, String, String) =
         match (r.try_get(0), r.try_get(1), r.try_get(2), r.try_get(3)) {
@@ -60,27 +61,8 @@ fn parse_group(r: &Row) -> Result<DeviceGroup, StoreError> {
                 return Err(read(e));
             }
         };
-    Ok(DeviceGroup {
-        mode: ProtectionMode::parse(&mode)
-            .ok_or_else(|| StoreError::Corrupt(format!("group {name}: mode `{mode}`")))?,
-        coverage: Coverage::parse(&coverage)
-            .ok_or_else(|| StoreError::Corrupt(format!("group {name}: coverage `{coverage}`")))?,
-        name,
-        description,
-    })
+    columns::parse_group((name, description, mode, coverage))
 }
-
-fn group_detail(g: &DeviceGroup) -> serde_json::Value {
-    json!({"description": g.description, "mode": g.mode.as_str(), "coverage": g.coverage.as_str()})
-}
-
-const DEVICE_COLUMNS: &str = "id, hostname, os, kernel, agent_version, addresses, group_name, \
-    first_seen, last_seen, applied_version, applied_at, entries, not_enforceable, last_error, \
-    last_tamper, revoked_at, events_dropped, events_lost, exemptions";
-
-/// A device row, with its JSON columns still as text: addresses, not enforceable,
-/// exemptions.
-type DeviceRow = (DeviceRecord, String, String, String);
 
 fn read_device(r: &Row) -> Result<DeviceRow, postgres::Error> {
     let applied: Option<i64> = r.try_get(9)?;
@@ -114,18 +96,6 @@ fn read_device(r: &Row) -> Result<DeviceRow, postgres::Error> {
     ))
 }
 
-fn parse_device(
-    (mut d, addresses, not_enforceable, exemptions): DeviceRow,
-) -> Result<DeviceRecord, StoreError> {
-    d.exemptions = serde_json::from_str(&exemptions)
-        .map_err(|e| StoreError::Corrupt(format!("device {}: exemptions: {e}", d.id)))?;
-    d.facts.addresses = serde_json::from_str(&addresses)
-        .map_err(|_| StoreError::Corrupt(format!("device {}: addresses", d.id)))?;
-    d.not_enforceable = serde_json::from_str(&not_enforceable)
-        .map_err(|_| StoreError::Corrupt(format!("device {}: not_enforceable", d.id)))?;
-    Ok(d)
-}
-
 /// The devices `filter` (a `WHERE` clause, or nothing) selects, by id.
 pub(super) fn query_devices(
     client: &mut impl GenericClient,
@@ -148,7 +118,7 @@ impl FleetStore for PgStore {
                 &[],
             )
             .map_err(pg("list groups"))?;
-        rows.iter().map(parse_group).collect()
+        rows.iter().map(read_group).collect()
     }
 
     fn group(&self, name: &str) -> Result<Option<DeviceGroup>, StoreError> {
@@ -159,7 +129,7 @@ impl FleetStore for PgStore {
         )
         .map_err(pg("read group"))?
         .as_ref()
-        .map(parse_group)
+        .map(read_group)
         .transpose()
     }
 

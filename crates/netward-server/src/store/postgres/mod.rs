@@ -7,7 +7,8 @@
 //! at once apply them once. Indicators have helpers beside them, as in SQLite:
 //! `indicator_query.rs` and `odata.rs` (the `WHERE` and `ORDER BY` of a query),
 //! `upsert.rs` (batches through `unnest` arrays), `import.rs` (binary `COPY`) and
-//! `batch_delete.rs`.
+//! `batch_delete.rs`. Detection is a folder, `detection/` (events in daily partitions, stored
+//! by binary `COPY`); feeds have `feed_runs.rs` and `feed_pending.rs` beside them.
 //!
 //! **Commit order.** The policy version is the id of the newest audit-log entry. Ids from a
 //! sequence are not commit-ordered when several transactions write at once, so every

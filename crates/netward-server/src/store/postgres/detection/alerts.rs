@@ -12,6 +12,7 @@ use crate::detection::alerting::{
     self, AlertChange, Hits, IncidentChange, OpenAlert, OpenIncident,
 };
 use crate::store::StoreError;
+use crate::store::columns::outcomes_text;
 
 /// What alerts and incidents copy of an indicator.
 pub(super) struct IndicatorInfo {
@@ -21,13 +22,6 @@ pub(super) struct IndicatorInfo {
     pub(super) severity: Severity,
     pub(super) recommended_actions: String,
     pub(super) generate_alert: bool,
-}
-
-/// Outcomes as the `outcomes` column keeps them: names in alphabetical order, comma-separated.
-fn outcomes_text(outcomes: &std::collections::BTreeSet<Outcome>) -> String {
-    let mut names: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
-    names.sort_unstable();
-    names.join(",")
 }
 
 /// Applies what the rules decide for `hits` on (device, indicator `m`): the alert and the
