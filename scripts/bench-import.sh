@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cargo build --release --locked -q
-bin=./target/release/netward
+bin="${CARGO_TARGET_DIR:-./target}/release/netward"
 
 python3 - "$rows" "$work/iocs.csv" <<'PY'
 import random, sys

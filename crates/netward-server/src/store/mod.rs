@@ -26,6 +26,7 @@ pub mod enrollment;
 pub mod error;
 pub mod feeds;
 pub mod fleet;
+mod indicator_sql;
 pub mod indicators;
 pub mod postgres;
 pub mod sqlite;

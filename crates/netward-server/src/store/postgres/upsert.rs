@@ -8,8 +8,8 @@ use netward_model::IndicatorDraft;
 use postgres::Transaction;
 
 use super::indicator_query::{bound_bytes, family};
-use super::indicators::draft_detail;
 use super::{pg, to_json};
+use crate::store::indicator_sql::{draft_detail, upsert_set};
 use crate::store::{Change, StoreError};
 
 /// Drafts per statement: each column travels as one array parameter.
@@ -67,7 +67,8 @@ impl DraftColumns {
 
 /// Creates the rows of the arrays `$1`…`$18` in their order, by `$19` (name), `$20` (kind) at
 /// `$21`; an existing value is updated, keeping who created it and when.
-const UPSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, range_end, action, \
+const UPSERT_SQL: &str = concat!(
+    "INSERT INTO indicators (value, family, range_start, range_end, action, \
     title, description, severity, expires_at, generate_alert, recommended_actions, groups, \
     external_id, application, category, mitre_techniques, action_name, educate_url, \
     created_by, created_by_kind, created_at, updated_by, updated_by_kind, updated_at) \
@@ -76,15 +77,10 @@ const UPSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, ra
     $7::text[], $8::text[], $9::bigint[], $10::boolean[], $11::text[], $12::text[], $13::text[], \
     $14::text[], $15::text[], $16::text[], $17::text[], $18::text[]) WITH ORDINALITY \
     AS r(v, f, rs, re, a, t, d, s, x, ga, ra, g, ei, ap, c, m, an, eu, n) ORDER BY n \
-    ON CONFLICT (value) DO UPDATE SET action = excluded.action, title = excluded.title, \
-    action_name = excluded.action_name, educate_url = excluded.educate_url, \
-    description = excluded.description, severity = excluded.severity, \
-    expires_at = excluded.expires_at, generate_alert = excluded.generate_alert, \
-    recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
-    external_id = excluded.external_id, application = excluded.application, \
-    category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
-    updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
-    updated_at = excluded.updated_at RETURNING id, value";
+    ON CONFLICT (value) DO UPDATE SET ",
+    upsert_set!(),
+    " RETURNING id, value"
+);
 
 /// Upserts `drafts` inside `tx` (begun with [`super::begin_audited`]) with one audit entry
 /// each (`indicator.create` or `indicator.update`); their ids, in order. A value given twice
