@@ -8,7 +8,7 @@ use netward_model::{Action, Severity};
 use netward_model::{Indicator, IndicatorDraft};
 use serde_json::json;
 
-use super::{DeleteFilter, ImportSummary};
+use super::{DeleteFilter, ImportSummary, StoreError};
 
 /// The `SET` list of an indicator upsert's `ON CONFLICT (value) DO UPDATE`: every column but
 /// the value, its bounds and who created it and when. A macro, so that it joins the backends'
@@ -40,6 +40,53 @@ pub(crate) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
         "generateAlert": d.generate_alert,
         "rbacGroupNames": d.groups,
     })
+}
+
+/// What an upsert's statements gave back, draft by draft: each draft's id and its audit entry
+/// (`indicator.create` for the first draft of a new value, `indicator.update` otherwise).
+pub(crate) struct UpsertLedger {
+    /// The largest id before the upsert: ids only grow, so a larger one is a new row.
+    max_before: i64,
+    created: std::collections::HashSet<i64>,
+    /// Each draft's id, in the drafts' order.
+    pub(crate) ids: Vec<i64>,
+    /// `(action, target, detail)` of each audit entry, in the order the drafts were stored.
+    pub(crate) audit_rows: Vec<(&'static str, String, String)>,
+}
+
+impl UpsertLedger {
+    /// A ledger for `drafts` drafts, when the largest id was `max_before`.
+    pub(crate) fn new(drafts: usize, max_before: i64) -> Self {
+        Self {
+            max_before,
+            created: std::collections::HashSet::new(),
+            ids: vec![0; drafts],
+            audit_rows: Vec::with_capacity(drafts),
+        }
+    }
+
+    /// Records draft number `i`, whose canonical value is `value`, stored as the id that
+    /// `returned` (value → id, from the statement's `RETURNING`) gives that value.
+    pub(crate) fn record(
+        &mut self,
+        i: usize,
+        draft: &IndicatorDraft,
+        value: &str,
+        returned: &std::collections::HashMap<String, i64>,
+    ) -> Result<(), StoreError> {
+        let id = *returned
+            .get(value)
+            .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
+        let verb = if id > self.max_before && self.created.insert(id) {
+            "indicator.create"
+        } else {
+            "indicator.update"
+        };
+        self.audit_rows
+            .push((verb, value.to_owned(), draft_detail(draft).to_string()));
+        self.ids[i] = id;
+        Ok(())
+    }
 }
 
 /// The detail of an import's summary entry.

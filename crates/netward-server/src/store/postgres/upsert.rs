@@ -2,14 +2,14 @@
 //! column>) … ON CONFLICT (value) DO UPDATE` per chunk of drafts, and their audit entries in
 //! one statement per chunk too, never a round trip per row.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use netward_model::IndicatorDraft;
 use postgres::Transaction;
 
 use super::indicator_query::{bound_bytes, family};
 use super::{pg, to_json};
-use crate::store::indicator_sql::{draft_detail, upsert_set};
+use crate::store::indicator_sql::{UpsertLedger, upsert_set};
 use crate::store::{Change, StoreError};
 
 /// Drafts per statement: each column travels as one array parameter.
@@ -90,7 +90,6 @@ pub(super) fn upsert(
     drafts: &[IndicatorDraft],
     change: &Change<'_>,
 ) -> Result<Vec<i64>, StoreError> {
-    let mut ids = vec![0i64; drafts.len()];
     // In value order, so that every index grows in runs; a stable sort keeps a repeated
     // value's drafts in submission order, so the last one wins.
     let values: Vec<String> = drafts.iter().map(|d| d.value.to_string()).collect();
@@ -101,8 +100,7 @@ pub(super) fn upsert(
         .query_one("SELECT coalesce(max(id), 0) FROM indicators", &[])
         .map_err(pg("prepare upsert"))?
         .get(0);
-    let mut created = HashSet::new();
-    let mut audit_rows: Vec<(&'static str, String, String)> = Vec::with_capacity(drafts.len());
+    let mut ledger = UpsertLedger::new(drafts.len(), max_before);
     let kind = change.actor.kind.as_str();
     for chunk in order.chunks(UPSERT_CHUNK) {
         let mut columns = DraftColumns::default();
@@ -148,21 +146,11 @@ pub(super) fn upsert(
             .map(|r| (r.get::<_, String>(1), r.get::<_, i64>(0)))
             .collect();
         for &i in chunk {
-            let value = &values[i];
-            let id = *returned
-                .get(value)
-                .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
-            let verb = if id > max_before && created.insert(id) {
-                "indicator.create"
-            } else {
-                "indicator.update"
-            };
-            audit_rows.push((verb, value.clone(), draft_detail(&drafts[i]).to_string()));
-            ids[i] = id;
+            ledger.record(i, &drafts[i], &values[i], &returned)?;
         }
     }
-    insert_audit_rows(tx, change, &audit_rows)?;
-    Ok(ids)
+    insert_audit_rows(tx, change, &ledger.audit_rows)?;
+    Ok(ledger.ids)
 }
 
 /// Writes one audit row per `(verb, target, detail)`, in their order, in multi-row statements.

@@ -9,7 +9,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use super::{SqliteStore, audit, db, to_json};
-use crate::store::indicator_sql::{self, draft_detail, upsert_set};
+use crate::store::indicator_sql::{self, UpsertLedger, draft_detail, upsert_set};
 use crate::store::{
     BatchDeletion, BulkDeletion, Change, DeleteFilter, ImportSource, IndicatorQuery,
     IndicatorStore, StoreError, StoredImport,
@@ -249,7 +249,6 @@ impl IndicatorStore for SqliteStore {
     ) -> Result<Vec<i64>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db("begin upsert"))?;
-        let mut ids = vec![0i64; drafts.len()];
         // Insert in value order: every index then grows at its end instead of at random
         // places, which is what a million-row import spends its time on. A stable sort keeps
         // repeated values in submission order, so the last one still wins.
@@ -262,8 +261,7 @@ impl IndicatorStore for SqliteStore {
                 r.get(0)
             })
             .map_err(db("prepare upsert"))?;
-        let mut created = std::collections::HashSet::new();
-        let mut audit_rows: Vec<(&'static str, String, String)> = Vec::with_capacity(drafts.len());
+        let mut ledger = UpsertLedger::new(drafts.len(), max_before);
         // Multi-row statements: one statement per chunk costs far less than one per row.
         for chunk in order.chunks(UPSERT_CHUNK) {
             let sql = upsert_sql(chunk.len());
@@ -280,22 +278,12 @@ impl IndicatorStore for SqliteStore {
                 .collect::<Result<_, _>>()
                 .map_err(db("upsert indicators"))?;
             for &i in chunk {
-                let value = &values[i];
-                let id = *returned
-                    .get(value)
-                    .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
-                let verb = if id > max_before && created.insert(id) {
-                    "indicator.create"
-                } else {
-                    "indicator.update"
-                };
-                audit_rows.push((verb, value.clone(), draft_detail(&drafts[i]).to_string()));
-                ids[i] = id;
+                ledger.record(i, &drafts[i], &values[i], &returned)?;
             }
         }
-        insert_audit_rows(&tx, change, &audit_rows)?;
+        insert_audit_rows(&tx, change, &ledger.audit_rows)?;
         tx.commit().map_err(db("commit upsert"))?;
-        Ok(ids)
+        Ok(ledger.ids)
     }
 
     fn import_indicators(
