@@ -230,10 +230,11 @@ impl ControlPlane {
             // Hold the history while reading the device and the policy, so that the update
             // matches the version it names (a move committed meanwhile would otherwise be
             // served as the old group's snapshot under the new version).
-            let log = cp
-                .log
-                .lock()
-                .map_err(|_| ControlError::Task("the policy log is poisoned".into()))?;
+            let mut log = cp.lock_log()?;
+            if since.is_some_and(|v| v > log.current()) {
+                // An agent from a replica that is ahead of this one.
+                cp.catch_up(&mut log)?;
+            }
             let device = cp
                 .store
                 .device(id)?

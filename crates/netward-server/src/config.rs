@@ -12,8 +12,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 /// How the server runs.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// Where the database (and, later, the CA) live. Created with mode 0700.
+    /// Where the SQLite database and the CA live. Created with mode 0700. Unused with
+    /// [`Self::database`].
     pub data_dir: PathBuf,
+    /// A PostgreSQL connection string (`postgres://…` or `key=value …`): the store, and the
+    /// CA, are then in that database, shared by every replica that names it.
+    pub database: Option<String>,
     /// The address to listen on. Plain HTTP is only served on loopback.
     pub listen: SocketAddr,
     /// The largest request body accepted; larger ones get 413.

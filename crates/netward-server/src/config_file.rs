@@ -41,6 +41,9 @@ pub struct ServerConfigFile {
     /// Directory for the database and the TLS CA (`--data-dir`, `NETWARD_DATA_DIR`; default
     /// `/var/lib/netward`), made mode 0700.
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL connection string (`--database`, `NETWARD_DATABASE`): the store and the CA
+    /// live there, shared by every replica. Without it, SQLite in `data_dir`.
+    pub database: Option<String>,
     /// Address to listen on (`--listen`, `NETWARD_LISTEN`; default `127.0.0.1:8440`).
     pub listen: Option<SocketAddr>,
     /// Largest request body accepted, in bytes (`--max-body-bytes`, `NETWARD_MAX_BODY_BYTES`).
@@ -100,6 +103,7 @@ impl ServerConfigFile {
     pub fn effective(config: &ServerConfig) -> Self {
         Self {
             data_dir: Some(config.data_dir.clone()),
+            database: config.database.as_deref().map(redact_password),
             listen: Some(config.listen),
             max_body_bytes: Some(config.max_body_bytes),
             plain_http: Some(config.plain_http),
@@ -123,8 +127,16 @@ impl ServerConfigFile {
 /// address, the advertised URL and the certificate names. Empty when it looks usable.
 pub fn check(config: &ServerConfig) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Some(p) = data_dir_problem(&config.data_dir) {
-        problems.push(p);
+    match &config.database {
+        None => problems.extend(data_dir_problem(&config.data_dir)),
+        Some(url) => {
+            if let Err(e) = url.parse::<postgres::Config>() {
+                problems.push(format!(
+                    "database: not a PostgreSQL connection string: {}",
+                    e.to_string().lines().next().unwrap_or_default()
+                ));
+            }
+        }
     }
     if config.plain_http && !config.listen.ip().is_loopback() {
         problems.push(format!(
@@ -165,6 +177,33 @@ pub fn check(config: &ServerConfig) -> Vec<String> {
     problems
 }
 
+/// A connection string with its password, if any, replaced by `***`: what `--check-config`
+/// and the logs may print.
+pub fn redact_password(url: &str) -> String {
+    if let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    {
+        let scheme = &url[..url.len() - rest.len()];
+        // userinfo ends at the last '@' before the host part.
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            let userinfo = &rest[..at];
+            if let Some(colon) = userinfo.find(':') {
+                return format!("{scheme}{}:***{}", &userinfo[..colon], &rest[at..]);
+            }
+        }
+        return url.to_owned();
+    }
+    url.split(' ')
+        .map(|pair| match pair.split_once('=') {
+            Some(("password", _)) => "password=***".to_owned(),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Why the server could not use `dir`, if it can be told now: an existing one must be a
 /// directory of this user, a missing one must be creatable (its parent exists).
 fn data_dir_problem(dir: &Path) -> Option<String> {
@@ -199,6 +238,7 @@ mod tests {
     fn config(dir: &Path) -> ServerConfig {
         ServerConfig {
             data_dir: dir.to_owned(),
+            database: None,
             listen: "127.0.0.1:8440".parse().unwrap(),
             max_body_bytes: 1024,
             plain_http: false,
@@ -237,5 +277,26 @@ mod tests {
         assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].starts_with("data_dir"));
         assert!(problems[3].contains("bad name!"));
+    }
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(
+            redact_password("postgres://netward:s3cr@t@db.example:5432/netward?sslmode=disable"),
+            "postgres://netward:***@db.example:5432/netward?sslmode=disable"
+        );
+        assert_eq!(
+            redact_password("postgresql://netward@db.example/netward"),
+            "postgresql://netward@db.example/netward"
+        );
+        assert_eq!(
+            redact_password("host=/run/postgresql user=netward password=hunter2 dbname=n"),
+            "host=/run/postgresql user=netward password=*** dbname=n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut bad = config(dir.path());
+        bad.database = Some("postgres://a:b@host:notaport/x".into());
+        let problems = check(&bad);
+        assert!(problems[0].starts_with("database: "), "{problems:?}");
     }
 }

@@ -79,6 +79,22 @@ pub enum ControlError {
     Unauthorized(String),
 }
 
+/// The policy history as the database holds it; on a database that has none yet (a new one,
+/// or one from before the history was kept), one that starts at the current version.
+fn load_history(store: &dyn Store) -> Result<PolicyLog, ControlError> {
+    let _policy = store.lock_policy()?;
+    let rows = store.policy_history(0)?;
+    let Some(&(base, _)) = rows.first() else {
+        let version = store.policy_version()?;
+        store.begin_policy_change()?;
+        store.end_policy_change(version, None, crate::policy_log::CAPACITY)?;
+        return Ok(PolicyLog::new(version));
+    };
+    let mut log = PolicyLog::new(base);
+    log.apply(rows);
+    Ok(log)
+}
+
 impl ControlPlane {
     /// A control plane over `store`, refusing blocks on `rails` unless forced.
     pub fn new(
@@ -87,14 +103,15 @@ impl ControlPlane {
         clock: Arc<dyn Clock>,
         public_url: String,
     ) -> Result<Self, ControlError> {
-        let version = store.policy_version()?;
+        let log = load_history(store.as_ref())?;
+        let version = log.current();
         let newest_event = store.newest_event_id()?;
         let started = clock.now();
         Ok(Self {
             store,
             rails: Arc::new(rails),
             clock,
-            log: Arc::new(Mutex::new(PolicyLog::new(version))),
+            log: Arc::new(Mutex::new(log)),
             versions: Arc::new(watch::Sender::new(version)),
             presence: Arc::default(),
             public_url: Arc::new(public_url),
@@ -150,16 +167,25 @@ impl ControlPlane {
         &self,
         work: impl FnOnce() -> Result<(T, History), ControlError>,
     ) -> Result<T, ControlError> {
-        let mut log = self
-            .log
-            .lock()
-            .map_err(|_| ControlError::Task("the policy log is poisoned".into()))?;
+        // The in-process lock first, then the one across replicas: a thread waiting for
+        // another replica's change holds up only this replica's requests.
+        let mut log = self.lock_log()?;
+        let _policy = self.store.lock_policy()?;
+        // Other replicas' changes first, so this one is recorded after them.
+        self.catch_up(&mut log)?;
+        self.store.begin_policy_change()?;
         let outcome = work().and_then(|(out, entries)| {
             let version = self.store.policy_version()?;
             Ok((out, entries, version))
         });
         match outcome {
             Ok((out, history, version)) => {
+                let entries = match &history {
+                    History::Entries(entries) => Some(entries.as_slice()),
+                    History::TooLarge => None,
+                };
+                self.store
+                    .end_policy_change(version, entries, crate::policy_log::CAPACITY)?;
                 // A request refused before it wrote anything changes no version: no agent
                 // needs waking.
                 let changed = match history {
@@ -184,8 +210,17 @@ impl ControlPlane {
             }
             Err(e) => {
                 // The change may have committed without its history: send snapshots from now
-                // on, rather than a delta that silently skips it.
+                // on, rather than a delta that silently skips it. When the database cannot
+                // take the reset either, the change's begin mark stays, and whoever takes the
+                // policy lock next records the reset.
                 let version = self.store.policy_version().ok();
+                if let Some(v) = version
+                    && let Err(error) =
+                        self.store
+                            .end_policy_change(v, None, crate::policy_log::CAPACITY)
+                {
+                    tracing::warn!(%error, "Cannot record the reset of the policy history.");
+                }
                 log.reset(version);
                 if let Some(v) = version {
                     self.versions.send_replace(v);
@@ -194,6 +229,25 @@ impl ControlPlane {
                 Err(e)
             }
         }
+    }
+
+    /// The in-process policy history.
+    pub(crate) fn lock_log(&self) -> Result<std::sync::MutexGuard<'_, PolicyLog>, ControlError> {
+        self.log
+            .lock()
+            .map_err(|_| ControlError::Task("the policy log is poisoned".into()))
+    }
+
+    /// Reads the changes other replicas recorded since `log`'s version into it; announces a
+    /// newer version to this replica's agents.
+    pub(crate) fn catch_up(&self, log: &mut PolicyLog) -> Result<(), ControlError> {
+        let before = log.current();
+        log.apply(self.store.policy_history(before)?);
+        if log.current() > before {
+            self.versions.send_replace(log.current());
+            self.metrics.published(log.current(), self.now());
+        }
+        Ok(())
     }
 
     /// Ends every agent stream; called when the server stops.

@@ -7,11 +7,14 @@ use std::collections::VecDeque;
 
 use netward_model::agent_wire::AgentIndicator;
 
+use crate::store::HistoryItem;
+
 /// The most entries kept; older versions are dropped whole.
 pub const CAPACITY: usize = 200_000;
 
 /// An indicator as the log keeps it: what agents need, plus its scope.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LoggedIndicator {
     /// The agent's view of the indicator.
     pub indicator: AgentIndicator,
@@ -20,7 +23,8 @@ pub struct LoggedIndicator {
 }
 
 /// One change.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum LogEntry {
     /// An indicator was created or changed.
     Upsert(LoggedIndicator),
@@ -109,6 +113,33 @@ impl PolicyLog {
         }
     }
 
+    /// Applies rows of the database's history (see [`crate::store::HistoryStore`]) newer
+    /// than [`Self::current`], in order.
+    pub fn apply(&mut self, rows: Vec<(u64, HistoryItem)>) {
+        let mut rows = rows.into_iter().peekable();
+        while let Some((version, first)) = rows.next() {
+            let mut items = vec![first];
+            while let Some((_, item)) = rows.next_if(|(v, _)| *v == version) {
+                items.push(item);
+            }
+            if version <= self.current {
+                continue;
+            }
+            if items.contains(&HistoryItem::Reset) {
+                self.reset(Some(version));
+                continue;
+            }
+            let entries = items
+                .into_iter()
+                .filter_map(|item| match item {
+                    HistoryItem::Entry(e) => Some(e),
+                    HistoryItem::Mark | HistoryItem::Reset => None,
+                })
+                .collect();
+            self.record(version, entries);
+        }
+    }
+
     /// The changes after `since`, or `None` when they are not all known.
     pub fn since(&self, since: u64) -> Option<impl Iterator<Item = &LogEntry>> {
         if since < self.base || since > self.current {
@@ -171,5 +202,31 @@ mod tests {
             log.since(16).is_none(),
             "an unknown version forces snapshots too"
         );
+    }
+
+    #[test]
+    fn the_database_history_is_applied_in_order_from_the_current_version() {
+        let mut log = PolicyLog::new(10);
+        log.apply(vec![
+            (9, HistoryItem::Entry(upsert(9))),
+            (10, HistoryItem::Entry(upsert(10))),
+            (11, HistoryItem::Entry(upsert(1))),
+            (11, HistoryItem::Entry(LogEntry::Delete(2))),
+            (12, HistoryItem::Mark),
+        ]);
+        assert_eq!(log.current(), 12);
+        assert_eq!(
+            log.since(10).map(|i| i.cloned().collect::<Vec<_>>()),
+            Some(vec![upsert(1), LogEntry::Delete(2)]),
+            "rows at or before the current version are already known"
+        );
+        assert_eq!(log.since(11).map(|i| i.count()), Some(0));
+        log.apply(vec![
+            (14, HistoryItem::Reset),
+            (15, HistoryItem::Entry(upsert(3))),
+        ]);
+        assert_eq!(log.current(), 15);
+        assert!(log.since(12).is_none(), "a reset forces snapshots");
+        assert_eq!(log.since(14).map(|i| i.count()), Some(1));
     }
 }

@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::connections::{self, CappedListener};
 use crate::control::{ControlError, ControlPlane};
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{PgStore, SqliteStore, Store, StoreError};
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +132,21 @@ fn own_addresses(listen: IpAddr) -> Vec<IpAddr> {
     }
 }
 
+/// Opens the store: PostgreSQL at `config.database`, else SQLite in `config.data_dir`.
+async fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, ServerError> {
+    let database = config.database.clone();
+    let dir = config.data_dir.clone();
+    tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, StoreError> {
+        Ok(match database {
+            Some(url) => Arc::new(PgStore::open(&url)?),
+            None => Arc::new(SqliteStore::open(&dir)?),
+        })
+    })
+    .await
+    .map_err(|e| ServerError::Serve(std::io::Error::other(e)))?
+    .map_err(ServerError::Store)
+}
+
 /// Opens the store in `config.data_dir`, creates the first admin token if there is none,
 /// binds and starts serving in the background, on the system's clock.
 pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServerError> {
@@ -152,10 +167,7 @@ pub async fn start_with_clock(
     if config.listen.ip().is_unspecified() && config.advertise.is_none() {
         return Err(ServerError::NoAdvertise(config.listen));
     }
-    let dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
-        .await
-        .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
+    let store = open_store(config).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -199,7 +211,7 @@ pub async fn start_with_clock(
         Some(t) => format!("{url}#sha256:{}", t.ca_fingerprint),
         None => url.clone(),
     };
-    let cp = ControlPlane::new(Arc::new(store), GuardRails::new(&own), clock, enroll_target)
+    let cp = ControlPlane::new(store, GuardRails::new(&own), clock, enroll_target)
         .map_err(ServerError::Bootstrap)?
         .with_detection(&config.detection)?
         .with_metrics(config.metrics);
@@ -227,7 +239,13 @@ pub async fn start_with_clock(
         }
         None => tokio::spawn(connections::serve(listener, app, limits, stop)),
     };
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "Server listening.");
+    match &config.database {
+        Some(url) => {
+            let database = crate::config_file::redact_password(url);
+            tracing::info!(%addr, %database, "Server listening.");
+        }
+        None => tracing::info!(%addr, data_dir = %config.data_dir.display(), "Server listening."),
+    }
     Ok(RunningServer {
         addr,
         bootstrap_token,

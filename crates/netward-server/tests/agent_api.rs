@@ -498,3 +498,35 @@ async fn the_exemptions_an_agent_acknowledges_show_on_its_device() {
     let (_, m) = s.get(&format!("/api/machines/{device}")).await;
     assert_eq!(m["exemptions"], json!([]), "as it last reported: none");
 }
+
+#[tokio::test]
+async fn the_policy_history_survives_a_restart_so_agents_get_deltas() {
+    let mut s = TestServer::start().await;
+    s.block("192.0.2.1").await;
+    let (_, secret) = enroll(&s, "default").await;
+    let (_, snap) = policy(&s, &secret, None).await;
+    let v1 = snap["version"].as_u64().unwrap();
+    s.block("192.0.2.2").await;
+    s.restart().await;
+
+    let (status, delta) = policy(&s, &secret, Some(v1)).await;
+    assert_eq!(status, StatusCode::OK, "{delta}");
+    assert_eq!(delta["full"], false, "a delta after the restart: {delta}");
+    let upserts: Vec<&str> = delta["upserts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(upserts, ["192.0.2.2"]);
+    let v2 = delta["version"].as_u64().unwrap();
+    assert!(v2 > v1);
+    // Changes after the restart follow on.
+    s.block("192.0.2.3").await;
+    let (_, next) = policy(&s, &secret, Some(v2)).await;
+    assert_eq!(
+        (next["full"].as_bool(), next["upserts"][0]["value"].as_str()),
+        (Some(false), Some("192.0.2.3")),
+        "{next}"
+    );
+}

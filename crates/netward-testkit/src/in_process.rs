@@ -12,6 +12,7 @@ use netward_server::{RunningServer, ServerConfig};
 pub fn config(data_dir: &Path) -> ServerConfig {
     ServerConfig {
         data_dir: data_dir.to_owned(),
+        database: None,
         listen: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
         max_body_bytes: netward_server::config::DEFAULT_MAX_BODY_BYTES,
         plain_http: true,

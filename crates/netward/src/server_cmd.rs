@@ -46,6 +46,11 @@ pub(crate) struct ServerArgs {
     /// [default: /var/lib/netward]
     #[arg(long, env = "NETWARD_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep the store (and the TLS CA) in PostgreSQL instead of SQLite in --data-dir:
+    /// `postgres://user:password@host:5432/netward`, or `host=/run/postgresql dbname=netward`.
+    /// Every replica given the same database serves the same fleet.
+    #[arg(long, env = "NETWARD_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Address to listen on (TLS; plain HTTP only with --plain-http on loopback).
     /// [default: 127.0.0.1:8440]
     #[arg(long, env = "NETWARD_LISTEN")]
@@ -138,6 +143,7 @@ fn server_config(args: ServerArgs) -> Result<ServerConfig, Failure> {
             .data_dir
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        database: args.database.or(file.database),
         listen,
         max_body_bytes: args
             .max_body_bytes

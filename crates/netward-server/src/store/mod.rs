@@ -10,6 +10,7 @@
 //! | [`AuditStore`] | `audit.rs` | the audit log and the policy version |
 //! | [`DetectionStore`] | `detection.rs` | events, alerts, incidents |
 //! | [`FeedStore`] | `feeds.rs` | threat-intel feeds, their runs and their indicators' changes |
+//! | [`HistoryStore`] | `history.rs` | the policy history agents' deltas are served from, and the lock that orders it |
 //!
 //! The embedded SQLite backend lives in [`sqlite`], one file per trait; another backend
 //! implements the same traits, with the same [`StoreError`], and passes the same conformance
@@ -26,6 +27,7 @@ pub mod enrollment;
 pub mod error;
 pub mod feeds;
 pub mod fleet;
+pub mod history;
 mod indicator_sql;
 pub mod indicators;
 pub mod postgres;
@@ -45,6 +47,7 @@ pub use enrollment::{EnrollRefusal, EnrollTokenRecord, EnrollmentStore};
 pub use error::StoreError;
 pub use feeds::FeedStore;
 pub use fleet::{AckRecord, DeviceRecord, FleetStore, GroupDeletion};
+pub use history::{HistoryItem, HistoryStore, PolicyLock};
 pub use indicators::{
     BatchDeletion, BulkDeletion, DeleteFilter, ImportSource, ImportSummary, IndicatorQuery,
     IndicatorStore, StoredImport,
@@ -70,6 +73,7 @@ pub trait Store:
     + AuditStore
     + DetectionStore
     + FeedStore
+    + HistoryStore
     + std::fmt::Debug
     + 'static
 {
@@ -83,6 +87,7 @@ impl<T> Store for T where
         + AuditStore
         + DetectionStore
         + FeedStore
+        + HistoryStore
         + std::fmt::Debug
         + 'static
 {

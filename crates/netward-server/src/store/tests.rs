@@ -1,6 +1,6 @@
 //! The store conformance suite: every backend must pass these. Each test takes a fresh store.
 //! The cases live in `tests/`, one file per resource (`indicators.rs`, `fleet.rs`, `audit.rs`,
-//! `detection.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
+//! `detection.rs`, `history.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
 //! `tests/odata_model.rs` (random filters against a naive model). This file holds the shared
 //! helpers, the list of cases and the runs against each backend.
 
@@ -9,6 +9,7 @@ pub(super) mod bulk;
 mod detection;
 mod feeds;
 mod fleet;
+mod history;
 mod indicators;
 mod odata;
 mod odata_model;
@@ -82,6 +83,8 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         detection::alerts_and_incidents_follow_the_rules,
         fleet::group_numbers_are_given_once,
         feeds::a_run_is_one_version_and_the_feed_owns_its_indicators,
+        history::the_history_keeps_changes_marks_and_resets_in_order,
+        history::a_change_that_never_ended_becomes_a_reset,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

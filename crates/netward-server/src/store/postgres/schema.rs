@@ -19,6 +19,7 @@ const MIGRATIONS: &[&[&str]] = &[&[
     super::tokens::SCHEMA,
     super::detection::SCHEMA,
     super::feeds::SCHEMA,
+    super::history::SCHEMA,
 ]];
 
 /// The version this netward writes.

@@ -20,6 +20,7 @@ mod enrollment;
 mod feed_runs;
 mod feeds;
 mod fleet;
+mod history;
 mod import;
 mod indicator_query;
 mod indicators;

@@ -7,7 +7,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The version this netward writes.
-const SCHEMA_VERSION: i64 = 9;
+const SCHEMA_VERSION: i64 = 10;
 
 const SCHEMA: &str = "
 CREATE TABLE indicators (
@@ -290,13 +290,24 @@ CREATE TABLE alert_comments (
 CREATE INDEX alert_comments_alert ON alert_comments(alert_id, id);
 ";
 
+/// Version 10: the policy history, so that deltas survive a restart (`history.rs`).
+const SCHEMA_10: &str = "
+CREATE TABLE policy_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version INTEGER NOT NULL,
+    item TEXT NOT NULL
+);
+CREATE INDEX policy_history_version ON policy_history(version);
+CREATE TABLE policy_pending (one INTEGER PRIMARY KEY CHECK (one = 1), since INTEGER NOT NULL);
+";
+
 /// Brings the schema of `conn` to [`SCHEMA_VERSION`]; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db("read schema version"))?;
     match version {
-        0..=8 => {
+        0..=9 => {
             let tx = conn.transaction().map_err(db("migrate"))?;
             if version == 0 {
                 tx.execute_batch(SCHEMA).map_err(db("migrate"))?;
@@ -324,6 +335,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             }
             if version <= 8 {
                 tx.execute_batch(SCHEMA_9).map_err(db("migrate"))?;
+            }
+            if version <= 9 {
+                tx.execute_batch(SCHEMA_10).map_err(db("migrate"))?;
             }
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(db("migrate"))?;
