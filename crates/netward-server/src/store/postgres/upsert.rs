@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use netward_model::IndicatorDraft;
 use postgres::Transaction;
+use postgres::types::ToSql;
 
 use super::indicator_query::{bound_bytes, family};
 use super::{pg, to_json};
@@ -17,9 +18,14 @@ const UPSERT_CHUNK: usize = 10_000;
 /// Audit entries per statement.
 const AUDIT_CHUNK: usize = 10_000;
 
-/// The columns an upsert writes from a draft, in the order of [`UPSERT_SQL`]'s arrays.
+/// The columns of `indicators` that a draft fills, one array per column, in this order (that
+/// of [`Self::params`], and of [`UPSERT_SQL`]'s arrays): `value text[]`, `family integer[]`,
+/// `range_start bytea[]`, `range_end bytea[]`, `action`, `title`, `description`, `severity`
+/// (`text[]`), `expires_at bigint[]`, `generate_alert boolean[]`, `recommended_actions`,
+/// `groups`, `external_id`, `application`, `category`, `mitre_techniques`, `action_name`,
+/// `educate_url` (`text[]`). Other writers of indicators (a feed's run) use it too.
 #[derive(Default)]
-struct DraftColumns {
+pub(super) struct DraftColumns {
     value: Vec<String>,
     family: Vec<i32>,
     range_start: Vec<Vec<u8>>,
@@ -41,7 +47,8 @@ struct DraftColumns {
 }
 
 impl DraftColumns {
-    fn push(&mut self, d: &IndicatorDraft, value: &str) -> Result<(), StoreError> {
+    /// Adds a draft whose canonical value is `value`.
+    pub(super) fn push(&mut self, d: &IndicatorDraft, value: &str) -> Result<(), StoreError> {
         let (start, end) = d.value.bounds();
         self.value.push(value.to_owned());
         self.family.push(family(&d.value));
@@ -62,6 +69,30 @@ impl DraftColumns {
         self.action_name.push(d.mde_action.as_str());
         self.educate_url.push(d.educate_url.clone());
         Ok(())
+    }
+
+    /// The arrays, in the order of the type's doc, as a statement's parameters.
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 18] {
+        [
+            &self.value,
+            &self.family,
+            &self.range_start,
+            &self.range_end,
+            &self.action,
+            &self.title,
+            &self.description,
+            &self.severity,
+            &self.expires_at,
+            &self.generate_alert,
+            &self.recommended_actions,
+            &self.groups,
+            &self.external_id,
+            &self.application,
+            &self.category,
+            &self.mitre_techniques,
+            &self.action_name,
+            &self.educate_url,
+        ]
     }
 }
 
@@ -113,34 +144,10 @@ pub(super) fn upsert(
                 columns.push(&drafts[i], &values[i])?;
             }
         }
-        let c = &columns;
+        let mut params = columns.params().to_vec();
+        params.extend([&change.actor.name as &(dyn ToSql + Sync), &kind, &change.at]);
         let returned: HashMap<String, i64> = tx
-            .query(
-                UPSERT_SQL,
-                &[
-                    &c.value,
-                    &c.family,
-                    &c.range_start,
-                    &c.range_end,
-                    &c.action,
-                    &c.title,
-                    &c.description,
-                    &c.severity,
-                    &c.expires_at,
-                    &c.generate_alert,
-                    &c.recommended_actions,
-                    &c.groups,
-                    &c.external_id,
-                    &c.application,
-                    &c.category,
-                    &c.mitre_techniques,
-                    &c.action_name,
-                    &c.educate_url,
-                    &change.actor.name,
-                    &kind,
-                    &change.at,
-                ],
-            )
+            .query(UPSERT_SQL, &params)
             .map_err(pg("upsert indicators"))?
             .iter()
             .map(|r| (r.get::<_, String>(1), r.get::<_, i64>(0)))
