@@ -8,6 +8,8 @@
 //!
 //! `cargo run --release -p netward-server --example import_store [ROWS]`
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
+
 use std::collections::HashSet;
 use std::process::Command;
 use std::time::Instant;
