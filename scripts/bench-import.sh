@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cargo build --release --locked -q
-bin=./target/release/netward
+bin="${CARGO_TARGET_DIR:-./target}/release/netward"
 
 python3 - "$rows" "$work/iocs.csv" <<'PY'
 import random, sys
@@ -120,10 +120,10 @@ run_backend() {
     for _ in $(seq 300); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
     url="$(sed -n 's/^netward: listening on //p' "$work/server.out")"
     token="$(grep '^nwt_' "$work/server.out")"
-    [[ -n "$url" ]] || { echo "the $backend server did not start:"; cat "$work/server.err"; exit 1; }
+    [[ -n "$url" ]] || { echo "the $backend server did not start:"; tail -5 "$work/server.err"; return 1; }
 
     start=$(date +%s.%N)
-    NETWARD_SERVER="$url" NETWARD_TOKEN="$token" "$bin" indicator import "$file" "${import_flags[@]}" >"$work/import.out" || { head -5 "$work/import.out"; exit 1; }
+    NETWARD_SERVER="$url" NETWARD_TOKEN="$token" "$bin" indicator import "$file" "${import_flags[@]}" >"$work/import.out" || { head -5 "$work/import.out"; return 1; }
     end=$(date +%s.%N)
     got[wall/$backend]="$(printf '%.1f s' "$(python3 -c "print($end - $start)")")"
     got[rss/$backend]="$(($(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status") / 1024)) MB"
@@ -165,13 +165,17 @@ page_of() {
 }
 
 for backend in $backends; do
-    run_backend "$backend"
+    if ! run_backend "$backend"; then
+        echo "the $backend run failed" >&2
+        [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+        server_pid=""
+    fi
 done
 
 # One row per measure, one column per backend.
 row() {
     local label="$1" key="$2" line="| $1 |"
-    for backend in $backends; do line+=" ${got[$key/$backend]} |"; done
+    for backend in $backends; do line+=" ${got[$key/$backend]:-} |"; done
     echo "$line"
 }
 header="| import benchmark |"

@@ -29,6 +29,7 @@ pub mod error;
 pub mod feeds;
 pub mod fleet;
 pub mod history;
+mod indicator_sql;
 pub mod indicators;
 pub mod postgres;
 pub mod sqlite;

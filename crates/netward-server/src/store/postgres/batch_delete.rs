@@ -9,10 +9,8 @@ use serde_json::json;
 use super::indicator_query::{self, Args};
 use super::indicators::{INDICATOR_COLUMNS, query_indicators};
 use super::{audit, begin_audited, pg};
+use crate::store::indicator_sql::{deletion_detail, filter_detail, unknown_ids};
 use crate::store::{BatchDeletion, BulkDeletion, Change, DeleteFilter, IndicatorQuery, StoreError};
-
-/// Values a summary audit entry lists; it counts the rest.
-const VALUES_RECORDED: usize = 1000;
 
 /// Deletes the indicators `ids` (repeats count once) in one transaction, or none of them when
 /// any is unknown.
@@ -29,12 +27,7 @@ pub(super) fn delete_indicators(
     let mut deleted = query_indicators(&mut tx, &sql, &[&wanted])?;
     if deleted.len() != wanted.len() {
         // Dropping the transaction rolls the deletion back.
-        let found: std::collections::HashSet<i64> = deleted.iter().map(|i| i.id).collect();
-        let unknown = wanted
-            .into_iter()
-            .filter(|id| !found.contains(id))
-            .collect();
-        return Ok(BatchDeletion::Unknown(unknown));
+        return Ok(BatchDeletion::Unknown(unknown_ids(wanted, &deleted)));
     }
     deleted.sort_unstable_by_key(|i| i.id);
     let values: Vec<String> = deleted.iter().map(|i| i.draft.value.to_string()).collect();
@@ -105,13 +98,7 @@ pub(super) fn delete_matching(
     gone.sort_unstable();
     if !gone.is_empty() {
         let values: Vec<String> = gone.iter().map(|(_, v)| v.clone()).collect();
-        let described = json!({
-            "source": filter.source,
-            "group": filter.group,
-            "action": filter.action.map(|a| a.as_str()),
-            "title": filter.title,
-            "values": filter.values.as_ref().map(Vec::len),
-        });
+        let described = filter_detail(filter);
         summary_entry(&mut tx, change, "indicator.bulk-delete", described, &values)?;
     }
     tx.commit().map_err(pg("commit bulk delete"))?;
@@ -121,8 +108,7 @@ pub(super) fn delete_matching(
     })
 }
 
-/// The one audit entry of a bulk delete: what asked for it, how many went, and the first
-/// [`VALUES_RECORDED`] values (the rest counted).
+/// The one audit entry of a bulk delete (see [`deletion_detail`]).
 fn summary_entry(
     tx: &mut Transaction<'_>,
     change: &Change<'_>,
@@ -130,12 +116,6 @@ fn summary_entry(
     asked: serde_json::Value,
     values: &[String],
 ) -> Result<(), StoreError> {
-    let listed = &values[..values.len().min(VALUES_RECORDED)];
-    let detail = json!({
-        "asked": asked,
-        "deleted": values.len(),
-        "values": listed,
-        "valuesNotListed": values.len() - listed.len(),
-    });
+    let detail = deletion_detail(asked, values);
     audit(tx, change, action, "indicators", &detail).map(|_| ())
 }

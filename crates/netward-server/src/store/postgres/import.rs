@@ -9,18 +9,15 @@ use netward_model::IndicatorDraft;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Transaction};
-use serde_json::json;
 
 use super::indicator_query::family;
 use super::{begin_audited, pg, to_json};
+use crate::store::indicator_sql::{IMPORT_ACTION, import_detail, upsert_set};
 use crate::store::{Change, ImportSource, StoreError, StoredImport};
 
 #[cfg(test)]
 #[path = "import_tests.rs"]
 mod tests;
-
-/// The audit action of an import's summary entry.
-pub(crate) const IMPORT_ACTION: &str = "indicator.import";
 
 /// The table a chunk is copied into; dropped when the import's transaction ends. `ord` is the
 /// row's place in its chunk, so that the last of a repeated value wins.
@@ -77,7 +74,8 @@ const COPY_TYPES: [Type; 19] = [
 /// Moves the staged chunk into `indicators`, one row per value (its last draft), by `$1`
 /// (name), `$2` (kind) at `$3`, marked with the import `$4`; an existing value keeps who
 /// created it and when.
-const MERGE_SQL: &str = "INSERT INTO indicators (value, family, range_start, range_end, action, \
+const MERGE_SQL: &str = concat!(
+    "INSERT INTO indicators (value, family, range_start, range_end, action, \
     title, description, severity, expires_at, generate_alert, recommended_actions, groups, \
     external_id, application, category, mitre_techniques, action_name, educate_url, \
     created_by, created_by_kind, created_at, updated_by, updated_by_kind, updated_at, import_id) \
@@ -86,16 +84,10 @@ const MERGE_SQL: &str = "INSERT INTO indicators (value, family, range_start, ran
     external_id, application, category, mitre_techniques, action_name, educate_url, \
     $1::text, $2::text, $3::bigint, $1, $2, $3, $4::bigint \
     FROM import_rows ORDER BY value, ord DESC \
-    ON CONFLICT (value) DO UPDATE SET action = excluded.action, title = excluded.title, \
-    action_name = excluded.action_name, educate_url = excluded.educate_url, \
-    description = excluded.description, severity = excluded.severity, \
-    expires_at = excluded.expires_at, generate_alert = excluded.generate_alert, \
-    recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
-    external_id = excluded.external_id, application = excluded.application, \
-    category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
-    updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
-    updated_at = excluded.updated_at, import_id = excluded.import_id \
-    RETURNING id, value";
+    ON CONFLICT (value) DO UPDATE SET ",
+    upsert_set!(),
+    ", import_id = excluded.import_id RETURNING id, value"
+);
 
 /// Stores every chunk of `source` in one transaction; see
 /// [`IndicatorStore::import_indicators`](crate::store::IndicatorStore::import_indicators).
@@ -167,14 +159,7 @@ pub(super) fn import_indicators(
         "SELECT count(*) FROM indicators WHERE import_id = $1 AND id <= $2",
     )?;
     let summary = source.summary();
-    let detail = json!({
-        "importId": import_id.to_string(),
-        "format": summary.format,
-        "items": summary.items,
-        "failed": summary.failed,
-        "created": created,
-        "updated": updated,
-    });
+    let detail = import_detail(import_id, &summary, created, updated);
     tx.execute(
         "UPDATE audit_log SET target = $1, detail = $2 WHERE id = $3",
         &[

@@ -5,9 +5,8 @@ use netward_model::{Actor, ActorKind, IndicatorDraft, IndicatorSubmission, Indic
 
 use super::super::indicator_query::{self, Args};
 use super::super::{PgStore, pg};
-use crate::store::{
-    AuditStore, Change, ImportSource, ImportSummary, IndicatorQuery, IndicatorStore, StoreError,
-};
+use crate::store::tests::bulk::Chunks;
+use crate::store::{AuditStore, Change, IndicatorQuery, IndicatorStore, StoreError};
 
 fn draft(value: &str, title: &str) -> IndicatorDraft {
     IndicatorSubmission {
@@ -18,36 +17,6 @@ fn draft(value: &str, title: &str) -> IndicatorDraft {
     }
     .validate(0)
     .unwrap()
-}
-
-/// Gives its drafts in chunks, and records the ids it is given.
-struct Chunks {
-    drafts: Vec<IndicatorDraft>,
-    chunk: usize,
-    next: usize,
-    ids: Vec<i64>,
-}
-
-impl ImportSource for Chunks {
-    fn next_chunk(&mut self) -> Option<Vec<IndicatorDraft>> {
-        let end = (self.next + self.chunk).min(self.drafts.len());
-        let out = self.drafts[self.next..end].to_vec();
-        self.next = end;
-        (!out.is_empty()).then_some(out)
-    }
-
-    fn stored(&mut self, drafts: &[IndicatorDraft], ids: &[i64]) {
-        assert_eq!(drafts.len(), ids.len());
-        self.ids.extend_from_slice(ids);
-    }
-
-    fn summary(&self) -> ImportSummary {
-        ImportSummary {
-            format: "csv",
-            items: self.drafts.len() as u64,
-            failed: 0,
-        }
-    }
 }
 
 fn actor() -> Actor {
@@ -76,12 +45,7 @@ fn a_copy_import_of_100000_rows_is_found_by_containment_through_the_index() {
     // A value given again in a later chunk: stored once, as its last draft.
     drafts.push(draft(&address(5), "again"));
     drafts.push(draft("10.200.0.0/16", "the network"));
-    let mut source = Chunks {
-        drafts: drafts.clone(),
-        chunk: 7_000,
-        next: 0,
-        ids: Vec::new(),
-    };
+    let mut source = Chunks::new(drafts.clone(), 7_000);
     let outcome = store
         .import_indicators(&mut source, &Change { actor: &a, at: 2 })
         .unwrap();
@@ -149,12 +113,7 @@ fn an_import_the_database_refuses_midway_stores_nothing_and_the_pool_recovers() 
         (0..3_000u32).map(|i| draft(&address(i), "fine")).collect();
     // PostgreSQL text holds no NUL character: the third chunk's COPY fails.
     drafts[2_500].title = "nul \0 inside".into();
-    let mut source = Chunks {
-        drafts,
-        chunk: 1_000,
-        next: 0,
-        ids: Vec::new(),
-    };
+    let mut source = Chunks::new(drafts, 1_000);
     let refused = store.import_indicators(&mut source, &Change { actor: &a, at: 1 });
     assert!(
         matches!(refused, Err(StoreError::Database { .. })),
@@ -173,12 +132,10 @@ fn an_import_the_database_refuses_midway_stores_nothing_and_the_pool_recovers() 
     assert_eq!(store.count_indicators(&everything, 0).unwrap(), 0);
 
     // The connections are sound afterwards: the same import, fixed, goes through.
-    let mut fixed = Chunks {
-        drafts: (0..3_000u32).map(|i| draft(&address(i), "fine")).collect(),
-        chunk: 1_000,
-        next: 0,
-        ids: Vec::new(),
-    };
+    let mut fixed = Chunks::new(
+        (0..3_000u32).map(|i| draft(&address(i), "fine")).collect(),
+        1_000,
+    );
     let outcome = store
         .import_indicators(&mut fixed, &Change { actor: &a, at: 2 })
         .unwrap();

@@ -10,7 +10,8 @@ use postgres::GenericClient;
 use postgres::types::ToSql;
 
 use super::indicator_query::{self, Args};
-use super::{PgStore, audit, begin_audited, odata, pg};
+use super::{PgStore, audit, begin_audited, pg};
+use crate::store::indicator_sql::{self, draft_detail};
 use crate::store::{
     BatchDeletion, BulkDeletion, Change, DeleteFilter, ImportSource, IndicatorQuery,
     IndicatorStore, StoreError, StoredImport,
@@ -64,20 +65,6 @@ pub(super) const INDICATOR_COLUMNS: &str = "id, value, action_name, title, descr
     (SELECT coalesce(array_agg(g.id::bigint ORDER BY g.id), '{}'::bigint[]) FROM device_groups \
      AS g WHERE g.name IN (SELECT jsonb_array_elements_text(indicators.groups::jsonb))) END, \
     import_id";
-
-/// The detail of an indicator's audit entry.
-pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
-    serde_json::json!({
-        "action": d.mde_action.action().as_str(),
-        "actionName": d.mde_action.as_str(),
-        "title": d.title,
-        "severity": d.severity.as_str(),
-        // RFC 3339, as everywhere a person reads a time; never epoch seconds.
-        "expiresAt": d.expires_at.map(netward_model::timestamp::format_rfc3339),
-        "generateAlert": d.generate_alert,
-        "rbacGroupNames": d.groups,
-    })
-}
 
 /// Parses one row of [`INDICATOR_COLUMNS`].
 pub(super) fn parse_row(r: &postgres::Row) -> Result<Indicator, StoreError> {
@@ -174,7 +161,7 @@ impl IndicatorStore for PgStore {
     fn list_indicators(&self, q: &IndicatorQuery, now: i64) -> Result<Vec<Indicator>, StoreError> {
         let mut args = Args::default();
         let mut sql = indicator_query::select(q, now, &mut args);
-        sql.push_str(&odata::order_by(&q.order));
+        sql.push_str(&indicator_sql::order_by(&q.order));
         let limit = args.int(i64::try_from(q.top).unwrap_or(i64::MAX));
         let offset = args.int(i64::try_from(q.skip).unwrap_or(i64::MAX));
         sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));

@@ -2,14 +2,15 @@
 //! column>) … ON CONFLICT (value) DO UPDATE` per chunk of drafts, and their audit entries in
 //! one statement per chunk too, never a round trip per row.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use netward_model::IndicatorDraft;
 use postgres::Transaction;
+use postgres::types::ToSql;
 
 use super::indicator_query::{bound_bytes, family};
-use super::indicators::draft_detail;
 use super::{pg, to_json};
+use crate::store::indicator_sql::{UpsertLedger, upsert_set};
 use crate::store::{Change, StoreError};
 
 /// Drafts per statement: each column travels as one array parameter.
@@ -17,9 +18,14 @@ const UPSERT_CHUNK: usize = 10_000;
 /// Audit entries per statement.
 const AUDIT_CHUNK: usize = 10_000;
 
-/// The columns an upsert writes from a draft, in the order of [`UPSERT_SQL`]'s arrays.
+/// The columns of `indicators` that a draft fills, one array per column, in this order (that
+/// of [`Self::params`], and of [`UPSERT_SQL`]'s arrays): `value text[]`, `family integer[]`,
+/// `range_start bytea[]`, `range_end bytea[]`, `action`, `title`, `description`, `severity`
+/// (`text[]`), `expires_at bigint[]`, `generate_alert boolean[]`, `recommended_actions`,
+/// `groups`, `external_id`, `application`, `category`, `mitre_techniques`, `action_name`,
+/// `educate_url` (`text[]`). Other writers of indicators (a feed's run) use it too.
 #[derive(Default)]
-struct DraftColumns {
+pub(super) struct DraftColumns {
     value: Vec<String>,
     family: Vec<i32>,
     range_start: Vec<Vec<u8>>,
@@ -41,7 +47,8 @@ struct DraftColumns {
 }
 
 impl DraftColumns {
-    fn push(&mut self, d: &IndicatorDraft, value: &str) -> Result<(), StoreError> {
+    /// Adds a draft whose canonical value is `value`.
+    pub(super) fn push(&mut self, d: &IndicatorDraft, value: &str) -> Result<(), StoreError> {
         let (start, end) = d.value.bounds();
         self.value.push(value.to_owned());
         self.family.push(family(&d.value));
@@ -63,11 +70,36 @@ impl DraftColumns {
         self.educate_url.push(d.educate_url.clone());
         Ok(())
     }
+
+    /// The arrays, in the order of the type's doc, as a statement's parameters.
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 18] {
+        [
+            &self.value,
+            &self.family,
+            &self.range_start,
+            &self.range_end,
+            &self.action,
+            &self.title,
+            &self.description,
+            &self.severity,
+            &self.expires_at,
+            &self.generate_alert,
+            &self.recommended_actions,
+            &self.groups,
+            &self.external_id,
+            &self.application,
+            &self.category,
+            &self.mitre_techniques,
+            &self.action_name,
+            &self.educate_url,
+        ]
+    }
 }
 
 /// Creates the rows of the arrays `$1`…`$18` in their order, by `$19` (name), `$20` (kind) at
 /// `$21`; an existing value is updated, keeping who created it and when.
-const UPSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, range_end, action, \
+const UPSERT_SQL: &str = concat!(
+    "INSERT INTO indicators (value, family, range_start, range_end, action, \
     title, description, severity, expires_at, generate_alert, recommended_actions, groups, \
     external_id, application, category, mitre_techniques, action_name, educate_url, \
     created_by, created_by_kind, created_at, updated_by, updated_by_kind, updated_at) \
@@ -76,15 +108,10 @@ const UPSERT_SQL: &str = "INSERT INTO indicators (value, family, range_start, ra
     $7::text[], $8::text[], $9::bigint[], $10::boolean[], $11::text[], $12::text[], $13::text[], \
     $14::text[], $15::text[], $16::text[], $17::text[], $18::text[]) WITH ORDINALITY \
     AS r(v, f, rs, re, a, t, d, s, x, ga, ra, g, ei, ap, c, m, an, eu, n) ORDER BY n \
-    ON CONFLICT (value) DO UPDATE SET action = excluded.action, title = excluded.title, \
-    action_name = excluded.action_name, educate_url = excluded.educate_url, \
-    description = excluded.description, severity = excluded.severity, \
-    expires_at = excluded.expires_at, generate_alert = excluded.generate_alert, \
-    recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
-    external_id = excluded.external_id, application = excluded.application, \
-    category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
-    updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
-    updated_at = excluded.updated_at RETURNING id, value";
+    ON CONFLICT (value) DO UPDATE SET ",
+    upsert_set!(),
+    " RETURNING id, value"
+);
 
 /// Upserts `drafts` inside `tx` (begun with [`super::begin_audited`]) with one audit entry
 /// each (`indicator.create` or `indicator.update`); their ids, in order. A value given twice
@@ -94,7 +121,6 @@ pub(super) fn upsert(
     drafts: &[IndicatorDraft],
     change: &Change<'_>,
 ) -> Result<Vec<i64>, StoreError> {
-    let mut ids = vec![0i64; drafts.len()];
     // In value order, so that every index grows in runs; a stable sort keeps a repeated
     // value's drafts in submission order, so the last one wins.
     let values: Vec<String> = drafts.iter().map(|d| d.value.to_string()).collect();
@@ -105,8 +131,7 @@ pub(super) fn upsert(
         .query_one("SELECT coalesce(max(id), 0) FROM indicators", &[])
         .map_err(pg("prepare upsert"))?
         .get(0);
-    let mut created = HashSet::new();
-    let mut audit_rows: Vec<(&'static str, String, String)> = Vec::with_capacity(drafts.len());
+    let mut ledger = UpsertLedger::new(drafts.len(), max_before);
     let kind = change.actor.kind.as_str();
     for chunk in order.chunks(UPSERT_CHUNK) {
         let mut columns = DraftColumns::default();
@@ -119,54 +144,20 @@ pub(super) fn upsert(
                 columns.push(&drafts[i], &values[i])?;
             }
         }
-        let c = &columns;
+        let mut params = columns.params().to_vec();
+        params.extend([&change.actor.name as &(dyn ToSql + Sync), &kind, &change.at]);
         let returned: HashMap<String, i64> = tx
-            .query(
-                UPSERT_SQL,
-                &[
-                    &c.value,
-                    &c.family,
-                    &c.range_start,
-                    &c.range_end,
-                    &c.action,
-                    &c.title,
-                    &c.description,
-                    &c.severity,
-                    &c.expires_at,
-                    &c.generate_alert,
-                    &c.recommended_actions,
-                    &c.groups,
-                    &c.external_id,
-                    &c.application,
-                    &c.category,
-                    &c.mitre_techniques,
-                    &c.action_name,
-                    &c.educate_url,
-                    &change.actor.name,
-                    &kind,
-                    &change.at,
-                ],
-            )
+            .query(UPSERT_SQL, &params)
             .map_err(pg("upsert indicators"))?
             .iter()
             .map(|r| (r.get::<_, String>(1), r.get::<_, i64>(0)))
             .collect();
         for &i in chunk {
-            let value = &values[i];
-            let id = *returned
-                .get(value)
-                .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
-            let verb = if id > max_before && created.insert(id) {
-                "indicator.create"
-            } else {
-                "indicator.update"
-            };
-            audit_rows.push((verb, value.clone(), draft_detail(&drafts[i]).to_string()));
-            ids[i] = id;
+            ledger.record(i, &drafts[i], &values[i], &returned)?;
         }
     }
-    insert_audit_rows(tx, change, &audit_rows)?;
-    Ok(ids)
+    insert_audit_rows(tx, change, &ledger.audit_rows)?;
+    Ok(ledger.ids)
 }
 
 /// Writes one audit row per `(verb, target, detail)`, in their order, in multi-row statements.
