@@ -16,8 +16,6 @@
 //! transaction-scoped advisory lock: audited writes are serialised across every replica, and
 //! version N+1 can never be visible before N.
 
-#![allow(dead_code, reason = "used once the stubs are filled in")]
-
 mod audit;
 mod batch_delete;
 mod detection;
