@@ -32,12 +32,14 @@
 pub mod audit;
 pub mod ca;
 pub mod changes;
+pub(crate) mod columns;
 pub mod detection;
 pub mod enrollment;
 pub mod error;
 pub mod feeds;
 pub mod fleet;
 pub mod history;
+mod indicator_sql;
 pub mod indicators;
 pub mod overview;
 pub mod postgres;

@@ -5,7 +5,7 @@
 //! helpers, the list of cases and the runs against each backend.
 
 mod audit;
-mod bulk;
+pub(super) mod bulk;
 mod detection;
 mod feeds;
 mod fleet;

@@ -4,7 +4,11 @@
 //! SQLite ones do). One file per resource, each implementing that resource's trait of
 //! [`crate::store`], and each holding its part of the schema (`SCHEMA`); `schema.rs` applies
 //! the versioned migrations at start, under an advisory lock, so that two replicas starting
-//! at once apply them once.
+//! at once apply them once. Indicators have helpers beside them, as in SQLite:
+//! `indicator_query.rs` and `odata.rs` (the `WHERE` and `ORDER BY` of a query),
+//! `upsert.rs` (batches through `unnest` arrays), `import.rs` (binary `COPY`) and
+//! `batch_delete.rs`. Detection is a folder, `detection/` (events in daily partitions, stored
+//! by binary `COPY`); feeds have `feed_runs.rs` and `feed_pending.rs` beside them.
 //!
 //! **Commit order.** The policy version is the id of the newest audit-log entry. Ids from a
 //! sequence are not commit-ordered when several transactions write at once, so every
@@ -12,21 +16,26 @@
 //! transaction-scoped advisory lock: audited writes are serialised across every replica, and
 //! version N+1 can never be visible before N.
 
-#![allow(dead_code, reason = "used once the stubs are filled in")]
-
 mod audit;
+mod batch_delete;
 mod ca;
 mod changes;
 mod detection;
 mod enrollment;
+mod feed_pending;
+mod feed_runs;
 mod feeds;
 mod fleet;
 mod history;
+mod import;
+mod indicator_query;
 mod indicators;
+mod odata;
 mod overview;
 mod schema;
 mod sessions;
 mod tokens;
+mod upsert;
 
 use std::time::Duration;
 
@@ -37,6 +46,8 @@ use super::{Change, StoreError};
 
 /// The advisory lock every audited write holds until it commits (see the module's doc).
 pub(crate) const AUDIT_LOCK: i64 = 0x6e65_7477_6172_6401;
+/// The advisory lock an event batch holds until it commits, so event ids are commit-ordered.
+pub(crate) const EVENTS_LOCK: i64 = 0x6e65_7477_6172_6404;
 /// The advisory lock a replica holds while it migrates the schema.
 pub(crate) const MIGRATE_LOCK: i64 = 0x6e65_7477_6172_6402;
 

@@ -9,12 +9,11 @@ use serde_json::json;
 
 use super::indicators::{INDICATOR_COLUMNS, IndicatorRow};
 use super::{audit, db, indicator_query};
+use crate::store::indicator_sql::{deletion_detail, filter_detail, unknown_ids};
 use crate::store::{BatchDeletion, BulkDeletion, Change, DeleteFilter, IndicatorQuery, StoreError};
 
 /// Ids or values per statement (one parameter each, under SQLite's 32,766).
 const DELETE_CHUNK: usize = 1000;
-/// Values a summary audit entry lists; it counts the rest.
-const VALUES_RECORDED: usize = 1000;
 
 /// Deletes the indicators `ids` (repeats count once) in one transaction, or none of them when
 /// any is unknown.
@@ -46,12 +45,7 @@ pub(super) fn delete_indicators(
     }
     if deleted.len() != wanted.len() {
         // Dropping the transaction rolls every chunk back.
-        let found: std::collections::HashSet<i64> = deleted.iter().map(|i| i.id).collect();
-        let unknown = wanted
-            .into_iter()
-            .filter(|id| !found.contains(id))
-            .collect();
-        return Ok(BatchDeletion::Unknown(unknown));
+        return Ok(BatchDeletion::Unknown(unknown_ids(wanted, &deleted)));
     }
     deleted.sort_unstable_by_key(|i| i.id);
     let values: Vec<String> = deleted.iter().map(|i| i.draft.value.to_string()).collect();
@@ -121,13 +115,7 @@ pub(super) fn delete_matching(
     }
     if !gone.is_empty() {
         let values: Vec<String> = gone.iter().map(|(_, v)| v.clone()).collect();
-        let described = json!({
-            "source": filter.source,
-            "group": filter.group,
-            "action": filter.action.map(|a| a.as_str()),
-            "title": filter.title,
-            "values": filter.values.as_ref().map(Vec::len),
-        });
+        let described = filter_detail(filter);
         summary_entry(&tx, change, "indicator.bulk-delete", described, &values)?;
     }
     tx.commit().map_err(db("commit bulk delete"))?;
@@ -156,8 +144,7 @@ fn fill_values(tx: &Transaction<'_>, values: &[String]) -> Result<(), StoreError
     Ok(())
 }
 
-/// The one audit entry of a bulk delete: what asked for it, how many went, and the first
-/// [`VALUES_RECORDED`] values (the rest counted).
+/// The one audit entry of a bulk delete (see [`deletion_detail`]).
 fn summary_entry(
     tx: &Transaction<'_>,
     change: &Change<'_>,
@@ -165,12 +152,6 @@ fn summary_entry(
     asked: serde_json::Value,
     values: &[String],
 ) -> Result<(), StoreError> {
-    let listed = &values[..values.len().min(VALUES_RECORDED)];
-    let detail = json!({
-        "asked": asked,
-        "deleted": values.len(),
-        "values": listed,
-        "valuesNotListed": values.len() - listed.len(),
-    });
+    let detail = deletion_detail(asked, values);
     audit(tx, change, action, "indicators", &detail)
 }

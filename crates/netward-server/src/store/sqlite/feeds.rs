@@ -12,6 +12,7 @@ use super::{SqliteStore, audit, db, to_json, to_u64};
 use crate::feeds::config::{FeedConfig, FeedSecrets, FeedSettings};
 use crate::feeds::delta::FeedContent;
 use crate::feeds::{FeedItem, Refusal, Validators};
+use crate::store::columns::feed_detail;
 use crate::store::feeds::{AppliedRun, FeedChanges, FeedRecord, FeedRun, FeedState, FeedStore};
 use crate::store::{Change, StoreError};
 
@@ -116,20 +117,6 @@ fn config_params(c: &FeedConfig) -> Result<[Value; 10], StoreError> {
         text(&c.ca_cert),
         Value::Text(to_json(&c.settings)?),
     ])
-}
-
-/// What the audit log records of a feed: everything but its secrets.
-fn feed_detail(c: &FeedConfig) -> serde_json::Value {
-    json!({
-        "kind": c.kind.as_str(),
-        "url": c.url,
-        "collection": c.collection,
-        "username": c.secrets.username,
-        "passwordSet": c.secrets.password.is_some(),
-        "apiKeySet": c.secrets.api_key.is_some(),
-        "caCertSet": c.ca_cert.is_some(),
-        "settings": c.settings,
-    })
 }
 
 impl FeedStore for SqliteStore {

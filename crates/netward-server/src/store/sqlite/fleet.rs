@@ -1,42 +1,18 @@
 //! The fleet: device groups, the tenant settings, enrollment tokens and devices.
 
-use netward_model::{Coverage, DeviceGroup, ProtectionMode, TenantSettings};
+use netward_model::{DeviceGroup, TenantSettings};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::json;
 
 use super::{SqliteStore, audit, db, is_unique_violation, to_json};
+use crate::store::columns::{DEVICE_COLUMNS, DeviceRow, group_detail, parse_device, parse_group};
 use crate::store::{AckRecord, Change, DeviceRecord, FleetStore, GroupDeletion, StoreError};
 use netward_model::agent_wire::DeviceFacts;
 
 fn read_group(r: &Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
-
-fn parse_group(
-    (name, description, mode, coverage): (String, String, String, String),
-) -> Result<DeviceGroup, StoreError> {
-    Ok(DeviceGroup {
-        mode: ProtectionMode::parse(&mode)
-            .ok_or_else(|| StoreError::Corrupt(format!("group {name}: mode `{mode}`")))?,
-        coverage: Coverage::parse(&coverage)
-            .ok_or_else(|| StoreError::Corrupt(format!("group {name}: coverage `{coverage}`")))?,
-        name,
-        description,
-    })
-}
-
-fn group_detail(g: &DeviceGroup) -> serde_json::Value {
-    json!({"description": g.description, "mode": g.mode.as_str(), "coverage": g.coverage.as_str()})
-}
-
-const DEVICE_COLUMNS: &str = "id, hostname, os, kernel, agent_version, addresses, group_name, \
-    first_seen, last_seen, applied_version, applied_at, entries, not_enforceable, last_error, \
-    last_tamper, revoked_at, events_dropped, events_lost, exemptions";
-
-/// A device row, with its JSON columns still as text: addresses, not enforceable,
-/// exemptions.
-type DeviceRow = (DeviceRecord, String, String, String);
 
 fn read_device(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
     let applied: Option<i64> = r.get(9)?;
@@ -70,18 +46,6 @@ fn read_device(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
         r.get(12)?,
         r.get(18)?,
     ))
-}
-
-fn parse_device(
-    (mut d, addresses, not_enforceable, exemptions): DeviceRow,
-) -> Result<DeviceRecord, StoreError> {
-    d.exemptions = serde_json::from_str(&exemptions)
-        .map_err(|e| StoreError::Corrupt(format!("device {}: exemptions: {e}", d.id)))?;
-    d.facts.addresses = serde_json::from_str(&addresses)
-        .map_err(|_| StoreError::Corrupt(format!("device {}: addresses", d.id)))?;
-    d.not_enforceable = serde_json::from_str(&not_enforceable)
-        .map_err(|_| StoreError::Corrupt(format!("device {}: not_enforceable", d.id)))?;
-    Ok(d)
 }
 
 pub(super) fn query_devices(

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 
 use netward_model::IndicatorDraft;
 use rusqlite::{Connection, ToSql, params};
-use serde_json::json;
 
 use super::db;
+use crate::store::indicator_sql::{IMPORT_ACTION, import_detail};
 use crate::store::{Change, ImportSource, StoreError, StoredImport};
 
 /// A new indicator of an import, or nothing when its value is stored: the 25 parameters of
@@ -113,9 +113,6 @@ pub(super) fn row_params<'a>(
 
 /// The page cache while an import runs, in KiB.
 const IMPORT_CACHE_KIB: u32 = 192 * 1024;
-
-/// The audit action of an import's summary entry.
-pub(crate) const IMPORT_ACTION: &str = "indicator.import";
 
 /// Stores every chunk of `source` in one transaction; see
 /// [`IndicatorStore::import_indicators`](crate::store::IndicatorStore::import_indicators).
@@ -229,14 +226,7 @@ fn import_in_transaction(
     let created = count("SELECT count(*) FROM indicators WHERE import_id = ?1 AND id > ?2")?;
     let updated = count("SELECT count(*) FROM indicators WHERE import_id = ?1 AND id <= ?2")?;
     let summary = source.summary();
-    let detail = json!({
-        "importId": import_id.to_string(),
-        "format": summary.format,
-        "items": summary.items,
-        "failed": summary.failed,
-        "created": created,
-        "updated": updated,
-    });
+    let detail = import_detail(import_id, &summary, created, updated);
     tx.execute(
         "UPDATE audit_log SET target = ?1, detail = ?2 WHERE id = ?3",
         params![format!("import {import_id}"), detail.to_string(), import_id],

@@ -7,9 +7,9 @@ use netward_model::{
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
-use serde_json::json;
 
-use super::{SqliteStore, audit, db, odata, to_json};
+use super::{SqliteStore, audit, db, to_json};
+use crate::store::indicator_sql::{self, UpsertLedger, draft_detail, upsert_set};
 use crate::store::{
     BatchDeletion, BulkDeletion, Change, DeleteFilter, ImportSource, IndicatorQuery,
     IndicatorStore, StoreError, StoredImport,
@@ -26,20 +26,16 @@ const AUDIT_CHUNK: usize = 1000;
 fn upsert_sql(rows: usize) -> String {
     let one = format!("({})", vec!["?"; UPSERT_PARAMS].join(", "));
     format!(
-        "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
+        concat!(
+            "INSERT INTO indicators (value, family, range_start, range_end, action, title, \
          description, severity, expires_at, generate_alert, recommended_actions, groups, \
          external_id, application, category, mitre_techniques, created_by, created_by_kind, \
          created_at, updated_by, updated_by_kind, updated_at, action_name, educate_url) \
          VALUES {} \
-         ON CONFLICT(value) DO UPDATE SET action = excluded.action, title = excluded.title, \
-         action_name = excluded.action_name, educate_url = excluded.educate_url, \
-         description = excluded.description, severity = excluded.severity, \
-         expires_at = excluded.expires_at, generate_alert = excluded.generate_alert, \
-         recommended_actions = excluded.recommended_actions, groups = excluded.groups, \
-         external_id = excluded.external_id, application = excluded.application, \
-         category = excluded.category, mitre_techniques = excluded.mitre_techniques, \
-         updated_by = excluded.updated_by, updated_by_kind = excluded.updated_by_kind, \
-         updated_at = excluded.updated_at RETURNING id, value",
+         ON CONFLICT(value) DO UPDATE SET ",
+            upsert_set!(),
+            " RETURNING id, value"
+        ),
         vec![one; rows].join(", ")
     )
 }
@@ -51,19 +47,6 @@ pub(super) const INDICATOR_COLUMNS: &str = "id, value, action_name, title, descr
     (SELECT json_group_array(g.id) FROM (SELECT id FROM device_groups \
      WHERE name IN (SELECT value FROM json_each(indicators.groups)) ORDER BY id) AS g), \
     import_id";
-
-pub(super) fn draft_detail(d: &IndicatorDraft) -> serde_json::Value {
-    json!({
-        "action": d.mde_action.action().as_str(),
-        "actionName": d.mde_action.as_str(),
-        "title": d.title,
-        "severity": d.severity.as_str(),
-        // RFC 3339, as everywhere a person reads a time; never epoch seconds.
-        "expiresAt": d.expires_at.map(netward_model::timestamp::format_rfc3339),
-        "generateAlert": d.generate_alert,
-        "rbacGroupNames": d.groups,
-    })
-}
 
 /// The [`UPSERT_PARAMS`] parameters of one upserted row, in the order of [`upsert_sql`].
 fn push_draft_args(
@@ -266,7 +249,6 @@ impl IndicatorStore for SqliteStore {
     ) -> Result<Vec<i64>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db("begin upsert"))?;
-        let mut ids = vec![0i64; drafts.len()];
         // Insert in value order: every index then grows at its end instead of at random
         // places, which is what a million-row import spends its time on. A stable sort keeps
         // repeated values in submission order, so the last one still wins.
@@ -279,8 +261,7 @@ impl IndicatorStore for SqliteStore {
                 r.get(0)
             })
             .map_err(db("prepare upsert"))?;
-        let mut created = std::collections::HashSet::new();
-        let mut audit_rows: Vec<(&'static str, String, String)> = Vec::with_capacity(drafts.len());
+        let mut ledger = UpsertLedger::new(drafts.len(), max_before);
         // Multi-row statements: one statement per chunk costs far less than one per row.
         for chunk in order.chunks(UPSERT_CHUNK) {
             let sql = upsert_sql(chunk.len());
@@ -297,22 +278,12 @@ impl IndicatorStore for SqliteStore {
                 .collect::<Result<_, _>>()
                 .map_err(db("upsert indicators"))?;
             for &i in chunk {
-                let value = &values[i];
-                let id = *returned
-                    .get(value)
-                    .ok_or_else(|| StoreError::Corrupt(format!("no id returned for {value}")))?;
-                let verb = if id > max_before && created.insert(id) {
-                    "indicator.create"
-                } else {
-                    "indicator.update"
-                };
-                audit_rows.push((verb, value.clone(), draft_detail(&drafts[i]).to_string()));
-                ids[i] = id;
+                ledger.record(i, &drafts[i], &values[i], &returned)?;
             }
         }
-        insert_audit_rows(&tx, change, &audit_rows)?;
+        insert_audit_rows(&tx, change, &ledger.audit_rows)?;
         tx.commit().map_err(db("commit upsert"))?;
-        Ok(ids)
+        Ok(ledger.ids)
     }
 
     fn import_indicators(
@@ -334,7 +305,7 @@ impl IndicatorStore for SqliteStore {
 
     fn list_indicators(&self, q: &IndicatorQuery, now: i64) -> Result<Vec<Indicator>, StoreError> {
         let (mut sql, mut args) = super::indicator_query::select(q, now);
-        sql.push_str(&odata::order_by(&q.order));
+        sql.push_str(&indicator_sql::order_by(&q.order));
         sql.push_str(" LIMIT ? OFFSET ?");
         args.push(Value::Integer(i64::try_from(q.top).unwrap_or(i64::MAX)));
         args.push(Value::Integer(i64::try_from(q.skip).unwrap_or(i64::MAX)));

@@ -1,5 +1,6 @@
-//! A parsed `$filter` and `$orderby` of the indicators list, as SQLite: a `WHERE` condition
-//! whose values are all bound parameters, and an `ORDER BY` built from column names only.
+//! A parsed `$filter` of the indicators list, as SQLite: a `WHERE` condition whose values
+//! are all bound parameters (the columns, and the `ORDER BY` of an `$orderby`, are in
+//! `indicator_sql.rs`, which both backends share).
 //!
 //! What the fields mean here (the parser has already typed every literal):
 //! - `action` compares the MDE name the indicator was submitted with and is shown with:
@@ -15,53 +16,10 @@
 //! Every condition evaluates to 0 or 1, never NULL (a nullable column is compared with `IS`
 //! or guarded), so `not` is plain negation, as in OData.
 
-use netward_model::Severity;
-use netward_model::odata::{CompareOp, Field, Filter, Literal, OrderBy, TextFunction};
+use netward_model::odata::{CompareOp, Field, Filter, Literal, TextFunction};
 use rusqlite::types::Value;
 
-/// A severity's rank, for comparisons and ordering by severity.
-const SEVERITY_RANK: &str = "(CASE severity WHEN 'Informational' THEN 0 WHEN 'Low' THEN 1 \
-    WHEN 'Medium' THEN 2 WHEN 'High' THEN 3 END)";
-
-/// The rank [`SEVERITY_RANK`] gives `s`.
-fn rank(s: Severity) -> i64 {
-    Severity::ALL
-        .iter()
-        .position(|x| *x == s)
-        .map_or(0, |p| i64::try_from(p).unwrap_or(0))
-}
-
-/// The column (or expression) holding `field`.
-fn column(field: Field) -> &'static str {
-    match field {
-        Field::Id => "id",
-        Field::IndicatorValue => "value",
-        Field::IndicatorType => "'IpAddress'",
-        Field::Action => "action",
-        Field::Title => "title",
-        Field::Description => "description",
-        Field::Severity => SEVERITY_RANK,
-        Field::Application => "application",
-        Field::ExternalId => "external_id",
-        Field::GenerateAlert => "generate_alert",
-        Field::ExpirationTime => "expires_at",
-        Field::CreationTime => "created_at",
-        Field::LastUpdateTime => "updated_at",
-        Field::CreatedBy | Field::CreatedByDisplayName | Field::Source => "created_by",
-        Field::RbacGroupNames | Field::RbacGroupIds => "groups",
-    }
-}
-
-fn sql_op(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Eq => "=",
-        CompareOp::Ne => "<>",
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-    }
-}
+use crate::store::indicator_sql::{column, rank, sql_op};
 
 /// The bound value of a literal.
 fn bound(value: &Literal) -> Value {
@@ -189,21 +147,4 @@ fn push_compare(
             args.push(bound(value));
         }
     }
-}
-
-/// ` ORDER BY …`: the terms asked for, then the id, so that pages never overlap.
-pub(super) fn order_by(order: &[OrderBy]) -> String {
-    let mut terms: Vec<String> = Vec::new();
-    for o in order {
-        let columns: &[&str] = match o.field {
-            // Addresses sort as numbers, IPv4 first.
-            Field::IndicatorValue => &["family", "range_start", "range_end"],
-            Field::IndicatorType => &[],
-            other => &[column(other)],
-        };
-        let direction = if o.descending { " DESC" } else { "" };
-        terms.extend(columns.iter().map(|c| format!("{c}{direction}")));
-    }
-    terms.push("id".to_owned());
-    format!(" ORDER BY {}", terms.join(", "))
 }

@@ -9,16 +9,18 @@ use super::super::{
 };
 use super::{actor, all, draft};
 
-/// Gives its drafts in chunks of `chunk`, and records the ids it is given.
-struct Chunks {
+/// Gives its drafts in chunks of `chunk`, and records the ids it is given (also used by the
+/// backends' own tests).
+pub(in crate::store) struct Chunks {
     drafts: Vec<IndicatorDraft>,
     chunk: usize,
     next: usize,
-    ids: Vec<i64>,
+    /// The ids the store gave the drafts, in their order.
+    pub(in crate::store) ids: Vec<i64>,
 }
 
 impl Chunks {
-    fn new(drafts: Vec<IndicatorDraft>, chunk: usize) -> Self {
+    pub(in crate::store) fn new(drafts: Vec<IndicatorDraft>, chunk: usize) -> Self {
         Self {
             drafts,
             chunk,

@@ -14,6 +14,7 @@ use super::queries;
 use crate::detection::alerting::{
     self, AlertChange, Hits, IncidentChange, OpenAlert, OpenIncident,
 };
+use crate::store::columns::outcomes_text;
 use crate::store::{AlertQuery, IngestOutcome, StoreError, StoredEvent};
 
 /// Events per multi-row insert (19 parameters each).
@@ -54,14 +55,6 @@ fn indicator_info(tx: &Transaction<'_>, id: i64) -> Result<Option<IndicatorInfo>
         .optional()
     })
     .map_err(db("read indicator"))
-}
-
-/// Outcomes as the `outcomes` column keeps them: names in alphabetical order, comma-separated
-/// (the order the API has always listed them in).
-fn outcomes_text(outcomes: &std::collections::BTreeSet<Outcome>) -> String {
-    let mut names: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
-    names.sort_unstable();
-    names.join(",")
 }
 
 /// Applies what the rules decide for `hits` on (device, indicator `m`): the alert and the
