@@ -2,11 +2,13 @@
 //!
 //! `cargo run --release -p netward --example ingest -- [EVENTS_PER_DEVICE]`
 //!
-//! One process runs the server on loopback (plain HTTP, a fresh data directory, SQLite with
-//! `synchronous=FULL`) and four enrolled devices that deliver events concurrently in batches of
-//! 500, the agent's own batch size, through the agent's HTTP client. Two runs: events on
-//! indicators that raise alerts (each event also updates an alert and links its evidence),
-//! and events on indicators that do not. Prints a table.
+//! One process runs the server on loopback (plain HTTP) and four enrolled devices that deliver
+//! events concurrently in batches of 500, the agent's own batch size, through the agent's HTTP
+//! client. Two runs per backend: events on indicators that raise alerts (each event also
+//! updates an alert and links its evidence), and events on indicators that do not. Each
+//! backend in the same run: the embedded store (a fresh data directory, SQLite with
+//! `synchronous=FULL`), then PostgreSQL (`--database`, a fresh database on a throwaway cluster
+//! on a unix socket, default settings). Prints a table.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark tool")]
 
@@ -22,7 +24,8 @@ use netward_testkit::in_process;
 const DEVICES: usize = 4;
 const BATCH: usize = 500;
 
-fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool) -> AgentEvent {
+/// An event `i` milliseconds after `base_ms`.
+fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool, base_ms: i64) -> AgentEvent {
     let remote = format!(
         "10.{}.{}.{}",
         if alerting { 1 } else { 2 },
@@ -31,8 +34,8 @@ fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool) -> AgentEvent
     );
     AgentEvent {
         seq,
-        first_seen_ms: 1_800_000_000_000 + i64::try_from(i).unwrap(),
-        last_seen_ms: 1_800_000_000_000 + i64::try_from(i).unwrap() + 900,
+        first_seen_ms: base_ms + i64::try_from(i).unwrap(),
+        last_seen_ms: base_ms + i64::try_from(i).unwrap() + 900,
         count: 1 + i % 7,
         direction: Direction::Outbound,
         protocol: "tcp".into(),
@@ -57,9 +60,9 @@ fn event(seq: u64, i: u64, indicator: (i64, &str), alerting: bool) -> AgentEvent
     }
 }
 
-async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
+async fn run(per_device: usize, alerting: bool, database: Option<String>) -> (usize, Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let server = in_process::start(dir.path(), |_| {}).await;
+    let server = in_process::start(dir.path(), |c| c.database = database).await;
     let url = server.url.clone();
     let admin = server.bootstrap_token.clone().unwrap();
     let http = in_process::http_client();
@@ -87,6 +90,14 @@ async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
     .await;
     let token = token["token"].as_str().unwrap().to_owned();
     let client = AgentClient::new(&url, None).unwrap();
+    // Recent events, as agents send them (PostgreSQL gives each recent day a partition).
+    let base_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
     // The bodies are serialised before the clock starts, so that the measure is the server's
     // work (parse, validate, store, alert), not the benchmark's.
     let mut batches = Vec::new();
@@ -102,7 +113,7 @@ async fn run(per_device: usize, alerting: bool) -> (usize, Duration) {
                     events: (0..BATCH)
                         .map(|k| {
                             let i = (b * BATCH + k) as u64;
-                            event(i + 1, i, (id, value), alerting)
+                            event(i + 1, i, (id, value), alerting, base_ms)
                         })
                         .collect(),
                     dropped: 0,
@@ -165,18 +176,24 @@ async fn main() {
         .nth(1)
         .map(|a| a.parse().expect("EVENTS_PER_DEVICE is a number"))
         .unwrap_or(50_000);
+    let cluster = netward_testkit::postgres::PgCluster::start();
     println!(
-        "| Events | Devices × batches of {BATCH} | Indicator raises alerts | Wall time | Events/s |"
+        "| Store | Events | Devices × batches of {BATCH} | Indicator raises alerts | Wall time | Events/s |"
     );
-    println!("|---|---|---|---|---|");
-    for alerting in [true, false] {
-        let (n, t) = run(per_device, alerting).await;
-        println!(
-            "| {n} | {DEVICES} × {} | {} | {:.2} s | {:.0} |",
-            per_device / BATCH,
-            if alerting { "yes" } else { "no" },
-            t.as_secs_f64(),
-            n as f64 / t.as_secs_f64()
-        );
+    println!("|---|---|---|---|---|---|");
+    for (store, postgres) in [("SQLite", false), ("PostgreSQL", true)] {
+        for alerting in [true, false] {
+            let database = postgres.then(|| {
+                cluster.create_database(&format!("ingest_{}", if alerting { "a" } else { "b" }))
+            });
+            let (n, t) = run(per_device, alerting, database).await;
+            println!(
+                "| {store} | {n} | {DEVICES} × {} | {} | {:.2} s | {:.0} |",
+                per_device / BATCH,
+                if alerting { "yes" } else { "no" },
+                t.as_secs_f64(),
+                n as f64 / t.as_secs_f64()
+            );
+        }
     }
 }
