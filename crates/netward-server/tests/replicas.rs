@@ -157,7 +157,7 @@ async fn two_replicas_serve_one_fleet() {
     // Each wait is bounded (next_message gives up after 10 s).
     let announced = loop {
         let message = next_message(&mut stream, "policy").await;
-        if let Some(v) = message["version"].as_u64().filter(|v| *v > v1) {
+        if let Some(v) = message.as_u64().filter(|v| *v > v1) {
             break v;
         }
     };
