@@ -380,10 +380,14 @@ fn help_shows_connection_options_only_where_they_apply() {
     for cmd in ["server", "agent", "lab"] {
         let h = help(&[cmd, "--help"]);
         assert!(
-            !h.contains("--server") && !h.contains("--token") && !h.contains("Connection:"),
+            !h.contains("--token") && !h.contains("Connection:"),
             "{cmd}: {h}"
         );
         assert!(h.contains("Examples:"), "{cmd}: {h}");
+    }
+    // The agent's own --server (the replicas' URLs) is not the CLI's connection option.
+    for cmd in ["server", "lab"] {
+        assert!(!help(&[cmd, "--help"]).contains("--server"), "{cmd}");
     }
 }
 
