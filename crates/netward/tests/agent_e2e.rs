@@ -758,9 +758,17 @@ fn an_update_the_agent_cannot_read_is_refused_and_reported_and_the_kernel_keeps_
         Outcome::Sent,
         "nothing of the refused update"
     );
-    let status = agent.status();
-    assert_eq!(status["mode"], "block");
-    assert!(status["lastError"].as_str().unwrap().contains("`mode`"));
+    // The status file is written after the acknowledgement: wait for it too.
+    wait_until(
+        "the status names the refusal",
+        Duration::from_secs(10),
+        || {
+            agent.status()["lastError"]
+                .as_str()
+                .is_some_and(|e| e.contains("`mode`"))
+        },
+    );
+    assert_eq!(agent.status()["mode"], "block");
     // Every later version meets the same refusal: reported each time, logged once.
     changes(3, 10);
     assert!(last_error(&server).contains("`mode`"));
