@@ -142,6 +142,33 @@ impl PgCluster {
         )
     }
 
+    /// Runs `sql` in database `name` with `psql`; what it printed, unaligned and without
+    /// headers (`-tA`). Panics if it fails.
+    pub fn sql(&self, name: &str, sql: &str) -> String {
+        let out = self
+            .tool("psql")
+            .arg("-h")
+            .arg(self.dir.path())
+            .args([
+                "-p",
+                &SOCKET_PORT.to_string(),
+                "-U",
+                &self.user,
+                "-tA",
+                "-c",
+                sql,
+                name,
+            ])
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// The directory holding the server's socket.
     pub fn socket_dir(&self) -> &Path {
         self.dir.path()

@@ -23,6 +23,8 @@ pub struct ServerProcess {
     data_dir: PathBuf,
     /// The URLs it advertises (`--advertise`), its own first.
     advertise: Vec<String>,
+    /// The PostgreSQL database it keeps its data in (`--database`; `None`: SQLite).
+    database: Option<String>,
     /// The URL it listens on, as it printed it.
     pub url: String,
     /// The first admin token, printed by the first start.
@@ -82,6 +84,7 @@ impl ServerProcess {
             plain_http: first.plain_http,
             data_dir: first.data_dir.clone(),
             advertise: advertise.to_vec(),
+            database: first.database.clone(),
             url: String::new(),
             admin: first.admin.clone(),
             ca: first.ca.clone(),
@@ -95,6 +98,73 @@ impl ServerProcess {
         server
     }
 
+    /// Starts `bin server` on the PostgreSQL `database` (a connection string), listening on
+    /// `listen` and advertising `advertise` (its own URL first): with TLS inside `netns`, or
+    /// without one with plain HTTP on loopback, in the test's namespace.
+    /// `first`: an earlier replica on the same database. The first start on a database
+    /// prints the admin token; a later replica shares it (and the CA, which is in the
+    /// database).
+    pub fn start_on_database(
+        bin: impl AsRef<Path>,
+        netns: Option<&Netns>,
+        listen: &str,
+        advertise: &[String],
+        database: &str,
+        first: Option<&ServerProcess>,
+    ) -> Self {
+        let mut server = Self::unstarted(
+            bin.as_ref(),
+            netns.map(Netns::name),
+            netns.is_none(),
+            advertise,
+        );
+        server.database = Some(database.to_owned());
+        let started = server.spawn(listen);
+        server.child = Some(started.child);
+        server.url = started.url;
+        server.ca = started.ca;
+        server.ca_fingerprint = started.ca_fingerprint;
+        match first {
+            Some(first) => {
+                assert!(
+                    started.admin.is_none(),
+                    "a replica on a database that has an admin token prints none"
+                );
+                server.admin = first.admin.clone();
+                server.exports = first.exports.clone();
+            }
+            None => {
+                server.admin = started
+                    .admin
+                    .expect("the first start on a database prints an admin token");
+                server.exports = started
+                    .exports
+                    .expect("the first start prints the lines to export");
+            }
+        }
+        server
+    }
+
+    /// A server not started yet, with a data directory of its own.
+    fn unstarted(bin: &Path, netns: Option<&str>, plain_http: bool, advertise: &[String]) -> Self {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        Self {
+            child: None,
+            bin: bin.to_owned(),
+            netns: netns.map(str::to_owned),
+            plain_http,
+            data_dir: dir.path().join("data"),
+            advertise: advertise.to_vec(),
+            database: None,
+            url: String::new(),
+            admin: String::new(),
+            ca: None,
+            ca_fingerprint: None,
+            exports: String::new(),
+            dir,
+        }
+    }
+
     fn start_with(bin: &Path, netns: Option<&str>, listen: &str, plain_http: bool) -> Self {
         Self::start_full(bin, netns, listen, plain_http, &[])
     }
@@ -106,21 +176,7 @@ impl ServerProcess {
         plain_http: bool,
         advertise: &[String],
     ) -> Self {
-        let dir = tempfile::tempdir().expect("create a temporary directory");
-        let mut server = Self {
-            child: None,
-            bin: bin.to_owned(),
-            netns: netns.map(str::to_owned),
-            plain_http,
-            data_dir: dir.path().join("data"),
-            advertise: advertise.to_vec(),
-            url: String::new(),
-            admin: String::new(),
-            ca: None,
-            ca_fingerprint: None,
-            exports: String::new(),
-            dir,
-        };
+        let mut server = Self::unstarted(bin, netns, plain_http, advertise);
         let started = server.spawn(listen);
         server.child = Some(started.child);
         server.url = started.url;
@@ -150,6 +206,9 @@ impl ServerProcess {
         }
         for url in &self.advertise {
             cmd.args(["--advertise", url]);
+        }
+        if let Some(database) = &self.database {
+            cmd.args(["--database", database]);
         }
         let mut child = cmd
             .args(["--listen", listen, "--data-dir"])
