@@ -1,26 +1,32 @@
-//! The agent channel's core: enrollment tokens, enrollment, device authentication, policy
-//! updates (a delta from the agent's version when the history has it, a snapshot otherwise),
-//! acknowledgements, and who is connected.
+//! The agent channel's core: enrollment tokens, enrollment, device authentication,
+//! acknowledgements, and who is connected. Policy updates are in `policy_update.rs`.
 //!
 //! An enrollment token reads `nwe_<secret>@<server URL>`: one string to paste on a device.
 //! A device credential is `nwd_<secret>`. Both are stored as SHA-256 hashes.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use netward_model::agent_wire::{
-    AckRequest, AgentIndicator, DeviceFacts, EnrollRequest, EnrollResponse, EnrollTokenCreate,
-    EnrollTokenCreated, PolicyUpdate,
+    AckRequest, DeviceFacts, EnrollRequest, EnrollResponse, EnrollTokenCreate, EnrollTokenCreated,
 };
 use netward_model::group::DEFAULT_GROUP;
 use netward_model::text;
 use netward_model::timestamp::format_rfc3339;
 use netward_model::{Actor, ActorKind, FieldError, ProtectionMode};
-use tokio::sync::watch;
+use tokio::sync::{OnceCell, watch};
 
 use crate::control::{ControlError, ControlPlane};
-use crate::policy_log::LogEntry;
 use crate::store::{AckRecord, Change, DeviceRecord, EnrollRefusal, EnrollTokenRecord};
 use crate::tokens::{hash_secret, random_hex};
+
+/// The ids of the revoked devices as of one policy version, read by the first stream that
+/// asks.
+#[derive(Debug, Default)]
+pub struct RevokedAt {
+    version: u64,
+    ids: Option<Arc<OnceCell<HashSet<i64>>>>,
+}
 
 /// The prefix of enrollment-token secrets.
 pub const ENROLL_PREFIX: &str = "nwe_";
@@ -72,7 +78,7 @@ fn refusal_message(refusal: EnrollRefusal) -> String {
 }
 
 /// A device's mode after the tenant switch.
-fn effective_mode(enabled: bool, mode: ProtectionMode) -> ProtectionMode {
+pub(crate) fn effective_mode(enabled: bool, mode: ProtectionMode) -> ProtectionMode {
     if enabled { mode } else { ProtectionMode::Off }
 }
 
@@ -214,97 +220,38 @@ impl ControlPlane {
         .await
     }
 
-    /// Whether device `id` is still enrolled and not revoked.
+    /// Whether device `id` is not revoked. The revoked devices are read once per policy
+    /// version, for every stream a change wakes, rather than once per stream: a revocation
+    /// moves the version, so the set read at a version holds every revocation before it.
     pub async fn device_is_live(&self, id: i64) -> Result<bool, ControlError> {
-        self.blocking(move |cp| Ok(cp.store.device(id)?.is_some_and(|d| d.revoked_at.is_none())))
-            .await
-    }
-
-    /// The update that brings device `id` from `since` to the current policy.
-    pub async fn policy_update(
-        &self,
-        id: i64,
-        since: Option<u64>,
-    ) -> Result<PolicyUpdate, ControlError> {
-        self.blocking(move |cp| {
-            // Hold the history while reading the device and the policy, so that the update
-            // matches the version it names (a move committed meanwhile would otherwise be
-            // served as the old group's snapshot under the new version).
-            let mut log = cp.lock_log()?;
-            if since.is_some_and(|v| v > log.current()) {
-                // An agent from a replica that is ahead of this one.
-                cp.catch_up(&mut log)?;
+        let version = *self.versions.borrow();
+        let cell = {
+            let mut slot = self
+                .revoked
+                .lock()
+                .map_err(|_| ControlError::Task("the revocation cache is poisoned".into()))?;
+            if slot.version != version || slot.ids.is_none() {
+                *slot = RevokedAt {
+                    version,
+                    ids: Some(Arc::default()),
+                };
             }
-            let device = cp
-                .store
-                .device(id)?
-                .ok_or_else(|| ControlError::Unauthorized("the device is not enrolled".into()))?;
-            // Last-seen moves with acknowledgements, not with pulls: a pull must not cost a
-            // synchronous disk write, or a fleet pulling at once queues behind the disk.
-            let settings = cp.store.settings()?;
-            let group = cp.store.group(&device.group)?;
-            let (mode, coverage) = group
-                .as_ref()
-                .map(|g| (g.mode, g.coverage))
-                .unwrap_or((ProtectionMode::Block, Default::default()));
-            let now = cp.now();
-            let mut update = PolicyUpdate {
-                version: log.current(),
-                full: false,
-                group: device.group.clone(),
-                mode: effective_mode(settings.custom_network_indicators, mode),
-                coverage,
-                upserts: Vec::new(),
-                removals: Vec::new(),
-                server_time: now,
-            };
-            let delta = since.and_then(|v| log.since(v)).and_then(|entries| {
-                let mut upserts: BTreeMap<i64, AgentIndicator> = BTreeMap::new();
-                let mut removals = std::collections::BTreeSet::new();
-                for entry in entries {
-                    match entry {
-                        LogEntry::Upsert(li) => {
-                            let id = li.indicator.id;
-                            let live = li.indicator.expires_at.is_none_or(|e| now < e);
-                            let in_scope =
-                                li.groups.is_empty() || li.groups.contains(&device.group);
-                            if live && in_scope {
-                                removals.remove(&id);
-                                upserts.insert(id, li.indicator.clone());
-                            } else {
-                                upserts.remove(&id);
-                                removals.insert(id);
-                            }
-                        }
-                        LogEntry::Delete(id) => {
-                            upserts.remove(id);
-                            removals.insert(*id);
-                        }
-                        LogEntry::DeviceMoved(moved) if *moved == id => return None,
-                        LogEntry::DeviceMoved(_) => {}
-                    }
-                }
-                Some((upserts, removals))
-            });
-            match delta {
-                Some((upserts, removals)) => {
-                    update.upserts = upserts.into_values().collect();
-                    update.removals = removals.into_iter().collect();
-                }
-                None => {
-                    update.full = true;
-                    update.upserts = cp
+            slot.ids.clone().unwrap_or_default()
+        };
+        let revoked = cell
+            .get_or_try_init(|| {
+                self.blocking(|cp| {
+                    Ok(cp
                         .store
-                        .active_indicators(now)?
-                        .iter()
-                        .filter(|i| i.applies_to(&device.group))
-                        .map(|i| crate::indicators::logged(i.id, &i.draft).indicator)
-                        .collect();
-                }
-            }
-            Ok(update)
-        })
-        .await
+                        .devices()?
+                        .into_iter()
+                        .filter(|d| d.revoked_at.is_some())
+                        .map(|d| d.id)
+                        .collect())
+                })
+            })
+            .await?;
+        Ok(!revoked.contains(&id))
     }
 
     /// Records what device `id` now enforces.

@@ -55,6 +55,11 @@ pub struct ControlPlane {
     /// The background jobs this replica leads.
     pub(crate) leadership:
         Arc<Mutex<HashMap<crate::store::Job, Box<dyn crate::store::Leadership>>>>,
+    /// What every pull of one policy version shares (see `policy_update.rs`).
+    pub(crate) policy_context: Arc<Mutex<Option<Arc<crate::policy_update::PolicyContext>>>>,
+    /// The revoked devices as of one policy version, read once for every agent stream it
+    /// wakes (a revocation moves the version).
+    pub(crate) revoked: Arc<Mutex<crate::agents::RevokedAt>>,
 }
 
 /// Why a command failed.
@@ -134,6 +139,8 @@ impl ControlPlane {
             listening: Arc::new(watch::Sender::new(false)),
             machines_dirty: Arc::default(),
             leadership: Arc::default(),
+            policy_context: Arc::default(),
+            revoked: Arc::default(),
         })
     }
 

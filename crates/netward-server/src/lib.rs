@@ -28,6 +28,7 @@ pub mod machines;
 pub mod metrics;
 pub mod overview;
 pub mod policy_log;
+pub mod policy_update;
 pub mod server;
 pub mod sessions;
 pub mod settings;

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestServer, error_of};
+use common::{TestServer, error_of, next_message};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -249,6 +249,69 @@ async fn the_stream_names_the_version_at_once_and_on_change_and_shutdown_ends_it
         .await
         .expect("shutdown hung on an open stream")
         .unwrap();
+}
+
+/// Pulls share what a policy version fixes (the tenant's switch, each group's mode and
+/// coverage) and streams share the revoked devices of a version: each change is still seen by
+/// the next pull, and a revocation ends the device's open stream.
+#[tokio::test]
+async fn pulls_see_each_group_and_settings_change_and_a_revocation_ends_the_stream() {
+    let s = TestServer::start().await;
+    let (device, secret) = enroll(&s, "default").await;
+    let (_, other) = enroll(&s, "default").await;
+    let mode = |u: &Value| {
+        (
+            u["mode"].as_str().map(str::to_owned),
+            u["coverage"].as_str().map(str::to_owned),
+        )
+    };
+    let pair = |m: &str, c: &str| (Some(m.to_owned()), Some(c.to_owned()));
+    let (_, snap) = policy(&s, &secret, None).await;
+    assert_eq!(mode(&snap), pair("block", "all"));
+
+    let (status, _) = s
+        .send(
+            s.req(Method::PATCH, "/api/groups/default", Some(&s.admin))
+                .json(&json!({"mode": "audit", "coverage": "tcp"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, after) = policy(&s, &secret, snap["version"].as_u64()).await;
+    assert_eq!(mode(&after), pair("audit", "tcp"), "{after}");
+
+    s.send(
+        s.req(Method::PATCH, "/api/settings", Some(&s.admin))
+            .json(&json!({"customNetworkIndicators": false})),
+    )
+    .await;
+    let (_, off) = policy(&s, &secret, after["version"].as_u64()).await;
+    assert_eq!(mode(&off), pair("off", "tcp"), "{off}");
+
+    // Both devices' streams are open; revoking one ends its stream only.
+    let open = |secret: String| {
+        let s = &s;
+        async move {
+            let mut resp = s
+                .req(Method::GET, "/api/agent/stream", Some(&secret))
+                .send()
+                .await
+                .unwrap();
+            next_message(&mut resp, "policy").await;
+            resp
+        }
+    };
+    let (mut revoked, mut kept) = (open(secret.clone()).await, open(other).await);
+    s.send(s.req(
+        Method::POST,
+        &format!("/api/machines/{device}/revoke"),
+        Some(&s.admin),
+    ))
+    .await;
+    let ended = async { while revoked.chunk().await.unwrap().is_some() {} };
+    tokio::time::timeout(Duration::from_secs(10), ended)
+        .await
+        .expect("the revoked device's stream ends");
+    next_message(&mut kept, "policy").await;
 }
 
 /// Issue 10, defect 5: the routes anyone can call without a credential (enrollment, the

@@ -147,13 +147,15 @@ pub fn error_of(body: &Value) -> (&str, &str, Option<&str>) {
     )
 }
 
-/// The next server-sent message of `kind` on `resp`, within 10 s.
+/// The next server-sent message of `kind` on `resp`, within 10 s in all (keep-alives and
+/// messages of other kinds do not extend the wait).
 pub async fn next_message(resp: &mut reqwest::Response, kind: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut buf = String::new();
     loop {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), resp.chunk())
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
             .await
-            .expect("a message within 10 s")
+            .unwrap_or_else(|_| panic!("a `{kind}` message within 10 s"))
             .unwrap()
             .expect("the stream stays open");
         buf.push_str(&String::from_utf8_lossy(&chunk));

@@ -70,7 +70,7 @@ impl EnrollmentStore for PgStore {
 
     fn enroll_tokens(&self) -> Result<Vec<EnrollTokenRecord>, StoreError> {
         let mut conn = self.conn()?;
-        query_enroll_tokens(&mut *conn, "ORDER BY id DESC", &[])
+        query_enroll_tokens(&mut **conn, "ORDER BY id DESC", &[])
     }
 
     fn revoke_enroll_token(

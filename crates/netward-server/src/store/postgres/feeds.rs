@@ -216,12 +216,12 @@ impl FeedStore for PgStore {
     }
 
     fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError> {
-        select_feeds(&mut *self.conn()?, "", &[])
+        select_feeds(&mut **self.conn()?, "", &[])
     }
 
     fn feed(&self, name: &str) -> Result<Option<FeedRecord>, StoreError> {
         Ok(
-            select_feeds(&mut *self.conn()?, "WHERE name = $1", &[&name])?
+            select_feeds(&mut **self.conn()?, "WHERE name = $1", &[&name])?
                 .into_iter()
                 .next(),
         )

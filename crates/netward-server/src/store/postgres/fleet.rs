@@ -277,7 +277,7 @@ impl FleetStore for PgStore {
     fn device_by_hash(&self, secret_hash: &str) -> Result<Option<DeviceRecord>, StoreError> {
         let mut conn = self.conn()?;
         Ok(
-            query_devices(&mut *conn, "WHERE secret_hash = $1", &[&secret_hash])?
+            query_devices(&mut **conn, "WHERE secret_hash = $1", &[&secret_hash])?
                 .into_iter()
                 .next(),
         )
@@ -285,14 +285,14 @@ impl FleetStore for PgStore {
 
     fn device(&self, id: i64) -> Result<Option<DeviceRecord>, StoreError> {
         let mut conn = self.conn()?;
-        Ok(query_devices(&mut *conn, "WHERE id = $1", &[&id])?
+        Ok(query_devices(&mut **conn, "WHERE id = $1", &[&id])?
             .into_iter()
             .next())
     }
 
     fn devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
         let mut conn = self.conn()?;
-        query_devices(&mut *conn, "", &[])
+        query_devices(&mut **conn, "", &[])
     }
 
     fn record_ack(&self, id: i64, ack: &AckRecord, at: i64) -> Result<(), StoreError> {

@@ -63,15 +63,12 @@ fn reset(tx: &mut Transaction<'_>, version: u64) -> Result<(), StoreError> {
     insert(tx, version, &HistoryItem::Reset)
 }
 
-impl HistoryStore for PgStore {
-    fn lock_policy(&self) -> Result<Box<dyn PolicyLock + '_>, StoreError> {
-        let mut conn = self.conn()?;
-        conn.execute("SELECT pg_advisory_lock($1)", &[&POLICY_LOCK])
-            .map_err(pg("take the policy lock"))?;
-        let held = Held(Some(conn));
+impl PgStore {
+    /// Turns a policy change that ended without its history (its replica died between the
+    /// two) into a reset, so that agents behind it get a snapshot. Runs under the policy lock.
+    fn repair_pending(&self, conn: &mut Conn) -> Result<(), StoreError> {
         let version = self.policy_version()?;
-        let mut client = self.conn()?;
-        let mut tx = client.transaction().map_err(pg("repair policy history"))?;
+        let mut tx = conn.transaction().map_err(pg("repair policy history"))?;
         let stale = tx
             .query_opt("SELECT since FROM policy_pending", &[])
             .map_err(pg("read policy history"))?;
@@ -89,7 +86,20 @@ impl HistoryStore for PgStore {
             )
             .map_err(pg("announce policy version"))?;
         }
-        tx.commit().map_err(pg("repair policy history"))?;
+        tx.commit().map_err(pg("repair policy history"))
+    }
+}
+
+impl HistoryStore for PgStore {
+    fn lock_policy(&self) -> Result<Box<dyn PolicyLock + '_>, StoreError> {
+        let mut conn = self.conn()?;
+        conn.execute("SELECT pg_advisory_lock($1)", &[&POLICY_LOCK])
+            .map_err(pg("take the policy lock"))?;
+        // The repair goes on the connection that holds the lock; if it fails, dropping the
+        // guard releases the lock.
+        let repaired = self.repair_pending(&mut conn);
+        let held = Held(Some(conn));
+        repaired?;
         Ok(Box::new(held))
     }
 

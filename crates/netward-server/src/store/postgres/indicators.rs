@@ -153,7 +153,7 @@ impl IndicatorStore for PgStore {
     fn indicator(&self, id: i64) -> Result<Option<Indicator>, StoreError> {
         let mut conn = self.conn()?;
         let sql = format!("SELECT {INDICATOR_COLUMNS} FROM indicators WHERE id = $1");
-        Ok(query_indicators(&mut *conn, &sql, &[&id])?
+        Ok(query_indicators(&mut **conn, &sql, &[&id])?
             .into_iter()
             .next())
     }
@@ -166,7 +166,7 @@ impl IndicatorStore for PgStore {
         let offset = args.int(i64::try_from(q.skip).unwrap_or(i64::MAX));
         sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
         let mut conn = self.conn()?;
-        query_indicators(&mut *conn, &sql, &args.refs())
+        query_indicators(&mut **conn, &sql, &args.refs())
     }
 
     fn count_indicators(&self, q: &IndicatorQuery, now: i64) -> Result<u64, StoreError> {
@@ -228,6 +228,6 @@ impl IndicatorStore for PgStore {
             "SELECT {INDICATOR_COLUMNS} FROM indicators \
              WHERE expires_at IS NULL OR expires_at > $1 ORDER BY id"
         );
-        query_indicators(&mut *conn, &sql, &[&now])
+        query_indicators(&mut **conn, &sql, &[&now])
     }
 }

@@ -32,6 +32,7 @@ mod indicator_query;
 mod indicators;
 mod odata;
 mod overview;
+mod pool;
 mod schema;
 mod sessions;
 mod tokens;
@@ -40,7 +41,6 @@ mod upsert;
 use std::time::Duration;
 
 use postgres::{Client, NoTls, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
 
 use super::{Change, StoreError};
 
@@ -56,9 +56,9 @@ const POOL_SIZE: u32 = 16;
 /// How long a request waits for a connection before it gets 503.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<pool::Manager>;
 /// A connection taken from the pool.
-pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+pub(crate) type Conn = r2d2::PooledConnection<pool::Manager>;
 
 /// The PostgreSQL backend of the [`Store`](super::Store) traits.
 pub struct PgStore {
@@ -108,7 +108,7 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(0))
             .connection_timeout(CONNECT_TIMEOUT)
-            .build_unchecked(PostgresConnectionManager::new(config.clone(), NoTls));
+            .build_unchecked(pool::Manager::new(config.clone()));
         Ok(Self {
             pool: Some(pool),
             config,

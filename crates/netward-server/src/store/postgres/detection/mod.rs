@@ -146,7 +146,7 @@ impl DetectionStore for PgStore {
 
     fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
         let mut conn = self.conn()?;
-        queries::events(&mut *conn, query)
+        queries::events(&mut **conn, query)
     }
 
     fn newest_event_id(&self) -> Result<i64, StoreError> {
@@ -158,7 +158,7 @@ impl DetectionStore for PgStore {
 
     fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError> {
         let mut conn = self.conn()?;
-        queries::contacts(&mut *conn, query)
+        queries::contacts(&mut **conn, query)
     }
 
     fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError> {
@@ -168,12 +168,12 @@ impl DetectionStore for PgStore {
 
     fn alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError> {
         let mut conn = self.conn()?;
-        queries::alerts(&mut *conn, query)
+        queries::alerts(&mut **conn, query)
     }
 
     fn alert_evidence(&self, id: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let mut conn = self.conn()?;
-        queries::evidence(&mut *conn, id, limit)
+        queries::evidence(&mut **conn, id, limit)
     }
 
     fn triage_alert(
@@ -193,7 +193,7 @@ impl DetectionStore for PgStore {
             top: 1,
             ..Default::default()
         };
-        Ok(queries::alerts(&mut *conn, &query)?.into_iter().next())
+        Ok(queries::alerts(&mut **conn, &query)?.into_iter().next())
     }
 
     fn add_alert_comment(
@@ -211,7 +211,7 @@ impl DetectionStore for PgStore {
 
     fn alert_comments(&self, id: i64) -> Result<Vec<CommentRecord>, StoreError> {
         let mut conn = self.conn()?;
-        triage::comments(&mut *conn, id)
+        triage::comments(&mut **conn, id)
     }
 
     fn incidents(
@@ -222,7 +222,7 @@ impl DetectionStore for PgStore {
         skip: usize,
     ) -> Result<Vec<IncidentRecord>, StoreError> {
         let mut conn = self.conn()?;
-        queries::incidents(&mut *conn, id, status, top, skip)
+        queries::incidents(&mut **conn, id, status, top, skip)
     }
 
     fn set_incident_status(
@@ -244,7 +244,7 @@ impl DetectionStore for PgStore {
             &json!({ "status": status.as_str() }),
         )?;
         tx.commit().map_err(pg("set incident status"))?;
-        Ok(queries::incidents(&mut *conn, Some(id), None, 1, 0)?
+        Ok(queries::incidents(&mut **conn, Some(id), None, 1, 0)?
             .into_iter()
             .next())
     }
