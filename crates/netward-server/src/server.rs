@@ -176,12 +176,10 @@ pub async fn start_with_clock(
         return Err(ServerError::NoAdvertise(config.listen));
     }
     let (store, shared_ca) = open_store(config).await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+    let listener = bind(config.listen).map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let addr = listener.local_addr().map_err(|source| ServerError::Bind {
         addr: config.listen,
         source,
@@ -275,4 +273,21 @@ pub async fn start_with_clock(
         shutdown: Some(tx),
         task,
     })
+}
+
+/// Most connections waiting to be accepted. A fleet reconnects at once after a restart, and
+/// Tokio's default of 1,024 drops the rest of a burst (they retry a second or more later); the
+/// kernel caps this at `net.core.somaxconn` (4,096 by default).
+const LISTEN_BACKLOG: u32 = 4_096;
+
+/// Listens on `addr` with [`LISTEN_BACKLOG`].
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }

@@ -100,35 +100,49 @@ async fn child() {
         let out = out.clone();
         tasks.push(tokio::spawn(async move {
             let mut engine = Engine::new(RecordingEnforcer::default(), PolicyState::default(), &[]);
-            let mut stream = Box::pin(client.stream(&secret).await.unwrap());
-            while let Some(Ok(event)) = stream.next().await {
-                let StreamEvent::Policy(version) = event else {
-                    continue;
-                };
-                if engine.state.version == Some(version) {
-                    continue;
-                }
-                let mut tries: u32 = 0;
-                let update = loop {
-                    match client
-                        .policy(&secret, engine.state.version, engine.indicators())
-                        .await
-                    {
-                        Ok(u) => break u,
-                        Err(_) if tries < 20 => {
-                            tries += 1;
-                            // The agent's reconnect backoff: pacing, not a guess.
-                            tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
-                        }
-                        Err(e) => panic!("pull failed 20 times: {e}"),
+            // Like the agent: a stream that cannot connect (a burst of thousands at once
+            // overflows the listen queue) or that ends is opened again after a backoff.
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let mut stream = match client.stream(&secret).await {
+                    Ok(s) => Box::pin(s),
+                    Err(_) => {
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
                     }
                 };
-                let applied = update.version;
-                engine.update(update, 0).unwrap();
-                let line = format!("{index} {applied} {}\n", now_us());
-                out.lock().unwrap().write_all(line.as_bytes()).unwrap();
-                if let Some(ack) = engine.ack(DeviceFacts::default()) {
-                    let _ = client.ack(&secret, &ack).await;
+                backoff = Duration::from_millis(100);
+                while let Some(Ok(event)) = stream.next().await {
+                    let StreamEvent::Policy(version) = event else {
+                        continue;
+                    };
+                    if engine.state.version == Some(version) {
+                        continue;
+                    }
+                    let mut tries: u32 = 0;
+                    let update = loop {
+                        match client
+                            .policy(&secret, engine.state.version, engine.indicators())
+                            .await
+                        {
+                            Ok(u) => break u,
+                            Err(_) if tries < 20 => {
+                                tries += 1;
+                                // The agent's reconnect backoff: pacing, not a guess.
+                                tokio::time::sleep(Duration::from_millis(10 * u64::from(tries)))
+                                    .await;
+                            }
+                            Err(e) => panic!("pull failed 20 times: {e}"),
+                        }
+                    };
+                    let applied = update.version;
+                    engine.update(update, 0).unwrap();
+                    let line = format!("{index} {applied} {}\n", now_us());
+                    out.lock().unwrap().write_all(line.as_bytes()).unwrap();
+                    if let Some(ack) = engine.ack(DeviceFacts::default()) {
+                        let _ = client.ack(&secret, &ack).await;
+                    }
                 }
             }
         }));
