@@ -667,9 +667,16 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     // Events, with the API's filters; hunting by range; refusals as the API words them.
     let (_, events) = get(&s, &http, &session, "/events?outcome=audited").await;
     assert!(events.contains("198.51.100.10:443") && !events.contains("198.51.100.7:443"));
-    assert!(events.contains("Events 1–1 of 1, newest first"), "{events}");
+    assert!(events.contains("<p>1–1 of 1</p>"), "{events}");
     let (_, all) = get(&s, &http, &session, "/events").await;
-    assert!(all.contains("Events 1–4 of 4, newest first"), "{all}");
+    assert!(all.contains("<p>1–4 of 4</p>"), "{all}");
+    // Sorted in the store by the remote address, as a number.
+    let (_, by_remote) = get(&s, &http, &session, "/events?sort=remote&dir=asc").await;
+    assert!(
+        by_remote.find("198.51.100.7:443").unwrap() < by_remote.find("198.51.100.10:443").unwrap(),
+        "{by_remote}"
+    );
+    assert!(by_remote.contains("<p>1–4 of 4</p>"), "{by_remote}");
     assert!(
         events.contains(&format!("href=\"/indicators/{audit}\"")),
         "events link to their indicator"
@@ -689,6 +696,10 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     let (_, alerts) = get(&s, &http, &session, "/alerts?sort=indicator&dir=asc").await;
     assert!(alerts.find(">198.51.100.7<").unwrap() < alerts.find(">198.51.100.10<").unwrap());
     assert!(alerts.contains("aria-sort=\"ascending\""));
+    assert!(
+        alerts.contains("<p>1–3 of 3</p>"),
+        "alerts are counted in the store: {alerts}"
+    );
     let (_, sorted) = get(&s, &http, &session, "/indicators?sort=value&dir=desc").await;
     assert!(sorted.find(">198.51.100.10<").unwrap() < sorted.find(">198.51.100.7<").unwrap());
     assert!(sorted.contains("aria-sort=\"descending\""));
@@ -697,7 +708,7 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
 
     // The audit log, by actor; enrollment tokens made and revoked through the forms.
     let (_, log) = get(&s, &http, &session, "/audit?actor=nobody").await;
-    assert!(log.contains("No entries on this page, of 0"), "{log}");
+    assert!(log.contains("<p>0 of 0</p>"), "{log}");
     let (_, log) = get(&s, &http, &session, "/audit").await;
     assert!(
         log.contains("indicator.create") && log.contains(" of "),

@@ -316,26 +316,6 @@ fn table_frame(
     }
 }
 
-/// A page's caption: "Events 101–200 of 1,000, newest first" for `shown` rows from the
-/// 1-based `first` of `total` (`what` names them), or "No events on this page, of 1,000".
-pub fn page_caption(what: &str, first: usize, shown: usize, total: u64) -> String {
-    use netward_model::text::thousands;
-    if shown == 0 {
-        format!(
-            "No {} on this page, of {}",
-            what.to_lowercase(),
-            thousands(total)
-        )
-    } else {
-        format!(
-            "{what} {}–{} of {}, newest first",
-            thousands(first as u64),
-            thousands((first + shown - 1) as u64),
-            thousands(total)
-        )
-    }
-}
-
 /// A sortable column: its key, as `?sort=` names it, and how it compares two rows.
 pub type ColumnOrder<T> = (&'static str, fn(&T, &T) -> std::cmp::Ordering);
 
@@ -355,6 +335,30 @@ impl SortOrder {
     /// Whether the order is descending.
     pub fn descending(&self) -> bool {
         self.dir == "desc"
+    }
+
+    /// The store's order for the chosen key, from a list's whitelist of `(key, column)`;
+    /// `None` (the list's own order) for an unknown key.
+    pub fn store<C: Copy>(&self, keys: &[(&str, C)]) -> Option<crate::store::Sort<C>> {
+        keys.iter()
+            .find(|(k, _)| *k == self.sort)
+            .map(|(_, column)| crate::store::Sort {
+                column: *column,
+                descending: self.descending(),
+            })
+    }
+
+    /// The order as a pager's links keep it: `&sort=KEY&dir=DIR`, or nothing.
+    pub fn query(&self) -> String {
+        if self.sort.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "&sort={}&dir={}",
+                urlencode(&self.sort),
+                urlencode(&self.dir)
+            )
+        }
     }
 
     /// Sorts `items` by the key whose name is chosen, with the comparison `keys` gives it;
@@ -406,6 +410,49 @@ pub fn sortable_table(
         }
     };
     table_frame(caption, head, rows, body_id, empty)
+}
+
+/// The 1-based page a list's `?page=` asks for; anything that is not a page number is the
+/// first.
+pub fn page_number(raw: &str) -> usize {
+    raw.trim().parse::<usize>().unwrap_or(1).max(1)
+}
+
+/// "101–200 of 1,000" for `shown` rows on page `page` of `page_rows` each, with links to the
+/// previous and next pages (`link(n)` is page n's address; plain links: paging needs no
+/// script).
+pub fn pager(
+    page: usize,
+    page_rows: usize,
+    shown: usize,
+    total: u64,
+    link: impl Fn(usize) -> String,
+) -> Markup {
+    use netward_model::text::thousands;
+    let first = (page - 1).saturating_mul(page_rows);
+    let has_next = (first + shown) < usize::try_from(total).unwrap_or(usize::MAX);
+    html! {
+        nav class="pager" aria-label="Pages" {
+            p {
+                @if shown == 0 {
+                    (format!("0 of {}", thousands(total)))
+                } @else {
+                    (format!(
+                        "{}–{} of {}",
+                        thousands(first as u64 + 1),
+                        thousands((first + shown) as u64),
+                        thousands(total)
+                    ))
+                }
+                @if page > 1 {
+                    " " a href=(link(page - 1)) rel="prev" { "Previous" }
+                }
+                @if has_next {
+                    " " a href=(link(page + 1)) rel="next" { "Next" }
+                }
+            }
+        }
+    }
 }
 
 /// A definition list of facts, each term and value as text.

@@ -15,6 +15,7 @@ mod odata;
 mod odata_model;
 mod overview;
 mod sessions;
+mod sorting;
 
 use netward_model::{Actor, ActorKind, IndicatorSubmission};
 
@@ -91,6 +92,8 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         history::a_change_that_never_ended_becomes_a_reset,
         overview::overview_counts_agree_with_the_lists,
         overview::audit_entries_filter_page_and_count,
+        sorting::alerts_and_incidents_sort_and_page_in_the_store,
+        sorting::the_audit_log_sorts_by_a_column_in_the_store,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

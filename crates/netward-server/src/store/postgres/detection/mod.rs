@@ -23,7 +23,7 @@
 mod alerts;
 mod ingest;
 mod partitions;
-mod queries;
+pub(super) mod queries;
 #[cfg(test)]
 mod tests;
 mod triage;
@@ -33,7 +33,7 @@ use serde_json::json;
 
 use super::{PgStore, audit, begin_audited, pg};
 use crate::store::detection::*;
-use crate::store::{Change, StoreError};
+use crate::store::{Change, IncidentColumn, Sort, StoreError};
 
 /// This resource's part of schema version 1 (SQLite's versions 3 and 9 of these tables).
 pub(super) const SCHEMA: &str = "
@@ -218,11 +218,12 @@ impl DetectionStore for PgStore {
         &self,
         id: Option<i64>,
         status: Option<AlertStatus>,
+        order: Option<Sort<IncidentColumn>>,
         top: usize,
         skip: usize,
     ) -> Result<Vec<IncidentRecord>, StoreError> {
         let mut conn = self.conn()?;
-        queries::incidents(&mut *conn, id, status, top, skip)
+        queries::incidents(&mut *conn, id, status, order, top, skip)
     }
 
     fn set_incident_status(
@@ -244,7 +245,7 @@ impl DetectionStore for PgStore {
             &json!({ "status": status.as_str() }),
         )?;
         tx.commit().map_err(pg("set incident status"))?;
-        Ok(queries::incidents(&mut *conn, Some(id), None, 1, 0)?
+        Ok(queries::incidents(&mut *conn, Some(id), None, None, 1, 0)?
             .into_iter()
             .next())
     }

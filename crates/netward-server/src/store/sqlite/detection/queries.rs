@@ -8,9 +8,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
 
 use super::super::{db, to_i64 as i, to_u64 as u};
+use crate::store::sort::{event_order, indicator_join, order_by};
 use crate::store::{
-    AlertQuery, AlertRecord, AlertTriage, Change, ContactRecord, EventQuery, IncidentRecord,
-    StoreError, StoredEvent,
+    AlertQuery, AlertRecord, AlertTriage, Change, ContactRecord, EventQuery, IncidentColumn,
+    IncidentRecord, Sort, StoreError, StoredEvent,
 };
 
 const EVENT_COLUMNS: &str = "e.id, e.device_id, coalesce(d.hostname, ''), e.seq, e.first_ms, \
@@ -97,20 +98,10 @@ pub(crate) fn event_filter(q: &EventQuery) -> (String, Vec<Value>) {
 /// Events matching `q`.
 pub fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
     let (filter, mut args) = event_filter(q);
-    let order = if q.ascending {
-        "e.first_ms ASC, e.id ASC"
-    } else {
-        "e.first_ms DESC, e.id DESC"
-    };
-    // Following is by id, so that nothing stored later is ever skipped.
-    let order = if q.after_id.is_some() {
-        "e.id ASC"
-    } else {
-        order
-    };
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN devices d ON d.id = e.device_id \
-         {filter} ORDER BY {order} LIMIT ? OFFSET ?"
+         {filter}{} LIMIT ? OFFSET ?",
+        event_order(q)
     );
     args.push(Value::Integer(i(q.top as u64)));
     args.push(Value::Integer(i(q.skip as u64)));
@@ -248,8 +239,8 @@ fn read_alert(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     })
 }
 
-/// Alerts matching `q`.
-pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError> {
+/// The WHERE clause and parameters of an alert query.
+fn alert_filter(q: &AlertQuery) -> (String, Vec<Value>) {
     let mut clauses = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     for (column, value) in [
@@ -267,10 +258,17 @@ pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, Sto
         clauses.push("a.status = ?".to_owned());
         args.push(Value::Text(s.as_str().to_owned()));
     }
-    let filter = where_clause(&clauses);
+    (where_clause(&clauses), args)
+}
+
+/// Alerts matching `q`, in its order (newest activity first without one).
+pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError> {
+    let (filter, mut args) = alert_filter(q);
     let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN devices d ON d.id = a.device_id {filter} \
-         ORDER BY a.last_ms DESC, a.id DESC LIMIT ? OFFSET ?"
+        "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN devices d ON d.id = a.device_id{} \
+         {filter}{} LIMIT ? OFFSET ?",
+        indicator_join("a"),
+        order_by(q.order, "a.last_ms DESC, a.id DESC", "a.id")
     );
     args.push(Value::Integer(i(q.top as u64)));
     args.push(Value::Integer(i(q.skip as u64)));
@@ -279,6 +277,18 @@ pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, Sto
         .query_map(params_from_iter(args), read_alert)
         .map_err(db("query alerts"))?;
     rows.collect::<Result<_, _>>().map_err(db("read alerts"))
+}
+
+/// How many alerts match `q`'s filters.
+pub fn count_alerts(conn: &Connection, q: &AlertQuery) -> Result<u64, StoreError> {
+    let (filter, args) = alert_filter(q);
+    conn.query_row(
+        &format!("SELECT count(*) FROM alerts a {filter}"),
+        params_from_iter(args),
+        |r| r.get::<_, i64>(0),
+    )
+    .map(u)
+    .map_err(db("count alerts"))
 }
 
 /// The events linked to an alert, newest first.
@@ -300,6 +310,7 @@ pub fn incidents(
     conn: &Connection,
     id: Option<i64>,
     status: Option<AlertStatus>,
+    order: Option<Sort<IncidentColumn>>,
     top: usize,
     skip: usize,
 ) -> Result<Vec<IncidentRecord>, StoreError> {
@@ -317,10 +328,13 @@ pub fn incidents(
     let sql = format!(
         "SELECT i.id, i.indicator_id, i.indicator_value, i.title, i.severity, i.status, \
          i.status_by, i.status_at, i.first_ms, i.last_ms, \
-         (SELECT count(*) FROM alerts a WHERE a.incident_id = i.id), \
-         (SELECT count(DISTINCT a.device_id) FROM alerts a WHERE a.incident_id = i.id), \
+         (SELECT count(*) FROM alerts a WHERE a.incident_id = i.id) AS alert_count, \
+         (SELECT count(DISTINCT a.device_id) FROM alerts a WHERE a.incident_id = i.id) \
+         AS device_count, \
          (SELECT coalesce(sum(a.hit_count), 0) FROM alerts a WHERE a.incident_id = i.id) \
-         FROM incidents i {filter} ORDER BY i.last_ms DESC, i.id DESC LIMIT ? OFFSET ?"
+         AS hit_count FROM incidents i{} {filter}{} LIMIT ? OFFSET ?",
+        indicator_join("i"),
+        order_by(order, "i.last_ms DESC, i.id DESC", "i.id")
     );
     args.push(Value::Integer(i(top as u64)));
     args.push(Value::Integer(i(skip as u64)));
