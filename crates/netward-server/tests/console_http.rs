@@ -736,6 +736,19 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     let bad = create("soon").await.unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert!(bad.text().await.unwrap().contains("validHours"));
+    // Enrollment tokens, API tokens and feeds: sorted and counted in the store.
+    let (_, sorted) = get(&s, &http, &session, "/enrollment?sort=expires&dir=desc").await;
+    assert!(
+        sorted.contains("<p>1–3 of 3</p>") && sorted.contains("aria-sort=\"descending\""),
+        "{sorted}"
+    );
+    let (_, settings) = get(&s, &http, &session, "/settings?sort=name&dir=asc").await;
+    assert!(
+        settings.contains("aria-sort=\"ascending\"") && settings.contains("sort=name&amp;dir=desc"),
+        "{settings}"
+    );
+    let (_, feeds) = get(&s, &http, &session, "/feeds?sort=run").await;
+    assert!(feeds.contains("<p>0 of 0</p>"), "{feeds}");
 
     // A viewer reads the overview, events and hunting, not the audit log nor the tokens.
     let viewer = s.token("vera", "viewer").await;

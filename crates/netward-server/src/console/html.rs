@@ -316,6 +316,9 @@ fn table_frame(
     }
 }
 
+/// A column of a [`sortable_table`]: its header, and its key when it sorts.
+pub type Column<'a> = (&'a str, Option<&'a str>);
+
 /// A sortable column: its key, as `?sort=` names it, and how it compares two rows.
 pub type ColumnOrder<T> = (&'static str, fn(&T, &T) -> std::cmp::Ordering);
 
@@ -416,6 +419,61 @@ pub fn sortable_table(
 /// first.
 pub fn page_number(raw: &str) -> usize {
     raw.trim().parse::<usize>().unwrap_or(1).max(1)
+}
+
+/// Rows on one page of a short list (tokens, enrollment tokens, feeds).
+pub const SHORT_LIST_ROWS: usize = 100;
+
+/// How a short list is asked for: `?sort=KEY&dir=desc&page=N`.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct ListView {
+    /// The column's key.
+    #[serde(default)]
+    pub sort: String,
+    /// `desc` for descending; anything else ascending.
+    #[serde(default)]
+    pub dir: String,
+    /// The 1-based page; anything else is the first.
+    #[serde(default)]
+    pub page: String,
+}
+
+impl ListView {
+    /// The order asked for.
+    pub fn order(&self) -> SortOrder {
+        SortOrder {
+            sort: self.sort.clone(),
+            dir: self.dir.clone(),
+        }
+    }
+
+    /// The store's page of [`SHORT_LIST_ROWS`], in the order from the whitelist `keys`.
+    pub fn store<C: Copy>(&self, keys: &[(&str, C)]) -> crate::store::ListPage<C> {
+        crate::store::ListPage {
+            order: self.order().store(keys),
+            top: SHORT_LIST_ROWS,
+            skip: (page_number(&self.page) - 1).saturating_mul(SHORT_LIST_ROWS),
+        }
+    }
+
+    /// The pager and the sortable table of a short list at `base` (ending in `?` or `&`) with
+    /// `total` rows in all.
+    pub fn render(
+        &self,
+        base: &str,
+        total: u64,
+        table: (&str, &[Column<'_>], &[Vec<Markup>]),
+        empty: &str,
+    ) -> Markup {
+        let (caption, columns, rows) = table;
+        let order = self.order();
+        html! {
+            (pager(page_number(&self.page), SHORT_LIST_ROWS, rows.len(), total, |p| {
+                format!("{base}page={p}{}", order.query())
+            }))
+            (sortable_table(caption, columns, &order, base, rows, "", empty))
+        }
+    }
 }
 
 /// "101–200 of 1,000" for `shown` rows on page `page` of `page_rows` each, with links to the

@@ -71,7 +71,10 @@ pub use indicators::{
 pub use overview::OverviewStore;
 pub use postgres::PgStore;
 pub use sessions::{NewSession, SessionRecord, SessionStore};
-pub use sort::{AlertColumn, AuditColumn, EventColumn, IncidentColumn, Sort, SortColumn};
+pub use sort::{
+    AlertColumn, AuditColumn, EnrollTokenColumn, EventColumn, FeedColumn, IncidentColumn, ListPage,
+    Sort, SortColumn, TokenColumn,
+};
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};
 

@@ -208,3 +208,99 @@ pub(crate) fn event_order(q: &super::EventQuery) -> String {
     };
     order_by(q.order, default, "e.id")
 }
+
+/// One page of a short list (tokens, enrollment tokens, feeds), sorted in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListPage<C> {
+    /// The order; the list's own without one.
+    pub order: Option<Sort<C>>,
+    /// Page size.
+    pub top: usize,
+    /// Rows to skip.
+    pub skip: usize,
+}
+
+impl<C: SortColumn> ListPage<C> {
+    /// ` ORDER BY … LIMIT … OFFSET …` (see [`order_by`]); the numbers are written out, not
+    /// bound, so that every backend's tail reads alike.
+    pub(crate) fn tail(&self, default: &str, tiebreak: &str) -> String {
+        format!(
+            "{} LIMIT {} OFFSET {}",
+            order_by(self.order, default, tiebreak),
+            self.top,
+            self.skip
+        )
+    }
+}
+
+/// The API tokens' sortable columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenColumn {
+    /// Its name.
+    Name,
+    /// Its role.
+    Role,
+    /// When it was made.
+    Created,
+    /// Live first, then by when it was revoked.
+    State,
+}
+
+impl SortColumn for TokenColumn {
+    fn terms(self) -> &'static [&'static str] {
+        match self {
+            Self::Name => &["name"],
+            Self::Role => &["role"],
+            Self::Created => &["created_at"],
+            Self::State => &["revoked_at"],
+        }
+    }
+}
+
+/// The enrollment tokens' sortable columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrollTokenColumn {
+    /// The group its devices join.
+    Group,
+    /// When it was made.
+    Created,
+    /// When it expires.
+    Expires,
+    /// Devices it enrolled.
+    Uses,
+    /// Live first, then by when it was revoked.
+    State,
+}
+
+impl SortColumn for EnrollTokenColumn {
+    fn terms(self) -> &'static [&'static str] {
+        match self {
+            Self::Group => &["group_name"],
+            Self::Created => &["created_at"],
+            Self::Expires => &["expires_at"],
+            Self::Uses => &["uses"],
+            Self::State => &["revoked_at"],
+        }
+    }
+}
+
+/// The feeds' sortable columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedColumn {
+    /// Its name.
+    Name,
+    /// Its kind.
+    Kind,
+    /// When it last ran (never first).
+    LastRun,
+}
+
+impl SortColumn for FeedColumn {
+    fn terms(self) -> &'static [&'static str] {
+        match self {
+            Self::Name => &["name"],
+            Self::Kind => &["kind"],
+            Self::LastRun => &["last_run_at"],
+        }
+    }
+}

@@ -94,6 +94,7 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         overview::audit_entries_filter_page_and_count,
         sorting::alerts_and_incidents_sort_and_page_in_the_store,
         sorting::the_audit_log_sorts_by_a_column_in_the_store,
+        sorting::short_lists_sort_page_and_count_in_the_store,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

@@ -182,3 +182,115 @@ pub(super) fn the_audit_log_sorts_by_a_column_in_the_store(store: &dyn Store) {
         "ties by id"
     );
 }
+
+pub(super) fn short_lists_sort_page_and_count_in_the_store(store: &dyn Store) {
+    use netward_model::Role;
+    use netward_model::wire::FeedBody;
+
+    use super::super::{EnrollTokenColumn, FeedColumn, ListPage, TokenColumn};
+    use crate::feeds::config::FeedConfig;
+    fn page<C>(column: C, descending: bool, top: usize, skip: usize) -> ListPage<C> {
+        ListPage {
+            order: Some(Sort { column, descending }),
+            top,
+            skip,
+        }
+    }
+    let a = actor();
+    for (n, (name, role)) in [
+        ("carol", Role::Viewer),
+        ("alice", Role::Admin),
+        ("bob", Role::Analyst),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = Change {
+            actor: &a,
+            at: 10 - n as i64,
+        };
+        store
+            .create_token(name, role, &format!("hash-{name}"), &c)
+            .unwrap();
+    }
+    let names = |p: ListPage<TokenColumn>| -> (Vec<String>, u64) {
+        let (list, total) = store.tokens_page(&p).unwrap();
+        (list.into_iter().map(|t| t.name).collect(), total)
+    };
+    assert_eq!(
+        names(page(TokenColumn::Name, false, 2, 0)),
+        (vec!["alice".into(), "bob".into()], 3)
+    );
+    assert_eq!(
+        names(page(TokenColumn::Name, false, 2, 2)),
+        (vec!["carol".into()], 3)
+    );
+    assert_eq!(names(page(TokenColumn::Created, false, 1, 0)).0, ["bob"]);
+    assert_eq!(
+        names(ListPage {
+            order: None,
+            top: 10,
+            skip: 0
+        })
+        .0,
+        ["carol", "alice", "bob"],
+        "oldest first without an order"
+    );
+
+    let c = Change { actor: &a, at: 1 };
+    for (hash, group, expires) in [
+        ("e1", "default", 300),
+        ("e2", "default", 100),
+        ("e3", "default", 200),
+    ] {
+        store
+            .create_enroll_token(hash, group, expires, 1, &c)
+            .unwrap();
+    }
+    let expiries = |p: ListPage<EnrollTokenColumn>| -> (Vec<i64>, u64) {
+        let (list, total) = store.enroll_tokens_page(&p).unwrap();
+        (list.into_iter().map(|t| t.expires_at).collect(), total)
+    };
+    assert_eq!(
+        expiries(page(EnrollTokenColumn::Expires, true, 2, 0)),
+        (vec![300, 200], 3)
+    );
+    assert_eq!(
+        expiries(ListPage {
+            order: None,
+            top: 10,
+            skip: 0
+        })
+        .0,
+        [200, 100, 300],
+        "newest first without an order"
+    );
+
+    for (name, kind) in [
+        ("zeta", "plain"),
+        ("alpha", "misp-feed"),
+        ("mid", "spamhaus-json"),
+    ] {
+        let config = FeedConfig::create(FeedBody {
+            name: Some(name.into()),
+            kind: Some(kind.into()),
+            url: Some(format!("https://example.org/{name}")),
+            ..FeedBody::default()
+        })
+        .unwrap();
+        store.create_feed(&config, &c).unwrap().unwrap();
+    }
+    let feeds = |p: ListPage<FeedColumn>| -> (Vec<String>, u64) {
+        let (list, total) = store.feeds_page(&p).unwrap();
+        (list.into_iter().map(|f| f.config.name).collect(), total)
+    };
+    assert_eq!(
+        feeds(ListPage {
+            order: None,
+            top: 2,
+            skip: 0
+        }),
+        (vec!["alpha".into(), "mid".into()], 3)
+    );
+    assert_eq!(feeds(page(FeedColumn::Kind, true, 1, 1)).0, ["zeta"]);
+}
