@@ -686,6 +686,22 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
         hunt.contains("ep-one") && hunt.contains("ep-two") && hunt.contains("/usr/bin/curl"),
         "{hunt}"
     );
+    // Sorted and paged in the store: the most hits first, counted.
+    let (_, by_hits) = get(
+        &s,
+        &http,
+        &session,
+        "/hunting?remoteIp=198.51.100.0/24&sort=hits&dir=desc",
+    )
+    .await;
+    assert!(
+        by_hits.contains("aria-sort=\"descending\"") && by_hits.contains("<p>1–"),
+        "{by_hits}"
+    );
+    assert!(
+        by_hits.find("ep-two").unwrap() < by_hits.find("ep-one").unwrap(),
+        "ep-two has the most hits (102 against 43): {by_hits}"
+    );
     let (_, refused) = get(&s, &http, &session, "/hunting?remoteIp=nope").await;
     assert!(
         refused.contains("error-summary") && refused.contains("remoteIp"),

@@ -105,7 +105,7 @@ pub async fn contacts(
 ) -> Result<Json<ContactList>, ApiError> {
     let q = params.query()?;
     Ok(Json(ContactList {
-        value: cp.contacts(q).await?,
+        value: cp.contacts(q, None).await?,
     }))
 }
 

@@ -13,7 +13,9 @@ use super::entities::{
 };
 use super::triage::triage_update;
 use crate::control::{ControlError, ControlPlane};
-use crate::store::{AlertQuery, Change, EventQuery, IncidentColumn, Sort, StoredEvent};
+use crate::store::{
+    AlertQuery, Change, ContactColumn, EventQuery, IncidentColumn, Sort, StoredEvent,
+};
 
 /// Evidence events shown with an alert.
 const EVIDENCE: usize = 100;
@@ -66,16 +68,26 @@ impl ControlPlane {
     }
 
     /// Devices and processes that contacted the hunted addresses.
-    pub async fn contacts(&self, query: EventQuery) -> Result<Vec<ContactEntity>, ControlError> {
+    pub async fn contacts(
+        &self,
+        query: EventQuery,
+        order: Option<Sort<ContactColumn>>,
+    ) -> Result<Vec<ContactEntity>, ControlError> {
         self.blocking(move |cp| {
             Ok(cp
                 .store
-                .contacts(&query)?
+                .contacts(&query, order)?
                 .into_iter()
                 .map(contact_entity)
                 .collect())
         })
         .await
+    }
+
+    /// How many device and process pairs a hunt finds in all.
+    pub async fn count_contacts(&self, query: EventQuery) -> Result<u64, ControlError> {
+        self.blocking(move |cp| Ok(cp.store.count_contacts(&query)?))
+            .await
     }
 
     /// Alerts matching `query`.

@@ -3,7 +3,7 @@
 use netward_model::Severity;
 use netward_model::detection::{AgentEvent, AlertStatus, Classification, Determination, Outcome};
 
-use super::{AlertColumn, Change, EventColumn, IncidentColumn, Sort, StoreError};
+use super::{AlertColumn, Change, ContactColumn, EventColumn, IncidentColumn, Sort, StoreError};
 
 /// An event as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,8 +232,15 @@ pub trait DetectionStore: Send + Sync {
     fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError>;
     /// The id of the newest stored event (0 when there is none).
     fn newest_event_id(&self) -> Result<i64, StoreError>;
-    /// Devices and processes that contacted the hunted addresses, from the stored events.
-    fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError>;
+    /// Devices and processes that contacted the hunted addresses, from the stored events: a
+    /// page (`query`'s `top` and `skip`) in `order`, first contact first without one.
+    fn contacts(
+        &self,
+        query: &EventQuery,
+        order: Option<Sort<ContactColumn>>,
+    ) -> Result<Vec<ContactRecord>, StoreError>;
+    /// How many device and process pairs [`Self::contacts`] finds in all.
+    fn count_contacts(&self, query: &EventQuery) -> Result<u64, StoreError>;
     /// Deletes events whose last attempt is older than `before_ms`; how many went.
     fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError>;
     /// Alerts matching `query`, in its order.

@@ -72,8 +72,8 @@ pub use overview::OverviewStore;
 pub use postgres::PgStore;
 pub use sessions::{NewSession, SessionRecord, SessionStore};
 pub use sort::{
-    AlertColumn, AuditColumn, EnrollTokenColumn, EventColumn, FeedColumn, IncidentColumn, ListPage,
-    Sort, SortColumn, TokenColumn,
+    AlertColumn, AuditColumn, ContactColumn, EnrollTokenColumn, EventColumn, FeedColumn,
+    IncidentColumn, ListPage, Sort, SortColumn, TokenColumn,
 };
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};

@@ -304,3 +304,45 @@ impl SortColumn for FeedColumn {
         }
     }
 }
+
+/// The hunting results' sortable columns (the query groups events `e` by device and
+/// process `proc`, with the device `d`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactColumn {
+    /// The device's host name.
+    Device,
+    /// The process.
+    Process,
+    /// The first contact.
+    First,
+    /// The last contact.
+    Last,
+    /// Attempts.
+    Hits,
+}
+
+impl SortColumn for ContactColumn {
+    fn terms(self) -> &'static [&'static str] {
+        match self {
+            Self::Device => &["d.hostname"],
+            Self::Process => &["proc"],
+            Self::First => &["min(e.first_ms)"],
+            Self::Last => &["max(e.last_ms)"],
+            Self::Hits => &["sum(e.count)"],
+        }
+    }
+}
+
+/// ` ORDER BY … LIMIT … OFFSET …` of a hunt: first contact first without an order.
+pub(crate) fn contact_tail(q: &super::EventQuery, order: Option<Sort<ContactColumn>>) -> String {
+    format!(
+        "{} LIMIT {} OFFSET {}",
+        order_by(
+            order,
+            "min(e.first_ms), e.device_id, proc",
+            "e.device_id, proc"
+        ),
+        q.top.max(1),
+        q.skip
+    )
+}

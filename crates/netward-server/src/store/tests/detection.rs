@@ -247,11 +247,14 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
     let v = netward_model::IndicatorValue::parse("203.0.113.0/24").unwrap();
     let (lo, hi) = v.bounds();
     let contacts = store
-        .contacts(&super::super::EventQuery {
-            remote: Some((false, lo, hi)),
-            top: 10,
-            ..Default::default()
-        })
+        .contacts(
+            &super::super::EventQuery {
+                remote: Some((false, lo, hi)),
+                top: 10,
+                ..Default::default()
+            },
+            None,
+        )
         .unwrap();
     let mut seen: Vec<(i64, String, u64)> = contacts
         .iter()

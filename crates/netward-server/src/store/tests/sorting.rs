@@ -6,7 +6,10 @@ use netward_model::detection::{AgentEvent, Direction, MatchedIndicator, Outcome,
 use netward_model::{Actor, ActorKind, Severity};
 
 use super::super::overview::AuditFilter;
-use super::super::{AlertColumn, AlertQuery, AuditColumn, Change, IncidentColumn, Sort, Store};
+use super::super::{
+    AlertColumn, AlertQuery, AuditColumn, Change, ContactColumn, EventQuery, IncidentColumn, Sort,
+    Store,
+};
 use super::{actor, draft, enrolled};
 
 /// One hit of the indicator `(id, value)` at `at_ms`, `count` attempts.
@@ -137,6 +140,42 @@ pub(super) fn alerts_and_incidents_sort_and_page_in_the_store(store: &dyn Store)
             .unwrap(),
         0
     );
+    let other = enrolled(store, "other", &c);
+    store
+        .ingest_events(other, &[hit(1, 500, 1, (ids[0], values[0]))], 0, 0, 0)
+        .unwrap();
+
+    // Hunting: device and process pairs, sorted and paged in the store, and counted.
+    let (lo, hi) = netward_model::IndicatorValue::parse("100.64.0.0/24")
+        .unwrap()
+        .bounds();
+    let hunt = EventQuery {
+        remote: Some((false, lo, hi)),
+        top: 1,
+        ..EventQuery::default()
+    };
+    let devices = |order, skip| -> Vec<i64> {
+        store
+            .contacts(
+                &EventQuery {
+                    skip,
+                    ..hunt.clone()
+                },
+                order,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|c| c.device_id)
+            .collect()
+    };
+    assert_eq!(
+        devices(None, 0),
+        [other],
+        "first contact first without an order"
+    );
+    assert_eq!(devices(by(ContactColumn::Hits, true), 0), [device]);
+    assert_eq!(devices(by(ContactColumn::Hits, true), 1), [other]);
+    assert_eq!(store.count_contacts(&hunt).unwrap(), 2);
 }
 
 pub(super) fn the_audit_log_sorts_by_a_column_in_the_store(store: &dyn Store) {

@@ -9,10 +9,10 @@ use postgres::types::{FromSql, ToSql};
 use postgres::{GenericClient, Row, Transaction};
 
 use super::super::{pg, to_i64 as i, to_u64 as u};
-use crate::store::sort::{event_order, indicator_join, order_by};
+use crate::store::sort::{contact_tail, event_order, indicator_join, order_by};
 use crate::store::{
-    AlertQuery, AlertRecord, AlertTriage, Change, ContactRecord, EventQuery, IncidentColumn,
-    IncidentRecord, Sort, StoreError, StoredEvent,
+    AlertQuery, AlertRecord, AlertTriage, Change, ContactColumn, ContactRecord, EventQuery,
+    IncidentColumn, IncidentRecord, Sort, StoreError, StoredEvent,
 };
 
 /// The conditions and parameters of a query, numbered as they are added.
@@ -178,18 +178,17 @@ pub fn events(
 pub fn contacts(
     client: &mut impl GenericClient,
     q: &EventQuery,
+    order: Option<Sort<ContactColumn>>,
 ) -> Result<Vec<ContactRecord>, StoreError> {
     let f = event_filter(q);
     let sql = format!(
-        "SELECT e.device_id, coalesce(d.hostname, ''), \
-         coalesce(e.process::jsonb ->> 'exe', e.process::jsonb ->> 'name', 'unknown') AS proc, \
+        "SELECT e.device_id, coalesce(d.hostname, ''), {PROCESS} AS proc, \
          string_agg(DISTINCT e.remote_ip, ','), string_agg(DISTINCT e.outcome, ','), \
          min(e.first_ms), max(e.last_ms), sum(e.count)::bigint \
          FROM events e LEFT JOIN devices d ON d.id = e.device_id {} \
-         GROUP BY e.device_id, d.hostname, proc ORDER BY min(e.first_ms), e.device_id, proc \
-         LIMIT {}",
+         GROUP BY e.device_id, d.hostname, proc{}",
         f.where_clause(),
-        q.top.max(1)
+        contact_tail(q, order)
     );
     let rows = client.query(&sql, &f.params()).map_err(pg("hunt"))?;
     let split = |s: Option<String>| -> Vec<String> {
@@ -306,6 +305,23 @@ pub fn count_alerts(client: &mut impl GenericClient, q: &AlertQuery) -> Result<u
         .map_err(pg("count alerts"))?;
     Ok(u(get(&row, 0)?))
 }
+
+/// How many device and process pairs [`contacts`] finds in all.
+pub fn count_contacts(client: &mut impl GenericClient, q: &EventQuery) -> Result<u64, StoreError> {
+    let f = event_filter(q);
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM events e {} GROUP BY e.device_id, {PROCESS}) AS c",
+        f.where_clause()
+    );
+    let row = client
+        .query_one(&sql, &f.params())
+        .map_err(pg("count hunt"))?;
+    Ok(u(get(&row, 0)?))
+}
+
+/// An event's process, as the hunt groups it.
+const PROCESS: &str =
+    "coalesce(e.process::jsonb ->> 'exe', e.process::jsonb ->> 'name', 'unknown')";
 
 /// The events linked to an alert, newest first.
 pub fn evidence(

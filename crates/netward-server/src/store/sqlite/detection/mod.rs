@@ -18,7 +18,7 @@ use crate::store::{
     AlertQuery, AlertRecord, Change, CommentRecord, ContactRecord, DetectionStore, EventQuery,
     IncidentRecord, IngestOutcome, StoreError, StoredEvent, TriageUpdate,
 };
-use crate::store::{IncidentColumn, Sort};
+use crate::store::{ContactColumn, IncidentColumn, Sort};
 
 pub use ingest::remote_key;
 
@@ -46,9 +46,18 @@ impl DetectionStore for SqliteStore {
             .map_err(db("read newest event"))
     }
 
-    fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError> {
+    fn contacts(
+        &self,
+        query: &EventQuery,
+        order: Option<Sort<ContactColumn>>,
+    ) -> Result<Vec<ContactRecord>, StoreError> {
         let conn = self.conn()?;
-        queries::contacts(&conn, query)
+        queries::contacts(&conn, query, order)
+    }
+
+    fn count_contacts(&self, query: &EventQuery) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        queries::count_contacts(&conn, query)
     }
 
     fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError> {

@@ -8,10 +8,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
 
 use super::super::{db, to_i64 as i, to_u64 as u};
-use crate::store::sort::{event_order, indicator_join, order_by};
+use crate::store::sort::{contact_tail, event_order, indicator_join, order_by};
 use crate::store::{
-    AlertQuery, AlertRecord, AlertTriage, Change, ContactRecord, EventQuery, IncidentColumn,
-    IncidentRecord, Sort, StoreError, StoredEvent,
+    AlertQuery, AlertRecord, AlertTriage, Change, ContactColumn, ContactRecord, EventQuery,
+    IncidentColumn, IncidentRecord, Sort, StoreError, StoredEvent,
 };
 
 const EVENT_COLUMNS: &str = "e.id, e.device_id, coalesce(d.hostname, ''), e.seq, e.first_ms, \
@@ -113,16 +113,19 @@ pub fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, Sto
 }
 
 /// Contacts (device × process) among the events matching `q`.
-pub fn contacts(conn: &Connection, q: &EventQuery) -> Result<Vec<ContactRecord>, StoreError> {
+pub fn contacts(
+    conn: &Connection,
+    q: &EventQuery,
+    order: Option<Sort<ContactColumn>>,
+) -> Result<Vec<ContactRecord>, StoreError> {
     let (filter, args) = event_filter(q);
     let sql = format!(
-        "SELECT e.device_id, coalesce(d.hostname, ''), \
-         coalesce(json_extract(e.process, '$.exe'), json_extract(e.process, '$.name'), 'unknown') AS proc, \
+        "SELECT e.device_id, coalesce(d.hostname, ''), {PROCESS} AS proc, \
          group_concat(DISTINCT e.remote_ip), group_concat(DISTINCT e.outcome), \
          min(e.first_ms), max(e.last_ms), sum(e.count) \
          FROM events e LEFT JOIN devices d ON d.id = e.device_id {filter} \
-         GROUP BY e.device_id, proc ORDER BY min(e.first_ms), e.device_id, proc LIMIT {}",
-        q.top.max(1)
+         GROUP BY e.device_id, proc{}",
+        contact_tail(q, order)
     );
     let mut st = conn.prepare(&sql).map_err(db("hunt"))?;
     let rows = st
@@ -152,6 +155,21 @@ pub fn contacts(conn: &Connection, q: &EventQuery) -> Result<Vec<ContactRecord>,
         .map_err(db("hunt"))?;
     rows.collect::<Result<_, _>>().map_err(db("hunt"))
 }
+
+/// How many device and process pairs [`contacts`] finds in all.
+pub fn count_contacts(conn: &Connection, q: &EventQuery) -> Result<u64, StoreError> {
+    let (filter, args) = event_filter(q);
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM events e {filter} GROUP BY e.device_id, {PROCESS})"
+    );
+    conn.query_row(&sql, params_from_iter(args), |r| r.get::<_, i64>(0))
+        .map(u)
+        .map_err(db("count hunt"))
+}
+
+/// An event's process, as the hunt groups it.
+const PROCESS: &str =
+    "coalesce(json_extract(e.process, '$.exe'), json_extract(e.process, '$.name'), 'unknown')";
 
 /// Deletes events older than `before_ms`, with their index and evidence links.
 pub fn purge(conn: &mut Connection, before_ms: i64) -> Result<u64, StoreError> {
