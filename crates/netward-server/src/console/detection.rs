@@ -81,6 +81,15 @@ fn outcomes_text(outcomes: &[Outcome]) -> String {
         .join(", ")
 }
 
+/// A list's caption: "most recent first" only in that order.
+fn caption(what: &str, order: &SortOrder) -> String {
+    if order.sort.is_empty() {
+        format!("{what}, most recent first")
+    } else {
+        what.to_owned()
+    }
+}
+
 /// A status from a form, or the field error the page shows.
 fn form_status(raw: &str) -> Result<AlertStatus, PageError> {
     AlertStatus::parse(raw).ok_or_else(|| {
@@ -213,7 +222,7 @@ pub(super) async fn alerts(
         (pager(page_number, LIST_ROWS, list.len(), total, |p| {
             format!("{base}page={p}{}", order.query())
         }))
-        (sortable_table("Alerts, most recent first", &columns, &order, &base, &rows, "alerts-body", "Nothing yet."))
+        (sortable_table(&caption("Alerts", &order), &columns, &order, &base, &rows, "alerts-body", "Nothing yet."))
     };
     Ok(page("Alerts", "/alerts", Some(&u.viewer), body))
 }
@@ -330,7 +339,7 @@ pub(super) async fn incidents(
             format!("{base}page={p}{}", order.query())
         }))
         (sortable_table(
-            "Incidents, most recent first",
+            &caption("Incidents", &order),
             &[
                 ("Incident", Some("title")),
                 ("Severity", Some("severity")),
