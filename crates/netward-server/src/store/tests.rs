@@ -1,6 +1,7 @@
 //! The store conformance suite: every backend must pass these. Each test takes a fresh store.
 //! The cases live in `tests/`, one file per resource (`indicators.rs`, `fleet.rs`, `audit.rs`,
-//! `detection.rs`, `history.rs`, `sessions.rs`, `overview.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
+//! `detection.rs`, `history.rs`, `sessions.rs`, `overview.rs`, `sorting.rs` (every list's
+//! store-side order, paging and count); imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
 //! `tests/odata_model.rs` (random filters against a naive model). This file holds the shared
 //! helpers, the list of cases and the runs against each backend.
 
