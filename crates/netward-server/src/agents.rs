@@ -17,7 +17,9 @@ use netward_model::{Actor, ActorKind, FieldError, ProtectionMode};
 use tokio::sync::{OnceCell, watch};
 
 use crate::control::{ControlError, ControlPlane};
-use crate::store::{AckRecord, Change, DeviceRecord, EnrollRefusal, EnrollTokenRecord};
+use crate::store::{
+    AckRecord, Change, DeviceRecord, EnrollRefusal, EnrollTokenColumn, EnrollTokenRecord, ListPage,
+};
 use crate::tokens::{hash_secret, random_hex};
 
 /// The ids of the revoked devices as of one policy version, read by the first stream that
@@ -179,6 +181,15 @@ impl ControlPlane {
     /// Every enrollment token, newest first.
     pub async fn enroll_tokens(&self) -> Result<Vec<EnrollTokenRecord>, ControlError> {
         self.blocking(|cp| Ok(cp.store.enroll_tokens()?)).await
+    }
+
+    /// One page of the enrollment tokens, sorted in the store, and how many there are.
+    pub async fn enroll_tokens_page(
+        &self,
+        page: ListPage<EnrollTokenColumn>,
+    ) -> Result<(Vec<EnrollTokenRecord>, u64), ControlError> {
+        self.blocking(move |cp| Ok(cp.store.enroll_tokens_page(&page)?))
+            .await
     }
 
     /// Revokes an enrollment token: it enrolls no more devices. Devices it enrolled stay.

@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use crate::clock::Clock;
 use crate::control::{ControlError, ControlPlane};
 use crate::store::sqlite::DB_FILE;
-use crate::store::{Change, LastAdmin, SqliteStore, StoreError, TokenRecord, TokenStore};
+use crate::store::{
+    Change, LastAdmin, ListPage, SqliteStore, StoreError, TokenColumn, TokenRecord, TokenStore,
+};
 
 /// The prefix of every secret, so that scanners can spot leaked ones.
 pub const SECRET_PREFIX: &str = "nwt_";
@@ -140,6 +142,15 @@ impl ControlPlane {
     /// All tokens, revoked ones included.
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>, ControlError> {
         self.blocking(|cp| Ok(cp.store.tokens()?)).await
+    }
+
+    /// One page of the tokens, sorted in the store, and how many there are.
+    pub async fn tokens_page(
+        &self,
+        page: ListPage<TokenColumn>,
+    ) -> Result<(Vec<TokenRecord>, u64), ControlError> {
+        self.blocking(move |cp| Ok(cp.store.tokens_page(&page)?))
+            .await
     }
 
     /// Revokes a token; later requests with it get 401. Without `force`, refuses (409) to

@@ -667,9 +667,16 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     // Events, with the API's filters; hunting by range; refusals as the API words them.
     let (_, events) = get(&s, &http, &session, "/events?outcome=audited").await;
     assert!(events.contains("198.51.100.10:443") && !events.contains("198.51.100.7:443"));
-    assert!(events.contains("Events 1–1 of 1, newest first"), "{events}");
+    assert!(events.contains("<p>1–1 of 1</p>"), "{events}");
     let (_, all) = get(&s, &http, &session, "/events").await;
-    assert!(all.contains("Events 1–4 of 4, newest first"), "{all}");
+    assert!(all.contains("<p>1–4 of 4</p>"), "{all}");
+    // Sorted in the store by the remote address, as a number.
+    let (_, by_remote) = get(&s, &http, &session, "/events?sort=remote&dir=asc").await;
+    assert!(
+        by_remote.find("198.51.100.7:443").unwrap() < by_remote.find("198.51.100.10:443").unwrap(),
+        "{by_remote}"
+    );
+    assert!(by_remote.contains("<p>1–4 of 4</p>"), "{by_remote}");
     assert!(
         events.contains(&format!("href=\"/indicators/{audit}\"")),
         "events link to their indicator"
@@ -678,6 +685,22 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     assert!(
         hunt.contains("ep-one") && hunt.contains("ep-two") && hunt.contains("/usr/bin/curl"),
         "{hunt}"
+    );
+    // Sorted and paged in the store: the most hits first, counted.
+    let (_, by_hits) = get(
+        &s,
+        &http,
+        &session,
+        "/hunting?remoteIp=198.51.100.0/24&sort=hits&dir=desc",
+    )
+    .await;
+    assert!(
+        by_hits.contains("aria-sort=\"descending\"") && by_hits.contains("<p>1–"),
+        "{by_hits}"
+    );
+    assert!(
+        by_hits.find("ep-two").unwrap() < by_hits.find("ep-one").unwrap(),
+        "ep-two has the most hits (102 against 43): {by_hits}"
     );
     let (_, refused) = get(&s, &http, &session, "/hunting?remoteIp=nope").await;
     assert!(
@@ -689,6 +712,10 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     let (_, alerts) = get(&s, &http, &session, "/alerts?sort=indicator&dir=asc").await;
     assert!(alerts.find(">198.51.100.7<").unwrap() < alerts.find(">198.51.100.10<").unwrap());
     assert!(alerts.contains("aria-sort=\"ascending\""));
+    assert!(
+        alerts.contains("<p>1–3 of 3</p>"),
+        "alerts are counted in the store: {alerts}"
+    );
     let (_, sorted) = get(&s, &http, &session, "/indicators?sort=value&dir=desc").await;
     assert!(sorted.find(">198.51.100.10<").unwrap() < sorted.find(">198.51.100.7<").unwrap());
     assert!(sorted.contains("aria-sort=\"descending\""));
@@ -697,7 +724,7 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
 
     // The audit log, by actor; enrollment tokens made and revoked through the forms.
     let (_, log) = get(&s, &http, &session, "/audit?actor=nobody").await;
-    assert!(log.contains("No entries on this page, of 0"), "{log}");
+    assert!(log.contains("<p>0 of 0</p>"), "{log}");
     let (_, log) = get(&s, &http, &session, "/audit").await;
     assert!(
         log.contains("indicator.create") && log.contains(" of "),
@@ -725,6 +752,19 @@ async fn the_overview_counts_what_the_api_lists_and_every_list_page_answers() {
     let bad = create("soon").await.unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert!(bad.text().await.unwrap().contains("validHours"));
+    // Enrollment tokens, API tokens and feeds: sorted and counted in the store.
+    let (_, sorted) = get(&s, &http, &session, "/enrollment?sort=expires&dir=desc").await;
+    assert!(
+        sorted.contains("<p>1–3 of 3</p>") && sorted.contains("aria-sort=\"descending\""),
+        "{sorted}"
+    );
+    let (_, settings) = get(&s, &http, &session, "/settings?sort=name&dir=asc").await;
+    assert!(
+        settings.contains("aria-sort=\"ascending\"") && settings.contains("sort=name&amp;dir=desc"),
+        "{settings}"
+    );
+    let (_, feeds) = get(&s, &http, &session, "/feeds?sort=run").await;
+    assert!(feeds.contains("<p>0 of 0</p>"), "{feeds}");
 
     // A viewer reads the overview, events and hunting, not the audit log nor the tokens.
     let viewer = s.token("vera", "viewer").await;

@@ -645,6 +645,11 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     assert!(blocked(&b) > before, "the week holds the day");
     b.check_accessible();
     b.shot("06b-overview-7d");
+    b.resize(390, 844);
+    b.go(&url("/overview"));
+    b.check_accessible();
+    b.shot("06e-overview-phone");
+    b.resize(1280, 900);
     // The chart's legend leads to the filtered events; the hunt finds the process.
     b.click("a[href^='/events?outcome=blocked']");
     b.wait("the blocked events", Duration::from_secs(10), |b| {
@@ -741,6 +746,7 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     b.check_accessible();
     b.shot("09-device");
     b.go(&url("/incidents"));
+    assert_eq!(b.text("nav.pager"), "1–1 of 1");
     b.check_accessible();
     b.shot("10-incidents");
     b.go(&url("/settings"));
@@ -782,7 +788,11 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
     );
     // The audit log, filtered by action: the revocation, by the signed-in token.
     b.go(&url("/audit"));
-    assert!(b.text("main table caption").contains(" of "));
+    assert!(
+        b.text("nav.pager").contains(" of "),
+        "{}",
+        b.text("nav.pager")
+    );
     b.check_both_schemes("11d-audit");
     let action = b.js(
         "return [...document.querySelectorAll('#action option')].map(o => o.value)\
@@ -794,10 +804,80 @@ fn an_analyst_works_the_field_report_in_the_browser_and_a_viewer_cannot_write() 
         .to_owned();
     b.go(&url(&format!("/audit?action={action}")));
     assert!(
-        b.text("main table caption").starts_with("Entries 1–1 of 1"),
+        b.text("nav.pager").starts_with("1–1 of 1"),
         "{}",
-        b.text("main table caption")
+        b.text("nav.pager")
     );
+    // More entries than a page: 101 indicators added through the form, 100.64.0.1 to .101.
+    b.go(&url("/indicators/new"));
+    let made = b.js(
+        "const csrf = document.querySelector('input[name=csrf]').value; let ok = 0;\
+         for (let n = 1; n <= 101; n++) { const x = new XMLHttpRequest();\
+           x.open('POST', '/indicators', false);\
+           x.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');\
+           x.send('csrf=' + csrf + '&value=100.64.0.' + n + '&action=Audit&title=paged+' + n);\
+           if (x.status === 200 && x.responseURL.includes('saved=')) ok++; }\
+         return ok;",
+    );
+    assert_eq!(made, json!(101));
+    // The audit log pages in the store: "1–100 of N", the next page holds the rest.
+    b.go(&url("/audit"));
+    let pager = b.text("nav.pager");
+    let total: u64 = pager
+        .strip_prefix("1–100 of ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("the first page of many: {pager}"));
+    assert!(total > 101, "{pager}");
+    // Sorted by keyboard: Tab to the Time header, Enter; oldest first, over every page.
+    b.tab_to("th a[href*='sort=time']");
+    b.press("\u{E007}");
+    b.wait("sorted by time", Duration::from_secs(10), |b| {
+        b.url().contains("sort=time&dir=asc")
+    });
+    assert_eq!(
+        b.js(
+            "return [...document.querySelectorAll('main th[aria-sort]')]\
+            .map(th => [th.textContent.trim(), th.getAttribute('aria-sort')])"
+        ),
+        json!([["Time ▲", "ascending"]])
+    );
+    let times = |b: &Browser| -> Vec<String> {
+        serde_json::from_value(b.js(
+            "return [...document.querySelectorAll('main tbody tr td:first-child time')]\
+             .map(t => t.getAttribute('datetime'))",
+        ))
+        .unwrap()
+    };
+    let first_page = times(&b);
+    assert_eq!(first_page.len(), 100);
+    assert!(first_page.is_sorted(), "{first_page:?}");
+    b.click("nav.pager a[rel=next]");
+    b.wait("the second page", Duration::from_secs(10), |b| {
+        b.url().contains("page=2")
+    });
+    assert!(b.url().contains("sort=time&dir=asc"), "the order is kept");
+    assert_eq!(
+        b.text("nav.pager").split_whitespace().next(),
+        Some(format!("101–{total}").as_str())
+    );
+    let second_page = times(&b);
+    assert_eq!(second_page.len() as u64, total - 100);
+    assert!(
+        second_page.is_sorted() && first_page.last() <= second_page.first(),
+        "{first_page:?} then {second_page:?}"
+    );
+    b.check_accessible();
+    b.shot("11e-audit-sorted-page-2");
+    // Addresses sort as numbers: 100.64.0.2 before 100.64.0.10.
+    b.go(&url("/indicators?q=100.64.0.&sort=value&dir=asc"));
+    let values = b.js(
+        "return [...document.querySelectorAll('main tbody tr td:first-child')]\
+         .slice(0, 11).map(td => td.textContent.trim())",
+    );
+    let expected: Vec<String> = (1..=11).map(|n| format!("100.64.0.{n}")).collect();
+    assert_eq!(values, json!(expected));
+    assert!(b.text("nav.pager").starts_with("1–100 of 101"));
     // The Feeds page and a feed's page, with its run and a refusal.
     let list = netward_testkit::ListServer::start("level1.netset", "198.51.100.60\n10.0.0.1/24\n");
     s.ok(&[

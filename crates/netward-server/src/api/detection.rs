@@ -105,7 +105,7 @@ pub async fn contacts(
 ) -> Result<Json<ContactList>, ApiError> {
     let q = params.query()?;
     Ok(Json(ContactList {
-        value: cp.contacts(q).await?,
+        value: cp.contacts(q, None).await?,
     }))
 }
 
@@ -205,7 +205,7 @@ pub async fn list_incidents(
 ) -> Result<Json<IncidentList>, ApiError> {
     let (status, top, skip) = params.query()?;
     Ok(Json(IncidentList {
-        value: cp.incidents(status, top, skip).await?,
+        value: cp.incidents(status, None, top, skip).await?,
     }))
 }
 

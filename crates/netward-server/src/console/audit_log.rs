@@ -1,5 +1,6 @@
 //! `/audit`: the audit log, for admins (as `GET /api/audit-log`): every change with who made
-//! it, filtered by actor and by action, 100 a page with "1–100 of N", newest first.
+//! it, filtered by actor and by action, 100 a page with "1–100 of N", newest first or sorted
+//! by a column in the store.
 
 use axum::extract::{Query, State};
 use maud::{Markup, Render, html};
@@ -8,14 +9,24 @@ use netward_model::text::thousands;
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{TextField, page, page_caption, select_field, table_or, urlencode};
+use super::html::{
+    SortOrder, TextField, page, page_number, pager, select_field, sortable_table, urlencode,
+};
 use super::time::time_at;
 use super::user::User;
 use crate::control::ControlPlane;
+use crate::store::AuditColumn;
 use crate::store::overview::AuditFilter;
 
 /// Entries on one page.
 const PAGE_ROWS: usize = 100;
+
+/// The sortable columns, as `?sort=` names them.
+const AUDIT_ORDERS: [(&str, AuditColumn); 3] = [
+    ("time", AuditColumn::Time),
+    ("actor", AuditColumn::Actor),
+    ("action", AuditColumn::Action),
+];
 
 #[derive(Deserialize, Default)]
 pub(super) struct AuditForm {
@@ -35,14 +46,16 @@ pub(super) async fn list(
     State(cp): State<ControlPlane>,
     u: User,
     Query(form): Query<AuditForm>,
+    Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     u.require(Role::Admin)?;
-    let page_number = form.page.trim().parse::<usize>().unwrap_or(1).max(1);
+    let page_number = page_number(&form.page);
     let wanted = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
     let (entries, total, actions) = cp
         .audit_search(AuditFilter {
             actor: wanted(&form.actor),
             action: wanted(&form.action),
+            order: order.store(&AUDIT_ORDERS),
             top: PAGE_ROWS,
             skip: (page_number - 1).saturating_mul(PAGE_ROWS),
         })
@@ -60,8 +73,6 @@ pub(super) async fn list(
             ]
         })
         .collect();
-    let first = (page_number - 1) * PAGE_ROWS + 1;
-    let caption = page_caption("Entries", first, entries.len(), total);
     let mut choices: Vec<(String, String)> = vec![(String::new(), "any".to_owned())];
     choices.extend(
         actions
@@ -72,13 +83,11 @@ pub(super) async fn list(
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
-    let link = |p: usize| {
-        format!(
-            "/audit?actor={}&action={}&page={p}",
-            urlencode(form.actor.trim()),
-            urlencode(form.action.trim())
-        )
-    };
+    let filtered = format!(
+        "/audit?actor={}&action={}&",
+        urlencode(form.actor.trim()),
+        urlencode(form.action.trim())
+    );
     let body = html! {
         p { "Every change, with who made it and when, written in the same transaction as the change." }
         form method="get" action="/audit" class="filters" {
@@ -86,11 +95,24 @@ pub(super) async fn list(
             (select_field("action", "Action", &choices, form.action.trim(), None))
             button type="submit" { "Filter" }
         }
-        (table_or(&caption, &["Time", "Actor", "Action", "Target", "Detail"], &rows, "", "No entry matches."))
-        nav aria-label="Pages" class="pager" {
-            @if page_number > 1 { a href=(link(page_number - 1)) rel="prev" { "Newer entries" } " " }
-            @if (first - 1 + entries.len()) < total as usize { a href=(link(page_number + 1)) rel="next" { "Older entries" } }
-        }
+        (pager(page_number, PAGE_ROWS, entries.len(), total, |p| {
+            format!("{filtered}page={p}{}", order.query())
+        }))
+        (sortable_table(
+            "Audit log",
+            &[
+                ("Time", Some("time")),
+                ("Actor", Some("actor")),
+                ("Action", Some("action")),
+                ("Target", None),
+                ("Detail", None),
+            ],
+            &order,
+            &filtered,
+            &rows,
+            "",
+            "No entry matches.",
+        ))
     };
     Ok(page("Audit log", "/audit", Some(&u.viewer), body))
 }

@@ -68,7 +68,11 @@
     for (const t of [STATUS[a.status] || a.status, a.deviceName + " (" + a.deviceId + ")", a.indicatorValue, String(a.hitCount), a.outcomes.join(", "), a.lastSeen]) {
       tr.appendChild(cell(t));
     }
-    if (old) old.replaceWith(tr); else body.prepend(tr);
+    // A new alert belongs on top of the first page in the newest-first order only; a sorted
+    // or later page shows it when reloaded.
+    const query = new URLSearchParams(location.search);
+    const newestFirst = !query.get("sort") && (query.get("page") || "1") === "1";
+    if (old) old.replaceWith(tr); else if (newestFirst) body.prepend(tr); else return;
     const empty = document.querySelector(".empty");
     if (empty) empty.remove();
   });

@@ -11,7 +11,9 @@ use netward_model::{FieldError, Role};
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{SortOrder, Viewer, page, select_field, sortable_table, table, urlencode};
+use super::html::{
+    SortOrder, Viewer, page, page_number, pager, select_field, sortable_table, table, urlencode,
+};
 use super::orders::{ALERT_ORDERS, INCIDENT_ORDERS};
 use super::time::time_ago;
 use super::triage::triage_section;
@@ -20,8 +22,8 @@ use super::words::{device, hits, severity_badge, status_word, words};
 use crate::control::{ControlError, ControlPlane};
 use crate::store::AlertQuery;
 
-/// Alerts, or incidents, shown on a list page.
-const LIST_ROWS: usize = 500;
+/// Alerts, or incidents, on one page of a list.
+const LIST_ROWS: usize = 100;
 
 /// Column headers of [`event_rows`].
 pub(super) const EVENT_HEADERS: [&str; 9] = [
@@ -79,6 +81,15 @@ fn outcomes_text(outcomes: &[Outcome]) -> String {
         .join(", ")
 }
 
+/// A list's caption: "most recent first" only in that order.
+fn caption(what: &str, order: &SortOrder) -> String {
+    if order.sort.is_empty() {
+        format!("{what}, most recent first")
+    } else {
+        what.to_owned()
+    }
+}
+
 /// A status from a form, or the field error the page shows.
 fn form_status(raw: &str) -> Result<AlertStatus, PageError> {
     AlertStatus::parse(raw).ok_or_else(|| {
@@ -117,6 +128,9 @@ const ALERT_HEADERS: [&str; 8] = [
 pub(super) struct StatusFilter {
     #[serde(default)]
     status: String,
+    /// The 1-based page; anything else is the first.
+    #[serde(default)]
+    page: String,
 }
 
 fn status_filter(current: &str, action: &str) -> Markup {
@@ -174,14 +188,16 @@ pub(super) async fn alerts(
 ) -> Result<Markup, PageError> {
     // An unknown status in the query lists every status, as the filter's "any".
     let status = AlertStatus::parse(&filter.status);
-    let mut list = cp
-        .alerts(AlertQuery {
-            status,
-            top: LIST_ROWS,
-            ..AlertQuery::default()
-        })
-        .await?;
-    order.apply(&mut list, &ALERT_ORDERS);
+    let page_number = page_number(&filter.page);
+    let query = AlertQuery {
+        status,
+        order: order.store(&ALERT_ORDERS),
+        top: LIST_ROWS,
+        skip: (page_number - 1).saturating_mul(LIST_ROWS),
+        ..AlertQuery::default()
+    };
+    let total = cp.count_alerts(query.clone()).await?;
+    let list = cp.alerts(query).await?;
     let now = cp.now();
     let rows: Vec<Vec<Markup>> = list.iter().map(|a| alert_row(a, now)).collect();
     let keys = [
@@ -203,7 +219,10 @@ pub(super) async fn alerts(
     let body = html! {
         p { "New alerts appear here as they are raised." }
         (status_filter(&filter.status, "/alerts"))
-        (sortable_table("Alerts, most recent first", &columns, &order, &base, &rows, "alerts-body", "Nothing yet."))
+        (pager(page_number, LIST_ROWS, list.len(), total, |p| {
+            format!("{base}page={p}{}", order.query())
+        }))
+        (sortable_table(&caption("Alerts", &order), &columns, &order, &base, &rows, "alerts-body", "Nothing yet."))
     };
     Ok(page("Alerts", "/alerts", Some(&u.viewer), body))
 }
@@ -216,26 +235,27 @@ pub(super) async fn alert(
 ) -> Result<Markup, PageError> {
     let id = id_of("alert", &id)?;
     let a = cp.alert(id).await?;
+    let now = cp.now();
     let facts = [
-        ("Status", status_word(a.status).to_owned()),
+        ("Status", status_word(a.status).render()),
         (
             "Status changed",
             match (&a.status_changed_by, &a.status_changed_at) {
-                (Some(by), Some(at)) => format!("{at} by {by}"),
-                _ => "-".into(),
+                (Some(by), Some(at)) => html! { (time_ago(at, now)) " by " (by) },
+                _ => "-".render(),
             },
         ),
-        ("Severity", a.severity.as_str().to_owned()),
-        ("Device", device(&a.device_name, &a.device_id)),
-        ("Indicator", a.indicator_value.clone()),
+        ("Severity", a.severity.as_str().render()),
+        ("Device", device(&a.device_name, &a.device_id).render()),
+        ("Indicator", a.indicator_value.render()),
         (
             "Recommended actions",
-            a.recommended_actions.clone().unwrap_or_else(|| "-".into()),
+            a.recommended_actions.as_deref().unwrap_or("-").render(),
         ),
-        ("First seen", a.first_seen.clone()),
-        ("Last seen", a.last_seen.clone()),
-        ("Hits", hits(a.hit_count)),
-        ("Outcomes", outcomes_text(&a.outcomes)),
+        ("First seen", time_ago(&a.first_seen, now)),
+        ("Last seen", time_ago(&a.last_seen, now)),
+        ("Hits", hits(a.hit_count).render()),
+        ("Outcomes", outcomes_text(&a.outcomes).render()),
     ];
     let evidence = a.evidence.clone().unwrap_or_default();
     let body = html! {
@@ -285,8 +305,17 @@ pub(super) async fn incidents(
     Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     let status = AlertStatus::parse(&filter.status);
-    let mut list = cp.incidents(status, LIST_ROWS, 0).await?;
-    order.apply(&mut list, &INCIDENT_ORDERS);
+    let page_number = page_number(&filter.page);
+    let total = cp.count_incidents(status).await?;
+    let list = cp
+        .incidents(
+            status,
+            order.store(&INCIDENT_ORDERS),
+            LIST_ROWS,
+            (page_number - 1).saturating_mul(LIST_ROWS),
+        )
+        .await?;
+    let base = format!("/incidents?status={}&", urlencode(&filter.status));
     let now = cp.now();
     let rows: Vec<Vec<Markup>> = list
         .iter()
@@ -306,8 +335,11 @@ pub(super) async fn incidents(
     let body = html! {
         p { "An incident gathers one indicator's alerts across devices." }
         (status_filter(&filter.status, "/incidents"))
+        (pager(page_number, LIST_ROWS, list.len(), total, |p| {
+            format!("{base}page={p}{}", order.query())
+        }))
         (sortable_table(
-            "Incidents, most recent first",
+            &caption("Incidents", &order),
             &[
                 ("Incident", Some("title")),
                 ("Severity", Some("severity")),
@@ -319,7 +351,7 @@ pub(super) async fn incidents(
                 ("Last seen", Some("last")),
             ],
             &order,
-            &format!("/incidents?status={}&", urlencode(&filter.status)),
+            &base,
             &rows,
             "",
             "Nothing yet."

@@ -3,7 +3,7 @@
 //! live one. The same methods as `api/enroll_tokens.rs`.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, Render, html};
@@ -12,15 +12,29 @@ use netward_model::agent_wire::EnrollTokenCreate;
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Notice, TextField, notice, page, select_field, table};
+use super::html::{ListView, Notice, TextField, notice, page, select_field};
 use super::time::time_at;
 use super::user::{CsrfForm, User};
 use crate::control::{ControlError, ControlPlane};
+use crate::store::EnrollTokenColumn;
+
+/// The sortable columns, as `?sort=` names them.
+const ENROLL_ORDERS: [(&str, EnrollTokenColumn); 5] = [
+    ("group", EnrollTokenColumn::Group),
+    ("created", EnrollTokenColumn::Created),
+    ("expires", EnrollTokenColumn::Expires),
+    ("uses", EnrollTokenColumn::Uses),
+    ("state", EnrollTokenColumn::State),
+];
 
 /// `GET /enrollment`.
-pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Response, PageError> {
+pub(super) async fn list(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Query(view): Query<ListView>,
+) -> Result<Response, PageError> {
     u.require(Role::Admin)?;
-    enrollment_page(&cp, &u, StatusCode::OK, None).await
+    enrollment_page(&cp, &u, StatusCode::OK, None, &view).await
 }
 
 async fn enrollment_page(
@@ -28,10 +42,11 @@ async fn enrollment_page(
     u: &User,
     status: StatusCode,
     msg: Option<Markup>,
+    view: &ListView,
 ) -> Result<Response, PageError> {
     let now = cp.now();
     let at = |t: i64| time_at(t, now);
-    let tokens = cp.enroll_tokens().await?;
+    let (tokens, total) = cp.enroll_tokens_page(view.store(&ENROLL_ORDERS)).await?;
     let groups = cp.groups().await?;
     let rows: Vec<Vec<Markup>> = tokens
         .iter()
@@ -71,11 +86,23 @@ async fn enrollment_page(
             "A device enrolls once with a token: " code { "netward agent --enroll TOKEN" }
             ". Revoking a token stops it enrolling more devices; those it enrolled stay."
         }
-        (table(
-            "Enrollment tokens",
-            &["Id", "Group", "Created by", "Created", "Expires", "Uses", "State"],
-            &rows,
-            "",
+        (view.render(
+            "/enrollment?",
+            total,
+            (
+                "Enrollment tokens",
+                &[
+                    ("Id", None),
+                    ("Group", Some("group")),
+                    ("Created by", None),
+                    ("Created", Some("created")),
+                    ("Expires", Some("expires")),
+                    ("Uses", Some("uses")),
+                    ("State", Some("state")),
+                ],
+                &rows,
+            ),
+            "Nothing yet.",
         ))
         form method="post" action="/enrollment" class="card" {
             h2 { "New enrollment token" }
@@ -121,7 +148,14 @@ async fn refused(cp: &ControlPlane, u: &User, e: ControlError) -> Result<Respons
     match e {
         ControlError::Invalid(_) | ControlError::Conflict(_) | ControlError::NotFound(_) => {
             let msg = notice(Notice::Error, &e.to_string());
-            enrollment_page(cp, u, StatusCode::BAD_REQUEST, Some(msg)).await
+            enrollment_page(
+                cp,
+                u,
+                StatusCode::BAD_REQUEST,
+                Some(msg),
+                &ListView::default(),
+            )
+            .await
         }
         other => Err(other.into()),
     }
@@ -154,7 +188,7 @@ pub(super) async fn create(
                     t.id, t.group, t.token
                 ),
             );
-            enrollment_page(&cp, &u, StatusCode::OK, Some(msg)).await
+            enrollment_page(&cp, &u, StatusCode::OK, Some(msg), &ListView::default()).await
         }
         Err(e) => refused(&cp, &u, e).await,
     }

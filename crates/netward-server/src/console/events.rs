@@ -1,7 +1,8 @@
 //! `/events`: the stored events with the filters of `GET /api/events` (remote address or
-//! range, device, indicator, outcome, time window), newest first, 100 a page with "1–100 of
-//! N" (counted in the store). The first page
-//! follows the live stream: `console.js` re-reads the table when events are stored.
+//! range, device, indicator, outcome, time window), newest first or sorted by a column in the
+//! store (remote addresses as numbers), 100 a page with "1–100 of N" (counted in the store).
+//! The first page follows the live stream: `console.js` re-reads the table when events are
+//! stored.
 
 use axum::extract::{Query, State};
 use maud::{Markup, html};
@@ -10,15 +11,28 @@ use serde::Deserialize;
 use super::detection::{EVENT_HEADERS, event_rows};
 use super::error::PageError;
 use super::html::{
-    Notice, TextField, notice, page, page_caption, select_field, table_or, urlencode,
+    Notice, SortOrder, TextField, notice, page, page_number, pager, select_field, sortable_table,
+    urlencode,
 };
 use super::user::User;
 use super::words::device;
 use crate::api::params::EventParams;
 use crate::control::ControlPlane;
+use crate::store::EventColumn;
 
 /// Events on one page.
 const PAGE_ROWS: usize = 100;
+
+/// The sortable columns, as `?sort=` names them.
+const EVENT_ORDERS: [(&str, EventColumn); 7] = [
+    ("device", EventColumn::Device),
+    ("time", EventColumn::Time),
+    ("outcome", EventColumn::Outcome),
+    ("reason", EventColumn::Reason),
+    ("protocol", EventColumn::Protocol),
+    ("remote", EventColumn::Remote),
+    ("count", EventColumn::Count),
+];
 
 /// The filters as typed, to show them again (the API's names, so a link from the overview
 /// or the API's own query works here).
@@ -66,10 +80,12 @@ pub(super) async fn list(
     u: User,
     Query(filter): Query<EventFilter>,
     Query(params): Query<EventParams>,
+    Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
-    let page_number = filter.page.trim().parse::<usize>().unwrap_or(1).max(1);
+    let page_number = page_number(&filter.page);
     let (found, total, refused) = match params.query(PAGE_ROWS) {
         Ok(mut q) => {
+            q.order = order.store(&EVENT_ORDERS);
             q.top = PAGE_ROWS;
             q.skip = (page_number - 1).saturating_mul(PAGE_ROWS);
             let total = cp.count_events(q.clone()).await?;
@@ -78,11 +94,16 @@ pub(super) async fn list(
         Err(e) => (Vec::new(), 0, Some(e.describe())),
     };
     let now = cp.now();
-    let first = (page_number - 1) * PAGE_ROWS + 1;
-    let shown = page_caption("Events", first, found.len(), total);
     // The device first: the events of every device are listed here.
-    let mut headers = vec!["Device"];
-    headers.extend(EVENT_HEADERS);
+    let keys = [
+        "device", "time", "outcome", "reason", "protocol", "", "remote", "count", "", "",
+    ];
+    let columns: Vec<(&str, Option<&str>)> = ["Device"]
+        .iter()
+        .chain(EVENT_HEADERS.iter())
+        .zip(keys)
+        .map(|(h, k)| (*h, Some(k).filter(|k| !k.is_empty())))
+        .collect();
     let rows: Vec<Vec<Markup>> = found
         .iter()
         .zip(event_rows(&found, now))
@@ -94,13 +115,9 @@ pub(super) async fn list(
             row
         })
         .collect();
-    let base = filter.query_string();
-    let link = |p: usize| {
-        if base.is_empty() {
-            format!("/events?page={p}")
-        } else {
-            format!("/events?{base}&page={p}")
-        }
+    let base = match filter.query_string() {
+        q if q.is_empty() => "/events?".to_owned(),
+        q => format!("/events?{q}&"),
     };
     let outcomes = [
         ("", "any"),
@@ -120,12 +137,12 @@ pub(super) async fn list(
             (TextField::new("to", "To (RFC 3339)").value(&filter.to))
             button type="submit" { "Filter" }
         }
+        // The pager inside the live section: its count follows new events too.
         div id="events-list" data-refresh=[(page_number == 1).then_some("events")] {
-            (table_or(&shown, &headers, &rows, "", "No event matches."))
-        }
-        nav aria-label="Pages" class="pager" {
-            @if page_number > 1 { a href=(link(page_number - 1)) rel="prev" { "Newer events" } " " }
-            @if ((first - 1 + found.len()) as u64) < total { a href=(link(page_number + 1)) rel="next" { "Older events" } }
+            (pager(page_number, PAGE_ROWS, found.len(), total, |p| {
+                format!("{base}page={p}{}", order.query())
+            }))
+            (sortable_table("Events", &columns, &order, &base, &rows, "", "No event matches."))
         }
     };
     Ok(page("Events", "/events", Some(&u.viewer), body))

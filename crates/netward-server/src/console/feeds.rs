@@ -4,7 +4,7 @@
 //! `api/feeds.rs`.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, Render, html};
@@ -13,12 +13,22 @@ use netward_model::wire::FeedBody;
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{Notice, TextField, Viewer, facts, notice, page, select_field, table, urlencode};
+use super::html::{
+    ListView, Notice, TextField, Viewer, facts, notice, page, select_field, table, urlencode,
+};
 use super::time::time_at;
 use super::user::{CsrfForm, User};
 use crate::control::{ControlError, ControlPlane};
 use crate::feeds::FeedKind;
+use crate::store::FeedColumn;
 use crate::store::feeds::{FeedRecord, FeedRun};
+
+/// The sortable columns, as `?sort=` names them.
+const FEED_ORDERS: [(&str, FeedColumn); 3] = [
+    ("name", FeedColumn::Name),
+    ("kind", FeedColumn::Kind),
+    ("run", FeedColumn::LastRun),
+];
 
 const ACTIONS: [(&str, &str); 3] = [
     ("Block", "Block"),
@@ -47,13 +57,22 @@ fn summary(run: Option<&FeedRun>) -> String {
 }
 
 /// `GET /feeds`.
-pub(super) async fn list(State(cp): State<ControlPlane>, u: User) -> Result<Markup, PageError> {
+pub(super) async fn list(
+    State(cp): State<ControlPlane>,
+    u: User,
+    Query(view): Query<ListView>,
+) -> Result<Markup, PageError> {
     u.require(Role::Viewer)?;
-    list_page(&cp, &u, None).await
+    list_page(&cp, &u, None, &view).await
 }
 
-async fn list_page(cp: &ControlPlane, u: &User, msg: Option<Markup>) -> Result<Markup, PageError> {
-    let feeds = cp.feeds().await?;
+async fn list_page(
+    cp: &ControlPlane,
+    u: &User,
+    msg: Option<Markup>,
+    view: &ListView,
+) -> Result<Markup, PageError> {
+    let (feeds, total) = cp.feeds_page(view.store(&FEED_ORDERS)).await?;
     let now = cp.now();
     let rows: Vec<Vec<Markup>> = feeds
         .iter()
@@ -71,11 +90,22 @@ async fn list_page(cp: &ControlPlane, u: &User, msg: Option<Markup>) -> Result<M
         .collect();
     let body = html! {
         @if let Some(msg) = msg { (msg) }
-        (table(
-            "Feeds and their last run",
-            &["Feed", "Kind", "Mode", "Indicators", "Last run", "Result"],
-            &rows,
-            ""
+        (view.render(
+            "/feeds?",
+            total,
+            (
+                "Feeds and their last run",
+                &[
+                    ("Feed", Some("name")),
+                    ("Kind", Some("kind")),
+                    ("Mode", None),
+                    ("Indicators", None),
+                    ("Last run", Some("run")),
+                    ("Result", None),
+                ],
+                &rows,
+            ),
+            "Nothing yet.",
         ))
         @if u.viewer.can(Role::Admin) {
             (feed_form(&u.viewer, None))
@@ -215,7 +245,7 @@ pub(super) async fn create(
             let msg = notice(Notice::Error, &e.to_string());
             Ok((
                 StatusCode::BAD_REQUEST,
-                list_page(&cp, &u, Some(msg)).await?,
+                list_page(&cp, &u, Some(msg), &ListView::default()).await?,
             )
                 .into_response())
         }

@@ -6,6 +6,10 @@
 use maud::{DOCTYPE, Markup, Render, html};
 use netward_model::Role;
 
+pub use super::lists::{
+    Column, ColumnOrder, ListView, SortOrder, page_number, pager, sortable_table,
+};
+
 /// Percent-encodes text for one segment or query value of a URL (everything but
 /// `A-Z a-z 0-9 . - _`).
 pub fn urlencode(s: &str) -> String {
@@ -290,7 +294,7 @@ pub fn table_or(
 }
 
 /// A table with `head` (its header cells) and `rows`, in a scroll region.
-fn table_frame(
+pub(super) fn table_frame(
     caption: &str,
     head: Markup,
     rows: &[Vec<Markup>],
@@ -314,98 +318,6 @@ fn table_frame(
             p class="empty" { (empty) }
         }
     }
-}
-
-/// A page's caption: "Events 101–200 of 1,000, newest first" for `shown` rows from the
-/// 1-based `first` of `total` (`what` names them), or "No events on this page, of 1,000".
-pub fn page_caption(what: &str, first: usize, shown: usize, total: u64) -> String {
-    use netward_model::text::thousands;
-    if shown == 0 {
-        format!(
-            "No {} on this page, of {}",
-            what.to_lowercase(),
-            thousands(total)
-        )
-    } else {
-        format!(
-            "{what} {}–{} of {}, newest first",
-            thousands(first as u64),
-            thousands((first + shown - 1) as u64),
-            thousands(total)
-        )
-    }
-}
-
-/// A sortable column: its key, as `?sort=` names it, and how it compares two rows.
-pub type ColumnOrder<T> = (&'static str, fn(&T, &T) -> std::cmp::Ordering);
-
-/// How a list page is sorted: `?sort=KEY&dir=desc`; each page names its keys and sorts by
-/// them, and an unknown key leaves the page's own order.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-pub struct SortOrder {
-    /// The column's key.
-    #[serde(default)]
-    pub sort: String,
-    /// `desc` for descending; anything else ascending.
-    #[serde(default)]
-    pub dir: String,
-}
-
-impl SortOrder {
-    /// Whether the order is descending.
-    pub fn descending(&self) -> bool {
-        self.dir == "desc"
-    }
-
-    /// Sorts `items` by the key whose name is chosen, with the comparison `keys` gives it;
-    /// an unknown key leaves `items` as they are.
-    pub fn apply<T>(&self, items: &mut [T], keys: &[ColumnOrder<T>]) {
-        if let Some((_, cmp)) = keys.iter().find(|(k, _)| *k == self.sort) {
-            items.sort_by(|a, b| {
-                if self.descending() {
-                    cmp(b, a)
-                } else {
-                    cmp(a, b)
-                }
-            });
-        }
-    }
-}
-
-/// A [`table`] whose column headers sort it: each header with a key links to the page
-/// (`base`, which ends in `?` or `&`) sorted by it, ascending, or the other way when it is
-/// the current order, which `aria-sort` tells screen readers.
-pub fn sortable_table(
-    caption: &str,
-    columns: &[(&str, Option<&str>)],
-    order: &SortOrder,
-    base: &str,
-    rows: &[Vec<Markup>],
-    body_id: &str,
-    empty: &str,
-) -> Markup {
-    let head = html! {
-        @for (header, key) in columns {
-            @let current = key.is_some_and(|k| k == order.sort);
-            @let sort = current.then(|| if order.descending() { "descending" } else { "ascending" });
-            th scope="col" aria-sort=[sort] {
-                @if let Some(k) = key {
-                    @let dir = if current && !order.descending() { "desc" } else { "asc" };
-                    a href={ (base) "sort=" (k) "&dir=" (dir) } {
-                        (header)
-                        @match sort {
-                            Some("ascending") => span aria-hidden="true" { " ▲" },
-                            Some(_) => span aria-hidden="true" { " ▼" },
-                            None => {}
-                        }
-                    }
-                } @else {
-                    (header)
-                }
-            }
-        }
-    };
-    table_frame(caption, head, rows, body_id, empty)
 }
 
 /// A definition list of facts, each term and value as text.

@@ -1,17 +1,33 @@
 //! `/hunting`: which devices and processes contacted an address or range, in a time window,
-//! from the stored events: the same query as `GET /api/hunting/contacts`.
+//! from the stored events: the same query as `GET /api/hunting/contacts`, sorted by a column
+//! and paged (100 a page, "1–100 of N") in the store.
 
 use axum::extract::{Query, State};
 use maud::{Markup, Render, html};
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{Notice, TextField, notice, page, table_or, urlencode};
+use super::html::{
+    Notice, SortOrder, TextField, notice, page, page_number, pager, sortable_table, urlencode,
+};
 use super::time::time_ago;
 use super::user::User;
 use super::words::{device, hits};
 use crate::api::params::ContactParams;
 use crate::control::ControlPlane;
+use crate::store::ContactColumn;
+
+/// Device and process pairs on one page.
+const PAGE_ROWS: usize = 100;
+
+/// The sortable columns, as `?sort=` names them.
+const CONTACT_ORDERS: [(&str, ContactColumn); 5] = [
+    ("device", ContactColumn::Device),
+    ("process", ContactColumn::Process),
+    ("first", ContactColumn::First),
+    ("last", ContactColumn::Last),
+    ("hits", ContactColumn::Hits),
+];
 
 /// The hunt as typed, to show it again.
 #[derive(Deserialize, Default)]
@@ -22,6 +38,9 @@ pub(super) struct HuntForm {
     from: String,
     #[serde(default)]
     to: String,
+    /// The 1-based page; anything else is the first.
+    #[serde(default)]
+    page: String,
 }
 
 /// `GET /hunting`.
@@ -30,15 +49,26 @@ pub(super) async fn show(
     u: User,
     Query(form): Query<HuntForm>,
     Query(params): Query<ContactParams>,
+    Query(order): Query<SortOrder>,
 ) -> Result<Markup, PageError> {
     let asked = !form.remote_ip.trim().is_empty();
-    let (found, refused) = if asked {
+    let page_number = page_number(&form.page);
+    let (found, total, refused) = if asked {
         match params.query() {
-            Ok(q) => (cp.contacts(q).await?, None),
-            Err(e) => (Vec::new(), Some(e.describe())),
+            Ok(mut q) => {
+                q.top = PAGE_ROWS;
+                q.skip = (page_number - 1).saturating_mul(PAGE_ROWS);
+                let total = cp.count_contacts(q.clone()).await?;
+                (
+                    cp.contacts(q, order.store(&CONTACT_ORDERS)).await?,
+                    total,
+                    None,
+                )
+            }
+            Err(e) => (Vec::new(), 0, Some(e.describe())),
         }
     } else {
-        (Vec::new(), None)
+        (Vec::new(), 0, None)
     };
     let now = cp.now();
     let window: String = [("from", &form.from), ("to", &form.to)]
@@ -64,6 +94,10 @@ pub(super) async fn show(
             ]
         })
         .collect();
+    let base = format!(
+        "/hunting?remoteIp={}{window}&",
+        urlencode(form.remote_ip.trim())
+    );
     let body = html! {
         p { "Which devices and processes contacted an address or range, from the hits the agents reported (netward records no other connections)." }
         @if let Some(r) = &refused { (notice(Notice::Error, r)) }
@@ -74,9 +108,22 @@ pub(super) async fn show(
             button type="submit" { "Hunt" }
         }
         @if asked && refused.is_none() {
-            (table_or(
-                "Devices and processes that contacted it, first contact first",
-                &["Device", "Process", "Remote addresses", "Outcomes", "First", "Last", "Hits"],
+            (pager(page_number, PAGE_ROWS, found.len(), total, |p| {
+                format!("{base}page={p}{}", order.query())
+            }))
+            (sortable_table(
+                "Devices and processes that contacted it",
+                &[
+                    ("Device", Some("device")),
+                    ("Process", Some("process")),
+                    ("Remote addresses", None),
+                    ("Outcomes", None),
+                    ("First", Some("first")),
+                    ("Last", Some("last")),
+                    ("Hits", Some("hits")),
+                ],
+                &order,
+                &base,
                 &rows,
                 "",
                 "No device contacted it in this window."

@@ -4,13 +4,13 @@
 use axum::extract::{Query, State};
 use maud::{Markup, Render, html};
 use netward_model::odata::{Field, OrderBy};
-use netward_model::text::thousands;
 use netward_model::{Action, Role};
 use serde::Deserialize;
 
 use super::error::PageError;
 use super::html::{
-    Notice, SortOrder, TextField, notice, page, select_field, sortable_table, urlencode,
+    Notice, SortOrder, TextField, notice, page, page_number, pager, select_field, sortable_table,
+    urlencode,
 };
 use super::indicators::action_label;
 use super::time::time_at;
@@ -48,7 +48,7 @@ pub(super) async fn list(
     let action = Action::parse(&filter.action).ok().map(|(a, _)| a);
     let text = Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty());
     let searching = text.is_some() || action.is_some();
-    let page_number = filter.page.trim().parse::<usize>().unwrap_or(1).max(1);
+    let page_number = page_number(&filter.page);
     let (list, total) = cp
         .list_indicators_counted(
             IndicatorQuery {
@@ -111,7 +111,12 @@ pub(super) async fn list(
             (select_field("action", "Action", &actions, &filter.action, None))
             button type="submit" { "Search" }
         }
-        (pager(&filter, &order, page_number, list.len(), total))
+        (pager(page_number, PAGE_ROWS, list.len(), total, |p| format!(
+            "/indicators?q={}&action={}{}&page={p}",
+            urlencode(&filter.q),
+            urlencode(&filter.action),
+            order.query()
+        )))
         (sortable_table(
             "Indicators",
             &[
@@ -148,55 +153,4 @@ fn store_order(order: &SortOrder) -> Vec<OrderBy> {
         field,
         descending: order.descending(),
     }]
-}
-
-/// "101–200 of 1,000,000", with links to the previous and next pages (plain links: paging
-/// needs no script).
-fn pager(
-    filter: &IndicatorFilter,
-    order: &SortOrder,
-    page: usize,
-    shown: usize,
-    total: u64,
-) -> Markup {
-    let first = (page - 1).saturating_mul(PAGE_ROWS);
-    let sorted = if order.sort.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "&sort={}&dir={}",
-            urlencode(&order.sort),
-            urlencode(&order.dir)
-        )
-    };
-    let link = |page: usize| {
-        format!(
-            "/indicators?q={}&action={}{sorted}&page={page}",
-            urlencode(&filter.q),
-            urlencode(&filter.action)
-        )
-    };
-    let has_next = (first + shown) < usize::try_from(total).unwrap_or(usize::MAX);
-    html! {
-        nav class="pager" aria-label="Pages" {
-            p {
-                @if shown == 0 {
-                    (format!("0 of {}", thousands(total)))
-                } @else {
-                    (format!(
-                        "{}–{} of {}",
-                        thousands(first as u64 + 1),
-                        thousands((first + shown) as u64),
-                        thousands(total)
-                    ))
-                }
-                @if page > 1 {
-                    " " a href=(link(page - 1)) rel="prev" { "Previous" }
-                }
-                @if has_next {
-                    " " a href=(link(page + 1)) rel="next" { "Next" }
-                }
-            }
-        }
-    }
 }

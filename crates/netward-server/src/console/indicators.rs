@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::error::{PageError, id_of};
 use super::html::{Notice, TextField, Viewer, facts, notice, page, select_field, urlencode};
+use super::time::time_at;
 use super::user::{CsrfForm, User};
 use crate::control::{ControlError, ControlPlane};
 
@@ -269,14 +270,6 @@ pub(super) async fn show(
                     f.groups.clone()
                 },
             ),
-            (
-                "Expires",
-                if f.expires.is_empty() {
-                    "never".into()
-                } else {
-                    f.expires.clone()
-                },
-            ),
         ];
         html! {
             @if let Some(from) = from_feed {
@@ -284,7 +277,11 @@ pub(super) async fn show(
                 p { a href={ "/feeds/" (urlencode(&i.created_by.name)) } { "The feed's page" } }
             }
             (enforced)
-            dl class="facts" { (facts(&shown)) }
+            dl class="facts" {
+                (facts(&shown))
+                dt { "Expires" }
+                dd { @match d.expires_at { Some(t) => (time_at(t, cp.now())), None => "never" } }
+            }
         }
     };
     Ok(page(

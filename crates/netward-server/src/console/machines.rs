@@ -11,7 +11,7 @@ use super::detection::{EVENT_HEADERS, event_rows};
 use super::error::{PageError, id_of};
 use super::html::{SortOrder, facts, page, sortable_table, table};
 use super::orders::DEVICE_ORDERS;
-use super::time::ago_text;
+use super::time::{ago_text, time_ago};
 use super::user::User;
 use crate::control::ControlPlane;
 use crate::overview::DeviceState;
@@ -162,8 +162,10 @@ pub(super) async fn show(
             },
         )
         .await?;
+    let now = cp.now();
     let known = [
         ("Host name", m.hostname.clone()),
+        ("Id", m.id.clone()),
         ("Operating system", m.os.clone()),
         ("Kernel", m.kernel.clone()),
         ("Agent version", m.agent_version.clone()),
@@ -173,8 +175,8 @@ pub(super) async fn show(
             a.join(", ")
         }),
         ("Group", m.group.clone()),
-        ("First seen", m.first_seen.clone()),
-        ("Last seen", m.last_seen.clone()),
+    ];
+    let counts = [
         ("Kernel set entries", m.entries.to_string()),
         (
             "Events dropped / lost",
@@ -185,8 +187,13 @@ pub(super) async fn show(
     let body = html! {
         dl class="facts" {
             (facts(&known))
+            dt { "First seen" }
+            dd { (time_ago(&m.first_seen, now)) }
+            dt { "Last seen" }
+            dd { (time_ago(&m.last_seen, now)) }
+            (facts(&counts))
             dt { "Online" }
-            dd { span data-live="online" data-id=(id) { (online_text(&m, cp.now())) } }
+            dd { span data-live="online" data-id=(id) { (online_text(&m, now)) } }
             dt { "Applied" }
             dd { span data-live="applied" data-id=(id) { (applied_text(&m)) } }
             dt { "Sync" }
@@ -196,7 +203,7 @@ pub(super) async fn show(
         (table(
             "Events on this device, oldest first",
             &EVENT_HEADERS,
-            &event_rows(&timeline, cp.now()),
+            &event_rows(&timeline, now),
             ""
         ))
     };

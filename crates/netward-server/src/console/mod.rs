@@ -5,7 +5,8 @@
 //!
 //! - `overview.rs`: the landing page, counts and charts over the last 24 hours or 7 days;
 //!   `charts.rs`: the SVG charts, each with its numbers as text; `orders.rs`: the sortable
-//!   columns of the devices, alerts and incidents lists.
+//!   columns of the devices, alerts and incidents lists; `lists.rs`: sorting and paging, the
+//!   same on every list.
 //! - `machines.rs`: the devices list and a device's page (facts and timeline).
 //! - `indicators.rs`: the indicators list (searched in the store), the form, save, delete;
 //!   `import.rs`: importing a file.
@@ -48,6 +49,7 @@ mod hunting;
 mod import;
 mod indicator_list;
 mod indicators;
+pub mod lists;
 mod live;
 mod login;
 mod machines;

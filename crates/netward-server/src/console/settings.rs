@@ -12,7 +12,7 @@ use netward_model::wire::SettingsPatch;
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::html::{Notice, notice, page};
+use super::html::{ListView, Notice, notice, page};
 use super::user::User;
 use super::{groups, tokens};
 use crate::control::{ControlError, ControlPlane};
@@ -23,10 +23,11 @@ pub(super) async fn settings_page(
     u: &User,
     status: StatusCode,
     msg: Option<Markup>,
+    tokens_view: &ListView,
 ) -> Result<Response, PageError> {
     let enforced = cp.settings().await?.custom_network_indicators;
     let groups = groups::section(cp, &u.viewer).await?;
-    let tokens = tokens::section(cp, u).await?;
+    let tokens = tokens::section(cp, u, tokens_view).await?;
     let body = html! {
         @if let Some(msg) = msg {
             (msg)
@@ -70,6 +71,7 @@ pub(super) async fn refused(
                 u,
                 StatusCode::BAD_REQUEST,
                 Some(notice(Notice::Error, &text)),
+                &ListView::default(),
             )
             .await
         }
@@ -89,9 +91,10 @@ pub(super) async fn show(
     State(cp): State<ControlPlane>,
     u: User,
     Query(m): Query<SettingsMessage>,
+    Query(tokens_view): Query<ListView>,
 ) -> Result<Response, PageError> {
     let msg = m.done.map(|d| notice(Notice::Ok, &format!("Saved: {d}.")));
-    settings_page(&cp, &u, StatusCode::OK, msg).await
+    settings_page(&cp, &u, StatusCode::OK, msg, &tokens_view).await
 }
 
 #[derive(Deserialize)]

@@ -12,20 +12,33 @@ use netward_model::wire::TokenCreate;
 use serde::Deserialize;
 
 use super::error::{PageError, id_of};
-use super::html::{Notice, TextField, notice, select_field, table};
+use super::html::{ListView, Notice, TextField, notice, select_field};
 use super::settings::{refused, settings_page};
 use super::time::time_at;
 use super::user::{CsrfForm, User};
 use crate::control::ControlPlane;
+use crate::store::TokenColumn;
 use crate::tokens::TokenRevoke;
 
+/// The sortable columns, as `?sort=` names them.
+const TOKEN_ORDERS: [(&str, TokenColumn); 4] = [
+    ("name", TokenColumn::Name),
+    ("role", TokenColumn::Role),
+    ("created", TokenColumn::Created),
+    ("state", TokenColumn::State),
+];
+
 /// The section, or nothing for a viewer or analyst (who may not list tokens).
-pub(super) async fn section(cp: &ControlPlane, u: &User) -> Result<Markup, PageError> {
+pub(super) async fn section(
+    cp: &ControlPlane,
+    u: &User,
+    view: &ListView,
+) -> Result<Markup, PageError> {
     let viewer = &u.viewer;
     if !viewer.can(Role::Admin) {
         return Ok(html! {});
     }
-    let list = cp.tokens().await?;
+    let (list, total) = cp.tokens_page(view.store(&TOKEN_ORDERS)).await?;
     let now = cp.now();
     let rows: Vec<Vec<Markup>> = list
         .iter()
@@ -50,7 +63,21 @@ pub(super) async fn section(cp: &ControlPlane, u: &User) -> Result<Markup, PageE
         .collect();
     Ok(html! {
         h2 { "API tokens" }
-        (table("Tokens", &["Name", "Role", "Created", "State"], &rows, ""))
+        (view.render(
+            "/settings?",
+            total,
+            (
+                "Tokens",
+                &[
+                    ("Name", Some("name")),
+                    ("Role", Some("role")),
+                    ("Created", Some("created")),
+                    ("State", Some("state")),
+                ],
+                &rows,
+            ),
+            "Nothing yet.",
+        ))
         form method="post" action="/settings/tokens" class="card" {
             h3 { "New token" }
             (viewer.csrf_field())
@@ -97,7 +124,7 @@ pub(super) async fn create(
                     t.name
                 ),
             );
-            settings_page(&cp, &u, StatusCode::OK, Some(msg)).await
+            settings_page(&cp, &u, StatusCode::OK, Some(msg), &ListView::default()).await
         }
         Err(e) => refused(&cp, &u, e).await,
     }

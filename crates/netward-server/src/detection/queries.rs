@@ -13,7 +13,9 @@ use super::entities::{
 };
 use super::triage::triage_update;
 use crate::control::{ControlError, ControlPlane};
-use crate::store::{AlertQuery, Change, EventQuery, StoredEvent};
+use crate::store::{
+    AlertQuery, Change, ContactColumn, EventQuery, IncidentColumn, Sort, StoredEvent,
+};
 
 /// Evidence events shown with an alert.
 const EVIDENCE: usize = 100;
@@ -28,6 +30,18 @@ impl ControlPlane {
     /// How many events match `query`'s filters (its paging ignored).
     pub async fn count_events(&self, query: EventQuery) -> Result<u64, ControlError> {
         self.blocking(move |cp| Ok(cp.store.count_events(&query)?))
+            .await
+    }
+
+    /// How many alerts match `query`'s filters, for a list's "1–100 of N".
+    pub async fn count_alerts(&self, query: AlertQuery) -> Result<u64, ControlError> {
+        self.blocking(move |cp| Ok(cp.store.count_alerts(&query)?))
+            .await
+    }
+
+    /// How many incidents have `status` (any when `None`).
+    pub async fn count_incidents(&self, status: Option<AlertStatus>) -> Result<u64, ControlError> {
+        self.blocking(move |cp| Ok(cp.store.count_incidents(status)?))
             .await
     }
 
@@ -54,16 +68,26 @@ impl ControlPlane {
     }
 
     /// Devices and processes that contacted the hunted addresses.
-    pub async fn contacts(&self, query: EventQuery) -> Result<Vec<ContactEntity>, ControlError> {
+    pub async fn contacts(
+        &self,
+        query: EventQuery,
+        order: Option<Sort<ContactColumn>>,
+    ) -> Result<Vec<ContactEntity>, ControlError> {
         self.blocking(move |cp| {
             Ok(cp
                 .store
-                .contacts(&query)?
+                .contacts(&query, order)?
                 .into_iter()
                 .map(contact_entity)
                 .collect())
         })
         .await
+    }
+
+    /// How many device and process pairs a hunt finds in all.
+    pub async fn count_contacts(&self, query: EventQuery) -> Result<u64, ControlError> {
+        self.blocking(move |cp| Ok(cp.store.count_contacts(&query)?))
+            .await
     }
 
     /// Alerts matching `query`.
@@ -190,13 +214,14 @@ impl ControlPlane {
     pub async fn incidents(
         &self,
         status: Option<AlertStatus>,
+        order: Option<Sort<IncidentColumn>>,
         top: usize,
         skip: usize,
     ) -> Result<Vec<IncidentEntity>, ControlError> {
         self.blocking(move |cp| {
             Ok(cp
                 .store
-                .incidents(None, status, top, skip)?
+                .incidents(None, status, order, top, skip)?
                 .into_iter()
                 .map(|i| incident_entity(i, None))
                 .collect())
@@ -207,7 +232,7 @@ impl ControlPlane {
     fn incident_now(&self, id: i64) -> Result<IncidentEntity, ControlError> {
         let i = self
             .store
-            .incidents(Some(id), None, 1, 0)?
+            .incidents(Some(id), None, None, 1, 0)?
             .into_iter()
             .next()
             .ok_or_else(|| ControlError::NotFound(format!("incident {id}")))?;

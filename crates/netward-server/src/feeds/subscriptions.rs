@@ -7,8 +7,8 @@ use netward_model::{Actor, FieldError};
 use super::config::FeedConfig;
 use crate::control::{ControlError, ControlPlane};
 use crate::policy_log::{self, History, LogEntry};
-use crate::store::Change;
 use crate::store::feeds::{FeedRecord, FeedRun};
+use crate::store::{Change, FeedColumn, ListPage};
 
 /// Runs shown for one feed.
 pub const RUNS_SHOWN: usize = 20;
@@ -47,6 +47,24 @@ impl ControlPlane {
                 out.push((feed, runs));
             }
             Ok(out)
+        })
+        .await
+    }
+
+    /// One page of the feeds, sorted in the store, each with its newest run, and how many
+    /// feeds there are.
+    pub async fn feeds_page(
+        &self,
+        page: ListPage<FeedColumn>,
+    ) -> Result<(Vec<(FeedRecord, Vec<FeedRun>)>, u64), ControlError> {
+        self.blocking(move |cp| {
+            let (feeds, total) = cp.store.feeds_page(&page)?;
+            let mut out = Vec::new();
+            for feed in feeds {
+                let runs = cp.store.feed_runs(feed.id, 1)?;
+                out.push((feed, runs));
+            }
+            Ok((out, total))
         })
         .await
     }

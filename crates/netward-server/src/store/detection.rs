@@ -3,7 +3,7 @@
 use netward_model::Severity;
 use netward_model::detection::{AgentEvent, AlertStatus, Classification, Determination, Outcome};
 
-use super::{Change, StoreError};
+use super::{AlertColumn, Change, ContactColumn, EventColumn, IncidentColumn, Sort, StoreError};
 
 /// An event as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub struct EventQuery {
     pub after_id: Option<i64>,
     /// Oldest first (a timeline) rather than newest first.
     pub ascending: bool,
+    /// A column's order instead (ignored when following by `after_id`).
+    pub order: Option<Sort<EventColumn>>,
     /// Page size.
     pub top: usize,
     /// Rows to skip.
@@ -153,6 +155,8 @@ pub struct AlertQuery {
     pub indicator: Option<i64>,
     /// Only this incident.
     pub incident: Option<i64>,
+    /// The order; newest activity first without one.
+    pub order: Option<Sort<AlertColumn>>,
     /// Page size.
     pub top: usize,
     /// Rows to skip.
@@ -228,11 +232,18 @@ pub trait DetectionStore: Send + Sync {
     fn events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError>;
     /// The id of the newest stored event (0 when there is none).
     fn newest_event_id(&self) -> Result<i64, StoreError>;
-    /// Devices and processes that contacted the hunted addresses, from the stored events.
-    fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError>;
+    /// Devices and processes that contacted the hunted addresses, from the stored events: a
+    /// page (`query`'s `top` and `skip`) in `order`, first contact first without one.
+    fn contacts(
+        &self,
+        query: &EventQuery,
+        order: Option<Sort<ContactColumn>>,
+    ) -> Result<Vec<ContactRecord>, StoreError>;
+    /// How many device and process pairs [`Self::contacts`] finds in all.
+    fn count_contacts(&self, query: &EventQuery) -> Result<u64, StoreError>;
     /// Deletes events whose last attempt is older than `before_ms`; how many went.
     fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError>;
-    /// Alerts matching `query`, newest activity first.
+    /// Alerts matching `query`, in its order.
     fn alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError>;
     /// The events behind an alert, newest first.
     fn alert_evidence(&self, id: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
@@ -253,11 +264,12 @@ pub trait DetectionStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// An alert's comments, oldest first.
     fn alert_comments(&self, id: i64) -> Result<Vec<CommentRecord>, StoreError>;
-    /// Incidents, newest activity first; `id` narrows to one.
+    /// Incidents in `order` (newest activity first without one); `id` narrows to one.
     fn incidents(
         &self,
         id: Option<i64>,
         status: Option<AlertStatus>,
+        order: Option<Sort<IncidentColumn>>,
         top: usize,
         skip: usize,
     ) -> Result<Vec<IncidentRecord>, StoreError>;

@@ -2,7 +2,7 @@
 
 use netward_model::agent_wire::DeviceFacts;
 
-use super::{Change, DeviceRecord, StoreError};
+use super::{Change, DeviceRecord, EnrollTokenColumn, ListPage, StoreError};
 
 /// An enrollment token as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +72,12 @@ pub trait EnrollmentStore: Send + Sync {
     ) -> Result<EnrollTokenRecord, StoreError>;
     /// Every enrollment token, newest first.
     fn enroll_tokens(&self) -> Result<Vec<EnrollTokenRecord>, StoreError>;
+    /// One page of the enrollment tokens in its order (newest first without one), and how
+    /// many there are.
+    fn enroll_tokens_page(
+        &self,
+        page: &ListPage<EnrollTokenColumn>,
+    ) -> Result<(Vec<EnrollTokenRecord>, u64), StoreError>;
     /// Revokes an enrollment token; `None` if the id is unknown.
     fn revoke_enroll_token(
         &self,

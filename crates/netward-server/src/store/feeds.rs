@@ -7,7 +7,7 @@
 
 use netward_model::IndicatorDraft;
 
-use super::{Change, StoreError};
+use super::{Change, FeedColumn, ListPage, StoreError};
 use crate::feeds::config::FeedConfig;
 use crate::feeds::delta::FeedContent;
 use crate::feeds::{FeedItem, Refusal, Validators};
@@ -120,6 +120,9 @@ pub trait FeedStore: Send + Sync {
     ) -> Result<Option<FeedRecord>, StoreError>;
     /// Every feed, by name.
     fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError>;
+    /// One page of the feeds in its order (by name without one), and how many there are.
+    fn feeds_page(&self, page: &ListPage<FeedColumn>)
+    -> Result<(Vec<FeedRecord>, u64), StoreError>;
     /// One feed.
     fn feed(&self, name: &str) -> Result<Option<FeedRecord>, StoreError>;
     /// Replaces a feed's subscription (audited); `None` when there is no such feed.

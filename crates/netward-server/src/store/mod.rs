@@ -44,6 +44,7 @@ pub mod indicators;
 pub mod overview;
 pub mod postgres;
 pub mod sessions;
+pub mod sort;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -70,6 +71,10 @@ pub use indicators::{
 pub use overview::OverviewStore;
 pub use postgres::PgStore;
 pub use sessions::{NewSession, SessionRecord, SessionStore};
+pub use sort::{
+    AlertColumn, AuditColumn, ContactColumn, EnrollTokenColumn, EventColumn, FeedColumn,
+    IncidentColumn, ListPage, Sort, SortColumn, TokenColumn,
+};
 pub use sqlite::SqliteStore;
 pub use tokens::{LastAdmin, TokenRecord, TokenStore};
 

@@ -16,7 +16,7 @@ use netward_model::{ActorKind, Severity};
 
 use netward_model::Actor;
 
-use super::{AuditRecord, EventQuery, StoreError};
+use super::{AlertQuery, AuditColumn, AuditRecord, EventQuery, Sort, StoreError};
 
 /// Hits of one outcome in one bucket of a window.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Only entries of this action (`indicator.create`).
     pub action: Option<String>,
+    /// The order; newest first without one.
+    pub order: Option<Sort<AuditColumn>>,
     /// Page size.
     pub top: usize,
     /// Entries to skip.
@@ -71,7 +73,11 @@ pub trait OverviewStore: Send + Sync {
     /// How many events match `query`'s filters (its paging and order ignored), for a list's
     /// "1–100 of N".
     fn count_events(&self, query: &EventQuery) -> Result<u64, StoreError>;
-    /// One page of the audit log entries that match `filter`, newest first, and how many
+    /// How many alerts match `query`'s filters (its paging and order ignored).
+    fn count_alerts(&self, query: &AlertQuery) -> Result<u64, StoreError>;
+    /// How many incidents have `status` (any when `None`).
+    fn count_incidents(&self, status: Option<AlertStatus>) -> Result<u64, StoreError>;
+    /// One page of the audit log entries that match `filter`, in its order, and how many
     /// match in all.
     fn audit_entries(&self, filter: &AuditFilter) -> Result<(Vec<AuditRecord>, u64), StoreError>;
     /// Every action in the audit log, with its entries, by name.
@@ -118,10 +124,21 @@ pub(crate) mod sql {
         FROM events e LEFT JOIN devices d ON d.id = e.device_id \
         WHERE e.last_ms >= $1 GROUP BY e.device_id, d.hostname \
         ORDER BY hits DESC, e.device_id LIMIT $2";
-    /// `$1` actor (empty: any), `$2` action (empty: any), `$3` limit, `$4` offset.
-    pub const AUDIT_ENTRIES: &str = "SELECT id, at, actor, actor_kind, action, target, detail \
-        FROM audit_log WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) \
-        ORDER BY id DESC LIMIT $3 OFFSET $4";
+    use crate::store::sort::{AuditColumn, Sort, order_by};
+
+    /// `$1` actor (empty: any), `$2` action (empty: any), `$3` limit, `$4` offset; in
+    /// `order`, newest first without one.
+    pub fn audit_entries(order: Option<Sort<AuditColumn>>) -> String {
+        format!(
+            "SELECT id, at, actor, actor_kind, action, target, detail \
+             FROM audit_log WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2)\
+             {} LIMIT $3 OFFSET $4",
+            order_by(order, "id DESC", "id")
+        )
+    }
+    /// `$1` the status (empty: any).
+    pub const INCIDENT_COUNT: &str =
+        "SELECT count(*) FROM incidents WHERE ($1 = '' OR status = $1)";
     /// `$1` actor (empty: any), `$2` action (empty: any).
     pub const AUDIT_COUNT: &str = "SELECT count(*) FROM audit_log \
         WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2)";

@@ -1,6 +1,7 @@
 //! The store conformance suite: every backend must pass these. Each test takes a fresh store.
 //! The cases live in `tests/`, one file per resource (`indicators.rs`, `fleet.rs`, `audit.rs`,
-//! `detection.rs`, `history.rs`, `sessions.rs`, `overview.rs`; imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
+//! `detection.rs`, `history.rs`, `sessions.rs`, `overview.rs`, `sorting.rs` (every list's
+//! store-side order, paging and count); imports, search at scale and deletes by filter in `bulk.rs`), and the OData ones in `tests/odata.rs` (every field, orderings) and
 //! `tests/odata_model.rs` (random filters against a naive model). This file holds the shared
 //! helpers, the list of cases and the runs against each backend.
 
@@ -15,6 +16,7 @@ mod odata;
 mod odata_model;
 mod overview;
 mod sessions;
+mod sorting;
 
 use netward_model::{Actor, ActorKind, IndicatorSubmission};
 
@@ -91,6 +93,9 @@ fn conformance(make: impl Fn() -> (Box<dyn Store>, tempfile::TempDir)) {
         history::a_change_that_never_ended_becomes_a_reset,
         overview::overview_counts_agree_with_the_lists,
         overview::audit_entries_filter_page_and_count,
+        sorting::alerts_and_incidents_sort_and_page_in_the_store,
+        sorting::the_audit_log_sorts_by_a_column_in_the_store,
+        sorting::short_lists_sort_page_and_count_in_the_store,
     ] {
         let (store, _dir) = make();
         test(store.as_ref());

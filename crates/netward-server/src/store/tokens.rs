@@ -2,7 +2,7 @@
 
 use netward_model::Role;
 
-use super::{Change, StoreError};
+use super::{Change, ListPage, StoreError, TokenColumn};
 
 /// An API token as stored: only a hash of its secret is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +44,12 @@ pub trait TokenStore: Send + Sync {
     fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// All tokens.
     fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// One page of the tokens in its order (oldest first without one), and how many there
+    /// are.
+    fn tokens_page(
+        &self,
+        page: &ListPage<TokenColumn>,
+    ) -> Result<(Vec<TokenRecord>, u64), StoreError>;
     /// Revokes a token; `None` if the id is unknown. With [`LastAdmin::Keep`], refuses with
     /// [`StoreError::LastAdmin`] when the token is the last live admin token, checked in the
     /// same transaction as the revocation, so two concurrent revocations cannot both pass.

@@ -215,6 +215,7 @@ impl AlertParams {
             device: id("deviceId", &self.device_id)?,
             indicator: id("indicatorId", &self.indicator_id)?,
             incident: None,
+            order: None,
             top: count("$top", &self.top, 100, MAX_TOP)?,
             skip: count("$skip", &self.skip, 0, usize::MAX)?,
         })

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::fleet::query_devices;
 use super::{PgStore, audit, begin_audited, pg, to_json};
 use crate::store::enrollment::*;
-use crate::store::{Change, DeviceRecord, StoreError};
+use crate::store::{Change, DeviceRecord, EnrollTokenColumn, ListPage, StoreError};
 
 /// This resource's part of schema version 1 (SQLite's versions 2 and 5 of this table).
 pub(super) const SCHEMA: &str = "
@@ -71,6 +71,19 @@ impl EnrollmentStore for PgStore {
     fn enroll_tokens(&self) -> Result<Vec<EnrollTokenRecord>, StoreError> {
         let mut conn = self.conn()?;
         query_enroll_tokens(&mut **conn, "ORDER BY id DESC", &[])
+    }
+
+    fn enroll_tokens_page(
+        &self,
+        page: &ListPage<EnrollTokenColumn>,
+    ) -> Result<(Vec<EnrollTokenRecord>, u64), StoreError> {
+        let mut conn = self.conn()?;
+        let list = query_enroll_tokens(&mut **conn, &page.tail("id DESC", "id"), &[])?;
+        let total: i64 = conn
+            .query_one("SELECT count(*) FROM enroll_tokens", &[])
+            .map_err(pg("count enroll tokens"))?
+            .get(0);
+        Ok((list, super::to_u64(total)))
     }
 
     fn revoke_enroll_token(

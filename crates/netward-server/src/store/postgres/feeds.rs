@@ -18,7 +18,7 @@ use crate::feeds::delta::FeedContent;
 use crate::feeds::{Refusal, Validators};
 use crate::store::columns::feed_detail;
 use crate::store::feeds::*;
-use crate::store::{Change, StoreError};
+use crate::store::{Change, FeedColumn, ListPage, StoreError};
 
 /// This resource's part of schema version 1 (SQLite's version 8).
 pub(super) const SCHEMA: &str = "
@@ -143,10 +143,10 @@ fn read_feed(r: &Row) -> Result<FeedRecord, StoreError> {
 
 fn select_feeds(
     client: &mut impl GenericClient,
-    filter: &str,
+    tail: &str,
     args: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<FeedRecord>, StoreError> {
-    let sql = format!("SELECT {FEED_COLUMNS} FROM feeds {filter} ORDER BY name");
+    let sql = format!("SELECT {FEED_COLUMNS} FROM feeds {tail}");
     let rows = client.query(&sql, args).map_err(pg("read feeds"))?;
     rows.iter().map(read_feed).collect()
 }
@@ -216,7 +216,20 @@ impl FeedStore for PgStore {
     }
 
     fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError> {
-        select_feeds(&mut **self.conn()?, "", &[])
+        select_feeds(&mut **self.conn()?, "ORDER BY name", &[])
+    }
+
+    fn feeds_page(
+        &self,
+        page: &ListPage<FeedColumn>,
+    ) -> Result<(Vec<FeedRecord>, u64), StoreError> {
+        let mut conn = self.conn()?;
+        let list = select_feeds(&mut **conn, &page.tail("name", "name"), &[])?;
+        let total: i64 = conn
+            .query_one("SELECT count(*) FROM feeds", &[])
+            .map_err(pg("count feeds"))?
+            .get(0);
+        Ok((list, to_u64(total)))
     }
 
     fn feed(&self, name: &str) -> Result<Option<FeedRecord>, StoreError> {

@@ -11,7 +11,7 @@ use crate::store::overview::{
     AuditFilter, HitBucket, HitLeader, OverviewStore, SourceCount, actor_kind, audit_record,
     outcome, severity, sql,
 };
-use crate::store::{AuditRecord, EventQuery, StoreError};
+use crate::store::{AlertQuery, AuditRecord, EventQuery, StoreError};
 
 impl PgStore {
     /// The rows of `statement` with `args`.
@@ -97,12 +97,28 @@ impl OverviewStore for PgStore {
         Ok(to_u64(n))
     }
 
+    fn count_alerts(&self, query: &AlertQuery) -> Result<u64, StoreError> {
+        super::detection::queries::count_alerts(&mut **self.conn()?, query)
+    }
+
+    fn count_incidents(&self, status: Option<AlertStatus>) -> Result<u64, StoreError> {
+        let status = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
+        let n: i64 = self
+            .aggregate(sql::INCIDENT_COUNT, &[&status])?
+            .first()
+            .map_or(0, |r| r.get(0));
+        Ok(to_u64(n))
+    }
+
     fn audit_entries(&self, f: &AuditFilter) -> Result<(Vec<AuditRecord>, u64), StoreError> {
         let actor = f.actor.clone().unwrap_or_default();
         let action = f.action.clone().unwrap_or_default();
         let (top, skip) = (to_i64(f.top as u64), to_i64(f.skip as u64));
         let entries = self
-            .aggregate(sql::AUDIT_ENTRIES, &[&actor, &action, &top, &skip])?
+            .aggregate(
+                &sql::audit_entries(f.order),
+                &[&actor, &action, &top, &skip],
+            )?
             .iter()
             .map(|r| {
                 audit_record((

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{PgStore, audit, begin_audited, is_unique_violation, pg};
 use crate::store::tokens::{LastAdmin, TokenRecord, TokenStore};
-use crate::store::{Change, StoreError};
+use crate::store::{Change, ListPage, StoreError, TokenColumn};
 
 /// This resource's part of schema version 1.
 pub(super) const SCHEMA: &str = "
@@ -106,6 +106,28 @@ impl TokenStore for PgStore {
         .iter()
         .map(parse_token)
         .collect()
+    }
+
+    fn tokens_page(
+        &self,
+        page: &ListPage<TokenColumn>,
+    ) -> Result<(Vec<TokenRecord>, u64), StoreError> {
+        let mut conn = self.conn()?;
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens{}",
+            page.tail("id", "id")
+        );
+        let list = conn
+            .query(sql.as_str(), &[])
+            .map_err(pg("list tokens"))?
+            .iter()
+            .map(parse_token)
+            .collect::<Result<_, _>>()?;
+        let total: i64 = conn
+            .query_one("SELECT count(*) FROM tokens", &[])
+            .map_err(pg("count tokens"))?
+            .get(0);
+        Ok((list, super::to_u64(total)))
     }
 
     fn revoke_token(

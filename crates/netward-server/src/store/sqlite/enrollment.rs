@@ -8,7 +8,8 @@ use serde_json::json;
 use super::fleet::query_devices;
 use super::{SqliteStore, audit, db, to_json};
 use crate::store::{
-    Change, DeviceRecord, EnrollRefusal, EnrollTokenRecord, EnrollmentStore, StoreError,
+    Change, DeviceRecord, EnrollRefusal, EnrollTokenColumn, EnrollTokenRecord, EnrollmentStore,
+    ListPage, StoreError,
 };
 
 impl EnrollmentStore for SqliteStore {
@@ -55,6 +56,18 @@ impl EnrollmentStore for SqliteStore {
     fn enroll_tokens(&self) -> Result<Vec<EnrollTokenRecord>, StoreError> {
         let conn = self.conn()?;
         query_enroll_tokens(&conn, "ORDER BY id DESC", [])
+    }
+
+    fn enroll_tokens_page(
+        &self,
+        page: &ListPage<EnrollTokenColumn>,
+    ) -> Result<(Vec<EnrollTokenRecord>, u64), StoreError> {
+        let conn = self.conn()?;
+        let list = query_enroll_tokens(&conn, &page.tail("id DESC", "id"), [])?;
+        let total: i64 = conn
+            .query_row("SELECT count(*) FROM enroll_tokens", [], |r| r.get(0))
+            .map_err(db("count enroll tokens"))?;
+        Ok((list, u64::try_from(total).unwrap_or_default()))
     }
 
     fn revoke_enroll_token(

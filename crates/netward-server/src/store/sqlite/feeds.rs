@@ -14,7 +14,7 @@ use crate::feeds::delta::FeedContent;
 use crate::feeds::{FeedItem, Refusal, Validators};
 use crate::store::columns::feed_detail;
 use crate::store::feeds::{AppliedRun, FeedChanges, FeedRecord, FeedRun, FeedState, FeedStore};
-use crate::store::{Change, StoreError};
+use crate::store::{Change, FeedColumn, ListPage, StoreError};
 
 const FEED_COLUMNS: &str = "id, name, kind, url, collection, username, password, api_key, \
     api_key_header, ca_cert, settings, etag, last_modified, cursor, last_run_at, retry_at, \
@@ -89,10 +89,10 @@ fn read_feed(r: &Row<'_>) -> rusqlite::Result<Result<FeedRecord, StoreError>> {
 
 fn select_feeds(
     conn: &Connection,
-    filter: &str,
+    tail: &str,
     args: &[&dyn ToSql],
 ) -> Result<Vec<FeedRecord>, StoreError> {
-    let sql = format!("SELECT {FEED_COLUMNS} FROM feeds {filter} ORDER BY name");
+    let sql = format!("SELECT {FEED_COLUMNS} FROM feeds {tail}");
     let mut st = conn.prepare_cached(&sql).map_err(db("read feeds"))?;
     let rows = st.query_map(args, read_feed).map_err(db("read feeds"))?;
     let mut out = Vec::new();
@@ -144,7 +144,19 @@ impl FeedStore for SqliteStore {
     }
 
     fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError> {
-        select_feeds(&*self.conn()?, "", &[])
+        select_feeds(&*self.conn()?, "ORDER BY name", &[])
+    }
+
+    fn feeds_page(
+        &self,
+        page: &ListPage<FeedColumn>,
+    ) -> Result<(Vec<FeedRecord>, u64), StoreError> {
+        let conn = self.conn()?;
+        let list = select_feeds(&conn, &page.tail("name", "name"), &[])?;
+        let total: i64 = conn
+            .query_row("SELECT count(*) FROM feeds", [], |r| r.get(0))
+            .map_err(db("count feeds"))?;
+        Ok((list, to_u64(total)))
     }
 
     fn feed(&self, name: &str) -> Result<Option<FeedRecord>, StoreError> {

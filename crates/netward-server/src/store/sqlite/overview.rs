@@ -5,13 +5,13 @@ use netward_model::detection::AlertStatus;
 use rusqlite::types::Value;
 use rusqlite::{Row, params_from_iter};
 
-use super::detection::queries::event_filter;
+use super::detection::queries::{count_alerts, event_filter};
 use super::{SqliteStore, db, to_i64, to_u64};
 use crate::store::overview::{
     AuditFilter, HitBucket, HitLeader, OverviewStore, SourceCount, actor_kind, audit_record,
     outcome, severity, sql,
 };
-use crate::store::{AuditRecord, EventQuery, StoreError};
+use crate::store::{AlertQuery, AuditRecord, EventQuery, StoreError};
 
 impl SqliteStore {
     /// Rows of `statement` with `args`, each read by `read`.
@@ -61,11 +61,21 @@ impl OverviewStore for SqliteStore {
         Ok(to_u64(n.first().copied().unwrap_or(0)))
     }
 
+    fn count_alerts(&self, query: &AlertQuery) -> Result<u64, StoreError> {
+        count_alerts(&*self.conn()?, query)
+    }
+
+    fn count_incidents(&self, status: Option<AlertStatus>) -> Result<u64, StoreError> {
+        let status = Value::Text(status.map(|s| s.as_str().to_owned()).unwrap_or_default());
+        let n = self.aggregate(sql::INCIDENT_COUNT, vec![status], |r| r.get::<_, i64>(0))?;
+        Ok(to_u64(n.first().copied().unwrap_or(0)))
+    }
+
     fn audit_entries(&self, f: &AuditFilter) -> Result<(Vec<AuditRecord>, u64), StoreError> {
         let actor = Value::Text(f.actor.clone().unwrap_or_default());
         let action = Value::Text(f.action.clone().unwrap_or_default());
         let rows = self.aggregate(
-            sql::AUDIT_ENTRIES,
+            &sql::audit_entries(f.order),
             vec![
                 actor.clone(),
                 action.clone(),

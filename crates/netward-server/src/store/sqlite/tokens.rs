@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::json;
 
 use super::{SqliteStore, audit, db, is_unique_violation};
-use crate::store::{Change, LastAdmin, StoreError, TokenRecord, TokenStore};
+use crate::store::{Change, LastAdmin, ListPage, StoreError, TokenColumn, TokenRecord, TokenStore};
 
 const TOKEN_COLUMNS: &str = "id, name, role, created_at, created_by, revoked_at";
 
@@ -110,6 +110,26 @@ impl TokenStore for SqliteStore {
         let rows = st.query_map([], read_token).map_err(db("list tokens"))?;
         rows.map(|r| parse_token(r.map_err(db("list tokens"))?))
             .collect()
+    }
+
+    fn tokens_page(
+        &self,
+        page: &ListPage<TokenColumn>,
+    ) -> Result<(Vec<TokenRecord>, u64), StoreError> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens{}",
+            page.tail("id", "id")
+        );
+        let mut st = conn.prepare(&sql).map_err(db("list tokens"))?;
+        let rows = st.query_map([], read_token).map_err(db("list tokens"))?;
+        let list = rows
+            .map(|r| parse_token(r.map_err(db("list tokens"))?))
+            .collect::<Result<_, _>>()?;
+        let total: i64 = conn
+            .query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
+            .map_err(db("count tokens"))?;
+        Ok((list, u64::try_from(total).unwrap_or_default()))
     }
 
     fn revoke_token(

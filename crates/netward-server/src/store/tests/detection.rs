@@ -161,7 +161,7 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
         status: Some(status),
         ..Default::default()
     };
-    let incident_status = || store.incidents(None, None, 10, 0).unwrap()[0].status;
+    let incident_status = || store.incidents(None, None, None, 10, 0).unwrap()[0].status;
     store
         .triage_alert(alert.id, &set_to(AlertStatus::InProgress), &c)
         .unwrap()
@@ -194,7 +194,7 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
         .unwrap();
     assert_eq!(later.raised.len(), 1);
     assert_ne!(later.raised[0], alert.id);
-    let incidents = store.incidents(None, None, 10, 0).unwrap();
+    let incidents = store.incidents(None, None, None, 10, 0).unwrap();
     assert_eq!(incidents.len(), 1, "one incident per indicator");
     let incident = &incidents[0];
     assert_eq!(
@@ -209,7 +209,7 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .incidents(None, Some(AlertStatus::Resolved), 10, 0)
+            .incidents(None, Some(AlertStatus::Resolved), None, 10, 0)
             .unwrap()
             .len(),
         0
@@ -247,11 +247,14 @@ pub(super) fn alerts_and_incidents_follow_the_rules(store: &dyn Store) {
     let v = netward_model::IndicatorValue::parse("203.0.113.0/24").unwrap();
     let (lo, hi) = v.bounds();
     let contacts = store
-        .contacts(&super::super::EventQuery {
-            remote: Some((false, lo, hi)),
-            top: 10,
-            ..Default::default()
-        })
+        .contacts(
+            &super::super::EventQuery {
+                remote: Some((false, lo, hi)),
+                top: 10,
+                ..Default::default()
+            },
+            None,
+        )
         .unwrap();
     let mut seen: Vec<(i64, String, u64)> = contacts
         .iter()

@@ -292,6 +292,7 @@ pub(super) fn audit_entries_filter_page_and_count(store: &dyn Store) {
             let filter = |skip| AuditFilter {
                 actor: actor_name.map(str::to_owned),
                 action: action.map(str::to_owned),
+                order: None,
                 top: 2,
                 skip,
             };
@@ -313,6 +314,7 @@ pub(super) fn audit_entries_filter_page_and_count(store: &dyn Store) {
         .audit_entries(&AuditFilter {
             actor: Some("bob".into()),
             action: Some(delete.action.clone()),
+            order: None,
             top: 10,
             skip: 0,
         })

@@ -23,7 +23,7 @@
 mod alerts;
 mod ingest;
 mod partitions;
-mod queries;
+pub(super) mod queries;
 #[cfg(test)]
 mod tests;
 mod triage;
@@ -33,7 +33,7 @@ use serde_json::json;
 
 use super::{PgStore, audit, begin_audited, pg};
 use crate::store::detection::*;
-use crate::store::{Change, StoreError};
+use crate::store::{Change, ContactColumn, IncidentColumn, Sort, StoreError};
 
 /// This resource's part of schema version 1 (SQLite's versions 3 and 9 of these tables).
 pub(super) const SCHEMA: &str = "
@@ -156,9 +156,18 @@ impl DetectionStore for PgStore {
             .map_err(pg("read newest event"))
     }
 
-    fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError> {
+    fn contacts(
+        &self,
+        query: &EventQuery,
+        order: Option<Sort<ContactColumn>>,
+    ) -> Result<Vec<ContactRecord>, StoreError> {
         let mut conn = self.conn()?;
-        queries::contacts(&mut **conn, query)
+        queries::contacts(&mut **conn, query, order)
+    }
+
+    fn count_contacts(&self, query: &EventQuery) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        queries::count_contacts(&mut **conn, query)
     }
 
     fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError> {
@@ -218,11 +227,12 @@ impl DetectionStore for PgStore {
         &self,
         id: Option<i64>,
         status: Option<AlertStatus>,
+        order: Option<Sort<IncidentColumn>>,
         top: usize,
         skip: usize,
     ) -> Result<Vec<IncidentRecord>, StoreError> {
         let mut conn = self.conn()?;
-        queries::incidents(&mut **conn, id, status, top, skip)
+        queries::incidents(&mut **conn, id, status, order, top, skip)
     }
 
     fn set_incident_status(
@@ -244,7 +254,7 @@ impl DetectionStore for PgStore {
             &json!({ "status": status.as_str() }),
         )?;
         tx.commit().map_err(pg("set incident status"))?;
-        Ok(queries::incidents(&mut **conn, Some(id), None, 1, 0)?
+        Ok(queries::incidents(&mut **conn, Some(id), None, None, 1, 0)?
             .into_iter()
             .next())
     }

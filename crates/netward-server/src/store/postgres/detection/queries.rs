@@ -9,9 +9,10 @@ use postgres::types::{FromSql, ToSql};
 use postgres::{GenericClient, Row, Transaction};
 
 use super::super::{pg, to_i64 as i, to_u64 as u};
+use crate::store::sort::{contact_tail, event_order, indicator_join, order_by};
 use crate::store::{
-    AlertQuery, AlertRecord, AlertTriage, Change, ContactRecord, EventQuery, IncidentRecord,
-    StoreError, StoredEvent,
+    AlertQuery, AlertRecord, AlertTriage, Change, ContactColumn, ContactRecord, EventQuery,
+    IncidentColumn, IncidentRecord, Sort, StoreError, StoredEvent,
 };
 
 /// The conditions and parameters of a query, numbered as they are added.
@@ -160,19 +161,12 @@ pub fn events(
     q: &EventQuery,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let mut f = event_filter(q);
-    let order = if q.after_id.is_some() {
-        // Following is by id, so that nothing stored later is ever skipped.
-        "e.id ASC"
-    } else if q.ascending {
-        "e.first_ms ASC, e.id ASC"
-    } else {
-        "e.first_ms DESC, e.id DESC"
-    };
     let (limit, offset) = (f.param(i(q.top as u64)), f.param(i(q.skip as u64)));
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN devices d ON d.id = e.device_id \
-         {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-        f.where_clause()
+         {}{} LIMIT {limit} OFFSET {offset}",
+        f.where_clause(),
+        event_order(q)
     );
     let rows = client
         .query(&sql, &f.params())
@@ -184,18 +178,17 @@ pub fn events(
 pub fn contacts(
     client: &mut impl GenericClient,
     q: &EventQuery,
+    order: Option<Sort<ContactColumn>>,
 ) -> Result<Vec<ContactRecord>, StoreError> {
     let f = event_filter(q);
     let sql = format!(
-        "SELECT e.device_id, coalesce(d.hostname, ''), \
-         coalesce(e.process::jsonb ->> 'exe', e.process::jsonb ->> 'name', 'unknown') AS proc, \
+        "SELECT e.device_id, coalesce(d.hostname, ''), {PROCESS} AS proc, \
          string_agg(DISTINCT e.remote_ip, ','), string_agg(DISTINCT e.outcome, ','), \
          min(e.first_ms), max(e.last_ms), sum(e.count)::bigint \
          FROM events e LEFT JOIN devices d ON d.id = e.device_id {} \
-         GROUP BY e.device_id, d.hostname, proc ORDER BY min(e.first_ms), e.device_id, proc \
-         LIMIT {}",
+         GROUP BY e.device_id, d.hostname, proc{}",
         f.where_clause(),
-        q.top.max(1)
+        contact_tail(q, order)
     );
     let rows = client.query(&sql, &f.params()).map_err(pg("hunt"))?;
     let split = |s: Option<String>| -> Vec<String> {
@@ -262,11 +255,8 @@ fn read_alert(r: &Row) -> Result<AlertRecord, StoreError> {
     })
 }
 
-/// Alerts matching `q`.
-pub fn alerts(
-    client: &mut impl GenericClient,
-    q: &AlertQuery,
-) -> Result<Vec<AlertRecord>, StoreError> {
+/// The conditions and parameters of an alert query.
+fn alert_filter(q: &AlertQuery) -> Filter {
     let mut f = Filter::default();
     for (column, value) in [
         ("a.id", q.id),
@@ -283,17 +273,55 @@ pub fn alerts(
         let p = f.param(s.as_str().to_owned());
         f.clause(format!("a.status = {p}"));
     }
+    f
+}
+
+/// Alerts matching `q`, in its order (newest activity first without one).
+pub fn alerts(
+    client: &mut impl GenericClient,
+    q: &AlertQuery,
+) -> Result<Vec<AlertRecord>, StoreError> {
+    let mut f = alert_filter(q);
     let (limit, offset) = (f.param(i(q.top as u64)), f.param(i(q.skip as u64)));
     let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN devices d ON d.id = a.device_id {} \
-         ORDER BY a.last_ms DESC, a.id DESC LIMIT {limit} OFFSET {offset}",
-        f.where_clause()
+        "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN devices d ON d.id = a.device_id{} {}\
+         {} LIMIT {limit} OFFSET {offset}",
+        indicator_join("a"),
+        f.where_clause(),
+        order_by(q.order, "a.last_ms DESC, a.id DESC", "a.id")
     );
     let rows = client
         .query(&sql, &f.params())
         .map_err(pg("query alerts"))?;
     rows.iter().map(read_alert).collect()
 }
+
+/// How many alerts match `q`'s filters.
+pub fn count_alerts(client: &mut impl GenericClient, q: &AlertQuery) -> Result<u64, StoreError> {
+    let f = alert_filter(q);
+    let sql = format!("SELECT count(*) FROM alerts a {}", f.where_clause());
+    let row = client
+        .query_one(&sql, &f.params())
+        .map_err(pg("count alerts"))?;
+    Ok(u(get(&row, 0)?))
+}
+
+/// How many device and process pairs [`contacts`] finds in all.
+pub fn count_contacts(client: &mut impl GenericClient, q: &EventQuery) -> Result<u64, StoreError> {
+    let f = event_filter(q);
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM events e {} GROUP BY e.device_id, {PROCESS}) AS c",
+        f.where_clause()
+    );
+    let row = client
+        .query_one(&sql, &f.params())
+        .map_err(pg("count hunt"))?;
+    Ok(u(get(&row, 0)?))
+}
+
+/// An event's process, as the hunt groups it.
+const PROCESS: &str =
+    "coalesce(e.process::jsonb ->> 'exe', e.process::jsonb ->> 'name', 'unknown')";
 
 /// The events linked to an alert, newest first.
 pub fn evidence(
@@ -317,6 +345,7 @@ pub fn incidents(
     client: &mut impl GenericClient,
     id: Option<i64>,
     status: Option<AlertStatus>,
+    order: Option<Sort<IncidentColumn>>,
     top: usize,
     skip: usize,
 ) -> Result<Vec<IncidentRecord>, StoreError> {
@@ -333,11 +362,14 @@ pub fn incidents(
     let sql = format!(
         "SELECT i.id, i.indicator_id, i.indicator_value, i.title, i.severity, i.status, \
          i.status_by, i.status_at, i.first_ms, i.last_ms, \
-         (SELECT count(*) FROM alerts a WHERE a.incident_id = i.id), \
-         (SELECT count(DISTINCT a.device_id) FROM alerts a WHERE a.incident_id = i.id), \
+         (SELECT count(*) FROM alerts a WHERE a.incident_id = i.id) AS alert_count, \
+         (SELECT count(DISTINCT a.device_id) FROM alerts a WHERE a.incident_id = i.id) \
+         AS device_count, \
          (SELECT coalesce(sum(a.hit_count), 0)::bigint FROM alerts a WHERE a.incident_id = i.id) \
-         FROM incidents i {} ORDER BY i.last_ms DESC, i.id DESC LIMIT {limit} OFFSET {offset}",
-        f.where_clause()
+         AS hit_count FROM incidents i{} {}{} LIMIT {limit} OFFSET {offset}",
+        indicator_join("i"),
+        f.where_clause(),
+        order_by(order, "i.last_ms DESC, i.id DESC", "i.id")
     );
     let rows = client
         .query(&sql, &f.params())

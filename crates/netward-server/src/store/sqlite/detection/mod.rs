@@ -18,6 +18,7 @@ use crate::store::{
     AlertQuery, AlertRecord, Change, CommentRecord, ContactRecord, DetectionStore, EventQuery,
     IncidentRecord, IngestOutcome, StoreError, StoredEvent, TriageUpdate,
 };
+use crate::store::{ContactColumn, IncidentColumn, Sort};
 
 pub use ingest::remote_key;
 
@@ -45,9 +46,18 @@ impl DetectionStore for SqliteStore {
             .map_err(db("read newest event"))
     }
 
-    fn contacts(&self, query: &EventQuery) -> Result<Vec<ContactRecord>, StoreError> {
+    fn contacts(
+        &self,
+        query: &EventQuery,
+        order: Option<Sort<ContactColumn>>,
+    ) -> Result<Vec<ContactRecord>, StoreError> {
         let conn = self.conn()?;
-        queries::contacts(&conn, query)
+        queries::contacts(&conn, query, order)
+    }
+
+    fn count_contacts(&self, query: &EventQuery) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        queries::count_contacts(&conn, query)
     }
 
     fn purge_events(&self, before_ms: i64) -> Result<u64, StoreError> {
@@ -107,11 +117,12 @@ impl DetectionStore for SqliteStore {
         &self,
         id: Option<i64>,
         status: Option<AlertStatus>,
+        order: Option<Sort<IncidentColumn>>,
         top: usize,
         skip: usize,
     ) -> Result<Vec<IncidentRecord>, StoreError> {
         let conn = self.conn()?;
-        queries::incidents(&conn, id, status, top, skip)
+        queries::incidents(&conn, id, status, order, top, skip)
     }
 
     fn set_incident_status(
@@ -133,7 +144,7 @@ impl DetectionStore for SqliteStore {
             &json!({ "status": status.as_str() }),
         )?;
         tx.commit().map_err(db("set incident status"))?;
-        Ok(queries::incidents(&conn, Some(id), None, 1, 0)?
+        Ok(queries::incidents(&conn, Some(id), None, None, 1, 0)?
             .into_iter()
             .next())
     }

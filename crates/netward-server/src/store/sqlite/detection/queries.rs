@@ -8,9 +8,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
 
 use super::super::{db, to_i64 as i, to_u64 as u};
+use crate::store::sort::{contact_tail, event_order, indicator_join, order_by};
 use crate::store::{
-    AlertQuery, AlertRecord, AlertTriage, Change, ContactRecord, EventQuery, IncidentRecord,
-    StoreError, StoredEvent,
+    AlertQuery, AlertRecord, AlertTriage, Change, ContactColumn, ContactRecord, EventQuery,
+    IncidentColumn, IncidentRecord, Sort, StoreError, StoredEvent,
 };
 
 const EVENT_COLUMNS: &str = "e.id, e.device_id, coalesce(d.hostname, ''), e.seq, e.first_ms, \
@@ -97,20 +98,10 @@ pub(crate) fn event_filter(q: &EventQuery) -> (String, Vec<Value>) {
 /// Events matching `q`.
 pub fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
     let (filter, mut args) = event_filter(q);
-    let order = if q.ascending {
-        "e.first_ms ASC, e.id ASC"
-    } else {
-        "e.first_ms DESC, e.id DESC"
-    };
-    // Following is by id, so that nothing stored later is ever skipped.
-    let order = if q.after_id.is_some() {
-        "e.id ASC"
-    } else {
-        order
-    };
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN devices d ON d.id = e.device_id \
-         {filter} ORDER BY {order} LIMIT ? OFFSET ?"
+         {filter}{} LIMIT ? OFFSET ?",
+        event_order(q)
     );
     args.push(Value::Integer(i(q.top as u64)));
     args.push(Value::Integer(i(q.skip as u64)));
@@ -122,16 +113,19 @@ pub fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, Sto
 }
 
 /// Contacts (device × process) among the events matching `q`.
-pub fn contacts(conn: &Connection, q: &EventQuery) -> Result<Vec<ContactRecord>, StoreError> {
+pub fn contacts(
+    conn: &Connection,
+    q: &EventQuery,
+    order: Option<Sort<ContactColumn>>,
+) -> Result<Vec<ContactRecord>, StoreError> {
     let (filter, args) = event_filter(q);
     let sql = format!(
-        "SELECT e.device_id, coalesce(d.hostname, ''), \
-         coalesce(json_extract(e.process, '$.exe'), json_extract(e.process, '$.name'), 'unknown') AS proc, \
+        "SELECT e.device_id, coalesce(d.hostname, ''), {PROCESS} AS proc, \
          group_concat(DISTINCT e.remote_ip), group_concat(DISTINCT e.outcome), \
          min(e.first_ms), max(e.last_ms), sum(e.count) \
          FROM events e LEFT JOIN devices d ON d.id = e.device_id {filter} \
-         GROUP BY e.device_id, proc ORDER BY min(e.first_ms), e.device_id, proc LIMIT {}",
-        q.top.max(1)
+         GROUP BY e.device_id, proc{}",
+        contact_tail(q, order)
     );
     let mut st = conn.prepare(&sql).map_err(db("hunt"))?;
     let rows = st
@@ -161,6 +155,21 @@ pub fn contacts(conn: &Connection, q: &EventQuery) -> Result<Vec<ContactRecord>,
         .map_err(db("hunt"))?;
     rows.collect::<Result<_, _>>().map_err(db("hunt"))
 }
+
+/// How many device and process pairs [`contacts`] finds in all.
+pub fn count_contacts(conn: &Connection, q: &EventQuery) -> Result<u64, StoreError> {
+    let (filter, args) = event_filter(q);
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM events e {filter} GROUP BY e.device_id, {PROCESS})"
+    );
+    conn.query_row(&sql, params_from_iter(args), |r| r.get::<_, i64>(0))
+        .map(u)
+        .map_err(db("count hunt"))
+}
+
+/// An event's process, as the hunt groups it.
+const PROCESS: &str =
+    "coalesce(json_extract(e.process, '$.exe'), json_extract(e.process, '$.name'), 'unknown')";
 
 /// Deletes events older than `before_ms`, with their index and evidence links.
 pub fn purge(conn: &mut Connection, before_ms: i64) -> Result<u64, StoreError> {
@@ -248,8 +257,8 @@ fn read_alert(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     })
 }
 
-/// Alerts matching `q`.
-pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError> {
+/// The WHERE clause and parameters of an alert query.
+fn alert_filter(q: &AlertQuery) -> (String, Vec<Value>) {
     let mut clauses = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     for (column, value) in [
@@ -267,10 +276,17 @@ pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, Sto
         clauses.push("a.status = ?".to_owned());
         args.push(Value::Text(s.as_str().to_owned()));
     }
-    let filter = where_clause(&clauses);
+    (where_clause(&clauses), args)
+}
+
+/// Alerts matching `q`, in its order (newest activity first without one).
+pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, StoreError> {
+    let (filter, mut args) = alert_filter(q);
     let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN devices d ON d.id = a.device_id {filter} \
-         ORDER BY a.last_ms DESC, a.id DESC LIMIT ? OFFSET ?"
+        "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN devices d ON d.id = a.device_id{} \
+         {filter}{} LIMIT ? OFFSET ?",
+        indicator_join("a"),
+        order_by(q.order, "a.last_ms DESC, a.id DESC", "a.id")
     );
     args.push(Value::Integer(i(q.top as u64)));
     args.push(Value::Integer(i(q.skip as u64)));
@@ -279,6 +295,18 @@ pub fn alerts(conn: &Connection, q: &AlertQuery) -> Result<Vec<AlertRecord>, Sto
         .query_map(params_from_iter(args), read_alert)
         .map_err(db("query alerts"))?;
     rows.collect::<Result<_, _>>().map_err(db("read alerts"))
+}
+
+/// How many alerts match `q`'s filters.
+pub fn count_alerts(conn: &Connection, q: &AlertQuery) -> Result<u64, StoreError> {
+    let (filter, args) = alert_filter(q);
+    conn.query_row(
+        &format!("SELECT count(*) FROM alerts a {filter}"),
+        params_from_iter(args),
+        |r| r.get::<_, i64>(0),
+    )
+    .map(u)
+    .map_err(db("count alerts"))
 }
 
 /// The events linked to an alert, newest first.
@@ -300,6 +328,7 @@ pub fn incidents(
     conn: &Connection,
     id: Option<i64>,
     status: Option<AlertStatus>,
+    order: Option<Sort<IncidentColumn>>,
     top: usize,
     skip: usize,
 ) -> Result<Vec<IncidentRecord>, StoreError> {
@@ -317,10 +346,13 @@ pub fn incidents(
     let sql = format!(
         "SELECT i.id, i.indicator_id, i.indicator_value, i.title, i.severity, i.status, \
          i.status_by, i.status_at, i.first_ms, i.last_ms, \
-         (SELECT count(*) FROM alerts a WHERE a.incident_id = i.id), \
-         (SELECT count(DISTINCT a.device_id) FROM alerts a WHERE a.incident_id = i.id), \
+         (SELECT count(*) FROM alerts a WHERE a.incident_id = i.id) AS alert_count, \
+         (SELECT count(DISTINCT a.device_id) FROM alerts a WHERE a.incident_id = i.id) \
+         AS device_count, \
          (SELECT coalesce(sum(a.hit_count), 0) FROM alerts a WHERE a.incident_id = i.id) \
-         FROM incidents i {filter} ORDER BY i.last_ms DESC, i.id DESC LIMIT ? OFFSET ?"
+         AS hit_count FROM incidents i{} {filter}{} LIMIT ? OFFSET ?",
+        indicator_join("i"),
+        order_by(order, "i.last_ms DESC, i.id DESC", "i.id")
     );
     args.push(Value::Integer(i(top as u64)));
     args.push(Value::Integer(i(skip as u64)));
