@@ -47,54 +47,7 @@ impl PgStore {
 
 impl OverviewStore for PgStore {
     fn count_events(&self, q: &EventQuery) -> Result<u64, StoreError> {
-        let mut clauses: Vec<String> = Vec::new();
-        let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-        // Each value is bound; a clause names it by its number.
-        let mut bind = |value: Box<dyn ToSql + Sync>| {
-            args.push(value);
-            format!("${}", args.len())
-        };
-        if let Some(d) = q.device {
-            clauses.push(format!("e.device_id = {}", bind(Box::new(d))));
-        }
-        if let Some(i) = q.indicator {
-            let n = bind(Box::new(i));
-            clauses.push(format!(
-                "e.id IN (SELECT event_id FROM event_indicators WHERE indicator_id = {n})"
-            ));
-        }
-        if let Some((v6, lo, hi)) = q.remote {
-            let v6 = bind(Box::new(v6));
-            let lo = bind(Box::new(lo.to_be_bytes().to_vec()));
-            let hi = bind(Box::new(hi.to_be_bytes().to_vec()));
-            clauses.push(format!(
-                "e.remote_v6 = {v6} AND e.remote_key BETWEEN {lo} AND {hi}"
-            ));
-        }
-        if let Some(o) = q.outcome {
-            clauses.push(format!("e.outcome = {}", bind(Box::new(o.as_str()))));
-        }
-        if let Some(from) = q.from_ms {
-            clauses.push(format!("e.last_ms >= {}", bind(Box::new(from))));
-        }
-        if let Some(to) = q.to_ms {
-            clauses.push(format!("e.first_ms < {}", bind(Box::new(to))));
-        }
-        if let Some(after) = q.after_id {
-            clauses.push(format!("e.id > {}", bind(Box::new(after))));
-        }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        let statement = format!("SELECT count(*) FROM events e {filter}");
-        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(AsRef::as_ref).collect();
-        let n: i64 = self
-            .aggregate(&statement, &refs)?
-            .first()
-            .map_or(0, |r| r.get(0));
-        Ok(to_u64(n))
+        super::detection::queries::count_events(&mut **self.conn()?, q)
     }
 
     fn count_alerts(&self, query: &AlertQuery) -> Result<u64, StoreError> {

@@ -306,6 +306,16 @@ pub fn count_alerts(client: &mut impl GenericClient, q: &AlertQuery) -> Result<u
     Ok(u(get(&row, 0)?))
 }
 
+/// How many events match `q`'s filters.
+pub fn count_events(client: &mut impl GenericClient, q: &EventQuery) -> Result<u64, StoreError> {
+    let f = event_filter(q);
+    let sql = format!("SELECT count(*) FROM events e {}", f.where_clause());
+    let row = client
+        .query_one(&sql, &f.params())
+        .map_err(pg("count events"))?;
+    Ok(u(get(&row, 0)?))
+}
+
 /// How many device and process pairs [`contacts`] finds in all.
 pub fn count_contacts(client: &mut impl GenericClient, q: &EventQuery) -> Result<u64, StoreError> {
     let f = event_filter(q);
