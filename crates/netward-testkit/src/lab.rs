@@ -141,6 +141,18 @@ impl Lab {
         });
     }
 
+    /// Makes `n` TCP connection attempts from the endpoint to `to` (texts `tag-0`, `tag-1`, …)
+    /// and asserts that each was refused: `n` blocked hits.
+    pub fn assert_refused(&self, to: IpAddr, n: usize, tag: &str) {
+        for i in 0..n {
+            assert_eq!(
+                self.tcp(to, &format!("{tag}-{i}")),
+                Outcome::Refused,
+                "{tag}-{i} to {to}"
+            );
+        }
+    }
+
     /// Sends `text` over TCP from the endpoint; what the endpoint saw. A block answers at once
     /// (a reset); the generous timeout only keeps a loaded machine from turning a slow
     /// handshake into a false "timed out" (seen once in CI with 2 s).

@@ -19,7 +19,7 @@ mod endpoint;
 use std::time::Duration;
 
 use endpoint::BIN;
-use netward_testkit::lab::{Lab, Outcome};
+use netward_testkit::lab::Lab;
 use netward_testkit::{AgentProcess, ServerProcess, free_port, wait_for, wait_until};
 use serde_json::Value;
 
@@ -62,17 +62,6 @@ fn blocked(s: &ServerProcess, remote: &str) -> (u64, usize) {
     )
 }
 
-/// Connection attempts from the endpoint to `to`, each refused by the agent's block.
-fn refused(lab: &Lab, to: std::net::IpAddr, n: usize, tag: &str) {
-    for i in 0..n {
-        assert_eq!(
-            lab.tcp(to, &format!("{tag}-{i}")),
-            Outcome::Refused,
-            "{tag}"
-        );
-    }
-}
-
 #[test]
 fn the_agent_moves_to_the_next_replica_by_itself_stays_in_sync_and_reports_each_hit_once() {
     // Two replicas on loopback addresses of their own, at ports of their own.
@@ -112,7 +101,7 @@ fn the_agent_moves_to_the_next_replica_by_itself_stays_in_sync_and_reports_each_
     ]);
     in_sync(&a);
     let version_on_a = device(&a)["appliedVersion"].clone();
-    refused(&lab, v4, 5, "before");
+    lab.assert_refused(v4, 5, "before");
     let before = wait_for("A stores the first hits", Duration::from_secs(20), || {
         let (total, _) = blocked(&a, &v4.to_string());
         (total >= 5 && agent.spooled_hits() == Some(0)).then_some(total)
@@ -120,7 +109,7 @@ fn the_agent_moves_to_the_next_replica_by_itself_stays_in_sync_and_reports_each_
 
     // A goes away. Hits go on, into the agent's spool, while neither replica answers.
     a.stop();
-    refused(&lab, v4, 7, "between");
+    lab.assert_refused(v4, 7, "between");
     let spooled = wait_for("the hits are spooled", Duration::from_secs(10), || {
         agent.spooled_hits().filter(|n| *n >= 7)
     });
@@ -168,7 +157,7 @@ fn the_agent_moves_to_the_next_replica_by_itself_stays_in_sync_and_reports_each_
         "added on B",
     ]);
     in_sync(&b);
-    refused(&lab, v4b, 1, "after");
+    lab.assert_refused(v4b, 1, "after");
     let journal_after = std::fs::read_to_string(&journal).unwrap();
     let line = journal_after
         .strip_prefix(journal_before.as_str())

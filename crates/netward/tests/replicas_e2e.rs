@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use netward_testkit::lab::{Lab, Outcome, SideHost};
+use netward_testkit::lab::{Lab, SideHost};
 use netward_testkit::postgres::PgCluster;
 use netward_testkit::{AgentProcess, ServerProcess, wait_for, wait_until};
 use reqwest::header::{COOKIE, SET_COOKIE};
@@ -147,17 +147,6 @@ fn first_cookie(resp: &reqwest::Response) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
-/// Connection attempts from the endpoint to `to`, each refused by the agent's block.
-fn refused(lab: &Lab, to: IpAddr, n: usize, tag: &str) {
-    for i in 0..n {
-        assert_eq!(
-            lab.tcp(to, &format!("{tag}-{i}")),
-            Outcome::Refused,
-            "{tag}"
-        );
-    }
-}
-
 #[test]
 fn two_replicas_on_postgres_the_agent_moves_to_b_when_a_dies_and_each_hit_is_stored_once() {
     let pg = PgCluster::start();
@@ -232,7 +221,7 @@ fn two_replicas_on_postgres_the_agent_moves_to_b_when_a_dies_and_each_hit_is_sto
         Duration::from_secs(30),
         || b.device()["inSync"] == true,
     );
-    refused(&lab, v4, 5, "before");
+    lab.assert_refused(v4, 5, "before");
     let before = wait_for("A stores the first hits", Duration::from_secs(30), || {
         let total = a.blocked(v4);
         (total >= 5 && agent.spooled_hits() == Some(0)).then_some(total)
@@ -241,7 +230,7 @@ fn two_replicas_on_postgres_the_agent_moves_to_b_when_a_dies_and_each_hit_is_sto
 
     // A is killed. Hits made at once go to B, whether the agent spooled them or not.
     a.server.stop();
-    refused(&lab, v4, 7, "during");
+    lab.assert_refused(v4, 7, "during");
     wait_until("the agent says it uses B", Duration::from_secs(30), || {
         let s = agent.status();
         s["server"] == b_url.as_str() && s["connected"] == true
@@ -276,7 +265,7 @@ fn two_replicas_on_postgres_the_agent_moves_to_b_when_a_dies_and_each_hit_is_sto
         let d = b.device();
         d["inSync"] == true && d["online"] == true
     });
-    refused(&lab, v4b, 1, "after");
+    lab.assert_refused(v4b, 1, "after");
     let journal_after = std::fs::read_to_string(&journal).unwrap();
     let line = journal_after
         .strip_prefix(journal_before.as_str())
