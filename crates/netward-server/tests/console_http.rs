@@ -416,6 +416,26 @@ async fn the_indicator_list_shows_n_of_m_and_pages_through_every_indicator() {
     );
     let (status, _) = get(&s, &http, &session, "/indicators?page=abc").await;
     assert_eq!(status, StatusCode::OK);
+    // A page number past any 64-bit offset is answered too, on every paged list.
+    for list in [
+        "/indicators",
+        "/alerts",
+        "/incidents",
+        "/events",
+        "/audit",
+        "/enrollment",
+        "/feeds",
+        "/settings",
+    ] {
+        let (status, body) = get(
+            &s,
+            &http,
+            &session,
+            &format!("{list}?page=18446744073709551615"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{list}: {body}");
+    }
 }
 
 /// Issue 10, defect 11: every console page refuses to be framed, sniffed or cached (the page

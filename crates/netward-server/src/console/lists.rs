@@ -109,8 +109,12 @@ pub fn sortable_table(
 /// The 1-based page a list's `?page=` asks for; anything that is not a page number is the
 /// first.
 pub fn page_number(raw: &str) -> usize {
-    raw.trim().parse::<usize>().unwrap_or(1).max(1)
+    raw.trim().parse::<usize>().unwrap_or(1).clamp(1, MAX_PAGE)
 }
+
+/// The last page a list may ask for: its rows to skip stay far inside a 64-bit `OFFSET`, and
+/// a page past the end is answered, not refused.
+pub const MAX_PAGE: usize = 1_000_000;
 
 /// Rows on one page of a short list (tokens, enrollment tokens, feeds).
 pub const SHORT_LIST_ROWS: usize = 100;
